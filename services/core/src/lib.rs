@@ -1,0 +1,15 @@
+//! The domain core of hotline-mesh: the work-order lifecycle, deadlines,
+//! dispatch rules and the topology. Pure: no I/O, no clock reads, no
+//! transport, so every rule here is tested without a server.
+
+pub mod clock;
+pub mod dispatch;
+pub mod lifecycle;
+pub mod model;
+pub mod policy;
+pub mod topology;
+
+pub use clock::{Clock, ManualClock, Micros};
+pub use model::*;
+pub use policy::Policy;
+pub use topology::{CatalogueItem, Topology, TopologyError, Unit};

@@ -1,0 +1,245 @@
+//! The work-order lifecycle (DESIGN.md §3): what a handler may do to its
+//! assignment, how the order's state summarises its lead assignments, and
+//! what a callback does.
+
+use crate::model::{AssignmentState, OrderState, ReplyOutcome, Role};
+use crate::policy::Policy;
+
+/// What a handler does to its assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandlerAction {
+    Accept,
+    Contact,
+    Progress,
+    Reply(ReplyOutcome),
+}
+
+impl HandlerAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            HandlerAction::Accept => "accept",
+            HandlerAction::Contact => "contact",
+            HandlerAction::Progress => "progress",
+            HandlerAction::Reply(_) => "reply",
+        }
+    }
+}
+
+/// An illegal transition, said in words a departmental system can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot {action} {subject} in state {from}: {reason}")]
+pub struct TransitionError {
+    pub action: &'static str,
+    pub subject: &'static str,
+    pub from: String,
+    pub reason: &'static str,
+}
+
+fn refuse(action: &'static str, from: AssignmentState, reason: &'static str) -> TransitionError {
+    TransitionError { action, subject: "an assignment", from: from.to_string(), reason }
+}
+
+/// The state an assignment moves to when its handler acts, or why not.
+/// DISPATCHED → ACCEPTED → CONTACTED → IN_PROGRESS → REPLIED; progress may
+/// repeat; a reply needs the requester contacted first (Art. 15).
+pub fn apply(
+    role: Role,
+    from: AssignmentState,
+    action: HandlerAction,
+) -> Result<AssignmentState, TransitionError> {
+    use AssignmentState as S;
+    let name = action.name();
+    if role == Role::Copy {
+        return Err(refuse(name, from, "a copy is for supervision only"));
+    }
+    match (action, from) {
+        (HandlerAction::Accept, S::Dispatched) => Ok(S::Accepted),
+        (HandlerAction::Accept, _) => Err(refuse(name, from, "only a dispatched assignment can be accepted")),
+        (HandlerAction::Contact, S::Accepted | S::Contacted) => Ok(S::Contacted),
+        (HandlerAction::Contact, S::InProgress) => Ok(S::InProgress),
+        (HandlerAction::Contact, S::Dispatched) => Err(refuse(name, from, "accept the assignment first")),
+        (HandlerAction::Progress, S::Contacted | S::InProgress) => Ok(S::InProgress),
+        (HandlerAction::Progress, S::Dispatched | S::Accepted) => {
+            Err(refuse(name, from, "contact the requester first"))
+        }
+        (HandlerAction::Reply(_), S::Contacted | S::InProgress) => Ok(S::Replied),
+        (HandlerAction::Reply(_), S::Dispatched | S::Accepted) => {
+            Err(refuse(name, from, "contact the requester before replying"))
+        }
+        (_, S::Replied) => Err(refuse(name, from, "the assignment is already replied")),
+        (_, S::Objected | S::Revoked) => Err(refuse(name, from, "the assignment is no longer active")),
+    }
+}
+
+/// The order's state given its lead assignments, while handlers work on it.
+/// Other states are not the handlers' to change.
+pub fn summarize(current: OrderState, leads: &[AssignmentState]) -> OrderState {
+    use AssignmentState as S;
+    if !matches!(current, OrderState::Dispatched | OrderState::InProgress) || leads.is_empty() {
+        return current;
+    }
+    if leads.iter().all(|s| *s == S::Replied) {
+        OrderState::Replied
+    } else if leads.iter().any(|s| !matches!(s, S::Dispatched)) {
+        OrderState::InProgress
+    } else {
+        OrderState::Dispatched
+    }
+}
+
+/// What a callback does to a replied order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackEffect {
+    Close,
+    /// Dispatch again: a new epoch for each lead, a new handler clock.
+    Reopen,
+}
+
+/// A callback is recorded on a replied order only. Unresolved reopens it,
+/// unless it has reached the reopen limit, when it closes unresolved.
+pub fn callback(
+    state: OrderState,
+    resolved: bool,
+    reopen_count: u32,
+    policy: &Policy,
+) -> Result<CallbackEffect, TransitionError> {
+    if state != OrderState::Replied {
+        return Err(TransitionError {
+            action: "record a callback on",
+            subject: "an order",
+            from: state.to_string(),
+            reason: "callbacks follow the handlers' reply",
+        });
+    }
+    if resolved || reopen_count >= policy.max_reopens {
+        Ok(CallbackEffect::Close)
+    } else {
+        Ok(CallbackEffect::Reopen)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use AssignmentState as S;
+
+    #[test]
+    fn the_happy_path() {
+        let mut s = S::Dispatched;
+        for a in [
+            HandlerAction::Accept,
+            HandlerAction::Contact,
+            HandlerAction::Progress,
+            HandlerAction::Progress,
+            HandlerAction::Reply(ReplyOutcome::Resolved),
+        ] {
+            s = apply(Role::Lead, s, a).unwrap();
+        }
+        assert_eq!(s, S::Replied);
+    }
+
+    #[test]
+    fn illegal_transitions_say_why() {
+        let e = apply(Role::Lead, S::Dispatched, HandlerAction::Reply(ReplyOutcome::Resolved)).unwrap_err();
+        assert_eq!(e.to_string(), "cannot reply an assignment in state dispatched: contact the requester before replying");
+        assert!(apply(Role::Copy, S::Dispatched, HandlerAction::Accept).is_err());
+        assert!(apply(Role::Lead, S::Accepted, HandlerAction::Accept).is_err());
+    }
+
+    #[test]
+    fn order_summarises_its_leads() {
+        assert_eq!(summarize(OrderState::Dispatched, &[S::Dispatched, S::Dispatched]), OrderState::Dispatched);
+        assert_eq!(summarize(OrderState::Dispatched, &[S::Accepted, S::Dispatched]), OrderState::InProgress);
+        assert_eq!(summarize(OrderState::InProgress, &[S::Replied, S::InProgress]), OrderState::InProgress);
+        assert_eq!(summarize(OrderState::InProgress, &[S::Replied, S::Replied]), OrderState::Replied);
+        assert_eq!(summarize(OrderState::Closed, &[S::Accepted]), OrderState::Closed);
+    }
+
+    #[test]
+    fn callback_rules() {
+        let p = Policy::default();
+        assert_eq!(callback(OrderState::Replied, true, 0, &p).unwrap(), CallbackEffect::Close);
+        assert_eq!(callback(OrderState::Replied, false, 0, &p).unwrap(), CallbackEffect::Reopen);
+        assert_eq!(callback(OrderState::Replied, false, p.max_reopens, &p).unwrap(), CallbackEffect::Close);
+        assert!(callback(OrderState::InProgress, true, 0, &p).is_err());
+    }
+
+    /// A step against a model order with two leads.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Act(usize, HandlerAction),
+        Callback(bool),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        let action = prop_oneof![
+            Just(HandlerAction::Accept),
+            Just(HandlerAction::Contact),
+            Just(HandlerAction::Progress),
+            Just(HandlerAction::Reply(ReplyOutcome::Resolved)),
+            Just(HandlerAction::Reply(ReplyOutcome::PartlyResolved)),
+        ];
+        prop_oneof![
+            (0usize..2, action).prop_map(|(i, a)| Step::Act(i, a)),
+            any::<bool>().prop_map(Step::Callback),
+        ]
+    }
+
+    fn rank(s: S) -> u8 {
+        match s {
+            S::Dispatched => 0,
+            S::Accepted => 1,
+            S::Contacted => 2,
+            S::InProgress => 3,
+            S::Replied => 4,
+            S::Objected | S::Revoked => 5,
+        }
+    }
+
+    proptest! {
+        /// No sequence of calls reaches an illegal state: assignments only
+        /// move forward within an epoch, the order is replied exactly when
+        /// every lead has replied, and it closes only through a callback.
+        #[test]
+        fn no_sequence_reaches_an_illegal_state(steps in proptest::collection::vec(step(), 0..60)) {
+            let policy = Policy::default();
+            let mut order = OrderState::Dispatched;
+            let mut leads = [S::Dispatched, S::Dispatched];
+            let mut reopens = 0u32;
+            for st in steps {
+                match st {
+                    Step::Act(i, a) => {
+                        if order.is_final() { continue; }
+                        let before = leads[i];
+                        match apply(Role::Lead, before, a) {
+                            Ok(next) => {
+                                prop_assert!(rank(next) >= rank(before));
+                                leads[i] = next;
+                            }
+                            Err(_) => prop_assert_eq!(leads[i], before),
+                        }
+                        order = summarize(order, &leads);
+                    }
+                    Step::Callback(resolved) => match callback(order, resolved, reopens, &policy) {
+                        Ok(CallbackEffect::Close) => order = OrderState::Closed,
+                        Ok(CallbackEffect::Reopen) => {
+                            reopens += 1;
+                            leads = [S::Dispatched, S::Dispatched];
+                            order = OrderState::Dispatched;
+                        }
+                        Err(_) => prop_assert_ne!(order, OrderState::Replied),
+                    },
+                }
+                let all_replied = leads.iter().all(|s| *s == S::Replied);
+                match order {
+                    OrderState::Replied => prop_assert!(all_replied),
+                    OrderState::Dispatched | OrderState::InProgress => prop_assert!(!all_replied),
+                    OrderState::Closed => prop_assert!(all_replied),
+                    other => prop_assert!(false, "unexpected order state {other}"),
+                }
+                prop_assert!(reopens <= policy.max_reopens);
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Domain enums, with the stable names used in storage and reports.
+
+/// Declares an enum with a stable lowercase name per variant, used in the
+/// store and in configuration files.
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+named_enum!(
+    /// Administrative tier of a unit.
+    Tier {
+        City => "city",
+        District => "district",
+        Township => "township",
+        Community => "community",
+        Department => "department",
+    }
+);
+
+named_enum!(
+    /// How a request reached the centre.
+    Channel {
+        Phone => "phone",
+        Web => "web",
+        App => "app",
+        MessageBoard => "message_board",
+        MiniProgram => "mini_program",
+    }
+);
+
+named_enum!(
+    /// What the requester asked for.
+    RequestKind {
+        Consultation => "consultation",
+        Help => "help",
+        Complaint => "complaint",
+        Report => "report",
+        Suggestion => "suggestion",
+    }
+);
+
+named_enum!(
+    /// Time-limit class (Art. 13).
+    Urgency {
+        Emergency => "emergency",
+        Utility => "utility",
+        General => "general",
+        Complex => "complex",
+    }
+);
+
+named_enum!(
+    /// State of a work order, owned by the city.
+    OrderState {
+        Received => "received",
+        Classified => "classified",
+        Answered => "answered",
+        Disposed => "disposed",
+        Dispatched => "dispatched",
+        InProgress => "in_progress",
+        Replied => "replied",
+        CalledBack => "called_back",
+        Closed => "closed",
+        Reopened => "reopened",
+        Withdrawn => "withdrawn",
+    }
+);
+
+named_enum!(
+    /// Role of a unit on an order.
+    Role {
+        Lead => "lead",
+        CoHandler => "co_handler",
+        Assist => "assist",
+        Copy => "copy",
+    }
+);
+
+named_enum!(
+    /// State of one assignment.
+    AssignmentState {
+        Dispatched => "dispatched",
+        Accepted => "accepted",
+        Contacted => "contacted",
+        InProgress => "in_progress",
+        Replied => "replied",
+        Objected => "objected",
+        Revoked => "revoked",
+    }
+);
+
+named_enum!(
+    /// A handler's outcome.
+    ReplyOutcome {
+        Resolved => "resolved",
+        PartlyResolved => "partly_resolved",
+        Explained => "explained",
+    }
+);
+
+named_enum!(
+    /// The requester's verdict at callback.
+    Satisfaction {
+        Satisfied => "satisfied",
+        BasicallySatisfied => "basically_satisfied",
+        Dissatisfied => "dissatisfied",
+    }
+);
+
+impl OrderState {
+    /// No further transition but a reopen leaves these states.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            OrderState::Answered | OrderState::Disposed | OrderState::Closed | OrderState::Withdrawn
+        )
+    }
+}
+
+impl AssignmentState {
+    /// Work the handler still owes.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            AssignmentState::Dispatched
+                | AssignmentState::Accepted
+                | AssignmentState::Contacted
+                | AssignmentState::InProgress
+        )
+    }
+}
+
+impl Role {
+    /// Lead-type assignments carry the order: dual dispatch is two leads.
+    pub fn is_lead(self) -> bool {
+        matches!(self, Role::Lead)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for s in OrderState::ALL {
+            assert_eq!(OrderState::parse(s.as_str()), Some(*s));
+        }
+        for s in AssignmentState::ALL {
+            assert_eq!(AssignmentState::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(Tier::parse("township"), Some(Tier::Township));
+        assert_eq!(Tier::parse("Township"), None);
+    }
+}

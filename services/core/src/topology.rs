@@ -1,0 +1,470 @@
+//! The topology file (TOML): units, line departments, the dispatch
+//! catalogue, the address index, which service hosts which units, and
+//! policy. Parsing is pure; the caller reads the file.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::model::{Tier, Urgency};
+use crate::policy::Policy;
+
+/// A topology problem, naming the file, the line and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}:{line}: {problem}")]
+pub struct TopologyError {
+    pub file: String,
+    pub line: usize,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unit {
+    pub id: String,
+    pub tier: Tier,
+    pub parent: Option<String>,
+    pub name: String,
+    pub population: u64,
+    /// Departments: `city` or `district` level.
+    pub level: Option<String>,
+    /// Departments: the lines (条线) they answer for.
+    pub lines: Vec<String>,
+    /// Departments: a public-service enterprise (utility).
+    pub enterprise: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogueItem {
+    pub code: String,
+    pub name: String,
+    pub urgency: Urgency,
+    /// The line department that handles it, if any.
+    pub department: Option<String>,
+    /// Whether the territory (the township owning the location) handles it.
+    pub territory: bool,
+    /// Answer for consultations at intake, when the item carries one.
+    pub answer: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSpec {
+    pub name: String,
+    pub tier: Tier,
+    pub units: Vec<String>,
+    /// A fixed address; otherwise the service announces itself.
+    pub address: Option<String>,
+}
+
+/// Where an address lies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Place {
+    pub township: String,
+    pub community: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Topology {
+    pub name: String,
+    pub catalogue_version: String,
+    pub policy: Policy,
+    units: BTreeMap<String, Unit>,
+    catalogue: BTreeMap<String, CatalogueItem>,
+    services: Vec<ServiceSpec>,
+    addresses: HashMap<String, Place>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTopology {
+    name: String,
+    #[serde(default = "default_version")]
+    catalogue_version: String,
+    #[serde(default)]
+    policy: Policy,
+    #[serde(default)]
+    unit: Vec<RawUnit>,
+    #[serde(default)]
+    catalogue: Vec<RawItem>,
+    #[serde(default)]
+    service: Vec<RawService>,
+}
+
+fn default_version() -> String {
+    "1".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUnit {
+    id: Spanned<String>,
+    tier: Spanned<String>,
+    parent: Option<String>,
+    name: String,
+    #[serde(default)]
+    population: u64,
+    level: Option<String>,
+    #[serde(default)]
+    lines: Vec<String>,
+    #[serde(default)]
+    enterprise: bool,
+    #[serde(default)]
+    addresses: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawItem {
+    code: Spanned<String>,
+    name: String,
+    urgency: String,
+    department: Option<String>,
+    #[serde(default)]
+    territory: bool,
+    answer: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    name: Spanned<String>,
+    tier: String,
+    #[serde(default)]
+    units: Vec<String>,
+    address: Option<String>,
+}
+
+fn line_of(src: &str, offset: usize) -> usize {
+    src[..offset.min(src.len())].matches('\n').count() + 1
+}
+
+impl Topology {
+    /// Parses and checks a topology. `file` names the source in errors.
+    pub fn parse(file: &str, src: &str) -> Result<Self, TopologyError> {
+        let err = |offset: usize, problem: String| TopologyError {
+            file: file.to_string(),
+            line: line_of(src, offset),
+            problem,
+        };
+        let raw: RawTopology = toml::from_str(src).map_err(|e| {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            err(offset, e.message().to_string())
+        })?;
+        raw.policy.validate().map_err(|p| err(0, p))?;
+
+        let mut units = BTreeMap::new();
+        let mut addresses = HashMap::new();
+        let mut spans = HashMap::new();
+        for u in &raw.unit {
+            let at = u.id.span().start;
+            let id = u.id.get_ref().clone();
+            if id.is_empty() {
+                return Err(err(at, "unit id is empty".into()));
+            }
+            let tier = Tier::parse(u.tier.get_ref()).ok_or_else(|| {
+                err(
+                    u.tier.span().start,
+                    format!("unit {id}: unknown tier {:?}", u.tier.get_ref()),
+                )
+            })?;
+            let unit = Unit {
+                id: id.clone(),
+                tier,
+                parent: u.parent.clone(),
+                name: u.name.clone(),
+                population: u.population,
+                level: u.level.clone(),
+                lines: u.lines.clone(),
+                enterprise: u.enterprise,
+            };
+            if units.insert(id.clone(), unit).is_some() {
+                return Err(err(at, format!("unit {id} is defined twice")));
+            }
+            spans.insert(id.clone(), at);
+            for a in &u.addresses {
+                let place = match tier {
+                    Tier::Township => Place { township: id.clone(), community: None },
+                    Tier::Community => Place {
+                        township: u.parent.clone().unwrap_or_default(),
+                        community: Some(id.clone()),
+                    },
+                    _ => {
+                        return Err(err(
+                            at,
+                            format!("unit {id}: only townships and communities list addresses"),
+                        ));
+                    }
+                };
+                if addresses.insert(a.clone(), place).is_some() {
+                    return Err(err(at, format!("address {a:?} is listed twice")));
+                }
+            }
+        }
+        let cities = units.values().filter(|u| u.tier == Tier::City).count();
+        if cities != 1 {
+            return Err(err(0, format!("exactly one city unit is needed, found {cities}")));
+        }
+        for u in units.values() {
+            let at = spans[&u.id];
+            check_parent(u, &units).map_err(|p| err(at, p))?;
+            if u.tier == Tier::Department
+                && !matches!(u.level.as_deref(), Some("city") | Some("district"))
+            {
+                return Err(err(at, format!("department {}: level must be \"city\" or \"district\"", u.id)));
+            }
+        }
+
+        let mut catalogue = BTreeMap::new();
+        for i in &raw.catalogue {
+            let at = i.code.span().start;
+            let code = i.code.get_ref().clone();
+            let urgency = Urgency::parse(&i.urgency).ok_or_else(|| {
+                err(at, format!("catalogue {code}: unknown urgency {:?}", i.urgency))
+            })?;
+            if let Some(d) = &i.department {
+                match units.get(d) {
+                    Some(u) if u.tier == Tier::Department => {}
+                    _ => return Err(err(at, format!("catalogue {code}: department {d} is not a department unit"))),
+                }
+            }
+            if i.department.is_none() && !i.territory && i.answer.is_none() {
+                return Err(err(at, format!("catalogue {code}: names no handler (department or territory) and no answer")));
+            }
+            let item = CatalogueItem {
+                code: code.clone(),
+                name: i.name.clone(),
+                urgency,
+                department: i.department.clone(),
+                territory: i.territory,
+                answer: i.answer.clone(),
+            };
+            if catalogue.insert(code.clone(), item).is_some() {
+                return Err(err(at, format!("catalogue {code} is defined twice")));
+            }
+        }
+
+        let services = build_services(&raw.service, &units).map_err(|(at, p)| err(at, p))?;
+        Ok(Self {
+            name: raw.name,
+            catalogue_version: raw.catalogue_version,
+            policy: raw.policy,
+            units,
+            catalogue,
+            services,
+            addresses,
+        })
+    }
+
+    pub fn unit(&self, id: &str) -> Option<&Unit> {
+        self.units.get(id)
+    }
+
+    pub fn units(&self) -> impl Iterator<Item = &Unit> {
+        self.units.values()
+    }
+
+    pub fn city(&self) -> &Unit {
+        self.units.values().find(|u| u.tier == Tier::City).expect("checked at parse")
+    }
+
+    pub fn parent_of(&self, id: &str) -> Option<&Unit> {
+        self.unit(id)?.parent.as_deref().and_then(|p| self.unit(p))
+    }
+
+    /// Whether `ancestor` is `unit` or above it.
+    pub fn is_within(&self, unit: &str, ancestor: &str) -> bool {
+        let mut cur = self.unit(unit);
+        while let Some(u) = cur {
+            if u.id == ancestor {
+                return true;
+            }
+            cur = u.parent.as_deref().and_then(|p| self.unit(p));
+        }
+        false
+    }
+
+    pub fn item(&self, code: &str) -> Option<&CatalogueItem> {
+        self.catalogue.get(code)
+    }
+
+    pub fn catalogue(&self) -> impl Iterator<Item = &CatalogueItem> {
+        self.catalogue.values()
+    }
+
+    pub fn place(&self, address: &str) -> Option<&Place> {
+        self.addresses.get(address)
+    }
+
+    /// Addresses in the index, sorted, for demos and tests.
+    pub fn addresses(&self) -> Vec<(&str, &Place)> {
+        let mut v: Vec<_> = self.addresses.iter().map(|(a, p)| (a.as_str(), p)).collect();
+        v.sort_by(|a, b| a.0.cmp(b.0));
+        v
+    }
+
+    pub fn services(&self) -> &[ServiceSpec] {
+        &self.services
+    }
+
+    pub fn service(&self, name: &str) -> Option<&ServiceSpec> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The service hosting a unit.
+    pub fn service_of(&self, unit: &str) -> Option<&ServiceSpec> {
+        self.services.iter().find(|s| s.units.iter().any(|u| u == unit))
+    }
+}
+
+fn check_parent(u: &Unit, units: &BTreeMap<String, Unit>) -> Result<(), String> {
+    let expected: &[Tier] = match u.tier {
+        Tier::City => &[],
+        Tier::District => &[Tier::City],
+        Tier::Township => &[Tier::District],
+        Tier::Community => &[Tier::Township],
+        Tier::Department => &[Tier::City, Tier::District],
+    };
+    match (&u.parent, expected.is_empty()) {
+        (None, true) => Ok(()),
+        (Some(_), true) => Err(format!("unit {}: the city has no parent", u.id)),
+        (None, false) => Err(format!("unit {}: a {} needs a parent", u.id, u.tier)),
+        (Some(p), false) => match units.get(p) {
+            None => Err(format!("unit {}: parent {p} is not defined", u.id)),
+            Some(pu) if !expected.contains(&pu.tier) => Err(format!(
+                "unit {}: a {} cannot have a {} ({p}) as parent",
+                u.id, u.tier, pu.tier
+            )),
+            Some(_) => Ok(()),
+        },
+    }
+}
+
+fn build_services(
+    raw: &[RawService],
+    units: &BTreeMap<String, Unit>,
+) -> Result<Vec<ServiceSpec>, (usize, String)> {
+    let mut services = Vec::new();
+    if raw.is_empty() {
+        // One service per tier, hosting every unit of that tier.
+        for tier in Tier::ALL {
+            let hosted: Vec<String> =
+                units.values().filter(|u| u.tier == *tier).map(|u| u.id.clone()).collect();
+            if !hosted.is_empty() {
+                services.push(ServiceSpec {
+                    name: tier.as_str().to_string(),
+                    tier: *tier,
+                    units: hosted,
+                    address: None,
+                });
+            }
+        }
+        return Ok(services);
+    }
+    let mut host: HashMap<String, String> = HashMap::new();
+    for s in raw {
+        let at = s.name.span().start;
+        let name = s.name.get_ref();
+        let tier = Tier::parse(&s.tier)
+            .ok_or_else(|| (at, format!("service {name}: unknown tier {:?}", s.tier)))?;
+        let hosted: Vec<String> = if s.units.is_empty() {
+            units.values().filter(|u| u.tier == tier).map(|u| u.id.clone()).collect()
+        } else {
+            s.units.clone()
+        };
+        for id in &hosted {
+            match units.get(id) {
+                None => return Err((at, format!("service {name}: unit {id} is not defined"))),
+                Some(u) if u.tier != tier => {
+                    return Err((at, format!("service {name}: unit {id} is a {}, not a {tier}", u.tier)));
+                }
+                Some(_) => {}
+            }
+            if let Some(other) = host.insert(id.clone(), name.clone()) {
+                return Err((at, format!("unit {id} is hosted by both {other} and {name}")));
+            }
+        }
+        services.push(ServiceSpec {
+            name: name.clone(),
+            tier,
+            units: hosted,
+            address: s.address.clone(),
+        });
+    }
+    if let Some(u) = units.keys().find(|u| !host.contains_key(*u)) {
+        return Err((0, format!("unit {u} is hosted by no service")));
+    }
+    Ok(services)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: &str = r#"
+name = "t"
+[[unit]]
+id = "city"
+tier = "city"
+name = "C"
+[[unit]]
+id = "d1"
+tier = "district"
+parent = "city"
+name = "D"
+[[unit]]
+id = "t1"
+tier = "township"
+parent = "d1"
+name = "T"
+addresses = ["1 Main St"]
+[[unit]]
+id = "c1"
+tier = "community"
+parent = "t1"
+name = "Cm"
+addresses = ["2 Main St"]
+[[unit]]
+id = "water"
+tier = "department"
+parent = "city"
+level = "city"
+name = "W"
+[[catalogue]]
+code = "x"
+name = "X"
+urgency = "general"
+territory = true
+"#;
+
+    #[test]
+    fn parses_and_resolves() {
+        let t = Topology::parse("small.toml", SMALL).unwrap();
+        assert_eq!(t.city().id, "city");
+        assert_eq!(t.place("2 Main St").unwrap().township, "t1");
+        assert_eq!(t.place("2 Main St").unwrap().community.as_deref(), Some("c1"));
+        assert_eq!(t.service_of("t1").unwrap().name, "township");
+        assert!(t.is_within("c1", "d1"));
+        assert!(!t.is_within("d1", "c1"));
+        assert_eq!(t.services().len(), 5);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_problem() {
+        let bad = SMALL.replace("parent = \"d1\"", "parent = \"d9\"");
+        let e = Topology::parse("small.toml", &bad).unwrap_err();
+        assert_eq!(e.file, "small.toml");
+        assert!(e.problem.contains("parent d9 is not defined"), "{e}");
+        assert_eq!(e.line, 13, "{e}");
+
+        let bad = SMALL.replace("urgency = \"general\"", "urgency = \"soon\"");
+        let e = Topology::parse("small.toml", &bad).unwrap_err();
+        assert!(e.problem.contains("unknown urgency"), "{e}");
+
+        let bad = SMALL.replace("tier = \"community\"", "tier = \"village\"");
+        let e = Topology::parse("small.toml", &bad).unwrap_err();
+        assert!(e.to_string().starts_with("small.toml:20:"), "{e}");
+
+        let e = Topology::parse("small.toml", "name = 3").unwrap_err();
+        assert_eq!(e.line, 1);
+    }
+}
