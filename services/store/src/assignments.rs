@@ -1,0 +1,178 @@
+//! Assignments: at the city, its record of every order × unit; at a handler
+//! tier, the unit's inbox with the order facts the handler needs.
+
+use hotline_core::{AssignmentState, RequestKind, ReplyOutcome, Role, Urgency};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Conn, Result, parse};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    pub order_id: String,
+    pub unit_id: String,
+    pub role: Role,
+    pub state: AssignmentState,
+    pub epoch: i64,
+    /// The order's sequence number when this version was issued.
+    pub order_seq: i64,
+    pub dispatched_us: i64,
+    pub accepted_us: Option<i64>,
+    pub contacted_us: Option<i64>,
+    pub replied_us: Option<i64>,
+    /// Handler clock deadline.
+    pub due_us: i64,
+    pub outcome: Option<ReplyOutcome>,
+    pub reply_text: String,
+    pub progress_note: String,
+    pub category_code: String,
+    pub urgency: Urgency,
+    pub address: String,
+    pub body: String,
+    pub requester_ref: String,
+    pub kind: RequestKind,
+}
+
+const COLUMNS: &str = "order_id, unit_id, role, state, epoch, order_seq, dispatched_us, accepted_us, contacted_us, \
+    replied_us, due_us, outcome, reply_text, progress_note, category_code, urgency, address, body, requester_ref, kind";
+
+fn from_row(r: AnyRow) -> Result<Assignment> {
+    let outcome: Option<String> = r.try_get("outcome")?;
+    Ok(Assignment {
+        order_id: r.try_get("order_id")?,
+        unit_id: r.try_get("unit_id")?,
+        role: parse(&r.try_get::<String, _>("role")?, Role::parse, "role")?,
+        state: parse(&r.try_get::<String, _>("state")?, AssignmentState::parse, "assignment state")?,
+        epoch: r.try_get("epoch")?,
+        order_seq: r.try_get("order_seq")?,
+        dispatched_us: r.try_get("dispatched_us")?,
+        accepted_us: r.try_get("accepted_us")?,
+        contacted_us: r.try_get("contacted_us")?,
+        replied_us: r.try_get("replied_us")?,
+        due_us: r.try_get("due_us")?,
+        outcome: outcome.map(|o| parse(&o, ReplyOutcome::parse, "outcome")).transpose()?,
+        reply_text: r.try_get("reply_text")?,
+        progress_note: r.try_get("progress_note")?,
+        category_code: r.try_get("category_code")?,
+        urgency: parse(&r.try_get::<String, _>("urgency")?, Urgency::parse, "urgency")?,
+        address: r.try_get("address")?,
+        body: r.try_get("body")?,
+        requester_ref: r.try_get("requester_ref")?,
+        kind: parse(&r.try_get::<String, _>("kind")?, RequestKind::parse, "kind")?,
+    })
+}
+
+pub async fn get(conn: &mut Conn, order_id: &str, unit_id: &str) -> Result<Option<Assignment>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM assignments WHERE order_id = $1 AND unit_id = $2")))
+        .bind(order_id)
+        .bind(unit_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(from_row).transpose()
+}
+
+/// Inserts or replaces the assignment of (order, unit).
+pub async fn upsert(conn: &mut Conn, a: &Assignment) -> Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO assignments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+         ON CONFLICT (order_id, unit_id) DO UPDATE SET role = excluded.role, state = excluded.state, epoch = excluded.epoch, \
+         order_seq = excluded.order_seq, dispatched_us = excluded.dispatched_us, accepted_us = excluded.accepted_us, \
+         contacted_us = excluded.contacted_us, replied_us = excluded.replied_us, due_us = excluded.due_us, \
+         outcome = excluded.outcome, reply_text = excluded.reply_text, progress_note = excluded.progress_note, \
+         category_code = excluded.category_code, urgency = excluded.urgency, address = excluded.address, \
+         body = excluded.body, requester_ref = excluded.requester_ref, kind = excluded.kind"
+    )))
+    .bind(&a.order_id)
+    .bind(&a.unit_id)
+    .bind(a.role.as_str())
+    .bind(a.state.as_str())
+    .bind(a.epoch)
+    .bind(a.order_seq)
+    .bind(a.dispatched_us)
+    .bind(a.accepted_us)
+    .bind(a.contacted_us)
+    .bind(a.replied_us)
+    .bind(a.due_us)
+    .bind(a.outcome.map(|o| o.as_str()))
+    .bind(&a.reply_text)
+    .bind(&a.progress_note)
+    .bind(&a.category_code)
+    .bind(a.urgency.as_str())
+    .bind(&a.address)
+    .bind(&a.body)
+    .bind(&a.requester_ref)
+    .bind(a.kind.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn for_order(conn: &mut Conn, order_id: &str) -> Result<Vec<Assignment>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM assignments WHERE order_id = $1 ORDER BY dispatched_us, unit_id")))
+        .bind(order_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+/// A unit's assignments after `after_order_id`, by order id, optionally in
+/// one state.
+pub async fn list_for_unit(
+    conn: &mut Conn,
+    unit_id: &str,
+    state: Option<AssignmentState>,
+    after_order_id: &str,
+    limit: i64,
+) -> Result<Vec<Assignment>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM assignments WHERE unit_id = $1 AND ($2 = '' OR state = $2) AND order_id > $3 \
+         ORDER BY order_id LIMIT $4"
+    )))
+    .bind(unit_id)
+    .bind(state.map(|s| s.as_str()).unwrap_or(""))
+    .bind(after_order_id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+/// Figures for a unit's report.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UnitFigures {
+    pub by_state: Vec<(String, i64)>,
+    pub total: i64,
+    pub overdue: i64,
+    pub resolved: i64,
+}
+
+pub async fn unit_figures(conn: &mut Conn, unit_id: &str, now: i64) -> Result<UnitFigures> {
+    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM assignments WHERE unit_id = $1 GROUP BY state ORDER BY state")
+        .bind(unit_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut f = UnitFigures::default();
+    for r in rows {
+        let n: i64 = r.try_get("n")?;
+        f.total += n;
+        f.by_state.push((r.try_get("state")?, n));
+    }
+    let open = ["dispatched", "accepted", "contacted", "in_progress"];
+    f.overdue = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM assignments WHERE unit_id = $1 AND role <> 'copy' AND due_us < $2 \
+         AND state IN ($3, $4, $5, $6)",
+    )
+    .bind(unit_id)
+    .bind(now)
+    .bind(open[0])
+    .bind(open[1])
+    .bind(open[2])
+    .bind(open[3])
+    .fetch_one(&mut *conn)
+    .await?;
+    f.resolved = sqlx::query_scalar("SELECT COUNT(*) FROM assignments WHERE unit_id = $1 AND outcome = 'resolved'")
+        .bind(unit_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(f)
+}

@@ -1,0 +1,47 @@
+//! One store per service (DESIGN.md §5): sqlx's Any driver over SQLite
+//! (the embedded default: one file, WAL, one writer) or PostgreSQL
+//! (production and CI), with portable SQL, no compile-time query macros, and
+//! instants as i64 UTC microseconds.
+
+pub mod assignments;
+mod db;
+pub mod idempotency;
+pub mod misc;
+pub mod orders;
+pub mod outbox;
+pub mod testing;
+
+pub use db::{Backend, Db, Tx, redact, with_database};
+
+pub type Conn = sqlx::AnyConnection;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("stored row is corrupt: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Config(String),
+}
+
+impl StoreError {
+    /// Whether a retry of the whole transaction may succeed (a concurrent
+    /// writer won a unique key, or the database was busy).
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            StoreError::Sqlx(sqlx::Error::Database(e)) => {
+                e.is_unique_violation() || matches!(e.code().as_deref(), Some("40001" | "40P01" | "5" | "6"))
+            }
+            StoreError::Sqlx(sqlx::Error::PoolTimedOut) => true,
+            _ => false,
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Decodes a stored enum name.
+pub(crate) fn parse<T>(value: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T> {
+    parse(value).ok_or_else(|| StoreError::Corrupt(format!("{what} {value:?}")))
+}

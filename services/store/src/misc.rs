@@ -1,0 +1,88 @@
+//! Small tables: counters for ids, settings, coordination requests.
+
+use sqlx::Row;
+
+use crate::{Conn, Result};
+
+/// The next value of a named counter, inside the caller's transaction (the
+/// row lock serialises concurrent writers on PostgreSQL).
+pub async fn next(conn: &mut Conn, name: &str) -> Result<i64> {
+    sqlx::query("INSERT INTO counters (name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+    let v: i64 = sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value")
+        .bind(name)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(v)
+}
+
+pub async fn setting(conn: &mut Conn, name: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// Stores `value` unless the setting exists; returns the value in force.
+pub async fn setting_or_insert(conn: &mut Conn, name: &str, value: &str) -> Result<String> {
+    sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+        .bind(name)
+        .bind(value)
+        .execute(&mut *conn)
+        .await?;
+    Ok(setting(conn, name).await?.unwrap_or_default())
+}
+
+/// A request from a handler to its parent tier to coordinate (Art. 20).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Coordination {
+    pub coordination_id: String,
+    pub order_id: String,
+    pub from_unit: String,
+    pub to_unit: String,
+    pub reason: String,
+    pub time_us: i64,
+}
+
+pub async fn insert_coordination(conn: &mut Conn, c: &Coordination) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO coordinations (coordination_id, order_id, from_unit, to_unit, reason, time_us) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&c.coordination_id)
+    .bind(&c.order_id)
+    .bind(&c.from_unit)
+    .bind(&c.to_unit)
+    .bind(&c.reason)
+    .bind(c.time_us)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Coordinations received by `to_unit`, after `after_id`, oldest first.
+pub async fn list_coordinations(conn: &mut Conn, to_unit: &str, after_id: &str, limit: i64) -> Result<Vec<Coordination>> {
+    let rows = sqlx::query(
+        "SELECT coordination_id, order_id, from_unit, to_unit, reason, time_us FROM coordinations \
+         WHERE to_unit = $1 AND coordination_id > $2 ORDER BY coordination_id LIMIT $3",
+    )
+    .bind(to_unit)
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Coordination {
+                coordination_id: r.try_get("coordination_id")?,
+                order_id: r.try_get("order_id")?,
+                from_unit: r.try_get("from_unit")?,
+                to_unit: r.try_get("to_unit")?,
+                reason: r.try_get("reason")?,
+                time_us: r.try_get("time_us")?,
+            })
+        })
+        .collect()
+}

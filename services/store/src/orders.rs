@@ -1,0 +1,266 @@
+//! The city's record: orders, their history, requesters (PII, city only)
+//! and the contact relay's log.
+
+use hotline_core::{Channel, OrderState, RequestKind, Satisfaction, Urgency};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Conn, Result, parse};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    pub order_id: String,
+    pub state: OrderState,
+    pub kind: RequestKind,
+    pub channel: Channel,
+    pub category_code: String,
+    pub urgency: Urgency,
+    pub catalogue_version: String,
+    pub address: String,
+    pub body: String,
+    pub requester_ref: String,
+    pub territory_unit: String,
+    pub received_us: i64,
+    /// Business clock deadline; never reset.
+    pub due_us: i64,
+    pub answer: String,
+    pub seq: i64,
+    pub reopen_count: i64,
+    pub callback: Option<Callback>,
+    pub closed_us: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Callback {
+    pub resolved: bool,
+    pub satisfaction: Satisfaction,
+    pub time_us: i64,
+}
+
+const COLUMNS: &str = "order_id, state, kind, channel, category_code, urgency, catalogue_version, address, body, \
+    requester_ref, territory_unit, received_us, due_us, answer, seq, reopen_count, callback_resolved, \
+    callback_satisfaction, callback_us, closed_us";
+
+fn from_row(r: AnyRow) -> Result<Order> {
+    let resolved: Option<i64> = r.try_get("callback_resolved")?;
+    let satisfaction: Option<String> = r.try_get("callback_satisfaction")?;
+    let callback_us: Option<i64> = r.try_get("callback_us")?;
+    let callback = match (resolved, satisfaction, callback_us) {
+        (Some(res), Some(s), Some(t)) => Some(Callback {
+            resolved: res != 0,
+            satisfaction: parse(&s, Satisfaction::parse, "satisfaction")?,
+            time_us: t,
+        }),
+        _ => None,
+    };
+    Ok(Order {
+        order_id: r.try_get("order_id")?,
+        state: parse(&r.try_get::<String, _>("state")?, OrderState::parse, "order state")?,
+        kind: parse(&r.try_get::<String, _>("kind")?, RequestKind::parse, "kind")?,
+        channel: parse(&r.try_get::<String, _>("channel")?, Channel::parse, "channel")?,
+        category_code: r.try_get("category_code")?,
+        urgency: parse(&r.try_get::<String, _>("urgency")?, Urgency::parse, "urgency")?,
+        catalogue_version: r.try_get("catalogue_version")?,
+        address: r.try_get("address")?,
+        body: r.try_get("body")?,
+        requester_ref: r.try_get("requester_ref")?,
+        territory_unit: r.try_get("territory_unit")?,
+        received_us: r.try_get("received_us")?,
+        due_us: r.try_get("due_us")?,
+        answer: r.try_get("answer")?,
+        seq: r.try_get("seq")?,
+        reopen_count: r.try_get("reopen_count")?,
+        callback,
+        closed_us: r.try_get("closed_us")?,
+    })
+}
+
+pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+    )))
+    .bind(&o.order_id)
+    .bind(o.state.as_str())
+    .bind(o.kind.as_str())
+    .bind(o.channel.as_str())
+    .bind(&o.category_code)
+    .bind(o.urgency.as_str())
+    .bind(&o.catalogue_version)
+    .bind(&o.address)
+    .bind(&o.body)
+    .bind(&o.requester_ref)
+    .bind(&o.territory_unit)
+    .bind(o.received_us)
+    .bind(o.due_us)
+    .bind(&o.answer)
+    .bind(o.seq)
+    .bind(o.reopen_count)
+    .bind(o.callback.map(|c| c.resolved as i64))
+    .bind(o.callback.map(|c| c.satisfaction.as_str()))
+    .bind(o.callback.map(|c| c.time_us))
+    .bind(o.closed_us)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Reads an order. Inside a transaction that will change it, call
+/// [`lock`] first so concurrent writers queue up.
+pub async fn get(conn: &mut Conn, order_id: &str) -> Result<Option<Order>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM orders WHERE order_id = $1")))
+        .bind(order_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(from_row).transpose()
+}
+
+/// Takes the order's row lock (a no-op write, portable across backends)
+/// and reads it.
+pub async fn lock(conn: &mut Conn, order_id: &str) -> Result<Option<Order>> {
+    sqlx::query("UPDATE orders SET seq = seq WHERE order_id = $1")
+        .bind(order_id)
+        .execute(&mut *conn)
+        .await?;
+    get(conn, order_id).await
+}
+
+/// Writes back the mutable part of an order.
+pub async fn update(conn: &mut Conn, o: &Order) -> Result<()> {
+    sqlx::query(
+        "UPDATE orders SET state = $2, seq = $3, reopen_count = $4, callback_resolved = $5, \
+         callback_satisfaction = $6, callback_us = $7, closed_us = $8, answer = $9 WHERE order_id = $1",
+    )
+    .bind(&o.order_id)
+    .bind(o.state.as_str())
+    .bind(o.seq)
+    .bind(o.reopen_count)
+    .bind(o.callback.map(|c| c.resolved as i64))
+    .bind(o.callback.map(|c| c.satisfaction.as_str()))
+    .bind(o.callback.map(|c| c.time_us))
+    .bind(o.closed_us)
+    .bind(&o.answer)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Orders after `after_order_id` (ascending ids), optionally in one state.
+pub async fn list(conn: &mut Conn, state: Option<OrderState>, after_order_id: &str, limit: i64) -> Result<Vec<Order>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM orders WHERE ($1 = '' OR state = $1) AND order_id > $2 ORDER BY order_id LIMIT $3"
+    )))
+    .bind(state.map(|s| s.as_str()).unwrap_or(""))
+    .bind(after_order_id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+pub async fn count_by_state(conn: &mut Conn) -> Result<Vec<(String, i64)>> {
+    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM orders GROUP BY state ORDER BY state")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.into_iter().map(|r| Ok((r.try_get("state")?, r.try_get("n")?))).collect()
+}
+
+/// One line of an order's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    pub seq: i64,
+    pub time_us: i64,
+    pub actor_unit: String,
+    pub action: String,
+    pub detail: String,
+}
+
+pub async fn append_history(conn: &mut Conn, order_id: &str, e: &HistoryEntry) -> Result<()> {
+    sqlx::query("INSERT INTO history (order_id, seq, time_us, actor_unit, action, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(order_id)
+        .bind(e.seq)
+        .bind(e.time_us)
+        .bind(&e.actor_unit)
+        .bind(&e.action)
+        .bind(&e.detail)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn history(conn: &mut Conn, order_id: &str) -> Result<Vec<HistoryEntry>> {
+    let rows = sqlx::query("SELECT seq, time_us, actor_unit, action, detail FROM history WHERE order_id = $1 ORDER BY seq")
+        .bind(order_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(HistoryEntry {
+                seq: r.try_get("seq")?,
+                time_us: r.try_get("time_us")?,
+                actor_unit: r.try_get("actor_unit")?,
+                action: r.try_get("action")?,
+                detail: r.try_get("detail")?,
+            })
+        })
+        .collect()
+}
+
+/// Records a requester's identity under its pseudonym (first write wins).
+pub async fn upsert_requester(conn: &mut Conn, requester_ref: &str, name: &str, phone: &str, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO requesters (requester_ref, name, phone, created_us) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (requester_ref) DO NOTHING",
+    )
+    .bind(requester_ref)
+    .bind(name)
+    .bind(phone)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A contact made through the relay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contact {
+    pub contact_id: String,
+    pub order_id: String,
+    pub unit_id: String,
+    pub epoch: i64,
+    pub time_us: i64,
+    pub purpose: String,
+}
+
+pub async fn insert_contact(conn: &mut Conn, c: &Contact) -> Result<()> {
+    sqlx::query("INSERT INTO contacts (contact_id, order_id, unit_id, epoch, time_us, purpose) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&c.contact_id)
+        .bind(&c.order_id)
+        .bind(&c.unit_id)
+        .bind(c.epoch)
+        .bind(c.time_us)
+        .bind(&c.purpose)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn contacts(conn: &mut Conn, order_id: &str) -> Result<Vec<Contact>> {
+    let rows = sqlx::query(
+        "SELECT contact_id, order_id, unit_id, epoch, time_us, purpose FROM contacts WHERE order_id = $1 ORDER BY time_us, contact_id",
+    )
+    .bind(order_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Contact {
+                contact_id: r.try_get("contact_id")?,
+                order_id: r.try_get("order_id")?,
+                unit_id: r.try_get("unit_id")?,
+                epoch: r.try_get("epoch")?,
+                time_us: r.try_get("time_us")?,
+                purpose: r.try_get("purpose")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,161 @@
+//! The sender's outbox: handoffs written in the same transaction as the
+//! state change, delivered later until acknowledged, or parked as dead
+//! letters when the receiver refuses them for good.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Conn, Result};
+
+/// A handoff waiting to be delivered: a gRPC call to `method` on
+/// `target_unit`, with the encoded request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub id: i64,
+    /// Also the request id the receiver deduplicates by.
+    pub message_id: String,
+    pub from_unit: String,
+    pub target_unit: String,
+    /// Full gRPC path, `/hotline.v1.DispatchService/DeliverAssignment`.
+    pub method: String,
+    pub payload: Vec<u8>,
+    pub created_us: i64,
+    pub attempts: i64,
+    pub next_attempt_us: i64,
+    pub last_error: Option<String>,
+}
+
+/// A message the receiver refused for good.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    pub message_id: String,
+    pub from_unit: String,
+    pub target_unit: String,
+    pub method: String,
+    pub created_us: i64,
+    pub parked_us: i64,
+    pub attempts: i64,
+    pub code: String,
+    pub error: String,
+}
+
+/// What to send, before it has a row id.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub message_id: &'a str,
+    pub from_unit: &'a str,
+    pub target_unit: &'a str,
+    pub method: &'a str,
+    pub payload: Vec<u8>,
+}
+
+/// Queues a message; a message id already queued is ignored, so a timer or
+/// retry that enqueues again changes nothing.
+pub async fn enqueue(conn: &mut Conn, m: NewMessage<'_>, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (message_id, from_unit, target_unit, method, payload, created_us, attempts, next_attempt_us) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $6) ON CONFLICT (message_id) DO NOTHING",
+    )
+    .bind(m.message_id)
+    .bind(m.from_unit)
+    .bind(m.target_unit)
+    .bind(m.method)
+    .bind(m.payload)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn message(r: AnyRow) -> Result<Message> {
+    Ok(Message {
+        id: r.try_get("id")?,
+        message_id: r.try_get("message_id")?,
+        from_unit: r.try_get("from_unit")?,
+        target_unit: r.try_get("target_unit")?,
+        method: r.try_get("method")?,
+        payload: r.try_get("payload")?,
+        created_us: r.try_get("created_us")?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_us: r.try_get("next_attempt_us")?,
+        last_error: r.try_get("last_error")?,
+    })
+}
+
+const COLUMNS: &str =
+    "id, message_id, from_unit, target_unit, method, payload, created_us, attempts, next_attempt_us, last_error";
+
+/// Pending messages in the order they were written, oldest first.
+pub async fn pending(conn: &mut Conn, limit: i64) -> Result<Vec<Message>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM outbox ORDER BY id LIMIT $1")))
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.into_iter().map(message).collect()
+}
+
+pub async fn depth(conn: &mut Conn) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(&mut *conn).await?)
+}
+
+/// The receiver acknowledged: the message is done.
+pub async fn delivered(conn: &mut Conn, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM outbox WHERE id = $1").bind(id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// A retryable failure: try again at `next_attempt_us`.
+pub async fn retry_later(conn: &mut Conn, id: i64, next_attempt_us: i64, error: &str) -> Result<()> {
+    sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_us = $2, last_error = $3 WHERE id = $1")
+        .bind(id)
+        .bind(next_attempt_us)
+        .bind(error)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A final refusal: move the message to the dead letters.
+pub async fn park(conn: &mut Conn, m: &Message, code: &str, error: &str, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO dead_letters (message_id, from_unit, target_unit, method, payload, created_us, parked_us, attempts, code, error) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (message_id) DO NOTHING",
+    )
+    .bind(&m.message_id)
+    .bind(&m.from_unit)
+    .bind(&m.target_unit)
+    .bind(&m.method)
+    .bind(m.payload.clone())
+    .bind(m.created_us)
+    .bind(now)
+    .bind(m.attempts + 1)
+    .bind(code)
+    .bind(error)
+    .execute(&mut *conn)
+    .await?;
+    delivered(conn, m.id).await
+}
+
+pub async fn dead_letters(conn: &mut Conn) -> Result<Vec<DeadLetter>> {
+    let rows = sqlx::query(
+        "SELECT message_id, from_unit, target_unit, method, created_us, parked_us, attempts, code, error \
+         FROM dead_letters ORDER BY parked_us, message_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(DeadLetter {
+                message_id: r.try_get("message_id")?,
+                from_unit: r.try_get("from_unit")?,
+                target_unit: r.try_get("target_unit")?,
+                method: r.try_get("method")?,
+                created_us: r.try_get("created_us")?,
+                parked_us: r.try_get("parked_us")?,
+                attempts: r.try_get("attempts")?,
+                code: r.try_get("code")?,
+                error: r.try_get("error")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,267 @@
+//! One store test suite, run against SQLite and PostgreSQL alike.
+
+use hotline_core::{AssignmentState, Channel, OrderState, RequestKind, Role, Satisfaction, Urgency};
+use hotline_store::assignments::{self, Assignment};
+use hotline_store::orders::{self, Callback, HistoryEntry, Order};
+use hotline_store::testing::{TestDb, postgres_url};
+use hotline_store::{Db, idempotency, misc, outbox};
+
+/// Runs each test body on a fresh SQLite database and a fresh PostgreSQL one.
+macro_rules! store_suite {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::run(false, super::$name).await })+
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::run(true, super::$name).await })+
+        }
+    };
+}
+
+store_suite!(
+    migrations_are_idempotent,
+    idempotency_records_first_answer,
+    outbox_delivers_in_order_and_parks,
+    orders_round_trip_with_history,
+    assignments_upsert_list_and_figures,
+    counters_and_settings,
+    rolled_back_transaction_leaves_nothing,
+);
+
+async fn run<F, Fut>(postgres: bool, body: F)
+where
+    F: FnOnce(Db, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let pg = if postgres {
+        match postgres_url() {
+            Some(u) => Some(u),
+            None => return,
+        }
+    } else {
+        None
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestDb::new(pg.as_deref(), dir.path(), "store").await.unwrap();
+    body(t.db.clone(), t.url.clone()).await;
+    t.cleanup().await.unwrap();
+}
+
+async fn migrations_are_idempotent(db: Db, url: String) {
+    // A second open of the same database migrates nothing and keeps data.
+    let mut c = db.acquire().await.unwrap();
+    misc::setting_or_insert(&mut c, "k", "v").await.unwrap();
+    drop(c);
+    let again = Db::connect(&url, 2).await.unwrap();
+    let mut c = again.acquire().await.unwrap();
+    assert_eq!(misc::setting(&mut c, "k").await.unwrap().as_deref(), Some("v"));
+    drop(c);
+    again.close().await;
+}
+
+async fn idempotency_records_first_answer(db: Db, _: String) {
+    let mut tx = db.begin().await.unwrap();
+    assert_eq!(idempotency::get(&mut tx, "accept:t1", "r1").await.unwrap(), None);
+    idempotency::put(&mut tx, "accept:t1", "r1", b"first", 10).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut c = db.acquire().await.unwrap();
+    assert_eq!(idempotency::get(&mut c, "accept:t1", "r1").await.unwrap().as_deref(), Some(&b"first"[..]));
+    // The same id in another scope is another request.
+    assert_eq!(idempotency::get(&mut c, "accept:t2", "r1").await.unwrap(), None);
+    let e = idempotency::put(&mut c, "accept:t1", "r1", b"second", 11).await.unwrap_err();
+    assert!(e.is_conflict(), "{e}");
+    assert_eq!(idempotency::prune(&mut c, 11).await.unwrap(), 1);
+}
+
+fn msg<'a>(id: &'a str, target: &'a str) -> outbox::NewMessage<'a> {
+    outbox::NewMessage {
+        message_id: id,
+        from_unit: "city",
+        target_unit: target,
+        method: "/hotline.v1.DispatchService/DeliverAssignment",
+        payload: id.as_bytes().to_vec(),
+    }
+}
+
+async fn outbox_delivers_in_order_and_parks(db: Db, _: String) {
+    let mut c = db.acquire().await.unwrap();
+    outbox::enqueue(&mut c, msg("m1", "t1"), 100).await.unwrap();
+    outbox::enqueue(&mut c, msg("m2", "t2"), 101).await.unwrap();
+    // Enqueueing a message id again changes nothing.
+    outbox::enqueue(&mut c, msg("m1", "t9"), 102).await.unwrap();
+    let p = outbox::pending(&mut c, 10).await.unwrap();
+    assert_eq!(p.iter().map(|m| m.message_id.as_str()).collect::<Vec<_>>(), ["m1", "m2"]);
+    assert_eq!(p[0].target_unit, "t1");
+    assert_eq!(p[0].payload, b"m1");
+    assert_eq!(outbox::depth(&mut c).await.unwrap(), 2);
+
+    outbox::retry_later(&mut c, p[0].id, 500, "unavailable").await.unwrap();
+    let p = outbox::pending(&mut c, 10).await.unwrap();
+    assert_eq!((p[0].attempts, p[0].next_attempt_us), (1, 500));
+    assert_eq!(p[0].last_error.as_deref(), Some("unavailable"));
+
+    outbox::delivered(&mut c, p[0].id).await.unwrap();
+    outbox::park(&mut c, &p[1], "FAILED_PRECONDITION", "stale epoch", 900).await.unwrap();
+    assert_eq!(outbox::depth(&mut c).await.unwrap(), 0);
+    let dead = outbox::dead_letters(&mut c).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].message_id, "m2");
+    assert_eq!(dead[0].code, "FAILED_PRECONDITION");
+    assert_eq!((dead[0].parked_us, dead[0].attempts), (900, 1));
+}
+
+fn order(id: &str) -> Order {
+    Order {
+        order_id: id.into(),
+        state: OrderState::Dispatched,
+        kind: RequestKind::Complaint,
+        channel: Channel::Phone,
+        category_code: "road.pothole".into(),
+        urgency: Urgency::General,
+        catalogue_version: "1".into(),
+        address: "1 Main St".into(),
+        body: "a pothole, call 13800000000".into(),
+        requester_ref: "rq-abc".into(),
+        territory_unit: "t1".into(),
+        received_us: 1_000,
+        due_us: 2_000,
+        answer: String::new(),
+        seq: 1,
+        reopen_count: 0,
+        callback: None,
+        closed_us: None,
+    }
+}
+
+async fn orders_round_trip_with_history(db: Db, _: String) {
+    let mut tx = db.begin().await.unwrap();
+    orders::insert(&mut tx, &order("HL1")).await.unwrap();
+    orders::insert(&mut tx, &order("HL2")).await.unwrap();
+    orders::upsert_requester(&mut tx, "rq-abc", "Zhang San", "13800000000", 5).await.unwrap();
+    for (seq, action) in [(1, "received"), (2, "dispatched")] {
+        let e = HistoryEntry { seq, time_us: seq * 10, actor_unit: "city".into(), action: action.into(), detail: String::new() };
+        orders::append_history(&mut tx, "HL1", &e).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let mut tx = db.begin().await.unwrap();
+    let mut o = orders::lock(&mut tx, "HL1").await.unwrap().unwrap();
+    assert_eq!(o, order("HL1"));
+    o.state = OrderState::Closed;
+    o.seq = 5;
+    o.callback = Some(Callback { resolved: true, satisfaction: Satisfaction::BasicallySatisfied, time_us: 3_000 });
+    o.closed_us = Some(3_000);
+    orders::update(&mut tx, &o).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut c = db.acquire().await.unwrap();
+    assert_eq!(orders::get(&mut c, "HL1").await.unwrap(), Some(o));
+    assert_eq!(orders::get(&mut c, "HL9").await.unwrap(), None);
+    let h = orders::history(&mut c, "HL1").await.unwrap();
+    assert_eq!(h.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["received", "dispatched"]);
+    let closed = orders::list(&mut c, Some(OrderState::Closed), "", 10).await.unwrap();
+    assert_eq!(closed.len(), 1);
+    let page = orders::list(&mut c, None, "HL1", 10).await.unwrap();
+    assert_eq!(page.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(), ["HL2"]);
+    let by_state = orders::count_by_state(&mut c).await.unwrap();
+    assert_eq!(by_state, vec![("closed".to_string(), 1), ("dispatched".to_string(), 1)]);
+
+    let contact = orders::Contact {
+        contact_id: "ct1".into(),
+        order_id: "HL1".into(),
+        unit_id: "t1".into(),
+        epoch: 1,
+        time_us: 7,
+        purpose: "confirm the location".into(),
+    };
+    orders::insert_contact(&mut c, &contact).await.unwrap();
+    assert_eq!(orders::contacts(&mut c, "HL1").await.unwrap(), vec![contact]);
+}
+
+fn assignment(order_id: &str, unit: &str, state: AssignmentState, due: i64) -> Assignment {
+    Assignment {
+        order_id: order_id.into(),
+        unit_id: unit.into(),
+        role: Role::Lead,
+        state,
+        epoch: 1,
+        order_seq: 1,
+        dispatched_us: 10,
+        accepted_us: None,
+        contacted_us: None,
+        replied_us: None,
+        due_us: due,
+        outcome: None,
+        reply_text: String::new(),
+        progress_note: String::new(),
+        category_code: "road.pothole".into(),
+        urgency: Urgency::General,
+        address: "1 Main St".into(),
+        body: "text".into(),
+        requester_ref: "rq".into(),
+        kind: RequestKind::Complaint,
+    }
+}
+
+async fn assignments_upsert_list_and_figures(db: Db, _: String) {
+    let mut c = db.acquire().await.unwrap();
+    assignments::upsert(&mut c, &assignment("HL1", "t1", AssignmentState::Dispatched, 50)).await.unwrap();
+    assignments::upsert(&mut c, &assignment("HL2", "t1", AssignmentState::Accepted, 500)).await.unwrap();
+    assignments::upsert(&mut c, &assignment("HL1", "d1", AssignmentState::Dispatched, 50)).await.unwrap();
+    let mut replied = assignment("HL3", "t1", AssignmentState::Replied, 50);
+    replied.outcome = Some(hotline_core::ReplyOutcome::Resolved);
+    replied.replied_us = Some(40);
+    assignments::upsert(&mut c, &replied).await.unwrap();
+
+    // Upsert replaces the (order, unit) row: a new epoch.
+    let mut next = assignment("HL1", "t1", AssignmentState::Dispatched, 60);
+    next.epoch = 2;
+    assignments::upsert(&mut c, &next).await.unwrap();
+    assert_eq!(assignments::get(&mut c, "HL1", "t1").await.unwrap(), Some(next));
+    assert_eq!(assignments::get(&mut c, "HL3", "t1").await.unwrap(), Some(replied));
+    assert_eq!(assignments::for_order(&mut c, "HL1").await.unwrap().len(), 2);
+
+    let all = assignments::list_for_unit(&mut c, "t1", None, "", 2).await.unwrap();
+    assert_eq!(all.iter().map(|a| a.order_id.as_str()).collect::<Vec<_>>(), ["HL1", "HL2"]);
+    let rest = assignments::list_for_unit(&mut c, "t1", None, "HL2", 2).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    let accepted = assignments::list_for_unit(&mut c, "t1", Some(AssignmentState::Accepted), "", 10).await.unwrap();
+    assert_eq!(accepted.len(), 1);
+
+    let f = assignments::unit_figures(&mut c, "t1", 100).await.unwrap();
+    assert_eq!(f.total, 3);
+    assert_eq!(f.overdue, 1, "HL1 is due at 60 and open at 100; HL2 is due later; HL3 is replied");
+    assert_eq!(f.resolved, 1);
+}
+
+async fn counters_and_settings(db: Db, _: String) {
+    let mut tx = db.begin().await.unwrap();
+    assert_eq!(misc::next(&mut tx, "order").await.unwrap(), 1);
+    assert_eq!(misc::next(&mut tx, "order").await.unwrap(), 2);
+    assert_eq!(misc::next(&mut tx, "contact").await.unwrap(), 1);
+    assert_eq!(misc::setting_or_insert(&mut tx, "key", "a").await.unwrap(), "a");
+    assert_eq!(misc::setting_or_insert(&mut tx, "key", "b").await.unwrap(), "a");
+    let c = misc::Coordination {
+        coordination_id: "co1".into(),
+        order_id: "HL1".into(),
+        from_unit: "t1".into(),
+        to_unit: "d1".into(),
+        reason: "needs the district".into(),
+        time_us: 9,
+    };
+    misc::insert_coordination(&mut tx, &c).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut conn = db.acquire().await.unwrap();
+    assert_eq!(misc::list_coordinations(&mut conn, "d1", "", 10).await.unwrap(), vec![c]);
+    assert!(misc::list_coordinations(&mut conn, "d2", "", 10).await.unwrap().is_empty());
+}
+
+async fn rolled_back_transaction_leaves_nothing(db: Db, _: String) {
+    let mut tx = db.begin().await.unwrap();
+    orders::insert(&mut tx, &order("HL7")).await.unwrap();
+    outbox::enqueue(&mut tx, msg("m7", "t1"), 1).await.unwrap();
+    tx.rollback().await.unwrap();
+    let mut c = db.acquire().await.unwrap();
+    assert_eq!(orders::get(&mut c, "HL7").await.unwrap(), None);
+    assert_eq!(outbox::depth(&mut c).await.unwrap(), 0);
+}
