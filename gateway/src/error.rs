@@ -1,0 +1,52 @@
+//! Every error the gateway produces itself, and the one table that maps them
+//! to gRPC statuses.
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum GatewayError {
+    #[error("x-hotline-target: missing target unit")]
+    MissingTarget,
+    #[error("x-hotline-target: not a valid unit id")]
+    InvalidTarget,
+    #[error("unit {0} is not in the topology")]
+    UnknownUnit(String),
+    #[error("service {service} hosting unit {unit} has not announced")]
+    NotAnnounced { service: String, unit: String },
+    #[error("service {0} is unreachable")]
+    Unreachable(String),
+    #[error("deadline exceeded waiting for service {0}")]
+    DeadlineExceeded(String),
+    #[error("path {0} is not a hotline.v1 method")]
+    UnknownPath(String),
+    #[error("gateway is overloaded")]
+    Overloaded,
+    #[error("service: {0:?} is not a service in the topology")]
+    UnknownService(String),
+    #[error("address: {0}")]
+    InvalidAddress(&'static str),
+}
+
+impl From<GatewayError> for Status {
+    fn from(err: GatewayError) -> Self {
+        use GatewayError::*;
+        let message = err.to_string();
+        match err {
+            MissingTarget | InvalidTarget => bad_request("x-hotline-target", message),
+            UnknownService(_) => bad_request("service", message),
+            InvalidAddress(_) => bad_request("address", message),
+            UnknownUnit(_) => Status::not_found(message),
+            // UNAVAILABLE tells senders to retry: the service may announce or
+            // come back. Mutating RPCs carry a request_id, so a retry is safe.
+            NotAnnounced { .. } | Unreachable(_) | Overloaded => Status::unavailable(message),
+            DeadlineExceeded(_) => Status::deadline_exceeded(message),
+            UnknownPath(_) => Status::unimplemented(message),
+        }
+    }
+}
+
+fn bad_request(field: &str, message: String) -> Status {
+    let details = ErrorDetails::with_bad_request_violation(field, message.clone());
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}
