@@ -71,6 +71,27 @@ pub fn apply(
     }
 }
 
+/// How far along the handling path a state is.
+fn rank(s: AssignmentState) -> u8 {
+    use AssignmentState as S;
+    match s {
+        S::Dispatched => 0,
+        S::Accepted => 1,
+        S::Contacted => 2,
+        S::InProgress => 3,
+        S::Replied => 4,
+        S::Objected | S::Revoked => 5,
+    }
+}
+
+/// The further of two states along the handling path. The city merges what
+/// handlers report with it, so reports that cross in flight (a contact
+/// through the relay before the accept event arrives) never move an
+/// assignment backwards.
+pub fn further(a: AssignmentState, b: AssignmentState) -> AssignmentState {
+    if rank(b) > rank(a) { b } else { a }
+}
+
 /// The order's state given its lead assignments, while handlers work on it.
 /// Other states are not the handlers' to change.
 pub fn summarize(current: OrderState, leads: &[AssignmentState]) -> OrderState {
@@ -148,6 +169,12 @@ mod tests {
     }
 
     #[test]
+    fn further_never_goes_back() {
+        assert_eq!(further(S::Contacted, S::Accepted), S::Contacted);
+        assert_eq!(further(S::Accepted, S::Replied), S::Replied);
+    }
+
+    #[test]
     fn order_summarises_its_leads() {
         assert_eq!(summarize(OrderState::Dispatched, &[S::Dispatched, S::Dispatched]), OrderState::Dispatched);
         assert_eq!(summarize(OrderState::Dispatched, &[S::Accepted, S::Dispatched]), OrderState::InProgress);
@@ -184,17 +211,6 @@ mod tests {
             (0usize..2, action).prop_map(|(i, a)| Step::Act(i, a)),
             any::<bool>().prop_map(Step::Callback),
         ]
-    }
-
-    fn rank(s: S) -> u8 {
-        match s {
-            S::Dispatched => 0,
-            S::Accepted => 1,
-            S::Contacted => 2,
-            S::InProgress => 3,
-            S::Replied => 4,
-            S::Objected | S::Revoked => 5,
-        }
     }
 
     proptest! {

@@ -13,6 +13,8 @@ pub mod testing;
 
 pub use db::{Backend, Db, Tx, redact, with_database};
 
+pub use sqlx;
+
 pub type Conn = sqlx::AnyConnection;
 
 #[derive(Debug, thiserror::Error)]

@@ -164,6 +164,21 @@ pub async fn count_by_state(conn: &mut Conn) -> Result<Vec<(String, i64)>> {
     rows.into_iter().map(|r| Ok((r.try_get("state")?, r.try_get("n")?))).collect()
 }
 
+/// Orders past their business deadline and not finished, and orders closed
+/// with the requester saying resolved.
+pub async fn overdue_and_resolved(conn: &mut Conn, now: i64) -> Result<(i64, i64)> {
+    let overdue: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM orders WHERE due_us < $1 AND state NOT IN ('answered', 'disposed', 'closed', 'withdrawn')",
+    )
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let resolved: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE state = 'closed' AND callback_resolved = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((overdue, resolved))
+}
+
 /// One line of an order's history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryEntry {

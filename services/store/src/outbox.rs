@@ -49,12 +49,13 @@ pub struct NewMessage<'a> {
     pub payload: Vec<u8>,
 }
 
-/// Queues a message; a message id already queued is ignored, so a timer or
-/// retry that enqueues again changes nothing.
+/// Queues a message for delivery at once; a message id already queued is
+/// ignored, so a timer or retry that enqueues again changes nothing.
+/// `now` is the business clock; retry times are wall-clock.
 pub async fn enqueue(conn: &mut Conn, m: NewMessage<'_>, now: i64) -> Result<()> {
     sqlx::query(
         "INSERT INTO outbox (message_id, from_unit, target_unit, method, payload, created_us, attempts, next_attempt_us) \
-         VALUES ($1, $2, $3, $4, $5, $6, 0, $6) ON CONFLICT (message_id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, 0, 0) ON CONFLICT (message_id) DO NOTHING",
     )
     .bind(m.message_id)
     .bind(m.from_unit)

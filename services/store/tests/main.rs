@@ -163,6 +163,9 @@ async fn orders_round_trip_with_history(db: Db, _: String) {
     assert_eq!(closed.len(), 1);
     let page = orders::list(&mut c, None, "HL1", 10).await.unwrap();
     assert_eq!(page.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(), ["HL2"]);
+    // HL2 is dispatched and due at 2000; HL1 closed resolved.
+    assert_eq!(orders::overdue_and_resolved(&mut c, 2_001).await.unwrap(), (1, 1));
+    assert_eq!(orders::overdue_and_resolved(&mut c, 1_999).await.unwrap(), (0, 1));
     let by_state = orders::count_by_state(&mut c).await.unwrap();
     assert_eq!(by_state, vec![("closed".to_string(), 1), ("dispatched".to_string(), 1)]);
 

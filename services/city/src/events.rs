@@ -1,0 +1,141 @@
+//! What handlers report back: the city applies each event to its record of
+//! the assignment and re-summarises the order. Events for a stale epoch are
+//! refused (the sender parks them as dead letters).
+
+use hotline_core::lifecycle::{further, summarize};
+use hotline_core::{AssignmentState, Micros, ReplyOutcome};
+use hotline_proto::v1::dispatch_service_server::DispatchService;
+use hotline_proto::v1::*;
+use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::{Ctx, guard, idem, meta, wire};
+use hotline_store::orders::{self, Order};
+use hotline_store::{Conn, assignments};
+use tonic::{Request, Response, Status};
+
+use crate::record::{locked, note, transition};
+
+pub struct Events {
+    ctx: Ctx,
+}
+
+impl Events {
+    pub fn new(ctx: Ctx) -> Self {
+        Self { ctx }
+    }
+
+    async fn record(&self, caller: &meta::Caller, r: RecordAssignmentEventRequest) -> Result<RecordAssignmentEventResponse> {
+        if r.unit_id != caller.unit {
+            return Err(ServiceError::PermissionDenied(format!(
+                "unit {} may not report for unit {}",
+                caller.unit, r.unit_id
+            )));
+        }
+        required("order_id", &r.order_id)?;
+        let kind = AssignmentEventKind::try_from(r.kind)
+            .ok()
+            .filter(|k| *k != AssignmentEventKind::Unspecified)
+            .ok_or_else(|| ServiceError::invalid("kind", "required"))?;
+        let time = r.time.as_ref().map(wire::micros).ok_or_else(|| ServiceError::invalid("time", "required"))?;
+        let scope = idem::scope("RecordAssignmentEvent", &caller.unit);
+        let now = self.ctx.now();
+        let mut tx = self.ctx.db.begin().await?;
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+            return Ok(done);
+        }
+        let mut order = locked(&mut tx, &r.order_id).await?;
+        let mut a = assignments::get(&mut tx, &r.order_id, &r.unit_id)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("assignment", format!("orders/{} for unit {}", r.order_id, r.unit_id)))?;
+        guard::current_epoch(&r.order_id, &r.unit_id, r.epoch, a.epoch)?;
+        let (action, detail) = match kind {
+            AssignmentEventKind::Accepted => {
+                a.accepted_us.get_or_insert(time);
+                a.state = further(a.state, AssignmentState::Accepted);
+                ("accepted", format!("epoch {}", a.epoch))
+            }
+            AssignmentEventKind::Progress => {
+                a.progress_note = r.note.clone();
+                a.state = further(a.state, AssignmentState::InProgress);
+                ("progress", format!("epoch {}", a.epoch))
+            }
+            AssignmentEventKind::Replied => {
+                let outcome: ReplyOutcome = wire::required_enum("outcome", r.outcome)?;
+                a.replied_us = Some(time);
+                a.outcome = Some(outcome);
+                a.reply_text = r.note.clone();
+                a.state = AssignmentState::Replied;
+                ("replied", format!("epoch {} outcome={outcome}", a.epoch))
+            }
+            AssignmentEventKind::Unspecified => unreachable!("filtered above"),
+        };
+        assignments::upsert(&mut tx, &a).await?;
+        note(&mut tx, &mut order, now, &r.unit_id, action, detail).await?;
+        summarise(&mut tx, &mut order, now).await?;
+        orders::update(&mut tx, &order).await?;
+        let answer = RecordAssignmentEventResponse { order_seq: order.seq as u64 };
+        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        tx.commit().await?;
+        tracing::info!(order_id = %order.order_id, unit = %r.unit_id, action, state = %order.state, "assignment event recorded");
+        Ok(answer)
+    }
+}
+
+/// Re-derives the order's state from its lead assignments, recording the
+/// change in history.
+pub async fn summarise(conn: &mut Conn, order: &mut Order, now: Micros) -> Result<()> {
+    let leads: Vec<AssignmentState> = assignments::for_order(conn, &order.order_id)
+        .await?
+        .into_iter()
+        .filter(|a| a.role.is_lead())
+        .map(|a| a.state)
+        .collect();
+    let next = summarize(order.state, &leads);
+    if next != order.state {
+        transition(conn, order, now, "city", next, String::new()).await?;
+    }
+    Ok(())
+}
+
+fn not_here(what: &'static str) -> Status {
+    ServiceError::Unimplemented(what).into()
+}
+
+#[tonic::async_trait]
+impl DispatchService for Events {
+    async fn deliver_assignment(&self, _: Request<DeliverAssignmentRequest>) -> Result<Response<DeliverAssignmentResponse>, Status> {
+        Err(not_here("DeliverAssignment (the city issues assignments, it does not take them)"))
+    }
+
+    async fn accept_assignment(&self, _: Request<AcceptAssignmentRequest>) -> Result<Response<AcceptAssignmentResponse>, Status> {
+        Err(not_here("AcceptAssignment"))
+    }
+
+    async fn contact_requester(&self, _: Request<ContactRequesterRequest>) -> Result<Response<ContactRequesterResponse>, Status> {
+        Err(not_here("ContactRequester (handlers use ContactRelayService)"))
+    }
+
+    async fn update_progress(&self, _: Request<UpdateProgressRequest>) -> Result<Response<UpdateProgressResponse>, Status> {
+        Err(not_here("UpdateProgress"))
+    }
+
+    async fn reply_assignment(&self, _: Request<ReplyAssignmentRequest>) -> Result<Response<ReplyAssignmentResponse>, Status> {
+        Err(not_here("ReplyAssignment"))
+    }
+
+    async fn get_assignment(&self, _: Request<GetAssignmentRequest>) -> Result<Response<GetAssignmentResponse>, Status> {
+        Err(not_here("GetAssignment (read the order with IntakeService.GetOrder)"))
+    }
+
+    async fn list_assignments(&self, _: Request<ListAssignmentsRequest>) -> Result<Response<ListAssignmentsResponse>, Status> {
+        Err(not_here("ListAssignments (list orders with IntakeService.ListOrders)"))
+    }
+
+    async fn record_assignment_event(
+        &self,
+        req: Request<RecordAssignmentEventRequest>,
+    ) -> Result<Response<RecordAssignmentEventResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::hosted(&self.ctx, &caller.target)?;
+        Ok(Response::new(self.record(&caller, req.into_inner()).await?))
+    }
+}

@@ -1,0 +1,273 @@
+//! Intake (Art. 10–12), the order record, and the callback (Art. 23).
+
+use hmac::{Hmac, Mac};
+use hotline_core::dispatch::{self, Decision, DecisionError};
+use hotline_core::lifecycle::{self, CallbackEffect};
+use hotline_core::{AssignmentState, Channel, OrderState, RequestKind, Satisfaction};
+use hotline_proto::v1::intake_service_server::IntakeService;
+use hotline_proto::v1::*;
+use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::{Ctx, guard, idem, meta, wire};
+use hotline_store::orders::{self, Callback, Order as Stored};
+use hotline_store::{Conn, assignments, misc};
+use sha2::Sha256;
+use tonic::{Request, Response, Status};
+
+use crate::record::{self, locked, note, transition};
+use crate::wire::{full_order, order_to_wire};
+
+pub struct Intake {
+    ctx: Ctx,
+}
+
+impl Intake {
+    pub fn new(ctx: Ctx) -> Self {
+        Self { ctx }
+    }
+
+    fn category_name(&self, code: &str) -> String {
+        self.ctx.topology.item(code).map(|i| i.name.clone()).unwrap_or_default()
+    }
+
+    async fn submit(&self, r: SubmitRequestRequest) -> Result<SubmitRequestResponse> {
+        let channel: Channel = wire::required_enum("channel", r.channel)?;
+        let kind: RequestKind = wire::required_enum("kind", r.kind)?;
+        let requester = r.requester.as_ref().ok_or_else(|| ServiceError::invalid("requester", "required"))?;
+        let phone = normalise_phone(&requester.phone)?;
+        required("text", &r.text)?;
+        required("category_code", &r.category_code)?;
+        let decision = dispatch::decide(&self.ctx.topology, kind, &r.category_code, &r.address).map_err(decision_error)?;
+        let item = self.ctx.topology.item(&r.category_code).expect("decided on a known item");
+        let policy = &self.ctx.topology.policy;
+        let city = self.ctx.topology.city().id.clone();
+
+        let scope = idem::scope("SubmitRequest", &city);
+        let now = self.ctx.now();
+        let mut tx = self.ctx.db.begin().await?;
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+            return Ok(done);
+        }
+        let order_id = record::next_id(&mut tx, "order", "HL").await?;
+        let requester_ref = pseudonym(&mut tx, &phone).await?;
+        orders::upsert_requester(&mut tx, &requester_ref, &requester.name, &phone, now).await?;
+        let mut order = Stored {
+            order_id: order_id.clone(),
+            state: OrderState::Received,
+            kind,
+            channel,
+            category_code: item.code.clone(),
+            urgency: item.urgency,
+            catalogue_version: self.ctx.topology.catalogue_version.clone(),
+            address: r.address.clone(),
+            body: r.text.clone(),
+            requester_ref,
+            territory_unit: String::new(),
+            received_us: now,
+            due_us: policy.due(item.urgency, now),
+            answer: String::new(),
+            seq: 0,
+            reopen_count: 0,
+            callback: None,
+            closed_us: None,
+        };
+        let mut history = vec![
+            (OrderState::Received, format!("channel={channel} kind={kind}")),
+            (
+                OrderState::Classified,
+                format!("category={} urgency={} catalogue={}", item.code, item.urgency, order.catalogue_version),
+            ),
+        ];
+        let mut issued = Vec::new();
+        match decision {
+            Decision::Answer(answer) => {
+                order.answer = answer;
+                order.closed_us = Some(now);
+                history.push((OrderState::Answered, "answered at intake from the catalogue".into()));
+            }
+            Decision::Dispatch { territory, assignments } => {
+                order.territory_unit = territory.unwrap_or_default();
+                let units: Vec<String> = assignments.iter().map(|p| format!("{}:{}", p.unit_id, p.role)).collect();
+                history.push((OrderState::Dispatched, units.join(" ")));
+                issued = assignments;
+            }
+        }
+        order.state = history.last().expect("history").0;
+        orders::insert(&mut tx, &order).await?;
+        for (state, detail) in history {
+            note(&mut tx, &mut order, now, &city, state.as_str(), detail).await?;
+        }
+        let handler_due = policy.due(order.urgency, now);
+        for p in &issued {
+            let a = record::fresh(&order, &p.unit_id, p.role, 1, now, handler_due);
+            record::issue(&self.ctx, &mut tx, &order, &a, now).await?;
+        }
+        orders::update(&mut tx, &order).await?;
+        let answer = SubmitRequestResponse { order: Some(full_order(&mut tx, &order, &item.name).await?) };
+        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        tx.commit().await?;
+        self.ctx.outbox.wake();
+        tracing::info!(order_id = %order.order_id, category = %order.category_code, urgency = %order.urgency, state = %order.state, "order received");
+        Ok(answer)
+    }
+
+    async fn callback(&self, caller: &meta::Caller, r: RecordCallbackRequest) -> Result<RecordCallbackResponse> {
+        let order_id = record::order_id(&r.name)?.to_string();
+        let satisfaction: Satisfaction = wire::required_enum("satisfaction", r.satisfaction)?;
+        let scope = idem::scope("RecordCallback", &caller.unit);
+        let now = self.ctx.now();
+        let policy = &self.ctx.topology.policy;
+        let mut tx = self.ctx.db.begin().await?;
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+            return Ok(done);
+        }
+        let mut order = locked(&mut tx, &order_id).await?;
+        let effect = lifecycle::callback(order.state, r.resolved, order.reopen_count as u32, policy)?;
+        order.callback = Some(Callback { resolved: r.resolved, satisfaction, time_us: now });
+        let detail = format!("resolved={} satisfaction={satisfaction}", r.resolved);
+        transition(&mut tx, &mut order, now, &caller.unit, OrderState::CalledBack, detail).await?;
+        match effect {
+            CallbackEffect::Close => {
+                order.closed_us = Some(now);
+                let why = if r.resolved { "resolved" } else { "unresolved; reopen limit reached" };
+                transition(&mut tx, &mut order, now, &caller.unit, OrderState::Closed, why.into()).await?;
+            }
+            CallbackEffect::Reopen => {
+                order.reopen_count += 1;
+                let detail = format!("reopen {} of {}", order.reopen_count, policy.max_reopens);
+                transition(&mut tx, &mut order, now, &caller.unit, OrderState::Reopened, detail).await?;
+                // A new handler clock with a fresh limit; the business
+                // clock (order.due_us) runs on.
+                let due = policy.due(order.urgency, now);
+                let mut units = Vec::new();
+                for old in assignments::for_order(&mut tx, &order_id).await? {
+                    if old.state == AssignmentState::Revoked {
+                        continue;
+                    }
+                    let a = record::fresh(&order, &old.unit_id, old.role, old.epoch + 1, now, due);
+                    units.push(format!("{}:{}:epoch{}", a.unit_id, a.role, a.epoch));
+                    record::issue(&self.ctx, &mut tx, &order, &a, now).await?;
+                }
+                transition(&mut tx, &mut order, now, &caller.unit, OrderState::Dispatched, units.join(" ")).await?;
+            }
+        }
+        orders::update(&mut tx, &order).await?;
+        let name = self.category_name(&order.category_code);
+        let answer = RecordCallbackResponse { order: Some(full_order(&mut tx, &order, &name).await?) };
+        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        tx.commit().await?;
+        self.ctx.outbox.wake();
+        tracing::info!(order_id = %order.order_id, resolved = r.resolved, state = %order.state, "callback recorded");
+        Ok(answer)
+    }
+
+    /// The city reads every order; a unit reads orders it, or a unit in its
+    /// subtree, is assigned to.
+    async fn may_read_order(&self, conn: &mut Conn, caller: &meta::Caller, order_id: &str) -> Result<()> {
+        if guard::is_city(&self.ctx, caller).is_ok() {
+            return Ok(());
+        }
+        let assigned = assignments::for_order(conn, order_id).await?;
+        if assigned.iter().any(|a| self.ctx.topology.is_within(&a.unit_id, &caller.unit)) {
+            Ok(())
+        } else {
+            Err(ServiceError::PermissionDenied(format!("unit {} has no assignment on orders/{order_id}", caller.unit)))
+        }
+    }
+}
+
+fn decision_error(e: DecisionError) -> ServiceError {
+    let field = match &e {
+        DecisionError::UnknownCategory(_) => "category_code",
+        DecisionError::MissingAddress(_) | DecisionError::UnknownAddress(_) => "address",
+        DecisionError::AnswerOnly(_) => "kind",
+    };
+    let text = e.to_string();
+    let description = text.split_once(": ").map(|(_, d)| d.to_string()).unwrap_or(text);
+    ServiceError::invalid(field, description)
+}
+
+/// Digits only, with an optional leading +; 5 to 20 of them.
+fn normalise_phone(phone: &str) -> Result<String> {
+    let digits: String = phone.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+    let body = digits.strip_prefix('+').unwrap_or(&digits);
+    if body.len() < 5 || body.len() > 20 || !body.chars().all(|c| c.is_ascii_digit()) {
+        return Err(ServiceError::invalid("requester.phone", "must be a phone number of 5 to 20 digits"));
+    }
+    Ok(digits)
+}
+
+/// The keyed pseudonym of a requester: the same phone always maps to the
+/// same id, which reveals nothing without the city's key.
+async fn pseudonym(conn: &mut Conn, phone: &str) -> Result<String> {
+    let fresh: String = (0..32).map(|_| format!("{:02x}", fastrand::u8(..))).collect();
+    let key = misc::setting_or_insert(conn, "pseudonym_key", &fresh).await?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("hmac takes any key length");
+    mac.update(phone.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    Ok(format!("rq-{}", digest[..8].iter().map(|b| format!("{b:02x}")).collect::<String>()))
+}
+
+#[tonic::async_trait]
+impl IntakeService for Intake {
+    async fn submit_request(&self, req: Request<SubmitRequestRequest>) -> Result<Response<SubmitRequestResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::is_city(&self.ctx, &caller)?;
+        Ok(Response::new(self.submit(req.into_inner()).await?))
+    }
+
+    async fn get_order(&self, req: Request<GetOrderRequest>) -> Result<Response<GetOrderResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        let order_id = record::order_id(&req.get_ref().name)?.to_string();
+        let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
+        self.may_read_order(&mut c, &caller, &order_id).await?;
+        let o = orders::get(&mut c, &order_id)
+            .await
+            .map_err(ServiceError::from)?
+            .ok_or_else(|| ServiceError::not_found("order", format!("orders/{order_id}")))?;
+        let order = full_order(&mut c, &o, &self.category_name(&o.category_code)).await?;
+        Ok(Response::new(GetOrderResponse { order: Some(order) }))
+    }
+
+    async fn list_orders(&self, req: Request<ListOrdersRequest>) -> Result<Response<ListOrdersResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::is_city(&self.ctx, &caller)?;
+        let r = req.into_inner();
+        let size = wire::page_size(r.page_size)?;
+        let after = wire::page_after(&r.page_token)?;
+        let state = wire::optional_enum::<OrderState>("state", r.state)?;
+        let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
+        let page = orders::list(&mut c, state, &after, size + 1).await.map_err(ServiceError::from)?;
+        let more = page.len() as i64 > size;
+        let page = &page[..page.len().min(size as usize)];
+        let next = if more { wire::page_token(page.last().map(|o| o.order_id.as_str())) } else { String::new() };
+        let orders = page.iter().map(|o| order_to_wire(o, &self.category_name(&o.category_code))).collect();
+        Ok(Response::new(ListOrdersResponse { orders, next_page_token: next }))
+    }
+
+    async fn record_callback(&self, req: Request<RecordCallbackRequest>) -> Result<Response<RecordCallbackResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::is_city(&self.ctx, &caller)?;
+        Ok(Response::new(self.callback(&caller, req.into_inner()).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_are_checked_and_normalised() {
+        assert_eq!(normalise_phone("138-0000 0000").unwrap(), "13800000000");
+        assert_eq!(normalise_phone("+86 138 0000 0000").unwrap(), "+8613800000000");
+        assert!(normalise_phone("").is_err());
+        assert!(normalise_phone("call me").is_err());
+    }
+
+    #[test]
+    fn decision_errors_name_their_field() {
+        let e = decision_error(DecisionError::UnknownAddress("9 Nowhere".into()));
+        let ServiceError::InvalidArgument { field, description } = e else { panic!() };
+        assert_eq!(field, "address");
+        assert!(description.contains("9 Nowhere"));
+    }
+}

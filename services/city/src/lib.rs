@@ -1,0 +1,35 @@
+//! The city hotline centre (12345). It alone owns the order: intake and
+//! classification, dispatch, the record of every assignment, the contact
+//! relay, callbacks and reopening. It alone holds requester identity.
+
+mod events;
+mod intake;
+mod record;
+mod relay;
+mod reporting;
+mod wire;
+
+use hotline_proto::v1::contact_relay_service_server::ContactRelayServiceServer;
+use hotline_proto::v1::dispatch_service_server::DispatchServiceServer;
+use hotline_proto::v1::escalation_service_server::EscalationServiceServer;
+use hotline_proto::v1::intake_service_server::IntakeServiceServer;
+use hotline_proto::v1::reporting_service_server::ReportingServiceServer;
+use hotline_runtime::Ctx;
+use tonic::service::Routes;
+
+/// The hotline.v1 services the city serves, for health.
+pub const SERVED: &[&str] = &[
+    "hotline.v1.IntakeService",
+    "hotline.v1.ContactRelayService",
+    "hotline.v1.DispatchService",
+    "hotline.v1.EscalationService",
+    "hotline.v1.ReportingService",
+];
+
+pub fn routes(ctx: Ctx) -> Routes {
+    Routes::new(IntakeServiceServer::new(intake::Intake::new(ctx.clone())))
+        .add_service(ContactRelayServiceServer::new(relay::Relay::new(ctx.clone())))
+        .add_service(DispatchServiceServer::new(events::Events::new(ctx.clone())))
+        .add_service(EscalationServiceServer::new(hotline_handler::Coordination::new(ctx.clone())))
+        .add_service(ReportingServiceServer::new(reporting::CityReporting::new(ctx)))
+}

@@ -1,0 +1,95 @@
+//! Changes to the city's record of an order, made inside one transaction:
+//! every change is a history line, and every assignment issued is queued
+//! for delivery through the outbox.
+
+use hotline_core::{AssignmentState, Micros, OrderState};
+use hotline_proto::v1::DeliverAssignmentRequest;
+use hotline_runtime::Ctx;
+use hotline_runtime::error::{Result, ServiceError};
+use hotline_store::assignments::{self, Assignment};
+use hotline_store::orders::{self, HistoryEntry, Order};
+use hotline_store::outbox::{self, NewMessage};
+use hotline_store::{Conn, misc};
+use prost::Message;
+
+pub const DELIVER: &str = "/hotline.v1.DispatchService/DeliverAssignment";
+
+/// Appends a history line and advances the order's sequence number.
+pub async fn note(conn: &mut Conn, order: &mut Order, now: Micros, actor: &str, action: &str, detail: String) -> Result<()> {
+    order.seq += 1;
+    let entry = HistoryEntry { seq: order.seq, time_us: now, actor_unit: actor.to_string(), action: action.to_string(), detail };
+    orders::append_history(conn, &order.order_id, &entry).await?;
+    Ok(())
+}
+
+/// Moves the order to `state`, with a history line.
+pub async fn transition(conn: &mut Conn, order: &mut Order, now: Micros, actor: &str, state: OrderState, detail: String) -> Result<()> {
+    order.state = state;
+    note(conn, order, now, actor, state.as_str(), detail).await
+}
+
+/// Stores an assignment in the city's record and queues its delivery. The
+/// message id is derived from (order, unit, epoch), so issuing the same
+/// epoch twice sends once.
+pub async fn issue(ctx: &Ctx, conn: &mut Conn, order: &Order, a: &Assignment, now: Micros) -> Result<()> {
+    assignments::upsert(conn, a).await?;
+    let city = ctx.topology.city().id.clone();
+    let message_id = format!("deliver:{}:{}:{}", a.order_id, a.unit_id, a.epoch);
+    let request = DeliverAssignmentRequest {
+        request_id: message_id.clone(),
+        assignment: Some(hotline_runtime::wire::assignment_to_wire(a)),
+        order_seq: order.seq as u64,
+    };
+    let m = NewMessage {
+        message_id: &message_id,
+        from_unit: &city,
+        target_unit: &a.unit_id,
+        method: DELIVER,
+        payload: request.encode_to_vec(),
+    };
+    outbox::enqueue(conn, m, now).await?;
+    Ok(())
+}
+
+/// A new assignment (epoch 1 or the next epoch) from an order's facts.
+pub fn fresh(order: &Order, unit: &str, role: hotline_core::Role, epoch: i64, now: Micros, due_us: Micros) -> Assignment {
+    Assignment {
+        order_id: order.order_id.clone(),
+        unit_id: unit.to_string(),
+        role,
+        state: AssignmentState::Dispatched,
+        epoch,
+        order_seq: order.seq,
+        dispatched_us: now,
+        accepted_us: None,
+        contacted_us: None,
+        replied_us: None,
+        due_us,
+        outcome: None,
+        reply_text: String::new(),
+        progress_note: String::new(),
+        category_code: order.category_code.clone(),
+        urgency: order.urgency,
+        address: order.address.clone(),
+        body: order.body.clone(),
+        requester_ref: order.requester_ref.clone(),
+        kind: order.kind,
+    }
+}
+
+/// Locks and reads an order, or NOT_FOUND.
+pub async fn locked(conn: &mut Conn, order_id: &str) -> Result<Order> {
+    orders::lock(conn, order_id).await?.ok_or_else(|| ServiceError::not_found("order", format!("orders/{order_id}")))
+}
+
+/// `orders/{id}` → id.
+pub fn order_id(name: &str) -> Result<&str> {
+    name.strip_prefix("orders/")
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+        .ok_or_else(|| ServiceError::invalid("name", "must be orders/{order_id}"))
+}
+
+/// The next id from a named counter, formatted with a prefix.
+pub async fn next_id(conn: &mut Conn, counter: &str, prefix: &str) -> Result<String> {
+    Ok(format!("{prefix}{:08}", misc::next(conn, counter).await?))
+}

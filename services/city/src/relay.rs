@@ -1,0 +1,77 @@
+//! The contact relay: a handler reaches the requester through the city,
+//! which records the contact and never hands out the number.
+
+use hotline_core::AssignmentState;
+use hotline_core::lifecycle::further;
+use hotline_proto::v1::contact_relay_service_server::ContactRelayService;
+use hotline_proto::v1::*;
+use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::{Ctx, guard, idem, meta, wire};
+use hotline_store::{assignments, orders};
+use tonic::{Request, Response, Status};
+
+use crate::record::{self, locked, note};
+
+pub struct Relay {
+    ctx: Ctx,
+}
+
+impl Relay {
+    pub fn new(ctx: Ctx) -> Self {
+        Self { ctx }
+    }
+
+    async fn relay(&self, caller: &meta::Caller, r: RelayContactRequest) -> Result<RelayContactResponse> {
+        required("order_id", &r.order_id)?;
+        let unit = &caller.unit;
+        let scope = idem::scope("RelayContact", unit);
+        let now = self.ctx.now();
+        let mut tx = self.ctx.db.begin().await?;
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+            return Ok(done);
+        }
+        let mut order = locked(&mut tx, &r.order_id).await?;
+        let mut a = assignments::get(&mut tx, &r.order_id, unit).await?.ok_or_else(|| {
+            ServiceError::PermissionDenied(format!("unit {unit} has no assignment on orders/{}", r.order_id))
+        })?;
+        guard::current_epoch(&r.order_id, unit, r.epoch, a.epoch)?;
+        if a.role == hotline_core::Role::Copy || order.state.is_final() {
+            return Err(ServiceError::FailedPrecondition(format!(
+                "orders/{} ({}) cannot be contacted by unit {unit} as {}",
+                r.order_id, order.state, a.role
+            )));
+        }
+        let contact_id = record::next_id(&mut tx, "contact", "CT").await?;
+        orders::insert_contact(
+            &mut tx,
+            &orders::Contact {
+                contact_id: contact_id.clone(),
+                order_id: r.order_id.clone(),
+                unit_id: unit.clone(),
+                epoch: a.epoch,
+                time_us: now,
+                purpose: r.purpose,
+            },
+        )
+        .await?;
+        a.contacted_us.get_or_insert(now);
+        a.state = further(a.state, AssignmentState::Contacted);
+        assignments::upsert(&mut tx, &a).await?;
+        note(&mut tx, &mut order, now, unit, "contacted", format!("contact {contact_id} via relay")).await?;
+        crate::events::summarise(&mut tx, &mut order, now).await?;
+        orders::update(&mut tx, &order).await?;
+        let answer = RelayContactResponse { contact_id, contacted_time: Some(wire::ts(now)) };
+        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+}
+
+#[tonic::async_trait]
+impl ContactRelayService for Relay {
+    async fn relay_contact(&self, req: Request<RelayContactRequest>) -> Result<Response<RelayContactResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::hosted(&self.ctx, &caller.target)?;
+        Ok(Response::new(self.relay(&caller, req.into_inner()).await?))
+    }
+}

@@ -1,0 +1,58 @@
+//! The city's wire conversions: the order with its assignments and history.
+
+use hotline_proto::v1 as pb;
+use hotline_runtime::wire::{WireEnum, assignment_to_wire, opt_ts, ts};
+use hotline_store::Conn;
+use hotline_store::assignments;
+use hotline_store::orders::{self, Order};
+
+use hotline_runtime::error::Result;
+
+pub fn order_to_wire(o: &Order, category_name: &str) -> pb::Order {
+    pb::Order {
+        name: format!("orders/{}", o.order_id),
+        order_id: o.order_id.clone(),
+        state: o.state.to_wire(),
+        kind: o.kind.to_wire(),
+        channel: o.channel.to_wire(),
+        category_code: o.category_code.clone(),
+        category_name: category_name.to_string(),
+        urgency: o.urgency.to_wire(),
+        address: o.address.clone(),
+        text: o.body.clone(),
+        requester_ref: o.requester_ref.clone(),
+        territory_unit: o.territory_unit.clone(),
+        received_time: Some(ts(o.received_us)),
+        due_time: Some(ts(o.due_us)),
+        answer: o.answer.clone(),
+        seq: o.seq as u64,
+        reopen_count: o.reopen_count as u32,
+        assignments: Vec::new(),
+        history: Vec::new(),
+        callback: o.callback.map(|c| pb::Callback {
+            resolved: c.resolved,
+            satisfaction: c.satisfaction.to_wire(),
+            time: Some(ts(c.time_us)),
+        }),
+        closed_time: opt_ts(o.closed_us),
+        catalogue_version: o.catalogue_version.clone(),
+    }
+}
+
+/// The whole order: facts, assignments and history.
+pub async fn full_order(conn: &mut Conn, o: &Order, category_name: &str) -> Result<pb::Order> {
+    let mut w = order_to_wire(o, category_name);
+    w.assignments = assignments::for_order(conn, &o.order_id).await?.iter().map(assignment_to_wire).collect();
+    w.history = orders::history(conn, &o.order_id)
+        .await?
+        .into_iter()
+        .map(|h| pb::HistoryEntry {
+            seq: h.seq as u64,
+            time: Some(ts(h.time_us)),
+            actor_unit: h.actor_unit,
+            action: h.action,
+            detail: h.detail,
+        })
+        .collect();
+    Ok(w)
+}

@@ -1,0 +1,305 @@
+//! The assignment inbox of a handling unit: the city delivers, the unit's
+//! system accepts, contacts the requester through the city's relay, records
+//! progress and replies. Every change is committed with its outbox event to
+//! the city before it is acknowledged.
+
+use std::sync::Arc;
+
+use hotline_core::lifecycle::{self, HandlerAction};
+use hotline_core::{AssignmentState, ReplyOutcome};
+use hotline_proto::v1::contact_relay_service_client::ContactRelayServiceClient;
+use hotline_proto::v1::dispatch_service_server::DispatchService;
+use hotline_proto::v1::*;
+use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::meta::{self, Caller};
+use hotline_runtime::wire::{self, WireEnum};
+use hotline_runtime::{Ctx, guard, idem};
+use hotline_store::assignments::{self, Assignment as Stored};
+use hotline_store::outbox::{self, NewMessage};
+use prost::Message;
+use tonic::{Request, Response, Status};
+
+use crate::TierRules;
+
+pub const RECORD_EVENT: &str = "/hotline.v1.DispatchService/RecordAssignmentEvent";
+
+pub struct Inbox {
+    ctx: Ctx,
+    rules: Arc<dyn TierRules>,
+}
+
+impl Inbox {
+    pub fn new(ctx: Ctx, rules: Arc<dyn TierRules>) -> Self {
+        Self { ctx, rules }
+    }
+
+    /// A handler's own call: it acts for itself, on a unit hosted here.
+    fn own_call<T>(&self, req: &Request<T>) -> Result<Caller> {
+        let caller = meta::caller(req)?;
+        guard::acts_for_itself(&caller)?;
+        guard::hosted(&self.ctx, &caller.target)?;
+        Ok(caller)
+    }
+
+    /// Loads the unit's assignment and checks the epoch.
+    async fn current(&self, conn: &mut hotline_store::Conn, unit: &str, order_id: &str, epoch: u64) -> Result<Stored> {
+        required("order_id", order_id)?;
+        let a = assignments::get(conn, order_id, unit)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("assignment", format!("orders/{order_id} for unit {unit}")))?;
+        guard::current_epoch(order_id, unit, epoch, a.epoch)?;
+        if a.state == AssignmentState::Revoked {
+            return Err(ServiceError::StaleEpoch(format!("unit {unit}'s assignment on orders/{order_id} was revoked")));
+        }
+        Ok(a)
+    }
+
+    /// One handler action: replay or apply, store, and queue the event for
+    /// the city, all in one transaction.
+    async fn act<R: Message + Default>(
+        &self,
+        method: &str,
+        caller: &Caller,
+        request_id: &str,
+        order_id: &str,
+        epoch: u64,
+        action: HandlerAction,
+        note: &str,
+        answer: impl FnOnce(&Stored) -> R,
+    ) -> Result<R> {
+        let unit = &caller.target;
+        let scope = idem::scope(method, unit);
+        let now = self.ctx.now();
+        let mut tx = self.ctx.db.begin().await?;
+        if let Some(r) = idem::replay::<R>(&mut tx, &scope, request_id).await? {
+            return Ok(r);
+        }
+        let mut a = self.current(&mut tx, unit, order_id, epoch).await?;
+        a.state = lifecycle::apply(a.role, a.state, action)?;
+        let kind = match action {
+            HandlerAction::Accept => {
+                a.accepted_us = Some(now);
+                AssignmentEventKind::Accepted
+            }
+            HandlerAction::Contact => {
+                a.contacted_us.get_or_insert(now);
+                AssignmentEventKind::Unspecified
+            }
+            HandlerAction::Progress => {
+                a.progress_note = note.to_string();
+                AssignmentEventKind::Progress
+            }
+            HandlerAction::Reply(outcome) => {
+                a.replied_us = Some(now);
+                a.outcome = Some(outcome);
+                a.reply_text = note.to_string();
+                AssignmentEventKind::Replied
+            }
+        };
+        assignments::upsert(&mut tx, &a).await?;
+        // Contacts are recorded by the relay itself; every other action
+        // is reported to the city through the outbox.
+        if kind != AssignmentEventKind::Unspecified {
+            let event = RecordAssignmentEventRequest {
+                request_id: format!("{unit}:{method}:{request_id}"),
+                order_id: a.order_id.clone(),
+                unit_id: unit.clone(),
+                epoch: a.epoch as u64,
+                kind: kind as i32,
+                time: Some(wire::ts(now)),
+                note: note.to_string(),
+                outcome: a.outcome.map(|o| o.to_wire()).unwrap_or(0),
+            };
+            let city = self.ctx.topology.city().id.clone();
+            let message = NewMessage {
+                message_id: &event.request_id,
+                from_unit: unit,
+                target_unit: &city,
+                method: RECORD_EVENT,
+                payload: event.encode_to_vec(),
+            };
+            outbox::enqueue(&mut tx, message, now).await?;
+        }
+        let r = answer(&a);
+        idem::record(&mut tx, &scope, request_id, &r, now).await?;
+        tx.commit().await?;
+        self.ctx.outbox.wake();
+        tracing::info!(unit = %unit, order_id = %a.order_id, epoch = a.epoch, action = action.name(), state = %a.state, "assignment updated");
+        Ok(r)
+    }
+}
+
+fn with(a: &Stored) -> Option<Assignment> {
+    Some(wire::assignment_to_wire(a))
+}
+
+#[tonic::async_trait]
+impl DispatchService for Inbox {
+    async fn deliver_assignment(
+        &self,
+        req: Request<DeliverAssignmentRequest>,
+    ) -> Result<Response<DeliverAssignmentResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::is_city(&self.ctx, &caller)?;
+        guard::hosted(&self.ctx, &caller.target)?;
+        let r = req.into_inner();
+        let incoming = r.assignment.as_ref().ok_or_else(|| ServiceError::invalid("assignment", "required"))?;
+        let incoming = wire::assignment_from_wire(incoming, r.order_seq)?;
+        if incoming.unit_id != caller.target {
+            return Err(ServiceError::invalid("assignment.unit_id", format!("is {}, but the call targets {}", incoming.unit_id, caller.target)).into());
+        }
+        if !self.rules.takes(incoming.role) {
+            return Err(ServiceError::FailedPrecondition(format!(
+                "a {} unit does not take {} assignments",
+                self.rules.tier(),
+                incoming.role
+            ))
+            .into());
+        }
+        let scope = idem::scope("DeliverAssignment", &caller.target);
+        let now = self.ctx.now();
+        let mut tx = self.ctx.db.begin().await.map_err(ServiceError::from)?;
+        if let Some(r) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+            return Ok(Response::new(r));
+        }
+        let existing = assignments::get(&mut tx, &incoming.order_id, &incoming.unit_id).await.map_err(ServiceError::from)?;
+        // An older delivery never overwrites a newer epoch.
+        let kept = match existing {
+            Some(e) if e.epoch >= incoming.epoch => e,
+            _ => {
+                assignments::upsert(&mut tx, &incoming).await.map_err(ServiceError::from)?;
+                tracing::info!(unit = %incoming.unit_id, order_id = %incoming.order_id, epoch = incoming.epoch, role = %incoming.role, "assignment received");
+                incoming
+            }
+        };
+        let answer = DeliverAssignmentResponse { assignment: with(&kept) };
+        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        tx.commit().await.map_err(ServiceError::from)?;
+        Ok(Response::new(answer))
+    }
+
+    async fn accept_assignment(
+        &self,
+        req: Request<AcceptAssignmentRequest>,
+    ) -> Result<Response<AcceptAssignmentResponse>, Status> {
+        let caller = self.own_call(&req)?;
+        let r = req.into_inner();
+        let answer = self
+            .act("AcceptAssignment", &caller, &r.request_id, &r.order_id, r.epoch, HandlerAction::Accept, "", |a| {
+                AcceptAssignmentResponse { assignment: with(a) }
+            })
+            .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn contact_requester(
+        &self,
+        req: Request<ContactRequesterRequest>,
+    ) -> Result<Response<ContactRequesterResponse>, Status> {
+        let caller = self.own_call(&req)?;
+        let r = req.into_inner();
+        let unit = &caller.target;
+        let scope = idem::scope("ContactRequester", unit);
+        // Check first, without holding a transaction across the relay call.
+        {
+            let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
+            if let Some(done) = idem::replay::<ContactRequesterResponse>(&mut c, &scope, &r.request_id).await? {
+                return Ok(Response::new(done));
+            }
+            let a = self.current(&mut c, unit, &r.order_id, r.epoch).await?;
+            lifecycle::apply(a.role, a.state, HandlerAction::Contact).map_err(ServiceError::from)?;
+        }
+        // The relay records the contact at the city and keeps the number.
+        let city = self.ctx.topology.city().id.clone();
+        let relay_req = RelayContactRequest {
+            request_id: format!("{unit}:contact:{}", r.request_id),
+            order_id: r.order_id.clone(),
+            epoch: r.epoch,
+            purpose: r.purpose.clone(),
+        };
+        let mut relay = ContactRelayServiceClient::new(self.ctx.gateway.channel());
+        let relayed = relay.relay_contact(meta::routed(relay_req, &city, unit)).await?.into_inner();
+        let answer = self
+            .act("ContactRequester", &caller, &r.request_id, &r.order_id, r.epoch, HandlerAction::Contact, "", |a| {
+                ContactRequesterResponse { assignment: with(a), contact_id: relayed.contact_id.clone() }
+            })
+            .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn update_progress(
+        &self,
+        req: Request<UpdateProgressRequest>,
+    ) -> Result<Response<UpdateProgressResponse>, Status> {
+        let caller = self.own_call(&req)?;
+        let r = req.into_inner();
+        required("note", &r.note)?;
+        let answer = self
+            .act("UpdateProgress", &caller, &r.request_id, &r.order_id, r.epoch, HandlerAction::Progress, &r.note, |a| {
+                UpdateProgressResponse { assignment: with(a) }
+            })
+            .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn reply_assignment(
+        &self,
+        req: Request<ReplyAssignmentRequest>,
+    ) -> Result<Response<ReplyAssignmentResponse>, Status> {
+        let caller = self.own_call(&req)?;
+        let r = req.into_inner();
+        let outcome: ReplyOutcome = wire::required_enum("outcome", r.outcome)?;
+        required("text", &r.text)?;
+        let answer = self
+            .act("ReplyAssignment", &caller, &r.request_id, &r.order_id, r.epoch, HandlerAction::Reply(outcome), &r.text, |a| {
+                ReplyAssignmentResponse { assignment: with(a) }
+            })
+            .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn get_assignment(&self, req: Request<GetAssignmentRequest>) -> Result<Response<GetAssignmentResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::may_read(&self.ctx, &caller)?;
+        guard::hosted(&self.ctx, &caller.target)?;
+        let r = req.into_inner();
+        required("order_id", &r.order_id)?;
+        let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
+        let a = assignments::get(&mut c, &r.order_id, &caller.target)
+            .await
+            .map_err(ServiceError::from)?
+            .ok_or_else(|| ServiceError::not_found("assignment", format!("orders/{} for unit {}", r.order_id, caller.target)))?;
+        Ok(Response::new(GetAssignmentResponse { assignment: with(&a) }))
+    }
+
+    async fn list_assignments(
+        &self,
+        req: Request<ListAssignmentsRequest>,
+    ) -> Result<Response<ListAssignmentsResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::may_read(&self.ctx, &caller)?;
+        guard::hosted(&self.ctx, &caller.target)?;
+        let r = req.into_inner();
+        let size = wire::page_size(r.page_size)?;
+        let after = wire::page_after(&r.page_token)?;
+        let state = wire::optional_enum::<AssignmentState>("state", r.state)?;
+        let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
+        let page = assignments::list_for_unit(&mut c, &caller.target, state, &after, size + 1)
+            .await
+            .map_err(ServiceError::from)?;
+        let more = page.len() as i64 > size;
+        let page = &page[..page.len().min(size as usize)];
+        let next = if more { wire::page_token(page.last().map(|a| a.order_id.as_str())) } else { String::new() };
+        Ok(Response::new(ListAssignmentsResponse {
+            assignments: page.iter().map(wire::assignment_to_wire).collect(),
+            next_page_token: next,
+        }))
+    }
+
+    async fn record_assignment_event(
+        &self,
+        _req: Request<RecordAssignmentEventRequest>,
+    ) -> Result<Response<RecordAssignmentEventResponse>, Status> {
+        Err(ServiceError::Unimplemented("RecordAssignmentEvent (the city records assignment events)").into())
+    }
+}

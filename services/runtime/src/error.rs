@@ -1,0 +1,133 @@
+//! One error enum for the services and the one table that maps it to gRPC
+//! statuses with rich details (google.rpc ErrorInfo, BadRequest, ...).
+
+use hotline_core::lifecycle::TransitionError;
+use hotline_store::StoreError;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+pub const DOMAIN: &str = "hotline.v1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{field}: {description}")]
+    InvalidArgument { field: String, description: String },
+    #[error("{kind} {name} not found")]
+    NotFound { kind: &'static str, name: String },
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error("{0}")]
+    StaleEpoch(String),
+    #[error("{0}")]
+    FailedPrecondition(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0} is not served by this tier")]
+    Unimplemented(&'static str),
+    #[error("request_id {0} is being processed by a concurrent call; retry")]
+    Concurrent(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Upstream(Status),
+}
+
+impl ServiceError {
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        ServiceError::InvalidArgument { field: field.into(), description: description.into() }
+    }
+
+    pub fn not_found(kind: &'static str, name: impl Into<String>) -> Self {
+        ServiceError::NotFound { kind, name: name.into() }
+    }
+}
+
+impl From<hotline_store::sqlx::Error> for ServiceError {
+    fn from(e: hotline_store::sqlx::Error) -> Self {
+        ServiceError::Store(StoreError::Sqlx(e))
+    }
+}
+
+impl From<Status> for ServiceError {
+    fn from(s: Status) -> Self {
+        ServiceError::Upstream(s)
+    }
+}
+
+fn reason(code: &str) -> ErrorDetails {
+    ErrorDetails::with_error_info(code, DOMAIN, std::collections::HashMap::new())
+}
+
+impl From<ServiceError> for Status {
+    fn from(e: ServiceError) -> Status {
+        let msg = e.to_string();
+        match e {
+            ServiceError::InvalidArgument { field, description } => Status::with_error_details(
+                Code::InvalidArgument,
+                msg,
+                ErrorDetails::with_bad_request_violation(field, description),
+            ),
+            ServiceError::NotFound { kind, name } => Status::with_error_details(
+                Code::NotFound,
+                msg,
+                ErrorDetails::with_resource_info(kind, name, "", "not found"),
+            ),
+            ServiceError::Transition(t) => Status::with_error_details(
+                Code::FailedPrecondition,
+                msg,
+                ErrorDetails::with_precondition_failure_violation("STATE", t.subject, t.reason),
+            ),
+            ServiceError::StaleEpoch(_) => Status::with_error_details(
+                Code::FailedPrecondition,
+                msg.clone(),
+                ErrorDetails::with_precondition_failure_violation("EPOCH", "assignment", msg),
+            ),
+            ServiceError::FailedPrecondition(_) => {
+                Status::with_error_details(Code::FailedPrecondition, msg, reason("PRECONDITION"))
+            }
+            ServiceError::PermissionDenied(_) => {
+                Status::with_error_details(Code::PermissionDenied, msg, reason("NOT_YOUR_UNIT"))
+            }
+            ServiceError::Unimplemented(_) => Status::new(Code::Unimplemented, msg),
+            ServiceError::Concurrent(_) => Status::with_error_details(Code::Aborted, msg, reason("CONCURRENT_RETRY")),
+            ServiceError::Unavailable(_) => Status::new(Code::Unavailable, msg),
+            ServiceError::Store(s) if s.is_conflict() => {
+                Status::with_error_details(Code::Aborted, "concurrent update; retry", reason("CONFLICT"))
+            }
+            ServiceError::Store(s) => {
+                tracing::error!(error = %s, "store failure");
+                Status::new(Code::Unavailable, "store unavailable")
+            }
+            ServiceError::Upstream(s) => s,
+        }
+    }
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// Checks that a required string field is set.
+pub fn required<'a>(field: &str, value: &'a str) -> Result<&'a str> {
+    if value.trim().is_empty() {
+        Err(ServiceError::invalid(field, "required"))
+    } else {
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_request_names_the_field() {
+        let s: Status = ServiceError::invalid("category_code", "\"x\" is not in the catalogue").into();
+        assert_eq!(s.code(), Code::InvalidArgument);
+        let d = s.get_details_bad_request().expect("bad request details");
+        assert_eq!(d.field_violations[0].field, "category_code");
+        let s: Status = ServiceError::StaleEpoch("epoch 1 is revoked; current epoch is 2".into()).into();
+        assert_eq!(s.code(), Code::FailedPrecondition);
+        assert!(s.get_details_precondition_failure().is_some());
+    }
+}

@@ -1,0 +1,62 @@
+//! Who may do what: a unit acts on its own assignments and reads its own
+//! subtree. (Proving the calling unit with credentials comes later.)
+
+use crate::Ctx;
+use crate::error::{Result, ServiceError};
+use crate::meta::Caller;
+
+/// The target unit is hosted by this process.
+pub fn hosted(ctx: &Ctx, unit: &str) -> Result<()> {
+    if ctx.hosts(unit) {
+        Ok(())
+    } else if ctx.topology.unit(unit).is_none() {
+        Err(ServiceError::not_found("unit", unit))
+    } else {
+        Err(ServiceError::FailedPrecondition(format!("unit {unit} is not hosted by service {}", ctx.service.name)))
+    }
+}
+
+/// The caller acts for itself only.
+pub fn acts_for_itself(caller: &Caller) -> Result<()> {
+    if caller.unit == caller.target {
+        Ok(())
+    } else {
+        Err(ServiceError::PermissionDenied(format!("unit {} may not act for unit {}", caller.unit, caller.target)))
+    }
+}
+
+/// The caller is the target unit or above it.
+pub fn may_read(ctx: &Ctx, caller: &Caller) -> Result<()> {
+    may_read_unit(ctx, &caller.unit, &caller.target)
+}
+
+pub fn may_read_unit(ctx: &Ctx, reader: &str, unit: &str) -> Result<()> {
+    if ctx.topology.is_within(unit, reader) {
+        Ok(())
+    } else {
+        Err(ServiceError::PermissionDenied(format!("unit {reader} may not read unit {unit}, which is outside its subtree")))
+    }
+}
+
+/// The caller is the hotline centre.
+pub fn is_city(ctx: &Ctx, caller: &Caller) -> Result<()> {
+    let city = &ctx.topology.city().id;
+    if &caller.unit == city {
+        Ok(())
+    } else {
+        Err(ServiceError::PermissionDenied(format!("only the hotline centre ({city}) may do this; caller is {}", caller.unit)))
+    }
+}
+
+/// A request's epoch matches the assignment's current one.
+pub fn current_epoch(order_id: &str, unit: &str, requested: u64, current: i64) -> Result<()> {
+    if requested == 0 {
+        return Err(ServiceError::invalid("epoch", "required"));
+    }
+    if requested as i64 != current {
+        return Err(ServiceError::StaleEpoch(format!(
+            "epoch {requested} of unit {unit}'s assignment on orders/{order_id} is not current; the current epoch is {current}"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! Runtime plumbing every hotline service shares: the wall clock, the error
+//! table, call metadata, the gateway client, outbox delivery, request-id
+//! replay, wire conversions and the server bootstrap.
+
+pub mod client;
+pub mod clock;
+pub mod error;
+pub mod guard;
+pub mod idem;
+pub mod meta;
+pub mod metrics;
+pub mod outbox;
+pub mod server;
+pub mod telemetry;
+pub mod wire;
+
+use std::sync::Arc;
+
+use hotline_core::topology::ServiceSpec;
+use hotline_core::{Clock, Topology};
+use hotline_store::Db;
+
+pub use error::ServiceError;
+
+/// What a service's handlers share.
+#[derive(Clone)]
+pub struct Ctx {
+    pub db: Db,
+    pub topology: Arc<Topology>,
+    pub clock: Arc<dyn Clock>,
+    /// Client for calls through the gateway.
+    pub gateway: client::Gateway,
+    /// The service this process runs and the units it hosts.
+    pub service: ServiceSpec,
+    /// Wakes the outbox deliverer after a commit that queued messages.
+    pub outbox: outbox::Waker,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl Ctx {
+    pub fn now(&self) -> hotline_core::Micros {
+        self.clock.now()
+    }
+
+    /// Whether this process hosts `unit`.
+    pub fn hosts(&self, unit: &str) -> bool {
+        self.service.units.iter().any(|u| u == unit)
+    }
+}

@@ -1,0 +1,175 @@
+//! Delivers the outbox through the gateway until each message is
+//! acknowledged. Retries only UNAVAILABLE, DEADLINE_EXCEEDED and
+//! RESOURCE_EXHAUSTED, with capped, jittered backoff; any other answer parks
+//! the message as a dead letter. Messages to one unit go in order: one in
+//! backoff holds back the later ones to the same unit.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use hotline_store::{Db, outbox};
+use tokio::sync::{Notify, watch};
+use tonic::Code;
+
+use crate::client::Gateway;
+use crate::clock::wall_now;
+use crate::metrics::Metrics;
+
+/// Wakes the deliverer after a commit that queued messages.
+#[derive(Clone, Debug, Default)]
+pub struct Waker(Arc<Notify>);
+
+impl Waker {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub base: Duration,
+    pub cap: Duration,
+    pub call_timeout: Duration,
+    pub idle_poll: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(10),
+            call_timeout: Duration::from_secs(10),
+            idle_poll: Duration::from_secs(1),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Full jitter over an exponential ceiling, never under half the base.
+    pub fn backoff(&self, attempts: i64) -> Duration {
+        let exp = self.base.saturating_mul(1u32 << attempts.clamp(0, 16) as u32).min(self.cap);
+        let low = self.base / 2;
+        low + exp.saturating_sub(low).mul_f64(fastrand::f64())
+    }
+}
+
+pub fn retryable(code: Code) -> bool {
+    matches!(code, Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted)
+}
+
+pub struct Deliverer {
+    pub db: Db,
+    pub gateway: Gateway,
+    pub waker: Waker,
+    pub metrics: Arc<Metrics>,
+    pub policy: RetryPolicy,
+}
+
+const BATCH: i64 = 100;
+
+impl Deliverer {
+    /// Runs until `stop` turns true.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        loop {
+            let wait = match self.pass().await {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox pass failed");
+                    Some(self.policy.idle_poll)
+                }
+            };
+            if wait == Some(Duration::ZERO) {
+                continue;
+            }
+            tokio::select! {
+                _ = self.waker.0.notified() => {}
+                _ = tokio::time::sleep(wait.unwrap_or(self.policy.idle_poll)) => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+
+    /// One pass over pending messages. Returns how long to wait before the
+    /// next one (zero when a full batch went out).
+    pub async fn pass(&self) -> anyhow::Result<Option<Duration>> {
+        let batch = {
+            let mut c = self.db.acquire().await?;
+            let batch = outbox::pending(&mut c, BATCH).await?;
+            self.metrics.outbox_depth.store(outbox::depth(&mut c).await?, Ordering::Relaxed);
+            batch
+        };
+        let full = batch.len() as i64 == BATCH;
+        let mut held: HashSet<String> = HashSet::new();
+        let mut wait: Option<Duration> = None;
+        let mut sooner = |d: Duration| wait = Some(wait.map_or(d, |w: Duration| w.min(d)));
+        for m in batch {
+            if held.contains(&m.target_unit) {
+                continue;
+            }
+            let now = wall_now();
+            if m.next_attempt_us > now {
+                sooner(Duration::from_micros((m.next_attempt_us - now) as u64));
+                held.insert(m.target_unit.clone());
+                continue;
+            }
+            let result = self
+                .gateway
+                .call_raw(&m.method, m.payload.clone(), &m.target_unit, &m.from_unit, self.policy.call_timeout)
+                .await;
+            let mut c = self.db.acquire().await?;
+            match result {
+                Ok(_) => {
+                    outbox::delivered(&mut c, m.id).await?;
+                    self.metrics.outbox_delivered.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(s) if retryable(s.code()) => {
+                    let delay = self.policy.backoff(m.attempts);
+                    let error = format!("{:?}: {}", s.code(), s.message());
+                    outbox::retry_later(&mut c, m.id, wall_now() + delay.as_micros() as i64, &error).await?;
+                    self.metrics.outbox_retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(message_id = %m.message_id, target = %m.target_unit, code = ?s.code(), "handoff will be retried");
+                    sooner(delay);
+                    held.insert(m.target_unit.clone());
+                }
+                Err(s) => {
+                    let code = format!("{:?}", s.code());
+                    outbox::park(&mut c, &m, &code, s.message(), wall_now()).await?;
+                    self.metrics.outbox_dead_letters.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(message_id = %m.message_id, target = %m.target_unit, method = %m.method, code = %code, "handoff refused; parked as dead letter");
+                }
+            }
+        }
+        Ok(if full { Some(Duration::ZERO) } else { wait })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_capped_and_jittered() {
+        let p = RetryPolicy::default();
+        for attempts in 0..40 {
+            let d = p.backoff(attempts);
+            assert!(d >= p.base / 2 && d <= p.cap, "{attempts}: {d:?}");
+        }
+        let spread: HashSet<_> = (0..20).map(|_| p.backoff(5)).collect();
+        assert!(spread.len() > 1, "jitter spreads retries");
+    }
+
+    #[test]
+    fn only_transient_codes_are_retried() {
+        assert!(retryable(Code::Unavailable));
+        assert!(retryable(Code::DeadlineExceeded));
+        assert!(retryable(Code::ResourceExhausted));
+        assert!(!retryable(Code::FailedPrecondition));
+        assert!(!retryable(Code::InvalidArgument));
+        assert!(!retryable(Code::Internal));
+    }
+}

@@ -1,0 +1,159 @@
+//! Service bootstrap: bind first (port 0 works), serve the tier's routes
+//! with health and reflection, announce to the gateway, deliver the outbox;
+//! on shutdown report NOT_SERVING, drain with a bound, then stop.
+
+use std::time::Duration;
+
+use hotline_proto::v1::AnnounceRequest;
+use hotline_proto::v1::gateway_service_client::GatewayServiceClient;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::Routes;
+use tonic::transport::Server;
+
+use crate::Ctx;
+use crate::outbox::{Deliverer, RetryPolicy};
+
+pub struct ServeOptions {
+    /// Host other processes reach this one at; defaults to the bound IP
+    /// (127.0.0.1 when bound to an unspecified address).
+    pub advertise_host: Option<String>,
+    pub drain: Duration,
+    pub retry: RetryPolicy,
+    pub announce_every: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            advertise_host: None,
+            drain: Duration::from_secs(5),
+            retry: RetryPolicy::default(),
+            announce_every: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The hotline.v1 services a tier serves, for health.
+pub const TIER_SERVICES: &[&str] =
+    &["hotline.v1.DispatchService", "hotline.v1.EscalationService", "hotline.v1.ReportingService"];
+
+/// Serves `routes` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    ctx: Ctx,
+    routes: Routes,
+    served: &[&str],
+    listener: TcpListener,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let local = listener.local_addr()?;
+    let host = options.advertise_host.clone().unwrap_or_else(|| {
+        if local.ip().is_unspecified() { "127.0.0.1".to_string() } else { local.ip().to_string() }
+    });
+    let address = format!("http://{host}:{}", local.port());
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_service_status("", tonic_health::ServingStatus::Serving).await;
+    for name in served {
+        health.set_service_status(*name, tonic_health::ServingStatus::Serving).await;
+    }
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(hotline_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let routes = routes
+        .add_service(health_service)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?);
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let deliverer = Deliverer {
+        db: ctx.db.clone(),
+        gateway: ctx.gateway.clone(),
+        waker: ctx.outbox.clone(),
+        metrics: ctx.metrics.clone(),
+        policy: options.retry,
+    };
+    let delivery = tokio::spawn(deliverer.run(stop_rx.clone()));
+    let announcer = tokio::spawn(announce_loop(ctx.clone(), address.clone(), options.announce_every, stop_rx.clone()));
+
+    tracing::info!(service = %ctx.service.name, %address, units = ctx.service.units.len(), "serving");
+    let mut server_stop = stop_rx.clone();
+    let server = tokio::spawn(
+        Server::builder()
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+                let _ = server_stop.wait_for(|s| *s).await;
+            }),
+    );
+    shutdown.await;
+    tracing::info!(service = %ctx.service.name, "shutting down: not serving, draining");
+    health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+    for name in served {
+        health.set_service_status(*name, tonic_health::ServingStatus::NotServing).await;
+    }
+    let _ = stop_tx.send(true);
+    let abort = server.abort_handle();
+    match tokio::time::timeout(options.drain, server).await {
+        Ok(joined) => joined??,
+        Err(_) => {
+            tracing::warn!("drain bound reached; stopping in-flight calls");
+            abort.abort();
+        }
+    }
+    let _ = delivery.await;
+    announcer.abort();
+    ctx.db.close().await;
+    Ok(())
+}
+
+/// Announces this service to the gateway at once and then periodically, so
+/// a restarted gateway relearns where it is.
+async fn announce_loop(ctx: Ctx, address: String, every: Duration, mut stop: watch::Receiver<bool>) {
+    let mut client = GatewayServiceClient::new(ctx.gateway.channel());
+    let mut announced = false;
+    loop {
+        let req = AnnounceRequest {
+            request_id: format!("announce-{}-{}", ctx.service.name, std::process::id()),
+            service: ctx.service.name.clone(),
+            address: address.clone(),
+            pid: std::process::id(),
+        };
+        match client.announce(req).await {
+            Ok(_) if !announced => {
+                announced = true;
+                tracing::info!(service = %ctx.service.name, gateway = %ctx.gateway.url(), "announced to gateway");
+            }
+            Ok(_) => {}
+            Err(s) => {
+                announced = false;
+                tracing::debug!(code = ?s.code(), "announce failed; will retry");
+            }
+        }
+        let wait = if announced { every } else { Duration::from_millis(200) };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,35 @@
+//! The township or street (街道/乡镇): the main territorial handler. It accepts or objects, handles, contacts the requester through the city's relay, and replies.
+
+use hotline_core::{Role, Tier};
+use hotline_handler::TierRules;
+use hotline_runtime::Ctx;
+use tonic::service::Routes;
+
+pub struct Township;
+
+impl TierRules for Township {
+    fn tier(&self) -> Tier {
+        Tier::Township
+    }
+
+    fn takes(&self, role: Role) -> bool {
+        matches!(role, Role::Lead | Role::CoHandler | Role::Assist)
+    }
+}
+
+/// The township service's gRPC routes.
+pub fn routes(ctx: Ctx) -> Routes {
+    hotline_handler::routes(ctx, Township)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_taken() {
+        let taken: Vec<Role> = Role::ALL.iter().copied().filter(|r| Township.takes(*r)).collect();
+        assert_eq!(taken, vec![Role::Lead, Role::CoHandler, Role::Assist]);
+        assert_eq!(Township.tier(), Tier::Township);
+    }
+}

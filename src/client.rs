@@ -1,0 +1,175 @@
+//! A typed client of the mesh through the gateway, acting as a given unit:
+//! the centre's intake desk, a handler unit's system, an operator.
+
+use std::time::Duration;
+
+use hotline_proto::v1::contact_relay_service_client::ContactRelayServiceClient;
+use hotline_proto::v1::dispatch_service_client::DispatchServiceClient;
+use hotline_proto::v1::gateway_service_client::GatewayServiceClient;
+use hotline_proto::v1::intake_service_client::IntakeServiceClient;
+use hotline_proto::v1::reporting_service_client::ReportingServiceClient;
+use hotline_proto::v1::*;
+use hotline_runtime::meta::routed;
+use tonic::Status;
+use tonic::transport::{Channel, Endpoint};
+
+#[derive(Clone)]
+pub struct MeshClient {
+    channel: Channel,
+    /// The hotline centre's unit id.
+    pub city: String,
+}
+
+/// A fresh request id.
+pub fn request_id() -> String {
+    format!("req-{:016x}", fastrand::u64(..))
+}
+
+impl MeshClient {
+    pub fn new(gateway: &str, city: &str) -> anyhow::Result<Self> {
+        let channel = Endpoint::from_shared(gateway.to_string())?.connect_timeout(Duration::from_secs(2)).connect_lazy();
+        Ok(Self { channel, city: city.to_string() })
+    }
+
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    pub async fn submit(&self, r: SubmitRequestRequest) -> Result<Order, Status> {
+        let mut c = IntakeServiceClient::new(self.channel());
+        let resp = c.submit_request(routed(r, &self.city, &self.city)).await?;
+        Ok(resp.into_inner().order.unwrap_or_default())
+    }
+
+    /// Reads an order as `reader` (the city, or a unit assigned to it).
+    pub async fn order_as(&self, reader: &str, order_id: &str) -> Result<Order, Status> {
+        let mut c = IntakeServiceClient::new(self.channel());
+        let req = GetOrderRequest { name: format!("orders/{order_id}") };
+        Ok(c.get_order(routed(req, &self.city, reader)).await?.into_inner().order.unwrap_or_default())
+    }
+
+    pub async fn order(&self, order_id: &str) -> Result<Order, Status> {
+        self.order_as(&self.city, order_id).await
+    }
+
+    pub async fn callback(&self, order_id: &str, resolved: bool, satisfaction: Satisfaction) -> Result<Order, Status> {
+        let mut c = IntakeServiceClient::new(self.channel());
+        let req = RecordCallbackRequest {
+            request_id: request_id(),
+            name: format!("orders/{order_id}"),
+            resolved,
+            satisfaction: satisfaction as i32,
+        };
+        Ok(c.record_callback(routed(req, &self.city, &self.city)).await?.into_inner().order.unwrap_or_default())
+    }
+
+    fn dispatch(&self) -> DispatchServiceClient<Channel> {
+        DispatchServiceClient::new(self.channel())
+    }
+
+    pub async fn assignment(&self, unit: &str, order_id: &str) -> Result<Assignment, Status> {
+        let req = GetAssignmentRequest { order_id: order_id.to_string() };
+        Ok(self.dispatch().get_assignment(routed(req, unit, unit)).await?.into_inner().assignment.unwrap_or_default())
+    }
+
+    pub async fn accept(&self, unit: &str, order_id: &str, epoch: u64, request_id: &str) -> Result<Assignment, Status> {
+        let req = AcceptAssignmentRequest { request_id: request_id.into(), order_id: order_id.into(), epoch };
+        Ok(self.dispatch().accept_assignment(routed(req, unit, unit)).await?.into_inner().assignment.unwrap_or_default())
+    }
+
+    pub async fn contact(&self, unit: &str, order_id: &str, epoch: u64, purpose: &str) -> Result<Assignment, Status> {
+        let req = ContactRequesterRequest { request_id: request_id(), order_id: order_id.into(), epoch, purpose: purpose.into() };
+        Ok(self.dispatch().contact_requester(routed(req, unit, unit)).await?.into_inner().assignment.unwrap_or_default())
+    }
+
+    pub async fn progress(&self, unit: &str, order_id: &str, epoch: u64, note: &str) -> Result<Assignment, Status> {
+        let req = UpdateProgressRequest { request_id: request_id(), order_id: order_id.into(), epoch, note: note.into() };
+        Ok(self.dispatch().update_progress(routed(req, unit, unit)).await?.into_inner().assignment.unwrap_or_default())
+    }
+
+    pub async fn reply(&self, unit: &str, order_id: &str, epoch: u64, outcome: ReplyOutcome, text: &str) -> Result<Assignment, Status> {
+        let req = ReplyAssignmentRequest {
+            request_id: request_id(),
+            order_id: order_id.into(),
+            epoch,
+            outcome: outcome as i32,
+            text: text.into(),
+        };
+        Ok(self.dispatch().reply_assignment(routed(req, unit, unit)).await?.into_inner().assignment.unwrap_or_default())
+    }
+
+    /// Accept, contact the requester through the relay, record progress
+    /// and reply: one handler's whole turn on an assignment.
+    pub async fn handle(&self, unit: &str, order_id: &str, epoch: u64, outcome: ReplyOutcome) -> Result<Assignment, Status> {
+        self.accept(unit, order_id, epoch, &request_id()).await?;
+        self.contact(unit, order_id, epoch, "confirm the details of the request").await?;
+        self.progress(unit, order_id, epoch, "on site; work under way").await?;
+        self.reply(unit, order_id, epoch, outcome, "handled; details given to the requester").await
+    }
+
+    pub async fn relay_contact(&self, unit: &str, order_id: &str, epoch: u64) -> Result<RelayContactResponse, Status> {
+        let mut c = ContactRelayServiceClient::new(self.channel());
+        let req = RelayContactRequest { request_id: request_id(), order_id: order_id.into(), epoch, purpose: "follow up".into() };
+        Ok(c.relay_contact(routed(req, &self.city, unit)).await?.into_inner())
+    }
+
+    pub async fn unit_report(&self, reader: &str, unit: &str) -> Result<UnitReport, Status> {
+        let mut c = ReportingServiceClient::new(self.channel());
+        let req = GetUnitReportRequest { unit: format!("units/{unit}") };
+        Ok(c.get_unit_report(routed(req, unit, reader)).await?.into_inner().report.unwrap_or_default())
+    }
+
+    pub async fn routes(&self) -> Result<Vec<Route>, Status> {
+        let mut c = GatewayServiceClient::new(self.channel());
+        Ok(c.list_routes(ListRoutesRequest {}).await?.into_inner().routes)
+    }
+
+    pub async fn stats(&self) -> Result<GetHandoffStatsResponse, Status> {
+        let mut c = GatewayServiceClient::new(self.channel());
+        Ok(c.get_handoff_stats(GetHandoffStatsRequest {}).await?.into_inner())
+    }
+
+    /// Waits until `unit` holds its assignment on the order at `epoch`
+    /// (deliveries travel through the city's outbox).
+    pub async fn wait_assignment(&self, unit: &str, order_id: &str, epoch: u64, timeout: Duration) -> anyhow::Result<Assignment> {
+        self.poll(timeout, || async {
+            match self.assignment(unit, order_id).await {
+                Ok(a) if a.epoch >= epoch => Ok(Some(a)),
+                Ok(_) => Ok(None),
+                Err(s) if s.code() == tonic::Code::NotFound || s.code() == tonic::Code::Unavailable => Ok(None),
+                Err(s) => Err(s.into()),
+            }
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("assignment of {unit} on {order_id} at epoch {epoch}: {e}"))
+    }
+
+    /// Waits until the city's record of the order is in `state`.
+    pub async fn wait_order_state(&self, order_id: &str, state: OrderState, timeout: Duration) -> anyhow::Result<Order> {
+        self.poll(timeout, || async {
+            let o = self.order(order_id).await?;
+            Ok((o.state == state as i32).then_some(o))
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("order {order_id} reaching {}: {e}", state.as_str_name()))
+    }
+
+    async fn poll<T, F, Fut>(&self, timeout: Duration, mut probe: F) -> anyhow::Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = anyhow::Result<Option<T>>>,
+    {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut wait = Duration::from_millis(5);
+        loop {
+            if let Some(v) = probe().await? {
+                return Ok(v);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                anyhow::bail!("not reached within {timeout:?}");
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_millis(100));
+        }
+    }
+}

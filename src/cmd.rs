@@ -1,0 +1,375 @@
+//! The command line: `up`, `serve`, `gateway`, `demo`, `submit`,
+//! `order show`, `dead-letters`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use hotline_core::Tier;
+use hotline_gateway::{GatewayConfig, UnitRoute};
+use hotline_proto::v1 as pb;
+use hotline_runtime::clock::SystemClock;
+use hotline_runtime::server::{ServeOptions, TIER_SERVICES};
+use hotline_runtime::wire::WireEnum;
+use hotline_runtime::{Ctx, client::Gateway, metrics::Metrics, outbox::Waker};
+use hotline_store::Db;
+
+use crate::client::{MeshClient, request_id};
+use crate::mesh::{Mesh, MeshOptions};
+
+#[derive(Parser)]
+#[command(name = "hotline", version, about = "A gRPC mesh modelling a city's 12345 citizen hotline across its government tiers")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Start the gateway and every tier service as separate processes.
+    Up(UpArgs),
+    /// Run one tier service.
+    Serve(ServeArgs),
+    /// Run the gateway.
+    Gateway(GatewayArgs),
+    /// Bring up a fresh mesh on the demo city, push scripted orders through every path, stop.
+    Demo(DemoArgs),
+    /// Submit a request through a running gateway, as the hotline centre's intake.
+    Submit(SubmitArgs),
+    /// Orders, through a running gateway.
+    Order {
+        #[command(subcommand)]
+        command: OrderCommand,
+    },
+    /// List a service's dead letters: handoffs its receivers refused for good.
+    DeadLetters(DeadLetterArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct TopologyArg {
+    /// Topology file (TOML); the built-in demo city when unset.
+    #[arg(long)]
+    pub topology: Option<PathBuf>,
+}
+
+impl TopologyArg {
+    /// The topology file to use, writing the demo city to `dir` if none.
+    pub fn path_in(&self, dir: &std::path::Path) -> anyhow::Result<PathBuf> {
+        match &self.topology {
+            Some(p) => Ok(p.clone()),
+            None => {
+                std::fs::create_dir_all(dir)?;
+                let p = dir.join("demo-city.toml");
+                std::fs::write(&p, crate::DEMO_TOPOLOGY)?;
+                Ok(p)
+            }
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    /// Where each service keeps its SQLite file.
+    #[arg(long, default_value = "hotline-data")]
+    pub data_dir: PathBuf,
+    /// PostgreSQL server URL instead of SQLite; each service gets database `{name}_{service}`.
+    #[arg(long)]
+    pub db: Option<String>,
+    /// Gateway listen address.
+    #[arg(long, default_value = "127.0.0.1:7345")]
+    pub listen: String,
+    #[arg(long, default_value_t = 5)]
+    pub pool_size: u32,
+    #[arg(long)]
+    pub json_logs: bool,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Service name from the topology.
+    #[arg(long, required_unless_present = "tier")]
+    pub service: Option<String>,
+    /// Tier to serve, when the topology has one service for it.
+    #[arg(long)]
+    pub tier: Option<String>,
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    /// The gateway, e.g. http://127.0.0.1:7345.
+    #[arg(long, env = "HOTLINE_GATEWAY")]
+    pub gateway: String,
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// Host the gateway reaches this service at (default: the listen IP).
+    #[arg(long)]
+    pub advertise_host: Option<String>,
+    /// Database URL (sqlite://… or postgres://…); default: {data_dir}/{service}.db.
+    #[arg(long, env = "HOTLINE_DB")]
+    pub db: Option<String>,
+    #[arg(long, default_value = "hotline-data")]
+    pub data_dir: PathBuf,
+    #[arg(long, default_value_t = 5)]
+    pub pool_size: u32,
+    /// Serve Prometheus metrics here.
+    #[arg(long)]
+    pub metrics_addr: Option<SocketAddr>,
+    #[arg(long)]
+    pub json_logs: bool,
+}
+
+#[derive(Args)]
+pub struct GatewayArgs {
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    #[arg(long, default_value = "127.0.0.1:7345")]
+    pub listen: String,
+    #[arg(long, default_value_t = 1024)]
+    pub max_concurrency: usize,
+    #[arg(long)]
+    pub json_logs: bool,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Print one JSON object instead of the readable summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep the temporary data dir (databases and logs) and print its path.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+#[derive(Args)]
+pub struct SubmitArgs {
+    #[arg(long, env = "HOTLINE_GATEWAY", default_value = "http://127.0.0.1:7345")]
+    pub gateway: String,
+    /// The hotline centre's unit id.
+    #[arg(long, default_value = "city")]
+    pub city: String,
+    /// Catalogue code, e.g. sanitation.garbage.
+    #[arg(long)]
+    pub category: String,
+    #[arg(long, default_value = "")]
+    pub address: String,
+    #[arg(long)]
+    pub text: String,
+    #[arg(long)]
+    pub phone: String,
+    #[arg(long, default_value = "")]
+    pub name: String,
+    /// consultation | help | complaint | report | suggestion
+    #[arg(long, default_value = "complaint")]
+    pub kind: String,
+    /// phone | web | app | message_board | mini_program
+    #[arg(long, default_value = "phone")]
+    pub channel: String,
+    /// Idempotency key; a fresh one when unset.
+    #[arg(long)]
+    pub request_id: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum OrderCommand {
+    /// Show one order: state, deadlines, assignments, history.
+    Show {
+        id: String,
+        #[arg(long, env = "HOTLINE_GATEWAY", default_value = "http://127.0.0.1:7345")]
+        gateway: String,
+        #[arg(long, default_value = "city")]
+        city: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct DeadLetterArgs {
+    /// The service's database URL.
+    #[arg(long, env = "HOTLINE_DB", required_unless_present = "service")]
+    pub db: Option<String>,
+    /// Service name; its SQLite file in --data-dir.
+    #[arg(long)]
+    pub service: Option<String>,
+    #[arg(long, default_value = "hotline-data")]
+    pub data_dir: PathBuf,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Up(a) => up(a).await,
+        Command::Serve(a) => serve(a).await,
+        Command::Gateway(a) => gateway(a).await,
+        Command::Demo(a) => crate::demo::main(a).await,
+        Command::Submit(a) => submit(a).await,
+        Command::Order { command: OrderCommand::Show { id, gateway, city, json } } => show_order(&gateway, &city, &id, json).await,
+        Command::DeadLetters(a) => dead_letters(a).await,
+    }
+}
+
+async fn up(a: UpArgs) -> anyhow::Result<()> {
+    hotline_runtime::telemetry::init(a.json_logs);
+    let mut opts = MeshOptions::new(std::env::current_exe()?, a.topology.path_in(&a.data_dir)?, a.data_dir.clone());
+    opts.db = a.db;
+    opts.gateway_listen = a.listen;
+    opts.pool_size = a.pool_size;
+    opts.json_logs = a.json_logs;
+    let mut mesh = Mesh::start(opts).await?;
+    println!("hotline mesh up: gateway {}", mesh.gateway_url);
+    for (name, pid) in mesh.pids() {
+        println!("  {name:<12} pid {pid}");
+    }
+    println!("Ctrl-C stops all.");
+    let result = mesh.supervise(hotline_runtime::server::shutdown_signal()).await;
+    mesh.stop().await;
+    result
+}
+
+async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    hotline_runtime::telemetry::init(a.json_logs);
+    let topology_path = a.topology.path_in(&a.data_dir)?;
+    let topology = Arc::new(crate::load_topology(&topology_path)?);
+    let spec = match (&a.service, &a.tier) {
+        (Some(name), _) => topology.service(name).with_context(|| format!("service: {name} is not in the topology"))?.clone(),
+        (None, Some(t)) => {
+            let tier = Tier::parse(t).with_context(|| format!("tier: unknown tier {t:?}"))?;
+            let mut matching = topology.services().iter().filter(|s| s.tier == tier);
+            match (matching.next(), matching.next()) {
+                (Some(s), None) => s.clone(),
+                (None, _) => bail!("tier: the topology has no {tier} service"),
+                (Some(_), Some(_)) => bail!("tier: the topology has several {tier} services; name one with --service"),
+            }
+        }
+        (None, None) => bail!("name --service or --tier"),
+    };
+    let db_url = match a.db {
+        Some(u) => u,
+        None => {
+            std::fs::create_dir_all(&a.data_dir)?;
+            format!("sqlite://{}/{}.db", a.data_dir.display(), spec.name)
+        }
+    };
+    let db = Db::connect(&db_url, a.pool_size)
+        .await
+        .with_context(|| format!("opening {}", hotline_store::redact(&db_url)))?;
+    let ctx = Ctx {
+        db,
+        topology,
+        clock: Arc::new(SystemClock),
+        gateway: Gateway::new(&a.gateway)?,
+        service: spec.clone(),
+        outbox: Waker::default(),
+        metrics: Arc::new(Metrics::default()),
+    };
+    let (routes, served): (_, &[&str]) = match spec.tier {
+        Tier::City => (hotline_city::routes(ctx.clone()), hotline_city::SERVED),
+        Tier::District => (hotline_district::routes(ctx.clone()), TIER_SERVICES),
+        Tier::Township => (hotline_township::routes(ctx.clone()), TIER_SERVICES),
+        Tier::Community => (hotline_community::routes(ctx.clone()), TIER_SERVICES),
+        Tier::Department => (hotline_department::routes(ctx.clone()), TIER_SERVICES),
+    };
+    if let Some(addr) = a.metrics_addr {
+        let (m, name) = (ctx.metrics.clone(), spec.name.clone());
+        tokio::spawn(async move {
+            if let Err(e) = hotline_runtime::metrics::serve(addr, m, name).await {
+                tracing::error!(error = %e, "metrics endpoint failed");
+            }
+        });
+    }
+    let listener = tokio::net::TcpListener::bind(&a.listen).await.with_context(|| format!("listen: {}", a.listen))?;
+    let options = ServeOptions { advertise_host: a.advertise_host, ..ServeOptions::default() };
+    hotline_runtime::server::serve(ctx, routes, served, listener, options, hotline_runtime::server::shutdown_signal()).await
+}
+
+/// The gateway's routing table from the topology.
+pub fn gateway_config(topology: &hotline_core::Topology) -> GatewayConfig {
+    let routes = topology
+        .units()
+        .filter_map(|u| {
+            let service = topology.service_of(&u.id)?;
+            Some(UnitRoute {
+                unit_id: u.id.clone(),
+                tier: pb::Tier::try_from(u.tier.to_wire()).unwrap_or(pb::Tier::Unspecified),
+                service: service.name.clone(),
+            })
+        })
+        .collect();
+    let static_addresses =
+        topology.services().iter().filter_map(|s| Some((s.name.clone(), s.address.clone()?))).collect();
+    GatewayConfig { routes, static_addresses, ..GatewayConfig::default() }
+}
+
+async fn gateway(a: GatewayArgs) -> anyhow::Result<()> {
+    hotline_runtime::telemetry::init(a.json_logs);
+    let dir = std::env::temp_dir().join(format!("hotline-gateway-{}", std::process::id()));
+    let topology = crate::load_topology(&a.topology.path_in(&dir)?)?;
+    let mut config = gateway_config(&topology);
+    config.max_concurrency = a.max_concurrency;
+    let listener = tokio::net::TcpListener::bind(&a.listen).await.with_context(|| format!("listen: {}", a.listen))?;
+    // The first line on stdout tells a supervisor where we are.
+    println!("gateway listening on http://{}", listener.local_addr()?);
+    hotline_gateway::serve(listener, config, hotline_runtime::server::shutdown_signal()).await
+}
+
+fn parse_named<T: WireEnum>(field: &str, value: &str, parse: fn(&str) -> Option<T>) -> anyhow::Result<i32> {
+    parse(value).map(|v| v.to_wire()).with_context(|| format!("{field}: unknown value {value:?}"))
+}
+
+async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
+    let client = MeshClient::new(&a.gateway, &a.city)?;
+    let req = pb::SubmitRequestRequest {
+        request_id: a.request_id.unwrap_or_else(request_id),
+        channel: parse_named("channel", &a.channel, hotline_core::Channel::parse)?,
+        kind: parse_named("kind", &a.kind, hotline_core::RequestKind::parse)?,
+        requester: Some(pb::Requester { name: a.name, phone: a.phone }),
+        text: a.text,
+        category_code: a.category,
+        address: a.address,
+    };
+    let order = client.submit(req).await.map_err(status_error)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&crate::demo::order_json(&order))?);
+    } else {
+        print!("{}", crate::demo::order_text(&order));
+    }
+    Ok(())
+}
+
+async fn show_order(gateway: &str, city: &str, id: &str, json: bool) -> anyhow::Result<()> {
+    let client = MeshClient::new(gateway, city)?;
+    let id = id.strip_prefix("orders/").unwrap_or(id);
+    let order = client.order(id).await.map_err(status_error)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&crate::demo::order_json(&order))?);
+    } else {
+        print!("{}", crate::demo::order_text(&order));
+    }
+    Ok(())
+}
+
+/// A gRPC status as a one-line error.
+pub fn status_error(s: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!("{:?}: {}", s.code(), s.message())
+}
+
+async fn dead_letters(a: DeadLetterArgs) -> anyhow::Result<()> {
+    let url = match (a.db, a.service) {
+        (Some(u), _) => u,
+        (None, Some(s)) => format!("sqlite://{}/{s}.db", a.data_dir.display()),
+        (None, None) => bail!("name --db or --service"),
+    };
+    let db = Db::connect(&url, 1).await?;
+    let mut c = db.acquire().await?;
+    let dead = hotline_store::outbox::dead_letters(&mut c).await?;
+    if dead.is_empty() {
+        println!("no dead letters");
+    }
+    for d in dead {
+        println!("{}  {} -> {}  {}  {}: {}  (attempts {})", d.message_id, d.from_unit, d.target_unit, d.method, d.code, d.error, d.attempts);
+    }
+    Ok(())
+}

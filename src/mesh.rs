@@ -1,0 +1,281 @@
+//! Runs the mesh as separate OS processes — the gateway and one process
+//! per service of the topology — all children of this binary, supervised.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use hotline_core::Topology;
+use hotline_store::with_database;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::client::MeshClient;
+
+#[derive(Debug, Clone)]
+pub struct MeshOptions {
+    /// The `hotline` executable to run as children.
+    pub exe: PathBuf,
+    pub topology: PathBuf,
+    /// SQLite files go here, one per service (when `db` is unset).
+    pub data_dir: PathBuf,
+    /// A PostgreSQL URL; each service gets its own database named
+    /// `{database}_{service}` on that server.
+    pub db: Option<String>,
+    pub gateway_listen: String,
+    /// Children's logs go to `{log_dir}/{name}.log`; inherited when unset.
+    pub log_dir: Option<PathBuf>,
+    pub pool_size: u32,
+    pub json_logs: bool,
+}
+
+impl MeshOptions {
+    pub fn new(exe: PathBuf, topology: PathBuf, data_dir: PathBuf) -> Self {
+        Self {
+            exe,
+            topology,
+            data_dir,
+            db: None,
+            gateway_listen: "127.0.0.1:0".into(),
+            log_dir: None,
+            pool_size: 5,
+            json_logs: false,
+        }
+    }
+
+    /// The database URL of one service.
+    pub fn db_url(&self, service: &str) -> anyhow::Result<String> {
+        match &self.db {
+            None => Ok(format!("sqlite://{}/{service}.db", self.data_dir.display())),
+            Some(url) => {
+                let base = url.split('?').next().unwrap_or(url);
+                let name = base.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("hotline");
+                Ok(with_database(url, &format!("{name}_{service}"))?)
+            }
+        }
+    }
+}
+
+struct Proc {
+    args: Vec<String>,
+    child: Child,
+}
+
+pub struct Mesh {
+    pub gateway_url: String,
+    pub topology: Topology,
+    opts: MeshOptions,
+    gateway: Proc,
+    services: BTreeMap<String, Proc>,
+}
+
+impl Mesh {
+    /// Starts the gateway, then every service, and waits until each has
+    /// announced itself.
+    pub async fn start(opts: MeshOptions) -> anyhow::Result<Mesh> {
+        let topology = crate::load_topology(&opts.topology)?;
+        std::fs::create_dir_all(&opts.data_dir).with_context(|| format!("data dir {}", opts.data_dir.display()))?;
+        if let Some(d) = &opts.log_dir {
+            std::fs::create_dir_all(d)?;
+        }
+        let topo = opts.topology.display().to_string();
+        let mut args = vec!["gateway".to_string(), "--topology".into(), topo, "--listen".into(), opts.gateway_listen.clone()];
+        if opts.json_logs {
+            args.push("--json-logs".into());
+        }
+        let mut child = spawn(&opts, "gateway", &args, true)?;
+        let stdout = child.stdout.take().context("gateway stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .context("gateway did not report its address within 30 s")??
+            .context("gateway exited before reporting its address")?;
+        let gateway_url = line
+            .strip_prefix("gateway listening on ")
+            .map(str::to_string)
+            .with_context(|| format!("unexpected gateway output: {line}"))?;
+        let gateway = Proc { args, child };
+        let mut mesh = Mesh { gateway_url, topology, opts, gateway, services: BTreeMap::new() };
+        let names: Vec<String> = mesh.topology.services().iter().map(|s| s.name.clone()).collect();
+        for name in names {
+            mesh.start_service(&name)?;
+        }
+        mesh.wait_ready(Duration::from_secs(60)).await?;
+        Ok(mesh)
+    }
+
+    fn service_args(&self, name: &str) -> anyhow::Result<Vec<String>> {
+        let mut args = vec![
+            "serve".to_string(),
+            "--service".into(),
+            name.into(),
+            "--topology".into(),
+            self.opts.topology.display().to_string(),
+            "--gateway".into(),
+            self.gateway_url.clone(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--db".into(),
+            self.opts.db_url(name)?,
+            "--pool-size".into(),
+            self.opts.pool_size.to_string(),
+        ];
+        if self.opts.json_logs {
+            args.push("--json-logs".into());
+        }
+        Ok(args)
+    }
+
+    fn start_service(&mut self, name: &str) -> anyhow::Result<()> {
+        let args = self.service_args(name)?;
+        let child = spawn(&self.opts, name, &args, false)?;
+        self.services.insert(name.to_string(), Proc { args, child });
+        Ok(())
+    }
+
+    pub fn client(&self) -> anyhow::Result<MeshClient> {
+        MeshClient::new(&self.gateway_url, &self.topology.city().id)
+    }
+
+    /// OS process ids: the gateway's, then each service's.
+    pub fn pids(&self) -> Vec<(String, u32)> {
+        let mut v = vec![("gateway".to_string(), self.gateway.child.id().unwrap_or(0))];
+        v.extend(self.services.iter().map(|(n, p)| (n.clone(), p.child.id().unwrap_or(0))));
+        v
+    }
+
+    /// Waits until the gateway routes every unit to an announced service
+    /// whose process is the one running now.
+    pub async fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        let client = self.client()?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            for (name, p) in self.services.iter_mut().chain(std::iter::once((&"gateway".to_string(), &mut self.gateway))) {
+                if let Some(status) = p.child.try_wait()? {
+                    bail!("{name} exited during start-up ({status}); see its log");
+                }
+            }
+            let stats = client.stats().await.ok();
+            let routes = client.routes().await.ok();
+            let ready = match (routes, stats) {
+                (Some(routes), Some(_)) => routes.iter().all(|r| !r.address.is_empty()) && self.announced_current(&client).await,
+                _ => false,
+            };
+            if ready {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                bail!("mesh not ready within {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Every running service has answered a health check through its
+    /// announced address (a restarted one re-announces a new port).
+    async fn announced_current(&self, client: &MeshClient) -> bool {
+        let Ok(routes) = client.routes().await else { return false };
+        for spec in self.topology.services() {
+            let Some(route) = routes.iter().find(|r| r.service == spec.name) else { return false };
+            let Ok(ch) = tonic::transport::Endpoint::from_shared(route.address.clone()) else { return false };
+            let Ok(ch) = ch.connect().await else { return false };
+            let mut health = tonic_health_client(ch);
+            let req = tonic_health::pb::HealthCheckRequest { service: String::new() };
+            if health.check(req).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Kills a service's process at once (SIGKILL), as a crash would.
+    pub async fn kill(&mut self, name: &str) -> anyhow::Result<()> {
+        let p = self.services.get_mut(name).with_context(|| format!("no service {name}"))?;
+        p.child.kill().await?;
+        Ok(())
+    }
+
+    /// Starts a killed or exited service again with the same arguments.
+    pub async fn restart(&mut self, name: &str) -> anyhow::Result<()> {
+        let p = self.services.get_mut(name).with_context(|| format!("no service {name}"))?;
+        let _ = p.child.kill().await;
+        let child = spawn(&self.opts, name, &p.args.clone(), false)?;
+        p.child = child;
+        self.wait_ready(Duration::from_secs(60)).await
+    }
+
+    /// Supervises until `shutdown`: a service that dies is started again.
+    pub async fn supervise(&mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => return Ok(()),
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+            if let Some(status) = self.gateway.child.try_wait()? {
+                bail!("gateway exited ({status})");
+            }
+            let dead: Vec<String> = self
+                .services
+                .iter_mut()
+                .filter_map(|(n, p)| p.child.try_wait().ok().flatten().map(|_| n.clone()))
+                .collect();
+            for name in dead {
+                eprintln!("hotline: service {name} exited; starting it again");
+                let args = self.services[&name].args.clone();
+                let child = spawn(&self.opts, &name, &args, false)?;
+                self.services.get_mut(&name).expect("present").child = child;
+            }
+        }
+    }
+
+    /// Stops every child: SIGTERM, a bounded wait, then SIGKILL.
+    pub async fn stop(mut self) {
+        for p in self.services.values_mut() {
+            terminate(&mut p.child);
+        }
+        for p in self.services.values_mut() {
+            reap(&mut p.child).await;
+        }
+        terminate(&mut self.gateway.child);
+        reap(&mut self.gateway.child).await;
+    }
+}
+
+fn tonic_health_client(ch: tonic::transport::Channel) -> tonic_health::pb::health_client::HealthClient<tonic::transport::Channel> {
+    tonic_health::pb::health_client::HealthClient::new(ch)
+}
+
+fn spawn(opts: &MeshOptions, name: &str, args: &[String], piped_stdout: bool) -> anyhow::Result<Child> {
+    let mut cmd = Command::new(&opts.exe);
+    cmd.args(args).stdin(Stdio::null()).kill_on_drop(true);
+    cmd.stdout(if piped_stdout { Stdio::piped() } else { Stdio::null() });
+    match &opts.log_dir {
+        Some(dir) => {
+            let f = std::fs::OpenOptions::new().create(true).append(true).open(log_path(dir, name))?;
+            cmd.stderr(f);
+        }
+        None => {
+            cmd.stderr(Stdio::inherit());
+        }
+    }
+    cmd.spawn().with_context(|| format!("starting {name} ({})", opts.exe.display()))
+}
+
+pub fn log_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.log"))
+}
+
+fn terminate(child: &mut Child) {
+    if let Some(pid) = child.id() {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM);
+    }
+}
+
+async fn reap(child: &mut Child) {
+    if tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_err() {
+        let _ = child.kill().await;
+    }
+}
