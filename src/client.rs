@@ -27,8 +27,13 @@ pub fn request_id() -> String {
 
 impl MeshClient {
     pub fn new(gateway: &str, city: &str) -> anyhow::Result<Self> {
-        let channel = Endpoint::from_shared(gateway.to_string())?.connect_timeout(Duration::from_secs(2)).connect_lazy();
-        Ok(Self { channel, city: city.to_string() })
+        let channel = Endpoint::from_shared(gateway.to_string())?
+            .connect_timeout(Duration::from_secs(2))
+            .connect_lazy();
+        Ok(Self {
+            channel,
+            city: city.to_string(),
+        })
     }
 
     pub fn channel(&self) -> Channel {
@@ -44,15 +49,26 @@ impl MeshClient {
     /// Reads an order as `reader` (the city, or a unit assigned to it).
     pub async fn order_as(&self, reader: &str, order_id: &str) -> Result<Order, Status> {
         let mut c = IntakeServiceClient::new(self.channel());
-        let req = GetOrderRequest { name: format!("orders/{order_id}") };
-        Ok(c.get_order(routed(req, &self.city, reader)).await?.into_inner().order.unwrap_or_default())
+        let req = GetOrderRequest {
+            name: format!("orders/{order_id}"),
+        };
+        Ok(c.get_order(routed(req, &self.city, reader))
+            .await?
+            .into_inner()
+            .order
+            .unwrap_or_default())
     }
 
     pub async fn order(&self, order_id: &str) -> Result<Order, Status> {
         self.order_as(&self.city, order_id).await
     }
 
-    pub async fn callback(&self, order_id: &str, resolved: bool, satisfaction: Satisfaction) -> Result<Order, Status> {
+    pub async fn callback(
+        &self,
+        order_id: &str,
+        resolved: bool,
+        satisfaction: Satisfaction,
+    ) -> Result<Order, Status> {
         let mut c = IntakeServiceClient::new(self.channel());
         let req = RecordCallbackRequest {
             request_id: request_id(),
@@ -60,7 +76,11 @@ impl MeshClient {
             resolved,
             satisfaction: satisfaction as i32,
         };
-        Ok(c.record_callback(routed(req, &self.city, &self.city)).await?.into_inner().order.unwrap_or_default())
+        Ok(c.record_callback(routed(req, &self.city, &self.city))
+            .await?
+            .into_inner()
+            .order
+            .unwrap_or_default())
     }
 
     fn dispatch(&self) -> DispatchServiceClient<Channel> {
@@ -68,26 +88,91 @@ impl MeshClient {
     }
 
     pub async fn assignment(&self, unit: &str, order_id: &str) -> Result<Assignment, Status> {
-        let req = GetAssignmentRequest { order_id: order_id.to_string() };
-        Ok(self.dispatch().get_assignment(routed(req, unit, unit)).await?.into_inner().assignment.unwrap_or_default())
+        let req = GetAssignmentRequest {
+            order_id: order_id.to_string(),
+        };
+        Ok(self
+            .dispatch()
+            .get_assignment(routed(req, unit, unit))
+            .await?
+            .into_inner()
+            .assignment
+            .unwrap_or_default())
     }
 
-    pub async fn accept(&self, unit: &str, order_id: &str, epoch: u64, request_id: &str) -> Result<Assignment, Status> {
-        let req = AcceptAssignmentRequest { request_id: request_id.into(), order_id: order_id.into(), epoch };
-        Ok(self.dispatch().accept_assignment(routed(req, unit, unit)).await?.into_inner().assignment.unwrap_or_default())
+    pub async fn accept(
+        &self,
+        unit: &str,
+        order_id: &str,
+        epoch: u64,
+        request_id: &str,
+    ) -> Result<Assignment, Status> {
+        let req = AcceptAssignmentRequest {
+            request_id: request_id.into(),
+            order_id: order_id.into(),
+            epoch,
+        };
+        Ok(self
+            .dispatch()
+            .accept_assignment(routed(req, unit, unit))
+            .await?
+            .into_inner()
+            .assignment
+            .unwrap_or_default())
     }
 
-    pub async fn contact(&self, unit: &str, order_id: &str, epoch: u64, purpose: &str) -> Result<Assignment, Status> {
-        let req = ContactRequesterRequest { request_id: request_id(), order_id: order_id.into(), epoch, purpose: purpose.into() };
-        Ok(self.dispatch().contact_requester(routed(req, unit, unit)).await?.into_inner().assignment.unwrap_or_default())
+    pub async fn contact(
+        &self,
+        unit: &str,
+        order_id: &str,
+        epoch: u64,
+        purpose: &str,
+    ) -> Result<Assignment, Status> {
+        let req = ContactRequesterRequest {
+            request_id: request_id(),
+            order_id: order_id.into(),
+            epoch,
+            purpose: purpose.into(),
+        };
+        Ok(self
+            .dispatch()
+            .contact_requester(routed(req, unit, unit))
+            .await?
+            .into_inner()
+            .assignment
+            .unwrap_or_default())
     }
 
-    pub async fn progress(&self, unit: &str, order_id: &str, epoch: u64, note: &str) -> Result<Assignment, Status> {
-        let req = UpdateProgressRequest { request_id: request_id(), order_id: order_id.into(), epoch, note: note.into() };
-        Ok(self.dispatch().update_progress(routed(req, unit, unit)).await?.into_inner().assignment.unwrap_or_default())
+    pub async fn progress(
+        &self,
+        unit: &str,
+        order_id: &str,
+        epoch: u64,
+        note: &str,
+    ) -> Result<Assignment, Status> {
+        let req = UpdateProgressRequest {
+            request_id: request_id(),
+            order_id: order_id.into(),
+            epoch,
+            note: note.into(),
+        };
+        Ok(self
+            .dispatch()
+            .update_progress(routed(req, unit, unit))
+            .await?
+            .into_inner()
+            .assignment
+            .unwrap_or_default())
     }
 
-    pub async fn reply(&self, unit: &str, order_id: &str, epoch: u64, outcome: ReplyOutcome, text: &str) -> Result<Assignment, Status> {
+    pub async fn reply(
+        &self,
+        unit: &str,
+        order_id: &str,
+        epoch: u64,
+        outcome: ReplyOutcome,
+        text: &str,
+    ) -> Result<Assignment, Status> {
         let req = ReplyAssignmentRequest {
             request_id: request_id(),
             order_id: order_id.into(),
@@ -95,48 +180,103 @@ impl MeshClient {
             outcome: outcome as i32,
             text: text.into(),
         };
-        Ok(self.dispatch().reply_assignment(routed(req, unit, unit)).await?.into_inner().assignment.unwrap_or_default())
+        Ok(self
+            .dispatch()
+            .reply_assignment(routed(req, unit, unit))
+            .await?
+            .into_inner()
+            .assignment
+            .unwrap_or_default())
     }
 
     /// Accept, contact the requester through the relay, record progress
     /// and reply: one handler's whole turn on an assignment.
-    pub async fn handle(&self, unit: &str, order_id: &str, epoch: u64, outcome: ReplyOutcome) -> Result<Assignment, Status> {
+    pub async fn handle(
+        &self,
+        unit: &str,
+        order_id: &str,
+        epoch: u64,
+        outcome: ReplyOutcome,
+    ) -> Result<Assignment, Status> {
         self.accept(unit, order_id, epoch, &request_id()).await?;
-        self.contact(unit, order_id, epoch, "confirm the details of the request").await?;
-        self.progress(unit, order_id, epoch, "on site; work under way").await?;
-        self.reply(unit, order_id, epoch, outcome, "handled; details given to the requester").await
+        self.contact(unit, order_id, epoch, "confirm the details of the request")
+            .await?;
+        self.progress(unit, order_id, epoch, "on site; work under way")
+            .await?;
+        self.reply(
+            unit,
+            order_id,
+            epoch,
+            outcome,
+            "handled; details given to the requester",
+        )
+        .await
     }
 
-    pub async fn relay_contact(&self, unit: &str, order_id: &str, epoch: u64) -> Result<RelayContactResponse, Status> {
+    pub async fn relay_contact(
+        &self,
+        unit: &str,
+        order_id: &str,
+        epoch: u64,
+    ) -> Result<RelayContactResponse, Status> {
         let mut c = ContactRelayServiceClient::new(self.channel());
-        let req = RelayContactRequest { request_id: request_id(), order_id: order_id.into(), epoch, purpose: "follow up".into() };
-        Ok(c.relay_contact(routed(req, &self.city, unit)).await?.into_inner())
+        let req = RelayContactRequest {
+            request_id: request_id(),
+            order_id: order_id.into(),
+            epoch,
+            purpose: "follow up".into(),
+        };
+        Ok(c.relay_contact(routed(req, &self.city, unit))
+            .await?
+            .into_inner())
     }
 
     pub async fn unit_report(&self, reader: &str, unit: &str) -> Result<UnitReport, Status> {
         let mut c = ReportingServiceClient::new(self.channel());
-        let req = GetUnitReportRequest { unit: format!("units/{unit}") };
-        Ok(c.get_unit_report(routed(req, unit, reader)).await?.into_inner().report.unwrap_or_default())
+        let req = GetUnitReportRequest {
+            unit: format!("units/{unit}"),
+        };
+        Ok(c.get_unit_report(routed(req, unit, reader))
+            .await?
+            .into_inner()
+            .report
+            .unwrap_or_default())
     }
 
     pub async fn routes(&self) -> Result<Vec<Route>, Status> {
         let mut c = GatewayServiceClient::new(self.channel());
-        Ok(c.list_routes(ListRoutesRequest {}).await?.into_inner().routes)
+        Ok(c.list_routes(ListRoutesRequest {})
+            .await?
+            .into_inner()
+            .routes)
     }
 
     pub async fn stats(&self) -> Result<GetHandoffStatsResponse, Status> {
         let mut c = GatewayServiceClient::new(self.channel());
-        Ok(c.get_handoff_stats(GetHandoffStatsRequest {}).await?.into_inner())
+        Ok(c.get_handoff_stats(GetHandoffStatsRequest {})
+            .await?
+            .into_inner())
     }
 
     /// Waits until `unit` holds its assignment on the order at `epoch`
     /// (deliveries travel through the city's outbox).
-    pub async fn wait_assignment(&self, unit: &str, order_id: &str, epoch: u64, timeout: Duration) -> anyhow::Result<Assignment> {
+    pub async fn wait_assignment(
+        &self,
+        unit: &str,
+        order_id: &str,
+        epoch: u64,
+        timeout: Duration,
+    ) -> anyhow::Result<Assignment> {
         self.poll(timeout, || async {
             match self.assignment(unit, order_id).await {
                 Ok(a) if a.epoch >= epoch => Ok(Some(a)),
                 Ok(_) => Ok(None),
-                Err(s) if s.code() == tonic::Code::NotFound || s.code() == tonic::Code::Unavailable => Ok(None),
+                Err(s)
+                    if s.code() == tonic::Code::NotFound
+                        || s.code() == tonic::Code::Unavailable =>
+                {
+                    Ok(None)
+                }
                 Err(s) => Err(s.into()),
             }
         })
@@ -145,7 +285,12 @@ impl MeshClient {
     }
 
     /// Waits until the city's record of the order is in `state`.
-    pub async fn wait_order_state(&self, order_id: &str, state: OrderState, timeout: Duration) -> anyhow::Result<Order> {
+    pub async fn wait_order_state(
+        &self,
+        order_id: &str,
+        state: OrderState,
+        timeout: Duration,
+    ) -> anyhow::Result<Order> {
         self.poll(timeout, || async {
             let o = self.order(order_id).await?;
             Ok((o.state == state as i32).then_some(o))

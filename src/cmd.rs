@@ -20,7 +20,11 @@ use crate::client::{MeshClient, request_id};
 use crate::mesh::{Mesh, MeshOptions};
 
 #[derive(Parser)]
-#[command(name = "hotline", version, about = "A gRPC mesh modelling a city's 12345 citizen hotline across its government tiers")]
+#[command(
+    name = "hotline",
+    version,
+    about = "A gRPC mesh modelling a city's 12345 citizen hotline across its government tiers"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -206,14 +210,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Gateway(a) => gateway(a).await,
         Command::Demo(a) => crate::demo::main(a).await,
         Command::Submit(a) => submit(a).await,
-        Command::Order { command: OrderCommand::Show { id, gateway, city, json } } => show_order(&gateway, &city, &id, json).await,
+        Command::Order {
+            command:
+                OrderCommand::Show {
+                    id,
+                    gateway,
+                    city,
+                    json,
+                },
+        } => show_order(&gateway, &city, &id, json).await,
         Command::DeadLetters(a) => dead_letters(a).await,
     }
 }
 
 async fn up(a: UpArgs) -> anyhow::Result<()> {
     hotline_runtime::telemetry::init(a.json_logs);
-    let mut opts = MeshOptions::new(std::env::current_exe()?, a.topology.path_in(&a.data_dir)?, a.data_dir.clone());
+    let mut opts = MeshOptions::new(
+        std::env::current_exe()?,
+        a.topology.path_in(&a.data_dir)?,
+        a.data_dir.clone(),
+    );
     opts.db = a.db;
     opts.gateway_listen = a.listen;
     opts.pool_size = a.pool_size;
@@ -224,7 +240,9 @@ async fn up(a: UpArgs) -> anyhow::Result<()> {
         println!("  {name:<12} pid {pid}");
     }
     println!("Ctrl-C stops all.");
-    let result = mesh.supervise(hotline_runtime::server::shutdown_signal()).await;
+    let result = mesh
+        .supervise(hotline_runtime::server::shutdown_signal())
+        .await;
     mesh.stop().await;
     result
 }
@@ -234,14 +252,19 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let topology_path = a.topology.path_in(&a.data_dir)?;
     let topology = Arc::new(crate::load_topology(&topology_path)?);
     let spec = match (&a.service, &a.tier) {
-        (Some(name), _) => topology.service(name).with_context(|| format!("service: {name} is not in the topology"))?.clone(),
+        (Some(name), _) => topology
+            .service(name)
+            .with_context(|| format!("service: {name} is not in the topology"))?
+            .clone(),
         (None, Some(t)) => {
             let tier = Tier::parse(t).with_context(|| format!("tier: unknown tier {t:?}"))?;
             let mut matching = topology.services().iter().filter(|s| s.tier == tier);
             match (matching.next(), matching.next()) {
                 (Some(s), None) => s.clone(),
                 (None, _) => bail!("tier: the topology has no {tier} service"),
-                (Some(_), Some(_)) => bail!("tier: the topology has several {tier} services; name one with --service"),
+                (Some(_), Some(_)) => {
+                    bail!("tier: the topology has several {tier} services; name one with --service")
+                }
             }
         }
         (None, None) => bail!("name --service or --tier"),
@@ -280,9 +303,22 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
-    let listener = tokio::net::TcpListener::bind(&a.listen).await.with_context(|| format!("listen: {}", a.listen))?;
-    let options = ServeOptions { advertise_host: a.advertise_host, ..ServeOptions::default() };
-    hotline_runtime::server::serve(ctx, routes, served, listener, options, hotline_runtime::server::shutdown_signal()).await
+    let listener = tokio::net::TcpListener::bind(&a.listen)
+        .await
+        .with_context(|| format!("listen: {}", a.listen))?;
+    let options = ServeOptions {
+        advertise_host: a.advertise_host,
+        ..ServeOptions::default()
+    };
+    hotline_runtime::server::serve(
+        ctx,
+        routes,
+        served,
+        listener,
+        options,
+        hotline_runtime::server::shutdown_signal(),
+    )
+    .await
 }
 
 /// The gateway's routing table from the topology.
@@ -298,9 +334,16 @@ pub fn gateway_config(topology: &hotline_core::Topology) -> GatewayConfig {
             })
         })
         .collect();
-    let static_addresses =
-        topology.services().iter().filter_map(|s| Some((s.name.clone(), s.address.clone()?))).collect();
-    GatewayConfig { routes, static_addresses, ..GatewayConfig::default() }
+    let static_addresses = topology
+        .services()
+        .iter()
+        .filter_map(|s| Some((s.name.clone(), s.address.clone()?)))
+        .collect();
+    GatewayConfig {
+        routes,
+        static_addresses,
+        ..GatewayConfig::default()
+    }
 }
 
 async fn gateway(a: GatewayArgs) -> anyhow::Result<()> {
@@ -309,14 +352,22 @@ async fn gateway(a: GatewayArgs) -> anyhow::Result<()> {
     let topology = crate::load_topology(&a.topology.path_in(&dir)?)?;
     let mut config = gateway_config(&topology);
     config.max_concurrency = a.max_concurrency;
-    let listener = tokio::net::TcpListener::bind(&a.listen).await.with_context(|| format!("listen: {}", a.listen))?;
+    let listener = tokio::net::TcpListener::bind(&a.listen)
+        .await
+        .with_context(|| format!("listen: {}", a.listen))?;
     // The first line on stdout tells a supervisor where we are.
     println!("gateway listening on http://{}", listener.local_addr()?);
     hotline_gateway::serve(listener, config, hotline_runtime::server::shutdown_signal()).await
 }
 
-fn parse_named<T: WireEnum>(field: &str, value: &str, parse: fn(&str) -> Option<T>) -> anyhow::Result<i32> {
-    parse(value).map(|v| v.to_wire()).with_context(|| format!("{field}: unknown value {value:?}"))
+fn parse_named<T: WireEnum>(
+    field: &str,
+    value: &str,
+    parse: fn(&str) -> Option<T>,
+) -> anyhow::Result<i32> {
+    parse(value)
+        .map(|v| v.to_wire())
+        .with_context(|| format!("{field}: unknown value {value:?}"))
 }
 
 async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
@@ -325,14 +376,20 @@ async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
         request_id: a.request_id.unwrap_or_else(request_id),
         channel: parse_named("channel", &a.channel, hotline_core::Channel::parse)?,
         kind: parse_named("kind", &a.kind, hotline_core::RequestKind::parse)?,
-        requester: Some(pb::Requester { name: a.name, phone: a.phone }),
+        requester: Some(pb::Requester {
+            name: a.name,
+            phone: a.phone,
+        }),
         text: a.text,
         category_code: a.category,
         address: a.address,
     };
     let order = client.submit(req).await.map_err(status_error)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&crate::demo::order_json(&order))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&crate::demo::order_json(&order))?
+        );
     } else {
         print!("{}", crate::demo::order_text(&order));
     }
@@ -344,7 +401,10 @@ async fn show_order(gateway: &str, city: &str, id: &str, json: bool) -> anyhow::
     let id = id.strip_prefix("orders/").unwrap_or(id);
     let order = client.order(id).await.map_err(status_error)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&crate::demo::order_json(&order))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&crate::demo::order_json(&order))?
+        );
     } else {
         print!("{}", crate::demo::order_text(&order));
     }
@@ -369,7 +429,10 @@ async fn dead_letters(a: DeadLetterArgs) -> anyhow::Result<()> {
         println!("no dead letters");
     }
     for d in dead {
-        println!("{}  {} -> {}  {}  {}: {}  (attempts {})", d.message_id, d.from_unit, d.target_unit, d.method, d.code, d.error, d.attempts);
+        println!(
+            "{}  {} -> {}  {}  {}: {}  (attempts {})",
+            d.message_id, d.from_unit, d.target_unit, d.method, d.code, d.error, d.attempts
+        );
     }
     Ok(())
 }

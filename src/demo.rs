@@ -63,12 +63,22 @@ pub async fn main(a: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn submit_req(category: &str, address: &str, kind: RequestKind, text: &str, name: &str, phone: &str) -> SubmitRequestRequest {
+fn submit_req(
+    category: &str,
+    address: &str,
+    kind: RequestKind,
+    text: &str,
+    name: &str,
+    phone: &str,
+) -> SubmitRequestRequest {
     SubmitRequestRequest {
         request_id: request_id(),
         channel: Channel::Phone as i32,
         kind: kind as i32,
-        requester: Some(Requester { name: name.into(), phone: phone.into() }),
+        requester: Some(Requester {
+            name: name.into(),
+            phone: phone.into(),
+        }),
         text: text.into(),
         category_code: category.into(),
         address: address.into(),
@@ -76,12 +86,24 @@ fn submit_req(category: &str, address: &str, kind: RequestKind, text: &str, name
 }
 
 /// Every lead of the order handles it at `epoch` with `outcome`.
-async fn handle_all(c: &MeshClient, order: &Order, epoch: u64, outcome: ReplyOutcome) -> anyhow::Result<()> {
-    for a in order.assignments.iter().filter(|a| a.role == AssignmentRole::Lead as i32) {
-        c.wait_assignment(&a.unit_id, &order.order_id, epoch, WAIT).await?;
-        c.handle(&a.unit_id, &order.order_id, epoch, outcome).await?;
+async fn handle_all(
+    c: &MeshClient,
+    order: &Order,
+    epoch: u64,
+    outcome: ReplyOutcome,
+) -> anyhow::Result<()> {
+    for a in order
+        .assignments
+        .iter()
+        .filter(|a| a.role == AssignmentRole::Lead as i32)
+    {
+        c.wait_assignment(&a.unit_id, &order.order_id, epoch, WAIT)
+            .await?;
+        c.handle(&a.unit_id, &order.order_id, epoch, outcome)
+            .await?;
     }
-    c.wait_order_state(&order.order_id, OrderState::Replied, WAIT).await?;
+    c.wait_order_state(&order.order_id, OrderState::Replied, WAIT)
+        .await?;
     Ok(())
 }
 
@@ -96,34 +118,79 @@ async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
 
     // 1. A consultation answered at intake from the catalogue.
     let q = c
-        .submit(submit_req("policy.hukou", "", RequestKind::Consultation, "How do I move my household registration?", "Li Wei", "13900000001"))
+        .submit(submit_req(
+            "policy.hukou",
+            "",
+            RequestKind::Consultation,
+            "How do I move my household registration?",
+            "Li Wei",
+            "13900000001",
+        ))
         .await?;
-    say(format!("1. consultation {} → {} ({})", q.order_id, state_name(q.state), q.answer));
+    say(format!(
+        "1. consultation {} → {} ({})",
+        q.order_id,
+        state_name(q.state),
+        q.answer
+    ));
     report.order_ids.push(q.order_id.clone());
 
     // 2. Garbage at a community address: the township leads, its district
     //    gets a copy; handled, called back satisfied, closed.
     let o = c
-        .submit(submit_req("sanitation.garbage", "3 North Quay", RequestKind::Complaint, "Bins not emptied for a week", "Wang Fang", "13900000002"))
+        .submit(submit_req(
+            "sanitation.garbage",
+            "3 North Quay",
+            RequestKind::Complaint,
+            "Bins not emptied for a week",
+            "Wang Fang",
+            "13900000002",
+        ))
         .await?;
     report.order_ids.push(o.order_id.clone());
     handle_all(&c, &o, 1, ReplyOutcome::Resolved).await?;
-    let o = c.callback(&o.order_id, true, Satisfaction::Satisfied).await?;
-    say(format!("2. garbage {} → t-harbour (copy d-riverside) → {}", o.order_id, state_name(o.state)));
+    let o = c
+        .callback(&o.order_id, true, Satisfaction::Satisfied)
+        .await?;
+    say(format!(
+        "2. garbage {} → t-harbour (copy d-riverside) → {}",
+        o.order_id,
+        state_name(o.state)
+    ));
 
     // 3. No heating: dual dispatch to the township and the utility.
     let o = c
-        .submit(submit_req("heating.no_heat", "2 Pine Avenue", RequestKind::Help, "Radiators cold since Monday", "Zhao Lei", "13900000003"))
+        .submit(submit_req(
+            "heating.no_heat",
+            "2 Pine Avenue",
+            RequestKind::Help,
+            "Radiators cold since Monday",
+            "Zhao Lei",
+            "13900000003",
+        ))
         .await?;
     report.order_ids.push(o.order_id.clone());
     handle_all(&c, &o, 1, ReplyOutcome::Resolved).await?;
-    let o = c.callback(&o.order_id, true, Satisfaction::BasicallySatisfied).await?;
-    say(format!("3. heating {} → t-pine + dept-utility (dual) → {}", o.order_id, state_name(o.state)));
+    let o = c
+        .callback(&o.order_id, true, Satisfaction::BasicallySatisfied)
+        .await?;
+    say(format!(
+        "3. heating {} → t-pine + dept-utility (dual) → {}",
+        o.order_id,
+        state_name(o.state)
+    ));
 
     // 4. Night construction: partly handled, the requester says unresolved,
     //    the order reopens with a new epoch and is handled again.
     let o = c
-        .submit(submit_req("noise.night_construction", "5 Market Lane", RequestKind::Complaint, "Drilling after midnight", "Chen Jing", "13900000004"))
+        .submit(submit_req(
+            "noise.night_construction",
+            "5 Market Lane",
+            RequestKind::Complaint,
+            "Drilling after midnight",
+            "Chen Jing",
+            "13900000004",
+        ))
         .await?;
     report.order_ids.push(o.order_id.clone());
     // The township's system retries its accept with the same request id.
@@ -132,25 +199,62 @@ async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
     let first = c.accept("t-market", &o.order_id, 1, &rid).await?;
     let again = c.accept("t-market", &o.order_id, 1, &rid).await?;
     report.retry_same_answer = first == again;
-    c.contact("t-market", &o.order_id, 1, "agree a site visit").await?;
-    c.reply("t-market", &o.order_id, 1, ReplyOutcome::PartlyResolved, "asked the site to stop; not yet confirmed").await?;
-    c.wait_assignment("dept-urban", &o.order_id, 1, WAIT).await?;
-    c.handle("dept-urban", &o.order_id, 1, ReplyOutcome::Explained).await?;
-    c.wait_order_state(&o.order_id, OrderState::Replied, WAIT).await?;
-    let reopened = c.callback(&o.order_id, false, Satisfaction::Dissatisfied).await?;
-    say(format!("4. noise {} → t-market + dept-urban → unresolved → {} (reopen {})", o.order_id, state_name(reopened.state), reopened.reopen_count));
+    c.contact("t-market", &o.order_id, 1, "agree a site visit")
+        .await?;
+    c.reply(
+        "t-market",
+        &o.order_id,
+        1,
+        ReplyOutcome::PartlyResolved,
+        "asked the site to stop; not yet confirmed",
+    )
+    .await?;
+    c.wait_assignment("dept-urban", &o.order_id, 1, WAIT)
+        .await?;
+    c.handle("dept-urban", &o.order_id, 1, ReplyOutcome::Explained)
+        .await?;
+    c.wait_order_state(&o.order_id, OrderState::Replied, WAIT)
+        .await?;
+    let reopened = c
+        .callback(&o.order_id, false, Satisfaction::Dissatisfied)
+        .await?;
+    say(format!(
+        "4. noise {} → t-market + dept-urban → unresolved → {} (reopen {})",
+        o.order_id,
+        state_name(reopened.state),
+        reopened.reopen_count
+    ));
     c.wait_assignment("t-market", &o.order_id, 2, WAIT).await?;
     let stale = c.accept("t-market", &o.order_id, 1, &request_id()).await;
-    report.stale_epoch_refused = matches!(&stale, Err(s) if s.code() == tonic::Code::FailedPrecondition);
-    say(format!("   accept on the old epoch 1 → {}", stale.err().map(|s| format!("{:?}", s.code())).unwrap_or("accepted?!".into())));
+    report.stale_epoch_refused =
+        matches!(&stale, Err(s) if s.code() == tonic::Code::FailedPrecondition);
+    say(format!(
+        "   accept on the old epoch 1 → {}",
+        stale
+            .err()
+            .map(|s| format!("{:?}", s.code()))
+            .unwrap_or("accepted?!".into())
+    ));
     handle_all(&c, &reopened, 2, ReplyOutcome::Resolved).await?;
-    let o = c.callback(&o.order_id, true, Satisfaction::Satisfied).await?;
+    let o = c
+        .callback(&o.order_id, true, Satisfaction::Satisfied)
+        .await?;
     say(format!("   epoch 2 handled → {}", state_name(o.state)));
 
     // 5. Every tier reports its workload to the centre.
-    for unit in ["city", "d-riverside", "t-market", "c-harbour-north", "dept-utility"] {
+    for unit in [
+        "city",
+        "d-riverside",
+        "t-market",
+        "c-harbour-north",
+        "dept-utility",
+    ] {
         let r = c.unit_report("city", unit).await?;
-        let states: serde_json::Map<String, Value> = r.by_state.iter().map(|s| (s.state.clone(), json!(s.count))).collect();
+        let states: serde_json::Map<String, Value> = r
+            .by_state
+            .iter()
+            .map(|s| (s.state.clone(), json!(s.count)))
+            .collect();
         report.unit_reports.push(json!({"unit": unit, "total": r.total, "resolved": r.resolved, "overdue": r.overdue, "by_state": states}));
     }
 
@@ -167,7 +271,12 @@ async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
     let stats = c.stats().await?;
     report.calls = stats.calls;
     report.handoffs = stats.handoffs;
-    let mut pids: Vec<u32> = stats.by_service.iter().filter(|s| s.calls > 0 && s.pid != 0).map(|s| s.pid).collect();
+    let mut pids: Vec<u32> = stats
+        .by_service
+        .iter()
+        .filter(|s| s.calls > 0 && s.pid != 0)
+        .map(|s| s.pid)
+        .collect();
     let gateway_pid = mesh.pids().first().map(|(_, p)| *p).unwrap_or(0);
     pids.push(gateway_pid);
     pids.sort_unstable();
@@ -182,11 +291,15 @@ async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
 }
 
 fn state_name(s: i32) -> &'static str {
-    OrderState::try_from(s).map(|s| s.as_str_name().trim_start_matches("ORDER_STATE_")).unwrap_or("?")
+    OrderState::try_from(s)
+        .map(|s| s.as_str_name().trim_start_matches("ORDER_STATE_"))
+        .unwrap_or("?")
 }
 
 fn tier_name(t: i32) -> String {
-    Tier::try_from(t).map(|t| t.as_str_name().trim_start_matches("TIER_").to_lowercase()).unwrap_or_default()
+    Tier::try_from(t)
+        .map(|t| t.as_str_name().trim_start_matches("TIER_").to_lowercase())
+        .unwrap_or_default()
 }
 
 fn print_summary(r: &DemoReport) {
@@ -198,15 +311,29 @@ fn print_summary(r: &DemoReport) {
     println!("  reopened            {}", r.reopened);
     println!("  stale epoch refused {}", r.stale_epoch_refused);
     println!("  retry, same answer  {}", r.retry_same_answer);
-    println!("  gateway calls       {} ({} cross-unit handoffs)", r.calls, r.handoffs);
+    println!(
+        "  gateway calls       {} ({} cross-unit handoffs)",
+        r.calls, r.handoffs
+    );
     println!("  processes served    {}", r.processes);
     println!("  handoffs by tier pair:");
     for p in &r.handoffs_by_tier_pair {
-        println!("    {:>10} → {:<10} {}", p["from"].as_str().unwrap_or(""), p["to"].as_str().unwrap_or(""), p["count"]);
+        println!(
+            "    {:>10} → {:<10} {}",
+            p["from"].as_str().unwrap_or(""),
+            p["to"].as_str().unwrap_or(""),
+            p["count"]
+        );
     }
     println!("  unit reports:");
     for u in &r.unit_reports {
-        println!("    {:<16} total {:<3} resolved {:<3} {}", u["unit"].as_str().unwrap_or(""), u["total"], u["resolved"], u["by_state"]);
+        println!(
+            "    {:<16} total {:<3} resolved {:<3} {}",
+            u["unit"].as_str().unwrap_or(""),
+            u["total"],
+            u["resolved"],
+            u["by_state"]
+        );
     }
     println!("  wall time           {:.2} s", r.wall_seconds);
     if let Some(d) = &r.data_dir {
@@ -215,7 +342,9 @@ fn print_summary(r: &DemoReport) {
 }
 
 fn ts(t: &Option<prost_types::Timestamp>) -> Value {
-    t.as_ref().map(|t| json!(t.seconds * 1_000_000 + t.nanos as i64 / 1000)).unwrap_or(Value::Null)
+    t.as_ref()
+        .map(|t| json!(t.seconds * 1_000_000 + t.nanos as i64 / 1000))
+        .unwrap_or(Value::Null)
 }
 
 /// An order as JSON for `--json` output (instants in UTC microseconds).
@@ -256,8 +385,16 @@ pub fn order_text(o: &Order) -> String {
         state_name(o.state),
         o.category_code,
         o.category_name,
-        if o.address.is_empty() { "-" } else { &o.address },
-        if o.territory_unit.is_empty() { "-" } else { &o.territory_unit },
+        if o.address.is_empty() {
+            "-"
+        } else {
+            &o.address
+        },
+        if o.territory_unit.is_empty() {
+            "-"
+        } else {
+            &o.territory_unit
+        },
         o.requester_ref
     );
     if !o.answer.is_empty() {
@@ -267,13 +404,20 @@ pub fn order_text(o: &Order) -> String {
         s += &format!(
             "  assignment {:<16} {:<28} {:<30} epoch {}\n",
             a.unit_id,
-            AssignmentRole::try_from(a.role).map(|r| r.as_str_name()).unwrap_or(""),
-            AssignmentState::try_from(a.state).map(|r| r.as_str_name()).unwrap_or(""),
+            AssignmentRole::try_from(a.role)
+                .map(|r| r.as_str_name())
+                .unwrap_or(""),
+            AssignmentState::try_from(a.state)
+                .map(|r| r.as_str_name())
+                .unwrap_or(""),
             a.epoch
         );
     }
     for h in &o.history {
-        s += &format!("  #{:<3} {:<16} {:<12} {}\n", h.seq, h.actor_unit, h.action, h.detail);
+        s += &format!(
+            "  #{:<3} {:<16} {:<12} {}\n",
+            h.seq, h.actor_unit, h.action, h.detail
+        );
     }
     s
 }

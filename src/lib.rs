@@ -11,6 +11,10 @@ pub const DEMO_TOPOLOGY: &str = include_str!("../topology/demo-city.toml");
 
 /// Reads and checks a topology file; errors name the file, line and problem.
 pub fn load_topology(path: &std::path::Path) -> anyhow::Result<hotline_core::Topology> {
-    let src = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok(hotline_core::Topology::parse(&path.display().to_string(), &src)?)
+    let src =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(hotline_core::Topology::parse(
+        &path.display().to_string(),
+        &src,
+    )?)
 }

@@ -29,6 +29,8 @@ pub struct MeshOptions {
     pub log_dir: Option<PathBuf>,
     pub pool_size: u32,
     pub json_logs: bool,
+    /// Extra environment for one service's process (failpoints in tests).
+    pub service_env: BTreeMap<String, Vec<(String, String)>>,
 }
 
 impl MeshOptions {
@@ -42,6 +44,7 @@ impl MeshOptions {
             log_dir: None,
             pool_size: 5,
             json_logs: false,
+            service_env: BTreeMap::new(),
         }
     }
 
@@ -51,7 +54,11 @@ impl MeshOptions {
             None => Ok(format!("sqlite://{}/{service}.db", self.data_dir.display())),
             Some(url) => {
                 let base = url.split('?').next().unwrap_or(url);
-                let name = base.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("hotline");
+                let name = base
+                    .rsplit('/')
+                    .next()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or("hotline");
                 Ok(with_database(url, &format!("{name}_{service}"))?)
             }
         }
@@ -60,7 +67,10 @@ impl MeshOptions {
 
 struct Proc {
     args: Vec<String>,
+    env: Vec<(String, String)>,
     child: Child,
+    /// Stopped on purpose (a test's kill); not expected to serve.
+    down: bool,
 }
 
 pub struct Mesh {
@@ -76,16 +86,23 @@ impl Mesh {
     /// announced itself.
     pub async fn start(opts: MeshOptions) -> anyhow::Result<Mesh> {
         let topology = crate::load_topology(&opts.topology)?;
-        std::fs::create_dir_all(&opts.data_dir).with_context(|| format!("data dir {}", opts.data_dir.display()))?;
+        std::fs::create_dir_all(&opts.data_dir)
+            .with_context(|| format!("data dir {}", opts.data_dir.display()))?;
         if let Some(d) = &opts.log_dir {
             std::fs::create_dir_all(d)?;
         }
         let topo = opts.topology.display().to_string();
-        let mut args = vec!["gateway".to_string(), "--topology".into(), topo, "--listen".into(), opts.gateway_listen.clone()];
+        let mut args = vec![
+            "gateway".to_string(),
+            "--topology".into(),
+            topo,
+            "--listen".into(),
+            opts.gateway_listen.clone(),
+        ];
         if opts.json_logs {
             args.push("--json-logs".into());
         }
-        let mut child = spawn(&opts, "gateway", &args, true)?;
+        let mut child = spawn(&opts, "gateway", &args, &[], true)?;
         let stdout = child.stdout.take().context("gateway stdout")?;
         let mut lines = BufReader::new(stdout).lines();
         let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
@@ -96,9 +113,25 @@ impl Mesh {
             .strip_prefix("gateway listening on ")
             .map(str::to_string)
             .with_context(|| format!("unexpected gateway output: {line}"))?;
-        let gateway = Proc { args, child };
-        let mut mesh = Mesh { gateway_url, topology, opts, gateway, services: BTreeMap::new() };
-        let names: Vec<String> = mesh.topology.services().iter().map(|s| s.name.clone()).collect();
+        let gateway = Proc {
+            args,
+            env: Vec::new(),
+            child,
+            down: false,
+        };
+        let mut mesh = Mesh {
+            gateway_url,
+            topology,
+            opts,
+            gateway,
+            services: BTreeMap::new(),
+        };
+        let names: Vec<String> = mesh
+            .topology
+            .services()
+            .iter()
+            .map(|s| s.name.clone())
+            .collect();
         for name in names {
             mesh.start_service(&name)?;
         }
@@ -130,8 +163,17 @@ impl Mesh {
 
     fn start_service(&mut self, name: &str) -> anyhow::Result<()> {
         let args = self.service_args(name)?;
-        let child = spawn(&self.opts, name, &args, false)?;
-        self.services.insert(name.to_string(), Proc { args, child });
+        let env = self.opts.service_env.get(name).cloned().unwrap_or_default();
+        let child = spawn(&self.opts, name, &args, &env, false)?;
+        self.services.insert(
+            name.to_string(),
+            Proc {
+                args,
+                env,
+                child,
+                down: false,
+            },
+        );
         Ok(())
     }
 
@@ -142,7 +184,11 @@ impl Mesh {
     /// OS process ids: the gateway's, then each service's.
     pub fn pids(&self) -> Vec<(String, u32)> {
         let mut v = vec![("gateway".to_string(), self.gateway.child.id().unwrap_or(0))];
-        v.extend(self.services.iter().map(|(n, p)| (n.clone(), p.child.id().unwrap_or(0))));
+        v.extend(
+            self.services
+                .iter()
+                .map(|(n, p)| (n.clone(), p.child.id().unwrap_or(0))),
+        );
         v
     }
 
@@ -152,7 +198,14 @@ impl Mesh {
         let client = self.client()?;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            for (name, p) in self.services.iter_mut().chain(std::iter::once((&"gateway".to_string(), &mut self.gateway))) {
+            for (name, p) in self
+                .services
+                .iter_mut()
+                .chain(std::iter::once((&"gateway".to_string(), &mut self.gateway)))
+            {
+                if p.down {
+                    continue;
+                }
                 if let Some(status) = p.child.try_wait()? {
                     bail!("{name} exited during start-up ({status}); see its log");
                 }
@@ -160,7 +213,12 @@ impl Mesh {
             let stats = client.stats().await.ok();
             let routes = client.routes().await.ok();
             let ready = match (routes, stats) {
-                (Some(routes), Some(_)) => routes.iter().all(|r| !r.address.is_empty()) && self.announced_current(&client).await,
+                (Some(routes), Some(_)) => {
+                    routes.iter().all(|r| {
+                        !r.address.is_empty()
+                            || self.services.get(&r.service).is_some_and(|p| p.down)
+                    }) && self.announced_current(&client).await
+                }
                 _ => false,
             };
             if ready {
@@ -176,13 +234,26 @@ impl Mesh {
     /// Every running service has answered a health check through its
     /// announced address (a restarted one re-announces a new port).
     async fn announced_current(&self, client: &MeshClient) -> bool {
-        let Ok(routes) = client.routes().await else { return false };
+        let Ok(routes) = client.routes().await else {
+            return false;
+        };
         for spec in self.topology.services() {
-            let Some(route) = routes.iter().find(|r| r.service == spec.name) else { return false };
-            let Ok(ch) = tonic::transport::Endpoint::from_shared(route.address.clone()) else { return false };
-            let Ok(ch) = ch.connect().await else { return false };
+            if self.services.get(&spec.name).is_some_and(|p| p.down) {
+                continue;
+            }
+            let Some(route) = routes.iter().find(|r| r.service == spec.name) else {
+                return false;
+            };
+            let Ok(ch) = tonic::transport::Endpoint::from_shared(route.address.clone()) else {
+                return false;
+            };
+            let Ok(ch) = ch.connect().await else {
+                return false;
+            };
             let mut health = tonic_health_client(ch);
-            let req = tonic_health::pb::HealthCheckRequest { service: String::new() };
+            let req = tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            };
             if health.check(req).await.is_err() {
                 return false;
             }
@@ -192,18 +263,44 @@ impl Mesh {
 
     /// Kills a service's process at once (SIGKILL), as a crash would.
     pub async fn kill(&mut self, name: &str) -> anyhow::Result<()> {
-        let p = self.services.get_mut(name).with_context(|| format!("no service {name}"))?;
+        let p = self
+            .services
+            .get_mut(name)
+            .with_context(|| format!("no service {name}"))?;
         p.child.kill().await?;
+        p.down = true;
         Ok(())
     }
 
-    /// Starts a killed or exited service again with the same arguments.
-    pub async fn restart(&mut self, name: &str) -> anyhow::Result<()> {
-        let p = self.services.get_mut(name).with_context(|| format!("no service {name}"))?;
+    /// Starts a killed or exited service again with the same arguments and
+    /// `env` (failpoints disarmed unless given again), and waits for it.
+    pub async fn restart(&mut self, name: &str, env: Vec<(String, String)>) -> anyhow::Result<()> {
+        let p = self
+            .services
+            .get_mut(name)
+            .with_context(|| format!("no service {name}"))?;
         let _ = p.child.kill().await;
-        let child = spawn(&self.opts, name, &p.args.clone(), false)?;
-        p.child = child;
+        p.child = spawn(&self.opts, name, &p.args, &env, false)?;
+        p.env = env;
+        p.down = false;
         self.wait_ready(Duration::from_secs(60)).await
+    }
+
+    /// Waits for a service's process to exit by itself (a failpoint).
+    pub async fn wait_exit(
+        &mut self,
+        name: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<std::process::ExitStatus> {
+        let p = self
+            .services
+            .get_mut(name)
+            .with_context(|| format!("no service {name}"))?;
+        let status = tokio::time::timeout(timeout, p.child.wait())
+            .await
+            .context("service did not exit")??;
+        p.down = true;
+        Ok(status)
     }
 
     /// Supervises until `shutdown`: a service that dies is started again.
@@ -224,9 +321,8 @@ impl Mesh {
                 .collect();
             for name in dead {
                 eprintln!("hotline: service {name} exited; starting it again");
-                let args = self.services[&name].args.clone();
-                let child = spawn(&self.opts, &name, &args, false)?;
-                self.services.get_mut(&name).expect("present").child = child;
+                let p = self.services.get_mut(&name).expect("present");
+                p.child = spawn(&self.opts, &name, &p.args, &p.env, false)?;
             }
         }
     }
@@ -244,24 +340,42 @@ impl Mesh {
     }
 }
 
-fn tonic_health_client(ch: tonic::transport::Channel) -> tonic_health::pb::health_client::HealthClient<tonic::transport::Channel> {
+fn tonic_health_client(
+    ch: tonic::transport::Channel,
+) -> tonic_health::pb::health_client::HealthClient<tonic::transport::Channel> {
     tonic_health::pb::health_client::HealthClient::new(ch)
 }
 
-fn spawn(opts: &MeshOptions, name: &str, args: &[String], piped_stdout: bool) -> anyhow::Result<Child> {
+fn spawn(
+    opts: &MeshOptions,
+    name: &str,
+    args: &[String],
+    env: &[(String, String)],
+    piped_stdout: bool,
+) -> anyhow::Result<Child> {
     let mut cmd = Command::new(&opts.exe);
     cmd.args(args).stdin(Stdio::null()).kill_on_drop(true);
-    cmd.stdout(if piped_stdout { Stdio::piped() } else { Stdio::null() });
+    cmd.env_remove(hotline_runtime::failpoint::ENV);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    cmd.stdout(if piped_stdout {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     match &opts.log_dir {
         Some(dir) => {
-            let f = std::fs::OpenOptions::new().create(true).append(true).open(log_path(dir, name))?;
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log_path(dir, name))?;
             cmd.stderr(f);
         }
         None => {
             cmd.stderr(Stdio::inherit());
         }
     }
-    cmd.spawn().with_context(|| format!("starting {name} ({})", opts.exe.display()))
+    cmd.spawn()
+        .with_context(|| format!("starting {name} ({})", opts.exe.display()))
 }
 
 pub fn log_path(dir: &Path, name: &str) -> PathBuf {
@@ -270,12 +384,18 @@ pub fn log_path(dir: &Path, name: &str) -> PathBuf {
 
 fn terminate(child: &mut Child) {
     if let Some(pid) = child.id() {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
     }
 }
 
 async fn reap(child: &mut Child) {
-    if tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .is_err()
+    {
         let _ = child.kill().await;
     }
 }

@@ -12,7 +12,7 @@ use hotline_store::orders::{self, Order};
 use hotline_store::{Conn, assignments};
 use tonic::{Request, Response, Status};
 
-use crate::record::{locked, note, transition};
+use crate::record::{locked, note};
 
 pub struct Events {
     ctx: Ctx,
@@ -23,7 +23,11 @@ impl Events {
         Self { ctx }
     }
 
-    async fn record(&self, caller: &meta::Caller, r: RecordAssignmentEventRequest) -> Result<RecordAssignmentEventResponse> {
+    async fn record(
+        &self,
+        caller: &meta::Caller,
+        r: RecordAssignmentEventRequest,
+    ) -> Result<RecordAssignmentEventResponse> {
         if r.unit_id != caller.unit {
             return Err(ServiceError::PermissionDenied(format!(
                 "unit {} may not report for unit {}",
@@ -35,7 +39,11 @@ impl Events {
             .ok()
             .filter(|k| *k != AssignmentEventKind::Unspecified)
             .ok_or_else(|| ServiceError::invalid("kind", "required"))?;
-        let time = r.time.as_ref().map(wire::micros).ok_or_else(|| ServiceError::invalid("time", "required"))?;
+        let time = r
+            .time
+            .as_ref()
+            .map(wire::micros)
+            .ok_or_else(|| ServiceError::invalid("time", "required"))?;
         let scope = idem::scope("RecordAssignmentEvent", &caller.unit);
         let now = self.ctx.now();
         let mut tx = self.ctx.db.begin().await?;
@@ -45,7 +53,12 @@ impl Events {
         let mut order = locked(&mut tx, &r.order_id).await?;
         let mut a = assignments::get(&mut tx, &r.order_id, &r.unit_id)
             .await?
-            .ok_or_else(|| ServiceError::not_found("assignment", format!("orders/{} for unit {}", r.order_id, r.unit_id)))?;
+            .ok_or_else(|| {
+                ServiceError::not_found(
+                    "assignment",
+                    format!("orders/{} for unit {}", r.order_id, r.unit_id),
+                )
+            })?;
         guard::current_epoch(&r.order_id, &r.unit_id, r.epoch, a.epoch)?;
         let (action, detail) = match kind {
             AssignmentEventKind::Accepted => {
@@ -72,7 +85,9 @@ impl Events {
         note(&mut tx, &mut order, now, &r.unit_id, action, detail).await?;
         summarise(&mut tx, &mut order, now).await?;
         orders::update(&mut tx, &order).await?;
-        let answer = RecordAssignmentEventResponse { order_seq: order.seq as u64 };
+        let answer = RecordAssignmentEventResponse {
+            order_seq: order.seq as u64,
+        };
         idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
         tx.commit().await?;
         tracing::info!(order_id = %order.order_id, unit = %r.unit_id, action, state = %order.state, "assignment event recorded");
@@ -91,7 +106,17 @@ pub async fn summarise(conn: &mut Conn, order: &mut Order, now: Micros) -> Resul
         .collect();
     let next = summarize(order.state, &leads);
     if next != order.state {
-        transition(conn, order, now, "city", next, String::new()).await?;
+        // Named apart from the handlers' own "replied" and "accepted".
+        order.state = next;
+        note(
+            conn,
+            order,
+            now,
+            "city",
+            &format!("order_{next}"),
+            String::new(),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -102,32 +127,61 @@ fn not_here(what: &'static str) -> Status {
 
 #[tonic::async_trait]
 impl DispatchService for Events {
-    async fn deliver_assignment(&self, _: Request<DeliverAssignmentRequest>) -> Result<Response<DeliverAssignmentResponse>, Status> {
-        Err(not_here("DeliverAssignment (the city issues assignments, it does not take them)"))
+    async fn deliver_assignment(
+        &self,
+        _: Request<DeliverAssignmentRequest>,
+    ) -> Result<Response<DeliverAssignmentResponse>, Status> {
+        Err(not_here(
+            "DeliverAssignment (the city issues assignments, it does not take them)",
+        ))
     }
 
-    async fn accept_assignment(&self, _: Request<AcceptAssignmentRequest>) -> Result<Response<AcceptAssignmentResponse>, Status> {
+    async fn accept_assignment(
+        &self,
+        _: Request<AcceptAssignmentRequest>,
+    ) -> Result<Response<AcceptAssignmentResponse>, Status> {
         Err(not_here("AcceptAssignment"))
     }
 
-    async fn contact_requester(&self, _: Request<ContactRequesterRequest>) -> Result<Response<ContactRequesterResponse>, Status> {
-        Err(not_here("ContactRequester (handlers use ContactRelayService)"))
+    async fn contact_requester(
+        &self,
+        _: Request<ContactRequesterRequest>,
+    ) -> Result<Response<ContactRequesterResponse>, Status> {
+        Err(not_here(
+            "ContactRequester (handlers use ContactRelayService)",
+        ))
     }
 
-    async fn update_progress(&self, _: Request<UpdateProgressRequest>) -> Result<Response<UpdateProgressResponse>, Status> {
+    async fn update_progress(
+        &self,
+        _: Request<UpdateProgressRequest>,
+    ) -> Result<Response<UpdateProgressResponse>, Status> {
         Err(not_here("UpdateProgress"))
     }
 
-    async fn reply_assignment(&self, _: Request<ReplyAssignmentRequest>) -> Result<Response<ReplyAssignmentResponse>, Status> {
+    async fn reply_assignment(
+        &self,
+        _: Request<ReplyAssignmentRequest>,
+    ) -> Result<Response<ReplyAssignmentResponse>, Status> {
         Err(not_here("ReplyAssignment"))
     }
 
-    async fn get_assignment(&self, _: Request<GetAssignmentRequest>) -> Result<Response<GetAssignmentResponse>, Status> {
-        Err(not_here("GetAssignment (read the order with IntakeService.GetOrder)"))
+    async fn get_assignment(
+        &self,
+        _: Request<GetAssignmentRequest>,
+    ) -> Result<Response<GetAssignmentResponse>, Status> {
+        Err(not_here(
+            "GetAssignment (read the order with IntakeService.GetOrder)",
+        ))
     }
 
-    async fn list_assignments(&self, _: Request<ListAssignmentsRequest>) -> Result<Response<ListAssignmentsResponse>, Status> {
-        Err(not_here("ListAssignments (list orders with IntakeService.ListOrders)"))
+    async fn list_assignments(
+        &self,
+        _: Request<ListAssignmentsRequest>,
+    ) -> Result<Response<ListAssignmentsResponse>, Status> {
+        Err(not_here(
+            "ListAssignments (list orders with IntakeService.ListOrders)",
+        ))
     }
 
     async fn record_assignment_event(

@@ -26,18 +26,30 @@ impl Intake {
     }
 
     fn category_name(&self, code: &str) -> String {
-        self.ctx.topology.item(code).map(|i| i.name.clone()).unwrap_or_default()
+        self.ctx
+            .topology
+            .item(code)
+            .map(|i| i.name.clone())
+            .unwrap_or_default()
     }
 
     async fn submit(&self, r: SubmitRequestRequest) -> Result<SubmitRequestResponse> {
         let channel: Channel = wire::required_enum("channel", r.channel)?;
         let kind: RequestKind = wire::required_enum("kind", r.kind)?;
-        let requester = r.requester.as_ref().ok_or_else(|| ServiceError::invalid("requester", "required"))?;
+        let requester = r
+            .requester
+            .as_ref()
+            .ok_or_else(|| ServiceError::invalid("requester", "required"))?;
         let phone = normalise_phone(&requester.phone)?;
         required("text", &r.text)?;
         required("category_code", &r.category_code)?;
-        let decision = dispatch::decide(&self.ctx.topology, kind, &r.category_code, &r.address).map_err(decision_error)?;
-        let item = self.ctx.topology.item(&r.category_code).expect("decided on a known item");
+        let decision = dispatch::decide(&self.ctx.topology, kind, &r.category_code, &r.address)
+            .map_err(decision_error)?;
+        let item = self
+            .ctx
+            .topology
+            .item(&r.category_code)
+            .expect("decided on a known item");
         let policy = &self.ctx.topology.policy;
         let city = self.ctx.topology.city().id.clone();
 
@@ -71,10 +83,16 @@ impl Intake {
             closed_us: None,
         };
         let mut history = vec![
-            (OrderState::Received, format!("channel={channel} kind={kind}")),
+            (
+                OrderState::Received,
+                format!("channel={channel} kind={kind}"),
+            ),
             (
                 OrderState::Classified,
-                format!("category={} urgency={} catalogue={}", item.code, item.urgency, order.catalogue_version),
+                format!(
+                    "category={} urgency={} catalogue={}",
+                    item.code, item.urgency, order.catalogue_version
+                ),
             ),
         ];
         let mut issued = Vec::new();
@@ -82,11 +100,20 @@ impl Intake {
             Decision::Answer(answer) => {
                 order.answer = answer;
                 order.closed_us = Some(now);
-                history.push((OrderState::Answered, "answered at intake from the catalogue".into()));
+                history.push((
+                    OrderState::Answered,
+                    "answered at intake from the catalogue".into(),
+                ));
             }
-            Decision::Dispatch { territory, assignments } => {
+            Decision::Dispatch {
+                territory,
+                assignments,
+            } => {
                 order.territory_unit = territory.unwrap_or_default();
-                let units: Vec<String> = assignments.iter().map(|p| format!("{}:{}", p.unit_id, p.role)).collect();
+                let units: Vec<String> = assignments
+                    .iter()
+                    .map(|p| format!("{}:{}", p.unit_id, p.role))
+                    .collect();
                 history.push((OrderState::Dispatched, units.join(" ")));
                 issued = assignments;
             }
@@ -102,7 +129,9 @@ impl Intake {
             record::issue(&self.ctx, &mut tx, &order, &a, now).await?;
         }
         orders::update(&mut tx, &order).await?;
-        let answer = SubmitRequestResponse { order: Some(full_order(&mut tx, &order, &item.name).await?) };
+        let answer = SubmitRequestResponse {
+            order: Some(full_order(&mut tx, &order, &item.name).await?),
+        };
         idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
@@ -110,7 +139,11 @@ impl Intake {
         Ok(answer)
     }
 
-    async fn callback(&self, caller: &meta::Caller, r: RecordCallbackRequest) -> Result<RecordCallbackResponse> {
+    async fn callback(
+        &self,
+        caller: &meta::Caller,
+        r: RecordCallbackRequest,
+    ) -> Result<RecordCallbackResponse> {
         let order_id = record::order_id(&r.name)?.to_string();
         let satisfaction: Satisfaction = wire::required_enum("satisfaction", r.satisfaction)?;
         let scope = idem::scope("RecordCallback", &caller.unit);
@@ -121,20 +154,53 @@ impl Intake {
             return Ok(done);
         }
         let mut order = locked(&mut tx, &order_id).await?;
-        let effect = lifecycle::callback(order.state, r.resolved, order.reopen_count as u32, policy)?;
-        order.callback = Some(Callback { resolved: r.resolved, satisfaction, time_us: now });
+        let effect =
+            lifecycle::callback(order.state, r.resolved, order.reopen_count as u32, policy)?;
+        order.callback = Some(Callback {
+            resolved: r.resolved,
+            satisfaction,
+            time_us: now,
+        });
         let detail = format!("resolved={} satisfaction={satisfaction}", r.resolved);
-        transition(&mut tx, &mut order, now, &caller.unit, OrderState::CalledBack, detail).await?;
+        transition(
+            &mut tx,
+            &mut order,
+            now,
+            &caller.unit,
+            OrderState::CalledBack,
+            detail,
+        )
+        .await?;
         match effect {
             CallbackEffect::Close => {
                 order.closed_us = Some(now);
-                let why = if r.resolved { "resolved" } else { "unresolved; reopen limit reached" };
-                transition(&mut tx, &mut order, now, &caller.unit, OrderState::Closed, why.into()).await?;
+                let why = if r.resolved {
+                    "resolved"
+                } else {
+                    "unresolved; reopen limit reached"
+                };
+                transition(
+                    &mut tx,
+                    &mut order,
+                    now,
+                    &caller.unit,
+                    OrderState::Closed,
+                    why.into(),
+                )
+                .await?;
             }
             CallbackEffect::Reopen => {
                 order.reopen_count += 1;
                 let detail = format!("reopen {} of {}", order.reopen_count, policy.max_reopens);
-                transition(&mut tx, &mut order, now, &caller.unit, OrderState::Reopened, detail).await?;
+                transition(
+                    &mut tx,
+                    &mut order,
+                    now,
+                    &caller.unit,
+                    OrderState::Reopened,
+                    detail,
+                )
+                .await?;
                 // A new handler clock with a fresh limit; the business
                 // clock (order.due_us) runs on.
                 let due = policy.due(order.urgency, now);
@@ -147,12 +213,22 @@ impl Intake {
                     units.push(format!("{}:{}:epoch{}", a.unit_id, a.role, a.epoch));
                     record::issue(&self.ctx, &mut tx, &order, &a, now).await?;
                 }
-                transition(&mut tx, &mut order, now, &caller.unit, OrderState::Dispatched, units.join(" ")).await?;
+                transition(
+                    &mut tx,
+                    &mut order,
+                    now,
+                    &caller.unit,
+                    OrderState::Dispatched,
+                    units.join(" "),
+                )
+                .await?;
             }
         }
         orders::update(&mut tx, &order).await?;
         let name = self.category_name(&order.category_code);
-        let answer = RecordCallbackResponse { order: Some(full_order(&mut tx, &order, &name).await?) };
+        let answer = RecordCallbackResponse {
+            order: Some(full_order(&mut tx, &order, &name).await?),
+        };
         idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
@@ -162,15 +238,26 @@ impl Intake {
 
     /// The city reads every order; a unit reads orders it, or a unit in its
     /// subtree, is assigned to.
-    async fn may_read_order(&self, conn: &mut Conn, caller: &meta::Caller, order_id: &str) -> Result<()> {
+    async fn may_read_order(
+        &self,
+        conn: &mut Conn,
+        caller: &meta::Caller,
+        order_id: &str,
+    ) -> Result<()> {
         if guard::is_city(&self.ctx, caller).is_ok() {
             return Ok(());
         }
         let assigned = assignments::for_order(conn, order_id).await?;
-        if assigned.iter().any(|a| self.ctx.topology.is_within(&a.unit_id, &caller.unit)) {
+        if assigned
+            .iter()
+            .any(|a| self.ctx.topology.is_within(&a.unit_id, &caller.unit))
+        {
             Ok(())
         } else {
-            Err(ServiceError::PermissionDenied(format!("unit {} has no assignment on orders/{order_id}", caller.unit)))
+            Err(ServiceError::PermissionDenied(format!(
+                "unit {} has no assignment on orders/{order_id}",
+                caller.unit
+            )))
         }
     }
 }
@@ -182,16 +269,25 @@ fn decision_error(e: DecisionError) -> ServiceError {
         DecisionError::AnswerOnly(_) => "kind",
     };
     let text = e.to_string();
-    let description = text.split_once(": ").map(|(_, d)| d.to_string()).unwrap_or(text);
+    let description = text
+        .split_once(": ")
+        .map(|(_, d)| d.to_string())
+        .unwrap_or(text);
     ServiceError::invalid(field, description)
 }
 
 /// Digits only, with an optional leading +; 5 to 20 of them.
 fn normalise_phone(phone: &str) -> Result<String> {
-    let digits: String = phone.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+    let digits: String = phone
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+        .collect();
     let body = digits.strip_prefix('+').unwrap_or(&digits);
     if body.len() < 5 || body.len() > 20 || !body.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ServiceError::invalid("requester.phone", "must be a phone number of 5 to 20 digits"));
+        return Err(ServiceError::invalid(
+            "requester.phone",
+            "must be a phone number of 5 to 20 digits",
+        ));
     }
     Ok(digits)
 }
@@ -199,23 +295,38 @@ fn normalise_phone(phone: &str) -> Result<String> {
 /// The keyed pseudonym of a requester: the same phone always maps to the
 /// same id, which reveals nothing without the city's key.
 async fn pseudonym(conn: &mut Conn, phone: &str) -> Result<String> {
-    let fresh: String = (0..32).map(|_| format!("{:02x}", fastrand::u8(..))).collect();
+    let fresh: String = (0..32)
+        .map(|_| format!("{:02x}", fastrand::u8(..)))
+        .collect();
     let key = misc::setting_or_insert(conn, "pseudonym_key", &fresh).await?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("hmac takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("hmac takes any key length");
     mac.update(phone.as_bytes());
     let digest = mac.finalize().into_bytes();
-    Ok(format!("rq-{}", digest[..8].iter().map(|b| format!("{b:02x}")).collect::<String>()))
+    Ok(format!(
+        "rq-{}",
+        digest[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    ))
 }
 
 #[tonic::async_trait]
 impl IntakeService for Intake {
-    async fn submit_request(&self, req: Request<SubmitRequestRequest>) -> Result<Response<SubmitRequestResponse>, Status> {
+    async fn submit_request(
+        &self,
+        req: Request<SubmitRequestRequest>,
+    ) -> Result<Response<SubmitRequestResponse>, Status> {
         let caller = meta::caller(&req)?;
         guard::is_city(&self.ctx, &caller)?;
         Ok(Response::new(self.submit(req.into_inner()).await?))
     }
 
-    async fn get_order(&self, req: Request<GetOrderRequest>) -> Result<Response<GetOrderResponse>, Status> {
+    async fn get_order(
+        &self,
+        req: Request<GetOrderRequest>,
+    ) -> Result<Response<GetOrderResponse>, Status> {
         let caller = meta::caller(&req)?;
         let order_id = record::order_id(&req.get_ref().name)?.to_string();
         let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
@@ -228,7 +339,10 @@ impl IntakeService for Intake {
         Ok(Response::new(GetOrderResponse { order: Some(order) }))
     }
 
-    async fn list_orders(&self, req: Request<ListOrdersRequest>) -> Result<Response<ListOrdersResponse>, Status> {
+    async fn list_orders(
+        &self,
+        req: Request<ListOrdersRequest>,
+    ) -> Result<Response<ListOrdersResponse>, Status> {
         let caller = meta::caller(&req)?;
         guard::is_city(&self.ctx, &caller)?;
         let r = req.into_inner();
@@ -236,18 +350,35 @@ impl IntakeService for Intake {
         let after = wire::page_after(&r.page_token)?;
         let state = wire::optional_enum::<OrderState>("state", r.state)?;
         let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
-        let page = orders::list(&mut c, state, &after, size + 1).await.map_err(ServiceError::from)?;
+        let page = orders::list(&mut c, state, &after, size + 1)
+            .await
+            .map_err(ServiceError::from)?;
         let more = page.len() as i64 > size;
         let page = &page[..page.len().min(size as usize)];
-        let next = if more { wire::page_token(page.last().map(|o| o.order_id.as_str())) } else { String::new() };
-        let orders = page.iter().map(|o| order_to_wire(o, &self.category_name(&o.category_code))).collect();
-        Ok(Response::new(ListOrdersResponse { orders, next_page_token: next }))
+        let next = if more {
+            wire::page_token(page.last().map(|o| o.order_id.as_str()))
+        } else {
+            String::new()
+        };
+        let orders = page
+            .iter()
+            .map(|o| order_to_wire(o, &self.category_name(&o.category_code)))
+            .collect();
+        Ok(Response::new(ListOrdersResponse {
+            orders,
+            next_page_token: next,
+        }))
     }
 
-    async fn record_callback(&self, req: Request<RecordCallbackRequest>) -> Result<Response<RecordCallbackResponse>, Status> {
+    async fn record_callback(
+        &self,
+        req: Request<RecordCallbackRequest>,
+    ) -> Result<Response<RecordCallbackResponse>, Status> {
         let caller = meta::caller(&req)?;
         guard::is_city(&self.ctx, &caller)?;
-        Ok(Response::new(self.callback(&caller, req.into_inner()).await?))
+        Ok(Response::new(
+            self.callback(&caller, req.into_inner()).await?,
+        ))
     }
 }
 
@@ -258,7 +389,10 @@ mod tests {
     #[test]
     fn phones_are_checked_and_normalised() {
         assert_eq!(normalise_phone("138-0000 0000").unwrap(), "13800000000");
-        assert_eq!(normalise_phone("+86 138 0000 0000").unwrap(), "+8613800000000");
+        assert_eq!(
+            normalise_phone("+86 138 0000 0000").unwrap(),
+            "+8613800000000"
+        );
         assert!(normalise_phone("").is_err());
         assert!(normalise_phone("call me").is_err());
     }
@@ -266,7 +400,9 @@ mod tests {
     #[test]
     fn decision_errors_name_their_field() {
         let e = decision_error(DecisionError::UnknownAddress("9 Nowhere".into()));
-        let ServiceError::InvalidArgument { field, description } = e else { panic!() };
+        let ServiceError::InvalidArgument { field, description } = e else {
+            panic!()
+        };
         assert_eq!(field, "address");
         assert!(description.contains("9 Nowhere"));
     }

@@ -28,8 +28,14 @@ pub const SERVED: &[&str] = &[
 
 pub fn routes(ctx: Ctx) -> Routes {
     Routes::new(IntakeServiceServer::new(intake::Intake::new(ctx.clone())))
-        .add_service(ContactRelayServiceServer::new(relay::Relay::new(ctx.clone())))
+        .add_service(ContactRelayServiceServer::new(relay::Relay::new(
+            ctx.clone(),
+        )))
         .add_service(DispatchServiceServer::new(events::Events::new(ctx.clone())))
-        .add_service(EscalationServiceServer::new(hotline_handler::Coordination::new(ctx.clone())))
-        .add_service(ReportingServiceServer::new(reporting::CityReporting::new(ctx)))
+        .add_service(EscalationServiceServer::new(
+            hotline_handler::Coordination::new(ctx.clone()),
+        ))
+        .add_service(ReportingServiceServer::new(reporting::CityReporting::new(
+            ctx,
+        )))
 }

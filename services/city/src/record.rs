@@ -15,15 +15,35 @@ use prost::Message;
 pub const DELIVER: &str = "/hotline.v1.DispatchService/DeliverAssignment";
 
 /// Appends a history line and advances the order's sequence number.
-pub async fn note(conn: &mut Conn, order: &mut Order, now: Micros, actor: &str, action: &str, detail: String) -> Result<()> {
+pub async fn note(
+    conn: &mut Conn,
+    order: &mut Order,
+    now: Micros,
+    actor: &str,
+    action: &str,
+    detail: String,
+) -> Result<()> {
     order.seq += 1;
-    let entry = HistoryEntry { seq: order.seq, time_us: now, actor_unit: actor.to_string(), action: action.to_string(), detail };
+    let entry = HistoryEntry {
+        seq: order.seq,
+        time_us: now,
+        actor_unit: actor.to_string(),
+        action: action.to_string(),
+        detail,
+    };
     orders::append_history(conn, &order.order_id, &entry).await?;
     Ok(())
 }
 
 /// Moves the order to `state`, with a history line.
-pub async fn transition(conn: &mut Conn, order: &mut Order, now: Micros, actor: &str, state: OrderState, detail: String) -> Result<()> {
+pub async fn transition(
+    conn: &mut Conn,
+    order: &mut Order,
+    now: Micros,
+    actor: &str,
+    state: OrderState,
+    detail: String,
+) -> Result<()> {
     order.state = state;
     note(conn, order, now, actor, state.as_str(), detail).await
 }
@@ -31,7 +51,13 @@ pub async fn transition(conn: &mut Conn, order: &mut Order, now: Micros, actor: 
 /// Stores an assignment in the city's record and queues its delivery. The
 /// message id is derived from (order, unit, epoch), so issuing the same
 /// epoch twice sends once.
-pub async fn issue(ctx: &Ctx, conn: &mut Conn, order: &Order, a: &Assignment, now: Micros) -> Result<()> {
+pub async fn issue(
+    ctx: &Ctx,
+    conn: &mut Conn,
+    order: &Order,
+    a: &Assignment,
+    now: Micros,
+) -> Result<()> {
     assignments::upsert(conn, a).await?;
     let city = ctx.topology.city().id.clone();
     let message_id = format!("deliver:{}:{}:{}", a.order_id, a.unit_id, a.epoch);
@@ -52,7 +78,14 @@ pub async fn issue(ctx: &Ctx, conn: &mut Conn, order: &Order, a: &Assignment, no
 }
 
 /// A new assignment (epoch 1 or the next epoch) from an order's facts.
-pub fn fresh(order: &Order, unit: &str, role: hotline_core::Role, epoch: i64, now: Micros, due_us: Micros) -> Assignment {
+pub fn fresh(
+    order: &Order,
+    unit: &str,
+    role: hotline_core::Role,
+    epoch: i64,
+    now: Micros,
+    due_us: Micros,
+) -> Assignment {
     Assignment {
         order_id: order.order_id.clone(),
         unit_id: unit.to_string(),
@@ -79,7 +112,9 @@ pub fn fresh(order: &Order, unit: &str, role: hotline_core::Role, epoch: i64, no
 
 /// Locks and reads an order, or NOT_FOUND.
 pub async fn locked(conn: &mut Conn, order_id: &str) -> Result<Order> {
-    orders::lock(conn, order_id).await?.ok_or_else(|| ServiceError::not_found("order", format!("orders/{order_id}")))
+    orders::lock(conn, order_id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("order", format!("orders/{order_id}")))
 }
 
 /// `orders/{id}` → id.

@@ -21,7 +21,11 @@ impl Relay {
         Self { ctx }
     }
 
-    async fn relay(&self, caller: &meta::Caller, r: RelayContactRequest) -> Result<RelayContactResponse> {
+    async fn relay(
+        &self,
+        caller: &meta::Caller,
+        r: RelayContactRequest,
+    ) -> Result<RelayContactResponse> {
         required("order_id", &r.order_id)?;
         let unit = &caller.unit;
         let scope = idem::scope("RelayContact", unit);
@@ -31,9 +35,14 @@ impl Relay {
             return Ok(done);
         }
         let mut order = locked(&mut tx, &r.order_id).await?;
-        let mut a = assignments::get(&mut tx, &r.order_id, unit).await?.ok_or_else(|| {
-            ServiceError::PermissionDenied(format!("unit {unit} has no assignment on orders/{}", r.order_id))
-        })?;
+        let mut a = assignments::get(&mut tx, &r.order_id, unit)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::PermissionDenied(format!(
+                    "unit {unit} has no assignment on orders/{}",
+                    r.order_id
+                ))
+            })?;
         guard::current_epoch(&r.order_id, unit, r.epoch, a.epoch)?;
         if a.role == hotline_core::Role::Copy || order.state.is_final() {
             return Err(ServiceError::FailedPrecondition(format!(
@@ -57,10 +66,21 @@ impl Relay {
         a.contacted_us.get_or_insert(now);
         a.state = further(a.state, AssignmentState::Contacted);
         assignments::upsert(&mut tx, &a).await?;
-        note(&mut tx, &mut order, now, unit, "contacted", format!("contact {contact_id} via relay")).await?;
+        note(
+            &mut tx,
+            &mut order,
+            now,
+            unit,
+            "contacted",
+            format!("contact {contact_id} via relay"),
+        )
+        .await?;
         crate::events::summarise(&mut tx, &mut order, now).await?;
         orders::update(&mut tx, &order).await?;
-        let answer = RelayContactResponse { contact_id, contacted_time: Some(wire::ts(now)) };
+        let answer = RelayContactResponse {
+            contact_id,
+            contacted_time: Some(wire::ts(now)),
+        };
         idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
         tx.commit().await?;
         Ok(answer)
@@ -69,7 +89,10 @@ impl Relay {
 
 #[tonic::async_trait]
 impl ContactRelayService for Relay {
-    async fn relay_contact(&self, req: Request<RelayContactRequest>) -> Result<Response<RelayContactResponse>, Status> {
+    async fn relay_contact(
+        &self,
+        req: Request<RelayContactRequest>,
+    ) -> Result<Response<RelayContactResponse>, Status> {
         let caller = meta::caller(&req)?;
         guard::hosted(&self.ctx, &caller.target)?;
         Ok(Response::new(self.relay(&caller, req.into_inner()).await?))

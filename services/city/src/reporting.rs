@@ -21,23 +21,40 @@ impl CityReporting {
 
 #[tonic::async_trait]
 impl ReportingService for CityReporting {
-    async fn get_unit_report(&self, req: Request<GetUnitReportRequest>) -> Result<Response<GetUnitReportResponse>, Status> {
+    async fn get_unit_report(
+        &self,
+        req: Request<GetUnitReportRequest>,
+    ) -> Result<Response<GetUnitReportResponse>, Status> {
         let caller = meta::caller(&req)?;
         guard::is_city(&self.ctx, &caller)?;
         guard::hosted(&self.ctx, &caller.target)?;
         let unit = hotline_handler::unit_name(&req.get_ref().unit)?;
         if unit != caller.target {
-            return Err(ServiceError::invalid("unit", format!("is {unit}, but the call targets {}", caller.target)).into());
+            return Err(ServiceError::invalid(
+                "unit",
+                format!("is {unit}, but the call targets {}", caller.target),
+            )
+            .into());
         }
         let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
-        let by_state = orders::count_by_state(&mut c).await.map_err(ServiceError::from)?;
+        let by_state = orders::count_by_state(&mut c)
+            .await
+            .map_err(ServiceError::from)?;
         let total = by_state.iter().map(|(_, n)| *n).sum::<i64>() as u64;
-        let (overdue, resolved) = orders::overdue_and_resolved(&mut c, self.ctx.now()).await.map_err(ServiceError::from)?;
+        let (overdue, resolved) = orders::overdue_and_resolved(&mut c, self.ctx.now())
+            .await
+            .map_err(ServiceError::from)?;
         Ok(Response::new(GetUnitReportResponse {
             report: Some(UnitReport {
                 unit: format!("units/{unit}"),
                 tier: Tier::City.to_wire(),
-                by_state: by_state.into_iter().map(|(state, n)| StateCount { state, count: n as u64 }).collect(),
+                by_state: by_state
+                    .into_iter()
+                    .map(|(state, n)| StateCount {
+                        state,
+                        count: n as u64,
+                    })
+                    .collect(),
                 total,
                 overdue: overdue as u64,
                 resolved: resolved as u64,

@@ -42,7 +42,11 @@ pub fn order_to_wire(o: &Order, category_name: &str) -> pb::Order {
 /// The whole order: facts, assignments and history.
 pub async fn full_order(conn: &mut Conn, o: &Order, category_name: &str) -> Result<pb::Order> {
     let mut w = order_to_wire(o, category_name);
-    w.assignments = assignments::for_order(conn, &o.order_id).await?.iter().map(assignment_to_wire).collect();
+    w.assignments = assignments::for_order(conn, &o.order_id)
+        .await?
+        .iter()
+        .map(assignment_to_wire)
+        .collect();
     w.history = orders::history(conn, &o.order_id)
         .await?
         .into_iter()

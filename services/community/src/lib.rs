@@ -28,7 +28,11 @@ mod tests {
 
     #[test]
     fn roles_taken() {
-        let taken: Vec<Role> = Role::ALL.iter().copied().filter(|r| Community.takes(*r)).collect();
+        let taken: Vec<Role> = Role::ALL
+            .iter()
+            .copied()
+            .filter(|r| Community.takes(*r))
+            .collect();
         assert_eq!(taken, vec![Role::Assist]);
         assert_eq!(Community.tier(), Tier::Community);
     }

@@ -46,10 +46,8 @@ pub fn decide(
     let item = topology
         .item(category_code)
         .ok_or_else(|| DecisionError::UnknownCategory(category_code.to_string()))?;
-    if kind == RequestKind::Consultation {
-        if let Some(answer) = &item.answer {
-            return Ok(Decision::Answer(answer.clone()));
-        }
+    if let (RequestKind::Consultation, Some(answer)) = (kind, &item.answer) {
+        return Ok(Decision::Answer(answer.clone()));
     }
     if !item.territory && item.department.is_none() {
         return Err(DecisionError::AnswerOnly(item.code.clone()));
@@ -63,16 +61,28 @@ pub fn decide(
         let place = topology
             .place(address)
             .ok_or_else(|| DecisionError::UnknownAddress(address.to_string()))?;
-        assignments.push(Planned { unit_id: place.township.clone(), role: Role::Lead });
+        assignments.push(Planned {
+            unit_id: place.township.clone(),
+            role: Role::Lead,
+        });
         if let Some(district) = topology.parent_of(&place.township) {
-            assignments.push(Planned { unit_id: district.id.clone(), role: Role::Copy });
+            assignments.push(Planned {
+                unit_id: district.id.clone(),
+                role: Role::Copy,
+            });
         }
         territory = Some(place.township.clone());
     }
     if let Some(dept) = &item.department {
-        assignments.push(Planned { unit_id: dept.clone(), role: Role::Lead });
+        assignments.push(Planned {
+            unit_id: dept.clone(),
+            role: Role::Lead,
+        });
     }
-    Ok(Decision::Dispatch { territory, assignments })
+    Ok(Decision::Dispatch {
+        territory,
+        assignments,
+    })
 }
 
 #[cfg(test)]
@@ -128,19 +138,34 @@ answer = "see the website"
     #[test]
     fn consultation_with_an_answer_is_answered_at_intake() {
         let d = decide(&topo(), RequestKind::Consultation, "road", "").unwrap();
-        assert_eq!(d, Decision::Answer("roads are repaired within a week".into()));
+        assert_eq!(
+            d,
+            Decision::Answer("roads are repaired within a week".into())
+        );
     }
 
     #[test]
     fn territory_item_goes_to_township_with_a_copy_to_its_district() {
         let d = decide(&topo(), RequestKind::Complaint, "road", "1 Main St").unwrap();
-        let Decision::Dispatch { territory, assignments } = d else { panic!("{d:?}") };
+        let Decision::Dispatch {
+            territory,
+            assignments,
+        } = d
+        else {
+            panic!("{d:?}")
+        };
         assert_eq!(territory.as_deref(), Some("t1"));
         assert_eq!(
             assignments,
             vec![
-                Planned { unit_id: "t1".into(), role: Role::Lead },
-                Planned { unit_id: "d1".into(), role: Role::Copy },
+                Planned {
+                    unit_id: "t1".into(),
+                    role: Role::Lead
+                },
+                Planned {
+                    unit_id: "d1".into(),
+                    role: Role::Copy
+                },
             ]
         );
     }
@@ -148,9 +173,14 @@ answer = "see the website"
     #[test]
     fn dual_dispatch_has_two_leads() {
         let d = decide(&topo(), RequestKind::Help, "heating", "1 Main St").unwrap();
-        let Decision::Dispatch { assignments, .. } = d else { panic!() };
-        let leads: Vec<_> =
-            assignments.iter().filter(|a| a.role == Role::Lead).map(|a| a.unit_id.as_str()).collect();
+        let Decision::Dispatch { assignments, .. } = d else {
+            panic!()
+        };
+        let leads: Vec<_> = assignments
+            .iter()
+            .filter(|a| a.role == Role::Lead)
+            .map(|a| a.unit_id.as_str())
+            .collect();
         assert_eq!(leads, vec!["t1", "heat"]);
     }
 

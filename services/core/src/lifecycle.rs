@@ -36,7 +36,12 @@ pub struct TransitionError {
 }
 
 fn refuse(action: &'static str, from: AssignmentState, reason: &'static str) -> TransitionError {
-    TransitionError { action, subject: "an assignment", from: from.to_string(), reason }
+    TransitionError {
+        action,
+        subject: "an assignment",
+        from: from.to_string(),
+        reason,
+    }
 }
 
 /// The state an assignment moves to when its handler acts, or why not.
@@ -54,10 +59,16 @@ pub fn apply(
     }
     match (action, from) {
         (HandlerAction::Accept, S::Dispatched) => Ok(S::Accepted),
-        (HandlerAction::Accept, _) => Err(refuse(name, from, "only a dispatched assignment can be accepted")),
+        (HandlerAction::Accept, _) => Err(refuse(
+            name,
+            from,
+            "only a dispatched assignment can be accepted",
+        )),
         (HandlerAction::Contact, S::Accepted | S::Contacted) => Ok(S::Contacted),
         (HandlerAction::Contact, S::InProgress) => Ok(S::InProgress),
-        (HandlerAction::Contact, S::Dispatched) => Err(refuse(name, from, "accept the assignment first")),
+        (HandlerAction::Contact, S::Dispatched) => {
+            Err(refuse(name, from, "accept the assignment first"))
+        }
         (HandlerAction::Progress, S::Contacted | S::InProgress) => Ok(S::InProgress),
         (HandlerAction::Progress, S::Dispatched | S::Accepted) => {
             Err(refuse(name, from, "contact the requester first"))
@@ -67,7 +78,9 @@ pub fn apply(
             Err(refuse(name, from, "contact the requester before replying"))
         }
         (_, S::Replied) => Err(refuse(name, from, "the assignment is already replied")),
-        (_, S::Objected | S::Revoked) => Err(refuse(name, from, "the assignment is no longer active")),
+        (_, S::Objected | S::Revoked) => {
+            Err(refuse(name, from, "the assignment is no longer active"))
+        }
     }
 }
 
@@ -142,8 +155,8 @@ pub fn callback(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
     use AssignmentState as S;
+    use proptest::prelude::*;
 
     #[test]
     fn the_happy_path() {
@@ -162,8 +175,16 @@ mod tests {
 
     #[test]
     fn illegal_transitions_say_why() {
-        let e = apply(Role::Lead, S::Dispatched, HandlerAction::Reply(ReplyOutcome::Resolved)).unwrap_err();
-        assert_eq!(e.to_string(), "cannot reply an assignment in state dispatched: contact the requester before replying");
+        let e = apply(
+            Role::Lead,
+            S::Dispatched,
+            HandlerAction::Reply(ReplyOutcome::Resolved),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cannot reply an assignment in state dispatched: contact the requester before replying"
+        );
         assert!(apply(Role::Copy, S::Dispatched, HandlerAction::Accept).is_err());
         assert!(apply(Role::Lead, S::Accepted, HandlerAction::Accept).is_err());
     }
@@ -176,19 +197,43 @@ mod tests {
 
     #[test]
     fn order_summarises_its_leads() {
-        assert_eq!(summarize(OrderState::Dispatched, &[S::Dispatched, S::Dispatched]), OrderState::Dispatched);
-        assert_eq!(summarize(OrderState::Dispatched, &[S::Accepted, S::Dispatched]), OrderState::InProgress);
-        assert_eq!(summarize(OrderState::InProgress, &[S::Replied, S::InProgress]), OrderState::InProgress);
-        assert_eq!(summarize(OrderState::InProgress, &[S::Replied, S::Replied]), OrderState::Replied);
-        assert_eq!(summarize(OrderState::Closed, &[S::Accepted]), OrderState::Closed);
+        assert_eq!(
+            summarize(OrderState::Dispatched, &[S::Dispatched, S::Dispatched]),
+            OrderState::Dispatched
+        );
+        assert_eq!(
+            summarize(OrderState::Dispatched, &[S::Accepted, S::Dispatched]),
+            OrderState::InProgress
+        );
+        assert_eq!(
+            summarize(OrderState::InProgress, &[S::Replied, S::InProgress]),
+            OrderState::InProgress
+        );
+        assert_eq!(
+            summarize(OrderState::InProgress, &[S::Replied, S::Replied]),
+            OrderState::Replied
+        );
+        assert_eq!(
+            summarize(OrderState::Closed, &[S::Accepted]),
+            OrderState::Closed
+        );
     }
 
     #[test]
     fn callback_rules() {
         let p = Policy::default();
-        assert_eq!(callback(OrderState::Replied, true, 0, &p).unwrap(), CallbackEffect::Close);
-        assert_eq!(callback(OrderState::Replied, false, 0, &p).unwrap(), CallbackEffect::Reopen);
-        assert_eq!(callback(OrderState::Replied, false, p.max_reopens, &p).unwrap(), CallbackEffect::Close);
+        assert_eq!(
+            callback(OrderState::Replied, true, 0, &p).unwrap(),
+            CallbackEffect::Close
+        );
+        assert_eq!(
+            callback(OrderState::Replied, false, 0, &p).unwrap(),
+            CallbackEffect::Reopen
+        );
+        assert_eq!(
+            callback(OrderState::Replied, false, p.max_reopens, &p).unwrap(),
+            CallbackEffect::Close
+        );
         assert!(callback(OrderState::InProgress, true, 0, &p).is_err());
     }
 

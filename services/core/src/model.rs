@@ -134,7 +134,10 @@ impl OrderState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            OrderState::Answered | OrderState::Disposed | OrderState::Closed | OrderState::Withdrawn
+            OrderState::Answered
+                | OrderState::Disposed
+                | OrderState::Closed
+                | OrderState::Withdrawn
         )
     }
 }

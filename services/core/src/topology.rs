@@ -183,7 +183,10 @@ impl Topology {
             spans.insert(id.clone(), at);
             for a in &u.addresses {
                 let place = match tier {
-                    Tier::Township => Place { township: id.clone(), community: None },
+                    Tier::Township => Place {
+                        township: id.clone(),
+                        community: None,
+                    },
                     Tier::Community => Place {
                         township: u.parent.clone().unwrap_or_default(),
                         community: Some(id.clone()),
@@ -202,7 +205,10 @@ impl Topology {
         }
         let cities = units.values().filter(|u| u.tier == Tier::City).count();
         if cities != 1 {
-            return Err(err(0, format!("exactly one city unit is needed, found {cities}")));
+            return Err(err(
+                0,
+                format!("exactly one city unit is needed, found {cities}"),
+            ));
         }
         for u in units.values() {
             let at = spans[&u.id];
@@ -210,7 +216,13 @@ impl Topology {
             if u.tier == Tier::Department
                 && !matches!(u.level.as_deref(), Some("city") | Some("district"))
             {
-                return Err(err(at, format!("department {}: level must be \"city\" or \"district\"", u.id)));
+                return Err(err(
+                    at,
+                    format!(
+                        "department {}: level must be \"city\" or \"district\"",
+                        u.id
+                    ),
+                ));
             }
         }
 
@@ -219,16 +231,29 @@ impl Topology {
             let at = i.code.span().start;
             let code = i.code.get_ref().clone();
             let urgency = Urgency::parse(&i.urgency).ok_or_else(|| {
-                err(at, format!("catalogue {code}: unknown urgency {:?}", i.urgency))
+                err(
+                    at,
+                    format!("catalogue {code}: unknown urgency {:?}", i.urgency),
+                )
             })?;
             if let Some(d) = &i.department {
                 match units.get(d) {
                     Some(u) if u.tier == Tier::Department => {}
-                    _ => return Err(err(at, format!("catalogue {code}: department {d} is not a department unit"))),
+                    _ => {
+                        return Err(err(
+                            at,
+                            format!("catalogue {code}: department {d} is not a department unit"),
+                        ));
+                    }
                 }
             }
             if i.department.is_none() && !i.territory && i.answer.is_none() {
-                return Err(err(at, format!("catalogue {code}: names no handler (department or territory) and no answer")));
+                return Err(err(
+                    at,
+                    format!(
+                        "catalogue {code}: names no handler (department or territory) and no answer"
+                    ),
+                ));
             }
             let item = CatalogueItem {
                 code: code.clone(),
@@ -264,7 +289,10 @@ impl Topology {
     }
 
     pub fn city(&self) -> &Unit {
-        self.units.values().find(|u| u.tier == Tier::City).expect("checked at parse")
+        self.units
+            .values()
+            .find(|u| u.tier == Tier::City)
+            .expect("checked at parse")
     }
 
     pub fn parent_of(&self, id: &str) -> Option<&Unit> {
@@ -297,7 +325,11 @@ impl Topology {
 
     /// Addresses in the index, sorted, for demos and tests.
     pub fn addresses(&self) -> Vec<(&str, &Place)> {
-        let mut v: Vec<_> = self.addresses.iter().map(|(a, p)| (a.as_str(), p)).collect();
+        let mut v: Vec<_> = self
+            .addresses
+            .iter()
+            .map(|(a, p)| (a.as_str(), p))
+            .collect();
         v.sort_by(|a, b| a.0.cmp(b.0));
         v
     }
@@ -312,7 +344,9 @@ impl Topology {
 
     /// The service hosting a unit.
     pub fn service_of(&self, unit: &str) -> Option<&ServiceSpec> {
-        self.services.iter().find(|s| s.units.iter().any(|u| u == unit))
+        self.services
+            .iter()
+            .find(|s| s.units.iter().any(|u| u == unit))
     }
 }
 
@@ -347,8 +381,11 @@ fn build_services(
     if raw.is_empty() {
         // One service per tier, hosting every unit of that tier.
         for tier in Tier::ALL {
-            let hosted: Vec<String> =
-                units.values().filter(|u| u.tier == *tier).map(|u| u.id.clone()).collect();
+            let hosted: Vec<String> = units
+                .values()
+                .filter(|u| u.tier == *tier)
+                .map(|u| u.id.clone())
+                .collect();
             if !hosted.is_empty() {
                 services.push(ServiceSpec {
                     name: tier.as_str().to_string(),
@@ -367,7 +404,11 @@ fn build_services(
         let tier = Tier::parse(&s.tier)
             .ok_or_else(|| (at, format!("service {name}: unknown tier {:?}", s.tier)))?;
         let hosted: Vec<String> = if s.units.is_empty() {
-            units.values().filter(|u| u.tier == tier).map(|u| u.id.clone()).collect()
+            units
+                .values()
+                .filter(|u| u.tier == tier)
+                .map(|u| u.id.clone())
+                .collect()
         } else {
             s.units.clone()
         };
@@ -375,12 +416,18 @@ fn build_services(
             match units.get(id) {
                 None => return Err((at, format!("service {name}: unit {id} is not defined"))),
                 Some(u) if u.tier != tier => {
-                    return Err((at, format!("service {name}: unit {id} is a {}, not a {tier}", u.tier)));
+                    return Err((
+                        at,
+                        format!("service {name}: unit {id} is a {}, not a {tier}", u.tier),
+                    ));
                 }
                 Some(_) => {}
             }
             if let Some(other) = host.insert(id.clone(), name.clone()) {
-                return Err((at, format!("unit {id} is hosted by both {other} and {name}")));
+                return Err((
+                    at,
+                    format!("unit {id} is hosted by both {other} and {name}"),
+                ));
             }
         }
         services.push(ServiceSpec {
@@ -441,7 +488,10 @@ territory = true
         let t = Topology::parse("small.toml", SMALL).unwrap();
         assert_eq!(t.city().id, "city");
         assert_eq!(t.place("2 Main St").unwrap().township, "t1");
-        assert_eq!(t.place("2 Main St").unwrap().community.as_deref(), Some("c1"));
+        assert_eq!(
+            t.place("2 Main St").unwrap().community.as_deref(),
+            Some("c1")
+        );
         assert_eq!(t.service_of("t1").unwrap().name, "township");
         assert!(t.is_within("c1", "d1"));
         assert!(!t.is_within("d1", "c1"));

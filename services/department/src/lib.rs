@@ -28,7 +28,11 @@ mod tests {
 
     #[test]
     fn roles_taken() {
-        let taken: Vec<Role> = Role::ALL.iter().copied().filter(|r| Department.takes(*r)).collect();
+        let taken: Vec<Role> = Role::ALL
+            .iter()
+            .copied()
+            .filter(|r| Department.takes(*r))
+            .collect();
         assert_eq!(taken, vec![Role::Lead, Role::CoHandler]);
         assert_eq!(Department.tier(), Tier::Department);
     }

@@ -28,7 +28,11 @@ mod tests {
 
     #[test]
     fn roles_taken() {
-        let taken: Vec<Role> = Role::ALL.iter().copied().filter(|r| District.takes(*r)).collect();
+        let taken: Vec<Role> = Role::ALL
+            .iter()
+            .copied()
+            .filter(|r| District.takes(*r))
+            .collect();
         assert_eq!(taken, vec![Role::Lead, Role::Copy]);
         assert_eq!(District.tier(), Tier::District);
     }

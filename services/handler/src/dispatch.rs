@@ -42,14 +42,24 @@ impl Inbox {
     }
 
     /// Loads the unit's assignment and checks the epoch.
-    async fn current(&self, conn: &mut hotline_store::Conn, unit: &str, order_id: &str, epoch: u64) -> Result<Stored> {
+    async fn current(
+        &self,
+        conn: &mut hotline_store::Conn,
+        unit: &str,
+        order_id: &str,
+        epoch: u64,
+    ) -> Result<Stored> {
         required("order_id", order_id)?;
         let a = assignments::get(conn, order_id, unit)
             .await?
-            .ok_or_else(|| ServiceError::not_found("assignment", format!("orders/{order_id} for unit {unit}")))?;
+            .ok_or_else(|| {
+                ServiceError::not_found("assignment", format!("orders/{order_id} for unit {unit}"))
+            })?;
         guard::current_epoch(order_id, unit, epoch, a.epoch)?;
         if a.state == AssignmentState::Revoked {
-            return Err(ServiceError::StaleEpoch(format!("unit {unit}'s assignment on orders/{order_id} was revoked")));
+            return Err(ServiceError::StaleEpoch(format!(
+                "unit {unit}'s assignment on orders/{order_id} was revoked"
+            )));
         }
         Ok(a)
     }
@@ -58,15 +68,18 @@ impl Inbox {
     /// the city, all in one transaction.
     async fn act<R: Message + Default>(
         &self,
-        method: &str,
         caller: &Caller,
-        request_id: &str,
-        order_id: &str,
-        epoch: u64,
-        action: HandlerAction,
-        note: &str,
+        step: Step<'_>,
         answer: impl FnOnce(&Stored) -> R,
     ) -> Result<R> {
+        let Step {
+            method,
+            request_id,
+            order_id,
+            epoch,
+            action,
+            note,
+        } = step;
         let unit = &caller.target;
         let scope = idem::scope(method, unit);
         let now = self.ctx.now();
@@ -129,6 +142,16 @@ impl Inbox {
     }
 }
 
+/// One handler call, as `act` needs it.
+struct Step<'a> {
+    method: &'static str,
+    request_id: &'a str,
+    order_id: &'a str,
+    epoch: u64,
+    action: HandlerAction,
+    note: &'a str,
+}
+
 fn with(a: &Stored) -> Option<Assignment> {
     Some(wire::assignment_to_wire(a))
 }
@@ -143,10 +166,20 @@ impl DispatchService for Inbox {
         guard::is_city(&self.ctx, &caller)?;
         guard::hosted(&self.ctx, &caller.target)?;
         let r = req.into_inner();
-        let incoming = r.assignment.as_ref().ok_or_else(|| ServiceError::invalid("assignment", "required"))?;
+        let incoming = r
+            .assignment
+            .as_ref()
+            .ok_or_else(|| ServiceError::invalid("assignment", "required"))?;
         let incoming = wire::assignment_from_wire(incoming, r.order_seq)?;
         if incoming.unit_id != caller.target {
-            return Err(ServiceError::invalid("assignment.unit_id", format!("is {}, but the call targets {}", incoming.unit_id, caller.target)).into());
+            return Err(ServiceError::invalid(
+                "assignment.unit_id",
+                format!(
+                    "is {}, but the call targets {}",
+                    incoming.unit_id, caller.target
+                ),
+            )
+            .into());
         }
         if !self.rules.takes(incoming.role) {
             return Err(ServiceError::FailedPrecondition(format!(
@@ -162,17 +195,23 @@ impl DispatchService for Inbox {
         if let Some(r) = idem::replay(&mut tx, &scope, &r.request_id).await? {
             return Ok(Response::new(r));
         }
-        let existing = assignments::get(&mut tx, &incoming.order_id, &incoming.unit_id).await.map_err(ServiceError::from)?;
+        let existing = assignments::get(&mut tx, &incoming.order_id, &incoming.unit_id)
+            .await
+            .map_err(ServiceError::from)?;
         // An older delivery never overwrites a newer epoch.
         let kept = match existing {
             Some(e) if e.epoch >= incoming.epoch => e,
             _ => {
-                assignments::upsert(&mut tx, &incoming).await.map_err(ServiceError::from)?;
+                assignments::upsert(&mut tx, &incoming)
+                    .await
+                    .map_err(ServiceError::from)?;
                 tracing::info!(unit = %incoming.unit_id, order_id = %incoming.order_id, epoch = incoming.epoch, role = %incoming.role, "assignment received");
                 incoming
             }
         };
-        let answer = DeliverAssignmentResponse { assignment: with(&kept) };
+        let answer = DeliverAssignmentResponse {
+            assignment: with(&kept),
+        };
         idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
         tx.commit().await.map_err(ServiceError::from)?;
         Ok(Response::new(answer))
@@ -185,9 +224,20 @@ impl DispatchService for Inbox {
         let caller = self.own_call(&req)?;
         let r = req.into_inner();
         let answer = self
-            .act("AcceptAssignment", &caller, &r.request_id, &r.order_id, r.epoch, HandlerAction::Accept, "", |a| {
-                AcceptAssignmentResponse { assignment: with(a) }
-            })
+            .act(
+                &caller,
+                Step {
+                    method: "AcceptAssignment",
+                    request_id: &r.request_id,
+                    order_id: &r.order_id,
+                    epoch: r.epoch,
+                    action: HandlerAction::Accept,
+                    note: "",
+                },
+                |a| AcceptAssignmentResponse {
+                    assignment: with(a),
+                },
+            )
             .await?;
         Ok(Response::new(answer))
     }
@@ -203,11 +253,14 @@ impl DispatchService for Inbox {
         // Check first, without holding a transaction across the relay call.
         {
             let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
-            if let Some(done) = idem::replay::<ContactRequesterResponse>(&mut c, &scope, &r.request_id).await? {
+            if let Some(done) =
+                idem::replay::<ContactRequesterResponse>(&mut c, &scope, &r.request_id).await?
+            {
                 return Ok(Response::new(done));
             }
             let a = self.current(&mut c, unit, &r.order_id, r.epoch).await?;
-            lifecycle::apply(a.role, a.state, HandlerAction::Contact).map_err(ServiceError::from)?;
+            lifecycle::apply(a.role, a.state, HandlerAction::Contact)
+                .map_err(ServiceError::from)?;
         }
         // The relay records the contact at the city and keeps the number.
         let city = self.ctx.topology.city().id.clone();
@@ -218,11 +271,26 @@ impl DispatchService for Inbox {
             purpose: r.purpose.clone(),
         };
         let mut relay = ContactRelayServiceClient::new(self.ctx.gateway.channel());
-        let relayed = relay.relay_contact(meta::routed(relay_req, &city, unit)).await?.into_inner();
+        let relayed = relay
+            .relay_contact(meta::routed(relay_req, &city, unit))
+            .await?
+            .into_inner();
         let answer = self
-            .act("ContactRequester", &caller, &r.request_id, &r.order_id, r.epoch, HandlerAction::Contact, "", |a| {
-                ContactRequesterResponse { assignment: with(a), contact_id: relayed.contact_id.clone() }
-            })
+            .act(
+                &caller,
+                Step {
+                    method: "ContactRequester",
+                    request_id: &r.request_id,
+                    order_id: &r.order_id,
+                    epoch: r.epoch,
+                    action: HandlerAction::Contact,
+                    note: "",
+                },
+                |a| ContactRequesterResponse {
+                    assignment: with(a),
+                    contact_id: relayed.contact_id.clone(),
+                },
+            )
             .await?;
         Ok(Response::new(answer))
     }
@@ -235,9 +303,20 @@ impl DispatchService for Inbox {
         let r = req.into_inner();
         required("note", &r.note)?;
         let answer = self
-            .act("UpdateProgress", &caller, &r.request_id, &r.order_id, r.epoch, HandlerAction::Progress, &r.note, |a| {
-                UpdateProgressResponse { assignment: with(a) }
-            })
+            .act(
+                &caller,
+                Step {
+                    method: "UpdateProgress",
+                    request_id: &r.request_id,
+                    order_id: &r.order_id,
+                    epoch: r.epoch,
+                    action: HandlerAction::Progress,
+                    note: &r.note,
+                },
+                |a| UpdateProgressResponse {
+                    assignment: with(a),
+                },
+            )
             .await?;
         Ok(Response::new(answer))
     }
@@ -251,14 +330,28 @@ impl DispatchService for Inbox {
         let outcome: ReplyOutcome = wire::required_enum("outcome", r.outcome)?;
         required("text", &r.text)?;
         let answer = self
-            .act("ReplyAssignment", &caller, &r.request_id, &r.order_id, r.epoch, HandlerAction::Reply(outcome), &r.text, |a| {
-                ReplyAssignmentResponse { assignment: with(a) }
-            })
+            .act(
+                &caller,
+                Step {
+                    method: "ReplyAssignment",
+                    request_id: &r.request_id,
+                    order_id: &r.order_id,
+                    epoch: r.epoch,
+                    action: HandlerAction::Reply(outcome),
+                    note: &r.text,
+                },
+                |a| ReplyAssignmentResponse {
+                    assignment: with(a),
+                },
+            )
             .await?;
         Ok(Response::new(answer))
     }
 
-    async fn get_assignment(&self, req: Request<GetAssignmentRequest>) -> Result<Response<GetAssignmentResponse>, Status> {
+    async fn get_assignment(
+        &self,
+        req: Request<GetAssignmentRequest>,
+    ) -> Result<Response<GetAssignmentResponse>, Status> {
         let caller = meta::caller(&req)?;
         guard::may_read(&self.ctx, &caller)?;
         guard::hosted(&self.ctx, &caller.target)?;
@@ -268,8 +361,15 @@ impl DispatchService for Inbox {
         let a = assignments::get(&mut c, &r.order_id, &caller.target)
             .await
             .map_err(ServiceError::from)?
-            .ok_or_else(|| ServiceError::not_found("assignment", format!("orders/{} for unit {}", r.order_id, caller.target)))?;
-        Ok(Response::new(GetAssignmentResponse { assignment: with(&a) }))
+            .ok_or_else(|| {
+                ServiceError::not_found(
+                    "assignment",
+                    format!("orders/{} for unit {}", r.order_id, caller.target),
+                )
+            })?;
+        Ok(Response::new(GetAssignmentResponse {
+            assignment: with(&a),
+        }))
     }
 
     async fn list_assignments(
@@ -289,7 +389,11 @@ impl DispatchService for Inbox {
             .map_err(ServiceError::from)?;
         let more = page.len() as i64 > size;
         let page = &page[..page.len().min(size as usize)];
-        let next = if more { wire::page_token(page.last().map(|a| a.order_id.as_str())) } else { String::new() };
+        let next = if more {
+            wire::page_token(page.last().map(|a| a.order_id.as_str()))
+        } else {
+            String::new()
+        };
         Ok(Response::new(ListAssignmentsResponse {
             assignments: page.iter().map(wire::assignment_to_wire).collect(),
             next_page_token: next,
@@ -300,6 +404,9 @@ impl DispatchService for Inbox {
         &self,
         _req: Request<RecordAssignmentEventRequest>,
     ) -> Result<Response<RecordAssignmentEventResponse>, Status> {
-        Err(ServiceError::Unimplemented("RecordAssignmentEvent (the city records assignment events)").into())
+        Err(ServiceError::Unimplemented(
+            "RecordAssignmentEvent (the city records assignment events)",
+        )
+        .into())
     }
 }

@@ -37,7 +37,11 @@ impl EscalationService for Coordination {
     ) -> Result<Response<RequestCoordinationResponse>, Status> {
         let caller = meta::caller(&req)?;
         guard::hosted(&self.ctx, &caller.target)?;
-        let parent = self.ctx.topology.parent_of(&caller.unit).map(|p| p.id.clone());
+        let parent = self
+            .ctx
+            .topology
+            .parent_of(&caller.unit)
+            .map(|p| p.id.clone());
         if parent.as_deref() != Some(caller.target.as_str()) {
             return Err(ServiceError::PermissionDenied(format!(
                 "unit {} may ask only its parent ({}) to coordinate, not {}",
@@ -56,7 +60,9 @@ impl EscalationService for Coordination {
         if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
             return Ok(Response::new(done));
         }
-        let n = misc::next(&mut tx, "coordination").await.map_err(ServiceError::from)?;
+        let n = misc::next(&mut tx, "coordination")
+            .await
+            .map_err(ServiceError::from)?;
         let c = misc::Coordination {
             coordination_id: format!("CO{n:08}"),
             order_id: r.order_id,
@@ -65,8 +71,12 @@ impl EscalationService for Coordination {
             reason: r.reason,
             time_us: now,
         };
-        misc::insert_coordination(&mut tx, &c).await.map_err(ServiceError::from)?;
-        let answer = RequestCoordinationResponse { coordination: Some(to_wire(&c)) };
+        misc::insert_coordination(&mut tx, &c)
+            .await
+            .map_err(ServiceError::from)?;
+        let answer = RequestCoordinationResponse {
+            coordination: Some(to_wire(&c)),
+        };
         idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
         tx.commit().await.map_err(ServiceError::from)?;
         tracing::info!(from = %c.from_unit, to = %c.to_unit, order_id = %c.order_id, "coordination requested");
@@ -84,10 +94,19 @@ impl EscalationService for Coordination {
         let size = wire::page_size(r.page_size)?;
         let after = wire::page_after(&r.page_token)?;
         let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
-        let page = misc::list_coordinations(&mut c, &caller.target, &after, size + 1).await.map_err(ServiceError::from)?;
+        let page = misc::list_coordinations(&mut c, &caller.target, &after, size + 1)
+            .await
+            .map_err(ServiceError::from)?;
         let more = page.len() as i64 > size;
         let page = &page[..page.len().min(size as usize)];
-        let next = if more { wire::page_token(page.last().map(|c| c.coordination_id.as_str())) } else { String::new() };
-        Ok(Response::new(ListCoordinationsResponse { coordinations: page.iter().map(to_wire).collect(), next_page_token: next }))
+        let next = if more {
+            wire::page_token(page.last().map(|c| c.coordination_id.as_str()))
+        } else {
+            String::new()
+        };
+        Ok(Response::new(ListCoordinationsResponse {
+            coordinations: page.iter().map(to_wire).collect(),
+            next_page_token: next,
+        }))
     }
 }

@@ -27,22 +27,43 @@ pub fn unit_name(name: &str) -> Result<&str, ServiceError> {
 
 #[tonic::async_trait]
 impl ReportingService for Reporting {
-    async fn get_unit_report(&self, req: Request<GetUnitReportRequest>) -> Result<Response<GetUnitReportResponse>, Status> {
+    async fn get_unit_report(
+        &self,
+        req: Request<GetUnitReportRequest>,
+    ) -> Result<Response<GetUnitReportResponse>, Status> {
         let caller = meta::caller(&req)?;
         let unit = unit_name(&req.get_ref().unit)?.to_string();
         if unit != caller.target {
-            return Err(ServiceError::invalid("unit", format!("is {unit}, but the call targets {}", caller.target)).into());
+            return Err(ServiceError::invalid(
+                "unit",
+                format!("is {unit}, but the call targets {}", caller.target),
+            )
+            .into());
         }
         guard::may_read(&self.ctx, &caller)?;
         guard::hosted(&self.ctx, &unit)?;
-        let tier = self.ctx.topology.unit(&unit).map(|u| u.tier.to_wire()).unwrap_or(0);
+        let tier = self
+            .ctx
+            .topology
+            .unit(&unit)
+            .map(|u| u.tier.to_wire())
+            .unwrap_or(0);
         let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
-        let f = assignments::unit_figures(&mut c, &unit, self.ctx.now()).await.map_err(ServiceError::from)?;
+        let f = assignments::unit_figures(&mut c, &unit, self.ctx.now())
+            .await
+            .map_err(ServiceError::from)?;
         Ok(Response::new(GetUnitReportResponse {
             report: Some(UnitReport {
                 unit: format!("units/{unit}"),
                 tier,
-                by_state: f.by_state.into_iter().map(|(state, n)| StateCount { state, count: n as u64 }).collect(),
+                by_state: f
+                    .by_state
+                    .into_iter()
+                    .map(|(state, n)| StateCount {
+                        state,
+                        count: n as u64,
+                    })
+                    .collect(),
                 total: f.total as u64,
                 overdue: f.overdue as u64,
                 resolved: f.resolved as u64,

@@ -21,7 +21,10 @@ impl Gateway {
             .connect_timeout(std::time::Duration::from_secs(2))
             .tcp_nodelay(true)
             .connect_lazy();
-        Ok(Self { channel, url: url.to_string() })
+        Ok(Self {
+            channel,
+            url: url.to_string(),
+        })
     }
 
     pub fn channel(&self) -> Channel {

@@ -36,11 +36,17 @@ pub enum ServiceError {
 
 impl ServiceError {
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
-        ServiceError::InvalidArgument { field: field.into(), description: description.into() }
+        ServiceError::InvalidArgument {
+            field: field.into(),
+            description: description.into(),
+        }
     }
 
     pub fn not_found(kind: &'static str, name: impl Into<String>) -> Self {
-        ServiceError::NotFound { kind, name: name.into() }
+        ServiceError::NotFound {
+            kind,
+            name: name.into(),
+        }
     }
 }
 
@@ -91,11 +97,15 @@ impl From<ServiceError> for Status {
                 Status::with_error_details(Code::PermissionDenied, msg, reason("NOT_YOUR_UNIT"))
             }
             ServiceError::Unimplemented(_) => Status::new(Code::Unimplemented, msg),
-            ServiceError::Concurrent(_) => Status::with_error_details(Code::Aborted, msg, reason("CONCURRENT_RETRY")),
-            ServiceError::Unavailable(_) => Status::new(Code::Unavailable, msg),
-            ServiceError::Store(s) if s.is_conflict() => {
-                Status::with_error_details(Code::Aborted, "concurrent update; retry", reason("CONFLICT"))
+            ServiceError::Concurrent(_) => {
+                Status::with_error_details(Code::Aborted, msg, reason("CONCURRENT_RETRY"))
             }
+            ServiceError::Unavailable(_) => Status::new(Code::Unavailable, msg),
+            ServiceError::Store(s) if s.is_conflict() => Status::with_error_details(
+                Code::Aborted,
+                "concurrent update; retry",
+                reason("CONFLICT"),
+            ),
             ServiceError::Store(s) => {
                 tracing::error!(error = %s, "store failure");
                 Status::new(Code::Unavailable, "store unavailable")
@@ -122,11 +132,13 @@ mod tests {
 
     #[test]
     fn bad_request_names_the_field() {
-        let s: Status = ServiceError::invalid("category_code", "\"x\" is not in the catalogue").into();
+        let s: Status =
+            ServiceError::invalid("category_code", "\"x\" is not in the catalogue").into();
         assert_eq!(s.code(), Code::InvalidArgument);
         let d = s.get_details_bad_request().expect("bad request details");
         assert_eq!(d.field_violations[0].field, "category_code");
-        let s: Status = ServiceError::StaleEpoch("epoch 1 is revoked; current epoch is 2".into()).into();
+        let s: Status =
+            ServiceError::StaleEpoch("epoch 1 is revoked; current epoch is 2".into()).into();
         assert_eq!(s.code(), Code::FailedPrecondition);
         assert!(s.get_details_precondition_failure().is_some());
     }

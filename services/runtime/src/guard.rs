@@ -12,7 +12,10 @@ pub fn hosted(ctx: &Ctx, unit: &str) -> Result<()> {
     } else if ctx.topology.unit(unit).is_none() {
         Err(ServiceError::not_found("unit", unit))
     } else {
-        Err(ServiceError::FailedPrecondition(format!("unit {unit} is not hosted by service {}", ctx.service.name)))
+        Err(ServiceError::FailedPrecondition(format!(
+            "unit {unit} is not hosted by service {}",
+            ctx.service.name
+        )))
     }
 }
 
@@ -21,7 +24,10 @@ pub fn acts_for_itself(caller: &Caller) -> Result<()> {
     if caller.unit == caller.target {
         Ok(())
     } else {
-        Err(ServiceError::PermissionDenied(format!("unit {} may not act for unit {}", caller.unit, caller.target)))
+        Err(ServiceError::PermissionDenied(format!(
+            "unit {} may not act for unit {}",
+            caller.unit, caller.target
+        )))
     }
 }
 
@@ -34,7 +40,9 @@ pub fn may_read_unit(ctx: &Ctx, reader: &str, unit: &str) -> Result<()> {
     if ctx.topology.is_within(unit, reader) {
         Ok(())
     } else {
-        Err(ServiceError::PermissionDenied(format!("unit {reader} may not read unit {unit}, which is outside its subtree")))
+        Err(ServiceError::PermissionDenied(format!(
+            "unit {reader} may not read unit {unit}, which is outside its subtree"
+        )))
     }
 }
 
@@ -44,7 +52,10 @@ pub fn is_city(ctx: &Ctx, caller: &Caller) -> Result<()> {
     if &caller.unit == city {
         Ok(())
     } else {
-        Err(ServiceError::PermissionDenied(format!("only the hotline centre ({city}) may do this; caller is {}", caller.unit)))
+        Err(ServiceError::PermissionDenied(format!(
+            "only the hotline centre ({city}) may do this; caller is {}",
+            caller.unit
+        )))
     }
 }
 

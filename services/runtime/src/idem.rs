@@ -12,19 +12,37 @@ pub fn scope(method: &str, caller: &str) -> String {
 }
 
 /// The first answer to this request id, if it was already handled.
-pub async fn replay<R: Message + Default>(conn: &mut Conn, scope: &str, request_id: &str) -> Result<Option<R>> {
+pub async fn replay<R: Message + Default>(
+    conn: &mut Conn,
+    scope: &str,
+    request_id: &str,
+) -> Result<Option<R>> {
     required("request_id", request_id)?;
     match idempotency::get(conn, scope, request_id).await? {
         None => Ok(None),
-        Some(bytes) => R::decode(bytes.as_slice())
-            .map(Some)
-            .map_err(|e| ServiceError::Store(hotline_store::StoreError::Corrupt(format!("stored answer: {e}")))),
+        Some(bytes) => R::decode(bytes.as_slice()).map(Some).map_err(|e| {
+            ServiceError::Store(hotline_store::StoreError::Corrupt(format!(
+                "stored answer: {e}"
+            )))
+        }),
     }
 }
 
 /// Records the answer; a concurrent duplicate loses with ABORTED.
-pub async fn record<R: Message>(conn: &mut Conn, scope: &str, request_id: &str, answer: &R, now: i64) -> Result<()> {
+pub async fn record<R: Message>(
+    conn: &mut Conn,
+    scope: &str,
+    request_id: &str,
+    answer: &R,
+    now: i64,
+) -> Result<()> {
     idempotency::put(conn, scope, request_id, &answer.encode_to_vec(), now)
         .await
-        .map_err(|e| if e.is_conflict() { ServiceError::Concurrent(request_id.to_string()) } else { e.into() })
+        .map_err(|e| {
+            if e.is_conflict() {
+                ServiceError::Concurrent(request_id.to_string())
+            } else {
+                e.into()
+            }
+        })
 }

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod clock;
 pub mod error;
+pub mod failpoint;
 pub mod guard;
 pub mod idem;
 pub mod meta;

@@ -29,7 +29,10 @@ fn value<T>(req: &Request<T>, key: &'static str) -> Result<String> {
 }
 
 pub fn caller<T>(req: &Request<T>) -> Result<Caller> {
-    Ok(Caller { unit: value(req, UNIT)?, target: value(req, TARGET)? })
+    Ok(Caller {
+        unit: value(req, UNIT)?,
+        target: value(req, TARGET)?,
+    })
 }
 
 /// Wraps a message for a call through the gateway.

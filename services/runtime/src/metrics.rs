@@ -29,7 +29,11 @@ impl Metrics {
 }
 
 /// Serves `/metrics` until the process ends.
-pub async fn serve(addr: std::net::SocketAddr, metrics: std::sync::Arc<Metrics>, service: String) -> anyhow::Result<()> {
+pub async fn serve(
+    addr: std::net::SocketAddr,
+    metrics: std::sync::Arc<Metrics>,
+    service: String,
+) -> anyhow::Result<()> {
     let app = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || {

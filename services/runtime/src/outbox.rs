@@ -49,14 +49,20 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Full jitter over an exponential ceiling, never under half the base.
     pub fn backoff(&self, attempts: i64) -> Duration {
-        let exp = self.base.saturating_mul(1u32 << attempts.clamp(0, 16) as u32).min(self.cap);
+        let exp = self
+            .base
+            .saturating_mul(1u32 << attempts.clamp(0, 16) as u32)
+            .min(self.cap);
         let low = self.base / 2;
         low + exp.saturating_sub(low).mul_f64(fastrand::f64())
     }
 }
 
 pub fn retryable(code: Code) -> bool {
-    matches!(code, Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted)
+    matches!(
+        code,
+        Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted
+    )
 }
 
 pub struct Deliverer {
@@ -100,7 +106,9 @@ impl Deliverer {
         let batch = {
             let mut c = self.db.acquire().await?;
             let batch = outbox::pending(&mut c, BATCH).await?;
-            self.metrics.outbox_depth.store(outbox::depth(&mut c).await?, Ordering::Relaxed);
+            self.metrics
+                .outbox_depth
+                .store(outbox::depth(&mut c).await?, Ordering::Relaxed);
             batch
         };
         let full = batch.len() as i64 == BATCH;
@@ -119,18 +127,33 @@ impl Deliverer {
             }
             let result = self
                 .gateway
-                .call_raw(&m.method, m.payload.clone(), &m.target_unit, &m.from_unit, self.policy.call_timeout)
+                .call_raw(
+                    &m.method,
+                    m.payload.clone(),
+                    &m.target_unit,
+                    &m.from_unit,
+                    self.policy.call_timeout,
+                )
                 .await;
+            crate::failpoint::hit("outbox.after_send");
             let mut c = self.db.acquire().await?;
             match result {
                 Ok(_) => {
                     outbox::delivered(&mut c, m.id).await?;
-                    self.metrics.outbox_delivered.fetch_add(1, Ordering::Relaxed);
+                    self.metrics
+                        .outbox_delivered
+                        .fetch_add(1, Ordering::Relaxed);
                 }
                 Err(s) if retryable(s.code()) => {
                     let delay = self.policy.backoff(m.attempts);
                     let error = format!("{:?}: {}", s.code(), s.message());
-                    outbox::retry_later(&mut c, m.id, wall_now() + delay.as_micros() as i64, &error).await?;
+                    outbox::retry_later(
+                        &mut c,
+                        m.id,
+                        wall_now() + delay.as_micros() as i64,
+                        &error,
+                    )
+                    .await?;
                     self.metrics.outbox_retries.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(message_id = %m.message_id, target = %m.target_unit, code = ?s.code(), "handoff will be retried");
                     sooner(delay);
@@ -139,7 +162,9 @@ impl Deliverer {
                 Err(s) => {
                     let code = format!("{:?}", s.code());
                     outbox::park(&mut c, &m, &code, s.message(), wall_now()).await?;
-                    self.metrics.outbox_dead_letters.fetch_add(1, Ordering::Relaxed);
+                    self.metrics
+                        .outbox_dead_letters
+                        .fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(message_id = %m.message_id, target = %m.target_unit, method = %m.method, code = %code, "handoff refused; parked as dead letter");
                 }
             }

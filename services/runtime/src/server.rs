@@ -36,8 +36,11 @@ impl Default for ServeOptions {
 }
 
 /// The hotline.v1 services a tier serves, for health.
-pub const TIER_SERVICES: &[&str] =
-    &["hotline.v1.DispatchService", "hotline.v1.EscalationService", "hotline.v1.ReportingService"];
+pub const TIER_SERVICES: &[&str] = &[
+    "hotline.v1.DispatchService",
+    "hotline.v1.EscalationService",
+    "hotline.v1.ReportingService",
+];
 
 /// Serves `routes` on `listener` until `shutdown` resolves.
 pub async fn serve(
@@ -50,14 +53,22 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let local = listener.local_addr()?;
     let host = options.advertise_host.clone().unwrap_or_else(|| {
-        if local.ip().is_unspecified() { "127.0.0.1".to_string() } else { local.ip().to_string() }
+        if local.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            local.ip().to_string()
+        }
     });
     let address = format!("http://{host}:{}", local.port());
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_service_status("", tonic_health::ServingStatus::Serving).await;
+    health
+        .set_service_status("", tonic_health::ServingStatus::Serving)
+        .await;
     for name in served {
-        health.set_service_status(*name, tonic_health::ServingStatus::Serving).await;
+        health
+            .set_service_status(*name, tonic_health::ServingStatus::Serving)
+            .await;
     }
     let reflection = || {
         tonic_reflection::server::Builder::configure()
@@ -78,7 +89,12 @@ pub async fn serve(
         policy: options.retry,
     };
     let delivery = tokio::spawn(deliverer.run(stop_rx.clone()));
-    let announcer = tokio::spawn(announce_loop(ctx.clone(), address.clone(), options.announce_every, stop_rx.clone()));
+    let announcer = tokio::spawn(announce_loop(
+        ctx.clone(),
+        address.clone(),
+        options.announce_every,
+        stop_rx.clone(),
+    ));
 
     tracing::info!(service = %ctx.service.name, %address, units = ctx.service.units.len(), "serving");
     let mut server_stop = stop_rx.clone();
@@ -91,9 +107,13 @@ pub async fn serve(
     );
     shutdown.await;
     tracing::info!(service = %ctx.service.name, "shutting down: not serving, draining");
-    health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+    health
+        .set_service_status("", tonic_health::ServingStatus::NotServing)
+        .await;
     for name in served {
-        health.set_service_status(*name, tonic_health::ServingStatus::NotServing).await;
+        health
+            .set_service_status(*name, tonic_health::ServingStatus::NotServing)
+            .await;
     }
     let _ = stop_tx.send(true);
     let abort = server.abort_handle();
@@ -112,7 +132,12 @@ pub async fn serve(
 
 /// Announces this service to the gateway at once and then periodically, so
 /// a restarted gateway relearns where it is.
-async fn announce_loop(ctx: Ctx, address: String, every: Duration, mut stop: watch::Receiver<bool>) {
+async fn announce_loop(
+    ctx: Ctx,
+    address: String,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut client = GatewayServiceClient::new(ctx.gateway.channel());
     let mut announced = false;
     loop {
@@ -133,7 +158,11 @@ async fn announce_loop(ctx: Ctx, address: String, every: Duration, mut stop: wat
                 tracing::debug!(code = ?s.code(), "announce failed; will retry");
             }
         }
-        let wait = if announced { every } else { Duration::from_millis(200) };
+        let wait = if announced {
+            every
+        } else {
+            Duration::from_millis(200)
+        };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => return,

@@ -1,6 +1,9 @@
 //! Domain ↔ wire conversions shared by every tier, in one place.
 
-use hotline_core::{AssignmentState, Channel, Micros, OrderState, ReplyOutcome, RequestKind, Role, Satisfaction, Tier, Urgency};
+use hotline_core::{
+    AssignmentState, Channel, Micros, OrderState, ReplyOutcome, RequestKind, Role, Satisfaction,
+    Tier, Urgency,
+};
 use hotline_proto::v1 as pb;
 use hotline_store::assignments::Assignment;
 
@@ -44,16 +47,32 @@ wire_enum!(Satisfaction, pb::Satisfaction, { Satisfied => Satisfied, BasicallySa
 
 /// A required wire enum field: unset or unknown → INVALID_ARGUMENT.
 pub fn required_enum<T: WireEnum>(field: &str, v: i32) -> Result<T> {
-    T::from_wire(v).ok_or_else(|| ServiceError::invalid(field, if v == 0 { "required".to_string() } else { format!("unknown value {v}") }))
+    T::from_wire(v).ok_or_else(|| {
+        ServiceError::invalid(
+            field,
+            if v == 0 {
+                "required".to_string()
+            } else {
+                format!("unknown value {v}")
+            },
+        )
+    })
 }
 
 /// An optional wire enum filter: unset → None.
 pub fn optional_enum<T: WireEnum>(field: &str, v: i32) -> Result<Option<T>> {
-    if v == 0 { Ok(None) } else { required_enum(field, v).map(Some) }
+    if v == 0 {
+        Ok(None)
+    } else {
+        required_enum(field, v).map(Some)
+    }
 }
 
 pub fn ts(us: Micros) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: us.div_euclid(1_000_000), nanos: (us.rem_euclid(1_000_000) * 1000) as i32 }
+    prost_types::Timestamp {
+        seconds: us.div_euclid(1_000_000),
+        nanos: (us.rem_euclid(1_000_000) * 1000) as i32,
+    }
 }
 
 pub fn opt_ts(us: Option<Micros>) -> Option<prost_types::Timestamp> {
@@ -97,7 +116,9 @@ pub fn assignment_from_wire(a: &pb::Assignment, order_seq: u64) -> Result<Assign
         return Err(ServiceError::invalid(field("epoch"), "must be at least 1"));
     }
     let time = |f: &str, t: &Option<prost_types::Timestamp>| {
-        t.as_ref().map(micros).ok_or_else(|| ServiceError::invalid(field(f), "required"))
+        t.as_ref()
+            .map(micros)
+            .ok_or_else(|| ServiceError::invalid(field(f), "required"))
     };
     Ok(Assignment {
         order_id: a.order_id.clone(),
@@ -143,7 +164,10 @@ pub fn page_size(v: i32) -> Result<i64> {
     match v {
         0 => Ok(50),
         1..=500 => Ok(v as i64),
-        _ => Err(ServiceError::invalid("page_size", "must be between 1 and 500")),
+        _ => Err(ServiceError::invalid(
+            "page_size",
+            "must be between 1 and 500",
+        )),
     }
 }
 

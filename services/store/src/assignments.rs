@@ -1,7 +1,7 @@
 //! Assignments: at the city, its record of every order × unit; at a handler
 //! tier, the unit's inbox with the order facts the handler needs.
 
-use hotline_core::{AssignmentState, RequestKind, ReplyOutcome, Role, Urgency};
+use hotline_core::{AssignmentState, ReplyOutcome, RequestKind, Role, Urgency};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -42,7 +42,11 @@ fn from_row(r: AnyRow) -> Result<Assignment> {
         order_id: r.try_get("order_id")?,
         unit_id: r.try_get("unit_id")?,
         role: parse(&r.try_get::<String, _>("role")?, Role::parse, "role")?,
-        state: parse(&r.try_get::<String, _>("state")?, AssignmentState::parse, "assignment state")?,
+        state: parse(
+            &r.try_get::<String, _>("state")?,
+            AssignmentState::parse,
+            "assignment state",
+        )?,
         epoch: r.try_get("epoch")?,
         order_seq: r.try_get("order_seq")?,
         dispatched_us: r.try_get("dispatched_us")?,
@@ -50,11 +54,17 @@ fn from_row(r: AnyRow) -> Result<Assignment> {
         contacted_us: r.try_get("contacted_us")?,
         replied_us: r.try_get("replied_us")?,
         due_us: r.try_get("due_us")?,
-        outcome: outcome.map(|o| parse(&o, ReplyOutcome::parse, "outcome")).transpose()?,
+        outcome: outcome
+            .map(|o| parse(&o, ReplyOutcome::parse, "outcome"))
+            .transpose()?,
         reply_text: r.try_get("reply_text")?,
         progress_note: r.try_get("progress_note")?,
         category_code: r.try_get("category_code")?,
-        urgency: parse(&r.try_get::<String, _>("urgency")?, Urgency::parse, "urgency")?,
+        urgency: parse(
+            &r.try_get::<String, _>("urgency")?,
+            Urgency::parse,
+            "urgency",
+        )?,
         address: r.try_get("address")?,
         body: r.try_get("body")?,
         requester_ref: r.try_get("requester_ref")?,
@@ -63,11 +73,13 @@ fn from_row(r: AnyRow) -> Result<Assignment> {
 }
 
 pub async fn get(conn: &mut Conn, order_id: &str, unit_id: &str) -> Result<Option<Assignment>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM assignments WHERE order_id = $1 AND unit_id = $2")))
-        .bind(order_id)
-        .bind(unit_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM assignments WHERE order_id = $1 AND unit_id = $2"
+    )))
+    .bind(order_id)
+    .bind(unit_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     row.map(from_row).transpose()
 }
 
@@ -108,10 +120,12 @@ pub async fn upsert(conn: &mut Conn, a: &Assignment) -> Result<()> {
 }
 
 pub async fn for_order(conn: &mut Conn, order_id: &str) -> Result<Vec<Assignment>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM assignments WHERE order_id = $1 ORDER BY dispatched_us, unit_id")))
-        .bind(order_id)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM assignments WHERE order_id = $1 ORDER BY dispatched_us, unit_id"
+    )))
+    .bind(order_id)
+    .fetch_all(&mut *conn)
+    .await?;
     rows.into_iter().map(from_row).collect()
 }
 
@@ -170,9 +184,11 @@ pub async fn unit_figures(conn: &mut Conn, unit_id: &str, now: i64) -> Result<Un
     .bind(open[3])
     .fetch_one(&mut *conn)
     .await?;
-    f.resolved = sqlx::query_scalar("SELECT COUNT(*) FROM assignments WHERE unit_id = $1 AND outcome = 'resolved'")
-        .bind(unit_id)
-        .fetch_one(&mut *conn)
-        .await?;
+    f.resolved = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM assignments WHERE unit_id = $1 AND outcome = 'resolved'",
+    )
+    .bind(unit_id)
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(f)
 }

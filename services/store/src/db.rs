@@ -6,8 +6,10 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection};
 
 use crate::{Result, StoreError};
 
-const SQLITE_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
-const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+const SQLITE_MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
+const POSTGRES_MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -22,7 +24,10 @@ impl Backend {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Ok(Backend::Postgres)
         } else {
-            Err(StoreError::Config(format!("db: unsupported database url scheme in {:?}", redact(url))))
+            Err(StoreError::Config(format!(
+                "db: unsupported database url scheme in {:?}",
+                redact(url)
+            )))
         }
     }
 }
@@ -123,10 +128,11 @@ impl Db {
             .await?;
         for (version, sql) in migrations {
             let mut tx = conn.begin().await?;
-            let done: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
-                .bind(*version)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(*version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if done.is_none() {
                 sqlx::raw_sql(*sql).execute(&mut *tx).await?;
                 sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
@@ -153,7 +159,10 @@ pub(crate) fn postgres_parts(url: &str) -> Result<(String, String)> {
         .ok_or_else(|| StoreError::Config(format!("db: {} names no database", redact(url))))?;
     let name = base[slash + 1..].to_string();
     if name.is_empty() {
-        return Err(StoreError::Config(format!("db: {} names no database", redact(url))));
+        return Err(StoreError::Config(format!(
+            "db: {} names no database",
+            redact(url)
+        )));
     }
     Ok((with_database(url, "postgres")?, name))
 }
@@ -165,7 +174,10 @@ pub fn with_database(url: &str, name: &str) -> Result<String> {
         None => (url, None),
     };
     let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_end = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
     Ok(format!(
         "{}/{name}{}",
         &base[..host_end],
@@ -174,20 +186,33 @@ pub fn with_database(url: &str, name: &str) -> Result<String> {
 }
 
 async fn ensure_postgres_database(url: &str) -> Result<()> {
+    sqlx::any::install_default_drivers();
     let (admin, name) = postgres_parts(url)?;
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        return Err(StoreError::Config(format!("db: database name {name:?} has unsupported characters")));
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(StoreError::Config(format!(
+            "db: database name {name:?} has unsupported characters"
+        )));
     }
-    let mut conn = AnyConnectOptions::from_str(&admin)?.disable_statement_logging().connect().await?;
+    let mut conn = AnyConnectOptions::from_str(&admin)?
+        .disable_statement_logging()
+        .connect()
+        .await?;
     let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
         .bind(&name)
         .fetch_optional(&mut conn)
         .await?;
     if exists.is_none() {
-        match sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut conn).await {
+        match sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut conn)
+            .await
+        {
             Ok(_) => {}
             // Another process created it first.
-            Err(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("42P04" | "23505")) => {}
+            Err(sqlx::Error::Database(e))
+                if matches!(e.code().as_deref(), Some("42P04" | "23505")) => {}
             Err(e) => return Err(e.into()),
         }
     }
@@ -197,11 +222,17 @@ async fn ensure_postgres_database(url: &str) -> Result<()> {
 
 /// Drops a PostgreSQL database, ending its sessions (tests clean up with it).
 pub(crate) async fn drop_postgres_database(url: &str) -> Result<()> {
+    sqlx::any::install_default_drivers();
     let (admin, name) = postgres_parts(url)?;
-    let mut conn = AnyConnectOptions::from_str(&admin)?.disable_statement_logging().connect().await?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")))
-        .execute(&mut conn)
+    let mut conn = AnyConnectOptions::from_str(&admin)?
+        .disable_statement_logging()
+        .connect()
         .await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+    )))
+    .execute(&mut conn)
+    .await?;
     conn.close().await?;
     Ok(())
 }
@@ -212,10 +243,14 @@ mod tests {
 
     #[test]
     fn postgres_url_parts() {
-        let (admin, name) = postgres_parts("postgres://u:p@h:5432/hl_city?sslmode=disable").unwrap();
+        let (admin, name) =
+            postgres_parts("postgres://u:p@h:5432/hl_city?sslmode=disable").unwrap();
         assert_eq!(admin, "postgres://u:p@h:5432/postgres?sslmode=disable");
         assert_eq!(name, "hl_city");
-        assert_eq!(with_database("postgres://postgres@h/test", "x").unwrap(), "postgres://postgres@h/x");
+        assert_eq!(
+            with_database("postgres://postgres@h/test", "x").unwrap(),
+            "postgres://postgres@h/x"
+        );
         assert!(postgres_parts("postgres://h:5432/").is_err());
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
     }

@@ -17,14 +17,22 @@ pub async fn get(conn: &mut Conn, scope: &str, request_id: &str) -> Result<Optio
 }
 
 /// Records the answer; in the same transaction as the effect.
-pub async fn put(conn: &mut Conn, scope: &str, request_id: &str, response: &[u8], now: i64) -> Result<()> {
-    sqlx::query("INSERT INTO idempotency (scope, request_id, response, created_us) VALUES ($1, $2, $3, $4)")
-        .bind(scope)
-        .bind(request_id)
-        .bind(response.to_vec())
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+pub async fn put(
+    conn: &mut Conn,
+    scope: &str,
+    request_id: &str,
+    response: &[u8],
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO idempotency (scope, request_id, response, created_us) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(scope)
+    .bind(request_id)
+    .bind(response.to_vec())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

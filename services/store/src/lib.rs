@@ -33,7 +33,8 @@ impl StoreError {
     pub fn is_conflict(&self) -> bool {
         match self {
             StoreError::Sqlx(sqlx::Error::Database(e)) => {
-                e.is_unique_violation() || matches!(e.code().as_deref(), Some("40001" | "40P01" | "5" | "6"))
+                e.is_unique_violation()
+                    || matches!(e.code().as_deref(), Some("40001" | "40P01" | "5" | "6"))
             }
             StoreError::Sqlx(sqlx::Error::PoolTimedOut) => true,
             _ => false,

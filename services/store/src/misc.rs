@@ -11,18 +11,21 @@ pub async fn next(conn: &mut Conn, name: &str) -> Result<i64> {
         .bind(name)
         .execute(&mut *conn)
         .await?;
-    let v: i64 = sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value")
-        .bind(name)
-        .fetch_one(&mut *conn)
-        .await?;
+    let v: i64 =
+        sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value")
+            .bind(name)
+            .fetch_one(&mut *conn)
+            .await?;
     Ok(v)
 }
 
 pub async fn setting(conn: &mut Conn, name: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
-        .bind(name)
-        .fetch_optional(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 /// Stores `value` unless the setting exists; returns the value in force.
@@ -63,7 +66,12 @@ pub async fn insert_coordination(conn: &mut Conn, c: &Coordination) -> Result<()
 }
 
 /// Coordinations received by `to_unit`, after `after_id`, oldest first.
-pub async fn list_coordinations(conn: &mut Conn, to_unit: &str, after_id: &str, limit: i64) -> Result<Vec<Coordination>> {
+pub async fn list_coordinations(
+    conn: &mut Conn,
+    to_unit: &str,
+    after_id: &str,
+    limit: i64,
+) -> Result<Vec<Coordination>> {
     let rows = sqlx::query(
         "SELECT coordination_id, order_id, from_unit, to_unit, reason, time_us FROM coordinations \
          WHERE to_unit = $1 AND coordination_id > $2 ORDER BY coordination_id LIMIT $3",

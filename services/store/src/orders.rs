@@ -55,11 +55,23 @@ fn from_row(r: AnyRow) -> Result<Order> {
     };
     Ok(Order {
         order_id: r.try_get("order_id")?,
-        state: parse(&r.try_get::<String, _>("state")?, OrderState::parse, "order state")?,
+        state: parse(
+            &r.try_get::<String, _>("state")?,
+            OrderState::parse,
+            "order state",
+        )?,
         kind: parse(&r.try_get::<String, _>("kind")?, RequestKind::parse, "kind")?,
-        channel: parse(&r.try_get::<String, _>("channel")?, Channel::parse, "channel")?,
+        channel: parse(
+            &r.try_get::<String, _>("channel")?,
+            Channel::parse,
+            "channel",
+        )?,
         category_code: r.try_get("category_code")?,
-        urgency: parse(&r.try_get::<String, _>("urgency")?, Urgency::parse, "urgency")?,
+        urgency: parse(
+            &r.try_get::<String, _>("urgency")?,
+            Urgency::parse,
+            "urgency",
+        )?,
         catalogue_version: r.try_get("catalogue_version")?,
         address: r.try_get("address")?,
         body: r.try_get("body")?,
@@ -107,10 +119,12 @@ pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
 /// Reads an order. Inside a transaction that will change it, call
 /// [`lock`] first so concurrent writers queue up.
 pub async fn get(conn: &mut Conn, order_id: &str) -> Result<Option<Order>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM orders WHERE order_id = $1")))
-        .bind(order_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM orders WHERE order_id = $1"
+    )))
+    .bind(order_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     row.map(from_row).transpose()
 }
 
@@ -145,7 +159,12 @@ pub async fn update(conn: &mut Conn, o: &Order) -> Result<()> {
 }
 
 /// Orders after `after_order_id` (ascending ids), optionally in one state.
-pub async fn list(conn: &mut Conn, state: Option<OrderState>, after_order_id: &str, limit: i64) -> Result<Vec<Order>> {
+pub async fn list(
+    conn: &mut Conn,
+    state: Option<OrderState>,
+    after_order_id: &str,
+    limit: i64,
+) -> Result<Vec<Order>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM orders WHERE ($1 = '' OR state = $1) AND order_id > $2 ORDER BY order_id LIMIT $3"
     )))
@@ -161,7 +180,9 @@ pub async fn count_by_state(conn: &mut Conn) -> Result<Vec<(String, i64)>> {
     let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM orders GROUP BY state ORDER BY state")
         .fetch_all(&mut *conn)
         .await?;
-    rows.into_iter().map(|r| Ok((r.try_get("state")?, r.try_get("n")?))).collect()
+    rows.into_iter()
+        .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
+        .collect()
 }
 
 /// Orders past their business deadline and not finished, and orders closed
@@ -173,9 +194,11 @@ pub async fn overdue_and_resolved(conn: &mut Conn, now: i64) -> Result<(i64, i64
     .bind(now)
     .fetch_one(&mut *conn)
     .await?;
-    let resolved: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE state = 'closed' AND callback_resolved = 1")
-        .fetch_one(&mut *conn)
-        .await?;
+    let resolved: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM orders WHERE state = 'closed' AND callback_resolved = 1",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     Ok((overdue, resolved))
 }
 
@@ -221,7 +244,13 @@ pub async fn history(conn: &mut Conn, order_id: &str) -> Result<Vec<HistoryEntry
 }
 
 /// Records a requester's identity under its pseudonym (first write wins).
-pub async fn upsert_requester(conn: &mut Conn, requester_ref: &str, name: &str, phone: &str, now: i64) -> Result<()> {
+pub async fn upsert_requester(
+    conn: &mut Conn,
+    requester_ref: &str,
+    name: &str,
+    phone: &str,
+    now: i64,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO requesters (requester_ref, name, phone, created_us) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (requester_ref) DO NOTHING",

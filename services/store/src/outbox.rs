@@ -83,30 +83,41 @@ fn message(r: AnyRow) -> Result<Message> {
     })
 }
 
-const COLUMNS: &str =
-    "id, message_id, from_unit, target_unit, method, payload, created_us, attempts, next_attempt_us, last_error";
+const COLUMNS: &str = "id, message_id, from_unit, target_unit, method, payload, created_us, attempts, next_attempt_us, last_error";
 
 /// Pending messages in the order they were written, oldest first.
 pub async fn pending(conn: &mut Conn, limit: i64) -> Result<Vec<Message>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM outbox ORDER BY id LIMIT $1")))
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM outbox ORDER BY id LIMIT $1"
+    )))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
     rows.into_iter().map(message).collect()
 }
 
 pub async fn depth(conn: &mut Conn) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(&mut *conn).await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+        .fetch_one(&mut *conn)
+        .await?)
 }
 
 /// The receiver acknowledged: the message is done.
 pub async fn delivered(conn: &mut Conn, id: i64) -> Result<()> {
-    sqlx::query("DELETE FROM outbox WHERE id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM outbox WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
 /// A retryable failure: try again at `next_attempt_us`.
-pub async fn retry_later(conn: &mut Conn, id: i64, next_attempt_us: i64, error: &str) -> Result<()> {
+pub async fn retry_later(
+    conn: &mut Conn,
+    id: i64,
+    next_attempt_us: i64,
+    error: &str,
+) -> Result<()> {
     sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_us = $2, last_error = $3 WHERE id = $1")
         .bind(id)
         .bind(next_attempt_us)

@@ -17,8 +17,13 @@ pub fn postgres_url() -> Option<String> {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
             let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-            assert!(!ci, "{PG_ENV} is unset under CI=true: PostgreSQL tests may not be skipped");
-            eprintln!("\n*** SKIPPED: PostgreSQL tests need {PG_ENV} (e.g. postgres://postgres@127.0.0.1:5432/test) ***\n");
+            assert!(
+                !ci,
+                "{PG_ENV} is unset under CI=true: PostgreSQL tests may not be skipped"
+            );
+            eprintln!(
+                "\n*** SKIPPED: PostgreSQL tests need {PG_ENV} (e.g. postgres://postgres@127.0.0.1:5432/test) ***\n"
+            );
             None
         }
     }
@@ -33,7 +38,12 @@ pub fn fresh_url(postgres: Option<&str>, dir: &std::path::Path, label: &str) -> 
     match postgres {
         None => Ok(format!("sqlite://{}/{label}-{n}.db", dir.display())),
         Some(base) => {
-            let name = format!("hl_t{}_{}_{n}_{}", std::process::id(), label, fastrand::u32(..));
+            let name = format!(
+                "hl_t{}_{}_{n}_{}",
+                std::process::id(),
+                label,
+                fastrand::u32(..)
+            );
             with_database(base, &name)
         }
     }

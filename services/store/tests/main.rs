@@ -1,6 +1,8 @@
 //! One store test suite, run against SQLite and PostgreSQL alike.
 
-use hotline_core::{AssignmentState, Channel, OrderState, RequestKind, Role, Satisfaction, Urgency};
+use hotline_core::{
+    AssignmentState, Channel, OrderState, RequestKind, Role, Satisfaction, Urgency,
+};
 use hotline_store::assignments::{self, Assignment};
 use hotline_store::orders::{self, Callback, HistoryEntry, Order};
 use hotline_store::testing::{TestDb, postgres_url};
@@ -42,7 +44,9 @@ where
         None
     };
     let dir = tempfile::tempdir().unwrap();
-    let t = TestDb::new(pg.as_deref(), dir.path(), "store").await.unwrap();
+    let t = TestDb::new(pg.as_deref(), dir.path(), "store")
+        .await
+        .unwrap();
     body(t.db.clone(), t.url.clone()).await;
     t.cleanup().await.unwrap();
 }
@@ -54,21 +58,40 @@ async fn migrations_are_idempotent(db: Db, url: String) {
     drop(c);
     let again = Db::connect(&url, 2).await.unwrap();
     let mut c = again.acquire().await.unwrap();
-    assert_eq!(misc::setting(&mut c, "k").await.unwrap().as_deref(), Some("v"));
+    assert_eq!(
+        misc::setting(&mut c, "k").await.unwrap().as_deref(),
+        Some("v")
+    );
     drop(c);
     again.close().await;
 }
 
 async fn idempotency_records_first_answer(db: Db, _: String) {
     let mut tx = db.begin().await.unwrap();
-    assert_eq!(idempotency::get(&mut tx, "accept:t1", "r1").await.unwrap(), None);
-    idempotency::put(&mut tx, "accept:t1", "r1", b"first", 10).await.unwrap();
+    assert_eq!(
+        idempotency::get(&mut tx, "accept:t1", "r1").await.unwrap(),
+        None
+    );
+    idempotency::put(&mut tx, "accept:t1", "r1", b"first", 10)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     let mut c = db.acquire().await.unwrap();
-    assert_eq!(idempotency::get(&mut c, "accept:t1", "r1").await.unwrap().as_deref(), Some(&b"first"[..]));
+    assert_eq!(
+        idempotency::get(&mut c, "accept:t1", "r1")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"first"[..])
+    );
     // The same id in another scope is another request.
-    assert_eq!(idempotency::get(&mut c, "accept:t2", "r1").await.unwrap(), None);
-    let e = idempotency::put(&mut c, "accept:t1", "r1", b"second", 11).await.unwrap_err();
+    assert_eq!(
+        idempotency::get(&mut c, "accept:t2", "r1").await.unwrap(),
+        None
+    );
+    let e = idempotency::put(&mut c, "accept:t1", "r1", b"second", 11)
+        .await
+        .unwrap_err();
     assert!(e.is_conflict(), "{e}");
     assert_eq!(idempotency::prune(&mut c, 11).await.unwrap(), 1);
 }
@@ -90,18 +113,25 @@ async fn outbox_delivers_in_order_and_parks(db: Db, _: String) {
     // Enqueueing a message id again changes nothing.
     outbox::enqueue(&mut c, msg("m1", "t9"), 102).await.unwrap();
     let p = outbox::pending(&mut c, 10).await.unwrap();
-    assert_eq!(p.iter().map(|m| m.message_id.as_str()).collect::<Vec<_>>(), ["m1", "m2"]);
+    assert_eq!(
+        p.iter().map(|m| m.message_id.as_str()).collect::<Vec<_>>(),
+        ["m1", "m2"]
+    );
     assert_eq!(p[0].target_unit, "t1");
     assert_eq!(p[0].payload, b"m1");
     assert_eq!(outbox::depth(&mut c).await.unwrap(), 2);
 
-    outbox::retry_later(&mut c, p[0].id, 500, "unavailable").await.unwrap();
+    outbox::retry_later(&mut c, p[0].id, 500, "unavailable")
+        .await
+        .unwrap();
     let p = outbox::pending(&mut c, 10).await.unwrap();
     assert_eq!((p[0].attempts, p[0].next_attempt_us), (1, 500));
     assert_eq!(p[0].last_error.as_deref(), Some("unavailable"));
 
     outbox::delivered(&mut c, p[0].id).await.unwrap();
-    outbox::park(&mut c, &p[1], "FAILED_PRECONDITION", "stale epoch", 900).await.unwrap();
+    outbox::park(&mut c, &p[1], "FAILED_PRECONDITION", "stale epoch", 900)
+        .await
+        .unwrap();
     assert_eq!(outbox::depth(&mut c).await.unwrap(), 0);
     let dead = outbox::dead_letters(&mut c).await.unwrap();
     assert_eq!(dead.len(), 1);
@@ -137,9 +167,17 @@ async fn orders_round_trip_with_history(db: Db, _: String) {
     let mut tx = db.begin().await.unwrap();
     orders::insert(&mut tx, &order("HL1")).await.unwrap();
     orders::insert(&mut tx, &order("HL2")).await.unwrap();
-    orders::upsert_requester(&mut tx, "rq-abc", "Zhang San", "13800000000", 5).await.unwrap();
+    orders::upsert_requester(&mut tx, "rq-abc", "Zhang San", "13800000000", 5)
+        .await
+        .unwrap();
     for (seq, action) in [(1, "received"), (2, "dispatched")] {
-        let e = HistoryEntry { seq, time_us: seq * 10, actor_unit: "city".into(), action: action.into(), detail: String::new() };
+        let e = HistoryEntry {
+            seq,
+            time_us: seq * 10,
+            actor_unit: "city".into(),
+            action: action.into(),
+            detail: String::new(),
+        };
         orders::append_history(&mut tx, "HL1", &e).await.unwrap();
     }
     tx.commit().await.unwrap();
@@ -149,7 +187,11 @@ async fn orders_round_trip_with_history(db: Db, _: String) {
     assert_eq!(o, order("HL1"));
     o.state = OrderState::Closed;
     o.seq = 5;
-    o.callback = Some(Callback { resolved: true, satisfaction: Satisfaction::BasicallySatisfied, time_us: 3_000 });
+    o.callback = Some(Callback {
+        resolved: true,
+        satisfaction: Satisfaction::BasicallySatisfied,
+        time_us: 3_000,
+    });
     o.closed_us = Some(3_000);
     orders::update(&mut tx, &o).await.unwrap();
     tx.commit().await.unwrap();
@@ -158,16 +200,33 @@ async fn orders_round_trip_with_history(db: Db, _: String) {
     assert_eq!(orders::get(&mut c, "HL1").await.unwrap(), Some(o));
     assert_eq!(orders::get(&mut c, "HL9").await.unwrap(), None);
     let h = orders::history(&mut c, "HL1").await.unwrap();
-    assert_eq!(h.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["received", "dispatched"]);
-    let closed = orders::list(&mut c, Some(OrderState::Closed), "", 10).await.unwrap();
+    assert_eq!(
+        h.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["received", "dispatched"]
+    );
+    let closed = orders::list(&mut c, Some(OrderState::Closed), "", 10)
+        .await
+        .unwrap();
     assert_eq!(closed.len(), 1);
     let page = orders::list(&mut c, None, "HL1", 10).await.unwrap();
-    assert_eq!(page.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(), ["HL2"]);
+    assert_eq!(
+        page.iter().map(|o| o.order_id.as_str()).collect::<Vec<_>>(),
+        ["HL2"]
+    );
     // HL2 is dispatched and due at 2000; HL1 closed resolved.
-    assert_eq!(orders::overdue_and_resolved(&mut c, 2_001).await.unwrap(), (1, 1));
-    assert_eq!(orders::overdue_and_resolved(&mut c, 1_999).await.unwrap(), (0, 1));
+    assert_eq!(
+        orders::overdue_and_resolved(&mut c, 2_001).await.unwrap(),
+        (1, 1)
+    );
+    assert_eq!(
+        orders::overdue_and_resolved(&mut c, 1_999).await.unwrap(),
+        (0, 1)
+    );
     let by_state = orders::count_by_state(&mut c).await.unwrap();
-    assert_eq!(by_state, vec![("closed".to_string(), 1), ("dispatched".to_string(), 1)]);
+    assert_eq!(
+        by_state,
+        vec![("closed".to_string(), 1), ("dispatched".to_string(), 1)]
+    );
 
     let contact = orders::Contact {
         contact_id: "ct1".into(),
@@ -178,7 +237,10 @@ async fn orders_round_trip_with_history(db: Db, _: String) {
         purpose: "confirm the location".into(),
     };
     orders::insert_contact(&mut c, &contact).await.unwrap();
-    assert_eq!(orders::contacts(&mut c, "HL1").await.unwrap(), vec![contact]);
+    assert_eq!(
+        orders::contacts(&mut c, "HL1").await.unwrap(),
+        vec![contact]
+    );
 }
 
 fn assignment(order_id: &str, unit: &str, state: AssignmentState, due: i64) -> Assignment {
@@ -208,9 +270,24 @@ fn assignment(order_id: &str, unit: &str, state: AssignmentState, due: i64) -> A
 
 async fn assignments_upsert_list_and_figures(db: Db, _: String) {
     let mut c = db.acquire().await.unwrap();
-    assignments::upsert(&mut c, &assignment("HL1", "t1", AssignmentState::Dispatched, 50)).await.unwrap();
-    assignments::upsert(&mut c, &assignment("HL2", "t1", AssignmentState::Accepted, 500)).await.unwrap();
-    assignments::upsert(&mut c, &assignment("HL1", "d1", AssignmentState::Dispatched, 50)).await.unwrap();
+    assignments::upsert(
+        &mut c,
+        &assignment("HL1", "t1", AssignmentState::Dispatched, 50),
+    )
+    .await
+    .unwrap();
+    assignments::upsert(
+        &mut c,
+        &assignment("HL2", "t1", AssignmentState::Accepted, 500),
+    )
+    .await
+    .unwrap();
+    assignments::upsert(
+        &mut c,
+        &assignment("HL1", "d1", AssignmentState::Dispatched, 50),
+    )
+    .await
+    .unwrap();
     let mut replied = assignment("HL3", "t1", AssignmentState::Replied, 50);
     replied.outcome = Some(hotline_core::ReplyOutcome::Resolved);
     replied.replied_us = Some(40);
@@ -220,20 +297,42 @@ async fn assignments_upsert_list_and_figures(db: Db, _: String) {
     let mut next = assignment("HL1", "t1", AssignmentState::Dispatched, 60);
     next.epoch = 2;
     assignments::upsert(&mut c, &next).await.unwrap();
-    assert_eq!(assignments::get(&mut c, "HL1", "t1").await.unwrap(), Some(next));
-    assert_eq!(assignments::get(&mut c, "HL3", "t1").await.unwrap(), Some(replied));
-    assert_eq!(assignments::for_order(&mut c, "HL1").await.unwrap().len(), 2);
+    assert_eq!(
+        assignments::get(&mut c, "HL1", "t1").await.unwrap(),
+        Some(next)
+    );
+    assert_eq!(
+        assignments::get(&mut c, "HL3", "t1").await.unwrap(),
+        Some(replied)
+    );
+    assert_eq!(
+        assignments::for_order(&mut c, "HL1").await.unwrap().len(),
+        2
+    );
 
-    let all = assignments::list_for_unit(&mut c, "t1", None, "", 2).await.unwrap();
-    assert_eq!(all.iter().map(|a| a.order_id.as_str()).collect::<Vec<_>>(), ["HL1", "HL2"]);
-    let rest = assignments::list_for_unit(&mut c, "t1", None, "HL2", 2).await.unwrap();
+    let all = assignments::list_for_unit(&mut c, "t1", None, "", 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|a| a.order_id.as_str()).collect::<Vec<_>>(),
+        ["HL1", "HL2"]
+    );
+    let rest = assignments::list_for_unit(&mut c, "t1", None, "HL2", 2)
+        .await
+        .unwrap();
     assert_eq!(rest.len(), 1);
-    let accepted = assignments::list_for_unit(&mut c, "t1", Some(AssignmentState::Accepted), "", 10).await.unwrap();
+    let accepted =
+        assignments::list_for_unit(&mut c, "t1", Some(AssignmentState::Accepted), "", 10)
+            .await
+            .unwrap();
     assert_eq!(accepted.len(), 1);
 
     let f = assignments::unit_figures(&mut c, "t1", 100).await.unwrap();
     assert_eq!(f.total, 3);
-    assert_eq!(f.overdue, 1, "HL1 is due at 60 and open at 100; HL2 is due later; HL3 is replied");
+    assert_eq!(
+        f.overdue, 1,
+        "HL1 is due at 60 and open at 100; HL2 is due later; HL3 is replied"
+    );
     assert_eq!(f.resolved, 1);
 }
 
@@ -242,8 +341,14 @@ async fn counters_and_settings(db: Db, _: String) {
     assert_eq!(misc::next(&mut tx, "order").await.unwrap(), 1);
     assert_eq!(misc::next(&mut tx, "order").await.unwrap(), 2);
     assert_eq!(misc::next(&mut tx, "contact").await.unwrap(), 1);
-    assert_eq!(misc::setting_or_insert(&mut tx, "key", "a").await.unwrap(), "a");
-    assert_eq!(misc::setting_or_insert(&mut tx, "key", "b").await.unwrap(), "a");
+    assert_eq!(
+        misc::setting_or_insert(&mut tx, "key", "a").await.unwrap(),
+        "a"
+    );
+    assert_eq!(
+        misc::setting_or_insert(&mut tx, "key", "b").await.unwrap(),
+        "a"
+    );
     let c = misc::Coordination {
         coordination_id: "co1".into(),
         order_id: "HL1".into(),
@@ -255,8 +360,18 @@ async fn counters_and_settings(db: Db, _: String) {
     misc::insert_coordination(&mut tx, &c).await.unwrap();
     tx.commit().await.unwrap();
     let mut conn = db.acquire().await.unwrap();
-    assert_eq!(misc::list_coordinations(&mut conn, "d1", "", 10).await.unwrap(), vec![c]);
-    assert!(misc::list_coordinations(&mut conn, "d2", "", 10).await.unwrap().is_empty());
+    assert_eq!(
+        misc::list_coordinations(&mut conn, "d1", "", 10)
+            .await
+            .unwrap(),
+        vec![c]
+    );
+    assert!(
+        misc::list_coordinations(&mut conn, "d2", "", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn rolled_back_transaction_leaves_nothing(db: Db, _: String) {

@@ -28,7 +28,11 @@ mod tests {
 
     #[test]
     fn roles_taken() {
-        let taken: Vec<Role> = Role::ALL.iter().copied().filter(|r| Township.takes(*r)).collect();
+        let taken: Vec<Role> = Role::ALL
+            .iter()
+            .copied()
+            .filter(|r| Township.takes(*r))
+            .collect();
         assert_eq!(taken, vec![Role::Lead, Role::CoHandler, Role::Assist]);
         assert_eq!(Township.tier(), Tier::Township);
     }

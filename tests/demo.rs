@@ -1,0 +1,47 @@
+//! The demo on the embedded default (SQLite), as a newcomer runs it.
+
+#[test]
+fn demo_json_reports_every_path() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["demo", "--json", "--keep"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+    assert!(v["closed"].as_u64().unwrap() >= 3, "{v}");
+    assert!(v["answered_at_intake"].as_u64().unwrap() >= 1, "{v}");
+    assert!(v["reopened"].as_u64().unwrap() >= 1, "{v}");
+    assert!(v["processes"].as_u64().unwrap() >= 6, "{v}");
+    assert!(v["handoffs"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(
+        v["orders"].as_u64().unwrap() as usize,
+        v["order_ids"].as_array().unwrap().len()
+    );
+    assert_eq!(v["stale_epoch_refused"], true);
+    assert_eq!(v["retry_same_answer"], true);
+
+    // No requester name, phone or request text in any process's log.
+    let dir = std::path::PathBuf::from(v["data_dir"].as_str().expect("--keep names the data dir"));
+    let mut logs = String::new();
+    for entry in std::fs::read_dir(dir.join("logs")).unwrap() {
+        logs += &std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(logs.contains("order received"), "the logs were read");
+    for pii in [
+        "1390000000",
+        "Wang Fang",
+        "Li Wei",
+        "Zhao Lei",
+        "Chen Jing",
+        "Bins not emptied",
+        "Drilling after midnight",
+    ] {
+        assert!(!logs.contains(pii), "{pii} leaked into a log");
+    }
+}

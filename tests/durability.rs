@@ -1,0 +1,303 @@
+//! Durability: retries with the same request id, processes killed with
+//! handoffs in flight, and refused handoffs parked as dead letters.
+
+use std::collections::BTreeMap;
+
+use hotline::client::request_id;
+use hotline_proto::v1::intake_service_client::IntakeServiceClient;
+use hotline_proto::v1::*;
+use hotline_runtime::meta::routed;
+use hotline_store::{Db, outbox};
+use prost::Message;
+
+use crate::support::{WAIT, actions, pg_mesh, submit};
+
+#[tokio::test]
+async fn same_request_id_twice_has_one_effect() {
+    let Some(t) = pg_mesh(Default::default()).await else {
+        return;
+    };
+    let c = &t.client;
+    let req = submit(
+        "sanitation.garbage",
+        "14 East Arcade",
+        RequestKind::Complaint,
+    );
+    let first = c.submit(req.clone()).await.unwrap();
+    let second = c.submit(req).await.unwrap();
+    assert_eq!(first, second, "the same answer");
+    let mut intake = IntakeServiceClient::new(c.channel());
+    let listed = intake
+        .list_orders(routed(ListOrdersRequest::default(), "city", "city"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.orders.len(), 1, "one order stored");
+
+    let id = &first.order_id;
+    c.wait_assignment("t-market", id, 1, WAIT).await.unwrap();
+    let rid = request_id();
+    let a1 = c.accept("t-market", id, 1, &rid).await.unwrap();
+    let a2 = c.accept("t-market", id, 1, &rid).await.unwrap();
+    assert_eq!(a1, a2);
+    // A different request id is a second accept: illegal now.
+    let again = c
+        .accept("t-market", id, 1, &request_id())
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), tonic::Code::FailedPrecondition);
+    c.contact("t-market", id, 1, "call").await.unwrap();
+    c.reply("t-market", id, 1, ReplyOutcome::Resolved, "collected")
+        .await
+        .unwrap();
+    c.wait_order_state(id, OrderState::Replied, WAIT)
+        .await
+        .unwrap();
+
+    let cb = RecordCallbackRequest {
+        request_id: request_id(),
+        name: format!("orders/{id}"),
+        resolved: true,
+        satisfaction: Satisfaction::Satisfied as i32,
+    };
+    let r1 = intake
+        .record_callback(routed(cb.clone(), "city", "city"))
+        .await
+        .unwrap()
+        .into_inner();
+    let r2 = intake
+        .record_callback(routed(cb, "city", "city"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r1, r2);
+    let o = c.order(id).await.unwrap();
+    assert_eq!(actions(&o, "called_back").len(), 1);
+    assert_eq!(
+        actions(&o, "accepted").len(),
+        1,
+        "the retried accept reached the city once"
+    );
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn killed_sender_resumes_its_outbox_and_delivers_once() {
+    let Some(mut t) = pg_mesh(Default::default()).await else {
+        return;
+    };
+    // The receiver is down: the city's handoff to it stays in its outbox.
+    t.mesh.kill("township").await.unwrap();
+    let o = t
+        .client
+        .submit(submit(
+            "road.pothole",
+            "1 Harbour Road",
+            RequestKind::Complaint,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(o.state, OrderState::Dispatched as i32);
+    // The district's copy goes out; the township's delivery keeps failing.
+    t.client
+        .wait_assignment("d-riverside", &o.order_id, 1, WAIT)
+        .await
+        .unwrap();
+    let city_db = Db::connect(&t.opts.db_url("city").unwrap(), 1)
+        .await
+        .unwrap();
+    let pending = outbox::pending(&mut city_db.acquire().await.unwrap(), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        pending.len(),
+        1,
+        "the township's delivery waits in the city's outbox"
+    );
+    assert_eq!(pending[0].target_unit, "t-harbour");
+    city_db.close().await;
+
+    // kill -9 the sender with that handoff undelivered, bring the receiver
+    // back, then the sender: it resumes its outbox.
+    t.mesh.kill("city").await.unwrap();
+    t.mesh.restart("township", vec![]).await.unwrap();
+    t.mesh.restart("city", vec![]).await.unwrap();
+    let a = t
+        .client
+        .wait_assignment("t-harbour", &o.order_id, 1, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(a.state, AssignmentState::Dispatched as i32);
+
+    let c = &t.client;
+    c.handle("t-harbour", &o.order_id, 1, ReplyOutcome::Resolved)
+        .await
+        .unwrap();
+    let replied = c
+        .wait_order_state(&o.order_id, OrderState::Replied, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(actions(&replied, "dispatched").len(), 1);
+    assert_eq!(actions(&replied, "accepted"), vec!["t-harbour"]);
+    let dead = outbox::dead_letters(
+        &mut Db::connect(&t.opts.db_url("city").unwrap(), 1)
+            .await
+            .unwrap()
+            .acquire()
+            .await
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(dead.is_empty(), "{dead:?}");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn crash_after_send_before_ack_is_deduplicated_by_the_receiver() {
+    let env = BTreeMap::from([(
+        "city".to_string(),
+        vec![(
+            hotline_runtime::failpoint::ENV.to_string(),
+            "outbox.after_send".to_string(),
+        )],
+    )]);
+    let Some(mut t) = pg_mesh(env).await else {
+        return;
+    };
+    let o = t
+        .client
+        .submit(submit(
+            "sanitation.garbage",
+            "21 Shore Street",
+            RequestKind::Complaint,
+        ))
+        .await
+        .unwrap();
+    // The city sends its first handoff and dies before marking it sent.
+    let status = t.mesh.wait_exit("city", WAIT).await.unwrap();
+    assert!(!status.success(), "the failpoint aborted the city");
+    let a = t
+        .client
+        .wait_assignment("t-lake", &o.order_id, 1, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(a.state, AssignmentState::Dispatched as i32);
+    // The township accepts meanwhile; its event waits for the city.
+    t.client
+        .accept("t-lake", &o.order_id, 1, &request_id())
+        .await
+        .unwrap();
+
+    // The restarted city sends the same handoff again; the township
+    // recognises the message id and keeps its state.
+    t.mesh.restart("city", vec![]).await.unwrap();
+    t.client
+        .wait_assignment("d-hillview", &o.order_id, 1, WAIT)
+        .await
+        .unwrap();
+    let o2 = t
+        .client
+        .wait_order_state(&o.order_id, OrderState::InProgress, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(actions(&o2, "accepted"), vec!["t-lake"]);
+    let a = t.client.assignment("t-lake", &o.order_id).await.unwrap();
+    assert_eq!(
+        a.state,
+        AssignmentState::Accepted as i32,
+        "the redelivery changed nothing"
+    );
+    let township = Db::connect(&t.opts.db_url("township").unwrap(), 1)
+        .await
+        .unwrap();
+    let mut conn = township.acquire().await.unwrap();
+    let message_id = format!("deliver:{}:t-lake:1", o.order_id);
+    let stored =
+        hotline_store::idempotency::get(&mut conn, "DeliverAssignment:t-lake", &message_id)
+            .await
+            .unwrap();
+    assert!(
+        stored.is_some(),
+        "the delivery is recorded once under its message id"
+    );
+    drop(conn);
+    township.close().await;
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn refused_handoff_is_parked_as_a_dead_letter_and_listed() {
+    let Some(t) = pg_mesh(Default::default()).await else {
+        return;
+    };
+    let o = t
+        .client
+        .submit(submit(
+            "sanitation.garbage",
+            "2 Pine Avenue",
+            RequestKind::Complaint,
+        ))
+        .await
+        .unwrap();
+    t.client
+        .wait_assignment("t-pine", &o.order_id, 1, WAIT)
+        .await
+        .unwrap();
+    // An event for an epoch the city never issued, queued in the
+    // township's outbox as its own code would queue it.
+    let url = t.opts.db_url("township").unwrap();
+    let db = Db::connect(&url, 1).await.unwrap();
+    let event = RecordAssignmentEventRequest {
+        request_id: "stale-event-1".into(),
+        order_id: o.order_id.clone(),
+        unit_id: "t-pine".into(),
+        epoch: 7,
+        kind: AssignmentEventKind::Accepted as i32,
+        time: Some(prost_types::Timestamp {
+            seconds: 1,
+            nanos: 0,
+        }),
+        ..Default::default()
+    };
+    let m = outbox::NewMessage {
+        message_id: "stale-event-1",
+        from_unit: "t-pine",
+        target_unit: "city",
+        method: "/hotline.v1.DispatchService/RecordAssignmentEvent",
+        payload: event.encode_to_vec(),
+    };
+    outbox::enqueue(&mut db.acquire().await.unwrap(), m, 0)
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let dead = loop {
+        let dead = outbox::dead_letters(&mut db.acquire().await.unwrap())
+            .await
+            .unwrap();
+        if !dead.is_empty() || tokio::time::Instant::now() > deadline {
+            break dead;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    db.close().await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].message_id, "stale-event-1");
+    assert_eq!(dead[0].code, "FailedPrecondition");
+    assert_eq!(dead[0].attempts, 1, "not retried");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["dead-letters", "--db", &url])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        text.contains("stale-event-1") && text.contains("FailedPrecondition"),
+        "{text}"
+    );
+    // The city's record is untouched by the refused event.
+    let city = t.client.order(&o.order_id).await.unwrap();
+    assert!(actions(&city, "accepted").is_empty());
+    t.stop().await;
+}

@@ -1,0 +1,8 @@
+//! Cross-service tests: the real `hotline` binary as gateway plus one
+//! process per tier service, over PostgreSQL, talking real gRPC.
+
+mod bad_input;
+mod demo;
+mod durability;
+mod lifecycle;
+mod support;
