@@ -18,3 +18,28 @@ pub fn load_topology(path: &std::path::Path) -> anyhow::Result<hotline_core::Top
         &src,
     )?)
 }
+
+#[cfg(test)]
+mod tests {
+    use hotline_core::{Tier, Urgency};
+
+    #[test]
+    fn demo_city_has_the_promised_shape() {
+        let t = hotline_core::Topology::parse("demo-city.toml", super::DEMO_TOPOLOGY).unwrap();
+        let count = |tier| t.units().filter(|u| u.tier == tier).count();
+        assert_eq!(count(Tier::District), 2);
+        assert_eq!(count(Tier::Township), 4);
+        assert_eq!(count(Tier::Community), 8);
+        assert_eq!(count(Tier::Department), 4);
+        assert!(
+            t.units()
+                .any(|u| u.tier == Tier::Department && u.enterprise),
+            "a utility"
+        );
+        assert!(t.catalogue().count() >= 12);
+        for u in Urgency::ALL {
+            assert!(t.catalogue().any(|i| i.urgency == *u), "no {u} item");
+        }
+        assert_eq!(t.services().len(), 5, "one service per tier");
+    }
+}

@@ -5,4 +5,6 @@ mod bad_input;
 mod demo;
 mod durability;
 mod lifecycle;
+mod services;
 mod support;
+mod up;

@@ -45,3 +45,25 @@ pub async fn serve(
     axum::serve(listener, app).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text_in_base_units() {
+        let m = Metrics::default();
+        m.outbox_dead_letters.fetch_add(2, Ordering::Relaxed);
+        m.outbox_depth.store(5, Ordering::Relaxed);
+        let text = m.render("township");
+        assert!(
+            text.contains("hotline_outbox_dead_letters_total{service=\"township\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("hotline_outbox_depth{service=\"township\"} 5\n"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE hotline_outbox_delivered_total counter"));
+    }
+}

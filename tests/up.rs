@@ -1,0 +1,68 @@
+//! `hotline up`: separate OS processes, supervised, stopped together.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use hotline::client::MeshClient;
+
+#[tokio::test]
+async fn up_starts_separate_processes_and_stops_them_all_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut up = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(up.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let gateway = first
+        .strip_prefix("hotline mesh up: gateway ")
+        .expect(&first)
+        .to_string();
+    let mut pids = Vec::new();
+    for _ in 0..6 {
+        let line = lines.next().unwrap().unwrap();
+        pids.push(
+            line.split_whitespace()
+                .last()
+                .unwrap()
+                .parse::<i32>()
+                .unwrap(),
+        );
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    assert_eq!(
+        pids.len(),
+        6,
+        "gateway and five services, each its own process"
+    );
+    assert!(!pids.contains(&(up.id() as i32)));
+
+    let client = MeshClient::new(&gateway, "city").unwrap();
+    let routes = client.routes().await.unwrap();
+    assert!(
+        routes.iter().all(|r| !r.address.is_empty()),
+        "every unit routed: {routes:?}"
+    );
+    for db in ["city", "district", "township", "community", "department"] {
+        assert!(
+            dir.path().join(format!("{db}.db")).exists(),
+            "{db}.db in the data dir"
+        );
+    }
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(up.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = up.wait().unwrap();
+    assert!(status.success(), "{status}");
+    for pid in pids {
+        let alive = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
+        assert!(!alive, "process {pid} still running after up stopped");
+    }
+}
