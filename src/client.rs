@@ -63,6 +63,13 @@ impl MeshClient {
         self.order_as(&self.city, order_id).await
     }
 
+    /// The first page of orders, as the centre sees them.
+    pub async fn list_orders(&self) -> Result<Vec<Order>, Status> {
+        let mut c = IntakeServiceClient::new(self.channel());
+        let req = routed(ListOrdersRequest::default(), &self.city, &self.city);
+        Ok(c.list_orders(req).await?.into_inner().orders)
+    }
+
     pub async fn callback(
         &self,
         order_id: &str,

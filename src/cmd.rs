@@ -385,13 +385,17 @@ async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
         address: a.address,
     };
     let order = client.submit(req).await.map_err(status_error)?;
-    if a.json {
+    print_order(&order, a.json)
+}
+
+fn print_order(order: &pb::Order, json: bool) -> anyhow::Result<()> {
+    if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&crate::demo::order_json(&order))?
+            serde_json::to_string_pretty(&crate::demo::order_json(order))?
         );
     } else {
-        print!("{}", crate::demo::order_text(&order));
+        print!("{}", crate::demo::order_text(order));
     }
     Ok(())
 }
@@ -400,15 +404,7 @@ async fn show_order(gateway: &str, city: &str, id: &str, json: bool) -> anyhow::
     let client = MeshClient::new(gateway, city)?;
     let id = id.strip_prefix("orders/").unwrap_or(id);
     let order = client.order(id).await.map_err(status_error)?;
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&crate::demo::order_json(&order))?
-        );
-    } else {
-        print!("{}", crate::demo::order_text(&order));
-    }
-    Ok(())
+    print_order(&order, json)
 }
 
 /// A gRPC status as a one-line error.

@@ -31,7 +31,7 @@ pub struct DemoReport {
     /// A retried request with the same request_id got the first answer.
     pub retry_same_answer: bool,
     pub unit_reports: Vec<Value>,
-    pub handoffs_by_tier_pair: Vec<Value>,
+    pub calls_by_tier_pair: Vec<Value>,
     pub wall_seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<String>,
@@ -282,7 +282,7 @@ async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
     pids.sort_unstable();
     pids.dedup();
     report.processes = pids.len();
-    report.handoffs_by_tier_pair = stats
+    report.calls_by_tier_pair = stats
         .by_tier_pair
         .iter()
         .map(|p| json!({"from": tier_name(p.from_tier), "to": tier_name(p.to_tier), "count": p.count}))
@@ -316,8 +316,8 @@ fn print_summary(r: &DemoReport) {
         r.calls, r.handoffs
     );
     println!("  processes served    {}", r.processes);
-    println!("  handoffs by tier pair:");
-    for p in &r.handoffs_by_tier_pair {
+    println!("  gateway calls by tier pair:");
+    for p in &r.calls_by_tier_pair {
         println!(
             "    {:>10} → {:<10} {}",
             p["from"].as_str().unwrap_or(""),

@@ -346,21 +346,14 @@ impl IntakeService for Intake {
         let caller = meta::caller(&req)?;
         guard::is_city(&self.ctx, &caller)?;
         let r = req.into_inner();
-        let size = wire::page_size(r.page_size)?;
-        let after = wire::page_after(&r.page_token)?;
+        let page = wire::Page::parse(r.page_size, &r.page_token)?;
         let state = wire::optional_enum::<OrderState>("state", r.state)?;
         let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
-        let page = orders::list(&mut c, state, &after, size + 1)
+        let rows = orders::list(&mut c, state, &page.after, page.limit())
             .await
             .map_err(ServiceError::from)?;
-        let more = page.len() as i64 > size;
-        let page = &page[..page.len().min(size as usize)];
-        let next = if more {
-            wire::page_token(page.last().map(|o| o.order_id.as_str()))
-        } else {
-            String::new()
-        };
-        let orders = page
+        let (rows, next) = page.finish(rows, |r| r.order_id.as_str());
+        let orders = rows
             .iter()
             .map(|o| order_to_wire(o, &self.category_name(&o.category_code)))
             .collect();

@@ -380,22 +380,16 @@ impl DispatchService for Inbox {
         guard::may_read(&self.ctx, &caller)?;
         guard::hosted(&self.ctx, &caller.target)?;
         let r = req.into_inner();
-        let size = wire::page_size(r.page_size)?;
-        let after = wire::page_after(&r.page_token)?;
+        let page = wire::Page::parse(r.page_size, &r.page_token)?;
         let state = wire::optional_enum::<AssignmentState>("state", r.state)?;
         let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
-        let page = assignments::list_for_unit(&mut c, &caller.target, state, &after, size + 1)
-            .await
-            .map_err(ServiceError::from)?;
-        let more = page.len() as i64 > size;
-        let page = &page[..page.len().min(size as usize)];
-        let next = if more {
-            wire::page_token(page.last().map(|a| a.order_id.as_str()))
-        } else {
-            String::new()
-        };
+        let rows =
+            assignments::list_for_unit(&mut c, &caller.target, state, &page.after, page.limit())
+                .await
+                .map_err(ServiceError::from)?;
+        let (rows, next) = page.finish(rows, |r| r.order_id.as_str());
         Ok(Response::new(ListAssignmentsResponse {
-            assignments: page.iter().map(wire::assignment_to_wire).collect(),
+            assignments: rows.iter().map(wire::assignment_to_wire).collect(),
             next_page_token: next,
         }))
     }

@@ -91,21 +91,14 @@ impl EscalationService for Coordination {
         guard::may_read(&self.ctx, &caller)?;
         guard::hosted(&self.ctx, &caller.target)?;
         let r = req.into_inner();
-        let size = wire::page_size(r.page_size)?;
-        let after = wire::page_after(&r.page_token)?;
+        let page = wire::Page::parse(r.page_size, &r.page_token)?;
         let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
-        let page = misc::list_coordinations(&mut c, &caller.target, &after, size + 1)
+        let rows = misc::list_coordinations(&mut c, &caller.target, &page.after, page.limit())
             .await
             .map_err(ServiceError::from)?;
-        let more = page.len() as i64 > size;
-        let page = &page[..page.len().min(size as usize)];
-        let next = if more {
-            wire::page_token(page.last().map(|c| c.coordination_id.as_str()))
-        } else {
-            String::new()
-        };
+        let (rows, next) = page.finish(rows, |r| r.coordination_id.as_str());
         Ok(Response::new(ListCoordinationsResponse {
-            coordinations: page.iter().map(to_wire).collect(),
+            coordinations: rows.iter().map(to_wire).collect(),
             next_page_token: next,
         }))
     }

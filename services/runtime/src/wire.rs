@@ -144,30 +144,57 @@ pub fn assignment_from_wire(a: &pb::Assignment, order_seq: u64) -> Result<Assign
     })
 }
 
-/// Opaque page tokens (AIP-158): the last key of the previous page.
-pub fn page_token(last_key: Option<&str>) -> String {
-    last_key.map(|k| format!("k:{k}")).unwrap_or_default()
+/// One page of a list (AIP-158): the size asked for and the opaque token
+/// naming the last key of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub size: i64,
+    pub after: String,
 }
 
-pub fn page_after(token: &str) -> Result<String> {
-    if token.is_empty() {
-        return Ok(String::new());
+impl Page {
+    /// Size 1..=500, 50 when unset; a token this service issued, or none.
+    pub fn parse(page_size: i32, page_token: &str) -> Result<Self> {
+        let size = match page_size {
+            0 => 50,
+            1..=500 => page_size as i64,
+            _ => {
+                return Err(ServiceError::invalid(
+                    "page_size",
+                    "must be between 1 and 500",
+                ));
+            }
+        };
+        let after = if page_token.is_empty() {
+            String::new()
+        } else {
+            page_token
+                .strip_prefix("k:")
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    ServiceError::invalid("page_token", "not a token this service issued")
+                })?
+        };
+        Ok(Self { size, after })
     }
-    token
-        .strip_prefix("k:")
-        .map(str::to_string)
-        .ok_or_else(|| ServiceError::invalid("page_token", "not a token this service issued"))
-}
 
-/// Page size bounded to 1..=500, 50 when unset.
-pub fn page_size(v: i32) -> Result<i64> {
-    match v {
-        0 => Ok(50),
-        1..=500 => Ok(v as i64),
-        _ => Err(ServiceError::invalid(
-            "page_size",
-            "must be between 1 and 500",
-        )),
+    /// How many rows to read: one more than the page, to know if more follow.
+    pub fn limit(&self) -> i64 {
+        self.size + 1
+    }
+
+    /// Cuts the rows read to the page and makes the next token (empty on
+    /// the last page).
+    pub fn finish<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> &str) -> (Vec<T>, String) {
+        if rows.len() as i64 <= self.size {
+            return (rows, String::new());
+        }
+        rows.truncate(self.size as usize);
+        let next = rows
+            .last()
+            .map(|r| format!("k:{}", key(r)))
+            .unwrap_or_default();
+        (rows, next)
     }
 }
 
@@ -186,7 +213,16 @@ mod tests {
         for us in [0, 1, -1, 1_700_000_000_123_456] {
             assert_eq!(micros(&ts(us)), us);
         }
-        assert_eq!(page_after(&page_token(Some("HL9"))).unwrap(), "HL9");
-        assert!(page_after("garbage").is_err());
+        let p = Page::parse(2, "").unwrap();
+        let (rows, next) = p.finish(vec!["a", "b", "c"], |s| s);
+        assert_eq!((rows, next.as_str()), (vec!["a", "b"], "k:b"));
+        assert_eq!(Page::parse(2, &next).unwrap().after, "b");
+        assert_eq!(
+            p.finish(vec!["a", "b"], |s| s).1,
+            "",
+            "the last page has no token"
+        );
+        assert!(Page::parse(0, "garbage").is_err());
+        assert!(Page::parse(501, "").is_err());
     }
 }
