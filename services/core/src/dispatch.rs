@@ -112,20 +112,30 @@ tier = "department"
 parent = "city"
 level = "city"
 name = "H"
+[[category]]
+code = "k"
+name = "K"
+[[subcategory]]
+code = "k.s"
+category = "k"
+name = "S"
 [[catalogue]]
 code = "road"
+subcategory = "k.s"
 name = "Road"
 urgency = "general"
 territory = true
 answer = "roads are repaired within a week"
 [[catalogue]]
 code = "heating"
+subcategory = "k.s"
 name = "Heating"
 urgency = "utility"
 territory = true
 department = "heat"
 [[catalogue]]
 code = "policy"
+subcategory = "k.s"
 name = "Policy"
 urgency = "general"
 answer = "see the website"

@@ -34,10 +34,23 @@ pub struct Unit {
     pub enterprise: bool,
 }
 
+/// A level above the items: a category (level 1) or a subcategory (level
+/// 2) of the dispatch catalogue, as Beijing's 45 / 435 / 2,240 taxonomy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogueGroup {
+    pub code: String,
+    pub name: String,
+    /// The category a subcategory belongs to; `None` for a category.
+    pub parent: Option<String>,
+}
+
+/// An item of the dispatch catalogue (level 3).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CatalogueItem {
     pub code: String,
     pub name: String,
+    /// The subcategory (level 2) this item belongs to.
+    pub subcategory: String,
     pub urgency: Urgency,
     /// The line department that handles it, if any.
     pub department: Option<String>,
@@ -45,6 +58,10 @@ pub struct CatalogueItem {
     pub territory: bool,
     /// Answer for consultations at intake, when the item carries one.
     pub answer: Option<String>,
+    /// On the community duty list (社区职责清单): may be handed to a community.
+    pub duty_list: bool,
+    /// Jurisdiction is often disputed for this item.
+    pub ambiguous: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +86,7 @@ pub struct Topology {
     pub catalogue_version: String,
     pub policy: Policy,
     units: BTreeMap<String, Unit>,
+    groups: BTreeMap<String, CatalogueGroup>,
     catalogue: BTreeMap<String, CatalogueItem>,
     services: Vec<ServiceSpec>,
     addresses: HashMap<String, Place>,
@@ -84,6 +102,10 @@ struct RawTopology {
     policy: Policy,
     #[serde(default)]
     unit: Vec<RawUnit>,
+    #[serde(default)]
+    category: Vec<RawGroup>,
+    #[serde(default)]
+    subcategory: Vec<RawGroup>,
     #[serde(default)]
     catalogue: Vec<RawItem>,
     #[serde(default)]
@@ -114,14 +136,27 @@ struct RawUnit {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawGroup {
+    code: Spanned<String>,
+    name: String,
+    category: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawItem {
     code: Spanned<String>,
     name: String,
+    subcategory: String,
     urgency: String,
     department: Option<String>,
     #[serde(default)]
     territory: bool,
     answer: Option<String>,
+    #[serde(default)]
+    duty_list: bool,
+    #[serde(default)]
+    ambiguous: bool,
 }
 
 #[derive(Deserialize)]
@@ -226,6 +261,39 @@ impl Topology {
             }
         }
 
+        let mut groups = BTreeMap::new();
+        for (level, list) in [(1, &raw.category), (2, &raw.subcategory)] {
+            for g in list {
+                let at = g.code.span().start;
+                let code = g.code.get_ref().clone();
+                match (level, &g.category) {
+                    (1, Some(_)) => {
+                        return Err(err(
+                            at,
+                            format!("category {code}: a category has no parent category"),
+                        ));
+                    }
+                    (2, None) => {
+                        return Err(err(at, format!("subcategory {code}: names no category")));
+                    }
+                    (2, Some(c)) if !raw.category.iter().any(|k| k.code.get_ref() == c) => {
+                        return Err(err(
+                            at,
+                            format!("subcategory {code}: category {c} is not defined"),
+                        ));
+                    }
+                    _ => {}
+                }
+                let group = CatalogueGroup {
+                    code: code.clone(),
+                    name: g.name.clone(),
+                    parent: g.category.clone(),
+                };
+                if groups.insert(code.clone(), group).is_some() {
+                    return Err(err(at, format!("catalogue group {code} is defined twice")));
+                }
+            }
+        }
         let mut catalogue = BTreeMap::new();
         for i in &raw.catalogue {
             let at = i.code.span().start;
@@ -255,9 +323,24 @@ impl Topology {
                     ),
                 ));
             }
+            if !groups
+                .get(&i.subcategory)
+                .is_some_and(|g| g.parent.is_some())
+            {
+                return Err(err(
+                    at,
+                    format!(
+                        "catalogue {code}: subcategory {} is not defined",
+                        i.subcategory
+                    ),
+                ));
+            }
             let item = CatalogueItem {
                 code: code.clone(),
                 name: i.name.clone(),
+                subcategory: i.subcategory.clone(),
+                duty_list: i.duty_list,
+                ambiguous: i.ambiguous,
                 urgency,
                 department: i.department.clone(),
                 territory: i.territory,
@@ -274,6 +357,7 @@ impl Topology {
             catalogue_version: raw.catalogue_version,
             policy: raw.policy,
             units,
+            groups,
             catalogue,
             services,
             addresses,
@@ -317,6 +401,22 @@ impl Topology {
 
     pub fn catalogue(&self) -> impl Iterator<Item = &CatalogueItem> {
         self.catalogue.values()
+    }
+
+    /// A category or subcategory by code.
+    pub fn group(&self, code: &str) -> Option<&CatalogueGroup> {
+        self.groups.get(code)
+    }
+
+    /// The item's path: (category, subcategory, item).
+    pub fn item_path(
+        &self,
+        code: &str,
+    ) -> Option<(&CatalogueGroup, &CatalogueGroup, &CatalogueItem)> {
+        let item = self.item(code)?;
+        let sub = self.group(&item.subcategory)?;
+        let cat = self.group(sub.parent.as_deref()?)?;
+        Some((cat, sub, item))
     }
 
     pub fn place(&self, address: &str) -> Option<&Place> {
@@ -476,8 +576,16 @@ tier = "department"
 parent = "city"
 level = "city"
 name = "W"
+[[category]]
+code = "k"
+name = "K"
+[[subcategory]]
+code = "k.s"
+category = "k"
+name = "S"
 [[catalogue]]
 code = "x"
+subcategory = "k.s"
 name = "X"
 urgency = "general"
 territory = true
@@ -496,6 +604,22 @@ territory = true
         assert!(t.is_within("c1", "d1"));
         assert!(!t.is_within("d1", "c1"));
         assert_eq!(t.services().len(), 5);
+    }
+
+    #[test]
+    fn catalogue_has_three_levels() {
+        let t = Topology::parse("small.toml", SMALL).unwrap();
+        let (cat, sub, item) = t.item_path("x").unwrap();
+        assert_eq!(
+            (cat.code.as_str(), sub.code.as_str(), item.code.as_str()),
+            ("k", "k.s", "x")
+        );
+        let bad = SMALL.replace("subcategory = \"k.s\"", "subcategory = \"k.zz\"");
+        let e = Topology::parse("small.toml", &bad).unwrap_err();
+        assert!(e.problem.contains("subcategory k.zz is not defined"), "{e}");
+        let bad = SMALL.replace("category = \"k\"", "category = \"q\"");
+        let e = Topology::parse("small.toml", &bad).unwrap_err();
+        assert!(e.problem.contains("category q is not defined"), "{e}");
     }
 
     #[test]
