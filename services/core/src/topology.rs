@@ -323,9 +323,9 @@ impl Topology {
                     ),
                 ));
             }
-            if !groups
+            if groups
                 .get(&i.subcategory)
-                .is_some_and(|g| g.parent.is_some())
+                .is_none_or(|g| g.parent.is_none())
             {
                 return Err(err(
                     at,
