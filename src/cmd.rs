@@ -294,6 +294,10 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         Tier::Township => (hotline_township::routes(ctx.clone()), TIER_SERVICES),
         Tier::Community => (hotline_community::routes(ctx.clone()), TIER_SERVICES),
         Tier::Department => (hotline_department::routes(ctx.clone()), TIER_SERVICES),
+        Tier::Central => (
+            hotline_department::central_routes(ctx.clone()),
+            TIER_SERVICES,
+        ),
     };
     if let Some(addr) = a.metrics_addr {
         let (m, name) = (ctx.metrics.clone(), spec.name.clone());

@@ -36,6 +36,7 @@ named_enum!(
         Township => "township",
         Community => "community",
         Department => "department",
+        Central => "central",
     }
 );
 

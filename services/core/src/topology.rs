@@ -457,6 +457,7 @@ fn check_parent(u: &Unit, units: &BTreeMap<String, Unit>) -> Result<(), String> 
         Tier::Township => &[Tier::District],
         Tier::Community => &[Tier::Township],
         Tier::Department => &[Tier::City, Tier::District],
+        Tier::Central => &[Tier::City],
     };
     match (&u.parent, expected.is_empty()) {
         (None, true) => Ok(()),

@@ -17,6 +17,26 @@ impl TierRules for Department {
     }
 }
 
+/// A central unit (在京中央单位): matters of central organs and their
+/// enterprises are forwarded to it for coordination and tracked like any
+/// other order (Art. 22). It handles them as a department does.
+pub struct Central;
+
+impl TierRules for Central {
+    fn tier(&self) -> Tier {
+        Tier::Central
+    }
+
+    fn takes(&self, role: Role) -> bool {
+        matches!(role, Role::Lead)
+    }
+}
+
+/// The central-unit service's gRPC routes.
+pub fn central_routes(ctx: Ctx) -> Routes {
+    hotline_handler::routes(ctx, Central)
+}
+
 /// The department service's gRPC routes.
 pub fn routes(ctx: Ctx) -> Routes {
     hotline_handler::routes(ctx, Department)
@@ -35,5 +55,11 @@ mod tests {
             .collect();
         assert_eq!(taken, vec![Role::Lead, Role::CoHandler]);
         assert_eq!(Department.tier(), Tier::Department);
+        let central: Vec<Role> = Role::ALL
+            .iter()
+            .copied()
+            .filter(|r| Central.takes(*r))
+            .collect();
+        assert_eq!(central, vec![Role::Lead]);
     }
 }
