@@ -9,13 +9,19 @@ pub mod mesh;
 /// The demo city, built into the binary so `hotline demo` runs anywhere.
 pub const DEMO_TOPOLOGY: &str = include_str!("../topology/demo-city.toml");
 
-/// Reads and checks a topology file; errors name the file, line and problem.
+/// Reads and checks a topology file and the boundaries side file it
+/// names (relative to it); errors name the file, line and problem.
 pub fn load_topology(path: &std::path::Path) -> anyhow::Result<hotline_core::Topology> {
     let src =
         std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok(hotline_core::Topology::parse(
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    Ok(hotline_core::Topology::parse_with(
         &path.display().to_string(),
         &src,
+        |name| {
+            let side = dir.join(name);
+            std::fs::read_to_string(&side).map_err(|e| format!("{}: {e}", side.display()))
+        },
     )?)
 }
 

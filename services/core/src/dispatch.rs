@@ -1,7 +1,7 @@
 //! Classification and dispatch rules at intake (Art. 11, 12).
 
 use crate::model::{RequestKind, Role};
-use crate::topology::Topology;
+use crate::topology::{Place, Topology};
 
 /// An assignment the city is about to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,12 +26,22 @@ pub enum Decision {
 pub enum DecisionError {
     #[error("category_code: {0:?} is not in the dispatch catalogue")]
     UnknownCategory(String),
-    #[error("address: required for category {0}, which its territory handles")]
+    #[error(
+        "address: an address or a location is required for category {0}, which its territory handles"
+    )]
     MissingAddress(String),
     #[error("address: {0:?} is not in the topology's address index")]
     UnknownAddress(String),
     #[error("kind: category {0} is answered at intake only; submit it as a consultation")]
     AnswerOnly(String),
+}
+
+/// Where a request is: an address for the topology's address index, or a
+/// place already resolved (from a location).
+#[derive(Debug, Clone, Copy)]
+pub enum Site<'a> {
+    Address(&'a str),
+    Place(&'a Place),
 }
 
 /// Decides how intake handles a request of `kind` in `category_code` at
@@ -42,6 +52,16 @@ pub fn decide(
     kind: RequestKind,
     category_code: &str,
     address: &str,
+) -> Result<Decision, DecisionError> {
+    decide_at(topology, kind, category_code, Site::Address(address))
+}
+
+/// [`decide`] for a request at `site`.
+pub fn decide_at(
+    topology: &Topology,
+    kind: RequestKind,
+    category_code: &str,
+    site: Site<'_>,
 ) -> Result<Decision, DecisionError> {
     let item = topology
         .item(category_code)
@@ -55,12 +75,15 @@ pub fn decide(
     let mut assignments = Vec::new();
     let mut territory = None;
     if item.territory {
-        if address.trim().is_empty() {
-            return Err(DecisionError::MissingAddress(item.code.clone()));
-        }
-        let place = topology
-            .place(address)
-            .ok_or_else(|| DecisionError::UnknownAddress(address.to_string()))?;
+        let place = match site {
+            Site::Place(place) => place,
+            Site::Address(address) if address.trim().is_empty() => {
+                return Err(DecisionError::MissingAddress(item.code.clone()));
+            }
+            Site::Address(address) => topology
+                .place(address)
+                .ok_or_else(|| DecisionError::UnknownAddress(address.to_string()))?,
+        };
         assignments.push(Planned {
             unit_id: place.township.clone(),
             role: Role::Lead,
@@ -192,6 +215,17 @@ answer = "see the website"
             .map(|a| a.unit_id.as_str())
             .collect();
         assert_eq!(leads, vec!["t1", "heat"]);
+    }
+
+    #[test]
+    fn a_resolved_place_dispatches_like_its_address() {
+        let t = topo();
+        let place = t.place("1 Main St").unwrap().clone();
+        let by_place = decide_at(&t, RequestKind::Help, "heating", Site::Place(&place)).unwrap();
+        assert_eq!(
+            by_place,
+            decide(&t, RequestKind::Help, "heating", "1 Main St").unwrap()
+        );
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub struct Policy {
     /// How many times an unresolved callback may reopen an order; after that
     /// the order closes unresolved.
     pub max_reopens: u32,
+    /// A location this close (metres) to another territory is flagged
+    /// near the boundary, with the neighbouring units recorded.
+    pub near_boundary_meters: f64,
 }
 
 impl Default for Policy {
@@ -28,6 +31,7 @@ impl Default for Policy {
             general_limit_days: 7.0,
             complex_limit_days: 15.0,
             max_reopens: 2,
+            near_boundary_meters: 30.0,
         }
     }
 }
@@ -60,6 +64,10 @@ impl Policy {
             if !(v.is_finite() && v > 0.0) {
                 return Err(format!("policy.{name} must be a positive number"));
             }
+        }
+        let near = self.near_boundary_meters;
+        if !(near.is_finite() && near >= 0.0) {
+            return Err("policy.near_boundary_meters must be a number of metres, 0 or more".into());
         }
         Ok(())
     }

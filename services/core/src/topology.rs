@@ -1,6 +1,7 @@
 //! The topology file (TOML): units, line departments, the dispatch
-//! catalogue, the address index, which service hosts which units, and
-//! policy. Parsing is pure; the caller reads the file.
+//! catalogue, the address index, unit boundaries, which service hosts
+//! which units, and policy. Parsing is pure; the caller reads the file and
+//! any boundaries side file it names.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,6 +10,7 @@ use toml::Spanned;
 
 use crate::model::{Tier, Urgency};
 use crate::policy::Policy;
+use crate::territory::{self, Bounded, LocateError, Located, Territories};
 
 /// A topology problem, naming the file, the line and what is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +92,7 @@ pub struct Topology {
     catalogue: BTreeMap<String, CatalogueItem>,
     services: Vec<ServiceSpec>,
     addresses: HashMap<String, Place>,
+    territories: Territories,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +103,8 @@ struct RawTopology {
     catalogue_version: String,
     #[serde(default)]
     policy: Policy,
+    /// A GeoJSON FeatureCollection of unit boundaries, relative to this file.
+    boundaries: Option<Spanned<String>>,
     #[serde(default)]
     unit: Vec<RawUnit>,
     #[serde(default)]
@@ -132,6 +137,8 @@ struct RawUnit {
     enterprise: bool,
     #[serde(default)]
     addresses: Vec<String>,
+    /// One ring of `[lon, lat]` points.
+    boundary: Option<Spanned<Vec<[f64; 2]>>>,
 }
 
 #[derive(Deserialize)]
@@ -174,8 +181,23 @@ fn line_of(src: &str, offset: usize) -> usize {
 }
 
 impl Topology {
-    /// Parses and checks a topology. `file` names the source in errors.
+    /// Parses and checks a topology that names no boundaries side file.
+    /// `file` names the source in errors.
     pub fn parse(file: &str, src: &str) -> Result<Self, TopologyError> {
+        Self::parse_with(file, src, |name| {
+            Err(format!(
+                "{name} was not read: load the topology from its file"
+            ))
+        })
+    }
+
+    /// Parses and checks a topology; `read` returns the contents of the
+    /// boundaries side file it names, if any.
+    pub fn parse_with(
+        file: &str,
+        src: &str,
+        read: impl FnOnce(&str) -> Result<String, String>,
+    ) -> Result<Self, TopologyError> {
         let err = |offset: usize, problem: String| TopologyError {
             file: file.to_string(),
             line: line_of(src, offset),
@@ -190,6 +212,7 @@ impl Topology {
         let mut units = BTreeMap::new();
         let mut addresses = HashMap::new();
         let mut spans = HashMap::new();
+        let mut bounded = Vec::new();
         for u in &raw.unit {
             let at = u.id.span().start;
             let id = u.id.get_ref().clone();
@@ -216,6 +239,17 @@ impl Topology {
                 return Err(err(at, format!("unit {id} is defined twice")));
             }
             spans.insert(id.clone(), at);
+            if let Some(ring) = &u.boundary {
+                let at = ring.span().start;
+                let shape = hotline_geo::shape::from_rings(vec![vec![ring.get_ref().clone()]])
+                    .map_err(|p| err(at, format!("unit {id}: boundary {p}")))?;
+                bounded.push(Bounded {
+                    unit: id.clone(),
+                    shape,
+                    file: file.to_string(),
+                    line: line_of(src, at),
+                });
+            }
             for a in &u.addresses {
                 let place = match tier {
                     Tier::Township => Place {
@@ -352,6 +386,23 @@ impl Topology {
         }
 
         let services = build_services(&raw.service, &units).map_err(|(at, p)| err(at, p))?;
+        if let Some(name) = &raw.boundaries {
+            let at = name.span().start;
+            let name = name.get_ref();
+            let side = read(name).map_err(|p| err(at, format!("boundaries: {p}")))?;
+            let features = hotline_geo::geojson::parse(&side).map_err(|e| TopologyError {
+                file: name.clone(),
+                line: line_of(&side, e.offset),
+                problem: e.problem,
+            })?;
+            bounded.extend(features.into_iter().map(|f| Bounded {
+                unit: f.unit_id,
+                shape: f.shape,
+                file: name.clone(),
+                line: line_of(&side, f.offset),
+            }));
+        }
+        let territories = territory::build(&units, bounded, raw.policy.near_boundary_meters)?;
         Ok(Self {
             name: raw.name,
             catalogue_version: raw.catalogue_version,
@@ -361,7 +412,26 @@ impl Topology {
             catalogue,
             services,
             addresses,
+            territories,
         })
+    }
+
+    /// Where a location lies: its community (when communities carry
+    /// boundaries) and township, and the units within the policy's
+    /// near-boundary distance.
+    pub fn locate(&self, lat: f64, lon: f64) -> Result<Located, LocateError> {
+        self.territories.locate(&self.units, lat, lon)
+    }
+
+    /// The locator itself, for callers that map leaves to units themselves
+    /// (benchmarks, surveys).
+    pub fn atlas(&self) -> &hotline_geo::Atlas {
+        &self.territories.atlas
+    }
+
+    /// The unit a leaf of [`Topology::atlas`] bounds.
+    pub fn leaf_unit(&self, leaf: u32) -> &Unit {
+        &self.units[&self.territories.leaves[leaf as usize]]
     }
 
     pub fn unit(&self, id: &str) -> Option<&Unit> {

@@ -92,7 +92,7 @@ pub fn parse(src: &str) -> Result<Vec<Feature>, GeoJsonError> {
                 Geometry::MultiPolygon(polygons) => polygons,
             };
             let shape = shape::from_rings(polygons)
-                .map_err(|p| at(format!("unit {}: {p}", f.properties.unit_id)))?;
+                .map_err(|p| at(format!("unit {}: boundary {p}", f.properties.unit_id)))?;
             Ok(Feature {
                 unit_id: f.properties.unit_id,
                 shape,
@@ -167,7 +167,7 @@ mod tests {
         let bad = TWO.replace("[3, 1], [2, 0]", "[2, 0]");
         let e = parse(&bad).unwrap_err();
         assert_eq!(line(&bad, e.offset), 3);
-        assert!(e.problem.contains("unit c2: polygon 0"), "{e:?}");
+        assert!(e.problem.contains("unit c2: boundary polygon 0"), "{e:?}");
 
         let bad = TWO.replace("\"Polygon\"", "\"Point\"");
         let e = parse(&bad).unwrap_err();

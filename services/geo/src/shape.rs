@@ -13,7 +13,7 @@ pub type Rings = Vec<Vec<[f64; 2]>>;
 /// their polygon, polygons that overlap.
 pub fn from_rings(polygons: Vec<Rings>) -> Result<MultiPolygon, String> {
     if polygons.is_empty() {
-        return Err("boundary has no polygon".into());
+        return Err("has no polygon".into());
     }
     let mut out = Vec::with_capacity(polygons.len());
     for (p, rings) in polygons.into_iter().enumerate() {
@@ -29,7 +29,7 @@ pub fn from_rings(polygons: Vec<Rings>) -> Result<MultiPolygon, String> {
     let shape = MultiPolygon::new(out);
     shape
         .check_validation()
-        .map_err(|e| format!("not a valid polygon: {e}"))?;
+        .map_err(|e| format!("is not a valid polygon: {e}"))?;
     Ok(shape)
 }
 
