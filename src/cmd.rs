@@ -1,5 +1,6 @@
 //! The command line: `up`, `serve`, `gateway`, `demo`, `submit`,
-//! `order show`, `dead-letters`.
+//! `order show`, `dead-letters`, `topology generate | check`, `locate`,
+//! `bench locate`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,6 +50,24 @@ pub enum Command {
     },
     /// List a service's dead letters: handoffs its receivers refused for good.
     DeadLetters(DeadLetterArgs),
+    /// Generate or check a topology.
+    Topology {
+        #[command(subcommand)]
+        command: crate::topology::TopologyCommand,
+    },
+    /// The unit path of a location (community → township → district) and its near-boundary neighbours.
+    Locate(crate::topology::LocateArgs),
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Locate calls per second on one core.
+    Locate(crate::topology::BenchLocateArgs),
 }
 
 #[derive(Args, Clone)]
@@ -220,6 +239,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => show_order(&gateway, &city, &id, json).await,
         Command::DeadLetters(a) => dead_letters(a).await,
+        Command::Topology { command } => crate::topology::run(command),
+        Command::Locate(a) => crate::topology::locate(a),
+        Command::Bench {
+            command: BenchCommand::Locate(a),
+        } => crate::topology::bench(a),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod client;
 pub mod cmd;
 pub mod demo;
 pub mod mesh;
+pub mod topology;
 
 /// The demo city, built into the binary so `hotline demo` runs anywhere.
 pub const DEMO_TOPOLOGY: &str = include_str!("../topology/demo-city.toml");

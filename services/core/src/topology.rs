@@ -478,6 +478,11 @@ impl Topology {
         self.groups.get(code)
     }
 
+    /// Categories and subcategories, by code.
+    pub fn groups(&self) -> impl Iterator<Item = &CatalogueGroup> {
+        self.groups.values()
+    }
+
     /// The item's path: (category, subcategory, item).
     pub fn item_path(
         &self,

@@ -79,7 +79,7 @@ pub fn survey(atlas: &Atlas) -> Survey {
         area_km2: union_area / 1e6,
         pieces: union.0.len(),
         gaps: holes.len(),
-        gap_area_m2: holes.iter().sum(),
+        gap_area_m2: holes.iter().fold(0.0, |a, h| a + h),
         overlaps,
         overlap_area_m2: if overlaps > 0 { overlap_area } else { 0.0 },
     }
