@@ -177,6 +177,11 @@ pub struct SubmitArgs {
     pub category: String,
     #[arg(long, default_value = "")]
     pub address: String,
+    /// Latitude of the location (with --lon); it decides the territory.
+    #[arg(long, requires = "lon", allow_hyphen_values = true)]
+    pub lat: Option<f64>,
+    #[arg(long, requires = "lat", allow_hyphen_values = true)]
+    pub lon: Option<f64>,
     #[arg(long)]
     pub text: String,
     #[arg(long)]
@@ -411,6 +416,10 @@ async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
         text: a.text,
         category_code: a.category,
         address: a.address,
+        location: a.lat.zip(a.lon).map(|(latitude, longitude)| pb::Location {
+            latitude,
+            longitude,
+        }),
     };
     let order = client.submit(req).await.map_err(status_error)?;
     print_order(&order, a.json)

@@ -12,6 +12,10 @@ use crate::mesh::{Mesh, MeshOptions};
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// Ten metres inside Market Street from its border with Harbour Street,
+/// in East Arcade Community (see topology/demo-city.toml).
+const BORDER_POINT: (f64, f64) = (39.9496, 116.243);
+
 /// What the demo did, as `--json` prints it.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct DemoReport {
@@ -30,6 +34,9 @@ pub struct DemoReport {
     pub stale_epoch_refused: bool,
     /// A retried request with the same request_id got the first answer.
     pub retry_same_answer: bool,
+    /// An order located near a township border: who owns it, and the
+    /// neighbours recorded.
+    pub border_case: Value,
     pub unit_reports: Vec<Value>,
     pub calls_by_tier_pair: Vec<Value>,
     pub wall_seconds: f64,
@@ -82,6 +89,7 @@ fn submit_req(
         text: text.into(),
         category_code: category.into(),
         address: address.into(),
+        location: None,
     }
 }
 
@@ -241,7 +249,47 @@ async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
         .await?;
     say(format!("   epoch 2 handled → {}", state_name(o.state)));
 
-    // 5. Every tier reports its workload to the centre.
+    // 5. A pothole reported by location near the Market/Harbour border:
+    //    the township owning the point leads, the neighbours are recorded.
+    let mut req = submit_req(
+        "road.pothole",
+        "",
+        RequestKind::Report,
+        "Pothole by the arcade gate",
+        "Sun Mei",
+        "13900000005",
+    );
+    req.location = Some(Location {
+        latitude: BORDER_POINT.0,
+        longitude: BORDER_POINT.1,
+    });
+    let o = c.submit(req).await?;
+    report.order_ids.push(o.order_id.clone());
+    say(format!(
+        "5. pothole by location {} → {} ({}), near {}",
+        o.order_id,
+        o.territory_unit,
+        o.community_unit,
+        o.near_boundary_units.join(", ")
+    ));
+    report.border_case = json!({
+        "order_id": o.order_id,
+        "territory_unit": o.territory_unit,
+        "community_unit": o.community_unit,
+        "near_boundary_units": o.near_boundary_units,
+        "leads": o.assignments.iter().filter(|a| a.role == AssignmentRole::Lead as i32).map(|a| a.unit_id.clone()).collect::<Vec<_>>(),
+    });
+    handle_all(&c, &o, 1, ReplyOutcome::Resolved).await?;
+    let o = c
+        .callback(&o.order_id, true, Satisfaction::Satisfied)
+        .await?;
+    say(format!(
+        "   handled by {} → {}",
+        o.territory_unit,
+        state_name(o.state)
+    ));
+
+    // 6. Every tier reports its workload to the centre.
     for unit in [
         "city",
         "d-riverside",
@@ -335,6 +383,12 @@ fn print_summary(r: &DemoReport) {
             u["by_state"]
         );
     }
+    println!(
+        "  border case         {} → {} (near {})",
+        r.border_case["order_id"].as_str().unwrap_or(""),
+        r.border_case["territory_unit"].as_str().unwrap_or(""),
+        r.border_case["near_boundary_units"]
+    );
     println!("  wall time           {:.2} s", r.wall_seconds);
     if let Some(d) = &r.data_dir {
         println!("  data and logs kept in {d}");
@@ -357,6 +411,9 @@ pub fn order_json(o: &Order) -> Value {
         "urgency": Urgency::try_from(o.urgency).map(|u| u.as_str_name()).unwrap_or(""),
         "address": o.address,
         "territory_unit": o.territory_unit,
+        "location": o.location.as_ref().map(|l| json!({"latitude": l.latitude, "longitude": l.longitude})),
+        "community_unit": o.community_unit,
+        "near_boundary_units": o.near_boundary_units,
         "requester_ref": o.requester_ref,
         "answer": o.answer,
         "received_us": ts(&o.received_time),
@@ -397,6 +454,23 @@ pub fn order_text(o: &Order) -> String {
         },
         o.requester_ref
     );
+    if let Some(l) = &o.location {
+        s += &format!(
+            "  location: {}, {}  community: {}  near boundary: {}\n",
+            l.latitude,
+            l.longitude,
+            if o.community_unit.is_empty() {
+                "-"
+            } else {
+                &o.community_unit
+            },
+            if o.near_boundary_units.is_empty() {
+                "-".to_string()
+            } else {
+                o.near_boundary_units.join(", ")
+            }
+        );
+    }
     if !o.answer.is_empty() {
         s += &format!("  answer: {}\n", o.answer);
     }

@@ -4,7 +4,9 @@
 mod bad_input;
 mod demo;
 mod durability;
+mod geo;
 mod lifecycle;
 mod services;
 mod support;
+mod topology;
 mod up;

@@ -75,6 +75,7 @@ pub fn submit(category: &str, address: &str, kind: RequestKind) -> SubmitRequest
         text: "the request text".into(),
         category_code: category.into(),
         address: address.into(),
+        location: None,
     }
 }
 

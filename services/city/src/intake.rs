@@ -1,14 +1,14 @@
 //! Intake (Art. 10–12), the order record, and the callback (Art. 23).
 
 use hmac::{Hmac, Mac};
-use hotline_core::dispatch::{self, Decision, DecisionError};
+use hotline_core::dispatch::{self, Decision, DecisionError, Site};
 use hotline_core::lifecycle::{self, CallbackEffect};
 use hotline_core::{AssignmentState, Channel, OrderState, RequestKind, Satisfaction};
 use hotline_proto::v1::intake_service_server::IntakeService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::{Ctx, guard, idem, meta, wire};
-use hotline_store::orders::{self, Callback, Order as Stored};
+use hotline_store::orders::{self, Callback, Location, Order as Stored};
 use hotline_store::{Conn, assignments, misc};
 use sha2::Sha256;
 use tonic::{Request, Response, Status};
@@ -43,7 +43,18 @@ impl Intake {
         let phone = normalise_phone(&requester.phone)?;
         required("text", &r.text)?;
         required("category_code", &r.category_code)?;
-        let decision = dispatch::decide(&self.ctx.topology, kind, &r.category_code, &r.address)
+        // A location decides the place; otherwise the address index does.
+        let located = r
+            .location
+            .as_ref()
+            .map(|l| self.ctx.topology.locate(l.latitude, l.longitude))
+            .transpose()
+            .map_err(|e| ServiceError::invalid("location", e.to_string()))?;
+        let site = match &located {
+            Some(l) => Site::Place(&l.place),
+            None => Site::Address(&r.address),
+        };
+        let decision = dispatch::decide_at(&self.ctx.topology, kind, &r.category_code, site)
             .map_err(decision_error)?;
         let item = self
             .ctx
@@ -81,12 +92,28 @@ impl Intake {
             reopen_count: 0,
             callback: None,
             closed_us: None,
+            location: r.location.as_ref().map(|l| Location {
+                latitude: l.latitude,
+                longitude: l.longitude,
+            }),
+            community_unit: located
+                .as_ref()
+                .and_then(|l| l.place.community.clone())
+                .unwrap_or_default(),
+            near_boundary_units: located.map(|l| l.near_boundary).unwrap_or_default(),
         };
+        let mut received = format!("channel={channel} kind={kind}");
+        if let Some(l) = &order.location {
+            received += &format!(
+                " location={},{} community={} near_boundary={}",
+                l.latitude,
+                l.longitude,
+                order.community_unit,
+                order.near_boundary_units.join(",")
+            );
+        }
         let mut history = vec![
-            (
-                OrderState::Received,
-                format!("channel={channel} kind={kind}"),
-            ),
+            (OrderState::Received, received),
             (
                 OrderState::Classified,
                 format!(

@@ -36,6 +36,12 @@ pub fn order_to_wire(o: &Order, category_name: &str) -> pb::Order {
         }),
         closed_time: opt_ts(o.closed_us),
         catalogue_version: o.catalogue_version.clone(),
+        location: o.location.map(|l| pb::Location {
+            latitude: l.latitude,
+            longitude: l.longitude,
+        }),
+        community_unit: o.community_unit.clone(),
+        near_boundary_units: o.near_boundary_units.clone(),
     }
 }
 

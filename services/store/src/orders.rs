@@ -28,6 +28,19 @@ pub struct Order {
     pub reopen_count: i64,
     pub callback: Option<Callback>,
     pub closed_us: Option<i64>,
+    /// Where the requester said the request is, if they gave a location.
+    pub location: Option<Location>,
+    /// The community owning the location, or empty.
+    pub community_unit: String,
+    /// Units within the near-boundary distance of the location.
+    pub near_boundary_units: Vec<String>,
+}
+
+/// WGS 84 degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -39,7 +52,7 @@ pub struct Callback {
 
 const COLUMNS: &str = "order_id, state, kind, channel, category_code, urgency, catalogue_version, address, body, \
     requester_ref, territory_unit, received_us, due_us, answer, seq, reopen_count, callback_resolved, \
-    callback_satisfaction, callback_us, closed_us";
+    callback_satisfaction, callback_us, closed_us, latitude, longitude, community_unit, near_boundary_units";
 
 fn from_row(r: AnyRow) -> Result<Order> {
     let resolved: Option<i64> = r.try_get("callback_resolved")?;
@@ -84,12 +97,25 @@ fn from_row(r: AnyRow) -> Result<Order> {
         reopen_count: r.try_get("reopen_count")?,
         callback,
         closed_us: r.try_get("closed_us")?,
+        location: match (r.try_get("latitude")?, r.try_get("longitude")?) {
+            (Some(latitude), Some(longitude)) => Some(Location {
+                latitude,
+                longitude,
+            }),
+            _ => None,
+        },
+        community_unit: r.try_get("community_unit")?,
+        near_boundary_units: r
+            .try_get::<String, _>("near_boundary_units")?
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
     })
 }
 
 pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
     )))
     .bind(&o.order_id)
     .bind(o.state.as_str())
@@ -111,6 +137,10 @@ pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(o.callback.map(|c| c.satisfaction.as_str()))
     .bind(o.callback.map(|c| c.time_us))
     .bind(o.closed_us)
+    .bind(o.location.map(|l| l.latitude))
+    .bind(o.location.map(|l| l.longitude))
+    .bind(&o.community_unit)
+    .bind(o.near_boundary_units.join(" "))
     .execute(&mut *conn)
     .await?;
     Ok(())
