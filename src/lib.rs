@@ -10,13 +10,22 @@ pub mod mesh;
 pub const DEMO_TOPOLOGY: &str = include_str!("../topology/demo-city.toml");
 
 /// Reads and checks a topology file; errors name the file, line and problem.
+/// A topology may name a calendar file (`calendar = "…"`), read relative to it.
 pub fn load_topology(path: &std::path::Path) -> anyhow::Result<hotline_core::Topology> {
-    let src =
-        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok(hotline_core::Topology::parse(
-        &path.display().to_string(),
-        &src,
-    )?)
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+    };
+    let mut topology = hotline_core::Topology::parse(&path.display().to_string(), &read(path)?)?;
+    if let Some(file) = topology.calendar_file.clone() {
+        let p = path
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join(file);
+        let calendar =
+            hotline_core::calendar::Calendar::parse(&p.display().to_string(), &read(&p)?)?;
+        topology.calendar = calendar;
+    }
+    Ok(topology)
 }
 
 #[cfg(test)]
@@ -41,5 +50,26 @@ mod tests {
             assert!(t.catalogue().any(|i| i.urgency == *u), "no {u} item");
         }
         assert_eq!(t.services().len(), 5, "one service per tier");
+    }
+
+    #[test]
+    fn a_named_calendar_file_is_read_beside_the_topology() {
+        let dir = tempfile::tempdir().unwrap();
+        let topo = "name = \"t\"\ncalendar = \"cal.toml\"\n[[unit]]\nid = \"city\"\ntier = \"city\"\nname = \"C\"\n";
+        std::fs::write(dir.path().join("t.toml"), topo).unwrap();
+        std::fs::write(
+            dir.path().join("cal.toml"),
+            "holidays = [\"2026-10-01\"]\nworkdays = [\"2026-10-10\"]\n",
+        )
+        .unwrap();
+        let t = super::load_topology(&dir.path().join("t.toml")).unwrap();
+        let d = |s| hotline_core::calendar::Date::parse(s).unwrap();
+        assert!(!t.calendar.is_working_day(d("2026-10-01")));
+        assert!(t.calendar.is_working_day(d("2026-10-10")));
+        std::fs::write(dir.path().join("cal.toml"), "holidays = [\"someday\"]").unwrap();
+        let e = super::load_topology(&dir.path().join("t.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cal.toml") && e.contains("someday"), "{e}");
     }
 }

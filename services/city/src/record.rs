@@ -6,11 +6,10 @@ use hotline_core::{AssignmentState, Micros, OrderState};
 use hotline_proto::v1::DeliverAssignmentRequest;
 use hotline_runtime::Ctx;
 use hotline_runtime::error::{Result, ServiceError};
+use hotline_runtime::handoff::{self, Handoff};
 use hotline_store::assignments::{self, Assignment};
 use hotline_store::orders::{self, HistoryEntry, Order};
-use hotline_store::outbox::{self, NewMessage};
 use hotline_store::{Conn, misc};
-use prost::Message;
 
 pub const DELIVER: &str = "/hotline.v1.DispatchService/DeliverAssignment";
 
@@ -66,15 +65,14 @@ pub async fn issue(
         assignment: Some(hotline_runtime::wire::assignment_to_wire(a)),
         order_seq: order.seq as u64,
     };
-    let m = NewMessage {
+    let route = Handoff {
         message_id: &message_id,
+        order_id: &a.order_id,
         from_unit: &city,
         target_unit: &a.unit_id,
         method: DELIVER,
-        payload: request.encode_to_vec(),
     };
-    outbox::enqueue(conn, m, now).await?;
-    Ok(())
+    handoff::send(conn, route, &request, now).await
 }
 
 /// A new assignment (epoch 1 or the next epoch) from an order's facts.

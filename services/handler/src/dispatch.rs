@@ -11,11 +11,11 @@ use hotline_proto::v1::contact_relay_service_client::ContactRelayServiceClient;
 use hotline_proto::v1::dispatch_service_server::DispatchService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::handoff::{self, Handoff};
 use hotline_runtime::meta::{self, Caller};
 use hotline_runtime::wire::{self, WireEnum};
 use hotline_runtime::{Ctx, guard, idem};
 use hotline_store::assignments::{self, Assignment as Stored};
-use hotline_store::outbox::{self, NewMessage};
 use prost::Message;
 use tonic::{Request, Response, Status};
 
@@ -124,14 +124,14 @@ impl Inbox {
                 outcome: a.outcome.map(|o| o.to_wire()).unwrap_or(0),
             };
             let city = self.ctx.topology.city().id.clone();
-            let message = NewMessage {
+            let route = Handoff {
                 message_id: &event.request_id,
+                order_id: &a.order_id,
                 from_unit: unit,
                 target_unit: &city,
                 method: RECORD_EVENT,
-                payload: event.encode_to_vec(),
             };
-            outbox::enqueue(&mut tx, message, now).await?;
+            handoff::send(&mut tx, route, &event, now).await?;
         }
         let r = answer(&a);
         idem::record(&mut tx, &scope, request_id, &r, now).await?;

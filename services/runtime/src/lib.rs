@@ -7,6 +7,7 @@ pub mod clock;
 pub mod error;
 pub mod failpoint;
 pub mod guard;
+pub mod handoff;
 pub mod idem;
 pub mod meta;
 pub mod metrics;

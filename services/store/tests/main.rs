@@ -99,6 +99,7 @@ async fn idempotency_records_first_answer(db: Db, _: String) {
 fn msg<'a>(id: &'a str, target: &'a str) -> outbox::NewMessage<'a> {
     outbox::NewMessage {
         message_id: id,
+        order_id: "HL1",
         from_unit: "city",
         target_unit: target,
         method: "/hotline.v1.DispatchService/DeliverAssignment",
