@@ -47,9 +47,9 @@ pub async fn transition(
     note(conn, order, now, actor, state.as_str(), detail).await
 }
 
-/// Stores an assignment in the city's record and queues its delivery. The
-/// message id is derived from (order, unit, epoch), so issuing the same
-/// epoch twice sends once.
+/// Stores an assignment in the city's record and queues its delivery; a new
+/// lead's clocks start. The message id is derived from (order, unit, epoch,
+/// extensions granted), so issuing the same version twice sends once.
 pub async fn issue(
     ctx: &Ctx,
     conn: &mut Conn,
@@ -59,7 +59,13 @@ pub async fn issue(
 ) -> Result<()> {
     assignments::upsert(conn, a).await?;
     let city = ctx.topology.city().id.clone();
-    let message_id = format!("deliver:{}:{}:{}", a.order_id, a.unit_id, a.epoch);
+    let message_id = match a.extensions {
+        0 => format!("deliver:{}:{}:{}", a.order_id, a.unit_id, a.epoch),
+        n => format!("deliver:{}:{}:{}:x{n}", a.order_id, a.unit_id, a.epoch),
+    };
+    if a.role.is_lead() && a.extensions == 0 && a.state == AssignmentState::Dispatched {
+        crate::clocks::arm_new_lead(ctx, conn, a, now).await?;
+    }
     let request = DeliverAssignmentRequest {
         request_id: message_id.clone(),
         assignment: Some(hotline_runtime::wire::assignment_to_wire(a)),
@@ -105,6 +111,8 @@ pub fn fresh(
         body: order.body.clone(),
         requester_ref: order.requester_ref.clone(),
         kind: order.kind,
+        requested_due_us: None,
+        extensions: 0,
     }
 }
 

@@ -28,6 +28,9 @@ pub struct Order {
     pub reopen_count: i64,
     pub callback: Option<Callback>,
     pub closed_us: Option<i64>,
+    /// A lead's handler clock passed its limit before the reply.
+    pub overdue: bool,
+    pub urge_count: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -39,7 +42,7 @@ pub struct Callback {
 
 const COLUMNS: &str = "order_id, state, kind, channel, category_code, urgency, catalogue_version, address, body, \
     requester_ref, territory_unit, received_us, due_us, answer, seq, reopen_count, callback_resolved, \
-    callback_satisfaction, callback_us, closed_us";
+    callback_satisfaction, callback_us, closed_us, overdue, urge_count";
 
 fn from_row(r: AnyRow) -> Result<Order> {
     let resolved: Option<i64> = r.try_get("callback_resolved")?;
@@ -84,12 +87,14 @@ fn from_row(r: AnyRow) -> Result<Order> {
         reopen_count: r.try_get("reopen_count")?,
         callback,
         closed_us: r.try_get("closed_us")?,
+        overdue: r.try_get::<i64, _>("overdue")? != 0,
+        urge_count: r.try_get("urge_count")?,
     })
 }
 
 pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
     )))
     .bind(&o.order_id)
     .bind(o.state.as_str())
@@ -111,6 +116,8 @@ pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(o.callback.map(|c| c.satisfaction.as_str()))
     .bind(o.callback.map(|c| c.time_us))
     .bind(o.closed_us)
+    .bind(o.overdue as i64)
+    .bind(o.urge_count)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -142,7 +149,8 @@ pub async fn lock(conn: &mut Conn, order_id: &str) -> Result<Option<Order>> {
 pub async fn update(conn: &mut Conn, o: &Order) -> Result<()> {
     sqlx::query(
         "UPDATE orders SET state = $2, seq = $3, reopen_count = $4, callback_resolved = $5, \
-         callback_satisfaction = $6, callback_us = $7, closed_us = $8, answer = $9 WHERE order_id = $1",
+         callback_satisfaction = $6, callback_us = $7, closed_us = $8, answer = $9, overdue = $10, urge_count = $11 \
+         WHERE order_id = $1",
     )
     .bind(&o.order_id)
     .bind(o.state.as_str())
@@ -153,6 +161,8 @@ pub async fn update(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(o.callback.map(|c| c.time_us))
     .bind(o.closed_us)
     .bind(&o.answer)
+    .bind(o.overdue as i64)
+    .bind(o.urge_count)
     .execute(&mut *conn)
     .await?;
     Ok(())

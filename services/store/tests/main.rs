@@ -161,6 +161,8 @@ fn order(id: &str) -> Order {
         reopen_count: 0,
         callback: None,
         closed_us: None,
+        overdue: false,
+        urge_count: 0,
     }
 }
 
@@ -266,6 +268,8 @@ fn assignment(order_id: &str, unit: &str, state: AssignmentState, due: i64) -> A
         body: "text".into(),
         requester_ref: "rq".into(),
         kind: RequestKind::Complaint,
+        requested_due_us: None,
+        extensions: 0,
     }
 }
 
@@ -357,6 +361,8 @@ async fn counters_and_settings(db: Db, _: String) {
         to_unit: "d1".into(),
         reason: "needs the district".into(),
         time_us: 9,
+        answer: String::new(),
+        answered_us: None,
     };
     misc::insert_coordination(&mut tx, &c).await.unwrap();
     tx.commit().await.unwrap();
@@ -372,6 +378,21 @@ async fn counters_and_settings(db: Db, _: String) {
             .await
             .unwrap()
             .is_empty()
+    );
+    let answered = misc::answer_coordination(&mut conn, "co1", "d1", "site meeting on Monday", 50)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (answered.answer.as_str(), answered.answered_us),
+        ("site meeting on Monday", Some(50))
+    );
+    assert!(
+        misc::answer_coordination(&mut conn, "co1", "d2", "x", 51)
+            .await
+            .unwrap()
+            .is_none(),
+        "only the asked unit answers"
     );
 }
 
