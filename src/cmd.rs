@@ -49,6 +49,38 @@ pub enum Command {
     },
     /// List a service's dead letters: handoffs its receivers refused for good.
     DeadLetters(DeadLetterArgs),
+    /// Where an order's time went: every step, handoff and its latency.
+    Trace {
+        id: String,
+        #[command(flatten)]
+        at: GatewayArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every pending deadline in the mesh, soonest first.
+    Deadlines {
+        /// Only this unit's deadlines.
+        #[arg(long)]
+        unit: Option<String>,
+        #[command(flatten)]
+        at: GatewayArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measurements: `bench timers` fires due timers on a database.
+    Bench {
+        #[command(subcommand)]
+        command: crate::bench::BenchCommand,
+    },
+}
+
+#[derive(Args, Clone)]
+pub struct GatewayArg {
+    #[arg(long, env = "HOTLINE_GATEWAY", default_value = "http://127.0.0.1:7345")]
+    pub gateway: String,
+    /// The hotline centre's unit id.
+    #[arg(long, default_value = "city")]
+    pub city: String,
 }
 
 #[derive(Args, Clone)]
@@ -226,6 +258,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => show_order(&gateway, &city, &id, json).await,
         Command::DeadLetters(a) => dead_letters(a).await,
+        Command::Trace { id, at, json } => {
+            let client = MeshClient::new(&at.gateway, &at.city)?;
+            let t = crate::trace::trace(&client, id.trim_start_matches("orders/")).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&t)?);
+            } else {
+                crate::trace::print_trace(&t);
+            }
+            Ok(())
+        }
+        Command::Deadlines { unit, at, json } => {
+            let client = MeshClient::new(&at.gateway, &at.city)?;
+            let all = crate::trace::deadlines(&client, unit.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            } else if all.is_empty() {
+                println!("no pending deadlines");
+            } else {
+                for d in &all {
+                    println!(
+                        "{}  {:<12} {:<14} {:<16} ({})",
+                        d["due"].as_str().unwrap_or(""),
+                        d["kind"].as_str().unwrap_or(""),
+                        d["order_id"].as_str().unwrap_or(""),
+                        d["unit"].as_str().unwrap_or(""),
+                        d["service"].as_str().unwrap_or("")
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Bench { command } => crate::bench::run(command).await,
     }
 }
 

@@ -1,10 +1,12 @@
 //! The `hotline` command as a library, so cross-service tests drive the
 //! same mesh supervisor, client and demo as the command line.
 
+pub mod bench;
 pub mod client;
 pub mod cmd;
 pub mod demo;
 pub mod mesh;
+pub mod trace;
 
 /// The demo city, built into the binary so `hotline demo` runs anywhere.
 pub const DEMO_TOPOLOGY: &str = include_str!("../topology/demo-city.toml");

@@ -4,6 +4,7 @@
 mod bad_input;
 mod demo;
 mod durability;
+mod escalation;
 mod lifecycle;
 mod services;
 mod support;
