@@ -1,29 +1,36 @@
 //! The `hotline` command as a library, so cross-service tests drive the
 //! same mesh supervisor, client and demo as the command line.
 
+pub mod bench;
 pub mod client;
 pub mod cmd;
 pub mod demo;
 pub mod mesh;
 pub mod topology;
+pub mod trace;
 
 /// The demo city, built into the binary so `hotline demo` runs anywhere.
 pub const DEMO_TOPOLOGY: &str = include_str!("../topology/demo-city.toml");
 
-/// Reads and checks a topology file and the boundaries side file it
-/// names (relative to it); errors name the file, line and problem.
+/// Reads and checks a topology file; errors name the file, line and
+/// problem. The boundaries side file (`boundaries = "…"`) and calendar file
+/// (`calendar = "…"`) a topology names are read relative to it.
 pub fn load_topology(path: &std::path::Path) -> anyhow::Result<hotline_core::Topology> {
-    let src =
-        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+    };
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
-    Ok(hotline_core::Topology::parse_with(
-        &path.display().to_string(),
-        &src,
-        |name| {
-            let side = dir.join(name);
-            std::fs::read_to_string(&side).map_err(|e| format!("{}: {e}", side.display()))
-        },
-    )?)
+    let mut topology =
+        hotline_core::Topology::parse_with(&path.display().to_string(), &read(path)?, |name| {
+            read(&dir.join(name)).map_err(|e| e.to_string())
+        })?;
+    if let Some(file) = topology.calendar_file.clone() {
+        let p = dir.join(file);
+        let calendar =
+            hotline_core::calendar::Calendar::parse(&p.display().to_string(), &read(&p)?)?;
+        topology.calendar = calendar;
+    }
+    Ok(topology)
 }
 
 #[cfg(test)]
@@ -48,5 +55,26 @@ mod tests {
             assert!(t.catalogue().any(|i| i.urgency == *u), "no {u} item");
         }
         assert_eq!(t.services().len(), 5, "one service per tier");
+    }
+
+    #[test]
+    fn a_named_calendar_file_is_read_beside_the_topology() {
+        let dir = tempfile::tempdir().unwrap();
+        let topo = "name = \"t\"\ncalendar = \"cal.toml\"\n[[unit]]\nid = \"city\"\ntier = \"city\"\nname = \"C\"\n";
+        std::fs::write(dir.path().join("t.toml"), topo).unwrap();
+        std::fs::write(
+            dir.path().join("cal.toml"),
+            "holidays = [\"2026-10-01\"]\nworkdays = [\"2026-10-10\"]\n",
+        )
+        .unwrap();
+        let t = super::load_topology(&dir.path().join("t.toml")).unwrap();
+        let d = |s| hotline_core::calendar::Date::parse(s).unwrap();
+        assert!(!t.calendar.is_working_day(d("2026-10-01")));
+        assert!(t.calendar.is_working_day(d("2026-10-10")));
+        std::fs::write(dir.path().join("cal.toml"), "holidays = [\"someday\"]").unwrap();
+        let e = super::load_topology(&dir.path().join("t.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cal.toml") && e.contains("someday"), "{e}");
     }
 }

@@ -4,6 +4,7 @@
 mod bad_input;
 mod demo;
 mod durability;
+mod escalation;
 mod geo;
 mod lifecycle;
 mod services;

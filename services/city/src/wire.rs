@@ -36,6 +36,8 @@ pub fn order_to_wire(o: &Order, category_name: &str) -> pb::Order {
         }),
         closed_time: opt_ts(o.closed_us),
         catalogue_version: o.catalogue_version.clone(),
+        overdue: o.overdue,
+        urge_count: o.urge_count as u32,
         location: o.location.map(|l| pb::Location {
             latitude: l.latitude,
             longitude: l.longitude,

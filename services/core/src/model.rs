@@ -130,6 +130,15 @@ named_enum!(
     }
 );
 
+named_enum!(
+    /// Kinds of whistle (吹哨), each with its check-in deadline (Art. 16).
+    WhistleKind {
+        Daily => "daily",
+        Tough => "tough",
+        Emergency => "emergency",
+    }
+);
+
 impl OrderState {
     /// No further transition but a reopen leaves these states.
     pub fn is_final(self) -> bool {

@@ -2,7 +2,7 @@
 
 use hotline_core::{
     AssignmentState, Channel, Micros, OrderState, ReplyOutcome, RequestKind, Role, Satisfaction,
-    Tier, Urgency,
+    Tier, Urgency, WhistleKind,
 };
 use hotline_proto::v1 as pb;
 use hotline_store::assignments::Assignment;
@@ -43,6 +43,7 @@ wire_enum!(AssignmentState, pb::AssignmentState, {
     Replied => Replied, Objected => Objected, Revoked => Revoked,
 });
 wire_enum!(ReplyOutcome, pb::ReplyOutcome, { Resolved => Resolved, PartlyResolved => PartlyResolved, Explained => Explained });
+wire_enum!(WhistleKind, pb::WhistleKind, { Daily => Daily, Tough => Tough, Emergency => Emergency });
 wire_enum!(Satisfaction, pb::Satisfaction, { Satisfied => Satisfied, BasicallySatisfied => BasicallySatisfied, Dissatisfied => Dissatisfied });
 
 /// A required wire enum field: unset or unknown → INVALID_ARGUMENT.
@@ -141,6 +142,8 @@ pub fn assignment_from_wire(a: &pb::Assignment, order_seq: u64) -> Result<Assign
         body: a.text.clone(),
         requester_ref: a.requester_ref.clone(),
         kind: required_enum(&field("kind"), a.kind)?,
+        requested_due_us: None,
+        extensions: 0,
     })
 }
 

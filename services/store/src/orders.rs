@@ -28,6 +28,9 @@ pub struct Order {
     pub reopen_count: i64,
     pub callback: Option<Callback>,
     pub closed_us: Option<i64>,
+    /// A lead's handler clock passed its limit before the reply.
+    pub overdue: bool,
+    pub urge_count: i64,
     /// Where the requester said the request is, if they gave a location.
     pub location: Option<Location>,
     /// The community owning the location, or empty.
@@ -52,7 +55,8 @@ pub struct Callback {
 
 const COLUMNS: &str = "order_id, state, kind, channel, category_code, urgency, catalogue_version, address, body, \
     requester_ref, territory_unit, received_us, due_us, answer, seq, reopen_count, callback_resolved, \
-    callback_satisfaction, callback_us, closed_us, latitude, longitude, community_unit, near_boundary_units";
+    callback_satisfaction, callback_us, closed_us, overdue, urge_count, latitude, longitude, community_unit, \
+    near_boundary_units";
 
 fn from_row(r: AnyRow) -> Result<Order> {
     let resolved: Option<i64> = r.try_get("callback_resolved")?;
@@ -97,6 +101,8 @@ fn from_row(r: AnyRow) -> Result<Order> {
         reopen_count: r.try_get("reopen_count")?,
         callback,
         closed_us: r.try_get("closed_us")?,
+        overdue: r.try_get::<i64, _>("overdue")? != 0,
+        urge_count: r.try_get("urge_count")?,
         location: match (r.try_get("latitude")?, r.try_get("longitude")?) {
             (Some(latitude), Some(longitude)) => Some(Location {
                 latitude,
@@ -115,7 +121,7 @@ fn from_row(r: AnyRow) -> Result<Order> {
 
 pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
     )))
     .bind(&o.order_id)
     .bind(o.state.as_str())
@@ -137,6 +143,8 @@ pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(o.callback.map(|c| c.satisfaction.as_str()))
     .bind(o.callback.map(|c| c.time_us))
     .bind(o.closed_us)
+    .bind(o.overdue as i64)
+    .bind(o.urge_count)
     .bind(o.location.map(|l| l.latitude))
     .bind(o.location.map(|l| l.longitude))
     .bind(&o.community_unit)
@@ -172,7 +180,8 @@ pub async fn lock(conn: &mut Conn, order_id: &str) -> Result<Option<Order>> {
 pub async fn update(conn: &mut Conn, o: &Order) -> Result<()> {
     sqlx::query(
         "UPDATE orders SET state = $2, seq = $3, reopen_count = $4, callback_resolved = $5, \
-         callback_satisfaction = $6, callback_us = $7, closed_us = $8, answer = $9 WHERE order_id = $1",
+         callback_satisfaction = $6, callback_us = $7, closed_us = $8, answer = $9, overdue = $10, urge_count = $11 \
+         WHERE order_id = $1",
     )
     .bind(&o.order_id)
     .bind(o.state.as_str())
@@ -183,6 +192,8 @@ pub async fn update(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(o.callback.map(|c| c.time_us))
     .bind(o.closed_us)
     .bind(&o.answer)
+    .bind(o.overdue as i64)
+    .bind(o.urge_count)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -3,7 +3,7 @@
 use hotline_core::{Role, Tier};
 use hotline_handler::TierRules;
 use hotline_runtime::Ctx;
-use tonic::service::Routes;
+use hotline_runtime::server;
 
 pub struct Township;
 
@@ -15,11 +15,15 @@ impl TierRules for Township {
     fn takes(&self, role: Role) -> bool {
         matches!(role, Role::Lead | Role::CoHandler | Role::Assist)
     }
+
+    fn may_whistle(&self) -> bool {
+        true
+    }
 }
 
-/// The township service's gRPC routes.
-pub fn routes(ctx: Ctx) -> Routes {
-    hotline_handler::routes(ctx, Township)
+/// The township service: its routes and timers.
+pub fn tier(ctx: Ctx) -> server::Tier {
+    hotline_handler::tier(ctx, Township)
 }
 
 #[cfg(test)]
