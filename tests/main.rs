@@ -6,6 +6,7 @@ mod demo;
 mod durability;
 mod escalation;
 mod lifecycle;
+mod observability;
 mod services;
 mod support;
 mod up;

@@ -11,6 +11,7 @@ mod proxy;
 mod registry;
 mod rescue;
 mod stats;
+mod telemetry;
 
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
@@ -54,6 +55,8 @@ pub struct GatewayConfig {
     pub max_concurrency: usize,
     /// Bound on a forwarded call when the caller sends no `grpc-timeout`.
     pub default_timeout: Duration,
+    /// Where the gateway's metrics go (served on `/metrics` by the caller).
+    pub metrics: hotline_telemetry::metrics::Registry,
 }
 
 impl Default for GatewayConfig {
@@ -63,6 +66,7 @@ impl Default for GatewayConfig {
             static_addresses: HashMap::new(),
             max_concurrency: 1024,
             default_timeout: Duration::from_secs(30),
+            metrics: hotline_telemetry::metrics::Registry::default(),
         }
     }
 }
@@ -101,6 +105,7 @@ pub async fn serve(
         registry,
         stats,
         config.default_timeout,
+        telemetry::GatewayMetrics::new(&config.metrics),
     ));
 
     // Read top to bottom: rescue errors into statuses, shed load when the

@@ -83,7 +83,9 @@ impl Intake {
             closed_us: None,
             overdue: false,
             urge_count: 0,
+            trace_parent: hotline_runtime::trace::current_traceparent(),
         };
+        hotline_runtime::trace::record_order(&order_id);
         let mut history = vec![
             (
                 OrderState::Received,
@@ -156,6 +158,7 @@ impl Intake {
             return Ok(done);
         }
         let mut order = locked(&mut tx, &order_id).await?;
+        hotline_runtime::trace::record_order(&order_id);
         let effect =
             lifecycle::callback(order.state, r.resolved, order.reopen_count as u32, policy)?;
         order.callback = Some(Callback {
@@ -236,6 +239,14 @@ impl Intake {
         idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
+        if order.state == OrderState::Closed {
+            let seconds = (now - order.received_us).max(0) as f64 / 1e6;
+            let labels = hotline_runtime::metrics::UrgencyLabels {
+                urgency: order.urgency.as_str().to_string(),
+            };
+            let m = &self.ctx.metrics.business.intake_to_close;
+            m.get_or_create(&labels).observe(seconds);
+        }
         tracing::info!(order_id = %order.order_id, resolved = r.resolved, state = %order.state, "callback recorded");
         Ok(answer)
     }

@@ -16,6 +16,8 @@ use std::sync::Arc;
 
 use hotline_proto::v1::control_service_server::ControlServiceServer;
 
+use hotline_telemetry::rpc::ServerLayer;
+
 use crate::Ctx;
 use crate::control::Control;
 use crate::outbox::{Deliverer, RetryPolicy};
@@ -87,6 +89,7 @@ pub async fn serve(
     });
     let address = format!("http://{host}:{}", local.port());
 
+    crate::trace::install();
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_service_status("", tonic_health::ServingStatus::Serving)
@@ -115,7 +118,9 @@ pub async fn serve(
         metrics: ctx.metrics.clone(),
         policy: options.retry,
     });
-    let sweeper = effects.map(|e| Sweeper::new(ctx.db.clone(), ctx.clock.clone(), e));
+    let sweeper = effects.map(|e| {
+        Sweeper::new(ctx.db.clone(), ctx.clock.clone(), e).with_metrics(ctx.metrics.clone())
+    });
     let control = Control {
         clock: ctx.clock.clone(),
         manual: ctx.manual.clone(),
@@ -143,6 +148,10 @@ pub async fn serve(
     let mut server_stop = stop_rx.clone();
     let server = tokio::spawn(
         Server::builder()
+            .layer(ServerLayer::new(
+                ctx.metrics.rpc.clone(),
+                Some(crate::tier_of(ctx.topology.clone())),
+            ))
             .add_routes(routes)
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
                 let _ = server_stop.wait_for(|s| *s).await;

@@ -31,6 +31,9 @@ pub struct Order {
     /// A lead's handler clock passed its limit before the reply.
     pub overdue: bool,
     pub urge_count: i64,
+    /// W3C traceparent of the intake that received the order: later work
+    /// on the order continues (or links to) this trace.
+    pub trace_parent: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,7 +45,7 @@ pub struct Callback {
 
 const COLUMNS: &str = "order_id, state, kind, channel, category_code, urgency, catalogue_version, address, body, \
     requester_ref, territory_unit, received_us, due_us, answer, seq, reopen_count, callback_resolved, \
-    callback_satisfaction, callback_us, closed_us, overdue, urge_count";
+    callback_satisfaction, callback_us, closed_us, overdue, urge_count, trace_parent";
 
 fn from_row(r: AnyRow) -> Result<Order> {
     let resolved: Option<i64> = r.try_get("callback_resolved")?;
@@ -89,12 +92,13 @@ fn from_row(r: AnyRow) -> Result<Order> {
         closed_us: r.try_get("closed_us")?,
         overdue: r.try_get::<i64, _>("overdue")? != 0,
         urge_count: r.try_get("urge_count")?,
+        trace_parent: r.try_get("trace_parent")?,
     })
 }
 
 pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
     )))
     .bind(&o.order_id)
     .bind(o.state.as_str())
@@ -118,6 +122,7 @@ pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(o.closed_us)
     .bind(o.overdue as i64)
     .bind(o.urge_count)
+    .bind(&o.trace_parent)
     .execute(&mut *conn)
     .await?;
     Ok(())
