@@ -1,7 +1,8 @@
 //! `hotline bench`: measured figures, never timed tests.
 //! `bench timers` fires due timers with the real sweeper on a fresh
 //! database, each timer's effect shaped like the centre's (a notice row and
-//! an outbox row, written with the timer marked fired).
+//! an outbox row, written with the timer marked fired). `bench tracing`
+//! runs the same orders through a mesh without and with span export.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,6 +28,9 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The cost of tracing: orders per second through a mesh exporting no
+    /// spans, then through one exporting every span to an OTLP receiver.
+    Tracing(crate::bench_tracing::TracingArgs),
 }
 
 struct BenchEffects;
@@ -63,7 +67,10 @@ impl TimerEffects for BenchEffects {
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
-    let BenchCommand::Timers { db, count, json } = cmd;
+    let (db, count, json) = match cmd {
+        BenchCommand::Timers { db, count, json } => (db, count, json),
+        BenchCommand::Tracing(a) => return crate::bench_tracing::run(a).await,
+    };
     let dir = tempfile::tempdir()?;
     let pg = (db != "sqlite").then_some(db.as_str());
     let t = testing::TestDb::new(pg, dir.path(), "bench").await?;

@@ -198,6 +198,10 @@ pub struct ServeArgs {
     /// Check the arguments and configuration, then exit without serving.
     #[arg(long)]
     pub check: bool,
+    /// Close client connections after this many seconds, so DNS-balanced
+    /// clients spread their load (behind a headless Service).
+    #[arg(long)]
+    pub max_connection_age_secs: Option<u64>,
     /// `wall`, or `virtual`: time moves only through ControlService.AdvanceTo.
     #[arg(long, default_value = "wall")]
     pub clock: String,
@@ -222,6 +226,10 @@ pub struct GatewayArgs {
     /// Check the arguments and configuration, then exit without serving.
     #[arg(long)]
     pub check: bool,
+    /// Close client connections after this many seconds, so DNS-balanced
+    /// clients spread their load (behind a headless Service).
+    #[arg(long)]
+    pub max_connection_age_secs: Option<u64>,
 }
 
 #[derive(Args)]
@@ -509,6 +517,9 @@ async fn serve_spec(
         .with_context(|| format!("listen: {}", a.listen))?;
     let options = ServeOptions {
         advertise_host: a.advertise_host,
+        max_connection_age: a
+            .max_connection_age_secs
+            .map(std::time::Duration::from_secs),
         ..ServeOptions::default()
     };
     hotline_runtime::server::serve(
@@ -551,6 +562,9 @@ async fn gateway(a: GatewayArgs) -> anyhow::Result<()> {
     let topology = crate::load_topology(&a.topology.path_in(&dir)?)?;
     let mut config = gateway_config(&topology);
     config.max_concurrency = a.max_concurrency;
+    config.max_connection_age = a
+        .max_connection_age_secs
+        .map(std::time::Duration::from_secs);
     if a.check {
         check_listen("listen", &a.listen)?;
         a.telemetry.check()?;

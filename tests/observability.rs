@@ -275,6 +275,9 @@ async fn a_demo_run_is_traced_measured_and_free_of_requester_data() {
         "hotline_gateway_overhead_seconds_count{from_tier=\"city\",to_tier=\"township\"}",
         "hotline_outbox_delivered_total{from_tier=\"city\",to_tier=\"township\",kind=\"dispatch\"}",
         "hotline_timers_fired_total{kind=\"breach\"}",
+        "hotline_callbacks_total{urgency=",
+        "hotline_response_windows_total{to_tier=\"township\",window=\"accept\"",
+        "hotline_response_windows_total{to_tier=\"township\",window=\"contact\"",
         "hotline_outbox_depth",
         "hotline_timers_due",
     ] {
@@ -323,4 +326,36 @@ async fn a_demo_run_is_traced_measured_and_free_of_requester_data() {
         assert!(!logs.contains(needle), "{needle:?} in a log");
         assert!(!exported.contains(needle), "{needle:?} in a span");
     }
+}
+
+/// The check as an operator runs it: `hotline demo
+/// --otlp-endpoint URL` against a plain OTLP receiver.
+#[tokio::test]
+async fn hotline_demo_exports_the_whistled_order_as_one_trace() {
+    let sink = Sink::start("127.0.0.1:0").await.unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["demo", "--json", "--otlp-endpoint", &sink.endpoint()])
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let order = report["whistled_order"].as_str().unwrap();
+    let spans = sink.spans();
+    let trace = spans
+        .iter()
+        .find(|s| s.service == "hotline-city" && s.attr("hotline.order_id") == Some(order))
+        .map(|s| s.trace_id.clone())
+        .expect("the city traced the whistled order");
+    let services: BTreeSet<&str> = spans
+        .iter()
+        .filter(|s| s.trace_id == trace)
+        .map(|s| s.service.as_str())
+        .collect();
+    assert!(services.len() >= 4, "{services:?}");
 }

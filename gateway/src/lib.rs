@@ -57,6 +57,9 @@ pub struct GatewayConfig {
     pub default_timeout: Duration,
     /// Where the gateway's metrics go (served on `/metrics` by the caller).
     pub metrics: hotline_telemetry::metrics::Registry,
+    /// Close client connections after this long, so that clients balancing
+    /// over DNS (a headless Service) reconnect and spread their load.
+    pub max_connection_age: Option<Duration>,
 }
 
 impl Default for GatewayConfig {
@@ -67,6 +70,7 @@ impl Default for GatewayConfig {
             max_concurrency: 1024,
             default_timeout: Duration::from_secs(30),
             metrics: hotline_telemetry::metrics::Registry::default(),
+            max_connection_age: None,
         }
     }
 }
@@ -126,7 +130,11 @@ pub async fn serve(
         let _ = draining_tx.send(());
     };
 
-    let server = Server::builder()
+    let mut builder = Server::builder();
+    if let Some(age) = config.max_connection_age {
+        builder = builder.max_connection_age(age);
+    }
+    let server = builder
         .layer(stack)
         .add_routes(Routes::from(router))
         .serve_with_incoming_shutdown(incoming, signal);

@@ -156,6 +156,14 @@ impl Events {
         tx.commit().await?;
         if let Some(waited) = accepted {
             let m = &self.ctx.metrics;
+            if lead {
+                let due = hotline_core::deadline::accept_due(
+                    &self.ctx.topology.policy,
+                    a.urgency,
+                    a.dispatched_us,
+                );
+                m.window(&a.unit_id, "accept", a.dispatched_us + waited <= due);
+            }
             let labels = m.pair(&caller.target, &a.unit_id, a.role.as_str());
             hotline_runtime::metrics::Metrics::observe(
                 &m.business.dispatch_to_accept,

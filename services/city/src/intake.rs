@@ -239,6 +239,12 @@ impl Intake {
         idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
+        let callback = hotline_runtime::metrics::CallbackLabels {
+            urgency: order.urgency.as_str().to_string(),
+            resolved: r.resolved.to_string(),
+            satisfaction: satisfaction.as_str().to_string(),
+        };
+        self.ctx.metrics.callbacks.get_or_create(&callback).inc();
         if order.state == OrderState::Closed {
             let seconds = (now - order.received_us).max(0) as f64 / 1e6;
             let labels = hotline_runtime::metrics::UrgencyLabels {

@@ -32,6 +32,24 @@ pub struct KindLabels {
     pub kind: String,
 }
 
+/// A response window (Art. 15) closing: accept, then contact.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WindowLabels {
+    pub to_tier: String,
+    /// `accept` or `contact`.
+    pub window: String,
+    /// `true` when met in time.
+    pub met: String,
+}
+
+/// The centre's callback: the resolution and satisfaction rates' source.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallbackLabels {
+    pub urgency: String,
+    pub resolved: String,
+    pub satisfaction: String,
+}
+
 /// Business durations, each by tier pair and kind.
 #[derive(Clone)]
 pub struct Business {
@@ -58,6 +76,8 @@ pub struct Metrics {
     pub timers_pending: Gauge,
     pub timers_due: Gauge,
     pub timers_fired: Family<KindLabels, Counter>,
+    pub response_windows: Family<WindowLabels, Counter>,
+    pub callbacks: Family<CallbackLabels, Counter>,
     pub business: Business,
     /// A unit's tier, for labels (from the topology).
     tier_of: Option<hotline_telemetry::rpc::TierOf>,
@@ -94,6 +114,8 @@ impl Metrics {
             timers_pending: Gauge::default(),
             timers_due: Gauge::default(),
             timers_fired: Family::default(),
+            response_windows: Family::default(),
+            callbacks: Family::default(),
             business,
             registry,
             tier_of,
@@ -138,6 +160,16 @@ impl Metrics {
             "hotline_timers_fired",
             "Timers fired, by kind",
             metrics.timers_fired.clone(),
+        );
+        r.register(
+            "hotline_response_windows",
+            "Leads' accept and contact windows closed, by handler tier and whether met (the response rate)",
+            metrics.response_windows.clone(),
+        );
+        r.register(
+            "hotline_callbacks",
+            "Callbacks to requesters, by urgency, resolved and satisfaction (the resolution and satisfaction rates)",
+            metrics.callbacks.clone(),
         );
         let b = &metrics.business;
         for (name, help, family) in [
@@ -187,6 +219,17 @@ impl Metrics {
             to_tier: self.tier(to).to_string(),
             kind: kind.to_string(),
         }
+    }
+
+    /// A lead's response window closed at `unit`.
+    pub fn window(&self, unit: &str, window: &str, met: bool) {
+        self.response_windows
+            .get_or_create(&WindowLabels {
+                to_tier: self.tier(unit).to_string(),
+                window: window.to_string(),
+                met: met.to_string(),
+            })
+            .inc();
     }
 
     pub fn delivered(&self, from: &str, to: &str, kind: &str) {

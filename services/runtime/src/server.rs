@@ -32,6 +32,9 @@ pub struct ServeOptions {
     pub announce_every: Duration,
     /// Longest wait between timer sweeps (sooner when a timer is due).
     pub sweep_every: Duration,
+    /// Close client connections after this long, so that clients balancing
+    /// over DNS (a headless Service) reconnect and spread their load.
+    pub max_connection_age: Option<Duration>,
 }
 
 impl Default for ServeOptions {
@@ -42,6 +45,7 @@ impl Default for ServeOptions {
             retry: RetryPolicy::default(),
             announce_every: Duration::from_secs(5),
             sweep_every: Duration::from_secs(1),
+            max_connection_age: None,
         }
     }
 }
@@ -146,8 +150,12 @@ pub async fn serve(
 
     tracing::info!(service = %ctx.service.name, %address, units = ctx.service.units.len(), "serving");
     let mut server_stop = stop_rx.clone();
+    let mut builder = Server::builder();
+    if let Some(age) = options.max_connection_age {
+        builder = builder.max_connection_age(age);
+    }
     let server = tokio::spawn(
-        Server::builder()
+        builder
             .layer(ServerLayer::new(
                 ctx.metrics.rpc.clone(),
                 Some(crate::tier_of(ctx.topology.clone())),
