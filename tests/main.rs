@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod demo;
+mod deploy;
 mod durability;
 mod escalation;
 mod lifecycle;
