@@ -33,35 +33,56 @@ pub struct TracingArgs {
     pub json: bool,
 }
 
+/// Retries a step the service refused with ABORTED (a concurrent update
+/// of the same order won), as any client of the mesh should.
+async fn step<T, F, Fut>(mut call: F) -> Result<T, tonic::Status>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, tonic::Status>>,
+{
+    let mut tries = 0;
+    loop {
+        match call().await {
+            Err(s) if s.code() == tonic::Code::Aborted && tries < 10 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(5 * tries)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// One order's whole life, as the centre and a township's system drive it.
 async fn one_order(c: &MeshClient) -> anyhow::Result<()> {
-    let o = c
-        .submit(SubmitRequestRequest {
-            request_id: request_id(),
-            channel: Channel::Phone as i32,
-            kind: RequestKind::Complaint as i32,
-            requester: Some(Requester {
-                name: "Bench Requester".into(),
-                phone: "13900009999".into(),
-            }),
-            text: "Bins not emptied".into(),
-            category_code: "sanitation.garbage".into(),
-            address: "3 North Quay".into(),
-        })
-        .await?;
+    let submit = SubmitRequestRequest {
+        request_id: request_id(),
+        channel: Channel::Phone as i32,
+        kind: RequestKind::Complaint as i32,
+        requester: Some(Requester {
+            name: "Bench Requester".into(),
+            phone: "13900009999".into(),
+        }),
+        text: "Bins not emptied".into(),
+        category_code: "sanitation.garbage".into(),
+        address: "3 North Quay".into(),
+    };
+    let o = step(|| c.submit(submit.clone())).await?;
+    let id = o.order_id.as_str();
     let lead = o
         .assignments
         .iter()
         .find(|a| a.role == AssignmentRole::Lead as i32)
         .map(|a| a.unit_id.clone())
-        .ok_or_else(|| anyhow::anyhow!("order {} has no lead", o.order_id))?;
-    c.wait_assignment(&lead, &o.order_id, 1, WAIT).await?;
-    c.handle(&lead, &o.order_id, 1, ReplyOutcome::Resolved)
-        .await?;
-    c.wait_order_state(&o.order_id, OrderState::Replied, WAIT)
-        .await?;
-    c.callback(&o.order_id, true, Satisfaction::Satisfied)
-        .await?;
+        .ok_or_else(|| anyhow::anyhow!("order {id} has no lead"))?;
+    let unit = lead.as_str();
+    c.wait_assignment(unit, id, 1, WAIT).await?;
+    let accept = request_id();
+    step(|| c.accept(unit, id, 1, &accept)).await?;
+    step(|| c.contact(unit, id, 1, "confirm the details")).await?;
+    step(|| c.progress(unit, id, 1, "on site")).await?;
+    step(|| c.reply(unit, id, 1, ReplyOutcome::Resolved, "handled")).await?;
+    c.wait_order_state(id, OrderState::Replied, WAIT).await?;
+    step(|| c.callback(id, true, Satisfaction::Satisfied)).await?;
     Ok(())
 }
 
@@ -127,7 +148,7 @@ async fn run_once(a: &TracingArgs, export_to: Option<&Sink>) -> anyhow::Result<f
 }
 
 pub async fn run(a: TracingArgs) -> anyhow::Result<()> {
-    let sink = Sink::start("127.0.0.1:0").await?;
+    let sink = Sink::counting("127.0.0.1:0").await?;
     let (mut offs, mut ons) = (Vec::new(), Vec::new());
     for round in 0..a.rounds.max(1) {
         let untraced = run_once(&a, None).await?;
