@@ -2,7 +2,8 @@
 //! lives with the topology commands (`crate::topology`).
 //! `bench timers` fires due timers with the real sweeper on a fresh
 //! database, each timer's effect shaped like the centre's (a notice row and
-//! an outbox row, written with the timer marked fired).
+//! an outbox row, written with the timer marked fired). `bench tracing`
+//! runs the same orders through a mesh without and with span export.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,6 +31,9 @@ pub enum BenchCommand {
     },
     /// Locate calls per second on one core, on a topology's boundaries.
     Locate(crate::topology::BenchLocateArgs),
+    /// The cost of tracing: orders per second through a mesh exporting no
+    /// spans, then through one exporting every span to an OTLP receiver.
+    Tracing(crate::bench_tracing::TracingArgs),
 }
 
 struct BenchEffects;
@@ -69,6 +73,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     let (db, count, json) = match cmd {
         BenchCommand::Timers { db, count, json } => (db, count, json),
         BenchCommand::Locate(a) => return crate::topology::bench(a),
+        BenchCommand::Tracing(a) => return crate::bench_tracing::run(a).await,
     };
     let dir = tempfile::tempdir()?;
     let pg = (db != "sqlite").then_some(db.as_str());

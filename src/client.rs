@@ -11,9 +11,13 @@ use hotline_proto::v1::gateway_service_client::GatewayServiceClient;
 use hotline_proto::v1::intake_service_client::IntakeServiceClient;
 use hotline_proto::v1::reporting_service_client::ReportingServiceClient;
 use hotline_proto::v1::*;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use hotline_runtime::meta::routed;
-use tonic::Status;
+use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
+use tonic::{Request, Status};
 
 /// What an `advance_to` did across the mesh.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +31,11 @@ pub struct MeshClient {
     channel: Channel,
     /// The hotline centre's unit id.
     pub city: String,
+    /// Each order's trace, as the centre hands it out: the client's later
+    /// work on the order continues it, as a handler's system would.
+    traces: Arc<Mutex<HashMap<String, String>>>,
+    /// The order of each whistle this client blew.
+    whistles: Arc<Mutex<HashMap<String, String>>>,
 }
 
 /// A fresh request id.
@@ -42,6 +51,8 @@ impl MeshClient {
         Ok(Self {
             channel,
             city: city.to_string(),
+            traces: Arc::default(),
+            whistles: Arc::default(),
         })
     }
 
@@ -49,10 +60,54 @@ impl MeshClient {
         self.channel.clone()
     }
 
+    /// Remembers the trace an order was received in.
+    fn learn(&self, order_id: &str, trace_parent: &str) {
+        if !trace_parent.is_empty() {
+            self.traces
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(order_id.to_string())
+                .or_insert_with(|| trace_parent.to_string());
+        }
+    }
+
+    /// The order's trace, when this client has seen it.
+    pub fn trace_parent(&self, order_id: &str) -> Option<String> {
+        self.traces
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(order_id)
+            .cloned()
+    }
+
+    /// A call acting on an order: it names the order and continues the
+    /// order's trace. Reads do not: a poll is no part of the order's story.
+    fn on_order<T>(&self, order_id: &str, mut req: Request<T>) -> Request<T> {
+        let md = req.metadata_mut();
+        if let Ok(v) = MetadataValue::try_from(order_id) {
+            md.insert(hotline_telemetry::rpc::ORDER, v);
+        }
+        if let Some(v) = self
+            .trace_parent(order_id)
+            .and_then(|tp| MetadataValue::try_from(tp.as_str()).ok())
+        {
+            md.insert(hotline_telemetry::propagation::TRACEPARENT, v);
+        }
+        req
+    }
+
+    fn learned(&self, a: Option<Assignment>) -> Assignment {
+        let a = a.unwrap_or_default();
+        self.learn(&a.order_id, &a.trace_parent);
+        a
+    }
+
     pub async fn submit(&self, r: SubmitRequestRequest) -> Result<Order, Status> {
         let mut c = IntakeServiceClient::new(self.channel());
         let resp = c.submit_request(routed(r, &self.city, &self.city)).await?;
-        Ok(resp.into_inner().order.unwrap_or_default())
+        let order = resp.into_inner().order.unwrap_or_default();
+        self.learn(&order.order_id, &order.trace_parent);
+        Ok(order)
     }
 
     /// Reads an order as `reader` (the city, or a unit assigned to it).
@@ -61,11 +116,14 @@ impl MeshClient {
         let req = GetOrderRequest {
             name: format!("orders/{order_id}"),
         };
-        Ok(c.get_order(routed(req, &self.city, reader))
+        let order = c
+            .get_order(routed(req, &self.city, reader))
             .await?
             .into_inner()
             .order
-            .unwrap_or_default())
+            .unwrap_or_default();
+        self.learn(&order.order_id, &order.trace_parent);
+        Ok(order)
     }
 
     pub async fn order(&self, order_id: &str) -> Result<Order, Status> {
@@ -92,11 +150,13 @@ impl MeshClient {
             resolved,
             satisfaction: satisfaction as i32,
         };
-        Ok(c.record_callback(routed(req, &self.city, &self.city))
-            .await?
-            .into_inner()
-            .order
-            .unwrap_or_default())
+        Ok(
+            c.record_callback(self.on_order(order_id, routed(req, &self.city, &self.city)))
+                .await?
+                .into_inner()
+                .order
+                .unwrap_or_default(),
+        )
     }
 
     fn dispatch(&self) -> DispatchServiceClient<Channel> {
@@ -107,13 +167,13 @@ impl MeshClient {
         let req = GetAssignmentRequest {
             order_id: order_id.to_string(),
         };
-        Ok(self
-            .dispatch()
-            .get_assignment(routed(req, unit, unit))
-            .await?
-            .into_inner()
-            .assignment
-            .unwrap_or_default())
+        Ok(self.learned(
+            self.dispatch()
+                .get_assignment(routed(req, unit, unit))
+                .await?
+                .into_inner()
+                .assignment,
+        ))
     }
 
     pub async fn accept(
@@ -130,7 +190,7 @@ impl MeshClient {
         };
         Ok(self
             .dispatch()
-            .accept_assignment(routed(req, unit, unit))
+            .accept_assignment(self.on_order(order_id, routed(req, unit, unit)))
             .await?
             .into_inner()
             .assignment
@@ -152,7 +212,7 @@ impl MeshClient {
         };
         Ok(self
             .dispatch()
-            .contact_requester(routed(req, unit, unit))
+            .contact_requester(self.on_order(order_id, routed(req, unit, unit)))
             .await?
             .into_inner()
             .assignment
@@ -174,7 +234,7 @@ impl MeshClient {
         };
         Ok(self
             .dispatch()
-            .update_progress(routed(req, unit, unit))
+            .update_progress(self.on_order(order_id, routed(req, unit, unit)))
             .await?
             .into_inner()
             .assignment
@@ -198,7 +258,7 @@ impl MeshClient {
         };
         Ok(self
             .dispatch()
-            .reply_assignment(routed(req, unit, unit))
+            .reply_assignment(self.on_order(order_id, routed(req, unit, unit)))
             .await?
             .into_inner()
             .assignment
@@ -242,9 +302,11 @@ impl MeshClient {
             epoch,
             purpose: "follow up".into(),
         };
-        Ok(c.relay_contact(routed(req, &self.city, unit))
-            .await?
-            .into_inner())
+        Ok(
+            c.relay_contact(self.on_order(order_id, routed(req, &self.city, unit)))
+                .await?
+                .into_inner(),
+        )
     }
 
     pub async fn unit_report(&self, reader: &str, unit: &str) -> Result<UnitReport, Status> {
@@ -336,11 +398,16 @@ impl MeshClient {
             reason: "beyond the township's powers".into(),
             departments: departments.iter().map(|d| d.to_string()).collect(),
         };
-        Ok(self
+        let w = self
             .escalation()
-            .whistle(routed(req, unit, unit))
+            .whistle(self.on_order(order_id, routed(req, unit, unit)))
             .await?
-            .into_inner())
+            .into_inner();
+        self.whistles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(w.whistle_id.clone(), order_id.to_string());
+        Ok(w)
     }
 
     pub async fn check_in(
@@ -353,9 +420,20 @@ impl MeshClient {
             request_id: request_id(),
             whistle_id: whistle_id.into(),
         };
+        let order = self
+            .whistles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(whistle_id)
+            .cloned();
+        let req = routed(req, district, department);
+        let req = match order {
+            Some(order_id) => self.on_order(&order_id, req),
+            None => req,
+        };
         Ok(self
             .escalation()
-            .check_in(routed(req, district, department))
+            .check_in(req)
             .await?
             .into_inner()
             .summons
@@ -409,7 +487,7 @@ impl MeshClient {
         };
         Ok(self
             .dispatch()
-            .request_extension(routed(req, unit, unit))
+            .request_extension(self.on_order(order_id, routed(req, unit, unit)))
             .await?
             .into_inner()
             .assignment
@@ -431,7 +509,7 @@ impl MeshClient {
         };
         Ok(self
             .escalation()
-            .decide_extension(routed(req, &self.city, approver))
+            .decide_extension(self.on_order(order_id, routed(req, &self.city, approver)))
             .await?
             .into_inner()
             .assignment
@@ -445,11 +523,13 @@ impl MeshClient {
             name: format!("orders/{order_id}"),
             source: source as i32,
         };
-        Ok(c.urge_order(routed(req, &self.city, &self.city))
-            .await?
-            .into_inner()
-            .order
-            .unwrap_or_default())
+        Ok(
+            c.urge_order(self.on_order(order_id, routed(req, &self.city, &self.city)))
+                .await?
+                .into_inner()
+                .order
+                .unwrap_or_default(),
+        )
     }
 
     /// One service's handoffs about an order, read by the centre through a

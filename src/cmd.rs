@@ -15,7 +15,8 @@ use hotline_runtime::clock::SystemClock;
 use hotline_runtime::server::ServeOptions;
 use hotline_runtime::wire::WireEnum;
 use hotline_runtime::{Ctx, client::Gateway, metrics::Metrics, outbox::Waker};
-use hotline_store::Db;
+use hotline_store::{Backend, Db};
+use hotline_telemetry::metrics::Registry;
 
 use crate::client::{MeshClient, request_id};
 use crate::mesh::{Mesh, MeshOptions};
@@ -92,6 +93,42 @@ pub struct GatewayArg {
     pub city: String,
 }
 
+/// How a process reports: logs, traces.
+#[derive(Args, Clone, Debug, Default)]
+pub struct TelemetryArgs {
+    /// Log JSON lines instead of text.
+    #[arg(long)]
+    pub json_logs: bool,
+    /// OTLP/gRPC collector for traces, e.g. http://127.0.0.1:4317; no export when unset.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// Share of new traces to keep, 0 to 1; a call continues its caller's decision.
+    #[arg(long, env = "HOTLINE_TRACE_SAMPLE_RATIO")]
+    pub trace_sample_ratio: Option<f64>,
+}
+
+impl TelemetryArgs {
+    fn options(&self, service_name: &str) -> hotline_telemetry::Options {
+        hotline_telemetry::Options {
+            service_name: service_name.to_string(),
+            json_logs: self.json_logs,
+            otlp_endpoint: self.otlp_endpoint.clone().filter(|e| !e.is_empty()),
+            sample_ratio: self.trace_sample_ratio,
+        }
+    }
+
+    /// Checks the settings without connecting anywhere.
+    fn check(&self) -> anyhow::Result<()> {
+        if let Some(e) = self.otlp_endpoint.as_deref().filter(|e| !e.is_empty()) {
+            hotline_telemetry::check_endpoint(e)?;
+        }
+        if let Some(r) = self.trace_sample_ratio {
+            hotline_telemetry::sampler(r)?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Args, Clone)]
 pub struct TopologyArg {
     /// Topology file (TOML); the built-in demo city when unset.
@@ -129,8 +166,12 @@ pub struct UpArgs {
     pub listen: String,
     #[arg(long, default_value_t = 5)]
     pub pool_size: u32,
+    /// Serve each process's Prometheus metrics from this port on: the
+    /// gateway here, the services on the ports after it.
     #[arg(long)]
-    pub json_logs: bool,
+    pub metrics_port_base: Option<u16>,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 #[derive(Args)]
@@ -158,11 +199,18 @@ pub struct ServeArgs {
     pub data_dir: PathBuf,
     #[arg(long, default_value_t = 5)]
     pub pool_size: u32,
-    /// Serve Prometheus metrics here.
-    #[arg(long)]
+    /// Serve Prometheus metrics here (`/metrics`).
+    #[arg(long, env = "HOTLINE_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+    /// Check the arguments and configuration, then exit without serving.
     #[arg(long)]
-    pub json_logs: bool,
+    pub check: bool,
+    /// Close client connections after this many seconds, so DNS-balanced
+    /// clients spread their load (behind a headless Service).
+    #[arg(long)]
+    pub max_connection_age_secs: Option<u64>,
     /// `wall`, or `virtual`: time moves only through ControlService.AdvanceTo.
     #[arg(long, default_value = "wall")]
     pub clock: String,
@@ -179,8 +227,18 @@ pub struct GatewayArgs {
     pub listen: String,
     #[arg(long, default_value_t = 1024)]
     pub max_concurrency: usize,
+    /// Serve Prometheus metrics here (`/metrics`).
+    #[arg(long, env = "HOTLINE_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+    /// Check the arguments and configuration, then exit without serving.
     #[arg(long)]
-    pub json_logs: bool,
+    pub check: bool,
+    /// Close client connections after this many seconds, so DNS-balanced
+    /// clients spread their load (behind a headless Service).
+    #[arg(long)]
+    pub max_connection_age_secs: Option<u64>,
 }
 
 #[derive(Args)]
@@ -191,6 +249,12 @@ pub struct DemoArgs {
     /// Keep the temporary data dir (databases and logs) and print its path.
     #[arg(long)]
     pub keep: bool,
+    /// Send every process's spans to this OTLP/gRPC collector, e.g. http://127.0.0.1:4317.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// Serve each process's metrics from this port on (gateway first).
+    #[arg(long)]
+    pub metrics_port_base: Option<u16>,
 }
 
 #[derive(Args)]
@@ -310,7 +374,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn up(a: UpArgs) -> anyhow::Result<()> {
-    hotline_runtime::telemetry::init(a.json_logs);
+    a.telemetry.check()?;
+    let telemetry = hotline_telemetry::init(
+        &TelemetryArgs {
+            otlp_endpoint: None,
+            ..a.telemetry.clone()
+        }
+        .options("hotline-up"),
+    )?;
     let mut opts = MeshOptions::new(
         std::env::current_exe()?,
         a.topology.path_in(&a.data_dir)?,
@@ -319,22 +390,28 @@ async fn up(a: UpArgs) -> anyhow::Result<()> {
     opts.db = a.db;
     opts.gateway_listen = a.listen;
     opts.pool_size = a.pool_size;
-    opts.json_logs = a.json_logs;
+    opts.json_logs = a.telemetry.json_logs;
+    opts.otlp_endpoint = a.telemetry.otlp_endpoint.clone();
+    opts.trace_sample_ratio = a.telemetry.trace_sample_ratio;
+    opts.metrics_port_base = a.metrics_port_base;
     let mut mesh = Mesh::start(opts).await?;
     println!("hotline mesh up: gateway {}", mesh.gateway_url);
     for (name, pid) in mesh.pids() {
         println!("  {name:<12} pid {pid}");
     }
     println!("Ctrl-C stops all.");
+    for (name, addr) in mesh.metrics_addrs() {
+        println!("  {name:<12} metrics http://{addr}/metrics");
+    }
     let result = mesh
         .supervise(hotline_runtime::server::shutdown_signal())
         .await;
     mesh.stop().await;
+    telemetry.shutdown().await;
     result
 }
 
 async fn serve(a: ServeArgs) -> anyhow::Result<()> {
-    hotline_runtime::telemetry::init(a.json_logs);
     let topology_path = a.topology.path_in(&a.data_dir)?;
     let topology = Arc::new(crate::load_topology(&topology_path)?);
     let spec = match (&a.service, &a.tier) {
@@ -355,34 +432,86 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         }
         (None, None) => bail!("name --service or --tier"),
     };
-    let db_url = match a.db {
+    let db_url = match a.db.clone() {
         Some(u) => u,
+        None if a.check => format!("sqlite://{}/{}.db", a.data_dir.display(), spec.name),
         None => {
             std::fs::create_dir_all(&a.data_dir)?;
             format!("sqlite://{}/{}.db", a.data_dir.display(), spec.name)
         }
     };
+    if a.check {
+        Backend::of_url(&db_url)?;
+        check_listen("listen", &a.listen)?;
+        a.telemetry.check()?;
+        parse_clock(&a.clock, a.clock_start.as_deref())?;
+        Gateway::new(&a.gateway).with_context(|| format!("gateway: {:?}", a.gateway))?;
+        println!(
+            "ok: service {} ({} tier, {} units)",
+            spec.name,
+            spec.tier,
+            spec.units.len()
+        );
+        return Ok(());
+    }
+    let telemetry =
+        hotline_telemetry::init(&a.telemetry.options(&format!("hotline-{}", spec.tier)))?;
+    let result = serve_spec(a, topology, spec, db_url).await;
+    telemetry.shutdown().await;
+    result
+}
+
+/// A service's clock, and the same clock when it is virtual.
+type Clocks = (
+    Arc<dyn hotline_core::Clock>,
+    Option<Arc<hotline_core::ManualClock>>,
+);
+
+/// `wall`, or `virtual` from `start` (Shanghai time or microseconds).
+fn parse_clock(clock: &str, start: Option<&str>) -> anyhow::Result<Clocks> {
+    match clock {
+        "wall" => Ok((Arc::new(SystemClock), None)),
+        "virtual" => {
+            let start = parse_instant(start.unwrap_or("2026-11-16T09:00"))?;
+            let m = Arc::new(hotline_core::ManualClock::new(start));
+            Ok((m.clone(), Some(m)))
+        }
+        other => bail!("clock: {other:?} is neither wall nor virtual"),
+    }
+}
+
+/// A listen address is `host:port`.
+fn check_listen(flag: &str, listen: &str) -> anyhow::Result<()> {
+    if listen.parse::<SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    match listen.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),
+        _ => bail!("{flag}: {listen:?} is not host:port"),
+    }
+}
+
+async fn serve_spec(
+    a: ServeArgs,
+    topology: Arc<hotline_core::Topology>,
+    spec: hotline_core::topology::ServiceSpec,
+    db_url: String,
+) -> anyhow::Result<()> {
     let db = Db::connect(&db_url, a.pool_size)
         .await
         .with_context(|| format!("opening {}", hotline_store::redact(&db_url)))?;
-    let (clock, manual): (Arc<dyn hotline_core::Clock>, _) = match a.clock.as_str() {
-        "wall" => (Arc::new(SystemClock), None),
-        "virtual" => {
-            let start = parse_instant(a.clock_start.as_deref().unwrap_or("2026-11-16T09:00"))?;
-            let m = Arc::new(hotline_core::ManualClock::new(start));
-            (m.clone(), Some(m))
-        }
-        other => bail!("clock: {other:?} is neither wall nor virtual"),
-    };
+    let (clock, manual) = parse_clock(&a.clock, a.clock_start.as_deref())?;
+    let tier_of = hotline_runtime::tier_of(topology.clone());
+    let metrics = Arc::new(Metrics::new(Registry::default(), Some(tier_of.clone())));
     let ctx = Ctx {
         db,
         topology,
         clock,
         manual,
-        gateway: Gateway::new(&a.gateway)?,
+        gateway: Gateway::traced(&a.gateway, Some(metrics.rpc.clone()), Some(tier_of))?,
         service: spec.clone(),
         outbox: Waker::default(),
-        metrics: Arc::new(Metrics::default()),
+        metrics,
     };
     let tier = match spec.tier {
         Tier::City => hotline_city::tier(ctx.clone()),
@@ -393,18 +522,20 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         Tier::Central => hotline_department::central_tier(ctx.clone()),
     };
     if let Some(addr) = a.metrics_addr {
-        let (m, name) = (ctx.metrics.clone(), spec.name.clone());
-        tokio::spawn(async move {
-            if let Err(e) = hotline_runtime::metrics::serve(addr, m, name).await {
-                tracing::error!(error = %e, "metrics endpoint failed");
-            }
-        });
+        let refresh = hotline_runtime::metrics::refresher(&ctx);
+        let bound =
+            hotline_telemetry::metrics::spawn(addr, ctx.metrics.registry.clone(), Some(refresh))
+                .await?;
+        tracing::info!(service = %spec.name, metrics = %bound, "serving metrics");
     }
     let listener = tokio::net::TcpListener::bind(&a.listen)
         .await
         .with_context(|| format!("listen: {}", a.listen))?;
     let options = ServeOptions {
         advertise_host: a.advertise_host,
+        max_connection_age: a
+            .max_connection_age_secs
+            .map(std::time::Duration::from_secs),
         ..ServeOptions::default()
     };
     hotline_runtime::server::serve(
@@ -443,17 +574,38 @@ pub fn gateway_config(topology: &hotline_core::Topology) -> GatewayConfig {
 }
 
 async fn gateway(a: GatewayArgs) -> anyhow::Result<()> {
-    hotline_runtime::telemetry::init(a.json_logs);
     let dir = std::env::temp_dir().join(format!("hotline-gateway-{}", std::process::id()));
     let topology = crate::load_topology(&a.topology.path_in(&dir)?)?;
     let mut config = gateway_config(&topology);
     config.max_concurrency = a.max_concurrency;
+    config.max_connection_age = a
+        .max_connection_age_secs
+        .map(std::time::Duration::from_secs);
+    if a.check {
+        check_listen("listen", &a.listen)?;
+        a.telemetry.check()?;
+        anyhow::ensure!(a.max_concurrency > 0, "max concurrency: must be at least 1");
+        println!(
+            "ok: gateway for {} units in {} services",
+            config.routes.len(),
+            topology.services().len()
+        );
+        return Ok(());
+    }
+    let telemetry = hotline_telemetry::init(&a.telemetry.options("hotline-gateway"))?;
+    if let Some(addr) = a.metrics_addr {
+        let bound = hotline_telemetry::metrics::spawn(addr, config.metrics.clone(), None).await?;
+        tracing::info!(metrics = %bound, "serving metrics");
+    }
     let listener = tokio::net::TcpListener::bind(&a.listen)
         .await
         .with_context(|| format!("listen: {}", a.listen))?;
     // The first line on stdout tells a supervisor where we are.
     println!("gateway listening on http://{}", listener.local_addr()?);
-    hotline_gateway::serve(listener, config, hotline_runtime::server::shutdown_signal()).await
+    let result =
+        hotline_gateway::serve(listener, config, hotline_runtime::server::shutdown_signal()).await;
+    telemetry.shutdown().await;
+    result
 }
 
 fn parse_named<T: WireEnum>(

@@ -54,6 +54,8 @@ pub struct DemoReport {
     pub calls_by_tier_pair: Vec<Value>,
     /// `hotline trace --json` of the whistled order.
     pub trace_sample: Value,
+    /// The whistled order (two departments summoned).
+    pub whistled_order: String,
     pub wall_seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<String>,
@@ -68,6 +70,8 @@ pub async fn main(a: DemoArgs) -> anyhow::Result<()> {
     opts.log_dir = Some(dir.path().join("logs"));
     // The demo owns time: a virtual clock from Monday 16 November 2026, 09:00.
     opts.virtual_clock = Some(DEMO_START.into());
+    opts.otlp_endpoint = a.otlp_endpoint.clone().filter(|e| !e.is_empty());
+    opts.metrics_port_base = a.metrics_port_base;
     if !a.json {
         println!(
             "Starting the mesh on the demo city (gateway + one process per tier, virtual clock)…"
@@ -134,7 +138,8 @@ async fn handle_all(
     Ok(())
 }
 
-async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
+/// Pushes the demo's orders through a running mesh on the demo city.
+pub async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
     let c = mesh.client()?;
     let say = |s: String| {
         if talk {
@@ -558,6 +563,7 @@ async fn clocks(
         report.extensions += count("extension_granted");
     }
     report.trace_sample = crate::trace::trace(c, &w.order_id).await?;
+    report.whistled_order = w.order_id.clone();
     Ok(())
 }
 

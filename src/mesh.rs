@@ -34,6 +34,13 @@ pub struct MeshOptions {
     /// Run every service on a virtual clock starting here
     /// (`YYYY-MM-DDTHH:MM` Shanghai, or microseconds).
     pub virtual_clock: Option<String>,
+    /// Every process exports its spans here (OTLP/gRPC); none when unset,
+    /// whatever the environment says.
+    pub otlp_endpoint: Option<String>,
+    pub trace_sample_ratio: Option<f64>,
+    /// Metrics on 127.0.0.1 from this port: the gateway's, then each
+    /// service's in topology order.
+    pub metrics_port_base: Option<u16>,
 }
 
 impl MeshOptions {
@@ -49,6 +56,34 @@ impl MeshOptions {
             json_logs: false,
             service_env: BTreeMap::new(),
             virtual_clock: None,
+            otlp_endpoint: None,
+            trace_sample_ratio: None,
+            metrics_port_base: None,
+        }
+    }
+
+    /// Flags every child gets: logs, traces.
+    fn telemetry_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if self.json_logs {
+            args.push("--json-logs".into());
+        }
+        if let Some(e) = &self.otlp_endpoint {
+            args.extend(["--otlp-endpoint".into(), e.clone()]);
+        }
+        if let Some(r) = self.trace_sample_ratio {
+            args.extend(["--trace-sample-ratio".into(), r.to_string()]);
+        }
+        args
+    }
+
+    fn metrics_args(&self, index: u16) -> Vec<String> {
+        match self.metrics_port_base {
+            Some(base) => vec![
+                "--metrics-addr".into(),
+                format!("127.0.0.1:{}", base + index),
+            ],
+            None => Vec::new(),
         }
     }
 
@@ -103,9 +138,8 @@ impl Mesh {
             "--listen".into(),
             opts.gateway_listen.clone(),
         ];
-        if opts.json_logs {
-            args.push("--json-logs".into());
-        }
+        args.extend(opts.telemetry_args());
+        args.extend(opts.metrics_args(0));
         let mut child = spawn(&opts, "gateway", &args, &[], true)?;
         let stdout = child.stdout.take().context("gateway stdout")?;
         let mut lines = BufReader::new(stdout).lines();
@@ -159,9 +193,14 @@ impl Mesh {
             "--pool-size".into(),
             self.opts.pool_size.to_string(),
         ];
-        if self.opts.json_logs {
-            args.push("--json-logs".into());
-        }
+        args.extend(self.opts.telemetry_args());
+        let index = self
+            .topology
+            .services()
+            .iter()
+            .position(|s| s.name == name)
+            .unwrap_or(0);
+        args.extend(self.opts.metrics_args(1 + index as u16));
         if let Some(start) = &self.opts.virtual_clock {
             args.extend([
                 "--clock".into(),
@@ -200,6 +239,24 @@ impl Mesh {
             self.services
                 .iter()
                 .map(|(n, p)| (n.clone(), p.child.id().unwrap_or(0))),
+        );
+        v
+    }
+
+    /// Where each process serves `/metrics`, when the mesh was started
+    /// with a metrics port base: the gateway first.
+    pub fn metrics_addrs(&self) -> Vec<(String, std::net::SocketAddr)> {
+        let Some(base) = self.opts.metrics_port_base else {
+            return Vec::new();
+        };
+        let at = |i: usize| std::net::SocketAddr::from(([127, 0, 0, 1], base + i as u16));
+        let mut v = vec![("gateway".to_string(), at(0))];
+        v.extend(
+            self.topology
+                .services()
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.name.clone(), at(1 + i))),
         );
         v
     }
@@ -368,6 +425,9 @@ fn spawn(
     let mut cmd = Command::new(&opts.exe);
     cmd.args(args).stdin(Stdio::null()).kill_on_drop(true);
     cmd.env_remove(hotline_runtime::failpoint::ENV);
+    // Export only where the mesh says (the flag), not wherever the
+    // environment happens to point.
+    cmd.env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
     cmd.stdout(if piped_stdout {
         Stdio::piped()

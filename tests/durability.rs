@@ -262,6 +262,9 @@ async fn refused_handoff_is_parked_as_a_dead_letter_and_listed() {
         target_unit: "city",
         method: "/hotline.v1.DispatchService/RecordAssignmentEvent",
         payload: event.encode_to_vec(),
+        trace_parent: "",
+        baggage: "",
+        handoff: "accept",
     };
     outbox::enqueue(&mut db.acquire().await.unwrap(), m, 0)
         .await

@@ -3,10 +3,12 @@
 
 mod bad_input;
 mod demo;
+mod deploy;
 mod durability;
 mod escalation;
 mod geo;
 mod lifecycle;
+mod observability;
 mod services;
 mod support;
 mod topology;

@@ -27,6 +27,11 @@ pub struct Spec {
     pub virtual_clock: Option<&'static str>,
     /// A topology instead of the demo city.
     pub topology: Option<String>,
+    /// Every process exports spans here.
+    pub otlp_endpoint: Option<String>,
+    /// Every process serves metrics from this port on.
+    pub metrics_port_base: Option<u16>,
+    pub json_logs: bool,
 }
 
 /// Monday 16 November 2026, 09:00 in Shanghai: where virtual clocks start.
@@ -76,7 +81,22 @@ pub async fn pg_mesh_with(spec: Spec) -> Option<TestMesh> {
     opts.log_dir = Some(dir.path().join("logs"));
     opts.service_env = spec.env;
     opts.virtual_clock = spec.virtual_clock.map(str::to_string);
-    let mesh = Mesh::start(opts.clone()).await.expect("mesh starts");
+    opts.otlp_endpoint = spec.otlp_endpoint;
+    opts.metrics_port_base = spec.metrics_port_base;
+    opts.json_logs = spec.json_logs;
+    let mesh = match Mesh::start(opts.clone()).await {
+        Ok(mesh) => mesh,
+        Err(e) => {
+            // The failing process's log says why; the directory goes with the test.
+            let logs: Vec<String> = std::fs::read_dir(opts.log_dir.as_ref().unwrap())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
+                .collect();
+            panic!("mesh starts: {e:#}\n{}", logs.join("\n"));
+        }
+    };
     let client = mesh.client().unwrap();
     Some(TestMesh {
         mesh,
@@ -86,9 +106,67 @@ pub async fn pg_mesh_with(spec: Spec) -> Option<TestMesh> {
     })
 }
 
+/// A base for a mesh's metrics ports, unlikely to be taken: parallel
+/// tests draw apart, and nothing else here listens up there.
+pub fn metrics_port_base() -> u16 {
+    // Below Linux's ephemeral range (32768 up), where port-0 listeners and
+    // outgoing connections take theirs, and above the ports the compose
+    // test moves its processes to.
+    22_000 + 16 * fastrand::u16(0..560)
+}
+
+/// The body of an HTTP GET on loopback (no client library needed).
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).await?;
+    let (head, body) = out
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| anyhow::anyhow!("no HTTP response from {addr}"))?;
+    anyhow::ensure!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{head}"
+    );
+    Ok(body.to_string())
+}
+
 impl TestMesh {
+    /// Stops every process and returns each one's whole log.
+    pub async fn stop_with_logs(self) -> Vec<(String, String)> {
+        let dir = self.opts.log_dir.clone().expect("test meshes log to files");
+        let keep = tempfile::tempdir().unwrap();
+        let names: Vec<String> = std::iter::once("gateway".to_string())
+            .chain(self.mesh.topology.services().iter().map(|s| s.name.clone()))
+            .collect();
+        // Stopping drops the mesh's directory: read the logs after the
+        // processes are gone, from a copy taken once they are.
+        let copies: Vec<(String, std::path::PathBuf)> = names
+            .iter()
+            .map(|n| (n.clone(), keep.path().join(format!("{n}.log"))))
+            .collect();
+        let stopped = self.stop_then(|| {
+            for (n, to) in &copies {
+                let _ = std::fs::copy(dir.join(format!("{n}.log")), to);
+            }
+        });
+        stopped.await;
+        copies
+            .into_iter()
+            .map(|(n, p)| (n, std::fs::read_to_string(p).unwrap_or_default()))
+            .collect()
+    }
+
     /// Stops every process and drops the databases.
     pub async fn stop(self) {
+        self.stop_then(|| {}).await
+    }
+
+    /// Stops every process, runs `then` while its files remain, and drops
+    /// the databases.
+    async fn stop_then(self, then: impl FnOnce()) {
         let names: Vec<String> = self
             .mesh
             .topology
@@ -97,6 +175,7 @@ impl TestMesh {
             .map(|s| s.name.clone())
             .collect();
         self.mesh.stop().await;
+        then();
         for n in names {
             drop_url(&self.opts.db_url(&n).unwrap()).await.unwrap();
         }

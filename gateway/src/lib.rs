@@ -11,6 +11,7 @@ mod proxy;
 mod registry;
 mod rescue;
 mod stats;
+mod telemetry;
 
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
@@ -54,6 +55,11 @@ pub struct GatewayConfig {
     pub max_concurrency: usize,
     /// Bound on a forwarded call when the caller sends no `grpc-timeout`.
     pub default_timeout: Duration,
+    /// Where the gateway's metrics go (served on `/metrics` by the caller).
+    pub metrics: hotline_telemetry::metrics::Registry,
+    /// Close client connections after this long, so that clients balancing
+    /// over DNS (a headless Service) reconnect and spread their load.
+    pub max_connection_age: Option<Duration>,
 }
 
 impl Default for GatewayConfig {
@@ -63,6 +69,8 @@ impl Default for GatewayConfig {
             static_addresses: HashMap::new(),
             max_concurrency: 1024,
             default_timeout: Duration::from_secs(30),
+            metrics: hotline_telemetry::metrics::Registry::default(),
+            max_connection_age: None,
         }
     }
 }
@@ -101,6 +109,7 @@ pub async fn serve(
         registry,
         stats,
         config.default_timeout,
+        telemetry::GatewayMetrics::new(&config.metrics),
     ));
 
     // Read top to bottom: rescue errors into statuses, shed load when the
@@ -121,7 +130,11 @@ pub async fn serve(
         let _ = draining_tx.send(());
     };
 
-    let server = Server::builder()
+    let mut builder = Server::builder();
+    if let Some(age) = config.max_connection_age {
+        builder = builder.max_connection_age(age);
+    }
+    let server = builder
         .layer(stack)
         .add_routes(Routes::from(router))
         .serve_with_incoming_shutdown(incoming, signal);

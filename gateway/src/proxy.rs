@@ -12,11 +12,17 @@ use std::{
     time::Duration,
 };
 
+use hotline_telemetry::propagation;
+use hotline_telemetry::rpc::{self as rpc, Rpc, TierOf};
 use http::{HeaderMap, Request, Response};
+use opentelemetry::trace::TraceContextExt as _;
 use tonic::{Code, TimeoutExpired, body::Body};
 use tower::{Service, ServiceExt as _};
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use self::observed::{CallLog, ObservedBody};
+use crate::telemetry::{GatewayMetrics, PairLabels, tier_name};
 use crate::{
     TARGET_HEADER, UNIT_HEADER, deadline, error::GatewayError, registry::Registry,
     stats::ForwardedCall, stats::Stats,
@@ -24,11 +30,13 @@ use crate::{
 
 const SERVED_HERE: &str = "hotline.v1.GatewayService";
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Proxy {
     registry: Arc<Registry>,
     stats: Arc<Stats>,
     default_timeout: Duration,
+    metrics: GatewayMetrics,
+    tier_of: TierOf,
 }
 
 impl Proxy {
@@ -36,21 +44,51 @@ impl Proxy {
         registry: Arc<Registry>,
         stats: Arc<Stats>,
         default_timeout: Duration,
+        metrics: GatewayMetrics,
     ) -> Self {
         Self {
+            tier_of: crate::telemetry::tier_of(registry.clone()),
             registry,
             stats,
             default_timeout,
+            metrics,
         }
     }
 
-    async fn forward(self, request: Request<axum::body::Body>) -> Response<Body> {
-        let mut log = CallLog::new(
-            request.uri().path(),
-            unit_header(request.headers(), UNIT_HEADER),
-            unit_header(request.headers(), TARGET_HEADER),
-        );
-        match self.try_forward(request, &log).await {
+    async fn forward(self, mut request: Request<axum::body::Body>) -> Response<Body> {
+        let from = unit_header(request.headers(), UNIT_HEADER);
+        let to = unit_header(request.headers(), TARGET_HEADER);
+        let mut log = CallLog::new(request.uri().path(), from.clone(), to.clone());
+        // The gateway's own span: a child of the caller's, the parent of
+        // the callee's. Only allow-listed baggage goes on.
+        let path = request.uri().path().to_owned();
+        if let Some(rpc) = Rpc::parse(&path) {
+            let parent = propagation::extract(request.headers());
+            let span = rpc::rpc_span(
+                "server",
+                &rpc,
+                request.headers(),
+                parent,
+                Some(&self.tier_of),
+            );
+            let cx = span.context();
+            if cx.span().span_context().is_valid() {
+                propagation::inject(&cx, request.headers_mut());
+            } else {
+                // Not tracing here: the caller's context goes on as it came.
+                propagation::filter_baggage(request.headers_mut());
+            }
+            log.observe(
+                span,
+                self.metrics.clone(),
+                tier_name(self.registry.tier_of(from.as_deref())),
+                tier_name(self.registry.tier_of(to.as_deref())),
+            );
+        } else {
+            propagation::filter_baggage(request.headers_mut());
+        }
+        let span = log.span();
+        match self.try_forward(request, &log).instrument(span).await {
             Ok(response) => {
                 // A trailers-only response carries its status in the headers.
                 if let Some(code) = grpc_status(response.headers()) {
@@ -93,8 +131,9 @@ impl Proxy {
                     unit: target.clone(),
                 })?;
 
-        // Headers, grpc-timeout included, go through as they came; only the
-        // body type changes, and it is never read here.
+        // Headers, grpc-timeout included, go through as they came (but the
+        // trace context, now the gateway's); only the body type changes, and
+        // it is never read here.
         let wait = deadline::wait_bound(request.headers(), self.default_timeout);
         let mut channel = upstream.channel;
         let call = async move { channel.ready().await?.call(request.map(Body::new)).await };
@@ -110,6 +149,25 @@ impl Proxy {
             }
         };
 
+        // The upstream says how long it served the call: the rest, up to
+        // the response head, is this hop's overhead.
+        if let Some(served_us) = response
+            .headers()
+            .get(rpc::SERVER_TIME)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            let total = log.elapsed();
+            let served = Duration::from_micros(served_us);
+            let labels = PairLabels {
+                from_tier: tier_name(self.registry.tier_of(log.from())).to_owned(),
+                to_tier: tier_name(home.tier).to_owned(),
+            };
+            self.metrics
+                .overhead
+                .get_or_create(&labels)
+                .observe(total.saturating_sub(served).as_secs_f64());
+        }
         // The upstream answered: this call counts.
         self.stats.record(&ForwardedCall {
             from_unit: log.from(),

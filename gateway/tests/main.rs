@@ -22,6 +22,9 @@ use support::{
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const TRACESTATE: &str = "hotline=t61rcWkgMzE";
 const BAGGAGE: &str = "hotline.tier=township,hotline.channel=phone";
+/// Baggage a careless caller sends: only the allow-listed keys go on.
+const CARELESS_BAGGAGE: &str =
+    "hotline.tier=township,requester.name=Li%20Wei,hotline.channel=phone,text=noise";
 
 fn echoed(report: &UnitReport, key: &str) -> Option<String> {
     let prefix = format!("{key}=");
@@ -32,7 +35,7 @@ fn echoed(report: &UnitReport, key: &str) -> Option<String> {
 }
 
 #[tokio::test]
-async fn call_reaches_backend_with_trace_context_unchanged() {
+async fn call_reaches_backend_with_trace_context_and_allowed_baggage() {
     let gateway = spawn_gateway().await;
     let backend = spawn_backend().await;
     gateway
@@ -45,7 +48,7 @@ async fn call_reaches_backend_with_trace_context_unchanged() {
     let metadata = request.metadata_mut();
     metadata.insert("traceparent", TRACEPARENT.parse().unwrap());
     metadata.insert("tracestate", TRACESTATE.parse().unwrap());
-    metadata.insert("baggage", BAGGAGE.parse().unwrap());
+    metadata.insert("baggage", CARELESS_BAGGAGE.parse().unwrap());
     let response = gateway.reporting().get_unit_report(request).await.unwrap();
 
     let report = response.into_inner().report.unwrap();

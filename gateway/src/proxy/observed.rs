@@ -6,10 +6,13 @@ use std::{
     time::Instant,
 };
 
+use hotline_telemetry::metrics::RpcLabels;
+use hotline_telemetry::rpc::{Rpc, code_name, finish};
 use http_body::{Frame, SizeHint};
 use tonic::{Code, Status, body::Body};
 
 use super::grpc_status;
+use crate::telemetry::{GatewayMetrics, HopLabels};
 
 /// One call's log line, written when dropped: after the response has been
 /// sent, or when the gateway answered the call itself. Only the method and
@@ -21,6 +24,17 @@ pub(super) struct CallLog {
     to: Option<String>,
     started: Instant,
     status: Option<Code>,
+    observed: Option<Observed>,
+}
+
+/// The call's span and where its measurements go; both are finished when
+/// the log is written.
+#[derive(Debug)]
+struct Observed {
+    span: tracing::Span,
+    metrics: GatewayMetrics,
+    from_tier: &'static str,
+    to_tier: &'static str,
 }
 
 impl CallLog {
@@ -31,7 +45,34 @@ impl CallLog {
             to,
             started: Instant::now(),
             status: None,
+            observed: None,
         }
+    }
+
+    pub(super) fn observe(
+        &mut self,
+        span: tracing::Span,
+        metrics: GatewayMetrics,
+        from_tier: &'static str,
+        to_tier: &'static str,
+    ) {
+        self.observed = Some(Observed {
+            span,
+            metrics,
+            from_tier,
+            to_tier,
+        });
+    }
+
+    /// The call's span (none for a path that is not an RPC).
+    pub(super) fn span(&self) -> tracing::Span {
+        self.observed
+            .as_ref()
+            .map_or_else(tracing::Span::none, |o| o.span.clone())
+    }
+
+    pub(super) fn elapsed(&self) -> std::time::Duration {
+        self.started.elapsed()
     }
 
     pub(super) fn from(&self) -> Option<&str> {
@@ -51,13 +92,38 @@ impl Drop for CallLog {
     fn drop(&mut self) {
         // No status means the stream ended early, for instance the caller
         // went away.
-        let grpc_status = self.status.map_or("none", |code| code_name(code));
+        let grpc_status = self.status.map_or("none", code_name);
+        let elapsed = self.started.elapsed().as_secs_f64();
+        if let Some(o) = &self.observed {
+            // No status: the caller went away, which the gateway counts as
+            // a cancellation.
+            let code = self.status.unwrap_or(Code::Cancelled);
+            finish(&o.span, code, true);
+            o.metrics
+                .forwarded
+                .get_or_create(&HopLabels {
+                    from_tier: o.from_tier.to_owned(),
+                    to_tier: o.to_tier.to_owned(),
+                    code: code_name(code).to_owned(),
+                })
+                .observe(elapsed);
+            if let Some(rpc) = Rpc::parse(&self.method) {
+                o.metrics.observe_rpc(
+                    RpcLabels {
+                        service: rpc.service.to_owned(),
+                        method: rpc.method.to_owned(),
+                        code: code_name(code).to_owned(),
+                    },
+                    elapsed,
+                );
+            }
+        }
         tracing::debug!(
             method = %self.method,
             from = self.from.as_deref().unwrap_or(""),
             to = self.to.as_deref().unwrap_or(""),
             grpc_status,
-            duration_ms = self.started.elapsed().as_secs_f64() * 1e3,
+            duration_ms = elapsed * 1e3,
             "call"
         );
     }
@@ -103,28 +169,5 @@ impl http_body::Body for ObservedBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
-    }
-}
-
-/// The canonical upper-case name, as in the gRPC spec and other tools' logs.
-fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
     }
 }

@@ -216,6 +216,15 @@ impl TimerEffects for CityTimers {
             }
             BREACH => {
                 order.overdue = true;
+                // Observed in the sweep's transaction: a rolled-back sweep
+                // fires again and observes again, rare enough to accept.
+                let m = &self.ctx.metrics;
+                let labels = m.pair(&city, &unit, a.urgency.as_str());
+                hotline_runtime::metrics::Metrics::observe(
+                    &m.business.breach_to_supervision,
+                    &labels,
+                    now - t.due_us,
+                );
                 note(
                     conn,
                     &mut order,

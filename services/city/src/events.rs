@@ -95,8 +95,13 @@ impl Events {
             })?;
         guard::current_epoch(&r.order_id, &r.unit_id, r.epoch, a.epoch)?;
         let lead = a.role.is_lead();
+        // Measured once committed: dispatch → first accept.
+        let mut accepted = None;
         let (action, detail) = match kind {
             AssignmentEventKind::Accepted => {
+                if a.accepted_us.is_none() {
+                    accepted = Some(time - a.dispatched_us);
+                }
                 a.accepted_us.get_or_insert(time);
                 a.state = further(a.state, AssignmentState::Accepted);
                 if lead {
@@ -149,6 +154,23 @@ impl Events {
         };
         idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
         tx.commit().await?;
+        if let Some(waited) = accepted {
+            let m = &self.ctx.metrics;
+            if lead {
+                let due = hotline_core::deadline::accept_due(
+                    &self.ctx.topology.policy,
+                    a.urgency,
+                    a.dispatched_us,
+                );
+                m.window(&a.unit_id, "accept", a.dispatched_us + waited <= due);
+            }
+            let labels = m.pair(&caller.target, &a.unit_id, a.role.as_str());
+            hotline_runtime::metrics::Metrics::observe(
+                &m.business.dispatch_to_accept,
+                &labels,
+                waited,
+            );
+        }
         tracing::info!(order_id = %order.order_id, unit = %r.unit_id, action, state = %order.state, "assignment event recorded");
         Ok(answer)
     }

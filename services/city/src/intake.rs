@@ -103,7 +103,9 @@ impl Intake {
                 .and_then(|l| l.place.community.clone())
                 .unwrap_or_default(),
             near_boundary_units: located.map(|l| l.near_boundary).unwrap_or_default(),
+            trace_parent: hotline_runtime::trace::current_traceparent(),
         };
+        hotline_runtime::trace::record_order(&order_id);
         let mut received = format!("channel={channel} kind={kind}");
         if let Some(l) = &order.location {
             received += &format!(
@@ -183,6 +185,7 @@ impl Intake {
             return Ok(done);
         }
         let mut order = locked(&mut tx, &order_id).await?;
+        hotline_runtime::trace::record_order(&order_id);
         let effect =
             lifecycle::callback(order.state, r.resolved, order.reopen_count as u32, policy)?;
         order.callback = Some(Callback {
@@ -263,6 +266,20 @@ impl Intake {
         idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
+        let callback = hotline_runtime::metrics::CallbackLabels {
+            urgency: order.urgency.as_str().to_string(),
+            resolved: r.resolved.to_string(),
+            satisfaction: satisfaction.as_str().to_string(),
+        };
+        self.ctx.metrics.callbacks.get_or_create(&callback).inc();
+        if order.state == OrderState::Closed {
+            let seconds = (now - order.received_us).max(0) as f64 / 1e6;
+            let labels = hotline_runtime::metrics::UrgencyLabels {
+                urgency: order.urgency.as_str().to_string(),
+            };
+            let m = &self.ctx.metrics.business.intake_to_close;
+            m.get_or_create(&labels).observe(seconds);
+        }
         tracing::info!(order_id = %order.order_id, resolved = r.resolved, state = %order.state, "callback recorded");
         Ok(answer)
     }

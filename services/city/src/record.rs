@@ -78,7 +78,13 @@ pub async fn issue(
         target_unit: &a.unit_id,
         method: DELIVER,
     };
-    handoff::send(conn, route, &request, now).await
+    let kind = match a.role {
+        _ if a.extensions > 0 => "extension",
+        hotline_core::Role::Lead => "dispatch",
+        hotline_core::Role::Copy => "copy",
+        role => role.as_str(),
+    };
+    handoff::send_as(conn, route, kind, &request, now).await
 }
 
 /// A new assignment (epoch 1 or the next epoch) from an order's facts.
@@ -113,6 +119,7 @@ pub fn fresh(
         kind: order.kind,
         requested_due_us: None,
         extensions: 0,
+        trace_parent: order.trace_parent.clone(),
     }
 }
 

@@ -63,6 +63,12 @@ impl Relay {
             },
         )
         .await?;
+        // Measured once committed: the contact window closing.
+        let window = (a.contacted_us.is_none() && a.role.is_lead()).then(|| {
+            let accepted = a.accepted_us.unwrap_or(now);
+            let policy = &self.ctx.topology.policy;
+            now <= hotline_core::deadline::contact_due(policy, a.urgency, accepted)
+        });
         a.contacted_us.get_or_insert(now);
         a.state = further(a.state, AssignmentState::Contacted);
         assignments::upsert(&mut tx, &a).await?;
@@ -84,6 +90,9 @@ impl Relay {
         };
         idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
         tx.commit().await?;
+        if let Some(met) = window {
+            self.ctx.metrics.window(unit, "contact", met);
+        }
         Ok(answer)
     }
 }

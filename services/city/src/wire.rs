@@ -21,6 +21,7 @@ pub fn order_to_wire(o: &Order, category_name: &str) -> pb::Order {
         address: o.address.clone(),
         text: o.body.clone(),
         requester_ref: o.requester_ref.clone(),
+        trace_parent: o.trace_parent.clone(),
         territory_unit: o.territory_unit.clone(),
         received_time: Some(ts(o.received_us)),
         due_time: Some(ts(o.due_us)),

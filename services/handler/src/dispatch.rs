@@ -88,6 +88,8 @@ impl Inbox {
             return Ok(r);
         }
         let mut a = self.current(&mut tx, unit, order_id, epoch).await?;
+        hotline_runtime::trace::record_order(order_id);
+        hotline_runtime::trace::link_order_trace(&a.trace_parent);
         a.state = lifecycle::apply(a.role, a.state, action)?;
         let kind = match action {
             HandlerAction::Accept => {
@@ -132,7 +134,13 @@ impl Inbox {
                 target_unit: &city,
                 method: RECORD_EVENT,
             };
-            handoff::send(&mut tx, route, &event, now).await?;
+            let handoff_kind = match action {
+                HandlerAction::Accept => "accept",
+                HandlerAction::Contact => "contact",
+                HandlerAction::Progress => "progress",
+                HandlerAction::Reply(_) => "reply",
+            };
+            handoff::send_as(&mut tx, route, handoff_kind, &event, now).await?;
         }
         let r = answer(&a);
         idem::record(&mut tx, &scope, request_id, &r, now).await?;
@@ -482,7 +490,7 @@ impl DispatchService for Inbox {
             target_unit: &city,
             method: RECORD_EVENT,
         };
-        handoff::send(&mut tx, route, &event, now).await?;
+        handoff::send_as(&mut tx, route, "extension", &event, now).await?;
         let answer = RequestExtensionResponse {
             assignment: with(&a),
         };

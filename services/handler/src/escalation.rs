@@ -57,7 +57,12 @@ pub async fn tell_city(
         target_unit: &city,
         method: RECORD_ESCALATION,
     };
-    handoff::send(conn, route, &event, now).await
+    let kind = match EscalationEventKind::try_from(event.kind) {
+        Ok(EscalationEventKind::WhistleRegistered) => "whistle",
+        Ok(EscalationEventKind::CheckedIn) => "check_in",
+        _ => "escalation",
+    };
+    handoff::send_as(conn, route, kind, &event, now).await
 }
 
 /// Whom a handler may ask to coordinate: its district (or any unit above

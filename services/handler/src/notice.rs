@@ -128,6 +128,9 @@ pub async fn send(
     now: i64,
 ) -> Result<()> {
     let notice = n.notice.as_ref().expect("built by notice()");
+    let kind = NoticeKind::try_from(notice.kind)
+        .map(|k| kind_name(k).to_ascii_lowercase())
+        .unwrap_or_else(|_| "notice".into());
     let route = hotline_runtime::handoff::Handoff {
         message_id: &n.request_id,
         order_id: &notice.order_id,
@@ -135,5 +138,5 @@ pub async fn send(
         target_unit: &notice.unit_id,
         method: DELIVER_NOTICE,
     };
-    hotline_runtime::handoff::send(conn, route, &n, now).await
+    hotline_runtime::handoff::send_as(conn, route, &kind, &n, now).await
 }

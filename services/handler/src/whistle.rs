@@ -90,6 +90,8 @@ pub async fn whistle(
             )
         })?;
     guard::current_epoch(&r.order_id, &unit, r.epoch, a.epoch)?;
+    hotline_runtime::trace::record_order(&r.order_id);
+    hotline_runtime::trace::link_order_trace(&a.trace_parent);
     if !a.role.is_lead() {
         return Err(ServiceError::PermissionDenied(format!(
             "unit {unit} does not lead orders/{}: only the lead may whistle",
@@ -133,7 +135,7 @@ pub async fn whistle(
         target_unit: &district,
         method: REGISTER,
     };
-    handoff::send(&mut tx, route, &register, now).await?;
+    handoff::send_as(&mut tx, route, "whistle", &register, now).await?;
     let answer = WhistleResponse {
         whistle_id,
         district_unit: district,
@@ -293,6 +295,7 @@ pub async fn check_in(
                 caller.unit, r.whistle_id
             ))
         })?;
+    hotline_runtime::trace::record_order(&w.order_id);
     let first = s.checked_in_us.is_none();
     if first {
         s.state = if s.state == "missed" {
@@ -329,6 +332,15 @@ pub async fn check_in(
     idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
     tx.commit().await?;
     ctx.outbox.wake();
+    if first {
+        let m = &ctx.metrics;
+        let labels = m.pair(&w.from_unit, &s.department, &w.kind);
+        hotline_runtime::metrics::Metrics::observe(
+            &m.business.whistle_to_check_in,
+            &labels,
+            now - w.time_us,
+        );
+    }
     Ok(answer)
 }
 

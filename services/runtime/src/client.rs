@@ -2,32 +2,45 @@
 //! a raw-bytes call for the outbox, which stores encoded requests.
 
 use bytes::{Buf, BufMut, Bytes};
+use hotline_telemetry::metrics::RpcMetrics;
+use hotline_telemetry::rpc::{TierOf, Traced};
 use tonic::Status;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::{Channel, Endpoint};
 
-use crate::meta;
+/// A channel whose calls are traced and measured.
+pub type GatewayChannel = Traced<Channel>;
 
 /// A lazily connected channel to the gateway.
 #[derive(Clone, Debug)]
 pub struct Gateway {
-    channel: Channel,
+    channel: GatewayChannel,
     url: String,
 }
 
 impl Gateway {
     pub fn new(url: &str) -> anyhow::Result<Self> {
+        Self::traced(url, None, None)
+    }
+
+    /// A gateway client whose calls are measured in `metrics` and name
+    /// their units' tiers.
+    pub fn traced(
+        url: &str,
+        metrics: Option<RpcMetrics>,
+        tier_of: Option<TierOf>,
+    ) -> anyhow::Result<Self> {
         let channel = Endpoint::from_shared(url.to_string())?
             .connect_timeout(std::time::Duration::from_secs(2))
             .tcp_nodelay(true)
             .connect_lazy();
         Ok(Self {
-            channel,
+            channel: Traced::new(channel, metrics, tier_of),
             url: url.to_string(),
         })
     }
 
-    pub fn channel(&self) -> Channel {
+    pub fn channel(&self) -> GatewayChannel {
         self.channel.clone()
     }
 
@@ -35,15 +48,12 @@ impl Gateway {
         &self.url
     }
 
-    /// Sends an already encoded request to `method` on `target` as `caller`
-    /// and returns the encoded response.
+    /// Sends an already encoded request (routed, with its metadata) to
+    /// `method` and returns the encoded response.
     pub async fn call_raw(
         &self,
         method: &str,
-        payload: Vec<u8>,
-        target: &str,
-        caller: &str,
-        timeout: std::time::Duration,
+        req: tonic::Request<Bytes>,
     ) -> Result<Bytes, Status> {
         let path = method
             .parse::<http::uri::PathAndQuery>()
@@ -52,8 +62,6 @@ impl Gateway {
         grpc.ready()
             .await
             .map_err(|e| Status::unavailable(format!("gateway {} unreachable: {e}", self.url)))?;
-        let mut req = meta::routed(Bytes::from(payload), target, caller);
-        req.set_timeout(timeout);
         Ok(grpc.unary(req, path, RawCodec).await?.into_inner())
     }
 }

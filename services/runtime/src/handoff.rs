@@ -18,12 +18,30 @@ pub struct Handoff<'a> {
     pub method: &'a str,
 }
 
+/// Queues `message`; its handoff kind is the method's (see
+/// [`hotline_telemetry::rpc::handoff_kind`]).
 pub async fn send<M: Message>(
     conn: &mut Conn,
     h: Handoff<'_>,
     message: &M,
     now: i64,
 ) -> Result<()> {
+    let method = h.method.rsplit('/').next().unwrap_or(h.method);
+    let kind = hotline_telemetry::rpc::handoff_kind(method).unwrap_or("handoff");
+    send_as(conn, h, kind, message, now).await
+}
+
+/// Queues `message` as a handoff of `kind` (dispatch, copy, accept,
+/// reply, whistle, supervision…), for spans and metrics. The message
+/// carries the caller's trace context, so its delivery joins that trace.
+pub async fn send_as<M: Message>(
+    conn: &mut Conn,
+    h: Handoff<'_>,
+    kind: &str,
+    message: &M,
+    now: i64,
+) -> Result<()> {
+    let (trace_parent, baggage) = crate::trace::current();
     let m = NewMessage {
         message_id: h.message_id,
         order_id: h.order_id,
@@ -31,6 +49,9 @@ pub async fn send<M: Message>(
         target_unit: h.target_unit,
         method: h.method,
         payload: message.encode_to_vec(),
+        trace_parent: &trace_parent,
+        baggage: &baggage,
+        handoff: kind,
     };
     outbox::enqueue(conn, m, now).await?;
     Ok(())

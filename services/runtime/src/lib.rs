@@ -15,7 +15,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod server;
 pub mod sweeper;
-pub mod telemetry;
+pub mod trace;
 pub mod wire;
 
 use std::sync::Arc;
@@ -41,6 +41,11 @@ pub struct Ctx {
     /// Wakes the outbox deliverer after a commit that queued messages.
     pub outbox: outbox::Waker,
     pub metrics: Arc<metrics::Metrics>,
+}
+
+/// A unit's tier name from the topology, for span attributes and labels.
+pub fn tier_of(topology: Arc<Topology>) -> hotline_telemetry::rpc::TierOf {
+    Arc::new(move |unit: &str| topology.unit(unit).map(|u| u.tier.as_str()))
 }
 
 impl Ctx {

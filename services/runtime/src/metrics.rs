@@ -1,49 +1,276 @@
-//! A few process counters in Prometheus text format, served on
-//! `--metrics-addr`.
+//! A service's metrics, served in Prometheus text format on
+//! `--metrics-addr`: RPC durations, the outbox and timers, and the business
+//! durations of handoffs by tier pair. Business durations are measured on
+//! the business clock (virtual under the simulator), in seconds. Labels are
+//! bounded: tiers, roles, kinds, urgencies; never an order or unit id.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
 
-#[derive(Debug, Default)]
-pub struct Metrics {
-    pub outbox_delivered: AtomicU64,
-    pub outbox_retries: AtomicU64,
-    pub outbox_dead_letters: AtomicU64,
-    pub outbox_depth: AtomicI64,
+use hotline_store::{Db, outbox, timers};
+use hotline_telemetry::metrics::{self as m, Histograms, Registry, RpcMetrics};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+
+/// A tier pair and what went between them.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PairLabels {
+    pub from_tier: String,
+    pub to_tier: String,
+    /// The handoff kind, or what refines it (a role, a whistle kind).
+    pub kind: String,
 }
 
-impl Metrics {
-    pub fn render(&self, service: &str) -> String {
-        let l = format!("{{service=\"{service}\"}}");
-        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        format!(
-            "# TYPE hotline_outbox_delivered_total counter\nhotline_outbox_delivered_total{l} {}\n\
-             # TYPE hotline_outbox_retries_total counter\nhotline_outbox_retries_total{l} {}\n\
-             # TYPE hotline_outbox_dead_letters_total counter\nhotline_outbox_dead_letters_total{l} {}\n\
-             # TYPE hotline_outbox_depth gauge\nhotline_outbox_depth{l} {}\n",
-            g(&self.outbox_delivered),
-            g(&self.outbox_retries),
-            g(&self.outbox_dead_letters),
-            self.outbox_depth.load(Ordering::Relaxed),
-        )
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UrgencyLabels {
+    pub urgency: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: String,
+}
+
+/// A response window (Art. 15) closing: accept, then contact.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WindowLabels {
+    pub to_tier: String,
+    /// `accept` or `contact`.
+    pub window: String,
+    /// `true` when met in time.
+    pub met: String,
+}
+
+/// The centre's callback: the resolution and satisfaction rates' source.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallbackLabels {
+    pub urgency: String,
+    pub resolved: String,
+    pub satisfaction: String,
+}
+
+/// Business durations, each by tier pair and kind.
+#[derive(Clone)]
+pub struct Business {
+    /// A lead or co-handler assignment dispatched → accepted; kind: role.
+    pub dispatch_to_accept: Histograms<PairLabels>,
+    /// A whistle blown → a summoned department checked in; kind: whistle kind.
+    pub whistle_to_check_in: Histograms<PairLabels>,
+    /// A jurisdiction objection filed → ruled; kind: the ruling.
+    pub objection_to_ruling: Histograms<PairLabels>,
+    /// A lead's limit passed → the centre's supervision issued; kind: urgency.
+    pub breach_to_supervision: Histograms<PairLabels>,
+    /// Intake → closed after the callback.
+    pub intake_to_close: Histograms<UrgencyLabels>,
+}
+
+pub struct Metrics {
+    pub registry: Registry,
+    pub rpc: RpcMetrics,
+    pub outbox_delivered: Family<PairLabels, Counter>,
+    pub outbox_retries: Counter,
+    pub outbox_dead_letters: Counter,
+    pub outbox_depth: Gauge,
+    pub dead_letters: Gauge,
+    pub timers_pending: Gauge,
+    pub timers_due: Gauge,
+    pub timers_fired: Family<KindLabels, Counter>,
+    pub response_windows: Family<WindowLabels, Counter>,
+    pub callbacks: Family<CallbackLabels, Counter>,
+    pub business: Business,
+    /// A unit's tier, for labels (from the topology).
+    tier_of: Option<hotline_telemetry::rpc::TierOf>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new(Registry::default(), None)
     }
 }
 
-/// Serves `/metrics` until the process ends.
-pub async fn serve(
-    addr: std::net::SocketAddr,
-    metrics: std::sync::Arc<Metrics>,
-    service: String,
-) -> anyhow::Result<()> {
-    let app = axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let body = metrics.render(&service);
-            async move { body }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    axum::serve(listener, app).await?;
-    Ok(())
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Metrics {
+    pub fn new(registry: Registry, tier_of: Option<hotline_telemetry::rpc::TierOf>) -> Self {
+        let business = Business {
+            dispatch_to_accept: m::business(),
+            whistle_to_check_in: m::business(),
+            objection_to_ruling: m::business(),
+            breach_to_supervision: m::business(),
+            intake_to_close: m::business(),
+        };
+        let metrics = Self {
+            rpc: RpcMetrics::new(&registry),
+            outbox_delivered: Family::default(),
+            outbox_retries: Counter::default(),
+            outbox_dead_letters: Counter::default(),
+            outbox_depth: Gauge::default(),
+            dead_letters: Gauge::default(),
+            timers_pending: Gauge::default(),
+            timers_due: Gauge::default(),
+            timers_fired: Family::default(),
+            response_windows: Family::default(),
+            callbacks: Family::default(),
+            business,
+            registry,
+            tier_of,
+        };
+        let r = &metrics.registry;
+        r.register(
+            "hotline_outbox_delivered",
+            "Handoffs delivered from this service's outbox, by tier pair and handoff kind",
+            metrics.outbox_delivered.clone(),
+        );
+        r.register(
+            "hotline_outbox_retries",
+            "Deliveries that failed with a transient code and will be retried",
+            metrics.outbox_retries.clone(),
+        );
+        r.register(
+            "hotline_outbox_dead_letters",
+            "Handoffs the receiver refused for good, parked as dead letters",
+            metrics.outbox_dead_letters.clone(),
+        );
+        r.register(
+            "hotline_outbox_depth",
+            "Handoffs waiting in the outbox",
+            metrics.outbox_depth.clone(),
+        );
+        r.register(
+            "hotline_dead_letters",
+            "Dead letters held, waiting for an operator",
+            metrics.dead_letters.clone(),
+        );
+        r.register(
+            "hotline_timers_pending",
+            "Armed timers not yet fired",
+            metrics.timers_pending.clone(),
+        );
+        r.register(
+            "hotline_timers_due",
+            "Timers due on the business clock and not yet fired (the sweep backlog)",
+            metrics.timers_due.clone(),
+        );
+        r.register(
+            "hotline_timers_fired",
+            "Timers fired, by kind",
+            metrics.timers_fired.clone(),
+        );
+        r.register(
+            "hotline_response_windows",
+            "Leads' accept and contact windows closed, by handler tier and whether met (the response rate)",
+            metrics.response_windows.clone(),
+        );
+        r.register(
+            "hotline_callbacks",
+            "Callbacks to requesters, by urgency, resolved and satisfaction (the resolution and satisfaction rates)",
+            metrics.callbacks.clone(),
+        );
+        let b = &metrics.business;
+        for (name, help, family) in [
+            (
+                "hotline_dispatch_to_accept_seconds",
+                "Business time from dispatch to accept, by tier pair and role",
+                &b.dispatch_to_accept,
+            ),
+            (
+                "hotline_whistle_to_check_in_seconds",
+                "Business time from a whistle to a summoned department's check-in, by tier pair and whistle kind",
+                &b.whistle_to_check_in,
+            ),
+            (
+                "hotline_objection_to_ruling_seconds",
+                "Business time from a jurisdiction objection to its ruling, by tier pair and ruling",
+                &b.objection_to_ruling,
+            ),
+            (
+                "hotline_breach_to_supervision_seconds",
+                "Business time from a lead passing its limit to the centre's supervision, by tier pair and urgency",
+                &b.breach_to_supervision,
+            ),
+        ] {
+            r.register(name, help, family.clone());
+        }
+        r.register(
+            "hotline_intake_to_close_seconds",
+            "Business time from intake to close, by urgency",
+            b.intake_to_close.clone(),
+        );
+        metrics
+    }
+
+    /// A unit's tier name, or `unknown`.
+    pub fn tier(&self, unit: &str) -> &'static str {
+        self.tier_of
+            .as_ref()
+            .and_then(|t| t(unit))
+            .unwrap_or("unknown")
+    }
+
+    /// Labels for a handoff from `from` to `to`.
+    pub fn pair(&self, from: &str, to: &str, kind: &str) -> PairLabels {
+        PairLabels {
+            from_tier: self.tier(from).to_string(),
+            to_tier: self.tier(to).to_string(),
+            kind: kind.to_string(),
+        }
+    }
+
+    /// A lead's response window closed at `unit`.
+    pub fn window(&self, unit: &str, window: &str, met: bool) {
+        self.response_windows
+            .get_or_create(&WindowLabels {
+                to_tier: self.tier(unit).to_string(),
+                window: window.to_string(),
+                met: met.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn delivered(&self, from: &str, to: &str, kind: &str) {
+        self.outbox_delivered
+            .get_or_create(&self.pair(from, to, kind))
+            .inc();
+    }
+
+    /// Observes a business duration in microseconds (negative ones, from
+    /// clock skew between tiers, count as zero).
+    pub fn observe(family: &Histograms<PairLabels>, labels: &PairLabels, micros: i64) {
+        family
+            .get_or_create(labels)
+            .observe(micros.max(0) as f64 / 1e6);
+    }
+
+    /// Reads the gauges kept in the database; run before each scrape.
+    pub async fn refresh(&self, db: &Db, now: i64) {
+        let Ok(mut c) = db.acquire().await else {
+            return;
+        };
+        if let Ok(n) = outbox::depth(&mut c).await {
+            self.outbox_depth.set(n);
+        }
+        if let Ok(n) = outbox::dead_letter_count(&mut c).await {
+            self.dead_letters.set(n);
+        }
+        if let Ok((pending, due)) = timers::counts(&mut c, now).await {
+            self.timers_pending.set(pending);
+            self.timers_due.set(due);
+        }
+    }
+}
+
+/// The refresher for a service's `/metrics`.
+pub fn refresher(ctx: &crate::Ctx) -> hotline_telemetry::metrics::Refresh {
+    let (metrics, db, clock) = (ctx.metrics.clone(), ctx.db.clone(), ctx.clock.clone());
+    Arc::new(move || {
+        let (metrics, db, clock) = (metrics.clone(), db.clone(), clock.clone());
+        Box::pin(async move { metrics.refresh(&db, clock.now()).await })
+    })
 }
 
 #[cfg(test)]
@@ -53,17 +280,24 @@ mod tests {
     #[test]
     fn renders_prometheus_text_in_base_units() {
         let m = Metrics::default();
-        m.outbox_dead_letters.fetch_add(2, Ordering::Relaxed);
-        m.outbox_depth.store(5, Ordering::Relaxed);
-        let text = m.render("township");
+        m.outbox_dead_letters.inc_by(2);
+        m.outbox_depth.set(5);
+        Metrics::observe(
+            &m.business.dispatch_to_accept,
+            &m.pair("city", "t-1", "lead"),
+            90_000_000,
+        );
+        let text = m.registry.render();
         assert!(
-            text.contains("hotline_outbox_dead_letters_total{service=\"township\"} 2\n"),
+            text.contains("hotline_outbox_dead_letters_total 2\n"),
             "{text}"
         );
+        assert!(text.contains("hotline_outbox_depth 5\n"), "{text}");
         assert!(
-            text.contains("hotline_outbox_depth{service=\"township\"} 5\n"),
+            text.contains("hotline_dispatch_to_accept_seconds_sum{from_tier=\"unknown\",to_tier=\"unknown\",kind=\"lead\"} 90.0"),
             "{text}"
         );
-        assert!(text.contains("# TYPE hotline_outbox_delivered_total counter"));
+        // A family shows once it has a series.
+        assert!(!text.contains("hotline_intake_to_close_seconds"), "{text}");
     }
 }

@@ -6,15 +6,18 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use bytes::Bytes;
 use hotline_store::{Db, handoffs, outbox};
+use hotline_telemetry::{propagation, rpc};
 use tokio::sync::{Notify, watch};
 use tonic::Code;
+use tonic::metadata::MetadataValue;
 
 use crate::client::Gateway;
 use crate::clock::wall_now;
+use crate::meta;
 use crate::metrics::Metrics;
 
 /// Wakes the deliverer after a commit that queued messages, and keeps
@@ -121,9 +124,7 @@ impl Deliverer {
         let batch = {
             let mut c = self.db.acquire().await?;
             let batch = outbox::pending(&mut c, BATCH).await?;
-            self.metrics
-                .outbox_depth
-                .store(outbox::depth(&mut c).await?, Ordering::Relaxed);
+            self.metrics.outbox_depth.set(outbox::depth(&mut c).await?);
             batch
         };
         let full = batch.len() as i64 == BATCH;
@@ -141,16 +142,7 @@ impl Deliverer {
                 continue;
             }
             let started = std::time::Instant::now();
-            let result = self
-                .gateway
-                .call_raw(
-                    &m.method,
-                    m.payload.clone(),
-                    &m.target_unit,
-                    &m.from_unit,
-                    self.policy.call_timeout,
-                )
-                .await;
+            let result = self.gateway.call_raw(&m.method, self.request(&m)).await;
             crate::failpoint::hit("outbox.after_send");
             let mut c = self.db.acquire().await?;
             match result {
@@ -175,8 +167,7 @@ impl Deliverer {
                     tx.commit().await?;
                     done.delivered += 1;
                     self.metrics
-                        .outbox_delivered
-                        .fetch_add(1, Ordering::Relaxed);
+                        .delivered(&m.from_unit, &m.target_unit, &m.handoff);
                 }
                 Err(s) if retryable(s.code()) => {
                     let delay = self.policy.backoff(m.attempts);
@@ -188,7 +179,7 @@ impl Deliverer {
                         &error,
                     )
                     .await?;
-                    self.metrics.outbox_retries.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.outbox_retries.inc();
                     tracing::debug!(message_id = %m.message_id, target = %m.target_unit, code = ?s.code(), "handoff will be retried");
                     sooner(delay);
                     held.insert(m.target_unit.clone());
@@ -197,15 +188,30 @@ impl Deliverer {
                     let code = format!("{:?}", s.code());
                     outbox::park(&mut c, &m, &code, s.message(), wall_now()).await?;
                     done.parked += 1;
-                    self.metrics
-                        .outbox_dead_letters
-                        .fetch_add(1, Ordering::Relaxed);
+                    self.metrics.outbox_dead_letters.inc();
                     tracing::warn!(message_id = %m.message_id, target = %m.target_unit, method = %m.method, code = %code, "handoff refused; parked as dead letter");
                 }
             }
         }
         done.wait = if full { Some(Duration::ZERO) } else { wait };
         Ok(done)
+    }
+
+    /// The delivering call: routed, naming its order and handoff kind for
+    /// the spans on its way, and continuing the trace of the call that
+    /// queued it (or a new trace, when that call had none).
+    fn request(&self, m: &outbox::Message) -> tonic::Request<Bytes> {
+        let mut req = meta::routed(Bytes::from(m.payload.clone()), &m.target_unit, &m.from_unit);
+        req.set_timeout(self.policy.call_timeout);
+        let md = req.metadata_mut();
+        for (key, value) in [(rpc::ORDER, &m.order_id), (rpc::HANDOFF, &m.handoff)] {
+            if let (false, Ok(v)) = (value.is_empty(), MetadataValue::try_from(value.as_str())) {
+                md.insert(key, v);
+            }
+        }
+        let parent = propagation::from_text(&m.trace_parent, &m.baggage);
+        req.extensions_mut().insert(rpc::Parent(parent));
+        req
     }
 }
 

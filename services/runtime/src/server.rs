@@ -16,6 +16,8 @@ use std::sync::Arc;
 
 use hotline_proto::v1::control_service_server::ControlServiceServer;
 
+use hotline_telemetry::rpc::ServerLayer;
+
 use crate::Ctx;
 use crate::control::Control;
 use crate::outbox::{Deliverer, RetryPolicy};
@@ -30,6 +32,9 @@ pub struct ServeOptions {
     pub announce_every: Duration,
     /// Longest wait between timer sweeps (sooner when a timer is due).
     pub sweep_every: Duration,
+    /// Close client connections after this long, so that clients balancing
+    /// over DNS (a headless Service) reconnect and spread their load.
+    pub max_connection_age: Option<Duration>,
 }
 
 impl Default for ServeOptions {
@@ -40,6 +45,7 @@ impl Default for ServeOptions {
             retry: RetryPolicy::default(),
             announce_every: Duration::from_secs(5),
             sweep_every: Duration::from_secs(1),
+            max_connection_age: None,
         }
     }
 }
@@ -87,6 +93,7 @@ pub async fn serve(
     });
     let address = format!("http://{host}:{}", local.port());
 
+    crate::trace::install();
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_service_status("", tonic_health::ServingStatus::Serving)
@@ -115,7 +122,9 @@ pub async fn serve(
         metrics: ctx.metrics.clone(),
         policy: options.retry,
     });
-    let sweeper = effects.map(|e| Sweeper::new(ctx.db.clone(), ctx.clock.clone(), e));
+    let sweeper = effects.map(|e| {
+        Sweeper::new(ctx.db.clone(), ctx.clock.clone(), e).with_metrics(ctx.metrics.clone())
+    });
     let control = Control {
         clock: ctx.clock.clone(),
         manual: ctx.manual.clone(),
@@ -141,8 +150,16 @@ pub async fn serve(
 
     tracing::info!(service = %ctx.service.name, %address, units = ctx.service.units.len(), "serving");
     let mut server_stop = stop_rx.clone();
+    let mut builder = Server::builder();
+    if let Some(age) = options.max_connection_age {
+        builder = builder.max_connection_age(age);
+    }
     let server = tokio::spawn(
-        Server::builder()
+        builder
+            .layer(ServerLayer::new(
+                ctx.metrics.rpc.clone(),
+                Some(crate::tier_of(ctx.topology.clone())),
+            ))
             .add_routes(routes)
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
                 let _ = server_stop.wait_for(|s| *s).await;

@@ -10,7 +10,10 @@ use std::time::Duration;
 use hotline_core::Micros;
 use hotline_store::timers::{self, Timer};
 use hotline_store::{Conn, Db};
+use hotline_telemetry::propagation;
 use tokio::sync::watch;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::error::Result;
 use crate::failpoint;
@@ -32,6 +35,7 @@ pub struct Sweeper {
     pub effects: Arc<dyn TimerEffects>,
     /// One sweep at a time in this process (the loop and `AdvanceTo`).
     pub lock: Arc<tokio::sync::Mutex<()>>,
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl Sweeper {
@@ -45,7 +49,13 @@ impl Sweeper {
             clock,
             effects,
             lock: Arc::default(),
+            metrics: None,
         }
+    }
+
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Fires every timer due by the clock's now; returns how many fired.
@@ -61,12 +71,26 @@ impl Sweeper {
             }
             failpoint::hit("sweep.after_claim");
             for t in &due {
-                self.effects.fire(&mut tx, t, now).await?;
+                // The effect (and the handoffs it queues) continues the
+                // trace of the call that armed the timer.
+                self.effects
+                    .fire(&mut tx, t, now)
+                    .instrument(timer_span(t))
+                    .await?;
                 timers::mark_fired(&mut tx, &t.timer_id, now).await?;
             }
             failpoint::hit("sweep.before_commit");
             tx.commit().await?;
             failpoint::hit("sweep.after_commit");
+            if let Some(m) = &self.metrics {
+                for t in &due {
+                    m.timers_fired
+                        .get_or_create(&crate::metrics::KindLabels {
+                            kind: t.kind.clone(),
+                        })
+                        .inc();
+                }
+            }
             fired += due.len() as u64;
             tracing::debug!(fired = due.len(), "timers fired");
         }
@@ -103,4 +127,18 @@ impl Sweeper {
         let mut c = self.db.acquire().await.ok()?;
         timers::next_due(&mut c).await.ok().flatten()
     }
+}
+
+/// `timer.<kind>`, a child of the context stored when the timer was armed.
+fn timer_span(t: &Timer) -> tracing::Span {
+    let span = tracing::info_span!(
+        target: "hotline::timer",
+        "timer",
+        otel.name = %format!("timer.{}", t.kind),
+        hotline.order_id = %t.order_id,
+        hotline.to_unit = %t.unit_id,
+        hotline.timer = %t.kind,
+    );
+    let _ = span.set_parent(propagation::from_text(&t.trace_parent, &t.baggage));
+    span
 }

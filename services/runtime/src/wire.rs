@@ -105,6 +105,7 @@ pub fn assignment_to_wire(a: &Assignment) -> pb::Assignment {
         text: a.body.clone(),
         requester_ref: a.requester_ref.clone(),
         kind: a.kind.to_wire(),
+        trace_parent: a.trace_parent.clone(),
     }
 }
 
@@ -144,6 +145,7 @@ pub fn assignment_from_wire(a: &pb::Assignment, order_seq: u64) -> Result<Assign
         kind: required_enum(&field("kind"), a.kind)?,
         requested_due_us: None,
         extensions: 0,
+        trace_parent: a.trace_parent.clone(),
     })
 }
 

@@ -35,11 +35,14 @@ pub struct Assignment {
     pub requested_due_us: Option<i64>,
     /// Extensions granted on this assignment.
     pub extensions: i64,
+    /// W3C traceparent of the order's trace, for the handler's systems to
+    /// continue; set once, when the assignment is first stored.
+    pub trace_parent: String,
 }
 
 const COLUMNS: &str = "order_id, unit_id, role, state, epoch, order_seq, dispatched_us, accepted_us, contacted_us, \
     replied_us, due_us, outcome, reply_text, progress_note, category_code, urgency, address, body, requester_ref, kind, \
-    requested_due_us, extensions";
+    requested_due_us, extensions, trace_parent";
 
 fn from_row(r: AnyRow) -> Result<Assignment> {
     let outcome: Option<String> = r.try_get("outcome")?;
@@ -76,6 +79,7 @@ fn from_row(r: AnyRow) -> Result<Assignment> {
         kind: parse(&r.try_get::<String, _>("kind")?, RequestKind::parse, "kind")?,
         requested_due_us: r.try_get("requested_due_us")?,
         extensions: r.try_get("extensions")?,
+        trace_parent: r.try_get("trace_parent")?,
     })
 }
 
@@ -93,14 +97,15 @@ pub async fn get(conn: &mut Conn, order_id: &str, unit_id: &str) -> Result<Optio
 /// Inserts or replaces the assignment of (order, unit).
 pub async fn upsert(conn: &mut Conn, a: &Assignment) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO assignments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
+        "INSERT INTO assignments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
          ON CONFLICT (order_id, unit_id) DO UPDATE SET role = excluded.role, state = excluded.state, epoch = excluded.epoch, \
          order_seq = excluded.order_seq, dispatched_us = excluded.dispatched_us, accepted_us = excluded.accepted_us, \
          contacted_us = excluded.contacted_us, replied_us = excluded.replied_us, due_us = excluded.due_us, \
          outcome = excluded.outcome, reply_text = excluded.reply_text, progress_note = excluded.progress_note, \
          category_code = excluded.category_code, urgency = excluded.urgency, address = excluded.address, \
          body = excluded.body, requester_ref = excluded.requester_ref, kind = excluded.kind, \
-         requested_due_us = excluded.requested_due_us, extensions = excluded.extensions"
+         requested_due_us = excluded.requested_due_us, extensions = excluded.extensions, \
+         trace_parent = CASE WHEN assignments.trace_parent = '' THEN excluded.trace_parent ELSE assignments.trace_parent END"
     )))
     .bind(&a.order_id)
     .bind(&a.unit_id)
@@ -124,6 +129,7 @@ pub async fn upsert(conn: &mut Conn, a: &Assignment) -> Result<()> {
     .bind(a.kind.as_str())
     .bind(a.requested_due_us)
     .bind(a.extensions)
+    .bind(&a.trace_parent)
     .execute(&mut *conn)
     .await?;
     Ok(())

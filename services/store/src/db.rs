@@ -10,11 +10,19 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_geo.sql")),
     (4, include_str!("../migrations/sqlite/0004_timers.sql")),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_trace_context.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_geo.sql")),
     (4, include_str!("../migrations/postgres/0004_timers.sql")),
+    (
+        5,
+        include_str!("../migrations/postgres/0005_trace_context.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

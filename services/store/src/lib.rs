@@ -4,6 +4,7 @@
 //! instants as i64 UTC microseconds.
 
 pub mod assignments;
+pub mod context;
 mod db;
 pub mod handoffs;
 pub mod idempotency;

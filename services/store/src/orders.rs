@@ -37,6 +37,9 @@ pub struct Order {
     pub community_unit: String,
     /// Units within the near-boundary distance of the location.
     pub near_boundary_units: Vec<String>,
+    /// W3C traceparent of the intake that received the order: later work
+    /// on the order continues (or links to) this trace.
+    pub trace_parent: String,
 }
 
 /// WGS 84 degrees.
@@ -56,7 +59,7 @@ pub struct Callback {
 const COLUMNS: &str = "order_id, state, kind, channel, category_code, urgency, catalogue_version, address, body, \
     requester_ref, territory_unit, received_us, due_us, answer, seq, reopen_count, callback_resolved, \
     callback_satisfaction, callback_us, closed_us, overdue, urge_count, latitude, longitude, community_unit, \
-    near_boundary_units";
+    near_boundary_units, trace_parent";
 
 fn from_row(r: AnyRow) -> Result<Order> {
     let resolved: Option<i64> = r.try_get("callback_resolved")?;
@@ -116,12 +119,13 @@ fn from_row(r: AnyRow) -> Result<Order> {
             .split_whitespace()
             .map(str::to_string)
             .collect(),
+        trace_parent: r.try_get("trace_parent")?,
     })
 }
 
 pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
+        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)"
     )))
     .bind(&o.order_id)
     .bind(o.state.as_str())
@@ -149,6 +153,7 @@ pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(o.location.map(|l| l.longitude))
     .bind(&o.community_unit)
     .bind(o.near_boundary_units.join(" "))
+    .bind(&o.trace_parent)
     .execute(&mut *conn)
     .await?;
     Ok(())

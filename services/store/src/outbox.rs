@@ -25,6 +25,12 @@ pub struct Message {
     pub attempts: i64,
     pub next_attempt_us: i64,
     pub last_error: Option<String>,
+    /// The trace context of the call that queued the message (W3C
+    /// `traceparent` and `baggage`), continued by its delivery.
+    pub trace_parent: String,
+    pub baggage: String,
+    /// What the handoff is (dispatch, copy, accept, whistle…), for spans.
+    pub handoff: String,
 }
 
 /// A message the receiver refused for good.
@@ -50,6 +56,9 @@ pub struct NewMessage<'a> {
     pub target_unit: &'a str,
     pub method: &'a str,
     pub payload: Vec<u8>,
+    pub trace_parent: &'a str,
+    pub baggage: &'a str,
+    pub handoff: &'a str,
 }
 
 /// Queues a message for delivery at once; a message id already queued is
@@ -57,8 +66,8 @@ pub struct NewMessage<'a> {
 /// `now` is the business clock; retry times are wall-clock.
 pub async fn enqueue(conn: &mut Conn, m: NewMessage<'_>, now: i64) -> Result<()> {
     sqlx::query(
-        "INSERT INTO outbox (message_id, order_id, from_unit, target_unit, method, payload, created_us, attempts, next_attempt_us) \
-         VALUES ($1, $7, $2, $3, $4, $5, $6, 0, 0) ON CONFLICT (message_id) DO NOTHING",
+        "INSERT INTO outbox (message_id, order_id, from_unit, target_unit, method, payload, created_us, attempts, next_attempt_us, trace_parent, baggage, handoff) \
+         VALUES ($1, $7, $2, $3, $4, $5, $6, 0, 0, $8, $9, $10) ON CONFLICT (message_id) DO NOTHING",
     )
     .bind(m.message_id)
     .bind(m.from_unit)
@@ -67,6 +76,9 @@ pub async fn enqueue(conn: &mut Conn, m: NewMessage<'_>, now: i64) -> Result<()>
     .bind(m.payload)
     .bind(now)
     .bind(m.order_id)
+    .bind(m.trace_parent)
+    .bind(m.baggage)
+    .bind(m.handoff)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -85,10 +97,14 @@ fn message(r: AnyRow) -> Result<Message> {
         attempts: r.try_get("attempts")?,
         next_attempt_us: r.try_get("next_attempt_us")?,
         last_error: r.try_get("last_error")?,
+        trace_parent: r.try_get("trace_parent")?,
+        baggage: r.try_get("baggage")?,
+        handoff: r.try_get("handoff")?,
     })
 }
 
-const COLUMNS: &str = "id, message_id, order_id, from_unit, target_unit, method, payload, created_us, attempts, next_attempt_us, last_error";
+const COLUMNS: &str = "id, message_id, order_id, from_unit, target_unit, method, payload, created_us, attempts, \
+    next_attempt_us, last_error, trace_parent, baggage, handoff";
 
 /// Pending messages in the order they were written, oldest first.
 pub async fn pending(conn: &mut Conn, limit: i64) -> Result<Vec<Message>> {
@@ -175,4 +191,11 @@ pub async fn dead_letters(conn: &mut Conn) -> Result<Vec<DeadLetter>> {
             })
         })
         .collect()
+}
+
+/// Dead letters held.
+pub async fn dead_letter_count(conn: &mut Conn) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM dead_letters")
+        .fetch_one(&mut *conn)
+        .await?)
 }

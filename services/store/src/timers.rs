@@ -21,14 +21,18 @@ pub struct Timer {
     pub payload: String,
     pub created_us: i64,
     pub fired_us: Option<i64>,
+    /// The trace context of the call that armed it (W3C `traceparent`
+    /// and `baggage`), continued when it fires.
+    pub trace_parent: String,
+    pub baggage: String,
 }
 
 pub const PENDING: &str = "pending";
 pub const FIRED: &str = "fired";
 pub const CANCELLED: &str = "cancelled";
 
-const COLUMNS: &str =
-    "timer_id, kind, order_id, unit_id, epoch, due_us, state, payload, created_us, fired_us";
+const COLUMNS: &str = "timer_id, kind, order_id, unit_id, epoch, due_us, state, payload, created_us, fired_us, \
+    trace_parent, baggage";
 
 fn from_row(r: AnyRow) -> Result<Timer> {
     Ok(Timer {
@@ -42,6 +46,8 @@ fn from_row(r: AnyRow) -> Result<Timer> {
         payload: r.try_get("payload")?,
         created_us: r.try_get("created_us")?,
         fired_us: r.try_get("fired_us")?,
+        trace_parent: r.try_get("trace_parent")?,
+        baggage: r.try_get("baggage")?,
     })
 }
 
@@ -58,12 +64,16 @@ pub struct Arm<'a> {
 }
 
 /// Arms a timer, or re-arms it (pending again at the new instant) when the
-/// id exists: an extension moves a deadline, it does not add one.
+/// id exists: an extension moves a deadline, it does not add one. The
+/// timer keeps the trace context of the work arming it (see
+/// [`crate::context`]), so its firing joins that trace.
 pub async fn arm(conn: &mut Conn, t: Arm<'_>, now: i64) -> Result<()> {
+    let (trace_parent, baggage) = crate::context::capture();
     sqlx::query(
-        "INSERT INTO timers (timer_id, kind, order_id, unit_id, epoch, due_us, state, payload, created_us) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8) \
-         ON CONFLICT (timer_id) DO UPDATE SET due_us = excluded.due_us, state = 'pending', payload = excluded.payload, fired_us = NULL",
+        "INSERT INTO timers (timer_id, kind, order_id, unit_id, epoch, due_us, state, payload, created_us, trace_parent, baggage) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10) \
+         ON CONFLICT (timer_id) DO UPDATE SET due_us = excluded.due_us, state = 'pending', payload = excluded.payload, fired_us = NULL, \
+         trace_parent = excluded.trace_parent, baggage = excluded.baggage",
     )
     .bind(t.timer_id)
     .bind(t.kind)
@@ -73,6 +83,8 @@ pub async fn arm(conn: &mut Conn, t: Arm<'_>, now: i64) -> Result<()> {
     .bind(t.due_us)
     .bind(t.payload)
     .bind(now)
+    .bind(trace_parent)
+    .bind(baggage)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -176,4 +188,17 @@ pub async fn for_order(conn: &mut Conn, order_id: &str) -> Result<Vec<Timer>> {
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter().map(from_row).collect()
+}
+
+/// (pending, due by `now`) timer counts.
+pub async fn counts(conn: &mut Conn, now: i64) -> Result<(i64, i64)> {
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM timers WHERE state = 'pending'")
+        .fetch_one(&mut *conn)
+        .await?;
+    let due: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM timers WHERE state = 'pending' AND due_us <= $1")
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok((pending, due))
 }

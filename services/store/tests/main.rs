@@ -6,7 +6,7 @@ use hotline_core::{
 use hotline_store::assignments::{self, Assignment};
 use hotline_store::orders::{self, Callback, HistoryEntry, Location, Order};
 use hotline_store::testing::{TestDb, postgres_url};
-use hotline_store::{Db, idempotency, misc, outbox};
+use hotline_store::{Db, idempotency, misc, outbox, timers};
 
 /// Runs each test body on a fresh SQLite database and a fresh PostgreSQL one.
 macro_rules! store_suite {
@@ -29,6 +29,7 @@ store_suite!(
     assignments_upsert_list_and_figures,
     counters_and_settings,
     rolled_back_transaction_leaves_nothing,
+    trace_context_is_kept_with_the_work,
 );
 
 async fn run<F, Fut>(postgres: bool, body: F)
@@ -105,6 +106,9 @@ fn msg<'a>(id: &'a str, target: &'a str) -> outbox::NewMessage<'a> {
         target_unit: target,
         method: "/hotline.v1.DispatchService/DeliverAssignment",
         payload: id.as_bytes().to_vec(),
+        trace_parent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        baggage: "hotline.order_id=HL1",
+        handoff: "dispatch",
     }
 }
 
@@ -167,6 +171,7 @@ fn order(id: &str) -> Order {
         location: None,
         community_unit: String::new(),
         near_boundary_units: Vec::new(),
+        trace_parent: String::new(),
     }
 }
 
@@ -291,6 +296,7 @@ fn assignment(order_id: &str, unit: &str, state: AssignmentState, due: i64) -> A
         kind: RequestKind::Complaint,
         requested_due_us: None,
         extensions: 0,
+        trace_parent: String::new(),
     }
 }
 
@@ -425,4 +431,60 @@ async fn rolled_back_transaction_leaves_nothing(db: Db, _: String) {
     let mut c = db.acquire().await.unwrap();
     assert_eq!(orders::get(&mut c, "HL7").await.unwrap(), None);
     assert_eq!(outbox::depth(&mut c).await.unwrap(), 0);
+}
+
+const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// What the runtime installs: the context of the work in hand.
+fn current_context() -> (String, String) {
+    (PARENT.into(), "hotline.order_id=HL1".into())
+}
+
+async fn trace_context_is_kept_with_the_work(db: Db, _: String) {
+    let mut c = db.acquire().await.unwrap();
+    // An outbox row keeps the context it was queued with, and its kind.
+    outbox::enqueue(&mut c, msg("m1", "t1"), 100).await.unwrap();
+    let m = outbox::pending(&mut c, 10).await.unwrap().remove(0);
+    assert_eq!(
+        (
+            m.trace_parent.as_str(),
+            m.baggage.as_str(),
+            m.handoff.as_str()
+        ),
+        (PARENT, "hotline.order_id=HL1", "dispatch")
+    );
+    // A timer keeps the context of the work that armed it.
+    hotline_store::context::install(current_context);
+    let arm = timers::Arm {
+        timer_id: "breach:HL1:t1:1",
+        kind: "breach",
+        order_id: "HL1",
+        unit_id: "t1",
+        epoch: 1,
+        due_us: 500,
+        payload: "",
+    };
+    timers::arm(&mut c, arm, 100).await.unwrap();
+    let t = timers::get(&mut c, "breach:HL1:t1:1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(t.trace_parent, PARENT);
+    assert_eq!(timers::counts(&mut c, 499).await.unwrap(), (1, 0));
+    assert_eq!(timers::counts(&mut c, 500).await.unwrap(), (1, 1));
+    // An assignment keeps the first trace it was stored with.
+    let mut a = assignment("HL1", "t1", AssignmentState::Dispatched, 50);
+    a.trace_parent = PARENT.into();
+    assignments::upsert(&mut c, &a).await.unwrap();
+    a.trace_parent = "00-11111111111111111111111111111111-2222222222222222-01".into();
+    a.state = AssignmentState::Accepted;
+    assignments::upsert(&mut c, &a).await.unwrap();
+    let stored = assignments::get(&mut c, "HL1", "t1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (stored.trace_parent.as_str(), stored.state),
+        (PARENT, AssignmentState::Accepted)
+    );
 }
