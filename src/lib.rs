@@ -30,7 +30,8 @@ mod tests {
         assert_eq!(count(Tier::District), 2);
         assert_eq!(count(Tier::Township), 4);
         assert_eq!(count(Tier::Community), 8);
-        assert_eq!(count(Tier::Department), 4);
+        assert_eq!(count(Tier::Department), 5);
+        assert_eq!(count(Tier::Central), 1);
         assert!(
             t.units()
                 .any(|u| u.tier == Tier::Department && u.enterprise),
@@ -40,6 +41,7 @@ mod tests {
         for u in Urgency::ALL {
             assert!(t.catalogue().any(|i| i.urgency == *u), "no {u} item");
         }
-        assert_eq!(t.services().len(), 5, "one service per tier");
+        assert_eq!(t.services().len(), 6, "one service per tier");
+        assert_eq!(t.district_area("Ridge Road").unwrap().id, "d-hillview");
     }
 }

@@ -3,7 +3,7 @@
 use hmac::{Hmac, Mac};
 use hotline_core::dispatch::{self, Decision, DecisionError};
 use hotline_core::lifecycle::{self, CallbackEffect};
-use hotline_core::{AssignmentState, Channel, OrderState, RequestKind, Satisfaction};
+use hotline_core::{AssignmentState, Channel, OrderState, RequestKind, Satisfaction, Tier};
 use hotline_proto::v1::intake_service_server::IntakeService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
@@ -96,6 +96,7 @@ impl Intake {
             ),
         ];
         let mut issued = Vec::new();
+        let mut notes = Vec::new();
         match decision {
             Decision::Answer(answer) => {
                 order.answer = answer;
@@ -115,6 +116,7 @@ impl Intake {
                     .map(|p| format!("{}:{}", p.unit_id, p.role))
                     .collect();
                 history.push((OrderState::Dispatched, units.join(" ")));
+                notes.extend(dispatch_notes(&self.ctx.topology, &assignments));
                 issued = assignments;
             }
         }
@@ -122,6 +124,9 @@ impl Intake {
         orders::insert(&mut tx, &order).await?;
         for (state, detail) in history {
             note(&mut tx, &mut order, now, &city, state.as_str(), detail).await?;
+        }
+        for (action, detail) in notes {
+            note(&mut tx, &mut order, now, &city, action, detail).await?;
         }
         let handler_due = policy.due(order.urgency, now);
         for p in &issued {
@@ -260,6 +265,35 @@ impl Intake {
             )))
         }
     }
+}
+
+/// History lines for dispatch rules worth reading later: a matter
+/// forwarded to a central unit (Art. 22), a district organising (Art. 12).
+pub(crate) fn dispatch_notes(
+    topology: &hotline_core::Topology,
+    planned: &[dispatch::Planned],
+) -> Vec<(&'static str, String)> {
+    let mut notes = Vec::new();
+    for p in planned.iter().filter(|p| p.role.is_lead()) {
+        match topology.unit(&p.unit_id).map(|u| u.tier) {
+            Some(Tier::Central) => notes.push((
+                "forwarded",
+                format!(
+                    "{} is a central unit; forwarded for coordination",
+                    p.unit_id
+                ),
+            )),
+            Some(Tier::District) => notes.push((
+                "organised",
+                format!(
+                    "{} organises: no handler known below the district",
+                    p.unit_id
+                ),
+            )),
+            _ => {}
+        }
+    }
+    notes
 }
 
 fn decision_error(e: DecisionError) -> ServiceError {
