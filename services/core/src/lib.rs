@@ -4,6 +4,8 @@
 
 pub mod clock;
 pub mod dispatch;
+pub mod disposition;
+pub mod jurisdiction;
 pub mod lifecycle;
 pub mod model;
 pub mod policy;

@@ -1,6 +1,6 @@
 //! The district sub-centre: receives a copy of every dispatch into its area for supervision, and leads where only the district is known (Art. 12).
 
-use hotline_core::{Role, Tier};
+use hotline_core::Tier;
 use hotline_handler::TierRules;
 use hotline_runtime::Ctx;
 use tonic::service::Routes;
@@ -10,10 +10,6 @@ pub struct District;
 impl TierRules for District {
     fn tier(&self) -> Tier {
         Tier::District
-    }
-
-    fn takes(&self, role: Role) -> bool {
-        matches!(role, Role::Lead | Role::Copy)
     }
 }
 
@@ -25,6 +21,7 @@ pub fn routes(ctx: Ctx) -> Routes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hotline_core::Role;
 
     #[test]
     fn roles_taken() {

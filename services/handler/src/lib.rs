@@ -23,7 +23,10 @@ pub use reporting::{Reporting, unit_name};
 pub trait TierRules: Send + Sync + 'static {
     fn tier(&self) -> Tier;
     /// The roles this tier takes on; a delivery in another role is refused.
-    fn takes(&self, role: Role) -> bool;
+    /// The city consults the same table before it issues an assignment.
+    fn takes(&self, role: Role) -> bool {
+        self.tier().takes(role)
+    }
 }
 
 /// The three families for a handling tier.
