@@ -82,6 +82,7 @@ fn submit_req(
         text: text.into(),
         category_code: category.into(),
         address: address.into(),
+        ..Default::default()
     }
 }
 

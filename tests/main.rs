@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod demo;
+mod disputes;
 mod durability;
 mod lifecycle;
 mod services;

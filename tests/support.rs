@@ -22,10 +22,30 @@ pub struct TestMesh {
 /// database; `None` (said loudly) when no test server is configured, which
 /// fails under CI=true.
 pub async fn pg_mesh(env: BTreeMap<String, Vec<(String, String)>>) -> Option<TestMesh> {
+    pg_mesh_on(hotline::DEMO_TOPOLOGY, env).await
+}
+
+/// The demo city with its `[policy]` keys changed, e.g.
+/// `&[("arbitration", "\"district_first\"")]`.
+pub fn demo_with_policy(keys: &[(&str, &str)]) -> String {
+    let mut src = hotline::DEMO_TOPOLOGY.to_string();
+    for (key, value) in keys {
+        let start = src.find(&format!("\n{key} = ")).expect("a policy key") + 1;
+        let end = start + src[start..].find('\n').unwrap();
+        src.replace_range(start..end, &format!("{key} = {value}"));
+    }
+    src
+}
+
+/// A mesh like [`pg_mesh`] on another topology.
+pub async fn pg_mesh_on(
+    topology_src: &str,
+    env: BTreeMap<String, Vec<(String, String)>>,
+) -> Option<TestMesh> {
     let pg = postgres_url()?;
     let dir = tempfile::tempdir().unwrap();
     let topology = dir.path().join("demo-city.toml");
-    std::fs::write(&topology, hotline::DEMO_TOPOLOGY).unwrap();
+    std::fs::write(&topology, topology_src).unwrap();
     let mut opts = MeshOptions::new(
         env!("CARGO_BIN_EXE_hotline").into(),
         topology,
@@ -47,6 +67,22 @@ pub async fn pg_mesh(env: BTreeMap<String, Vec<(String, String)>>) -> Option<Tes
 }
 
 impl TestMesh {
+    /// Every service's dead letters: handoffs a receiver refused for good.
+    /// A healthy run has none.
+    pub async fn dead_letters(&self) -> Vec<hotline_store::outbox::DeadLetter> {
+        let mut all = Vec::new();
+        for s in self.mesh.topology.services() {
+            let db = hotline_store::Db::connect(&self.opts.db_url(&s.name).unwrap(), 1)
+                .await
+                .unwrap();
+            let mut c = db.acquire().await.unwrap();
+            all.extend(hotline_store::outbox::dead_letters(&mut c).await.unwrap());
+            drop(c);
+            db.close().await;
+        }
+        all
+    }
+
     /// Stops every process and drops the databases.
     pub async fn stop(self) {
         let names: Vec<String> = self
@@ -75,6 +111,7 @@ pub fn submit(category: &str, address: &str, kind: RequestKind) -> SubmitRequest
         text: "the request text".into(),
         category_code: category.into(),
         address: address.into(),
+        ..Default::default()
     }
 }
 

@@ -3,7 +3,9 @@
 use hmac::{Hmac, Mac};
 use hotline_core::dispatch::{self, Decision, DecisionError};
 use hotline_core::lifecycle::{self, CallbackEffect};
-use hotline_core::{AssignmentState, Channel, OrderState, RequestKind, Satisfaction, Tier};
+use hotline_core::{
+    AssignmentState, Channel, Disposition, OrderState, RequestKind, Satisfaction, Tier, Urgency,
+};
 use hotline_proto::v1::intake_service_server::IntakeService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
@@ -13,6 +15,7 @@ use hotline_store::{Conn, assignments, misc};
 use sha2::Sha256;
 use tonic::{Request, Response, Status};
 
+use crate::disposition;
 use crate::record::{self, locked, note, transition};
 use crate::wire::{full_order, order_to_wire};
 
@@ -42,16 +45,32 @@ impl Intake {
             .ok_or_else(|| ServiceError::invalid("requester", "required"))?;
         let phone = normalise_phone(&requester.phone)?;
         required("text", &r.text)?;
-        required("category_code", &r.category_code)?;
-        let decision = dispatch::decide(&self.ctx.topology, kind, &r.category_code, &r.address)
-            .map_err(decision_error)?;
-        let item = self
-            .ctx
-            .topology
-            .item(&r.category_code)
-            .expect("decided on a known item");
-        let policy = &self.ctx.topology.policy;
-        let city = self.ctx.topology.city().id.clone();
+        let topology = &self.ctx.topology;
+        let declared = disposition::declared(&r)?;
+        let item = if disposition::needs_category(declared.as_ref()) || !r.category_code.is_empty()
+        {
+            required("category_code", &r.category_code)?;
+            Some(topology.item(&r.category_code).ok_or_else(|| {
+                decision_error(DecisionError::UnknownCategory(r.category_code.clone()))
+            })?)
+        } else {
+            None
+        };
+        // Only a request intake does not dispose of is classified for
+        // dispatch, so a bad address is refused before anything is stored.
+        let decision = match (&declared, item) {
+            (None, Some(item)) => Some(
+                dispatch::decide(topology, kind, &item.code, &r.address).map_err(decision_error)?,
+            ),
+            _ => None,
+        };
+        let urgency = match (item, &declared) {
+            (Some(i), _) => i.urgency,
+            (None, Some(d)) if d.kind == Disposition::EmergencyTransfer => Urgency::Emergency,
+            (None, _) => Urgency::General,
+        };
+        let policy = &topology.policy;
+        let city = topology.city().id.clone();
 
         let scope = idem::scope("SubmitRequest", &city);
         let now = self.ctx.now();
@@ -62,43 +81,90 @@ impl Intake {
         let order_id = record::next_id(&mut tx, "order", "HL").await?;
         let requester_ref = pseudonym(&mut tx, &phone).await?;
         orders::upsert_requester(&mut tx, &requester_ref, &requester.name, &phone, now).await?;
+        // A repeat of an open order without new facts is a duplicate,
+        // whether intake said so or the centre finds it.
+        let repeats = match (&declared, item) {
+            (Some(d), Some(item)) if d.kind == Disposition::Duplicate => Some(
+                disposition::find_repeat(&mut tx, &requester_ref, &r.address, &item.code, now, policy)
+                    .await?
+                    .ok_or_else(|| {
+                        ServiceError::FailedPrecondition(format!(
+                            "duplicate: no open order of this requester at this address in {} within {} h",
+                            item.code, policy.duplicate_window_hours
+                        ))
+                    })?,
+            ),
+            (None, Some(item)) if !r.new_facts => {
+                disposition::find_repeat(&mut tx, &requester_ref, &r.address, &item.code, now, policy)
+                    .await?
+            }
+            _ => None,
+        };
+        let declared = declared.or_else(|| {
+            repeats.as_ref().map(|_| disposition::Declared {
+                kind: Disposition::Duplicate,
+                line: None,
+                channel: None,
+                reason: String::new(),
+            })
+        });
         let mut order = Stored {
             order_id: order_id.clone(),
             state: OrderState::Received,
             kind,
             channel,
-            category_code: item.code.clone(),
-            urgency: item.urgency,
-            catalogue_version: self.ctx.topology.catalogue_version.clone(),
+            category_code: item.map(|i| i.code.clone()).unwrap_or_default(),
+            urgency,
+            catalogue_version: topology.catalogue_version.clone(),
             address: r.address.clone(),
             body: r.text.clone(),
             requester_ref,
             territory_unit: String::new(),
             received_us: now,
-            due_us: policy.due(item.urgency, now),
+            due_us: policy.due(urgency, now),
             answer: String::new(),
             seq: 0,
             reopen_count: 0,
             callback: None,
             closed_us: None,
+            disposition: None,
+            duplicate_of: String::new(),
+            redirect_count: 0,
+            bounce_limit_reached: false,
+            designated_unit: String::new(),
+        };
+        let classified = match item {
+            Some(i) => format!(
+                "category={} urgency={} catalogue={}",
+                i.code, i.urgency, order.catalogue_version
+            ),
+            None => format!(
+                "no category urgency={urgency} catalogue={}",
+                order.catalogue_version
+            ),
         };
         let mut history = vec![
             (
                 OrderState::Received,
                 format!("channel={channel} kind={kind}"),
             ),
-            (
-                OrderState::Classified,
-                format!(
-                    "category={} urgency={} catalogue={}",
-                    item.code, item.urgency, order.catalogue_version
-                ),
-            ),
+            (OrderState::Classified, classified),
         ];
         let mut issued = Vec::new();
         let mut notes = Vec::new();
-        match decision {
-            Decision::Answer(answer) => {
+        match (declared, decision) {
+            (Some(d), _) => {
+                let (told, detail) = disposition::record(&d, repeats.as_ref());
+                order.disposition = Some(d.kind);
+                order.answer = told;
+                order.duplicate_of = repeats
+                    .as_ref()
+                    .map(|o| o.order_id.clone())
+                    .unwrap_or_default();
+                order.closed_us = Some(now);
+                history.push((OrderState::Disposed, detail));
+            }
+            (None, Some(Decision::Answer(answer))) => {
                 order.answer = answer;
                 order.closed_us = Some(now);
                 history.push((
@@ -106,19 +172,19 @@ impl Intake {
                     "answered at intake from the catalogue".into(),
                 ));
             }
-            Decision::Dispatch {
-                territory,
-                assignments,
-            } => {
+            (
+                None,
+                Some(Decision::Dispatch {
+                    territory,
+                    assignments,
+                }),
+            ) => {
                 order.territory_unit = territory.unwrap_or_default();
-                let units: Vec<String> = assignments
-                    .iter()
-                    .map(|p| format!("{}:{}", p.unit_id, p.role))
-                    .collect();
-                history.push((OrderState::Dispatched, units.join(" ")));
-                notes.extend(dispatch_notes(&self.ctx.topology, &assignments));
+                history.push((OrderState::Dispatched, planned_units(&assignments)));
+                notes.extend(dispatch_notes(topology, &assignments));
                 issued = assignments;
             }
+            (None, None) => unreachable!("undisposed requests are decided above"),
         }
         order.state = history.last().expect("history").0;
         orders::insert(&mut tx, &order).await?;
@@ -128,14 +194,18 @@ impl Intake {
         for (action, detail) in notes {
             note(&mut tx, &mut order, now, &city, action, detail).await?;
         }
+        if let Some(original) = &repeats {
+            disposition::link(&mut tx, &original.order_id, &order_id, now, &city).await?;
+        }
         let handler_due = policy.due(order.urgency, now);
         for p in &issued {
             let a = record::fresh(&order, &p.unit_id, p.role, 1, now, handler_due);
             record::issue(&self.ctx, &mut tx, &order, &a, now).await?;
         }
         orders::update(&mut tx, &order).await?;
+        let name = item.map(|i| i.name.as_str()).unwrap_or_default();
         let answer = SubmitRequestResponse {
-            order: Some(full_order(&mut tx, &order, &item.name).await?),
+            order: Some(full_order(&mut tx, &order, name).await?),
         };
         idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
         tx.commit().await?;
@@ -206,6 +276,7 @@ impl Intake {
                     detail,
                 )
                 .await?;
+                crate::arbitration::supersede_pending(&self.ctx, &mut tx, &order_id, now).await?;
                 // A new handler clock with a fresh limit; the business
                 // clock (order.due_us) runs on.
                 let due = policy.due(order.urgency, now);
@@ -214,7 +285,10 @@ impl Intake {
                     if old.state == AssignmentState::Revoked {
                         continue;
                     }
-                    let a = record::fresh(&order, &old.unit_id, old.role, old.epoch + 1, now, due);
+                    let mut a =
+                        record::fresh(&order, &old.unit_id, old.role, old.epoch + 1, now, due);
+                    a.designated = old.designated;
+                    a.lead_unit = old.lead_unit.clone();
                     units.push(format!("{}:{}:epoch{}", a.unit_id, a.role, a.epoch));
                     record::issue(&self.ctx, &mut tx, &order, &a, now).await?;
                 }
@@ -267,6 +341,15 @@ impl Intake {
     }
 }
 
+/// The dispatch history line: each planned unit with its role.
+pub(crate) fn planned_units(planned: &[dispatch::Planned]) -> String {
+    planned
+        .iter()
+        .map(|p| format!("{}:{}", p.unit_id, p.role))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// History lines for dispatch rules worth reading later: a matter
 /// forwarded to a central unit (Art. 22), a district organising (Art. 12).
 pub(crate) fn dispatch_notes(
@@ -296,7 +379,7 @@ pub(crate) fn dispatch_notes(
     notes
 }
 
-fn decision_error(e: DecisionError) -> ServiceError {
+pub(crate) fn decision_error(e: DecisionError) -> ServiceError {
     let field = match &e {
         DecisionError::UnknownCategory(_) => "category_code",
         DecisionError::MissingAddress(_) | DecisionError::UnknownAddress(_) => "address",
@@ -405,6 +488,17 @@ impl IntakeService for Intake {
         guard::is_city(&self.ctx, &caller)?;
         Ok(Response::new(
             self.callback(&caller, req.into_inner()).await?,
+        ))
+    }
+
+    async fn reclassify_order(
+        &self,
+        req: Request<ReclassifyOrderRequest>,
+    ) -> Result<Response<ReclassifyOrderResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::is_city(&self.ctx, &caller)?;
+        Ok(Response::new(
+            crate::reclassify::reclassify(&self.ctx, &caller, req.into_inner()).await?,
         ))
     }
 }

@@ -2,8 +2,12 @@
 //! classification, dispatch, the record of every assignment, the contact
 //! relay, callbacks and reopening. It alone holds requester identity.
 
+mod arbitration;
+mod disposition;
 mod events;
+mod handdown;
 mod intake;
+mod reclassify;
 mod record;
 mod relay;
 mod reporting;
@@ -32,9 +36,9 @@ pub fn routes(ctx: Ctx) -> Routes {
             ctx.clone(),
         )))
         .add_service(DispatchServiceServer::new(events::Events::new(ctx.clone())))
-        .add_service(EscalationServiceServer::new(
-            hotline_handler::Coordination::new(ctx.clone()),
-        ))
+        .add_service(EscalationServiceServer::new(arbitration::Arbitration::new(
+            ctx.clone(),
+        )))
         .add_service(ReportingServiceServer::new(reporting::CityReporting::new(
             ctx,
         )))

@@ -107,7 +107,33 @@ pub fn fresh(
         body: order.body.clone(),
         requester_ref: order.requester_ref.clone(),
         kind: order.kind,
+        designated: false,
+        lead_unit: String::new(),
     }
+}
+
+/// The epoch a unit's next assignment on an order gets: one past any it
+/// held, so the new one supersedes it everywhere.
+pub async fn next_epoch(conn: &mut Conn, order_id: &str, unit: &str) -> Result<i64> {
+    Ok(assignments::get(conn, order_id, unit)
+        .await?
+        .map_or(1, |a| a.epoch + 1))
+}
+
+/// Revokes an assignment: a new epoch in state REVOKED, delivered so the
+/// handler learns of it; its later messages get FAILED_PRECONDITION.
+pub async fn revoke(
+    ctx: &Ctx,
+    conn: &mut Conn,
+    order: &Order,
+    a: &Assignment,
+    now: Micros,
+) -> Result<()> {
+    let mut revoked = a.clone();
+    revoked.epoch += 1;
+    revoked.state = AssignmentState::Revoked;
+    revoked.order_seq = order.seq;
+    issue(ctx, conn, order, &revoked, now).await
 }
 
 /// Locks and reads an order, or NOT_FOUND.

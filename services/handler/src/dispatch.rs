@@ -24,7 +24,7 @@ use crate::TierRules;
 pub const RECORD_EVENT: &str = "/hotline.v1.DispatchService/RecordAssignmentEvent";
 
 pub struct Inbox {
-    ctx: Ctx,
+    pub(crate) ctx: Ctx,
     rules: Arc<dyn TierRules>,
 }
 
@@ -34,7 +34,7 @@ impl Inbox {
     }
 
     /// A handler's own call: it acts for itself, on a unit hosted here.
-    fn own_call<T>(&self, req: &Request<T>) -> Result<Caller> {
+    pub(crate) fn own_call<T>(&self, req: &Request<T>) -> Result<Caller> {
         let caller = meta::caller(req)?;
         guard::acts_for_itself(&caller)?;
         guard::hosted(&self.ctx, &caller.target)?;
@@ -42,7 +42,7 @@ impl Inbox {
     }
 
     /// Loads the unit's assignment and checks the epoch.
-    async fn current(
+    pub(crate) async fn current(
         &self,
         conn: &mut hotline_store::Conn,
         unit: &str,
@@ -130,6 +130,19 @@ impl Inbox {
                 target_unit: &city,
                 method: RECORD_EVENT,
                 payload: event.encode_to_vec(),
+            };
+            outbox::enqueue(&mut tx, message, now).await?;
+        }
+        // A unit working under a lead reports its part back to it (Art. 14).
+        if let (HandlerAction::Reply(_), Some((id, payload))) =
+            (action, crate::handdown::part_message(&a, now))
+        {
+            let message = NewMessage {
+                message_id: &id,
+                from_unit: unit,
+                target_unit: &a.lead_unit,
+                method: crate::handdown::REPORT_PART,
+                payload,
             };
             outbox::enqueue(&mut tx, message, now).await?;
         }
@@ -367,8 +380,13 @@ impl DispatchService for Inbox {
                     format!("orders/{} for unit {}", r.order_id, caller.target),
                 )
             })?;
+        let parts = assignments::parts(&mut c, &r.order_id, &caller.target)
+            .await
+            .map_err(ServiceError::from)?;
+        let mut assignment = wire::assignment_to_wire(&a);
+        assignment.parts = crate::handdown::parts_to_wire(&parts);
         Ok(Response::new(GetAssignmentResponse {
-            assignment: with(&a),
+            assignment: Some(assignment),
         }))
     }
 
@@ -402,5 +420,40 @@ impl DispatchService for Inbox {
             "RecordAssignmentEvent (the city records assignment events)",
         )
         .into())
+    }
+
+    async fn object_assignment(
+        &self,
+        req: Request<ObjectAssignmentRequest>,
+    ) -> Result<Response<ObjectAssignmentResponse>, Status> {
+        let caller = self.own_call(&req)?;
+        Ok(Response::new(self.object(&caller, req.into_inner()).await?))
+    }
+
+    async fn hand_down_assignment(
+        &self,
+        req: Request<HandDownAssignmentRequest>,
+    ) -> Result<Response<HandDownAssignmentResponse>, Status> {
+        let caller = self.own_call(&req)?;
+        Ok(Response::new(
+            self.hand_down(&caller, req.into_inner()).await?,
+        ))
+    }
+
+    async fn report_part(
+        &self,
+        req: Request<ReportPartRequest>,
+    ) -> Result<Response<ReportPartResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        Ok(Response::new(
+            self.record_part(&caller, req.into_inner()).await?,
+        ))
+    }
+
+    async fn record_hand_down(
+        &self,
+        _req: Request<RecordHandDownRequest>,
+    ) -> Result<Response<RecordHandDownResponse>, Status> {
+        Err(ServiceError::Unimplemented("RecordHandDown (the city records hand-downs)").into())
     }
 }

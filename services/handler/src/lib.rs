@@ -4,6 +4,8 @@
 
 mod dispatch;
 mod escalation;
+pub mod handdown;
+pub mod objection;
 mod reporting;
 
 use std::sync::Arc;

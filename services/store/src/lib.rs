@@ -7,6 +7,7 @@ pub mod assignments;
 mod db;
 pub mod idempotency;
 pub mod misc;
+pub mod objections;
 pub mod orders;
 pub mod outbox;
 pub mod testing;
