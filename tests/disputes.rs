@@ -7,7 +7,7 @@ use hotline_proto::v1::*;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-use crate::support::{WAIT, actions, demo_with_policy, pg_mesh, pg_mesh_on, submit};
+use crate::support::{WAIT, actions, demo_with_policy, pg_mesh, pg_mesh_on, submit, wait_parts};
 
 /// The rule a FAILED_PRECONDITION names, from its details.
 pub fn rule_of(s: &Status) -> String {
@@ -258,17 +258,6 @@ async fn the_centre_rules_keep_redirect_and_joint() {
     assert!(c.objections("city", id).await.unwrap().is_empty());
     assert_eq!(t.dead_letters().await, vec![], "no handoff refused");
     t.stop().await;
-}
-
-async fn wait_parts(c: &MeshClient, lead: &str, order: &str) -> Vec<PartReport> {
-    for _ in 0..300 {
-        let a = c.assignment(lead, order).await.unwrap();
-        if !a.parts.is_empty() {
-            return a.parts;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("no part reported to {lead} on {order}");
 }
 
 #[tokio::test]

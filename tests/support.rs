@@ -122,3 +122,15 @@ pub fn actions(o: &Order, action: &str) -> Vec<String> {
         .map(|h| h.actor_unit.clone())
         .collect()
 }
+
+/// Waits until parts reported back reach the lead's view of its assignment.
+pub async fn wait_parts(c: &MeshClient, lead: &str, order: &str) -> Vec<PartReport> {
+    for _ in 0..300 {
+        let a = c.assignment(lead, order).await.unwrap();
+        if !a.parts.is_empty() {
+            return a.parts;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no part reported to {lead} on {order}");
+}

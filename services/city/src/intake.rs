@@ -36,6 +36,18 @@ impl Intake {
             .unwrap_or_default()
     }
 
+    async fn repeat_of(
+        &self,
+        conn: &mut Conn,
+        requester_ref: &str,
+        address: &str,
+        item: &hotline_core::CatalogueItem,
+        now: hotline_core::Micros,
+    ) -> Result<Option<Stored>> {
+        let policy = &self.ctx.topology.policy;
+        disposition::find_repeat(conn, requester_ref, address, &item.code, now, policy).await
+    }
+
     async fn submit(&self, r: SubmitRequestRequest) -> Result<SubmitRequestResponse> {
         let channel: Channel = wire::required_enum("channel", r.channel)?;
         let kind: RequestKind = wire::required_enum("kind", r.kind)?;
@@ -84,18 +96,20 @@ impl Intake {
         // A repeat of an open order without new facts is a duplicate,
         // whether intake said so or the centre finds it.
         let repeats = match (&declared, item) {
-            (Some(d), Some(item)) if d.kind == Disposition::Duplicate => Some(
-                disposition::find_repeat(&mut tx, &requester_ref, &r.address, &item.code, now, policy)
-                    .await?
-                    .ok_or_else(|| {
-                        ServiceError::FailedPrecondition(format!(
-                            "duplicate: no open order of this requester at this address in {} within {} h",
-                            item.code, policy.duplicate_window_hours
-                        ))
-                    })?,
-            ),
+            (Some(d), Some(item)) if d.kind == Disposition::Duplicate => {
+                let found = self
+                    .repeat_of(&mut tx, &requester_ref, &r.address, item, now)
+                    .await?;
+                Some(found.ok_or_else(|| {
+                    ServiceError::FailedPrecondition(format!(
+                        "duplicate: no open order of this requester at this address in {} \
+                         within {} h",
+                        item.code, policy.duplicate_window_hours
+                    ))
+                })?)
+            }
             (None, Some(item)) if !r.new_facts => {
-                disposition::find_repeat(&mut tx, &requester_ref, &r.address, &item.code, now, policy)
+                self.repeat_of(&mut tx, &requester_ref, &r.address, item, now)
                     .await?
             }
             _ => None,

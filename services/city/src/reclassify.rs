@@ -42,7 +42,7 @@ pub async fn reclassify(
     let mut order = locked(&mut tx, &order_id).await?;
     if !matches!(order.state, OrderState::Dispatched | OrderState::InProgress) {
         return Err(ServiceError::FailedPrecondition(format!(
-            "cannot reclassify orders/{order_id} in state {}: only an order in its handlers' hands is",
+            "cannot reclassify orders/{order_id} in state {}: only an order with its handlers",
             order.state
         )));
     }

@@ -770,16 +770,29 @@ territory = true
         let with = |extra: &str| Topology::parse("small.toml", &format!("{SMALL}{extra}"));
         let item = |keys: &str| {
             format!(
-                "[[catalogue]]\ncode = \"y\"\nsubcategory = \"k.s\"\nname = \"Y\"\nurgency = \"general\"\n{keys}\n"
+                r#"
+[[catalogue]]
+code = "y"
+subcategory = "k.s"
+name = "Y"
+urgency = "general"
+{keys}
+"#
             )
         };
+        const W2: &str = r#"
+[[unit]]
+id = "w2"
+tier = "department"
+parent = "city"
+level = "city"
+name = "W2"
+lines = ["water"]
+"#;
         let e = with(&item("line = \"water\"")).unwrap_err();
-        assert!(
-            e.problem
-                .contains("no city-level department answers for line water"),
-            "{e}"
-        );
-        let t = with(&item("line = \"water\"").replace("[[catalogue]]", "[[unit]]\nid = \"w2\"\ntier = \"department\"\nparent = \"city\"\nlevel = \"city\"\nname = \"W2\"\nlines = [\"water\"]\n[[catalogue]]")).unwrap();
+        let expected = "no city-level department answers for line water";
+        assert!(e.problem.contains(expected), "{e}");
+        let t = with(&format!("{W2}{}", item("line = \"water\""))).unwrap();
         let line = t.item("y").unwrap().line.clone().unwrap();
         assert_eq!(t.line_department(&line, None).unwrap().id, "w2");
         let e = with(&item("line = \"water\"\ndepartment = \"water\"")).unwrap_err();
@@ -787,23 +800,20 @@ territory = true
         let e = with(&item("level = \"district\"\nterritory = true")).unwrap_err();
         assert!(e.problem.contains("level needs a line"), "{e}");
         let e = with(&item("territory = true\ncommunity_assist = true")).unwrap_err();
-        assert!(
-            e.problem.contains("community_assist needs duty_list"),
-            "{e}"
-        );
-        let area =
-            "[[district_area]]\ndistrict = \"t1\"\nname = \"A\"\naddresses = [\"Ring Road\"]\n";
-        let e = with(area).unwrap_err();
+        let expected = "community_assist needs duty_list";
+        assert!(e.problem.contains(expected), "{e}");
+
+        let area = |district: &str, address: &str| {
+            format!(
+                "[[district_area]]\ndistrict = \"{district}\"\nname = \"A\"\naddresses = [\"{address}\"]\n"
+            )
+        };
+        let e = with(&area("t1", "Ring Road")).unwrap_err();
         assert!(e.problem.contains("t1 is not a district"), "{e}");
-        let t = with(&area.replace("\"t1\"", "\"d1\"")).unwrap();
+        let t = with(&area("d1", "Ring Road")).unwrap();
         assert_eq!(t.district_area("Ring Road").unwrap().id, "d1");
         assert_eq!(t.district_of("c1").unwrap().id, "d1");
-        let e = with(
-            &area
-                .replace("\"t1\"", "\"d1\"")
-                .replace("Ring Road", "1 Main St"),
-        )
-        .unwrap_err();
+        let e = with(&area("d1", "1 Main St")).unwrap_err();
         assert!(e.problem.contains("listed twice"), "{e}");
     }
 
