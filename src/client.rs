@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use hotline_proto::v1::contact_relay_service_client::ContactRelayServiceClient;
+use hotline_proto::v1::control_service_client::ControlServiceClient;
 use hotline_proto::v1::dispatch_service_client::DispatchServiceClient;
 use hotline_proto::v1::escalation_service_client::EscalationServiceClient;
 use hotline_proto::v1::gateway_service_client::GatewayServiceClient;
@@ -13,6 +14,13 @@ use hotline_proto::v1::*;
 use hotline_runtime::meta::routed;
 use tonic::Status;
 use tonic::transport::{Channel, Endpoint};
+
+/// What an `advance_to` did across the mesh.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct AdvanceTotals {
+    pub fired: u64,
+    pub delivered: u64,
+}
 
 #[derive(Clone)]
 pub struct MeshClient {
@@ -392,6 +400,227 @@ impl MeshClient {
         Ok(c.get_handoff_stats(GetHandoffStatsRequest {})
             .await?
             .into_inner())
+    }
+
+    /// Moves every service's virtual clock to `t` and waits until timers
+    /// and outboxes are quiet everywhere (a timer's effect at one service
+    /// may arm work at another).
+    pub async fn advance_to(&self, t: hotline_core::Micros) -> Result<AdvanceTotals, Status> {
+        let services = self.service_units().await?;
+        let mut totals = AdvanceTotals::default();
+        loop {
+            let mut busy = false;
+            for (_, unit) in &services {
+                let mut c = ControlServiceClient::new(self.channel());
+                let req = AdvanceToRequest {
+                    request_id: request_id(),
+                    time: Some(hotline_runtime::wire::ts(t)),
+                };
+                let r = c
+                    .advance_to(routed(req, unit, &self.city))
+                    .await?
+                    .into_inner();
+                busy |= r.fired + r.delivered > 0;
+                totals.fired += r.fired;
+                totals.delivered += r.delivered;
+            }
+            if !busy {
+                return Ok(totals);
+            }
+        }
+    }
+
+    /// The virtual (or wall) clock of the city's process.
+    pub async fn now(&self) -> Result<hotline_core::Micros, Status> {
+        let mut c = ControlServiceClient::new(self.channel());
+        let r = c
+            .get_clock(routed(GetClockRequest {}, &self.city, &self.city))
+            .await?
+            .into_inner();
+        Ok(r.now
+            .as_ref()
+            .map(hotline_runtime::wire::micros)
+            .unwrap_or_default())
+    }
+
+    fn escalation(&self) -> EscalationServiceClient<Channel> {
+        EscalationServiceClient::new(self.channel())
+    }
+
+    /// A township's system whistles, summoning departments.
+    pub async fn whistle(
+        &self,
+        unit: &str,
+        order_id: &str,
+        epoch: u64,
+        kind: WhistleKind,
+        departments: &[&str],
+    ) -> Result<WhistleResponse, Status> {
+        let req = WhistleRequest {
+            request_id: request_id(),
+            order_id: order_id.into(),
+            epoch,
+            kind: kind as i32,
+            reason: "beyond the township's powers".into(),
+            departments: departments.iter().map(|d| d.to_string()).collect(),
+        };
+        Ok(self
+            .escalation()
+            .whistle(routed(req, unit, unit))
+            .await?
+            .into_inner())
+    }
+
+    pub async fn check_in(
+        &self,
+        department: &str,
+        district: &str,
+        whistle_id: &str,
+    ) -> Result<Summons, Status> {
+        let req = CheckInRequest {
+            request_id: request_id(),
+            whistle_id: whistle_id.into(),
+        };
+        Ok(self
+            .escalation()
+            .check_in(routed(req, district, department))
+            .await?
+            .into_inner()
+            .summons
+            .unwrap_or_default())
+    }
+
+    pub async fn get_whistle(
+        &self,
+        reader: &str,
+        district: &str,
+        whistle_id: &str,
+    ) -> Result<Whistle, Status> {
+        let req = GetWhistleRequest {
+            whistle_id: whistle_id.into(),
+        };
+        Ok(self
+            .escalation()
+            .get_whistle(routed(req, district, reader))
+            .await?
+            .into_inner()
+            .whistle
+            .unwrap_or_default())
+    }
+
+    pub async fn notices(&self, unit: &str) -> Result<Vec<Notice>, Status> {
+        let req = ListNoticesRequest {
+            page_size: 500,
+            page_token: String::new(),
+        };
+        Ok(self
+            .dispatch()
+            .list_notices(routed(req, unit, unit))
+            .await?
+            .into_inner()
+            .notices)
+    }
+
+    pub async fn request_extension(
+        &self,
+        unit: &str,
+        order_id: &str,
+        epoch: u64,
+        until: hotline_core::Micros,
+    ) -> Result<Assignment, Status> {
+        let req = RequestExtensionRequest {
+            request_id: request_id(),
+            order_id: order_id.into(),
+            epoch,
+            reason: "parts on order from the supplier".into(),
+            new_due_time: Some(hotline_runtime::wire::ts(until)),
+        };
+        Ok(self
+            .dispatch()
+            .request_extension(routed(req, unit, unit))
+            .await?
+            .into_inner()
+            .assignment
+            .unwrap_or_default())
+    }
+
+    pub async fn decide_extension(
+        &self,
+        approver: &str,
+        order_id: &str,
+        unit: &str,
+        approve: bool,
+    ) -> Result<Assignment, Status> {
+        let req = DecideExtensionRequest {
+            request_id: request_id(),
+            order_id: order_id.into(),
+            unit_id: unit.into(),
+            approve,
+        };
+        Ok(self
+            .escalation()
+            .decide_extension(routed(req, &self.city, approver))
+            .await?
+            .into_inner()
+            .assignment
+            .unwrap_or_default())
+    }
+
+    pub async fn urge(&self, order_id: &str, source: UrgeSource) -> Result<Order, Status> {
+        let mut c = IntakeServiceClient::new(self.channel());
+        let req = UrgeOrderRequest {
+            request_id: request_id(),
+            name: format!("orders/{order_id}"),
+            source: source as i32,
+        };
+        Ok(c.urge_order(routed(req, &self.city, &self.city))
+            .await?
+            .into_inner()
+            .order
+            .unwrap_or_default())
+    }
+
+    /// One service's handoffs about an order, read by the centre through a
+    /// unit that service hosts.
+    pub async fn handoffs(&self, via_unit: &str, order_id: &str) -> Result<Vec<Handoff>, Status> {
+        let mut c = ReportingServiceClient::new(self.channel());
+        let req = ListHandoffsRequest {
+            order_id: order_id.into(),
+        };
+        Ok(c.list_handoffs(routed(req, via_unit, &self.city))
+            .await?
+            .into_inner()
+            .handoffs)
+    }
+
+    /// One service's pending deadlines, optionally for one unit.
+    pub async fn deadlines(
+        &self,
+        via_unit: &str,
+        unit: Option<&str>,
+    ) -> Result<Vec<Deadline>, Status> {
+        let mut c = ReportingServiceClient::new(self.channel());
+        let req = ListDeadlinesRequest {
+            unit_id: unit.unwrap_or_default().into(),
+            page_size: 500,
+        };
+        Ok(c.list_deadlines(routed(req, via_unit, &self.city))
+            .await?
+            .into_inner()
+            .deadlines)
+    }
+
+    /// One unit per service, to reach each service through the gateway.
+    pub async fn service_units(&self) -> Result<Vec<(String, String)>, Status> {
+        let mut v: Vec<(String, String)> = self
+            .routes()
+            .await?
+            .into_iter()
+            .map(|r| (r.service, r.unit_id))
+            .collect();
+        v.sort();
+        v.dedup_by(|a, b| a.0 == b.0);
+        Ok(v)
     }
 
     /// Waits until `unit` holds its assignment on the order at `epoch`

@@ -11,7 +11,7 @@ use hotline_core::Tier;
 use hotline_gateway::{GatewayConfig, UnitRoute};
 use hotline_proto::v1 as pb;
 use hotline_runtime::clock::SystemClock;
-use hotline_runtime::server::{ServeOptions, TIER_SERVICES};
+use hotline_runtime::server::ServeOptions;
 use hotline_runtime::wire::WireEnum;
 use hotline_runtime::{Ctx, client::Gateway, metrics::Metrics, outbox::Waker};
 use hotline_store::Db;
@@ -49,6 +49,38 @@ pub enum Command {
     },
     /// List a service's dead letters: handoffs its receivers refused for good.
     DeadLetters(DeadLetterArgs),
+    /// Where an order's time went: every step, handoff and its latency.
+    Trace {
+        id: String,
+        #[command(flatten)]
+        at: GatewayArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every pending deadline in the mesh, soonest first.
+    Deadlines {
+        /// Only this unit's deadlines.
+        #[arg(long)]
+        unit: Option<String>,
+        #[command(flatten)]
+        at: GatewayArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measurements: `bench timers` fires due timers on a database.
+    Bench {
+        #[command(subcommand)]
+        command: crate::bench::BenchCommand,
+    },
+}
+
+#[derive(Args, Clone)]
+pub struct GatewayArg {
+    #[arg(long, env = "HOTLINE_GATEWAY", default_value = "http://127.0.0.1:7345")]
+    pub gateway: String,
+    /// The hotline centre's unit id.
+    #[arg(long, default_value = "city")]
+    pub city: String,
 }
 
 #[derive(Args, Clone)]
@@ -122,6 +154,12 @@ pub struct ServeArgs {
     pub metrics_addr: Option<SocketAddr>,
     #[arg(long)]
     pub json_logs: bool,
+    /// `wall`, or `virtual`: time moves only through ControlService.AdvanceTo.
+    #[arg(long, default_value = "wall")]
+    pub clock: String,
+    /// Start of a virtual clock: YYYY-MM-DDTHH:MM[:SS] in Asia/Shanghai, or UTC microseconds.
+    #[arg(long)]
+    pub clock_start: Option<String>,
 }
 
 #[derive(Args)]
@@ -237,6 +275,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => show_order(&gateway, &city, &id, json).await,
         Command::DeadLetters(a) => dead_letters(a).await,
+        Command::Trace { id, at, json } => {
+            let client = MeshClient::new(&at.gateway, &at.city)?;
+            let t = crate::trace::trace(&client, id.trim_start_matches("orders/")).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&t)?);
+            } else {
+                crate::trace::print_trace(&t);
+            }
+            Ok(())
+        }
+        Command::Deadlines { unit, at, json } => {
+            let client = MeshClient::new(&at.gateway, &at.city)?;
+            let all = crate::trace::deadlines(&client, unit.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            } else if all.is_empty() {
+                println!("no pending deadlines");
+            } else {
+                for d in &all {
+                    println!(
+                        "{}  {:<12} {:<14} {:<16} ({})",
+                        d["due"].as_str().unwrap_or(""),
+                        d["kind"].as_str().unwrap_or(""),
+                        d["order_id"].as_str().unwrap_or(""),
+                        d["unit"].as_str().unwrap_or(""),
+                        d["service"].as_str().unwrap_or("")
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Bench { command } => crate::bench::run(command).await,
     }
 }
 
@@ -296,25 +366,32 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let db = Db::connect(&db_url, a.pool_size)
         .await
         .with_context(|| format!("opening {}", hotline_store::redact(&db_url)))?;
+    let (clock, manual): (Arc<dyn hotline_core::Clock>, _) = match a.clock.as_str() {
+        "wall" => (Arc::new(SystemClock), None),
+        "virtual" => {
+            let start = parse_instant(a.clock_start.as_deref().unwrap_or("2026-11-16T09:00"))?;
+            let m = Arc::new(hotline_core::ManualClock::new(start));
+            (m.clone(), Some(m))
+        }
+        other => bail!("clock: {other:?} is neither wall nor virtual"),
+    };
     let ctx = Ctx {
         db,
         topology,
-        clock: Arc::new(SystemClock),
+        clock,
+        manual,
         gateway: Gateway::new(&a.gateway)?,
         service: spec.clone(),
         outbox: Waker::default(),
         metrics: Arc::new(Metrics::default()),
     };
-    let (routes, served): (_, &[&str]) = match spec.tier {
-        Tier::City => (hotline_city::routes(ctx.clone()), hotline_city::SERVED),
-        Tier::District => (hotline_district::routes(ctx.clone()), TIER_SERVICES),
-        Tier::Township => (hotline_township::routes(ctx.clone()), TIER_SERVICES),
-        Tier::Community => (hotline_community::routes(ctx.clone()), TIER_SERVICES),
-        Tier::Department => (hotline_department::routes(ctx.clone()), TIER_SERVICES),
-        Tier::Central => (
-            hotline_department::central_routes(ctx.clone()),
-            TIER_SERVICES,
-        ),
+    let tier = match spec.tier {
+        Tier::City => hotline_city::tier(ctx.clone()),
+        Tier::District => hotline_district::tier(ctx.clone()),
+        Tier::Township => hotline_township::tier(ctx.clone()),
+        Tier::Community => hotline_community::tier(ctx.clone()),
+        Tier::Department => hotline_department::tier(ctx.clone()),
+        Tier::Central => hotline_department::central_tier(ctx.clone()),
     };
     if let Some(addr) = a.metrics_addr {
         let (m, name) = (ctx.metrics.clone(), spec.name.clone());
@@ -333,8 +410,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     };
     hotline_runtime::server::serve(
         ctx,
-        routes,
-        served,
+        tier,
         listener,
         options,
         hotline_runtime::server::shutdown_signal(),
@@ -451,6 +527,36 @@ async fn show_order(gateway: &str, city: &str, id: &str, json: bool) -> anyhow::
     let id = id.strip_prefix("orders/").unwrap_or(id);
     let order = client.order(id).await.map_err(status_error)?;
     print_order(&order, json)
+}
+
+/// `YYYY-MM-DDTHH:MM[:SS]` in Asia/Shanghai, or UTC microseconds.
+pub fn parse_instant(s: &str) -> anyhow::Result<hotline_core::Micros> {
+    if let Ok(us) = s.parse::<i64>() {
+        return Ok(us);
+    }
+    let bad = || anyhow::anyhow!("instant: {s:?} is not YYYY-MM-DDTHH:MM[:SS] nor microseconds");
+    let (date, time) = s.split_once(['T', ' ']).ok_or_else(bad)?;
+    let date = hotline_core::calendar::Date::parse(date).ok_or_else(bad)?;
+    let mut parts = time.split(':').map(|p| p.parse::<i64>());
+    let h = parts.next().ok_or_else(bad)?.map_err(|_| bad())?;
+    let m = parts.next().ok_or_else(bad)?.map_err(|_| bad())?;
+    let sec = parts.next().transpose().map_err(|_| bad())?.unwrap_or(0);
+    if !(0..24).contains(&h) || !(0..60).contains(&m) || !(0..60).contains(&sec) {
+        return Err(bad());
+    }
+    Ok(date.start() + ((h * 60 + m) * 60 + sec) * 1_000_000)
+}
+
+/// An instant as Shanghai wall time, for people.
+pub fn show_instant(us: hotline_core::Micros) -> String {
+    let d = hotline_core::calendar::Date::of(us);
+    let secs = (us - d.start()) / 1_000_000;
+    format!(
+        "{d} {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 /// A gRPC status as a one-line error.

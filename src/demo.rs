@@ -11,6 +11,9 @@ use crate::cmd::DemoArgs;
 use crate::mesh::{Mesh, MeshOptions};
 
 const WAIT: Duration = Duration::from_secs(30);
+const DEMO_START: &str = "2026-11-16T09:00";
+const MINUTE: i64 = 60_000_000;
+const HOUR: i64 = 60 * MINUTE;
 
 /// What the demo did, as `--json` prints it.
 #[derive(Debug, Default, serde::Serialize)]
@@ -30,8 +33,20 @@ pub struct DemoReport {
     pub stale_epoch_refused: bool,
     /// A retried request with the same request_id got the first answer.
     pub retry_same_answer: bool,
+    /// Whistles blown, departments that checked in, and that missed.
+    pub whistles: usize,
+    pub check_ins: usize,
+    pub missed_check_ins: usize,
+    /// Orders whose handler clock passed its limit.
+    pub overdue: usize,
+    /// Supervision notices (督办) after a breach, and escalations upward.
+    pub supervisions: usize,
+    pub escalations: usize,
+    pub extensions: usize,
     pub unit_reports: Vec<Value>,
     pub calls_by_tier_pair: Vec<Value>,
+    /// `hotline trace --json` of the whistled order.
+    pub trace_sample: Value,
     pub wall_seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<String>,
@@ -44,8 +59,12 @@ pub async fn main(a: DemoArgs) -> anyhow::Result<()> {
     std::fs::write(&topology, crate::DEMO_TOPOLOGY)?;
     let mut opts = MeshOptions::new(std::env::current_exe()?, topology, dir.path().join("data"));
     opts.log_dir = Some(dir.path().join("logs"));
+    // The demo owns time: a virtual clock from Monday 16 November 2026, 09:00.
+    opts.virtual_clock = Some(DEMO_START.into());
     if !a.json {
-        println!("Starting the mesh on the demo city (gateway + one process per tier)…");
+        println!(
+            "Starting the mesh on the demo city (gateway + one process per tier, virtual clock)…"
+        );
     }
     let mesh = Mesh::start(opts).await?;
     let result = script(&mesh, !a.json).await;
@@ -242,7 +261,9 @@ async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
         .await?;
     say(format!("   epoch 2 handled → {}", state_name(o.state)));
 
-    // 5. Every tier reports its workload to the centre.
+    clocks(&c, &mut report, &say).await?;
+
+    // Every tier reports its workload to the centre.
     for unit in [
         "city",
         "d-riverside",
@@ -291,6 +312,208 @@ async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
     Ok(report)
 }
 
+/// The clocks: an emergency handled inside its 2 hours, a whistle with two
+/// departments (one checks in, one misses and is escalated), an order left
+/// to breach (warning, supervision, escalation), and an extension.
+async fn clocks(
+    c: &MeshClient,
+    report: &mut DemoReport,
+    say: &impl Fn(String),
+) -> anyhow::Result<()> {
+    let t0 = c.now().await?;
+    let submit = |cat: &'static str,
+                  addr: &'static str,
+                  kind: RequestKind,
+                  text: &'static str,
+                  phone: &'static str| {
+        submit_req(cat, addr, kind, text, "Demo Requester", phone)
+    };
+    let e = c
+        .submit(submit(
+            "gas.leak",
+            "14 East Arcade",
+            RequestKind::Help,
+            "Smell of gas in the stairwell",
+            "13900000005",
+        ))
+        .await?;
+    let w = c
+        .submit(submit(
+            "sanitation.garbage",
+            "8 West Arcade",
+            RequestKind::Complaint,
+            "Illegal dumping behind the market",
+            "13900000006",
+        ))
+        .await?;
+    let b = c
+        .submit(submit(
+            "traffic.signal_broken",
+            "",
+            RequestKind::Report,
+            "Signal dark at the crossing",
+            "13900000007",
+        ))
+        .await?;
+    let x = c
+        .submit(submit(
+            "property.management_dispute",
+            "2 Pine Avenue",
+            RequestKind::Complaint,
+            "Lift broken for a month",
+            "13900000008",
+        ))
+        .await?;
+    for o in [&e, &w, &b, &x] {
+        report.order_ids.push(o.order_id.clone());
+    }
+
+    // The emergency (2 h): both leads handle it within 30 minutes.
+    c.advance_to(t0 + 30 * MINUTE).await?;
+    handle_all(c, &e, 1, ReplyOutcome::Resolved).await?;
+    let e = c
+        .callback(&e.order_id, true, Satisfaction::Satisfied)
+        .await?;
+    say(format!(
+        "5. emergency {} (2 h limit) → t-market + dept-utility within 30 min → {}",
+        e.order_id,
+        state_name(e.state)
+    ));
+
+    // The whistle: Market Street cannot clear the dumping alone.
+    c.wait_assignment("t-market", &w.order_id, 1, WAIT).await?;
+    c.accept("t-market", &w.order_id, 1, &request_id()).await?;
+    c.contact("t-market", &w.order_id, 1, "agree a site visit")
+        .await?;
+    let whistle = c
+        .whistle(
+            "t-market",
+            &w.order_id,
+            1,
+            WhistleKind::Daily,
+            &["dept-urban", "dept-housing"],
+        )
+        .await?;
+    report.whistles += 1;
+
+    // The extension: Pine Town needs parts for the lift.
+    let lead = c.wait_assignment("t-pine", &x.order_id, 1, WAIT).await?;
+    c.accept("t-pine", &x.order_id, 1, &request_id()).await?;
+    c.contact("t-pine", &x.order_id, 1, "explain the repair plan")
+        .await?;
+    let until = lead
+        .due_time
+        .as_ref()
+        .map(hotline_runtime::wire::micros)
+        .unwrap_or(t0)
+        + 5 * 24 * HOUR;
+    c.request_extension("t-pine", &x.order_id, 1, until).await?;
+    c.wait_assignment("dept-housing", &x.order_id, 1, WAIT)
+        .await?;
+    c.handle("dept-housing", &x.order_id, 1, ReplyOutcome::Resolved)
+        .await?;
+
+    // Two hours on: the urban management commission checks in.
+    c.advance_to(t0 + 2 * HOUR).await?;
+    c.check_in("dept-urban", &whistle.district_unit, &whistle.whistle_id)
+        .await?;
+    report.check_ins += 1;
+    // A day and more: the housing commission never checked in; the
+    // signal order breaches its 24 h.
+    c.advance_to(t0 + 26 * HOUR).await?;
+    let summoned = c
+        .get_whistle("city", &whistle.district_unit, &whistle.whistle_id)
+        .await?;
+    report.missed_check_ins = summoned
+        .summonses
+        .iter()
+        .filter(|s| s.state == "missed")
+        .count();
+    say(format!(
+        "6. whistle {} by t-market: {}",
+        whistle.whistle_id,
+        summoned
+            .summonses
+            .iter()
+            .map(|s| format!("{} {}", s.department, s.state))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    // The co-handler reports its part; the lead replies.
+    c.wait_assignment("dept-urban", &w.order_id, 1, WAIT)
+        .await?;
+    c.handle("dept-urban", &w.order_id, 1, ReplyOutcome::Resolved)
+        .await?;
+    c.progress(
+        "t-market",
+        &w.order_id,
+        1,
+        "dumping cleared with urban management",
+    )
+    .await?;
+    c.reply(
+        "t-market",
+        &w.order_id,
+        1,
+        ReplyOutcome::Resolved,
+        "site cleared; cameras installed",
+    )
+    .await?;
+    c.wait_order_state(&w.order_id, OrderState::Replied, WAIT)
+        .await?;
+    c.callback(&w.order_id, true, Satisfaction::Satisfied)
+        .await?;
+
+    // Half the limit again past the breach: escalated to the district.
+    c.advance_to(t0 + 37 * HOUR).await?;
+    c.wait_assignment("dept-transport", &b.order_id, 1, WAIT)
+        .await?;
+    c.handle("dept-transport", &b.order_id, 1, ReplyOutcome::Resolved)
+        .await?;
+    c.wait_order_state(&b.order_id, OrderState::Replied, WAIT)
+        .await?;
+    let b = c
+        .callback(&b.order_id, true, Satisfaction::BasicallySatisfied)
+        .await?;
+    say(format!(
+        "7. signal {} breached 24 h: warned, supervised, escalated to d-riverside, then {}",
+        b.order_id,
+        state_name(b.state)
+    ));
+
+    c.progress("t-pine", &x.order_id, 1, "lift parts arrived")
+        .await?;
+    c.reply(
+        "t-pine",
+        &x.order_id,
+        1,
+        ReplyOutcome::Resolved,
+        "lift repaired",
+    )
+    .await?;
+    c.wait_order_state(&x.order_id, OrderState::Replied, WAIT)
+        .await?;
+    let x = c
+        .callback(&x.order_id, true, Satisfaction::Satisfied)
+        .await?;
+    say(format!(
+        "8. lift {} extended by 5 days (the business clock unchanged) → {}",
+        x.order_id,
+        state_name(x.state)
+    ));
+
+    for id in [&e.order_id, &w.order_id, &b.order_id, &x.order_id] {
+        let o = c.order(id).await?;
+        report.overdue += o.overdue as usize;
+        let count = |a: &str| o.history.iter().filter(|h| h.action == a).count();
+        report.supervisions += count("supervision");
+        report.escalations += count("escalated") + count("check_in_missed");
+        report.extensions += count("extension_granted");
+    }
+    report.trace_sample = crate::trace::trace(c, &w.order_id).await?;
+    Ok(())
+}
+
 fn state_name(s: i32) -> &'static str {
     OrderState::try_from(s)
         .map(|s| s.as_str_name().trim_start_matches("ORDER_STATE_"))
@@ -311,6 +534,15 @@ fn print_summary(r: &DemoReport) {
     println!("  answered at intake  {}", r.answered_at_intake);
     println!("  reopened            {}", r.reopened);
     println!("  stale epoch refused {}", r.stale_epoch_refused);
+    println!(
+        "  whistles            {} ({} checked in, {} missed)",
+        r.whistles, r.check_ins, r.missed_check_ins
+    );
+    println!(
+        "  overdue             {} (supervisions {}, escalations {})",
+        r.overdue, r.supervisions, r.escalations
+    );
+    println!("  extensions          {}", r.extensions);
     println!("  retry, same answer  {}", r.retry_same_answer);
     println!(
         "  gateway calls       {} ({} cross-unit handoffs)",

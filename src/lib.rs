@@ -1,22 +1,33 @@
 //! The `hotline` command as a library, so cross-service tests drive the
 //! same mesh supervisor, client and demo as the command line.
 
+pub mod bench;
 pub mod client;
 pub mod cmd;
 pub mod demo;
 pub mod mesh;
+pub mod trace;
 
 /// The demo city, built into the binary so `hotline demo` runs anywhere.
 pub const DEMO_TOPOLOGY: &str = include_str!("../topology/demo-city.toml");
 
 /// Reads and checks a topology file; errors name the file, line and problem.
+/// A topology may name a calendar file (`calendar = "…"`), read relative to it.
 pub fn load_topology(path: &std::path::Path) -> anyhow::Result<hotline_core::Topology> {
-    let src =
-        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok(hotline_core::Topology::parse(
-        &path.display().to_string(),
-        &src,
-    )?)
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+    };
+    let mut topology = hotline_core::Topology::parse(&path.display().to_string(), &read(path)?)?;
+    if let Some(file) = topology.calendar_file.clone() {
+        let p = path
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join(file);
+        let calendar =
+            hotline_core::calendar::Calendar::parse(&p.display().to_string(), &read(&p)?)?;
+        topology.calendar = calendar;
+    }
+    Ok(topology)
 }
 
 #[cfg(test)]
@@ -43,5 +54,26 @@ mod tests {
         }
         assert_eq!(t.services().len(), 6, "one service per tier");
         assert_eq!(t.district_area("Ridge Road").unwrap().id, "d-hillview");
+    }
+
+    #[test]
+    fn a_named_calendar_file_is_read_beside_the_topology() {
+        let dir = tempfile::tempdir().unwrap();
+        let topo = "name = \"t\"\ncalendar = \"cal.toml\"\n[[unit]]\nid = \"city\"\ntier = \"city\"\nname = \"C\"\n";
+        std::fs::write(dir.path().join("t.toml"), topo).unwrap();
+        std::fs::write(
+            dir.path().join("cal.toml"),
+            "holidays = [\"2026-10-01\"]\nworkdays = [\"2026-10-10\"]\n",
+        )
+        .unwrap();
+        let t = super::load_topology(&dir.path().join("t.toml")).unwrap();
+        let d = |s| hotline_core::calendar::Date::parse(s).unwrap();
+        assert!(!t.calendar.is_working_day(d("2026-10-01")));
+        assert!(t.calendar.is_working_day(d("2026-10-10")));
+        std::fs::write(dir.path().join("cal.toml"), "holidays = [\"someday\"]").unwrap();
+        let e = super::load_topology(&dir.path().join("t.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cal.toml") && e.contains("someday"), "{e}");
     }
 }

@@ -31,6 +31,9 @@ pub struct MeshOptions {
     pub json_logs: bool,
     /// Extra environment for one service's process (failpoints in tests).
     pub service_env: BTreeMap<String, Vec<(String, String)>>,
+    /// Run every service on a virtual clock starting here
+    /// (`YYYY-MM-DDTHH:MM` Shanghai, or microseconds).
+    pub virtual_clock: Option<String>,
 }
 
 impl MeshOptions {
@@ -45,6 +48,7 @@ impl MeshOptions {
             pool_size: 5,
             json_logs: false,
             service_env: BTreeMap::new(),
+            virtual_clock: None,
         }
     }
 
@@ -157,6 +161,14 @@ impl Mesh {
         ];
         if self.opts.json_logs {
             args.push("--json-logs".into());
+        }
+        if let Some(start) = &self.opts.virtual_clock {
+            args.extend([
+                "--clock".into(),
+                "virtual".into(),
+                "--clock-start".into(),
+                start.clone(),
+            ]);
         }
         Ok(args)
     }

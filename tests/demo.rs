@@ -24,6 +24,34 @@ fn demo_json_reports_every_path() {
     );
     assert_eq!(v["stale_epoch_refused"], true);
     assert_eq!(v["retry_same_answer"], true);
+    for field in [
+        "whistles",
+        "check_ins",
+        "missed_check_ins",
+        "overdue",
+        "supervisions",
+        "escalations",
+        "extensions",
+    ] {
+        assert!(v[field].as_u64().unwrap() > 0, "{field} in {v}");
+    }
+    let steps: Vec<&str> = v["trace_sample"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
+    for step in [
+        "whistle_registered",
+        "checked_in",
+        "check_in_missed",
+        "co_handler_added",
+    ] {
+        assert!(
+            steps.contains(&step),
+            "{step} in the trace sample {steps:?}"
+        );
+    }
 
     // No requester name, phone or request text in any process's log.
     let dir = std::path::PathBuf::from(v["data_dir"].as_str().expect("--keep names the data dir"));

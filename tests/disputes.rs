@@ -327,7 +327,7 @@ async fn the_bounce_limit_designates_the_handler() {
 #[tokio::test]
 async fn the_district_rules_first_inside_it() {
     let topology = demo_with_policy(&[("arbitration", "\"district_first\"")]);
-    let Some(t) = pg_mesh_on(&topology, Default::default()).await else {
+    let Some(t) = pg_mesh_on(&topology).await else {
         return;
     };
     let c = &t.client;
@@ -463,7 +463,7 @@ async fn wait_referred(
 async fn an_objection_after_the_window_is_refused() {
     // A zero window makes every objection late, without waiting.
     let topology = demo_with_policy(&[("objection_window_hours", "0")]);
-    let Some(t) = pg_mesh_on(&topology, Default::default()).await else {
+    let Some(t) = pg_mesh_on(&topology).await else {
         return;
     };
     let c = &t.client;

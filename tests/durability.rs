@@ -257,6 +257,7 @@ async fn refused_handoff_is_parked_as_a_dead_letter_and_listed() {
     };
     let m = outbox::NewMessage {
         message_id: "stale-event-1",
+        order_id: &o.order_id,
         from_unit: "t-pine",
         target_unit: "city",
         method: "/hotline.v1.DispatchService/RecordAssignmentEvent",

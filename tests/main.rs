@@ -5,6 +5,7 @@ mod bad_input;
 mod demo;
 mod disputes;
 mod durability;
+mod escalation;
 mod jurisdiction;
 mod lifecycle;
 mod services;

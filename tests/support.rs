@@ -18,11 +18,42 @@ pub struct TestMesh {
     _dir: tempfile::TempDir,
 }
 
+/// How to start a test mesh.
+#[derive(Default)]
+pub struct Spec {
+    /// Extra environment per service (failpoints).
+    pub env: BTreeMap<String, Vec<(String, String)>>,
+    /// Start every service on a virtual clock at this instant.
+    pub virtual_clock: Option<&'static str>,
+    /// A topology instead of the demo city.
+    pub topology: Option<String>,
+}
+
+/// Monday 16 November 2026, 09:00 in Shanghai: where virtual clocks start.
+pub const T0: &str = "2026-11-16T09:00";
+
+pub fn t0() -> i64 {
+    hotline::cmd::parse_instant(T0).unwrap()
+}
+
 /// A mesh on the demo city with every service on its own new PostgreSQL
 /// database; `None` (said loudly) when no test server is configured, which
 /// fails under CI=true.
 pub async fn pg_mesh(env: BTreeMap<String, Vec<(String, String)>>) -> Option<TestMesh> {
-    pg_mesh_on(hotline::DEMO_TOPOLOGY, env).await
+    pg_mesh_with(Spec {
+        env,
+        ..Spec::default()
+    })
+    .await
+}
+
+/// A mesh like [`pg_mesh`] on another topology.
+pub async fn pg_mesh_on(topology: &str) -> Option<TestMesh> {
+    pg_mesh_with(Spec {
+        topology: Some(topology.to_string()),
+        ..Spec::default()
+    })
+    .await
 }
 
 /// The demo city with its `[policy]` keys changed, e.g.
@@ -37,15 +68,24 @@ pub fn demo_with_policy(keys: &[(&str, &str)]) -> String {
     src
 }
 
-/// A mesh like [`pg_mesh`] on another topology.
-pub async fn pg_mesh_on(
-    topology_src: &str,
-    env: BTreeMap<String, Vec<(String, String)>>,
-) -> Option<TestMesh> {
+/// The demo city on a virtual clock starting at [`T0`].
+pub async fn virtual_mesh() -> Option<TestMesh> {
+    pg_mesh_with(Spec {
+        virtual_clock: Some(T0),
+        ..Spec::default()
+    })
+    .await
+}
+
+pub async fn pg_mesh_with(spec: Spec) -> Option<TestMesh> {
     let pg = postgres_url()?;
     let dir = tempfile::tempdir().unwrap();
     let topology = dir.path().join("demo-city.toml");
-    std::fs::write(&topology, topology_src).unwrap();
+    std::fs::write(
+        &topology,
+        spec.topology.as_deref().unwrap_or(hotline::DEMO_TOPOLOGY),
+    )
+    .unwrap();
     let mut opts = MeshOptions::new(
         env!("CARGO_BIN_EXE_hotline").into(),
         topology,
@@ -55,7 +95,8 @@ pub async fn pg_mesh_on(
     opts.db = Some(with_database(&pg, &name).unwrap());
     opts.pool_size = 2;
     opts.log_dir = Some(dir.path().join("logs"));
-    opts.service_env = env;
+    opts.service_env = spec.env;
+    opts.virtual_clock = spec.virtual_clock.map(str::to_string);
     let mesh = Mesh::start(opts.clone()).await.expect("mesh starts");
     let client = mesh.client().unwrap();
     Some(TestMesh {

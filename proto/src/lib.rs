@@ -18,4 +18,5 @@ pub const SERVICE_NAMES: &[&str] = &[
     "hotline.v1.EscalationService",
     "hotline.v1.ReportingService",
     "hotline.v1.GatewayService",
+    "hotline.v1.ControlService",
 ];

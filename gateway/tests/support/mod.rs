@@ -151,6 +151,20 @@ struct EchoReporting {
 
 #[tonic::async_trait]
 impl ReportingService for EchoReporting {
+    async fn list_handoffs(
+        &self,
+        _: Request<hotline_proto::v1::ListHandoffsRequest>,
+    ) -> Result<Response<hotline_proto::v1::ListHandoffsResponse>, Status> {
+        Err(Status::unimplemented("the echo backend keeps no handoffs"))
+    }
+
+    async fn list_deadlines(
+        &self,
+        _: Request<hotline_proto::v1::ListDeadlinesRequest>,
+    ) -> Result<Response<hotline_proto::v1::ListDeadlinesResponse>, Status> {
+        Err(Status::unimplemented("the echo backend keeps no deadlines"))
+    }
+
     async fn get_unit_report(
         &self,
         request: Request<GetUnitReportRequest>,

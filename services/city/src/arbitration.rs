@@ -8,26 +8,23 @@
 use hotline_core::jurisdiction::{self, Objecting};
 use hotline_core::{AssignmentState, Micros, ObjectionState, Role, RulingKind};
 use hotline_handler::objection::{check_proposed, page, to_wire};
-use hotline_proto::v1::escalation_service_server::EscalationService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::handoff::{self, Handoff};
 use hotline_runtime::{Ctx, guard, idem, meta, wire};
 use hotline_store::Conn;
 use hotline_store::assignments::{self, Assignment as Stored};
 use hotline_store::objections::{self, Objection as StoredObjection};
 use hotline_store::orders::{self, Order};
-use hotline_store::outbox::{self, NewMessage};
-use prost::Message;
-use tonic::{Request, Response, Status};
 
 use crate::events::summarise;
 use crate::record::{self, locked, note};
 
 pub const NOTIFY: &str = "/hotline.v1.EscalationService/NotifyObjection";
 
+/// The centre's side of objections, served through its EscalationService.
 pub struct Arbitration {
     ctx: Ctx,
-    coordination: hotline_handler::Coordination,
 }
 
 /// Where a ruling sends the order.
@@ -40,11 +37,10 @@ enum Target {
 
 impl Arbitration {
     pub fn new(ctx: Ctx) -> Self {
-        let coordination = hotline_handler::Coordination::new(ctx.clone());
-        Self { ctx, coordination }
+        Self { ctx }
     }
 
-    async fn record(
+    pub async fn record(
         &self,
         caller: &meta::Caller,
         r: RecordObjectionRequest,
@@ -112,7 +108,7 @@ impl Arbitration {
             a.epoch, r.proposed_unit
         );
         note(&mut tx, &mut order, now, &r.unit_id, "objected", detail).await?;
-        summarise(&mut tx, &mut order, now).await?;
+        summarise(&self.ctx, &mut tx, &mut order, now).await?;
         orders::update(&mut tx, &order).await?;
         refer(&self.ctx, &mut tx, &o, now).await?;
         let answer = RecordObjectionResponse {
@@ -125,7 +121,7 @@ impl Arbitration {
         Ok(answer)
     }
 
-    async fn rule(
+    pub async fn rule(
         &self,
         caller: &meta::Caller,
         r: RuleObjectionRequest,
@@ -196,7 +192,7 @@ impl Arbitration {
             kept.state = AssignmentState::Accepted;
             kept.accepted_us = Some(now);
             kept.order_seq = order.seq;
-            record::issue(&self.ctx, &mut tx, &order, &kept, now).await?;
+            record::reissue(&self.ctx, &mut tx, &order, &kept, now).await?;
         } else {
             record::revoke(&self.ctx, &mut tx, &order, &a, now).await?;
         }
@@ -217,7 +213,7 @@ impl Arbitration {
                 if e.state == AssignmentState::Dispatched {
                     e.epoch += 1;
                     e.order_seq = order.seq;
-                    record::issue(&self.ctx, &mut tx, &order, &e, now).await?;
+                    record::reissue(&self.ctx, &mut tx, &order, &e, now).await?;
                 } else {
                     assignments::upsert(&mut tx, &e).await?;
                 }
@@ -241,7 +237,7 @@ impl Arbitration {
         o.ruled_us = Some(now);
         o.ruling_note = r.note;
         objections::upsert(&mut tx, &o).await?;
-        summarise(&mut tx, &mut order, now).await?;
+        summarise(&self.ctx, &mut tx, &mut order, now).await?;
         orders::update(&mut tx, &order).await?;
         refer(&self.ctx, &mut tx, &o, now).await?;
         let answer = RuleObjectionResponse {
@@ -319,15 +315,14 @@ async fn refer(ctx: &Ctx, conn: &mut Conn, o: &StoredObjection, now: Micros) -> 
         request_id: format!("notify:{}:{}", o.objection_id, o.state),
         objection: Some(to_wire(o)),
     };
-    let m = NewMessage {
+    let route = Handoff {
         message_id: &request.request_id,
+        order_id: &o.order_id,
         from_unit: &city,
         target_unit: &o.authority_unit,
         method: NOTIFY,
-        payload: request.encode_to_vec(),
     };
-    outbox::enqueue(conn, m, now).await?;
-    Ok(())
+    handoff::send(conn, route, &request, now).await
 }
 
 /// Pending objections on an order overtaken by the centre (a
@@ -353,65 +348,20 @@ pub async fn supersede_pending(
     Ok(())
 }
 
-#[tonic::async_trait]
-impl EscalationService for Arbitration {
-    async fn request_coordination(
+impl Arbitration {
+    /// Every objection the centre holds, optionally one order's or in one
+    /// state. The centre reads them all.
+    pub async fn list(
         &self,
-        req: Request<RequestCoordinationRequest>,
-    ) -> Result<Response<RequestCoordinationResponse>, Status> {
-        self.coordination.request_coordination(req).await
-    }
-
-    async fn list_coordinations(
-        &self,
-        req: Request<ListCoordinationsRequest>,
-    ) -> Result<Response<ListCoordinationsResponse>, Status> {
-        self.coordination.list_coordinations(req).await
-    }
-
-    async fn record_objection(
-        &self,
-        req: Request<RecordObjectionRequest>,
-    ) -> Result<Response<RecordObjectionResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
-        Ok(Response::new(self.record(&caller, req.into_inner()).await?))
-    }
-
-    async fn rule_objection(
-        &self,
-        req: Request<RuleObjectionRequest>,
-    ) -> Result<Response<RuleObjectionResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
-        Ok(Response::new(self.rule(&caller, req.into_inner()).await?))
-    }
-
-    async fn list_objections(
-        &self,
-        req: Request<ListObjectionsRequest>,
-    ) -> Result<Response<ListObjectionsResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::is_city(&self.ctx, &caller)?;
-        guard::hosted(&self.ctx, &caller.target)?;
-        let r = req.into_inner();
+        caller: &meta::Caller,
+        r: ListObjectionsRequest,
+    ) -> Result<ListObjectionsResponse> {
+        guard::is_city(&self.ctx, caller)?;
         let filter = objections::Filter {
             authority_unit: None,
             state: wire::optional_enum("state", r.state)?,
             order_id: Some(r.order_id.as_str()).filter(|s| !s.is_empty()),
         };
-        Ok(Response::new(
-            page(&self.ctx, filter, r.page_size, &r.page_token).await?,
-        ))
-    }
-
-    async fn notify_objection(
-        &self,
-        _req: Request<NotifyObjectionRequest>,
-    ) -> Result<Response<NotifyObjectionResponse>, Status> {
-        Err(ServiceError::Unimplemented(
-            "NotifyObjection (the city sends referrals, districts take them)",
-        )
-        .into())
+        page(&self.ctx, filter, r.page_size, &r.page_token).await
     }
 }

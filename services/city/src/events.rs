@@ -13,6 +13,9 @@ use hotline_store::{Conn, assignments};
 use tonic::{Request, Response, Status};
 
 use crate::record::{locked, note};
+use crate::{clocks, extension};
+use hotline_handler::notice;
+use hotline_store::assignments::Assignment as Stored;
 
 pub struct Events {
     ctx: Ctx,
@@ -21,6 +24,37 @@ pub struct Events {
 impl Events {
     pub fn new(ctx: Ctx) -> Self {
         Self { ctx }
+    }
+
+    /// First-receiver rule (Art. 14): a co-handler reports its part to the
+    /// lead.
+    async fn report_to_leads(
+        &self,
+        conn: &mut Conn,
+        a: &Stored,
+        outcome: ReplyOutcome,
+        now: Micros,
+    ) -> Result<()> {
+        let city = self.ctx.topology.city().id.clone();
+        for lead in assignments::for_order(conn, &a.order_id)
+            .await?
+            .into_iter()
+            .filter(|l| l.role.is_lead())
+        {
+            let n = notice::notice(
+                format!(
+                    "report:{}:{}:{}:{}",
+                    a.order_id, a.unit_id, a.epoch, lead.unit_id
+                ),
+                &lead.unit_id,
+                &a.order_id,
+                NoticeKind::CoHandlerReport,
+                now,
+                format!("{} reports its part: {outcome}", a.unit_id),
+            );
+            notice::send(conn, &city, n, now).await?;
+        }
+        Ok(())
     }
 
     async fn record(
@@ -60,10 +94,14 @@ impl Events {
                 )
             })?;
         guard::current_epoch(&r.order_id, &r.unit_id, r.epoch, a.epoch)?;
+        let lead = a.role.is_lead();
         let (action, detail) = match kind {
             AssignmentEventKind::Accepted => {
                 a.accepted_us.get_or_insert(time);
                 a.state = further(a.state, AssignmentState::Accepted);
+                if lead {
+                    clocks::accepted(&self.ctx, &mut tx, &a, time, now).await?;
+                }
                 ("accepted", format!("epoch {}", a.epoch))
             }
             AssignmentEventKind::Progress => {
@@ -77,13 +115,34 @@ impl Events {
                 a.outcome = Some(outcome);
                 a.reply_text = r.note.clone();
                 a.state = AssignmentState::Replied;
+                clocks::stop(&mut tx, &a.order_id, &a.unit_id).await?;
+                if !lead {
+                    self.report_to_leads(&mut tx, &a, outcome, now).await?;
+                }
                 ("replied", format!("epoch {} outcome={outcome}", a.epoch))
+            }
+            AssignmentEventKind::ExtensionRequested => {
+                let until = r
+                    .requested_due_time
+                    .as_ref()
+                    .map(wire::micros)
+                    .ok_or_else(|| ServiceError::invalid("requested_due_time", "required"))?;
+                if !lead || !a.state.is_open() || until <= a.due_us {
+                    return Err(ServiceError::FailedPrecondition(format!(
+                        "no extension for {} on orders/{}: only an open lead may extend, to a later date",
+                        a.unit_id, a.order_id
+                    )));
+                }
+                extension::requested(&self.ctx, &mut tx, &order, &mut a, until, &r.note, now)
+                    .await?;
+                ("extension_requested", format!("until {until}"))
             }
             AssignmentEventKind::Unspecified => unreachable!("filtered above"),
         };
         assignments::upsert(&mut tx, &a).await?;
         note(&mut tx, &mut order, now, &r.unit_id, action, detail).await?;
-        summarise(&mut tx, &mut order, now).await?;
+        extension::settle(&self.ctx, &mut tx, &mut order, &a, now).await?;
+        summarise(&self.ctx, &mut tx, &mut order, now).await?;
         orders::update(&mut tx, &order).await?;
         let answer = RecordAssignmentEventResponse {
             order_seq: order.seq as u64,
@@ -96,9 +155,10 @@ impl Events {
 }
 
 /// Re-derives the order's state from its lead assignments, recording the
-/// change in history. A lead handed down works under its township, which
-/// answers for the order: only the city's own leads count.
-pub async fn summarise(conn: &mut Conn, order: &mut Order, now: Micros) -> Result<()> {
+/// change in history; a replied order's callback falls due. A lead handed
+/// down works under its township, which answers for the order: only the
+/// city's own leads count.
+pub async fn summarise(ctx: &Ctx, conn: &mut Conn, order: &mut Order, now: Micros) -> Result<()> {
     let leads: Vec<AssignmentState> = assignments::for_order(conn, &order.order_id)
         .await?
         .into_iter()
@@ -118,6 +178,9 @@ pub async fn summarise(conn: &mut Conn, order: &mut Order, now: Micros) -> Resul
             String::new(),
         )
         .await?;
+        if next == hotline_core::OrderState::Replied {
+            clocks::arm_callback(ctx, conn, order, now).await?;
+        }
     }
     Ok(())
 }
@@ -182,6 +245,29 @@ impl DispatchService for Events {
     ) -> Result<Response<ListAssignmentsResponse>, Status> {
         Err(not_here(
             "ListAssignments (list orders with IntakeService.ListOrders)",
+        ))
+    }
+
+    async fn deliver_notice(
+        &self,
+        _: Request<DeliverNoticeRequest>,
+    ) -> Result<Response<DeliverNoticeResponse>, Status> {
+        Err(not_here("DeliverNotice (the centre sends notices)"))
+    }
+
+    async fn list_notices(
+        &self,
+        _: Request<ListNoticesRequest>,
+    ) -> Result<Response<ListNoticesResponse>, Status> {
+        Err(not_here("ListNotices"))
+    }
+
+    async fn request_extension(
+        &self,
+        _: Request<RequestExtensionRequest>,
+    ) -> Result<Response<RequestExtensionResponse>, Status> {
+        Err(not_here(
+            "RequestExtension (handlers ask through their own service)",
         ))
     }
 

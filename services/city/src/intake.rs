@@ -146,6 +146,8 @@ impl Intake {
             redirect_count: 0,
             bounce_limit_reached: false,
             designated_unit: String::new(),
+            overdue: false,
+            urge_count: 0,
         };
         let classified = match item {
             Some(i) => format!(
@@ -260,6 +262,7 @@ impl Intake {
             detail,
         )
         .await?;
+        crate::clocks::callback_done(&mut tx, &order_id).await?;
         match effect {
             CallbackEffect::Close => {
                 order.closed_us = Some(now);
@@ -299,6 +302,7 @@ impl Intake {
                     if old.state == AssignmentState::Revoked {
                         continue;
                     }
+                    crate::clocks::stop(&mut tx, &order_id, &old.unit_id).await?;
                     let mut a =
                         record::fresh(&order, &old.unit_id, old.role, old.epoch + 1, now, due);
                     a.designated = old.designated;
@@ -514,6 +518,80 @@ impl IntakeService for Intake {
         Ok(Response::new(
             crate::reclassify::reclassify(&self.ctx, &caller, req.into_inner()).await?,
         ))
+    }
+
+    async fn urge_order(
+        &self,
+        req: Request<UrgeOrderRequest>,
+    ) -> Result<Response<UrgeOrderResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::is_city(&self.ctx, &caller)?;
+        Ok(Response::new(self.urge(&caller, req.into_inner()).await?))
+    }
+}
+
+impl Intake {
+    /// An urge (催办) reaches each open lead and its parent, and is counted.
+    async fn urge(&self, caller: &meta::Caller, r: UrgeOrderRequest) -> Result<UrgeOrderResponse> {
+        let order_id = record::order_id(&r.name)?.to_string();
+        let source = UrgeSource::try_from(r.source)
+            .ok()
+            .filter(|s| *s != UrgeSource::Unspecified)
+            .ok_or_else(|| ServiceError::invalid("source", "required"))?;
+        let scope = idem::scope("UrgeOrder", &caller.unit);
+        let now = self.ctx.now();
+        let mut tx = self.ctx.db.begin().await?;
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+            return Ok(done);
+        }
+        let mut order = locked(&mut tx, &order_id).await?;
+        if order.state.is_final() || order.state == OrderState::Received {
+            return Err(ServiceError::FailedPrecondition(format!(
+                "orders/{order_id} is {}: only an open order can be urged",
+                order.state
+            )));
+        }
+        order.urge_count += 1;
+        let by = source
+            .as_str_name()
+            .trim_start_matches("URGE_SOURCE_")
+            .to_lowercase();
+        let detail = format!("by the {by} ({})", order.urge_count);
+        note(&mut tx, &mut order, now, &caller.unit, "urged", detail).await?;
+        let mut told = Vec::new();
+        for a in assignments::for_order(&mut tx, &order_id).await? {
+            if a.role.is_lead() && a.state.is_open() {
+                told.push(a.unit_id.clone());
+                told.extend(
+                    self.ctx
+                        .topology
+                        .parent_of(&a.unit_id)
+                        .map(|p| p.id.clone()),
+                );
+            }
+        }
+        told.sort();
+        told.dedup();
+        for unit in &told {
+            let n = hotline_handler::notice::notice(
+                format!("urge:{order_id}:{}:{unit}", order.urge_count),
+                unit,
+                &order_id,
+                NoticeKind::Urge,
+                now,
+                format!("urged by the {by}"),
+            );
+            hotline_handler::notice::send(&mut tx, &caller.unit, n, now).await?;
+        }
+        orders::update(&mut tx, &order).await?;
+        let name = self.category_name(&order.category_code);
+        let answer = UrgeOrderResponse {
+            order: Some(full_order(&mut tx, &order, &name).await?),
+        };
+        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        tx.commit().await?;
+        self.ctx.outbox.wake();
+        Ok(answer)
     }
 }
 

@@ -3,8 +3,11 @@
 //! relay, callbacks and reopening. It alone holds requester identity.
 
 mod arbitration;
+mod clocks;
 mod disposition;
+mod escalation;
 mod events;
+mod extension;
 mod handdown;
 mod intake;
 mod reclassify;
@@ -18,7 +21,9 @@ use hotline_proto::v1::dispatch_service_server::DispatchServiceServer;
 use hotline_proto::v1::escalation_service_server::EscalationServiceServer;
 use hotline_proto::v1::intake_service_server::IntakeServiceServer;
 use hotline_proto::v1::reporting_service_server::ReportingServiceServer;
-use hotline_runtime::Ctx;
+use std::sync::Arc;
+
+use hotline_runtime::{Ctx, server};
 use tonic::service::Routes;
 
 /// The hotline.v1 services the city serves, for health.
@@ -30,16 +35,22 @@ pub const SERVED: &[&str] = &[
     "hotline.v1.ReportingService",
 ];
 
-pub fn routes(ctx: Ctx) -> Routes {
-    Routes::new(IntakeServiceServer::new(intake::Intake::new(ctx.clone())))
+/// The city service: its routes and its clocks.
+pub fn tier(ctx: Ctx) -> server::Tier {
+    let routes = Routes::new(IntakeServiceServer::new(intake::Intake::new(ctx.clone())))
         .add_service(ContactRelayServiceServer::new(relay::Relay::new(
             ctx.clone(),
         )))
         .add_service(DispatchServiceServer::new(events::Events::new(ctx.clone())))
-        .add_service(EscalationServiceServer::new(arbitration::Arbitration::new(
-            ctx.clone(),
-        )))
+        .add_service(EscalationServiceServer::new(
+            escalation::CityEscalation::new(ctx.clone()),
+        ))
         .add_service(ReportingServiceServer::new(reporting::CityReporting::new(
-            ctx,
-        )))
+            ctx.clone(),
+        )));
+    server::Tier {
+        routes,
+        served: SERVED,
+        effects: Some(Arc::new(clocks::CityTimers { ctx })),
+    }
 }

@@ -118,7 +118,7 @@ pub async fn reclassify(
         let kept = held.iter().find(|a| {
             a.unit_id == p.unit_id && a.role == p.role && a.state != AssignmentState::Revoked
         });
-        let a = match kept {
+        let (a, again) = match kept {
             // Kept on: the same work under the new facts, in a new epoch;
             // an objection overtaken by the reclassification starts over.
             Some(a) => {
@@ -132,16 +132,21 @@ pub async fn reclassify(
                     a.state = AssignmentState::Dispatched;
                     a.dispatched_us = now;
                 }
-                a
+                (a, true)
             }
             None => {
                 let epoch = record::next_epoch(&mut tx, &order_id, &p.unit_id).await?;
-                record::fresh(&order, &p.unit_id, p.role, epoch, now, handler_due)
+                let a = record::fresh(&order, &p.unit_id, p.role, epoch, now, handler_due);
+                (a, false)
             }
         };
-        record::issue(ctx, &mut tx, &order, &a, now).await?;
+        if again {
+            record::reissue(ctx, &mut tx, &order, &a, now).await?;
+        } else {
+            record::issue(ctx, &mut tx, &order, &a, now).await?;
+        }
     }
-    summarise(&mut tx, &mut order, now).await?;
+    summarise(ctx, &mut tx, &mut order, now).await?;
     orders::update(&mut tx, &order).await?;
     let answer = ReclassifyOrderResponse {
         order: Some(full_order(&mut tx, &order, &item.name).await?),

@@ -6,11 +6,10 @@ use hotline_core::{AssignmentState, Micros, OrderState};
 use hotline_proto::v1::DeliverAssignmentRequest;
 use hotline_runtime::Ctx;
 use hotline_runtime::error::{Result, ServiceError};
+use hotline_runtime::handoff::{self, Handoff};
 use hotline_store::assignments::{self, Assignment};
 use hotline_store::orders::{self, HistoryEntry, Order};
-use hotline_store::outbox::{self, NewMessage};
 use hotline_store::{Conn, misc};
-use prost::Message;
 
 pub const DELIVER: &str = "/hotline.v1.DispatchService/DeliverAssignment";
 
@@ -48,9 +47,9 @@ pub async fn transition(
     note(conn, order, now, actor, state.as_str(), detail).await
 }
 
-/// Stores an assignment in the city's record and queues its delivery. The
-/// message id is derived from (order, unit, epoch), so issuing the same
-/// epoch twice sends once.
+/// Stores an assignment in the city's record and queues its delivery; a new
+/// lead's clocks start. The message id is derived from (order, unit, epoch,
+/// extensions granted), so issuing the same version twice sends once.
 pub async fn issue(
     ctx: &Ctx,
     conn: &mut Conn,
@@ -60,21 +59,31 @@ pub async fn issue(
 ) -> Result<()> {
     assignments::upsert(conn, a).await?;
     let city = ctx.topology.city().id.clone();
-    let message_id = format!("deliver:{}:{}:{}", a.order_id, a.unit_id, a.epoch);
+    let message_id = match a.extensions {
+        0 => format!("deliver:{}:{}:{}", a.order_id, a.unit_id, a.epoch),
+        n => format!("deliver:{}:{}:{}:x{n}", a.order_id, a.unit_id, a.epoch),
+    };
+    // A lead handed down works under its township's clock, not its own.
+    if a.role.is_lead()
+        && a.lead_unit.is_empty()
+        && a.extensions == 0
+        && a.state == AssignmentState::Dispatched
+    {
+        crate::clocks::arm_new_lead(ctx, conn, a, now).await?;
+    }
     let request = DeliverAssignmentRequest {
         request_id: message_id.clone(),
         assignment: Some(hotline_runtime::wire::assignment_to_wire(a)),
         order_seq: order.seq as u64,
     };
-    let m = NewMessage {
+    let route = Handoff {
         message_id: &message_id,
+        order_id: &a.order_id,
         from_unit: &city,
         target_unit: &a.unit_id,
         method: DELIVER,
-        payload: request.encode_to_vec(),
     };
-    outbox::enqueue(conn, m, now).await?;
-    Ok(())
+    handoff::send(conn, route, &request, now).await
 }
 
 /// A new assignment (epoch 1 or the next epoch) from an order's facts.
@@ -109,6 +118,8 @@ pub fn fresh(
         kind: order.kind,
         designated: false,
         lead_unit: String::new(),
+        requested_due_us: None,
+        extensions: 0,
     }
 }
 
@@ -133,7 +144,30 @@ pub async fn revoke(
     revoked.epoch += 1;
     revoked.state = AssignmentState::Revoked;
     revoked.order_seq = order.seq;
+    crate::clocks::stop(conn, &a.order_id, &a.unit_id).await?;
     issue(ctx, conn, order, &revoked, now).await
+}
+
+/// Issues an assignment the unit already held in a new epoch (a kept
+/// objection, a reclassification). Its handler clock carries on: the old
+/// epoch's timers stop and the new epoch's are armed (a dispatched lead's
+/// by [`issue`]).
+pub async fn reissue(
+    ctx: &Ctx,
+    conn: &mut Conn,
+    order: &Order,
+    a: &Assignment,
+    now: Micros,
+) -> Result<()> {
+    crate::clocks::stop(conn, &a.order_id, &a.unit_id).await?;
+    let own_lead = a.role.is_lead() && a.lead_unit.is_empty();
+    if own_lead && a.state.is_open() && a.state != AssignmentState::Dispatched {
+        crate::clocks::arm_handler_clock(ctx, conn, a, now).await?;
+        if let Some(at) = a.accepted_us {
+            crate::clocks::accepted(ctx, conn, a, at, now).await?;
+        }
+    }
+    issue(ctx, conn, order, a, now).await
 }
 
 /// Locks and reads an order, or NOT_FOUND.

@@ -66,6 +66,7 @@ impl Relay {
         a.contacted_us.get_or_insert(now);
         a.state = further(a.state, AssignmentState::Contacted);
         assignments::upsert(&mut tx, &a).await?;
+        crate::clocks::contacted(&mut tx, &a).await?;
         note(
             &mut tx,
             &mut order,
@@ -75,7 +76,7 @@ impl Relay {
             format!("contact {contact_id} via relay"),
         )
         .await?;
-        crate::events::summarise(&mut tx, &mut order, now).await?;
+        crate::events::summarise(&self.ctx, &mut tx, &mut order, now).await?;
         orders::update(&mut tx, &order).await?;
         let answer = RelayContactResponse {
             contact_id,

@@ -21,6 +21,24 @@ impl CityReporting {
 
 #[tonic::async_trait]
 impl ReportingService for CityReporting {
+    async fn list_handoffs(
+        &self,
+        req: Request<ListHandoffsRequest>,
+    ) -> Result<Response<ListHandoffsResponse>, Status> {
+        Ok(Response::new(
+            hotline_handler::list_handoffs(&self.ctx, req).await?,
+        ))
+    }
+
+    async fn list_deadlines(
+        &self,
+        req: Request<ListDeadlinesRequest>,
+    ) -> Result<Response<ListDeadlinesResponse>, Status> {
+        Ok(Response::new(
+            hotline_handler::list_deadlines(&self.ctx, req).await?,
+        ))
+    }
+
     async fn get_unit_report(
         &self,
         req: Request<GetUnitReportRequest>,

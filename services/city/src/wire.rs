@@ -41,6 +41,8 @@ pub fn order_to_wire(o: &Order, category_name: &str) -> pb::Order {
         redirect_count: o.redirect_count as u32,
         bounce_limit_reached: o.bounce_limit_reached,
         designated_unit: o.designated_unit.clone(),
+        overdue: o.overdue,
+        urge_count: o.urge_count as u32,
     }
 }
 

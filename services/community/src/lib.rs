@@ -3,7 +3,7 @@
 use hotline_core::Tier;
 use hotline_handler::TierRules;
 use hotline_runtime::Ctx;
-use tonic::service::Routes;
+use hotline_runtime::server;
 
 pub struct Community;
 
@@ -13,9 +13,9 @@ impl TierRules for Community {
     }
 }
 
-/// The community service's gRPC routes.
-pub fn routes(ctx: Ctx) -> Routes {
-    hotline_handler::routes(ctx, Community)
+/// The community service: its routes and timers.
+pub fn tier(ctx: Ctx) -> server::Tier {
+    hotline_handler::tier(ctx, Community)
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! dispatch rules and the topology. Pure: no I/O, no clock reads, no
 //! transport, so every rule here is tested without a server.
 
+pub mod calendar;
 pub mod clock;
+pub mod deadline;
 pub mod dispatch;
 pub mod disposition;
 pub mod jurisdiction;

@@ -131,6 +131,15 @@ named_enum!(
 );
 
 named_enum!(
+    /// Kinds of whistle (吹哨), each with its check-in deadline (Art. 16).
+    WhistleKind {
+        Daily => "daily",
+        Tough => "tough",
+        Emergency => "emergency",
+    }
+);
+
+named_enum!(
     /// How intake disposes of a request it does not dispatch (Art. 11).
     Disposition {
         /// Transferred to 110, 119, 120 or 122.

@@ -18,6 +18,29 @@ pub struct Policy {
     /// How many times an unresolved callback may reopen an order; after that
     /// the order closes unresolved.
     pub max_reopens: u32,
+    /// Day-based limits (general, complex) count working days from the
+    /// calendar instead of natural days. Hour-based limits stay natural:
+    /// emergencies and utilities run 24/7 (Art. 19).
+    pub working_days: bool,
+    /// The handler is warned at this fraction of its limit.
+    pub warning_fraction: f64,
+    /// After a breach, the order escalates to the handler's parent once this
+    /// further fraction of the limit has passed.
+    pub escalation_grace_fraction: f64,
+    /// Extensions need the parent's approval (some cities' rule).
+    pub extension_approval: bool,
+    /// When the centre's callback falls due: "reply" or "limit".
+    pub callback_at: String,
+    /// Response (Art. 15, 32): accept within this window after dispatch…
+    pub accept_window_minutes: f64,
+    pub emergency_accept_window_minutes: f64,
+    /// …and contact the requester within this window after accepting.
+    pub contact_window_minutes: f64,
+    pub emergency_contact_window_minutes: f64,
+    /// Check-in deadlines per whistle kind (Art. 16).
+    pub check_in_daily_hours: f64,
+    pub check_in_tough_hours: f64,
+    pub check_in_emergency_minutes: f64,
     /// A handler may object to a dispatch this long after it; later, the
     /// first-receiver rule holds (Art. 14). Zero makes every objection late.
     pub objection_window_hours: f64,
@@ -53,6 +76,18 @@ impl Default for Policy {
             general_limit_days: 7.0,
             complex_limit_days: 15.0,
             max_reopens: 2,
+            working_days: false,
+            warning_fraction: 0.8,
+            escalation_grace_fraction: 0.5,
+            extension_approval: false,
+            callback_at: "reply".into(),
+            accept_window_minutes: 60.0,
+            emergency_accept_window_minutes: 15.0,
+            contact_window_minutes: 120.0,
+            emergency_contact_window_minutes: 30.0,
+            check_in_daily_hours: 24.0,
+            check_in_tough_hours: 72.0,
+            check_in_emergency_minutes: 30.0,
             objection_window_hours: 2.0,
             ruling_deadline_hours: 24.0,
             bounce_limit: 3,
@@ -105,17 +140,44 @@ impl Policy {
             ("general_limit_days", self.general_limit_days),
             ("complex_limit_days", self.complex_limit_days),
         ];
-        for (name, v) in limits {
+        let windows = [
+            ("accept_window_minutes", self.accept_window_minutes),
+            (
+                "emergency_accept_window_minutes",
+                self.emergency_accept_window_minutes,
+            ),
+            ("contact_window_minutes", self.contact_window_minutes),
+            (
+                "emergency_contact_window_minutes",
+                self.emergency_contact_window_minutes,
+            ),
+            ("check_in_daily_hours", self.check_in_daily_hours),
+            ("check_in_tough_hours", self.check_in_tough_hours),
+            (
+                "check_in_emergency_minutes",
+                self.check_in_emergency_minutes,
+            ),
+        ];
+        for (name, v) in limits.into_iter().chain(windows) {
             if !(v.is_finite() && v > 0.0) {
                 return Err(format!("policy.{name} must be a positive number"));
             }
         }
-        let windows = [
+        if !(self.warning_fraction > 0.0 && self.warning_fraction < 1.0) {
+            return Err("policy.warning_fraction must be between 0 and 1".into());
+        }
+        if !(self.escalation_grace_fraction.is_finite() && self.escalation_grace_fraction >= 0.0) {
+            return Err("policy.escalation_grace_fraction must not be negative".into());
+        }
+        if !matches!(self.callback_at.as_str(), "reply" | "limit") {
+            return Err("policy.callback_at must be \"reply\" or \"limit\"".into());
+        }
+        let disputes = [
             ("objection_window_hours", self.objection_window_hours),
             ("ruling_deadline_hours", self.ruling_deadline_hours),
             ("duplicate_window_hours", self.duplicate_window_hours),
         ];
-        for (name, v) in windows {
+        for (name, v) in disputes {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(format!("policy.{name} must be zero or more hours"));
             }

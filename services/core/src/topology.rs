@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::calendar::{Calendar, RawCalendar};
 use crate::model::{Tier, Urgency};
 use crate::policy::Policy;
 
@@ -99,6 +100,10 @@ pub struct Topology {
     pub name: String,
     pub catalogue_version: String,
     pub policy: Policy,
+    /// Holidays and make-up working days, for working-day limits.
+    pub calendar: Calendar,
+    /// A calendar file the topology names, for the loader to read and set.
+    pub calendar_file: Option<String>,
     units: BTreeMap<String, Unit>,
     groups: BTreeMap<String, CatalogueGroup>,
     catalogue: BTreeMap<String, CatalogueItem>,
@@ -117,6 +122,7 @@ struct RawTopology {
     catalogue_version: String,
     #[serde(default)]
     policy: Policy,
+    calendar: Option<CalendarSpec>,
     #[serde(default)]
     unit: Vec<RawUnit>,
     #[serde(default)]
@@ -139,6 +145,14 @@ struct RawArea {
     #[allow(dead_code)]
     name: String,
     addresses: Vec<String>,
+}
+
+/// `calendar = "file.toml"` or an inline `[calendar]` table.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CalendarSpec {
+    File(String),
+    Inline(RawCalendar),
 }
 
 fn default_version() -> String {
@@ -219,6 +233,11 @@ impl Topology {
             err(offset, e.message().to_string())
         })?;
         raw.policy.validate().map_err(|p| err(0, p))?;
+        let (calendar, calendar_file) = match &raw.calendar {
+            None => (Calendar::default(), None),
+            Some(CalendarSpec::File(f)) => (Calendar::default(), Some(f.clone())),
+            Some(CalendarSpec::Inline(c)) => (c.build().map_err(|p| err(0, p))?, None),
+        };
 
         let mut units = BTreeMap::new();
         let mut addresses = HashMap::new();
@@ -416,6 +435,8 @@ impl Topology {
             name: raw.name,
             catalogue_version: raw.catalogue_version,
             policy: raw.policy,
+            calendar,
+            calendar_file,
             units,
             groups,
             catalogue,
@@ -423,6 +444,12 @@ impl Topology {
             addresses,
             district_addresses,
         })
+    }
+
+    /// The deadline of a clock started at `start` for `urgency`, by policy
+    /// and calendar.
+    pub fn due(&self, urgency: Urgency, start: crate::Micros) -> crate::Micros {
+        crate::deadline::due(&self.policy, &self.calendar, urgency, start)
     }
 
     pub fn unit(&self, id: &str) -> Option<&Unit> {

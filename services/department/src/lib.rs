@@ -3,7 +3,7 @@
 use hotline_core::Tier;
 use hotline_handler::TierRules;
 use hotline_runtime::Ctx;
-use tonic::service::Routes;
+use hotline_runtime::server;
 
 pub struct Department;
 
@@ -24,14 +24,14 @@ impl TierRules for Central {
     }
 }
 
-/// The central-unit service's gRPC routes.
-pub fn central_routes(ctx: Ctx) -> Routes {
-    hotline_handler::routes(ctx, Central)
+/// The central-unit service: its routes.
+pub fn central_tier(ctx: Ctx) -> server::Tier {
+    hotline_handler::tier(ctx, Central)
 }
 
-/// The department service's gRPC routes.
-pub fn routes(ctx: Ctx) -> Routes {
-    hotline_handler::routes(ctx, Department)
+/// The department service: its routes and timers.
+pub fn tier(ctx: Ctx) -> server::Tier {
+    hotline_handler::tier(ctx, Department)
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
-//! The district sub-centre: receives a copy of every dispatch into its area for supervision, and leads where only the district is known (Art. 12).
+//! The district sub-centre: receives a copy of every dispatch into its area
+//! for supervision, leads where only the district is known (Art. 12), and
+//! registers its townships' whistles and the departments' check-ins (Art. 16).
 
 use hotline_core::Tier;
 use hotline_handler::TierRules;
 use hotline_runtime::Ctx;
-use tonic::service::Routes;
+use hotline_runtime::server;
 
 pub struct District;
 
@@ -11,11 +13,15 @@ impl TierRules for District {
     fn tier(&self) -> Tier {
         Tier::District
     }
+
+    fn registers_whistles(&self) -> bool {
+        true
+    }
 }
 
-/// The district service's gRPC routes.
-pub fn routes(ctx: Ctx) -> Routes {
-    hotline_handler::routes(ctx, District)
+/// The district service: its routes and timers.
+pub fn tier(ctx: Ctx) -> server::Tier {
+    hotline_handler::tier(ctx, District)
 }
 
 #[cfg(test)]

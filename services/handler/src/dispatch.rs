@@ -11,11 +11,11 @@ use hotline_proto::v1::contact_relay_service_client::ContactRelayServiceClient;
 use hotline_proto::v1::dispatch_service_server::DispatchService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::handoff::{self, Handoff};
 use hotline_runtime::meta::{self, Caller};
 use hotline_runtime::wire::{self, WireEnum};
 use hotline_runtime::{Ctx, guard, idem};
 use hotline_store::assignments::{self, Assignment as Stored};
-use hotline_store::outbox::{self, NewMessage};
 use prost::Message;
 use tonic::{Request, Response, Status};
 
@@ -122,29 +122,30 @@ impl Inbox {
                 time: Some(wire::ts(now)),
                 note: note.to_string(),
                 outcome: a.outcome.map(|o| o.to_wire()).unwrap_or(0),
+                requested_due_time: None,
             };
             let city = self.ctx.topology.city().id.clone();
-            let message = NewMessage {
+            let route = Handoff {
                 message_id: &event.request_id,
+                order_id: &a.order_id,
                 from_unit: unit,
                 target_unit: &city,
                 method: RECORD_EVENT,
-                payload: event.encode_to_vec(),
             };
-            outbox::enqueue(&mut tx, message, now).await?;
+            handoff::send(&mut tx, route, &event, now).await?;
         }
         // A unit working under a lead reports its part back to it (Art. 14).
-        if let (HandlerAction::Reply(_), Some((id, payload))) =
-            (action, crate::handdown::part_message(&a, now))
+        if let (HandlerAction::Reply(_), Some(part)) =
+            (action, crate::handdown::part_report(&a, now))
         {
-            let message = NewMessage {
-                message_id: &id,
+            let route = Handoff {
+                message_id: &part.request_id,
+                order_id: &a.order_id,
                 from_unit: unit,
                 target_unit: &a.lead_unit,
                 method: crate::handdown::REPORT_PART,
-                payload,
             };
-            outbox::enqueue(&mut tx, message, now).await?;
+            handoff::send(&mut tx, route, &part, now).await?;
         }
         let r = answer(&a);
         idem::record(&mut tx, &scope, request_id, &r, now).await?;
@@ -211,8 +212,18 @@ impl DispatchService for Inbox {
         let existing = assignments::get(&mut tx, &incoming.order_id, &incoming.unit_id)
             .await
             .map_err(ServiceError::from)?;
-        // An older delivery never overwrites a newer epoch.
+        // An older delivery never overwrites a newer epoch. A newer version
+        // of the same epoch (an extension) moves the handler clock and
+        // keeps the handler's own progress.
         let kept = match existing {
+            Some(mut e) if e.epoch == incoming.epoch && incoming.order_seq > e.order_seq => {
+                e.due_us = incoming.due_us;
+                e.order_seq = incoming.order_seq;
+                assignments::upsert(&mut tx, &e)
+                    .await
+                    .map_err(ServiceError::from)?;
+                e
+            }
             Some(e) if e.epoch >= incoming.epoch => e,
             _ => {
                 assignments::upsert(&mut tx, &incoming)
@@ -455,5 +466,82 @@ impl DispatchService for Inbox {
         _req: Request<RecordHandDownRequest>,
     ) -> Result<Response<RecordHandDownResponse>, Status> {
         Err(ServiceError::Unimplemented("RecordHandDown (the city records hand-downs)").into())
+    }
+
+    async fn deliver_notice(
+        &self,
+        req: Request<DeliverNoticeRequest>,
+    ) -> Result<Response<DeliverNoticeResponse>, Status> {
+        Ok(Response::new(crate::notice::deliver(&self.ctx, req).await?))
+    }
+
+    async fn list_notices(
+        &self,
+        req: Request<ListNoticesRequest>,
+    ) -> Result<Response<ListNoticesResponse>, Status> {
+        Ok(Response::new(crate::notice::list(&self.ctx, req).await?))
+    }
+
+    async fn request_extension(
+        &self,
+        req: Request<RequestExtensionRequest>,
+    ) -> Result<Response<RequestExtensionResponse>, Status> {
+        let caller = self.own_call(&req)?;
+        let r = req.into_inner();
+        required("reason", &r.reason)?;
+        let new_due = r
+            .new_due_time
+            .as_ref()
+            .map(wire::micros)
+            .ok_or_else(|| ServiceError::invalid("new_due_time", "required"))?;
+        let unit = &caller.target;
+        let scope = idem::scope("RequestExtension", unit);
+        let now = self.ctx.now();
+        let mut tx = self.ctx.db.begin().await.map_err(ServiceError::from)?;
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+            return Ok(Response::new(done));
+        }
+        let a = self.current(&mut tx, unit, &r.order_id, r.epoch).await?;
+        if !a.role.is_lead() || !a.state.is_open() {
+            return Err(ServiceError::FailedPrecondition(format!(
+                "only an open lead assignment may ask for an extension; this one is {} and {}",
+                a.role, a.state
+            ))
+            .into());
+        }
+        if new_due <= a.due_us {
+            return Err(ServiceError::invalid(
+                "new_due_time",
+                "must be later than the current deadline",
+            )
+            .into());
+        }
+        let event = RecordAssignmentEventRequest {
+            request_id: format!("{unit}:RequestExtension:{}", r.request_id),
+            order_id: a.order_id.clone(),
+            unit_id: unit.clone(),
+            epoch: a.epoch as u64,
+            kind: AssignmentEventKind::ExtensionRequested as i32,
+            time: Some(wire::ts(now)),
+            note: r.reason.clone(),
+            outcome: 0,
+            requested_due_time: Some(wire::ts(new_due)),
+        };
+        let city = self.ctx.topology.city().id.clone();
+        let route = Handoff {
+            message_id: &event.request_id,
+            order_id: &a.order_id,
+            from_unit: unit,
+            target_unit: &city,
+            method: RECORD_EVENT,
+        };
+        handoff::send(&mut tx, route, &event, now).await?;
+        let answer = RequestExtensionResponse {
+            assignment: with(&a),
+        };
+        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        tx.commit().await.map_err(ServiceError::from)?;
+        self.ctx.outbox.wake();
+        Ok(Response::new(answer))
     }
 }

@@ -1,86 +1,195 @@
-//! Coordination upward (Art. 20): a handler asks its parent tier to
-//! coordinate. The parent records the request and lists what it received.
+//! The escalation family at a handling tier: coordination upward (Art. 20),
+//! and the whistle with its check-ins (Art. 16; see `whistle`). Decisions the
+//! centre takes (extensions, the record of escalations) are the city's.
+
+use std::sync::Arc;
 
 use hotline_proto::v1::escalation_service_server::EscalationService;
 use hotline_proto::v1::*;
-use hotline_runtime::error::{ServiceError, required};
+use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::handoff::{self, Handoff};
 use hotline_runtime::{Ctx, guard, idem, meta, wire};
 use hotline_store::misc;
 use tonic::{Request, Response, Status};
 
-pub struct Coordination {
+use crate::{TierRules, whistle};
+
+pub const RECORD_ESCALATION: &str = "/hotline.v1.EscalationService/RecordEscalationEvent";
+
+/// A handling tier's EscalationService.
+pub struct Escalation {
     ctx: Ctx,
+    rules: Arc<dyn TierRules>,
 }
 
-impl Coordination {
-    pub fn new(ctx: Ctx) -> Self {
-        Self { ctx }
+impl Escalation {
+    pub fn new(ctx: Ctx, rules: Arc<dyn TierRules>) -> Self {
+        Self { ctx, rules }
     }
 }
 
-fn to_wire(c: &misc::Coordination) -> hotline_proto::v1::Coordination {
-    hotline_proto::v1::Coordination {
+fn to_wire(c: &misc::Coordination) -> Coordination {
+    Coordination {
         coordination_id: c.coordination_id.clone(),
         order_id: c.order_id.clone(),
         from_unit: c.from_unit.clone(),
         to_unit: c.to_unit.clone(),
         reason: c.reason.clone(),
         time: Some(wire::ts(c.time_us)),
+        answer: c.answer.clone(),
+        answered_time: wire::opt_ts(c.answered_us),
     }
 }
 
+/// Queues an escalation record for the centre's history, sent by `sender`.
+pub async fn tell_city(
+    ctx: &Ctx,
+    conn: &mut hotline_store::Conn,
+    sender: &str,
+    event: RecordEscalationEventRequest,
+    now: i64,
+) -> Result<()> {
+    let city = ctx.topology.city().id.clone();
+    let route = Handoff {
+        message_id: &event.request_id,
+        order_id: &event.order_id,
+        from_unit: sender,
+        target_unit: &city,
+        method: RECORD_ESCALATION,
+    };
+    handoff::send(conn, route, &event, now).await
+}
+
+/// Whom a handler may ask to coordinate: its district (or any unit above
+/// it), the city, or an industry authority (a line department).
+fn may_coordinate(ctx: &Ctx, from: &str, to: &str) -> bool {
+    let Some(target) = ctx.topology.unit(to) else {
+        return false;
+    };
+    from != to
+        && (ctx.topology.is_within(from, to) || target.tier == hotline_core::Tier::Department)
+}
+
+pub async fn request_coordination(
+    ctx: &Ctx,
+    req: Request<RequestCoordinationRequest>,
+) -> Result<RequestCoordinationResponse> {
+    let caller = meta::caller(&req)?;
+    guard::hosted(ctx, &caller.target)?;
+    if !may_coordinate(ctx, &caller.unit, &caller.target) {
+        return Err(ServiceError::PermissionDenied(format!(
+            "unit {} may ask its district, the city or an industry authority to coordinate, not {}",
+            caller.unit, caller.target
+        )));
+    }
+    let r = req.into_inner();
+    required("order_id", &r.order_id)?;
+    required("reason", &r.reason)?;
+    let scope = idem::scope("RequestCoordination", &caller.unit);
+    let now = ctx.now();
+    let mut tx = ctx.db.begin().await?;
+    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        return Ok(done);
+    }
+    let n = misc::next(&mut tx, "coordination").await?;
+    let c = misc::Coordination {
+        coordination_id: format!("CO-{}-{n:06}", caller.target),
+        order_id: r.order_id,
+        from_unit: caller.unit.clone(),
+        to_unit: caller.target.clone(),
+        reason: r.reason,
+        time_us: now,
+        answer: String::new(),
+        answered_us: None,
+    };
+    misc::insert_coordination(&mut tx, &c).await?;
+    let event = RecordEscalationEventRequest {
+        request_id: format!("coordination:{}", c.coordination_id),
+        order_id: c.order_id.clone(),
+        kind: EscalationEventKind::CoordinationRequested as i32,
+        from_unit: c.from_unit.clone(),
+        to_unit: c.to_unit.clone(),
+        time: Some(wire::ts(now)),
+        detail: c.coordination_id.clone(),
+    };
+    tell_city(ctx, &mut tx, &caller.target, event, now).await?;
+    let answer = RequestCoordinationResponse {
+        coordination: Some(to_wire(&c)),
+    };
+    idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+    tx.commit().await?;
+    ctx.outbox.wake();
+    tracing::info!(from = %c.from_unit, to = %c.to_unit, order_id = %c.order_id, "coordination requested");
+    Ok(answer)
+}
+
+pub async fn list_coordinations(
+    ctx: &Ctx,
+    req: Request<ListCoordinationsRequest>,
+) -> Result<ListCoordinationsResponse> {
+    let caller = meta::caller(&req)?;
+    guard::may_read(ctx, &caller)?;
+    guard::hosted(ctx, &caller.target)?;
+    let r = req.into_inner();
+    let page = wire::Page::parse(r.page_size, &r.page_token)?;
+    let mut c = ctx.db.acquire().await?;
+    let rows = misc::list_coordinations(&mut c, &caller.target, &page.after, page.limit()).await?;
+    let (rows, next) = page.finish(rows, |r| r.coordination_id.as_str());
+    Ok(ListCoordinationsResponse {
+        coordinations: rows.iter().map(to_wire).collect(),
+        next_page_token: next,
+    })
+}
+
+pub async fn answer_coordination(
+    ctx: &Ctx,
+    req: Request<AnswerCoordinationRequest>,
+) -> Result<AnswerCoordinationResponse> {
+    let caller = meta::caller(&req)?;
+    guard::acts_for_itself(&caller)?;
+    guard::hosted(ctx, &caller.target)?;
+    let r = req.into_inner();
+    required("coordination_id", &r.coordination_id)?;
+    required("answer", &r.answer)?;
+    let scope = idem::scope("AnswerCoordination", &caller.unit);
+    let now = ctx.now();
+    let mut tx = ctx.db.begin().await?;
+    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        return Ok(done);
+    }
+    let c = misc::answer_coordination(&mut tx, &r.coordination_id, &caller.target, &r.answer, now)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("coordination", &r.coordination_id))?;
+    let event = RecordEscalationEventRequest {
+        request_id: format!("coordination-answer:{}", c.coordination_id),
+        order_id: c.order_id.clone(),
+        kind: EscalationEventKind::CoordinationAnswered as i32,
+        from_unit: c.to_unit.clone(),
+        to_unit: c.from_unit.clone(),
+        time: Some(wire::ts(now)),
+        detail: format!(
+            "{} after {} s",
+            c.coordination_id,
+            (now - c.time_us) / 1_000_000
+        ),
+    };
+    tell_city(ctx, &mut tx, &caller.target, event, now).await?;
+    let answer = AnswerCoordinationResponse {
+        coordination: Some(to_wire(&c)),
+    };
+    idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+    tx.commit().await?;
+    ctx.outbox.wake();
+    Ok(answer)
+}
+
 #[tonic::async_trait]
-impl EscalationService for Coordination {
+impl EscalationService for Escalation {
     async fn request_coordination(
         &self,
         req: Request<RequestCoordinationRequest>,
     ) -> Result<Response<RequestCoordinationResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
-        let parent = self
-            .ctx
-            .topology
-            .parent_of(&caller.unit)
-            .map(|p| p.id.clone());
-        if parent.as_deref() != Some(caller.target.as_str()) {
-            return Err(ServiceError::PermissionDenied(format!(
-                "unit {} may ask only its parent ({}) to coordinate, not {}",
-                caller.unit,
-                parent.unwrap_or_else(|| "none".into()),
-                caller.target
-            ))
-            .into());
-        }
-        let r = req.into_inner();
-        required("order_id", &r.order_id)?;
-        required("reason", &r.reason)?;
-        let scope = idem::scope("RequestCoordination", &caller.unit);
-        let now = self.ctx.now();
-        let mut tx = self.ctx.db.begin().await.map_err(ServiceError::from)?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
-            return Ok(Response::new(done));
-        }
-        let n = misc::next(&mut tx, "coordination")
-            .await
-            .map_err(ServiceError::from)?;
-        let c = misc::Coordination {
-            coordination_id: format!("CO{n:08}"),
-            order_id: r.order_id,
-            from_unit: caller.unit.clone(),
-            to_unit: caller.target.clone(),
-            reason: r.reason,
-            time_us: now,
-        };
-        misc::insert_coordination(&mut tx, &c)
-            .await
-            .map_err(ServiceError::from)?;
-        let answer = RequestCoordinationResponse {
-            coordination: Some(to_wire(&c)),
-        };
-        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
-        tx.commit().await.map_err(ServiceError::from)?;
-        tracing::info!(from = %c.from_unit, to = %c.to_unit, order_id = %c.order_id, "coordination requested");
-        Ok(Response::new(answer))
+        Ok(Response::new(request_coordination(&self.ctx, req).await?))
     }
 
     async fn record_objection(
@@ -124,19 +233,66 @@ impl EscalationService for Coordination {
         &self,
         req: Request<ListCoordinationsRequest>,
     ) -> Result<Response<ListCoordinationsResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::may_read(&self.ctx, &caller)?;
-        guard::hosted(&self.ctx, &caller.target)?;
-        let r = req.into_inner();
-        let page = wire::Page::parse(r.page_size, &r.page_token)?;
-        let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
-        let rows = misc::list_coordinations(&mut c, &caller.target, &page.after, page.limit())
-            .await
-            .map_err(ServiceError::from)?;
-        let (rows, next) = page.finish(rows, |r| r.coordination_id.as_str());
-        Ok(Response::new(ListCoordinationsResponse {
-            coordinations: rows.iter().map(to_wire).collect(),
-            next_page_token: next,
-        }))
+        Ok(Response::new(list_coordinations(&self.ctx, req).await?))
+    }
+
+    async fn answer_coordination(
+        &self,
+        req: Request<AnswerCoordinationRequest>,
+    ) -> Result<Response<AnswerCoordinationResponse>, Status> {
+        Ok(Response::new(answer_coordination(&self.ctx, req).await?))
+    }
+
+    async fn whistle(
+        &self,
+        req: Request<WhistleRequest>,
+    ) -> Result<Response<WhistleResponse>, Status> {
+        Ok(Response::new(
+            whistle::whistle(&self.ctx, self.rules.as_ref(), req).await?,
+        ))
+    }
+
+    async fn register_whistle(
+        &self,
+        req: Request<RegisterWhistleRequest>,
+    ) -> Result<Response<RegisterWhistleResponse>, Status> {
+        Ok(Response::new(
+            whistle::register(&self.ctx, self.rules.as_ref(), req).await?,
+        ))
+    }
+
+    async fn check_in(
+        &self,
+        req: Request<CheckInRequest>,
+    ) -> Result<Response<CheckInResponse>, Status> {
+        Ok(Response::new(
+            whistle::check_in(&self.ctx, self.rules.as_ref(), req).await?,
+        ))
+    }
+
+    async fn get_whistle(
+        &self,
+        req: Request<GetWhistleRequest>,
+    ) -> Result<Response<GetWhistleResponse>, Status> {
+        Ok(Response::new(
+            whistle::get(&self.ctx, self.rules.as_ref(), req).await?,
+        ))
+    }
+
+    async fn decide_extension(
+        &self,
+        _: Request<DecideExtensionRequest>,
+    ) -> Result<Response<DecideExtensionResponse>, Status> {
+        Err(
+            ServiceError::Unimplemented("DecideExtension (the city records extension decisions)")
+                .into(),
+        )
+    }
+
+    async fn record_escalation_event(
+        &self,
+        _: Request<RecordEscalationEventRequest>,
+    ) -> Result<Response<RecordEscalationEventResponse>, Status> {
+        Err(ServiceError::Unimplemented("RecordEscalationEvent (the city keeps the record)").into())
     }
 }

@@ -7,12 +7,11 @@ use hotline_core::jurisdiction;
 use hotline_core::{Role, Tier};
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::handoff::{self, Handoff};
 use hotline_runtime::meta::Caller;
 use hotline_runtime::wire::{self, WireEnum};
 use hotline_runtime::{Ctx, guard, idem};
 use hotline_store::assignments::{self, Assignment as Stored, PartReport as StoredPart};
-use hotline_store::outbox::{self, NewMessage};
-use prost::Message;
 
 use crate::dispatch::Inbox;
 
@@ -79,14 +78,14 @@ impl Inbox {
             time: Some(wire::ts(now)),
         };
         let city = self.ctx.topology.city().id.clone();
-        let message = NewMessage {
+        let route = Handoff {
             message_id: &record.request_id,
+            order_id: &a.order_id,
             from_unit: unit,
             target_unit: &city,
             method: RECORD_HAND_DOWN,
-            payload: record.encode_to_vec(),
         };
-        outbox::enqueue(&mut tx, message, now).await?;
+        handoff::send(&mut tx, route, &record, now).await?;
         let answer = HandDownAssignmentResponse {
             assignment: Some(wire::assignment_to_wire(&a)),
         };
@@ -140,7 +139,7 @@ impl Inbox {
 
 /// The report of a reply by a unit working under a lead, queued to the
 /// lead in the reply's own transaction.
-pub fn part_message(a: &Stored, now: hotline_core::Micros) -> Option<(String, Vec<u8>)> {
+pub fn part_report(a: &Stored, now: hotline_core::Micros) -> Option<ReportPartRequest> {
     if a.lead_unit.is_empty() || a.lead_unit == a.unit_id {
         return None;
     }
@@ -156,7 +155,7 @@ pub fn part_message(a: &Stored, now: hotline_core::Micros) -> Option<(String, Ve
             time: Some(wire::ts(now)),
         }),
     };
-    Some((request.request_id.clone(), request.encode_to_vec()))
+    Some(request)
 }
 
 /// Parts reported to a lead, for its view of the assignment.

@@ -5,8 +5,10 @@
 mod dispatch;
 mod escalation;
 pub mod handdown;
+pub mod notice;
 pub mod objection;
 mod reporting;
+mod whistle;
 
 use std::sync::Arc;
 
@@ -15,11 +17,16 @@ use hotline_proto::v1::dispatch_service_server::DispatchServiceServer;
 use hotline_proto::v1::escalation_service_server::EscalationServiceServer;
 use hotline_proto::v1::reporting_service_server::ReportingServiceServer;
 use hotline_runtime::Ctx;
+use hotline_runtime::server;
+use hotline_runtime::sweeper::TimerEffects;
 use tonic::service::Routes;
 
 pub use dispatch::Inbox;
-pub use escalation::Coordination;
-pub use reporting::{Reporting, unit_name};
+pub use escalation::{
+    Escalation, answer_coordination, list_coordinations, request_coordination, tell_city,
+};
+pub use reporting::{Reporting, list_deadlines, list_handoffs, unit_name};
+pub use whistle::{check_in, get as get_whistle, register as register_whistle, whistle};
 
 /// What is particular to a tier.
 pub trait TierRules: Send + Sync + 'static {
@@ -29,12 +36,34 @@ pub trait TierRules: Send + Sync + 'static {
     fn takes(&self, role: Role) -> bool {
         self.tier().takes(role)
     }
+    /// Only a territorial lead (a township or street) whistles (Art. 16).
+    fn may_whistle(&self) -> bool {
+        false
+    }
+    /// The district registers whistles and keeps the check-in clocks.
+    fn registers_whistles(&self) -> bool {
+        false
+    }
 }
 
-/// The three families for a handling tier.
-pub fn routes(ctx: Ctx, rules: impl TierRules) -> Routes {
+/// The three families for a handling tier, and its timers.
+pub fn tier(ctx: Ctx, rules: impl TierRules) -> server::Tier {
     let rules: Arc<dyn TierRules> = Arc::new(rules);
-    Routes::new(DispatchServiceServer::new(Inbox::new(ctx.clone(), rules)))
-        .add_service(EscalationServiceServer::new(Coordination::new(ctx.clone())))
-        .add_service(ReportingServiceServer::new(Reporting::new(ctx)))
+    let effects: Option<Arc<dyn TimerEffects>> = rules
+        .registers_whistles()
+        .then(|| Arc::new(whistle::RegistryTimers { ctx: ctx.clone() }) as Arc<dyn TimerEffects>);
+    let routes = Routes::new(DispatchServiceServer::new(Inbox::new(
+        ctx.clone(),
+        rules.clone(),
+    )))
+    .add_service(EscalationServiceServer::new(Escalation::new(
+        ctx.clone(),
+        rules,
+    )))
+    .add_service(ReportingServiceServer::new(Reporting::new(ctx)));
+    server::Tier {
+        routes,
+        served: server::TIER_SERVICES,
+        effects,
+    }
 }

@@ -8,11 +8,10 @@ use hotline_core::AssignmentState;
 use hotline_core::jurisdiction::{self, Objecting};
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::handoff::{self, Handoff};
 use hotline_runtime::meta::Caller;
 use hotline_runtime::{Ctx, guard, idem, wire};
-use hotline_store::outbox::{self, NewMessage};
 use hotline_store::{assignments, objections};
-use prost::Message;
 
 use crate::dispatch::Inbox;
 
@@ -80,14 +79,14 @@ impl Inbox {
             time: Some(wire::ts(now)),
         };
         let city = self.ctx.topology.city().id.clone();
-        let message = NewMessage {
+        let route = Handoff {
             message_id: &record.request_id,
+            order_id: &a.order_id,
             from_unit: unit,
             target_unit: &city,
             method: RECORD_OBJECTION,
-            payload: record.encode_to_vec(),
         };
-        outbox::enqueue(&mut tx, message, now).await?;
+        handoff::send(&mut tx, route, &record, now).await?;
         let answer = ObjectAssignmentResponse {
             assignment: Some(wire::assignment_to_wire(&a)),
         };

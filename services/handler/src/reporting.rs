@@ -3,9 +3,10 @@
 use hotline_proto::v1::reporting_service_server::ReportingService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::ServiceError;
+use hotline_runtime::wire;
 use hotline_runtime::wire::WireEnum;
 use hotline_runtime::{Ctx, guard, meta};
-use hotline_store::assignments;
+use hotline_store::{assignments, handoffs, timers};
 use tonic::{Request, Response, Status};
 
 pub struct Reporting {
@@ -25,8 +26,86 @@ pub fn unit_name(name: &str) -> Result<&str, ServiceError> {
         .ok_or_else(|| ServiceError::invalid("unit", "must be units/{unit_id}"))
 }
 
+/// The handoffs this service sent about an order. The centre reads them
+/// all; a unit reads those it sent or received.
+pub async fn list_handoffs(
+    ctx: &Ctx,
+    req: Request<ListHandoffsRequest>,
+) -> Result<ListHandoffsResponse, ServiceError> {
+    let caller = meta::caller(&req)?;
+    guard::hosted(ctx, &caller.target)?;
+    hotline_runtime::error::required("order_id", &req.get_ref().order_id)?;
+    let city = guard::is_city(ctx, &caller).is_ok();
+    let mut c = ctx.db.acquire().await?;
+    let rows = handoffs::for_order(&mut c, &req.get_ref().order_id).await?;
+    let handoffs = rows
+        .into_iter()
+        .filter(|h| city || h.from_unit == caller.unit || h.target_unit == caller.unit)
+        .map(|h| Handoff {
+            message_id: h.message_id,
+            order_id: h.order_id,
+            from_unit: h.from_unit,
+            to_unit: h.target_unit,
+            method: h.method,
+            sent_time: Some(wire::ts(h.created_us)),
+            rpc_latency: Some(prost_types::Duration {
+                seconds: h.rpc_us / 1_000_000,
+                nanos: ((h.rpc_us % 1_000_000) * 1000) as i32,
+            }),
+            attempts: h.attempts as u32,
+        })
+        .collect();
+    Ok(ListHandoffsResponse { handoffs })
+}
+
+/// Pending deadlines held by this service: the centre's view, or a unit's
+/// own (and its subtree's).
+pub async fn list_deadlines(
+    ctx: &Ctx,
+    req: Request<ListDeadlinesRequest>,
+) -> Result<ListDeadlinesResponse, ServiceError> {
+    let caller = meta::caller(&req)?;
+    guard::hosted(ctx, &caller.target)?;
+    let r = req.get_ref();
+    let unit = (!r.unit_id.is_empty()).then_some(r.unit_id.as_str());
+    match unit {
+        Some(u) => guard::may_read_unit(ctx, &caller.unit, u)?,
+        None => guard::is_city(ctx, &caller)?,
+    }
+    let size = wire::Page::parse(r.page_size, "")?.size;
+    let mut c = ctx.db.acquire().await?;
+    let rows = timers::pending(&mut c, unit, size).await?;
+    Ok(ListDeadlinesResponse {
+        deadlines: rows
+            .into_iter()
+            .map(|t| Deadline {
+                timer_id: t.timer_id,
+                kind: t.kind,
+                order_id: t.order_id,
+                unit_id: t.unit_id,
+                due_time: Some(wire::ts(t.due_us)),
+                service: ctx.service.name.clone(),
+            })
+            .collect(),
+    })
+}
+
 #[tonic::async_trait]
 impl ReportingService for Reporting {
+    async fn list_handoffs(
+        &self,
+        req: Request<ListHandoffsRequest>,
+    ) -> Result<Response<ListHandoffsResponse>, Status> {
+        Ok(Response::new(list_handoffs(&self.ctx, req).await?))
+    }
+
+    async fn list_deadlines(
+        &self,
+        req: Request<ListDeadlinesRequest>,
+    ) -> Result<Response<ListDeadlinesResponse>, Status> {
+        Ok(Response::new(list_deadlines(&self.ctx, req).await?))
+    }
+
     async fn get_unit_report(
         &self,
         req: Request<GetUnitReportRequest>,

@@ -4,14 +4,17 @@
 
 pub mod client;
 pub mod clock;
+pub mod control;
 pub mod error;
 pub mod failpoint;
 pub mod guard;
+pub mod handoff;
 pub mod idem;
 pub mod meta;
 pub mod metrics;
 pub mod outbox;
 pub mod server;
+pub mod sweeper;
 pub mod telemetry;
 pub mod wire;
 
@@ -29,6 +32,8 @@ pub struct Ctx {
     pub db: Db,
     pub topology: Arc<Topology>,
     pub clock: Arc<dyn Clock>,
+    /// The same clock when it is virtual, for `AdvanceTo`.
+    pub manual: Option<Arc<hotline_core::ManualClock>>,
     /// Client for calls through the gateway.
     pub gateway: client::Gateway,
     /// The service this process runs and the units it hosts.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use hotline_store::{Db, outbox};
+use hotline_store::{Db, handoffs, outbox};
 use tokio::sync::{Notify, watch};
 use tonic::Code;
 
@@ -17,14 +17,28 @@ use crate::client::Gateway;
 use crate::clock::wall_now;
 use crate::metrics::Metrics;
 
-/// Wakes the deliverer after a commit that queued messages.
+/// Wakes the deliverer after a commit that queued messages, and keeps
+/// passes one at a time (the background loop and `AdvanceTo` share it).
 #[derive(Clone, Debug, Default)]
-pub struct Waker(Arc<Notify>);
+pub struct Waker {
+    notify: Arc<Notify>,
+    pass: Arc<tokio::sync::Mutex<()>>,
+}
 
 impl Waker {
     pub fn wake(&self) {
-        self.0.notify_one();
+        self.notify.notify_one();
     }
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub delivered: u64,
+    pub parked: u64,
+    /// When to look again: zero when a full batch went out, `None` when
+    /// nothing waits.
+    pub wait: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -77,10 +91,10 @@ const BATCH: i64 = 100;
 
 impl Deliverer {
     /// Runs until `stop` turns true.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         loop {
             let wait = match self.pass().await {
-                Ok(w) => w,
+                Ok(p) => p.wait,
                 Err(e) => {
                     tracing::warn!(error = %e, "outbox pass failed");
                     Some(self.policy.idle_poll)
@@ -90,7 +104,7 @@ impl Deliverer {
                 continue;
             }
             tokio::select! {
-                _ = self.waker.0.notified() => {}
+                _ = self.waker.notify.notified() => {}
                 _ = tokio::time::sleep(wait.unwrap_or(self.policy.idle_poll)) => {}
                 _ = stop.changed() => return,
             }
@@ -100,9 +114,10 @@ impl Deliverer {
         }
     }
 
-    /// One pass over pending messages. Returns how long to wait before the
-    /// next one (zero when a full batch went out).
-    pub async fn pass(&self) -> anyhow::Result<Option<Duration>> {
+    /// One pass over pending messages.
+    pub async fn pass(&self) -> anyhow::Result<Pass> {
+        let _one_at_a_time = self.waker.pass.lock().await;
+        let mut done = Pass::default();
         let batch = {
             let mut c = self.db.acquire().await?;
             let batch = outbox::pending(&mut c, BATCH).await?;
@@ -125,6 +140,7 @@ impl Deliverer {
                 held.insert(m.target_unit.clone());
                 continue;
             }
+            let started = std::time::Instant::now();
             let result = self
                 .gateway
                 .call_raw(
@@ -139,7 +155,25 @@ impl Deliverer {
             let mut c = self.db.acquire().await?;
             match result {
                 Ok(_) => {
-                    outbox::delivered(&mut c, m.id).await?;
+                    let rpc_us = started.elapsed().as_micros() as i64;
+                    let mut tx = hotline_store::sqlx::Connection::begin(&mut *c).await?;
+                    outbox::delivered(&mut tx, m.id).await?;
+                    if !m.order_id.is_empty() {
+                        let h = handoffs::Handoff {
+                            message_id: m.message_id.clone(),
+                            order_id: m.order_id.clone(),
+                            from_unit: m.from_unit.clone(),
+                            target_unit: m.target_unit.clone(),
+                            method: m.method.clone(),
+                            created_us: m.created_us,
+                            delivered_wall_us: wall_now(),
+                            rpc_us,
+                            attempts: m.attempts + 1,
+                        };
+                        handoffs::record(&mut tx, &h).await?;
+                    }
+                    tx.commit().await?;
+                    done.delivered += 1;
                     self.metrics
                         .outbox_delivered
                         .fetch_add(1, Ordering::Relaxed);
@@ -162,6 +196,7 @@ impl Deliverer {
                 Err(s) => {
                     let code = format!("{:?}", s.code());
                     outbox::park(&mut c, &m, &code, s.message(), wall_now()).await?;
+                    done.parked += 1;
                     self.metrics
                         .outbox_dead_letters
                         .fetch_add(1, Ordering::Relaxed);
@@ -169,7 +204,8 @@ impl Deliverer {
                 }
             }
         }
-        Ok(if full { Some(Duration::ZERO) } else { wait })
+        done.wait = if full { Some(Duration::ZERO) } else { wait };
+        Ok(done)
     }
 }
 

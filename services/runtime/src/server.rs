@@ -12,8 +12,14 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
 use tonic::transport::Server;
 
+use std::sync::Arc;
+
+use hotline_proto::v1::control_service_server::ControlServiceServer;
+
 use crate::Ctx;
+use crate::control::Control;
 use crate::outbox::{Deliverer, RetryPolicy};
+use crate::sweeper::{Sweeper, TimerEffects};
 
 pub struct ServeOptions {
     /// Host other processes reach this one at; defaults to the bound IP
@@ -22,6 +28,8 @@ pub struct ServeOptions {
     pub drain: Duration,
     pub retry: RetryPolicy,
     pub announce_every: Duration,
+    /// Longest wait between timer sweeps (sooner when a timer is due).
+    pub sweep_every: Duration,
 }
 
 impl Default for ServeOptions {
@@ -31,6 +39,7 @@ impl Default for ServeOptions {
             drain: Duration::from_secs(5),
             retry: RetryPolicy::default(),
             announce_every: Duration::from_secs(5),
+            sweep_every: Duration::from_secs(1),
         }
     }
 }
@@ -42,15 +51,32 @@ pub const TIER_SERVICES: &[&str] = &[
     "hotline.v1.ReportingService",
 ];
 
-/// Serves `routes` on `listener` until `shutdown` resolves.
+/// What a tier brings to the bootstrap: its routes, the hotline.v1
+/// services they carry, and its timers' effects, if it keeps timers.
+pub struct Tier {
+    pub routes: Routes,
+    pub served: &'static [&'static str],
+    pub effects: Option<Arc<dyn TimerEffects>>,
+}
+
+/// Serves the tier on `listener` until `shutdown` resolves.
 pub async fn serve(
     ctx: Ctx,
-    routes: Routes,
-    served: &[&str],
+    tier: Tier,
     listener: TcpListener,
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
+    let Tier {
+        routes, effects, ..
+    } = tier;
+    let served: Vec<&str> = tier
+        .served
+        .iter()
+        .copied()
+        .chain(std::iter::once("hotline.v1.ControlService"))
+        .collect();
+    let served = served.as_slice();
     let local = listener.local_addr()?;
     let host = options.advertise_host.clone().unwrap_or_else(|| {
         if local.ip().is_unspecified() {
@@ -82,20 +108,30 @@ pub async fn serve(
                 |b, name| b.with_service_name(*name),
             )
     };
-    let routes = routes
-        .add_service(health_service)
-        .add_service(reflection().build_v1()?)
-        .add_service(reflection().build_v1alpha()?);
-
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let deliverer = Deliverer {
+    let deliverer = Arc::new(Deliverer {
         db: ctx.db.clone(),
         gateway: ctx.gateway.clone(),
         waker: ctx.outbox.clone(),
         metrics: ctx.metrics.clone(),
         policy: options.retry,
+    });
+    let sweeper = effects.map(|e| Sweeper::new(ctx.db.clone(), ctx.clock.clone(), e));
+    let control = Control {
+        clock: ctx.clock.clone(),
+        manual: ctx.manual.clone(),
+        sweeper: sweeper.clone(),
+        deliverer: deliverer.clone(),
     };
+    let routes = routes
+        .add_service(ControlServiceServer::new(control))
+        .add_service(health_service)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?);
+
+    let (stop_tx, stop_rx) = watch::channel(false);
     let delivery = tokio::spawn(deliverer.run(stop_rx.clone()));
+    let sweeping = sweeper
+        .map(|s| tokio::spawn(s.run(options.sweep_every, stop_rx.clone(), ctx.outbox.clone())));
     let announcer = tokio::spawn(announce_loop(
         ctx.clone(),
         address.clone(),
@@ -132,6 +168,9 @@ pub async fn serve(
         }
     }
     let _ = delivery.await;
+    if let Some(s) = sweeping {
+        let _ = s.await;
+    }
     announcer.abort();
     ctx.db.close().await;
     Ok(())

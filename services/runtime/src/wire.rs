@@ -3,6 +3,7 @@
 use hotline_core::{
     AssignmentState, Channel, Disposition, EmergencyLine, LegalChannel, Micros, ObjectionState,
     OrderState, ReplyOutcome, RequestKind, Role, RulingKind, Satisfaction, Tier, Urgency,
+    WhistleKind,
 };
 use hotline_proto::v1 as pb;
 use hotline_store::assignments::Assignment;
@@ -43,6 +44,7 @@ wire_enum!(AssignmentState, pb::AssignmentState, {
     Replied => Replied, Objected => Objected, Revoked => Revoked,
 });
 wire_enum!(ReplyOutcome, pb::ReplyOutcome, { Resolved => Resolved, PartlyResolved => PartlyResolved, Explained => Explained });
+wire_enum!(WhistleKind, pb::WhistleKind, { Daily => Daily, Tough => Tough, Emergency => Emergency });
 wire_enum!(Satisfaction, pb::Satisfaction, { Satisfied => Satisfied, BasicallySatisfied => BasicallySatisfied, Dissatisfied => Dissatisfied });
 wire_enum!(Disposition, pb::Disposition, {
     EmergencyTransfer => EmergencyTransfer, LegalChannel => LegalChannel, Duplicate => Duplicate,
@@ -157,6 +159,8 @@ pub fn assignment_from_wire(a: &pb::Assignment, order_seq: u64) -> Result<Assign
         kind: required_enum(&field("kind"), a.kind)?,
         designated: a.designated,
         lead_unit: a.lead_unit.clone(),
+        requested_due_us: None,
+        extensions: 0,
     })
 }
 

@@ -35,10 +35,15 @@ pub struct Assignment {
     pub designated: bool,
     /// The unit a co-handler, assist or handed-down lead reports to.
     pub lead_unit: String,
+    /// An extension asked for and awaiting the parent's decision.
+    pub requested_due_us: Option<i64>,
+    /// Extensions granted on this assignment.
+    pub extensions: i64,
 }
 
 const COLUMNS: &str = "order_id, unit_id, role, state, epoch, order_seq, dispatched_us, accepted_us, contacted_us, \
-    replied_us, due_us, outcome, reply_text, progress_note, category_code, urgency, address, body, requester_ref, kind, designated, lead_unit";
+    replied_us, due_us, outcome, reply_text, progress_note, category_code, urgency, address, body, requester_ref, kind, \
+    designated, lead_unit, requested_due_us, extensions";
 
 fn from_row(r: AnyRow) -> Result<Assignment> {
     let outcome: Option<String> = r.try_get("outcome")?;
@@ -75,6 +80,8 @@ fn from_row(r: AnyRow) -> Result<Assignment> {
         kind: parse(&r.try_get::<String, _>("kind")?, RequestKind::parse, "kind")?,
         designated: r.try_get::<i64, _>("designated")? != 0,
         lead_unit: r.try_get("lead_unit")?,
+        requested_due_us: r.try_get("requested_due_us")?,
+        extensions: r.try_get("extensions")?,
     })
 }
 
@@ -92,14 +99,15 @@ pub async fn get(conn: &mut Conn, order_id: &str, unit_id: &str) -> Result<Optio
 /// Inserts or replaces the assignment of (order, unit).
 pub async fn upsert(conn: &mut Conn, a: &Assignment) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO assignments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
+        "INSERT INTO assignments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) \
          ON CONFLICT (order_id, unit_id) DO UPDATE SET role = excluded.role, state = excluded.state, epoch = excluded.epoch, \
          order_seq = excluded.order_seq, dispatched_us = excluded.dispatched_us, accepted_us = excluded.accepted_us, \
          contacted_us = excluded.contacted_us, replied_us = excluded.replied_us, due_us = excluded.due_us, \
          outcome = excluded.outcome, reply_text = excluded.reply_text, progress_note = excluded.progress_note, \
          category_code = excluded.category_code, urgency = excluded.urgency, address = excluded.address, \
          body = excluded.body, requester_ref = excluded.requester_ref, kind = excluded.kind, \
-         designated = excluded.designated, lead_unit = excluded.lead_unit"
+         designated = excluded.designated, lead_unit = excluded.lead_unit, \
+         requested_due_us = excluded.requested_due_us, extensions = excluded.extensions"
     )))
     .bind(&a.order_id)
     .bind(&a.unit_id)
@@ -123,6 +131,8 @@ pub async fn upsert(conn: &mut Conn, a: &Assignment) -> Result<()> {
     .bind(a.kind.as_str())
     .bind(a.designated as i64)
     .bind(&a.lead_unit)
+    .bind(a.requested_due_us)
+    .bind(a.extensions)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -5,12 +5,16 @@
 
 pub mod assignments;
 mod db;
+pub mod handoffs;
 pub mod idempotency;
 pub mod misc;
+pub mod notices;
 pub mod objections;
 pub mod orders;
 pub mod outbox;
 pub mod testing;
+pub mod timers;
+pub mod whistles;
 
 pub use db::{Backend, Db, Tx, redact, with_database};
 

@@ -47,6 +47,8 @@ pub struct Coordination {
     pub to_unit: String,
     pub reason: String,
     pub time_us: i64,
+    pub answer: String,
+    pub answered_us: Option<i64>,
 }
 
 pub async fn insert_coordination(conn: &mut Conn, c: &Coordination) -> Result<()> {
@@ -73,7 +75,7 @@ pub async fn list_coordinations(
     limit: i64,
 ) -> Result<Vec<Coordination>> {
     let rows = sqlx::query(
-        "SELECT coordination_id, order_id, from_unit, to_unit, reason, time_us FROM coordinations \
+        "SELECT coordination_id, order_id, from_unit, to_unit, reason, time_us, answer, answered_us FROM coordinations \
          WHERE to_unit = $1 AND coordination_id > $2 ORDER BY coordination_id LIMIT $3",
     )
     .bind(to_unit)
@@ -90,7 +92,28 @@ pub async fn list_coordinations(
                 to_unit: r.try_get("to_unit")?,
                 reason: r.try_get("reason")?,
                 time_us: r.try_get("time_us")?,
+                answer: r.try_get("answer")?,
+                answered_us: r.try_get("answered_us")?,
             })
         })
         .collect()
+}
+
+/// Records the coordinating unit's answer; `None` when no such request.
+pub async fn answer_coordination(
+    conn: &mut Conn,
+    id: &str,
+    to_unit: &str,
+    answer: &str,
+    now: i64,
+) -> Result<Option<Coordination>> {
+    sqlx::query("UPDATE coordinations SET answer = $3, answered_us = $4 WHERE coordination_id = $1 AND to_unit = $2")
+        .bind(id)
+        .bind(to_unit)
+        .bind(answer)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    let all = list_coordinations(conn, to_unit, "", i64::MAX).await?;
+    Ok(all.into_iter().find(|c| c.coordination_id == id))
 }

@@ -36,6 +36,9 @@ pub struct Order {
     pub redirect_count: i64,
     pub bounce_limit_reached: bool,
     pub designated_unit: String,
+    /// A lead's handler clock passed its limit before the reply.
+    pub overdue: bool,
+    pub urge_count: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,7 +51,7 @@ pub struct Callback {
 const COLUMNS: &str = "order_id, state, kind, channel, category_code, urgency, catalogue_version, address, body, \
     requester_ref, territory_unit, received_us, due_us, answer, seq, reopen_count, callback_resolved, \
     callback_satisfaction, callback_us, closed_us, disposition, duplicate_of, redirect_count, \
-    bounce_limit_reached, designated_unit";
+    bounce_limit_reached, designated_unit, overdue, urge_count";
 
 fn from_row(r: AnyRow) -> Result<Order> {
     let resolved: Option<i64> = r.try_get("callback_resolved")?;
@@ -103,12 +106,14 @@ fn from_row(r: AnyRow) -> Result<Order> {
         redirect_count: r.try_get("redirect_count")?,
         bounce_limit_reached: r.try_get::<i64, _>("bounce_limit_reached")? != 0,
         designated_unit: r.try_get("designated_unit")?,
+        overdue: r.try_get::<i64, _>("overdue")? != 0,
+        urge_count: r.try_get("urge_count")?,
     })
 }
 
 pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
+        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)"
     )))
     .bind(&o.order_id)
     .bind(o.state.as_str())
@@ -135,6 +140,8 @@ pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(o.redirect_count)
     .bind(o.bounce_limit_reached as i64)
     .bind(&o.designated_unit)
+    .bind(o.overdue as i64)
+    .bind(o.urge_count)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -169,7 +176,8 @@ pub async fn update(conn: &mut Conn, o: &Order) -> Result<()> {
         "UPDATE orders SET state = $2, seq = $3, reopen_count = $4, callback_resolved = $5, \
          callback_satisfaction = $6, callback_us = $7, closed_us = $8, answer = $9, \
          category_code = $10, urgency = $11, catalogue_version = $12, territory_unit = $13, due_us = $14, \
-         redirect_count = $15, bounce_limit_reached = $16, designated_unit = $17 WHERE order_id = $1",
+         redirect_count = $15, bounce_limit_reached = $16, designated_unit = $17, overdue = $18, \
+         urge_count = $19 WHERE order_id = $1",
     )
     .bind(&o.order_id)
     .bind(o.state.as_str())
@@ -188,6 +196,8 @@ pub async fn update(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(o.redirect_count)
     .bind(o.bounce_limit_reached as i64)
     .bind(&o.designated_unit)
+    .bind(o.overdue as i64)
+    .bind(o.urge_count)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -14,6 +14,8 @@ pub struct Message {
     pub id: i64,
     /// Also the request id the receiver deduplicates by.
     pub message_id: String,
+    /// The order the handoff is about (empty for none): for traces.
+    pub order_id: String,
     pub from_unit: String,
     pub target_unit: String,
     /// Full gRPC path, `/hotline.v1.DispatchService/DeliverAssignment`.
@@ -43,6 +45,7 @@ pub struct DeadLetter {
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
     pub message_id: &'a str,
+    pub order_id: &'a str,
     pub from_unit: &'a str,
     pub target_unit: &'a str,
     pub method: &'a str,
@@ -54,8 +57,8 @@ pub struct NewMessage<'a> {
 /// `now` is the business clock; retry times are wall-clock.
 pub async fn enqueue(conn: &mut Conn, m: NewMessage<'_>, now: i64) -> Result<()> {
     sqlx::query(
-        "INSERT INTO outbox (message_id, from_unit, target_unit, method, payload, created_us, attempts, next_attempt_us) \
-         VALUES ($1, $2, $3, $4, $5, $6, 0, 0) ON CONFLICT (message_id) DO NOTHING",
+        "INSERT INTO outbox (message_id, order_id, from_unit, target_unit, method, payload, created_us, attempts, next_attempt_us) \
+         VALUES ($1, $7, $2, $3, $4, $5, $6, 0, 0) ON CONFLICT (message_id) DO NOTHING",
     )
     .bind(m.message_id)
     .bind(m.from_unit)
@@ -63,6 +66,7 @@ pub async fn enqueue(conn: &mut Conn, m: NewMessage<'_>, now: i64) -> Result<()>
     .bind(m.method)
     .bind(m.payload)
     .bind(now)
+    .bind(m.order_id)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -72,6 +76,7 @@ fn message(r: AnyRow) -> Result<Message> {
     Ok(Message {
         id: r.try_get("id")?,
         message_id: r.try_get("message_id")?,
+        order_id: r.try_get("order_id")?,
         from_unit: r.try_get("from_unit")?,
         target_unit: r.try_get("target_unit")?,
         method: r.try_get("method")?,
@@ -83,7 +88,7 @@ fn message(r: AnyRow) -> Result<Message> {
     })
 }
 
-const COLUMNS: &str = "id, message_id, from_unit, target_unit, method, payload, created_us, attempts, next_attempt_us, last_error";
+const COLUMNS: &str = "id, message_id, order_id, from_unit, target_unit, method, payload, created_us, attempts, next_attempt_us, last_error";
 
 /// Pending messages in the order they were written, oldest first.
 pub async fn pending(conn: &mut Conn, limit: i64) -> Result<Vec<Message>> {

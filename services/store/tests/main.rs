@@ -101,6 +101,7 @@ async fn idempotency_records_first_answer(db: Db, _: String) {
 fn msg<'a>(id: &'a str, target: &'a str) -> outbox::NewMessage<'a> {
     outbox::NewMessage {
         message_id: id,
+        order_id: "HL1",
         from_unit: "city",
         target_unit: target,
         method: "/hotline.v1.DispatchService/DeliverAssignment",
@@ -167,6 +168,8 @@ fn order(id: &str) -> Order {
         redirect_count: 0,
         bounce_limit_reached: false,
         designated_unit: String::new(),
+        overdue: false,
+        urge_count: 0,
     }
 }
 
@@ -274,6 +277,8 @@ fn assignment(order_id: &str, unit: &str, state: AssignmentState, due: i64) -> A
         kind: RequestKind::Complaint,
         designated: false,
         lead_unit: String::new(),
+        requested_due_us: None,
+        extensions: 0,
     }
 }
 
@@ -365,6 +370,8 @@ async fn counters_and_settings(db: Db, _: String) {
         to_unit: "d1".into(),
         reason: "needs the district".into(),
         time_us: 9,
+        answer: String::new(),
+        answered_us: None,
     };
     misc::insert_coordination(&mut tx, &c).await.unwrap();
     tx.commit().await.unwrap();
@@ -380,6 +387,21 @@ async fn counters_and_settings(db: Db, _: String) {
             .await
             .unwrap()
             .is_empty()
+    );
+    let answered = misc::answer_coordination(&mut conn, "co1", "d1", "site meeting on Monday", 50)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (answered.answer.as_str(), answered.answered_us),
+        ("site meeting on Monday", Some(50))
+    );
+    assert!(
+        misc::answer_coordination(&mut conn, "co1", "d2", "x", 51)
+            .await
+            .unwrap()
+            .is_none(),
+        "only the asked unit answers"
     );
 }
 

@@ -3,7 +3,7 @@
 use hotline_core::Tier;
 use hotline_handler::TierRules;
 use hotline_runtime::Ctx;
-use tonic::service::Routes;
+use hotline_runtime::server;
 
 pub struct Township;
 
@@ -11,11 +11,15 @@ impl TierRules for Township {
     fn tier(&self) -> Tier {
         Tier::Township
     }
+
+    fn may_whistle(&self) -> bool {
+        true
+    }
 }
 
-/// The township service's gRPC routes.
-pub fn routes(ctx: Ctx) -> Routes {
-    hotline_handler::routes(ctx, Township)
+/// The township service: its routes and timers.
+pub fn tier(ctx: Ctx) -> server::Tier {
+    hotline_handler::tier(ctx, Township)
 }
 
 #[cfg(test)]

@@ -1,0 +1,319 @@
+//! The centre's clocks on each order (DESIGN.md §4): the handler clock of
+//! every lead assignment — warning, breach with supervision (督办),
+//! escalation to the parent — the response windows (accept, contact), and
+//! the callback falling due. All durable timers, fired by the sweeper.
+
+use hotline_core::deadline::{self, HandlerClock};
+use hotline_core::{Micros, OrderState};
+use hotline_handler::notice;
+use hotline_proto::v1::NoticeKind;
+use hotline_runtime::Ctx;
+use hotline_runtime::error::Result;
+use hotline_runtime::sweeper::TimerEffects;
+use hotline_store::Conn;
+use hotline_store::assignments::{self, Assignment};
+use hotline_store::orders::{self, Order};
+use hotline_store::timers::{self, Arm, Timer};
+
+use crate::record::note;
+
+pub const WARNING: &str = "warning";
+pub const BREACH: &str = "breach";
+pub const ESCALATION: &str = "escalation";
+pub const ACCEPT: &str = "accept";
+pub const CONTACT: &str = "contact";
+pub const CALLBACK: &str = "callback";
+
+fn id(kind: &str, a: &Assignment) -> String {
+    format!("{kind}:{}:{}:{}", a.order_id, a.unit_id, a.epoch)
+}
+
+async fn arm(
+    conn: &mut Conn,
+    kind: &str,
+    a: &Assignment,
+    due_us: Micros,
+    now: Micros,
+) -> Result<()> {
+    let timer_id = id(kind, a);
+    let t = Arm {
+        timer_id: &timer_id,
+        kind,
+        order_id: &a.order_id,
+        unit_id: &a.unit_id,
+        epoch: a.epoch,
+        due_us,
+        payload: "",
+    };
+    timers::arm(conn, t, now).await?;
+    Ok(())
+}
+
+/// Arms the handler clock of a lead (warning, breach, escalation) from its
+/// dispatch to its due time. Re-arming after an extension moves them.
+pub async fn arm_handler_clock(
+    ctx: &Ctx,
+    conn: &mut Conn,
+    a: &Assignment,
+    now: Micros,
+) -> Result<()> {
+    let h = HandlerClock::new(&ctx.topology.policy, a.dispatched_us, a.due_us);
+    arm(conn, WARNING, a, h.warning, now).await?;
+    arm(conn, BREACH, a, h.breach, now).await?;
+    arm(conn, ESCALATION, a, h.escalation, now).await
+}
+
+/// A new lead: its handler clock and its accept window.
+pub async fn arm_new_lead(ctx: &Ctx, conn: &mut Conn, a: &Assignment, now: Micros) -> Result<()> {
+    arm_handler_clock(ctx, conn, a, now).await?;
+    let due = deadline::accept_due(&ctx.topology.policy, a.urgency, a.dispatched_us);
+    arm(conn, ACCEPT, a, due, now).await
+}
+
+/// Accepted: the accept window closes, the contact window opens.
+pub async fn accepted(
+    ctx: &Ctx,
+    conn: &mut Conn,
+    a: &Assignment,
+    accepted_us: Micros,
+    now: Micros,
+) -> Result<()> {
+    timers::cancel_one(conn, &id(ACCEPT, a)).await?;
+    if a.contacted_us.is_none() {
+        let due = deadline::contact_due(&ctx.topology.policy, a.urgency, accepted_us);
+        arm(conn, CONTACT, a, due, now).await?;
+    }
+    Ok(())
+}
+
+pub async fn contacted(conn: &mut Conn, a: &Assignment) -> Result<()> {
+    timers::cancel_one(conn, &id(CONTACT, a)).await?;
+    Ok(())
+}
+
+/// The assignment is done (replied, revoked, superseded): its clocks stop.
+pub async fn stop(conn: &mut Conn, order_id: &str, unit_id: &str) -> Result<()> {
+    timers::cancel(conn, order_id, Some(unit_id), None).await?;
+    Ok(())
+}
+
+/// The order is replied: the callback falls due at the reply or at the end
+/// of the time limit, as policy says.
+pub async fn arm_callback(ctx: &Ctx, conn: &mut Conn, order: &Order, now: Micros) -> Result<()> {
+    let due = if ctx.topology.policy.callback_at == "limit" {
+        order.due_us.max(now)
+    } else {
+        now
+    };
+    let timer_id = format!("{CALLBACK}:{}:{}", order.order_id, order.reopen_count);
+    let t = Arm {
+        timer_id: &timer_id,
+        kind: CALLBACK,
+        order_id: &order.order_id,
+        unit_id: "",
+        epoch: 0,
+        due_us: due,
+        payload: "",
+    };
+    timers::arm(conn, t, now).await?;
+    Ok(())
+}
+
+pub async fn callback_done(conn: &mut Conn, order_id: &str) -> Result<()> {
+    timers::cancel(conn, order_id, None, Some(CALLBACK)).await?;
+    Ok(())
+}
+
+/// Whether any open lead is past its handler deadline.
+pub async fn any_lead_overdue(conn: &mut Conn, order_id: &str, now: Micros) -> Result<bool> {
+    Ok(assignments::for_order(conn, order_id)
+        .await?
+        .iter()
+        .any(|a| a.role.is_lead() && a.state.is_open() && a.due_us <= now))
+}
+
+/// What the centre's timers do when they fall due.
+pub struct CityTimers {
+    pub ctx: Ctx,
+}
+
+impl CityTimers {
+    async fn tell(
+        &self,
+        conn: &mut Conn,
+        t: &Timer,
+        unit: &str,
+        kind: NoticeKind,
+        now: Micros,
+        detail: String,
+    ) -> Result<()> {
+        let n = notice::notice(
+            format!("notice:{}:{unit}", t.timer_id),
+            unit,
+            &t.order_id,
+            kind,
+            now,
+            detail,
+        );
+        notice::send(conn, &self.ctx.topology.city().id, n, now).await
+    }
+
+    fn parent(&self, unit: &str) -> Option<String> {
+        self.ctx.topology.parent_of(unit).map(|p| p.id.clone())
+    }
+}
+
+#[tonic::async_trait]
+impl TimerEffects for CityTimers {
+    async fn fire(&self, conn: &mut Conn, t: &Timer, now: Micros) -> Result<()> {
+        let Some(mut order) = orders::lock(conn, &t.order_id).await? else {
+            return Ok(());
+        };
+        let city = self.ctx.topology.city().id.clone();
+        if t.kind == CALLBACK {
+            if order.state == OrderState::Replied {
+                note(
+                    conn,
+                    &mut order,
+                    now,
+                    &city,
+                    "callback_due",
+                    "the centre's callback to the requester is due".into(),
+                )
+                .await?;
+                orders::update(conn, &order).await?;
+            }
+            return Ok(());
+        }
+        // A timer whose cause has gone (replied, superseded) does nothing.
+        let Some(a) = assignments::get(conn, &t.order_id, &t.unit_id).await? else {
+            return Ok(());
+        };
+        if a.epoch != t.epoch || !a.state.is_open() || order.state.is_final() {
+            return Ok(());
+        }
+        let unit = a.unit_id.clone();
+        match t.kind.as_str() {
+            WARNING => {
+                note(
+                    conn,
+                    &mut order,
+                    now,
+                    &city,
+                    "warning",
+                    format!("{unit} nears its limit ({})", a.due_us),
+                )
+                .await?;
+                self.tell(
+                    conn,
+                    t,
+                    &unit,
+                    NoticeKind::Warning,
+                    now,
+                    "the handling limit is near".into(),
+                )
+                .await?;
+            }
+            BREACH => {
+                order.overdue = true;
+                note(
+                    conn,
+                    &mut order,
+                    now,
+                    &city,
+                    "breached",
+                    format!("{unit} passed its limit"),
+                )
+                .await?;
+                let mut told = vec![unit.clone()];
+                told.extend(self.parent(&unit));
+                note(
+                    conn,
+                    &mut order,
+                    now,
+                    &city,
+                    "supervision",
+                    format!("督办 to {}", told.join(", ")),
+                )
+                .await?;
+                for u in &told {
+                    self.tell(
+                        conn,
+                        t,
+                        u,
+                        NoticeKind::Supervision,
+                        now,
+                        format!("supervision: {unit} is past its limit"),
+                    )
+                    .await?;
+                }
+            }
+            ESCALATION => {
+                let Some(parent) = self.parent(&unit) else {
+                    return Ok(());
+                };
+                note(
+                    conn,
+                    &mut order,
+                    now,
+                    &city,
+                    "escalated",
+                    format!("overdue at {unit}; to {parent} for coordination"),
+                )
+                .await?;
+                self.tell(
+                    conn,
+                    t,
+                    &parent,
+                    NoticeKind::Escalation,
+                    now,
+                    format!("coordinate: {unit} is overdue"),
+                )
+                .await?;
+            }
+            ACCEPT if a.accepted_us.is_none() => {
+                note(
+                    conn,
+                    &mut order,
+                    now,
+                    &city,
+                    "accept_overdue",
+                    format!("{unit} did not accept in time"),
+                )
+                .await?;
+                self.tell(
+                    conn,
+                    t,
+                    &unit,
+                    NoticeKind::AcceptOverdue,
+                    now,
+                    "accept the assignment".into(),
+                )
+                .await?;
+            }
+            CONTACT if a.contacted_us.is_none() => {
+                note(
+                    conn,
+                    &mut order,
+                    now,
+                    &city,
+                    "contact_overdue",
+                    format!("{unit} did not contact the requester in time"),
+                )
+                .await?;
+                self.tell(
+                    conn,
+                    t,
+                    &unit,
+                    NoticeKind::ContactOverdue,
+                    now,
+                    "contact the requester".into(),
+                )
+                .await?;
+            }
+            _ => return Ok(()),
+        }
+        orders::update(conn, &order).await?;
+        Ok(())
+    }
+}

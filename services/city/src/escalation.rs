@@ -1,0 +1,300 @@
+//! The centre's side of escalation: coordination it is asked for, the
+//! record of whistles, check-ins and coordinations, co-handlers made by a
+//! check-in, and extension decisions by a handler's parent.
+
+use hotline_core::{Role, Tier};
+use hotline_handler::TierRules;
+use hotline_proto::v1::escalation_service_server::EscalationService;
+use hotline_proto::v1::*;
+use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::{Ctx, guard, idem, meta, wire};
+use hotline_store::{assignments, orders};
+use tonic::{Request, Response, Status};
+
+use crate::arbitration::Arbitration;
+use crate::extension;
+use crate::record::{self, locked, note};
+
+pub struct CityEscalation {
+    ctx: Ctx,
+}
+
+impl CityEscalation {
+    pub fn new(ctx: Ctx) -> Self {
+        Self { ctx }
+    }
+}
+
+/// The centre neither whistles nor registers whistles.
+struct CityRules;
+
+impl TierRules for CityRules {
+    fn tier(&self) -> Tier {
+        Tier::City
+    }
+
+    fn takes(&self, _: Role) -> bool {
+        false
+    }
+}
+
+impl CityEscalation {
+    async fn record(
+        &self,
+        caller: &meta::Caller,
+        r: RecordEscalationEventRequest,
+    ) -> Result<RecordEscalationEventResponse> {
+        required("order_id", &r.order_id)?;
+        let kind = EscalationEventKind::try_from(r.kind)
+            .ok()
+            .filter(|k| *k != EscalationEventKind::Unspecified)
+            .ok_or_else(|| ServiceError::invalid("kind", "required"))?;
+        let time = r
+            .time
+            .as_ref()
+            .map(wire::micros)
+            .ok_or_else(|| ServiceError::invalid("time", "required"))?;
+        let sender_tier = self.ctx.topology.unit(&caller.unit).map(|u| u.tier);
+        let allowed = match kind {
+            EscalationEventKind::WhistleRegistered
+            | EscalationEventKind::CheckedIn
+            | EscalationEventKind::CheckInMissed => sender_tier == Some(Tier::District),
+            EscalationEventKind::CoordinationRequested => caller.unit == r.to_unit,
+            EscalationEventKind::CoordinationAnswered => caller.unit == r.from_unit,
+            EscalationEventKind::Unspecified => false,
+        };
+        if !allowed {
+            return Err(ServiceError::PermissionDenied(format!(
+                "unit {} may not record {}",
+                caller.unit,
+                kind.as_str_name()
+            )));
+        }
+        let scope = idem::scope("RecordEscalationEvent", &caller.unit);
+        let now = self.ctx.now();
+        let mut tx = self.ctx.db.begin().await?;
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+            return Ok(done);
+        }
+        let mut order = locked(&mut tx, &r.order_id).await?;
+        let action = kind
+            .as_str_name()
+            .trim_start_matches("ESCALATION_EVENT_KIND_")
+            .to_lowercase();
+        let detail = format!("{} → {}: {}", r.from_unit, r.to_unit, r.detail);
+        let _sent = time;
+        note(&mut tx, &mut order, now, &r.from_unit, &action, detail).await?;
+        if kind == EscalationEventKind::CheckedIn && !order.state.is_final() {
+            // The department that checked in co-handles under the lead's clock.
+            if assignments::get(&mut tx, &r.order_id, &r.from_unit)
+                .await?
+                .is_none()
+            {
+                let leads: Vec<_> = assignments::for_order(&mut tx, &r.order_id)
+                    .await?
+                    .into_iter()
+                    .filter(|a| a.role.is_lead() && a.lead_unit.is_empty())
+                    .collect();
+                let lead_due = leads.iter().map(|a| a.due_us).max().unwrap_or(order.due_us);
+                let mut a = record::fresh(&order, &r.from_unit, Role::CoHandler, 1, now, lead_due);
+                // It reports its part to the township that whistled (Art. 14).
+                let topology = &self.ctx.topology;
+                a.lead_unit = leads
+                    .iter()
+                    .find(|l| topology.unit(&l.unit_id).map(|u| u.tier) == Some(Tier::Township))
+                    .map(|l| l.unit_id.clone())
+                    .unwrap_or_default();
+                record::issue(&self.ctx, &mut tx, &order, &a, now).await?;
+                note(
+                    &mut tx,
+                    &mut order,
+                    now,
+                    "city",
+                    "co_handler_added",
+                    format!("{} co-handles", r.from_unit),
+                )
+                .await?;
+            }
+        }
+        orders::update(&mut tx, &order).await?;
+        let answer = RecordEscalationEventResponse {};
+        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        tx.commit().await?;
+        self.ctx.outbox.wake();
+        Ok(answer)
+    }
+
+    async fn decide(
+        &self,
+        caller: &meta::Caller,
+        r: DecideExtensionRequest,
+    ) -> Result<DecideExtensionResponse> {
+        required("order_id", &r.order_id)?;
+        required("unit_id", &r.unit_id)?;
+        let approver = extension::approver(&self.ctx, &r.unit_id);
+        if caller.unit != approver {
+            return Err(ServiceError::PermissionDenied(format!(
+                "extensions of {} are decided by {approver}, not {}",
+                r.unit_id, caller.unit
+            )));
+        }
+        let scope = idem::scope("DecideExtension", &caller.unit);
+        let now = self.ctx.now();
+        let mut tx = self.ctx.db.begin().await?;
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+            return Ok(done);
+        }
+        let mut order = locked(&mut tx, &r.order_id).await?;
+        let mut a = assignments::get(&mut tx, &r.order_id, &r.unit_id)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::not_found(
+                    "assignment",
+                    format!("orders/{} for unit {}", r.order_id, r.unit_id),
+                )
+            })?;
+        if a.requested_due_us.is_none() || !a.state.is_open() {
+            return Err(ServiceError::FailedPrecondition(format!(
+                "no extension is pending for {} on orders/{}",
+                r.unit_id, r.order_id
+            )));
+        }
+        if r.approve {
+            extension::grant(&self.ctx, &mut tx, &mut order, &mut a, &caller.unit, now).await?;
+        } else {
+            extension::refuse(&self.ctx, &mut tx, &mut order, &mut a, &caller.unit, now).await?;
+        }
+        orders::update(&mut tx, &order).await?;
+        let answer = DecideExtensionResponse {
+            assignment: Some(wire::assignment_to_wire(&a)),
+        };
+        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        tx.commit().await?;
+        self.ctx.outbox.wake();
+        Ok(answer)
+    }
+}
+
+#[tonic::async_trait]
+impl EscalationService for CityEscalation {
+    async fn record_objection(
+        &self,
+        req: Request<RecordObjectionRequest>,
+    ) -> Result<Response<RecordObjectionResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::hosted(&self.ctx, &caller.target)?;
+        let a = Arbitration::new(self.ctx.clone());
+        Ok(Response::new(a.record(&caller, req.into_inner()).await?))
+    }
+
+    async fn rule_objection(
+        &self,
+        req: Request<RuleObjectionRequest>,
+    ) -> Result<Response<RuleObjectionResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::hosted(&self.ctx, &caller.target)?;
+        let a = Arbitration::new(self.ctx.clone());
+        Ok(Response::new(a.rule(&caller, req.into_inner()).await?))
+    }
+
+    async fn list_objections(
+        &self,
+        req: Request<ListObjectionsRequest>,
+    ) -> Result<Response<ListObjectionsResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::hosted(&self.ctx, &caller.target)?;
+        let a = Arbitration::new(self.ctx.clone());
+        Ok(Response::new(a.list(&caller, req.into_inner()).await?))
+    }
+
+    async fn notify_objection(
+        &self,
+        _: Request<NotifyObjectionRequest>,
+    ) -> Result<Response<NotifyObjectionResponse>, Status> {
+        Err(ServiceError::Unimplemented(
+            "NotifyObjection (the city refers objections; districts take them)",
+        )
+        .into())
+    }
+
+    async fn request_coordination(
+        &self,
+        req: Request<RequestCoordinationRequest>,
+    ) -> Result<Response<RequestCoordinationResponse>, Status> {
+        Ok(Response::new(
+            hotline_handler::request_coordination(&self.ctx, req).await?,
+        ))
+    }
+
+    async fn list_coordinations(
+        &self,
+        req: Request<ListCoordinationsRequest>,
+    ) -> Result<Response<ListCoordinationsResponse>, Status> {
+        Ok(Response::new(
+            hotline_handler::list_coordinations(&self.ctx, req).await?,
+        ))
+    }
+
+    async fn answer_coordination(
+        &self,
+        req: Request<AnswerCoordinationRequest>,
+    ) -> Result<Response<AnswerCoordinationResponse>, Status> {
+        Ok(Response::new(
+            hotline_handler::answer_coordination(&self.ctx, req).await?,
+        ))
+    }
+
+    async fn whistle(
+        &self,
+        req: Request<WhistleRequest>,
+    ) -> Result<Response<WhistleResponse>, Status> {
+        Ok(Response::new(
+            hotline_handler::whistle(&self.ctx, &CityRules, req).await?,
+        ))
+    }
+
+    async fn register_whistle(
+        &self,
+        req: Request<RegisterWhistleRequest>,
+    ) -> Result<Response<RegisterWhistleResponse>, Status> {
+        Ok(Response::new(
+            hotline_handler::register_whistle(&self.ctx, &CityRules, req).await?,
+        ))
+    }
+
+    async fn check_in(
+        &self,
+        req: Request<CheckInRequest>,
+    ) -> Result<Response<CheckInResponse>, Status> {
+        Ok(Response::new(
+            hotline_handler::check_in(&self.ctx, &CityRules, req).await?,
+        ))
+    }
+
+    async fn get_whistle(
+        &self,
+        req: Request<GetWhistleRequest>,
+    ) -> Result<Response<GetWhistleResponse>, Status> {
+        Ok(Response::new(
+            hotline_handler::get_whistle(&self.ctx, &CityRules, req).await?,
+        ))
+    }
+
+    async fn decide_extension(
+        &self,
+        req: Request<DecideExtensionRequest>,
+    ) -> Result<Response<DecideExtensionResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::hosted(&self.ctx, &caller.target)?;
+        Ok(Response::new(self.decide(&caller, req.into_inner()).await?))
+    }
+
+    async fn record_escalation_event(
+        &self,
+        req: Request<RecordEscalationEventRequest>,
+    ) -> Result<Response<RecordEscalationEventResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::hosted(&self.ctx, &caller.target)?;
+        Ok(Response::new(self.record(&caller, req.into_inner()).await?))
+    }
+}

@@ -1,0 +1,434 @@
+//! The whistle and check-in (吹哨报到, Art. 16, 33). A township leading an
+//! order whistles; its district registers the whistle, summons the
+//! departments and keeps their check-in clocks; a department that checks in
+//! becomes a co-handler; a missed check-in is escalated to the district and
+//! recorded against the department.
+
+use hotline_core::{Micros, WhistleKind, deadline};
+use hotline_proto::v1::{self as pb, *};
+use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::handoff::{self, Handoff};
+use hotline_runtime::sweeper::TimerEffects;
+use hotline_runtime::wire::{self, WireEnum};
+use hotline_runtime::{Ctx, guard, idem, meta};
+use hotline_store::timers::{self, Arm, Timer};
+use hotline_store::whistles::{self, Summons};
+use hotline_store::{Conn, assignments, misc, notices};
+use tonic::Request;
+
+use crate::TierRules;
+use crate::escalation::tell_city;
+use crate::notice;
+
+pub const REGISTER: &str = "/hotline.v1.EscalationService/RegisterWhistle";
+pub const CHECK_IN_TIMER: &str = "check_in";
+
+fn summons_to_wire(s: &Summons) -> pb::Summons {
+    pb::Summons {
+        department: s.department.clone(),
+        due_time: Some(wire::ts(s.due_us)),
+        state: s.state.clone(),
+        checked_in_time: wire::opt_ts(s.checked_in_us),
+    }
+}
+
+/// A township's system whistles on an order its township leads.
+pub async fn whistle(
+    ctx: &Ctx,
+    rules: &dyn TierRules,
+    req: Request<WhistleRequest>,
+) -> Result<WhistleResponse> {
+    let caller = meta::caller(&req)?;
+    guard::acts_for_itself(&caller)?;
+    guard::hosted(ctx, &caller.target)?;
+    if !rules.may_whistle() {
+        return Err(ServiceError::PermissionDenied(format!(
+            "only a township leading the order may whistle; {} is a {}",
+            caller.unit,
+            rules.tier()
+        )));
+    }
+    let r = req.into_inner();
+    required("order_id", &r.order_id)?;
+    required("reason", &r.reason)?;
+    let kind: WhistleKind = wire::required_enum("kind", r.kind)?;
+    if r.departments.is_empty() {
+        return Err(ServiceError::invalid(
+            "departments",
+            "name at least one department to summon",
+        ));
+    }
+    for d in &r.departments {
+        match ctx.topology.unit(d) {
+            Some(u) if u.tier == hotline_core::Tier::Department => {}
+            _ => {
+                return Err(ServiceError::invalid(
+                    "departments",
+                    format!("{d} is not a department"),
+                ));
+            }
+        }
+    }
+    let unit = caller.target.clone();
+    let district = ctx
+        .topology
+        .parent_of(&unit)
+        .map(|p| p.id.clone())
+        .ok_or_else(|| ServiceError::FailedPrecondition(format!("unit {unit} has no district")))?;
+    let scope = idem::scope("Whistle", &unit);
+    let now = ctx.now();
+    let mut tx = ctx.db.begin().await?;
+    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        return Ok(done);
+    }
+    let a = assignments::get(&mut tx, &r.order_id, &unit)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::not_found(
+                "assignment",
+                format!("orders/{} for unit {unit}", r.order_id),
+            )
+        })?;
+    guard::current_epoch(&r.order_id, &unit, r.epoch, a.epoch)?;
+    if !a.role.is_lead() {
+        return Err(ServiceError::PermissionDenied(format!(
+            "unit {unit} does not lead orders/{}: only the lead may whistle",
+            r.order_id
+        )));
+    }
+    if !a.state.is_open() {
+        return Err(ServiceError::FailedPrecondition(format!(
+            "orders/{} is {} at unit {unit}; nothing to whistle for",
+            r.order_id, a.state
+        )));
+    }
+    let n = misc::next(&mut tx, "whistle").await?;
+    let whistle_id = format!("WH-{unit}-{n:06}");
+    let w = pb::Whistle {
+        whistle_id: whistle_id.clone(),
+        order_id: r.order_id.clone(),
+        from_unit: unit.clone(),
+        district_unit: district.clone(),
+        kind: kind.to_wire(),
+        reason: r.reason.clone(),
+        time: Some(wire::ts(now)),
+        summonses: r
+            .departments
+            .iter()
+            .map(|d| pb::Summons {
+                department: d.clone(),
+                ..Default::default()
+            })
+            .collect(),
+    };
+    let message_id = format!("whistle:{whistle_id}");
+    let register = RegisterWhistleRequest {
+        request_id: message_id.clone(),
+        whistle: Some(w),
+    };
+    let route = Handoff {
+        message_id: &message_id,
+        order_id: &r.order_id,
+        from_unit: &unit,
+        target_unit: &district,
+        method: REGISTER,
+    };
+    handoff::send(&mut tx, route, &register, now).await?;
+    let answer = WhistleResponse {
+        whistle_id,
+        district_unit: district,
+    };
+    idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+    tx.commit().await?;
+    ctx.outbox.wake();
+    tracing::info!(unit = %unit, order_id = %r.order_id, kind = %kind, departments = r.departments.len(), "whistle blown");
+    Ok(answer)
+}
+
+fn registry(ctx: &Ctx, rules: &dyn TierRules, unit: &str) -> Result<()> {
+    guard::hosted(ctx, unit)?;
+    if rules.registers_whistles() {
+        Ok(())
+    } else {
+        Err(ServiceError::FailedPrecondition(format!(
+            "unit {unit} is a {}; districts register whistles",
+            rules.tier()
+        )))
+    }
+}
+
+/// The district registers a whistle from one of its townships.
+pub async fn register(
+    ctx: &Ctx,
+    rules: &dyn TierRules,
+    req: Request<RegisterWhistleRequest>,
+) -> Result<RegisterWhistleResponse> {
+    let caller = meta::caller(&req)?;
+    registry(ctx, rules, &caller.target)?;
+    if ctx.topology.parent_of(&caller.unit).map(|p| p.id.as_str()) != Some(caller.target.as_str()) {
+        return Err(ServiceError::PermissionDenied(format!(
+            "district {} registers whistles of its own townships, not of {}",
+            caller.target, caller.unit
+        )));
+    }
+    let r = req.into_inner();
+    let w = r
+        .whistle
+        .ok_or_else(|| ServiceError::invalid("whistle", "required"))?;
+    required("whistle.whistle_id", &w.whistle_id)?;
+    let kind: WhistleKind = wire::required_enum("whistle.kind", w.kind)?;
+    let time = w
+        .time
+        .as_ref()
+        .map(wire::micros)
+        .ok_or_else(|| ServiceError::invalid("whistle.time", "required"))?;
+    if w.from_unit != caller.unit {
+        return Err(ServiceError::invalid(
+            "whistle.from_unit",
+            "must be the calling township",
+        ));
+    }
+    let scope = idem::scope("RegisterWhistle", &caller.unit);
+    let now = ctx.now();
+    let mut tx = ctx.db.begin().await?;
+    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        return Ok(done);
+    }
+    let stored = whistles::Whistle {
+        whistle_id: w.whistle_id.clone(),
+        order_id: w.order_id.clone(),
+        from_unit: w.from_unit.clone(),
+        district_unit: caller.target.clone(),
+        kind: kind.as_str().to_string(),
+        reason: w.reason.clone(),
+        time_us: time,
+    };
+    whistles::insert(&mut tx, &stored).await?;
+    let due = deadline::check_in_due(&ctx.topology.policy, kind, time);
+    let departments: Vec<String> = w.summonses.iter().map(|s| s.department.clone()).collect();
+    for d in &departments {
+        whistles::upsert_summons(
+            &mut tx,
+            &Summons {
+                whistle_id: w.whistle_id.clone(),
+                department: d.clone(),
+                due_us: due,
+                state: "summoned".into(),
+                checked_in_us: None,
+            },
+        )
+        .await?;
+        let timer_id = format!("{CHECK_IN_TIMER}:{}:{d}", w.whistle_id);
+        let arm = Arm {
+            timer_id: &timer_id,
+            kind: CHECK_IN_TIMER,
+            order_id: &w.order_id,
+            unit_id: d,
+            epoch: 0,
+            due_us: due,
+            payload: &w.whistle_id,
+        };
+        timers::arm(&mut tx, arm, now).await?;
+        let summons = notice::notice(
+            format!("summons:{}:{d}", w.whistle_id),
+            d,
+            &w.order_id,
+            NoticeKind::WhistleSummons,
+            now,
+            format!(
+                "whistle {} ({kind}) by {}: check in with {} by {}",
+                w.whistle_id, w.from_unit, caller.target, due
+            ),
+        );
+        notice::send(&mut tx, &caller.target, summons, now).await?;
+    }
+    let event = RecordEscalationEventRequest {
+        request_id: format!("whistle-registered:{}", w.whistle_id),
+        order_id: w.order_id.clone(),
+        kind: EscalationEventKind::WhistleRegistered as i32,
+        from_unit: caller.target.clone(),
+        to_unit: w.from_unit.clone(),
+        time: Some(wire::ts(now)),
+        detail: format!(
+            "{} kind={kind} summoned={}",
+            w.whistle_id,
+            departments.join(",")
+        ),
+    };
+    tell_city(ctx, &mut tx, &caller.target, event, now).await?;
+    let answer = RegisterWhistleResponse {};
+    idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+    tx.commit().await?;
+    ctx.outbox.wake();
+    tracing::info!(district = %caller.target, whistle = %w.whistle_id, order_id = %w.order_id, "whistle registered");
+    Ok(answer)
+}
+
+/// A summoned department checks in.
+pub async fn check_in(
+    ctx: &Ctx,
+    rules: &dyn TierRules,
+    req: Request<CheckInRequest>,
+) -> Result<CheckInResponse> {
+    let caller = meta::caller(&req)?;
+    registry(ctx, rules, &caller.target)?;
+    let r = req.into_inner();
+    required("whistle_id", &r.whistle_id)?;
+    let scope = idem::scope("CheckIn", &caller.unit);
+    let now = ctx.now();
+    let mut tx = ctx.db.begin().await?;
+    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        return Ok(done);
+    }
+    let w = whistles::get(&mut tx, &r.whistle_id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("whistle", &r.whistle_id))?;
+    let mut s = whistles::summons(&mut tx, &r.whistle_id)
+        .await?
+        .into_iter()
+        .find(|s| s.department == caller.unit)
+        .ok_or_else(|| {
+            ServiceError::PermissionDenied(format!(
+                "unit {} was not summoned by whistle {}",
+                caller.unit, r.whistle_id
+            ))
+        })?;
+    let first = s.checked_in_us.is_none();
+    if first {
+        s.state = if s.state == "missed" {
+            "late".into()
+        } else {
+            "checked_in".into()
+        };
+        s.checked_in_us = Some(now);
+        whistles::upsert_summons(&mut tx, &s).await?;
+        timers::cancel_one(
+            &mut tx,
+            &format!("{CHECK_IN_TIMER}:{}:{}", w.whistle_id, s.department),
+        )
+        .await?;
+        let event = RecordEscalationEventRequest {
+            request_id: format!("checked-in:{}:{}", w.whistle_id, s.department),
+            order_id: w.order_id.clone(),
+            kind: EscalationEventKind::CheckedIn as i32,
+            from_unit: s.department.clone(),
+            to_unit: w.from_unit.clone(),
+            time: Some(wire::ts(now)),
+            detail: format!(
+                "{} {} after {} s",
+                w.whistle_id,
+                s.state,
+                (now - w.time_us) / 1_000_000
+            ),
+        };
+        tell_city(ctx, &mut tx, &caller.target, event, now).await?;
+    }
+    let answer = CheckInResponse {
+        summons: Some(summons_to_wire(&s)),
+    };
+    idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+    tx.commit().await?;
+    ctx.outbox.wake();
+    Ok(answer)
+}
+
+/// Reads a whistle: the centre, the district and anyone above it, the
+/// whistling township and the summoned departments.
+pub async fn get(
+    ctx: &Ctx,
+    rules: &dyn TierRules,
+    req: Request<GetWhistleRequest>,
+) -> Result<GetWhistleResponse> {
+    let caller = meta::caller(&req)?;
+    registry(ctx, rules, &caller.target)?;
+    let mut c = ctx.db.acquire().await?;
+    let id = &req.get_ref().whistle_id;
+    let w = whistles::get(&mut c, id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("whistle", id))?;
+    let summonses = whistles::summons(&mut c, id).await?;
+    let involved =
+        caller.unit == w.from_unit || summonses.iter().any(|s| s.department == caller.unit);
+    if !involved {
+        guard::may_read(ctx, &caller)?;
+    }
+    Ok(GetWhistleResponse {
+        whistle: Some(pb::Whistle {
+            whistle_id: w.whistle_id,
+            order_id: w.order_id,
+            from_unit: w.from_unit,
+            district_unit: w.district_unit,
+            kind: WhistleKind::parse(&w.kind)
+                .map(|k| k.to_wire())
+                .unwrap_or(0),
+            reason: w.reason,
+            time: Some(wire::ts(w.time_us)),
+            summonses: summonses.iter().map(summons_to_wire).collect(),
+        }),
+    })
+}
+
+/// The district's timers: a check-in deadline passing.
+pub struct RegistryTimers {
+    pub ctx: Ctx,
+}
+
+#[tonic::async_trait]
+impl TimerEffects for RegistryTimers {
+    async fn fire(&self, conn: &mut Conn, t: &Timer, now: Micros) -> Result<()> {
+        if t.kind != CHECK_IN_TIMER {
+            return Ok(());
+        }
+        let Some(w) = whistles::get(conn, &t.payload).await? else {
+            return Ok(());
+        };
+        let Some(mut s) = whistles::summons(conn, &w.whistle_id)
+            .await?
+            .into_iter()
+            .find(|s| s.department == t.unit_id)
+        else {
+            return Ok(());
+        };
+        if s.state != "summoned" {
+            return Ok(());
+        }
+        s.state = "missed".into();
+        whistles::upsert_summons(conn, &s).await?;
+        // Escalated to the district: a notice in its own inbox.
+        let escalated = notices::Notice {
+            notice_id: format!("missed:{}", t.timer_id),
+            unit_id: w.district_unit.clone(),
+            order_id: w.order_id.clone(),
+            kind: notice::kind_name(NoticeKind::CheckInMissed).to_string(),
+            from_unit: w.district_unit.clone(),
+            time_us: now,
+            detail: format!(
+                "{} missed its check-in for whistle {}",
+                s.department, w.whistle_id
+            ),
+        };
+        notices::insert(conn, &escalated).await?;
+        let to_department = notice::notice(
+            format!("missed:{}:dept", t.timer_id),
+            &s.department,
+            &w.order_id,
+            NoticeKind::CheckInMissed,
+            now,
+            format!(
+                "check-in for whistle {} was due by {}",
+                w.whistle_id, s.due_us
+            ),
+        );
+        notice::send(conn, &w.district_unit, to_department, now).await?;
+        let event = RecordEscalationEventRequest {
+            request_id: format!("missed:{}", t.timer_id),
+            order_id: w.order_id.clone(),
+            kind: EscalationEventKind::CheckInMissed as i32,
+            from_unit: w.district_unit.clone(),
+            to_unit: s.department.clone(),
+            time: Some(wire::ts(now)),
+            detail: format!("{} {}", w.whistle_id, s.department),
+        };
+        tell_city(&self.ctx, conn, &w.district_unit, event, now).await
+    }
+}

@@ -1,0 +1,66 @@
+//! A unit's notices: supervision, urges, whistle summons, warnings — what
+//! reaches a handler besides its assignments.
+
+use sqlx::Row;
+
+use crate::{Conn, Result};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub notice_id: String,
+    pub unit_id: String,
+    pub order_id: String,
+    pub kind: String,
+    pub from_unit: String,
+    pub time_us: i64,
+    pub detail: String,
+}
+
+/// Stores a notice; the same id again is ignored.
+pub async fn insert(conn: &mut Conn, n: &Notice) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO notices (notice_id, unit_id, order_id, kind, from_unit, time_us, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (notice_id) DO NOTHING",
+    )
+    .bind(&n.notice_id)
+    .bind(&n.unit_id)
+    .bind(&n.order_id)
+    .bind(&n.kind)
+    .bind(&n.from_unit)
+    .bind(n.time_us)
+    .bind(&n.detail)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A unit's notices after `after_id`, in id order.
+pub async fn list(
+    conn: &mut Conn,
+    unit_id: &str,
+    after_id: &str,
+    limit: i64,
+) -> Result<Vec<Notice>> {
+    let rows = sqlx::query(
+        "SELECT notice_id, unit_id, order_id, kind, from_unit, time_us, detail FROM notices \
+         WHERE unit_id = $1 AND notice_id > $2 ORDER BY notice_id LIMIT $3",
+    )
+    .bind(unit_id)
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Notice {
+                notice_id: r.try_get("notice_id")?,
+                unit_id: r.try_get("unit_id")?,
+                order_id: r.try_get("order_id")?,
+                kind: r.try_get("kind")?,
+                from_unit: r.try_get("from_unit")?,
+                time_us: r.try_get("time_us")?,
+                detail: r.try_get("detail")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,179 @@
+//! Durable timers: every deadline is a row. A sweeper claims due rows and,
+//! in the same transaction, writes the timer's effect and marks it fired,
+//! so a timer fires exactly once in effect even across crashes.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Backend, Conn, Result};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timer {
+    /// Deterministic: a re-armed deadline replaces, never duplicates.
+    pub timer_id: String,
+    pub kind: String,
+    pub order_id: String,
+    pub unit_id: String,
+    pub epoch: i64,
+    pub due_us: i64,
+    pub state: String,
+    /// Kind-specific data (a whistle id, a limit in force…).
+    pub payload: String,
+    pub created_us: i64,
+    pub fired_us: Option<i64>,
+}
+
+pub const PENDING: &str = "pending";
+pub const FIRED: &str = "fired";
+pub const CANCELLED: &str = "cancelled";
+
+const COLUMNS: &str =
+    "timer_id, kind, order_id, unit_id, epoch, due_us, state, payload, created_us, fired_us";
+
+fn from_row(r: AnyRow) -> Result<Timer> {
+    Ok(Timer {
+        timer_id: r.try_get("timer_id")?,
+        kind: r.try_get("kind")?,
+        order_id: r.try_get("order_id")?,
+        unit_id: r.try_get("unit_id")?,
+        epoch: r.try_get("epoch")?,
+        due_us: r.try_get("due_us")?,
+        state: r.try_get("state")?,
+        payload: r.try_get("payload")?,
+        created_us: r.try_get("created_us")?,
+        fired_us: r.try_get("fired_us")?,
+    })
+}
+
+/// A deadline to arm.
+#[derive(Debug, Clone)]
+pub struct Arm<'a> {
+    pub timer_id: &'a str,
+    pub kind: &'a str,
+    pub order_id: &'a str,
+    pub unit_id: &'a str,
+    pub epoch: i64,
+    pub due_us: i64,
+    pub payload: &'a str,
+}
+
+/// Arms a timer, or re-arms it (pending again at the new instant) when the
+/// id exists: an extension moves a deadline, it does not add one.
+pub async fn arm(conn: &mut Conn, t: Arm<'_>, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO timers (timer_id, kind, order_id, unit_id, epoch, due_us, state, payload, created_us) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8) \
+         ON CONFLICT (timer_id) DO UPDATE SET due_us = excluded.due_us, state = 'pending', payload = excluded.payload, fired_us = NULL",
+    )
+    .bind(t.timer_id)
+    .bind(t.kind)
+    .bind(t.order_id)
+    .bind(t.unit_id)
+    .bind(t.epoch)
+    .bind(t.due_us)
+    .bind(t.payload)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Cancels pending timers of an order (optionally one kind, one unit).
+pub async fn cancel(
+    conn: &mut Conn,
+    order_id: &str,
+    unit_id: Option<&str>,
+    kind: Option<&str>,
+) -> Result<u64> {
+    let r = sqlx::query(
+        "UPDATE timers SET state = 'cancelled' WHERE order_id = $1 AND state = 'pending' \
+         AND ($2 = '' OR unit_id = $2) AND ($3 = '' OR kind = $3)",
+    )
+    .bind(order_id)
+    .bind(unit_id.unwrap_or(""))
+    .bind(kind.unwrap_or(""))
+    .execute(&mut *conn)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+pub async fn cancel_one(conn: &mut Conn, timer_id: &str) -> Result<()> {
+    sqlx::query("UPDATE timers SET state = 'cancelled' WHERE timer_id = $1 AND state = 'pending'")
+        .bind(timer_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Claims up to `limit` due timers inside the caller's transaction. On
+/// PostgreSQL concurrent sweepers skip each other's rows; SQLite has one
+/// writer.
+pub async fn claim_due(
+    conn: &mut Conn,
+    backend: Backend,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<Timer>> {
+    let lock = match backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM timers WHERE state = 'pending' AND due_us <= $1 ORDER BY due_us, timer_id LIMIT $2{lock}"
+    )))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+pub async fn mark_fired(conn: &mut Conn, timer_id: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE timers SET state = 'fired', fired_us = $2 WHERE timer_id = $1")
+        .bind(timer_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn get(conn: &mut Conn, timer_id: &str) -> Result<Option<Timer>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM timers WHERE timer_id = $1"
+    )))
+    .bind(timer_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(from_row).transpose()
+}
+
+/// Pending timers, soonest first, optionally for one unit.
+pub async fn pending(conn: &mut Conn, unit_id: Option<&str>, limit: i64) -> Result<Vec<Timer>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM timers WHERE state = 'pending' AND ($1 = '' OR unit_id = $1) ORDER BY due_us, timer_id LIMIT $2"
+    )))
+    .bind(unit_id.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}
+
+/// The earliest pending instant, if any.
+pub async fn next_due(conn: &mut Conn) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT MIN(due_us) FROM timers WHERE state = 'pending'")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+pub async fn for_order(conn: &mut Conn, order_id: &str) -> Result<Vec<Timer>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM timers WHERE order_id = $1 ORDER BY due_us, timer_id"
+    )))
+    .bind(order_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(from_row).collect()
+}
