@@ -5,6 +5,7 @@ pub mod bench;
 pub mod client;
 pub mod cmd;
 pub mod demo;
+mod demo_disputes;
 pub mod mesh;
 pub mod trace;
 
