@@ -402,6 +402,20 @@ async fn dispatch_rules_and_reclassification() {
         "2 h from intake"
     );
     assert_eq!(actions(&r, "reclassified"), vec!["city"]);
+    let line = r
+        .history
+        .iter()
+        .find(|h| h.action == "reclassified")
+        .unwrap();
+    assert!(
+        line.detail.starts_with(
+            "category sanitation.garbage to road.collapse; urgency general to emergency"
+        ) && line
+            .detail
+            .ends_with("reason: the road surface has caved in"),
+        "{}",
+        line.detail
+    );
     let mut now_leads = leads(&r);
     now_leads.sort();
     assert_eq!(now_leads, vec!["dept-urban", "t-harbour"]);

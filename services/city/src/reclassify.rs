@@ -59,9 +59,15 @@ pub async fn reclassify(
     else {
         unreachable!("plan only dispatches")
     };
+    // The reason is the centre's own classification note, not the request.
     let detail = format!(
-        "category {} to {}; urgency {} to {}; catalogue {}",
-        order.category_code, item.code, order.urgency, item.urgency, topology.catalogue_version
+        "category {} to {}; urgency {} to {}; catalogue {}; reason: {}",
+        order.category_code,
+        item.code,
+        order.urgency,
+        item.urgency,
+        topology.catalogue_version,
+        r.reason.trim()
     );
     order.category_code = item.code.clone();
     order.urgency = item.urgency;
