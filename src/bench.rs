@@ -1,4 +1,5 @@
-//! `hotline bench`: measured figures, never timed tests.
+//! `hotline bench`: measured figures, never timed tests. `bench locate`
+//! lives with the topology commands (`crate::topology`).
 //! `bench timers` fires due timers with the real sweeper on a fresh
 //! database, each timer's effect shaped like the centre's (a notice row and
 //! an outbox row, written with the timer marked fired).
@@ -27,6 +28,8 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Locate calls per second on one core, on a topology's boundaries.
+    Locate(crate::topology::BenchLocateArgs),
 }
 
 struct BenchEffects;
@@ -63,7 +66,10 @@ impl TimerEffects for BenchEffects {
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
-    let BenchCommand::Timers { db, count, json } = cmd;
+    let (db, count, json) = match cmd {
+        BenchCommand::Timers { db, count, json } => (db, count, json),
+        BenchCommand::Locate(a) => return crate::topology::bench(a),
+    };
     let dir = tempfile::tempdir()?;
     let pg = (db != "sqlite").then_some(db.as_str());
     let t = testing::TestDb::new(pg, dir.path(), "bench").await?;

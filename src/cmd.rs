@@ -1,5 +1,6 @@
 //! The command line: `up`, `serve`, `gateway`, `demo`, `submit`,
-//! `order show`, `dead-letters`.
+//! `order show`, `dead-letters`, `topology generate | check`, `locate`,
+//! `bench locate`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -49,6 +50,13 @@ pub enum Command {
     },
     /// List a service's dead letters: handoffs its receivers refused for good.
     DeadLetters(DeadLetterArgs),
+    /// Generate or check a topology.
+    Topology {
+        #[command(subcommand)]
+        command: crate::topology::TopologyCommand,
+    },
+    /// The unit path of a location (community → township → district) and its near-boundary neighbours.
+    Locate(crate::topology::LocateArgs),
     /// Where an order's time went: every step, handoff and its latency.
     Trace {
         id: String,
@@ -67,7 +75,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Measurements: `bench timers` fires due timers on a database.
+    /// Measurements: `bench timers` fires due timers on a database;
+    /// `bench locate` locates points on a topology.
     Bench {
         #[command(subcommand)]
         command: crate::bench::BenchCommand,
@@ -196,6 +205,11 @@ pub struct SubmitArgs {
     pub category: String,
     #[arg(long, default_value = "")]
     pub address: String,
+    /// Latitude of the location (with --lon); it decides the territory.
+    #[arg(long, requires = "lon", allow_hyphen_values = true)]
+    pub lat: Option<f64>,
+    #[arg(long, requires = "lat", allow_hyphen_values = true)]
+    pub lon: Option<f64>,
     #[arg(long)]
     pub text: String,
     #[arg(long)]
@@ -275,6 +289,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         } => show_order(&gateway, &city, &id, json).await,
         Command::DeadLetters(a) => dead_letters(a).await,
+        Command::Topology { command } => crate::topology::run(command),
+        Command::Locate(a) => crate::topology::locate(a),
         Command::Trace { id, at, json } => {
             let client = MeshClient::new(&at.gateway, &at.city)?;
             let t = crate::trace::trace(&client, id.trim_start_matches("orders/")).await?;
@@ -488,6 +504,10 @@ async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
         text: a.text,
         category_code: a.category,
         address: a.address,
+        location: a.lat.zip(a.lon).map(|(latitude, longitude)| pb::Location {
+            latitude,
+            longitude,
+        }),
         disposition: optional_named(
             "disposition",
             a.disposition,

@@ -15,6 +15,10 @@ const DEMO_START: &str = "2026-11-16T09:00";
 const MINUTE: i64 = 60_000_000;
 pub(crate) const HOUR: i64 = 60 * MINUTE;
 
+/// Ten metres inside Market Street from its border with Harbour Street,
+/// in East Arcade Community (see topology/demo-city.toml).
+const BORDER_POINT: (f64, f64) = (39.9496, 116.243);
+
 /// What the demo did, as `--json` prints it.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct DemoReport {
@@ -56,6 +60,9 @@ pub struct DemoReport {
     pub dispositions: std::collections::BTreeMap<String, usize>,
     /// Hand-downs to a community the duty list refused.
     pub hand_downs_refused: usize,
+    /// An order located near a township border: who owns it, and the
+    /// neighbours recorded.
+    pub border_case: Value,
     pub unit_reports: Vec<Value>,
     pub calls_by_tier_pair: Vec<Value>,
     /// `hotline trace --json` of the whistled order.
@@ -276,6 +283,46 @@ async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
 
     clocks(&c, &mut report, &say).await?;
     crate::demo_disputes::disputes(&c, &mut report, &say).await?;
+
+    // 9. A pothole reported by location near the Market/Harbour border:
+    //    the township owning the point leads, the neighbours are recorded.
+    let mut req = submit_req(
+        "road.pothole",
+        "",
+        RequestKind::Report,
+        "Pothole by the arcade gate",
+        "Sun Mei",
+        "13900000005",
+    );
+    req.location = Some(Location {
+        latitude: BORDER_POINT.0,
+        longitude: BORDER_POINT.1,
+    });
+    let o = c.submit(req).await?;
+    report.order_ids.push(o.order_id.clone());
+    say(format!(
+        "9. pothole by location {} → {} ({}), near {}",
+        o.order_id,
+        o.territory_unit,
+        o.community_unit,
+        o.near_boundary_units.join(", ")
+    ));
+    report.border_case = json!({
+        "order_id": o.order_id,
+        "territory_unit": o.territory_unit,
+        "community_unit": o.community_unit,
+        "near_boundary_units": o.near_boundary_units,
+        "leads": o.assignments.iter().filter(|a| a.role == AssignmentRole::Lead as i32).map(|a| a.unit_id.clone()).collect::<Vec<_>>(),
+    });
+    handle_all(&c, &o, 1, ReplyOutcome::Resolved).await?;
+    let o = c
+        .callback(&o.order_id, true, Satisfaction::Satisfied)
+        .await?;
+    say(format!(
+        "   handled by {} → {}",
+        o.territory_unit,
+        state_name(o.state)
+    ));
 
     // Every tier reports its workload to the centre.
     for unit in [
@@ -597,6 +644,12 @@ fn print_summary(r: &DemoReport) {
             u["by_state"]
         );
     }
+    println!(
+        "  border case         {} → {} (near {})",
+        r.border_case["order_id"].as_str().unwrap_or(""),
+        r.border_case["territory_unit"].as_str().unwrap_or(""),
+        r.border_case["near_boundary_units"]
+    );
     println!("  wall time           {:.2} s", r.wall_seconds);
     if let Some(d) = &r.data_dir {
         println!("  data and logs kept in {d}");
@@ -619,6 +672,9 @@ pub fn order_json(o: &Order) -> Value {
         "urgency": Urgency::try_from(o.urgency).map(|u| u.as_str_name()).unwrap_or(""),
         "address": o.address,
         "territory_unit": o.territory_unit,
+        "location": o.location.as_ref().map(|l| json!({"latitude": l.latitude, "longitude": l.longitude})),
+        "community_unit": o.community_unit,
+        "near_boundary_units": o.near_boundary_units,
         "requester_ref": o.requester_ref,
         "answer": o.answer,
         "received_us": ts(&o.received_time),
@@ -659,6 +715,23 @@ pub fn order_text(o: &Order) -> String {
         },
         o.requester_ref
     );
+    if let Some(l) = &o.location {
+        s += &format!(
+            "  location: {}, {}  community: {}  near boundary: {}\n",
+            l.latitude,
+            l.longitude,
+            if o.community_unit.is_empty() {
+                "-"
+            } else {
+                &o.community_unit
+            },
+            if o.near_boundary_units.is_empty() {
+                "-".to_string()
+            } else {
+                o.near_boundary_units.join(", ")
+            }
+        );
+    }
     if !o.answer.is_empty() {
         s += &format!("  answer: {}\n", o.answer);
     }

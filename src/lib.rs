@@ -7,23 +7,26 @@ pub mod cmd;
 pub mod demo;
 mod demo_disputes;
 pub mod mesh;
+pub mod topology;
 pub mod trace;
 
 /// The demo city, built into the binary so `hotline demo` runs anywhere.
 pub const DEMO_TOPOLOGY: &str = include_str!("../topology/demo-city.toml");
 
-/// Reads and checks a topology file; errors name the file, line and problem.
-/// A topology may name a calendar file (`calendar = "…"`), read relative to it.
+/// Reads and checks a topology file; errors name the file, line and
+/// problem. The boundaries side file (`boundaries = "…"`) and calendar file
+/// (`calendar = "…"`) a topology names are read relative to it.
 pub fn load_topology(path: &std::path::Path) -> anyhow::Result<hotline_core::Topology> {
     let read = |p: &std::path::Path| {
         std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
     };
-    let mut topology = hotline_core::Topology::parse(&path.display().to_string(), &read(path)?)?;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let mut topology =
+        hotline_core::Topology::parse_with(&path.display().to_string(), &read(path)?, |name| {
+            read(&dir.join(name)).map_err(|e| e.to_string())
+        })?;
     if let Some(file) = topology.calendar_file.clone() {
-        let p = path
-            .parent()
-            .unwrap_or(std::path::Path::new("."))
-            .join(file);
+        let p = dir.join(file);
         let calendar =
             hotline_core::calendar::Calendar::parse(&p.display().to_string(), &read(&p)?)?;
         topology.calendar = calendar;

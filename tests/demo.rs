@@ -71,6 +71,17 @@ fn demo_json_reports_every_path() {
             "{step} in the trace sample {steps:?}"
         );
     }
+    // The border case: dispatched to the township owning the point, with
+    // the township across the border recorded.
+    let b = &v["border_case"];
+    assert_eq!(b["territory_unit"], "t-market", "{b}");
+    assert_eq!(b["community_unit"], "c-market-east", "{b}");
+    assert_eq!(b["leads"], serde_json::json!(["t-market"]), "{b}");
+    assert_eq!(
+        b["near_boundary_units"],
+        serde_json::json!(["c-harbour-south", "t-harbour"]),
+        "{b}"
+    );
 
     // No requester name, phone or request text in any process's log.
     let dir = std::path::PathBuf::from(v["data_dir"].as_str().expect("--keep names the data dir"));
@@ -93,6 +104,8 @@ fn demo_json_reports_every_path() {
         "lift has been broken",
         "Piling at night",
         "Smoke in the stairwell",
+        "Sun Mei",
+        "arcade gate",
     ] {
         assert!(!logs.contains(pii), "{pii} leaked into a log");
     }

@@ -120,6 +120,23 @@ async fn intake_dispositions_are_recorded_and_never_dispatched() {
     };
     let o = c.submit(declared).await.unwrap();
     assert_eq!(o.duplicate_of, first.order_id);
+    // By location: within the duplicate radius (100 m) is the same place.
+    let located = |lat: f64| {
+        let mut r = submit("road.pothole", "", RequestKind::Report);
+        r.location = Some(Location {
+            latitude: lat,
+            longitude: 116.241,
+        });
+        with_phone(r, "13722222222")
+    };
+    // A located order after unlocated ones: the same insert on the same
+    // connection must take a location after a NULL one.
+    let here = c.submit(located(39.942)).await.unwrap();
+    assert_eq!(here.state, OrderState::Dispatched as i32);
+    let near = c.submit(located(39.9424)).await.unwrap();
+    assert_eq!(near.duplicate_of, here.order_id, "44 m away");
+    let far = c.submit(located(39.9436)).await.unwrap();
+    assert_eq!(far.state, OrderState::Dispatched as i32, "180 m away");
     // New facts, another requester, place or matter: dispatched afresh.
     let mut news = submit(
         "sanitation.garbage",

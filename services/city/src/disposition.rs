@@ -92,11 +92,12 @@ pub fn needs_category(d: Option<&Declared>) -> bool {
     d.is_none_or(|d| d.kind == Disposition::Duplicate)
 }
 
-/// The open order a request repeats, if any.
+/// The open order a request repeats, if any, at its address or location
+/// (latitude, longitude).
 pub async fn find_repeat(
     conn: &mut Conn,
     requester_ref: &str,
-    address: &str,
+    (address, location): (&str, Option<(f64, f64)>),
     category_code: &str,
     now: Micros,
     policy: &Policy,
@@ -106,6 +107,7 @@ pub async fn find_repeat(
     let incoming = Incoming {
         requester_ref,
         address,
+        location,
         category_code,
         now,
     };
@@ -119,6 +121,7 @@ fn earlier(o: &Order) -> Earlier<'_> {
         order_id: &o.order_id,
         requester_ref: &o.requester_ref,
         address: &o.address,
+        location: o.location.map(|l| (l.latitude, l.longitude)),
         category_code: &o.category_code,
         received_us: o.received_us,
         state: o.state,

@@ -1,7 +1,7 @@
 //! Intake (Art. 10–12), the order record, and the callback (Art. 23).
 
 use hmac::{Hmac, Mac};
-use hotline_core::dispatch::{self, Decision, DecisionError};
+use hotline_core::dispatch::{self, Decision, DecisionError, Site};
 use hotline_core::lifecycle::{self, CallbackEffect};
 use hotline_core::{
     AssignmentState, Channel, Disposition, OrderState, RequestKind, Satisfaction, Tier, Urgency,
@@ -10,7 +10,7 @@ use hotline_proto::v1::intake_service_server::IntakeService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::{Ctx, guard, idem, meta, wire};
-use hotline_store::orders::{self, Callback, Order as Stored};
+use hotline_store::orders::{self, Callback, Location, Order as Stored};
 use hotline_store::{Conn, assignments, misc};
 use sha2::Sha256;
 use tonic::{Request, Response, Status};
@@ -40,12 +40,12 @@ impl Intake {
         &self,
         conn: &mut Conn,
         requester_ref: &str,
-        address: &str,
+        place: (&str, Option<(f64, f64)>),
         item: &hotline_core::CatalogueItem,
         now: hotline_core::Micros,
     ) -> Result<Option<Stored>> {
         let policy = &self.ctx.topology.policy;
-        disposition::find_repeat(conn, requester_ref, address, &item.code, now, policy).await
+        disposition::find_repeat(conn, requester_ref, place, &item.code, now, policy).await
     }
 
     async fn submit(&self, r: SubmitRequestRequest) -> Result<SubmitRequestResponse> {
@@ -68,11 +68,22 @@ impl Intake {
         } else {
             None
         };
+        // A location decides the place; otherwise the address index does.
+        let located = r
+            .location
+            .as_ref()
+            .map(|l| topology.locate(l.latitude, l.longitude))
+            .transpose()
+            .map_err(|e| ServiceError::invalid("location", e.to_string()))?;
+        let site = match &located {
+            Some(l) => Site::Place(&l.place),
+            None => Site::Address(&r.address),
+        };
         // Only a request intake does not dispose of is classified for
         // dispatch, so a bad address is refused before anything is stored.
         let decision = match (&declared, item) {
             (None, Some(item)) => Some(
-                dispatch::decide(topology, kind, &item.code, &r.address).map_err(decision_error)?,
+                dispatch::decide_at(topology, kind, &item.code, site).map_err(decision_error)?,
             ),
             _ => None,
         };
@@ -95,21 +106,23 @@ impl Intake {
         orders::upsert_requester(&mut tx, &requester_ref, &requester.name, &phone, now).await?;
         // A repeat of an open order without new facts is a duplicate,
         // whether intake said so or the centre finds it.
+        let location = r.location.as_ref().map(|l| (l.latitude, l.longitude));
+        let place = (r.address.as_str(), location);
         let repeats = match (&declared, item) {
             (Some(d), Some(item)) if d.kind == Disposition::Duplicate => {
                 let found = self
-                    .repeat_of(&mut tx, &requester_ref, &r.address, item, now)
+                    .repeat_of(&mut tx, &requester_ref, place, item, now)
                     .await?;
                 Some(found.ok_or_else(|| {
                     ServiceError::FailedPrecondition(format!(
-                        "duplicate: no open order of this requester at this address in {} \
+                        "duplicate: no open order of this requester at this place in {} \
                          within {} h",
                         item.code, policy.duplicate_window_hours
                     ))
                 })?)
             }
             (None, Some(item)) if !r.new_facts => {
-                self.repeat_of(&mut tx, &requester_ref, &r.address, item, now)
+                self.repeat_of(&mut tx, &requester_ref, place, item, now)
                     .await?
             }
             _ => None,
@@ -148,7 +161,26 @@ impl Intake {
             designated_unit: String::new(),
             overdue: false,
             urge_count: 0,
+            location: r.location.as_ref().map(|l| Location {
+                latitude: l.latitude,
+                longitude: l.longitude,
+            }),
+            community_unit: located
+                .as_ref()
+                .and_then(|l| l.place.community.clone())
+                .unwrap_or_default(),
+            near_boundary_units: located.map(|l| l.near_boundary).unwrap_or_default(),
         };
+        let mut received = format!("channel={channel} kind={kind}");
+        if let Some(l) = &order.location {
+            received += &format!(
+                " location={},{} community={} near_boundary={}",
+                l.latitude,
+                l.longitude,
+                order.community_unit,
+                order.near_boundary_units.join(",")
+            );
+        }
         let classified = match item {
             Some(i) => format!(
                 "category={} urgency={} catalogue={}",
@@ -160,10 +192,7 @@ impl Intake {
             ),
         };
         let mut history = vec![
-            (
-                OrderState::Received,
-                format!("channel={channel} kind={kind}"),
-            ),
+            (OrderState::Received, received),
             (OrderState::Classified, classified),
         ];
         let mut issued = Vec::new();

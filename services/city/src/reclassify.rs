@@ -5,7 +5,7 @@
 //! correction is not a redirection: it does not count toward the bounce
 //! limit.
 
-use hotline_core::dispatch::{self, Decision};
+use hotline_core::dispatch::{self, Decision, Site};
 use hotline_core::{AssignmentState, OrderState};
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
@@ -52,10 +52,20 @@ pub async fn reclassify(
             format!("orders/{order_id} is already classified as {}", item.code),
         ));
     }
+    // The order's place, as intake found it: its location, or its address.
+    let located = order
+        .location
+        .map(|l| topology.locate(l.latitude, l.longitude))
+        .transpose()
+        .map_err(|e| ServiceError::FailedPrecondition(format!("location: {e}")))?;
+    let site = match &located {
+        Some(l) => Site::Place(&l.place),
+        None => Site::Address(&order.address),
+    };
     let Decision::Dispatch {
         territory,
         assignments: planned,
-    } = dispatch::plan(topology, item, &order.address).map_err(decision_error)?
+    } = dispatch::plan(topology, item, site).map_err(decision_error)?
     else {
         unreachable!("plan only dispatches")
     };

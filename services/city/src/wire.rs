@@ -43,6 +43,12 @@ pub fn order_to_wire(o: &Order, category_name: &str) -> pb::Order {
         designated_unit: o.designated_unit.clone(),
         overdue: o.overdue,
         urge_count: o.urge_count as u32,
+        location: o.location.map(|l| pb::Location {
+            latitude: l.latitude,
+            longitude: l.longitude,
+        }),
+        community_unit: o.community_unit.clone(),
+        near_boundary_units: o.near_boundary_units.clone(),
     }
 }
 

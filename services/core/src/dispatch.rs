@@ -1,7 +1,7 @@
 //! Classification and dispatch rules at intake (Art. 11, 12).
 
 use crate::model::{RequestKind, Role};
-use crate::topology::{CatalogueItem, Topology};
+use crate::topology::{CatalogueItem, Place, Topology};
 
 /// An assignment the city is about to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,12 +26,22 @@ pub enum Decision {
 pub enum DecisionError {
     #[error("category_code: {0:?} is not in the dispatch catalogue")]
     UnknownCategory(String),
-    #[error("address: required for category {0}, whose handler depends on the location")]
+    #[error(
+        "address: an address or a location is required for category {0}, whose handler depends on the location"
+    )]
     MissingAddress(String),
     #[error("address: {0:?} is not in the topology's address index")]
     UnknownAddress(String),
     #[error("kind: category {0} is answered at intake only; submit it as a consultation")]
     AnswerOnly(String),
+}
+
+/// Where a request is: an address for the topology's address index, or a
+/// place already resolved (from a location).
+#[derive(Debug, Clone, Copy)]
+pub enum Site<'a> {
+    Address(&'a str),
+    Place(&'a Place),
 }
 
 /// Decides how intake handles a request of `kind` in `category_code` at
@@ -42,32 +52,47 @@ pub fn decide(
     category_code: &str,
     address: &str,
 ) -> Result<Decision, DecisionError> {
+    decide_at(topology, kind, category_code, Site::Address(address))
+}
+
+/// [`decide`] for a request at `site`.
+pub fn decide_at(
+    topology: &Topology,
+    kind: RequestKind,
+    category_code: &str,
+    site: Site<'_>,
+) -> Result<Decision, DecisionError> {
     let item = topology
         .item(category_code)
         .ok_or_else(|| DecisionError::UnknownCategory(category_code.to_string()))?;
     if let (RequestKind::Consultation, Some(answer)) = (kind, &item.answer) {
         return Ok(Decision::Answer(answer.clone()));
     }
-    plan(topology, item, address)
+    plan(topology, item, site)
 }
 
-/// Where an address lies, as far as the index knows.
-enum Located {
+/// Where a site lies, as far as the topology knows.
+enum Where {
     Township(String),
     /// Known only down to the district.
     District(String),
 }
 
-fn locate(topology: &Topology, item: &str, address: &str) -> Result<Located, DecisionError> {
-    if address.trim().is_empty() {
-        return Err(DecisionError::MissingAddress(item.to_string()));
-    }
-    if let Some(place) = topology.place(address) {
-        Ok(Located::Township(place.township.clone()))
-    } else if let Some(d) = topology.district_area(address) {
-        Ok(Located::District(d.id.clone()))
-    } else {
-        Err(DecisionError::UnknownAddress(address.to_string()))
+fn locate(topology: &Topology, item: &str, site: Site<'_>) -> Result<Where, DecisionError> {
+    match site {
+        Site::Place(place) => Ok(Where::Township(place.township.clone())),
+        Site::Address(a) if a.trim().is_empty() => {
+            Err(DecisionError::MissingAddress(item.to_string()))
+        }
+        Site::Address(a) => {
+            if let Some(place) = topology.place(a) {
+                Ok(Where::Township(place.township.clone()))
+            } else if let Some(d) = topology.district_area(a) {
+                Ok(Where::District(d.id.clone()))
+            } else {
+                Err(DecisionError::UnknownAddress(a.to_string()))
+            }
+        }
     }
 }
 
@@ -80,20 +105,20 @@ fn locate(topology: &Topology, item: &str, address: &str) -> Result<Located, Dec
 pub fn plan(
     topology: &Topology,
     item: &CatalogueItem,
-    address: &str,
+    site: Site<'_>,
 ) -> Result<Decision, DecisionError> {
     if !item.territory && item.department.is_none() && item.line.is_none() {
         return Err(DecisionError::AnswerOnly(item.code.clone()));
     }
     let district_line = item.line.as_ref().is_some_and(|l| l.district_level);
     let located = if item.territory || district_line {
-        Some(locate(topology, &item.code, address)?)
+        Some(locate(topology, &item.code, site)?)
     } else {
         None
     };
     let district = match &located {
-        Some(Located::Township(t)) => topology.district_of(t).map(|d| d.id.clone()),
-        Some(Located::District(d)) => Some(d.clone()),
+        Some(Where::Township(t)) => topology.district_of(t).map(|d| d.id.clone()),
+        Some(Where::District(d)) => Some(d.clone()),
         None => None,
     };
     let mut assignments = Vec::new();
@@ -112,14 +137,14 @@ pub fn plan(
     let mut territory = None;
     if item.territory {
         match located.as_ref().expect("located above") {
-            Located::Township(t) => {
+            Where::Township(t) => {
                 add(t, Role::Lead);
                 if let Some(d) = &district {
                     add(d, Role::Copy);
                 }
                 territory = Some(t.clone());
             }
-            Located::District(d) => {
+            Where::District(d) => {
                 add(d, Role::Lead);
                 territory = Some(d.clone());
             }
@@ -329,6 +354,17 @@ answer = "see the website"
     fn central_matters_are_forwarded_to_the_central_unit() {
         let d = decide(&topo(), RequestKind::Complaint, "railway", "").unwrap();
         assert_eq!(leads(d), vec![("rail".into(), Role::Lead)]);
+    }
+
+    #[test]
+    fn a_resolved_place_dispatches_like_its_address() {
+        let t = topo();
+        let place = t.place("1 Main St").unwrap().clone();
+        let by_place = decide_at(&t, RequestKind::Help, "heating", Site::Place(&place)).unwrap();
+        assert_eq!(
+            by_place,
+            decide(&t, RequestKind::Help, "heating", "1 Main St").unwrap()
+        );
     }
 
     #[test]

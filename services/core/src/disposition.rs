@@ -7,28 +7,51 @@ use crate::model::{Disposition, EmergencyLine, LegalChannel, OrderState};
 use crate::policy::Policy;
 
 /// An earlier order, as far as duplicate matching looks at it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Earlier<'a> {
     pub order_id: &'a str,
     pub requester_ref: &'a str,
     pub address: &'a str,
+    /// Its location (latitude, longitude), when it came with one.
+    pub location: Option<(f64, f64)>,
     pub category_code: &'a str,
     pub received_us: Micros,
     pub state: OrderState,
 }
 
 /// The request being taken, as far as duplicate matching looks at it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Incoming<'a> {
     pub requester_ref: &'a str,
     pub address: &'a str,
+    pub location: Option<(f64, f64)>,
     pub category_code: &'a str,
     pub now: Micros,
 }
 
-/// The open order a request repeats, if any: the same requester, location
-/// and category, received within the duplicate window and not yet final;
-/// the latest such order when several match.
+/// A request's place: its address, and its location when it came with one.
+type PlaceOf<'a> = (&'a str, Option<(f64, f64)>);
+
+/// Two requests are at the same place when both came with locations within
+/// the duplicate radius of each other (a location decides the place), or
+/// else when they name the same address.
+fn same_place(a: PlaceOf<'_>, b: PlaceOf<'_>, policy: &Policy) -> bool {
+    match (a.1, b.1) {
+        (Some(p), Some(q)) => metres_between(p, q) <= policy.duplicate_radius_meters,
+        _ => !a.0.trim().is_empty() && a.0 == b.0,
+    }
+}
+
+/// Metres between two (latitude, longitude) points, in a local
+/// equirectangular frame: exact enough over a few hundred metres.
+fn metres_between(p: (f64, f64), q: (f64, f64)) -> f64 {
+    let (kx, ky) = hotline_geo::metric::scale_at((p.0 + q.0) / 2.0);
+    ((p.1 - q.1) * kx).hypot((p.0 - q.0) * ky)
+}
+
+/// The open order a request repeats, if any: the same requester, place and
+/// category, received within the duplicate window and not yet final; the
+/// latest such order when several match.
 pub fn repeated<'a>(
     earlier: impl IntoIterator<Item = Earlier<'a>>,
     incoming: Incoming<'_>,
@@ -39,7 +62,11 @@ pub fn repeated<'a>(
         .into_iter()
         .filter(|e| {
             e.requester_ref == incoming.requester_ref
-                && e.address == incoming.address
+                && same_place(
+                    (e.address, e.location),
+                    (incoming.address, incoming.location),
+                    policy,
+                )
                 && e.category_code == incoming.category_code
                 && e.received_us >= since
                 && !e.state.is_final()
@@ -95,6 +122,7 @@ mod tests {
             order_id: id,
             requester_ref: "rq-1",
             address: "1 Main St",
+            location: None,
             category_code: "road",
             received_us,
             state,
@@ -105,6 +133,7 @@ mod tests {
         Incoming {
             requester_ref: "rq-1",
             address: "1 Main St",
+            location: None,
             category_code: "road",
             now,
         }
@@ -140,6 +169,30 @@ mod tests {
             repeated(rows, incoming(200 * HOUR), &p).is_none(),
             "outside the window"
         );
+        // Located requests match within the radius, whatever their address.
+        let located = |e: Earlier<'static>| Earlier {
+            address: "",
+            location: Some((39.9400, 116.2400)),
+            ..e
+        };
+        let rows = [located(earlier("HL4", 60 * HOUR, OrderState::Dispatched))];
+        let near = Incoming {
+            address: "by the gate",
+            location: Some((39.9405, 116.2400)),
+            ..incoming(now)
+        };
+        assert_eq!(repeated(rows, near, &p).unwrap().order_id, "HL4", "55 m");
+        let far = Incoming {
+            location: Some((39.9420, 116.2400)),
+            ..near
+        };
+        assert!(repeated(rows, far, &p).is_none(), "220 m away");
+        let unplaced = Incoming {
+            address: " ",
+            location: None,
+            ..incoming(now)
+        };
+        assert!(repeated(rows, unplaced, &p).is_none(), "no place, no match");
     }
 
     #[test]

@@ -11,9 +11,11 @@ pub mod jurisdiction;
 pub mod lifecycle;
 pub mod model;
 pub mod policy;
+pub mod territory;
 pub mod topology;
 
 pub use clock::{Clock, ManualClock, Micros};
 pub use model::*;
 pub use policy::Policy;
-pub use topology::{CatalogueItem, Topology, TopologyError, Unit};
+pub use territory::{LocateError, Located};
+pub use topology::{CatalogueItem, Place, Topology, TopologyError, Unit};

@@ -41,6 +41,9 @@ pub struct Policy {
     pub check_in_daily_hours: f64,
     pub check_in_tough_hours: f64,
     pub check_in_emergency_minutes: f64,
+    /// A location this close (metres) to another territory is flagged
+    /// near the boundary, with the neighbouring units recorded.
+    pub near_boundary_meters: f64,
     /// A handler may object to a dispatch this long after it; later, the
     /// first-receiver rule holds (Art. 14). Zero makes every objection late.
     pub objection_window_hours: f64,
@@ -54,6 +57,8 @@ pub struct Policy {
     /// A request repeating an open order of the same requester, location
     /// and category received within this window is a duplicate (Art. 11).
     pub duplicate_window_hours: f64,
+    /// Two located requests this close (metres) are at the same place.
+    pub duplicate_radius_meters: f64,
 }
 
 /// The arbitration authority for jurisdiction objections.
@@ -88,11 +93,13 @@ impl Default for Policy {
             check_in_daily_hours: 24.0,
             check_in_tough_hours: 72.0,
             check_in_emergency_minutes: 30.0,
+            near_boundary_meters: 30.0,
             objection_window_hours: 2.0,
             ruling_deadline_hours: 24.0,
             bounce_limit: 3,
             arbitration: Arbitration::City,
             duplicate_window_hours: 72.0,
+            duplicate_radius_meters: 100.0,
         }
     }
 }
@@ -172,14 +179,19 @@ impl Policy {
         if !matches!(self.callback_at.as_str(), "reply" | "limit") {
             return Err("policy.callback_at must be \"reply\" or \"limit\"".into());
         }
+        let near = self.near_boundary_meters;
+        if !(near.is_finite() && near >= 0.0) {
+            return Err("policy.near_boundary_meters must be a number of metres, 0 or more".into());
+        }
         let disputes = [
             ("objection_window_hours", self.objection_window_hours),
             ("ruling_deadline_hours", self.ruling_deadline_hours),
             ("duplicate_window_hours", self.duplicate_window_hours),
+            ("duplicate_radius_meters", self.duplicate_radius_meters),
         ];
         for (name, v) in disputes {
             if !(v.is_finite() && v >= 0.0) {
-                return Err(format!("policy.{name} must be zero or more hours"));
+                return Err(format!("policy.{name} must be zero or more"));
             }
         }
         if self.bounce_limit == 0 {

@@ -1,6 +1,7 @@
 //! The topology file (TOML): units, line departments, the dispatch
-//! catalogue, the address index, which service hosts which units, and
-//! policy. Parsing is pure; the caller reads the file.
+//! catalogue, the address index, unit boundaries, which service hosts
+//! which units, and policy. Parsing is pure; the caller reads the file and
+//! any boundaries side file it names.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,6 +11,7 @@ use toml::Spanned;
 use crate::calendar::{Calendar, RawCalendar};
 use crate::model::{Tier, Urgency};
 use crate::policy::Policy;
+use crate::territory::{self, Bounded, LocateError, Located, Territories};
 
 /// A topology problem, naming the file, the line and what is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +114,7 @@ pub struct Topology {
     /// Addresses known only down to their district (a road crossing
     /// townships, a development zone): the district organises (Art. 12).
     district_addresses: HashMap<String, String>,
+    territories: Territories,
 }
 
 #[derive(Deserialize)]
@@ -123,6 +126,8 @@ struct RawTopology {
     #[serde(default)]
     policy: Policy,
     calendar: Option<CalendarSpec>,
+    /// A GeoJSON FeatureCollection of unit boundaries, relative to this file.
+    boundaries: Option<Spanned<String>>,
     #[serde(default)]
     unit: Vec<RawUnit>,
     #[serde(default)]
@@ -175,6 +180,8 @@ struct RawUnit {
     enterprise: bool,
     #[serde(default)]
     addresses: Vec<String>,
+    /// One ring of `[lon, lat]` points.
+    boundary: Option<Spanned<Vec<[f64; 2]>>>,
 }
 
 #[derive(Deserialize)]
@@ -221,8 +228,23 @@ fn line_of(src: &str, offset: usize) -> usize {
 }
 
 impl Topology {
-    /// Parses and checks a topology. `file` names the source in errors.
+    /// Parses and checks a topology that names no boundaries side file.
+    /// `file` names the source in errors.
     pub fn parse(file: &str, src: &str) -> Result<Self, TopologyError> {
+        Self::parse_with(file, src, |name| {
+            Err(format!(
+                "{name} was not read: load the topology from its file"
+            ))
+        })
+    }
+
+    /// Parses and checks a topology; `read` returns the contents of the
+    /// boundaries side file it names, if any.
+    pub fn parse_with(
+        file: &str,
+        src: &str,
+        read: impl FnOnce(&str) -> Result<String, String>,
+    ) -> Result<Self, TopologyError> {
         let err = |offset: usize, problem: String| TopologyError {
             file: file.to_string(),
             line: line_of(src, offset),
@@ -242,6 +264,7 @@ impl Topology {
         let mut units = BTreeMap::new();
         let mut addresses = HashMap::new();
         let mut spans = HashMap::new();
+        let mut bounded = Vec::new();
         for u in &raw.unit {
             let at = u.id.span().start;
             let id = u.id.get_ref().clone();
@@ -268,6 +291,17 @@ impl Topology {
                 return Err(err(at, format!("unit {id} is defined twice")));
             }
             spans.insert(id.clone(), at);
+            if let Some(ring) = &u.boundary {
+                let at = ring.span().start;
+                let shape = hotline_geo::shape::from_rings(vec![vec![ring.get_ref().clone()]])
+                    .map_err(|p| err(at, format!("unit {id}: boundary {p}")))?;
+                bounded.push(Bounded {
+                    unit: id.clone(),
+                    shape,
+                    file: file.to_string(),
+                    line: line_of(src, at),
+                });
+            }
             for a in &u.addresses {
                 let place = match tier {
                     Tier::Township => Place {
@@ -431,6 +465,23 @@ impl Topology {
         }
 
         let services = build_services(&raw.service, &units).map_err(|(at, p)| err(at, p))?;
+        if let Some(name) = &raw.boundaries {
+            let at = name.span().start;
+            let name = name.get_ref();
+            let side = read(name).map_err(|p| err(at, format!("boundaries: {p}")))?;
+            let features = hotline_geo::geojson::parse(&side).map_err(|e| TopologyError {
+                file: name.clone(),
+                line: line_of(&side, e.offset),
+                problem: e.problem,
+            })?;
+            bounded.extend(features.into_iter().map(|f| Bounded {
+                unit: f.unit_id,
+                shape: f.shape,
+                file: name.clone(),
+                line: line_of(&side, f.offset),
+            }));
+        }
+        let territories = territory::build(&units, bounded, raw.policy.near_boundary_meters)?;
         Ok(Self {
             name: raw.name,
             catalogue_version: raw.catalogue_version,
@@ -443,7 +494,26 @@ impl Topology {
             services,
             addresses,
             district_addresses,
+            territories,
         })
+    }
+
+    /// Where a location lies: its community (when communities carry
+    /// boundaries) and township, and the units within the policy's
+    /// near-boundary distance.
+    pub fn locate(&self, lat: f64, lon: f64) -> Result<Located, LocateError> {
+        self.territories.locate(&self.units, lat, lon)
+    }
+
+    /// The locator itself, for callers that map leaves to units themselves
+    /// (benchmarks, surveys).
+    pub fn atlas(&self) -> &hotline_geo::Atlas {
+        &self.territories.atlas
+    }
+
+    /// The unit a leaf of [`Topology::atlas`] bounds.
+    pub fn leaf_unit(&self, leaf: u32) -> &Unit {
+        &self.units[&self.territories.leaves[leaf as usize]]
     }
 
     /// The deadline of a clock started at `start` for `urgency`, by policy
@@ -494,6 +564,11 @@ impl Topology {
     /// A category or subcategory by code.
     pub fn group(&self, code: &str) -> Option<&CatalogueGroup> {
         self.groups.get(code)
+    }
+
+    /// Categories and subcategories, by code.
+    pub fn groups(&self) -> impl Iterator<Item = &CatalogueGroup> {
+        self.groups.values()
     }
 
     /// The item's path: (category, subcategory, item).

@@ -39,6 +39,19 @@ pub struct Order {
     /// A lead's handler clock passed its limit before the reply.
     pub overdue: bool,
     pub urge_count: i64,
+    /// Where the requester said the request is, if they gave a location.
+    pub location: Option<Location>,
+    /// The community owning the location, or empty.
+    pub community_unit: String,
+    /// Units within the near-boundary distance of the location.
+    pub near_boundary_units: Vec<String>,
+}
+
+/// WGS 84 degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,7 +64,8 @@ pub struct Callback {
 const COLUMNS: &str = "order_id, state, kind, channel, category_code, urgency, catalogue_version, address, body, \
     requester_ref, territory_unit, received_us, due_us, answer, seq, reopen_count, callback_resolved, \
     callback_satisfaction, callback_us, closed_us, disposition, duplicate_of, redirect_count, \
-    bounce_limit_reached, designated_unit, overdue, urge_count";
+    bounce_limit_reached, designated_unit, overdue, urge_count, latitude, longitude, community_unit, \
+    near_boundary_units";
 
 fn from_row(r: AnyRow) -> Result<Order> {
     let resolved: Option<i64> = r.try_get("callback_resolved")?;
@@ -108,13 +122,30 @@ fn from_row(r: AnyRow) -> Result<Order> {
         designated_unit: r.try_get("designated_unit")?,
         overdue: r.try_get::<i64, _>("overdue")? != 0,
         urge_count: r.try_get("urge_count")?,
+        location: match (r.try_get("latitude")?, r.try_get("longitude")?) {
+            (Some(latitude), Some(longitude)) => Some(Location {
+                latitude,
+                longitude,
+            }),
+            _ => None,
+        },
+        community_unit: r.try_get("community_unit")?,
+        near_boundary_units: r
+            .try_get::<String, _>("near_boundary_units")?
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
     })
 }
 
 pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)"
+        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)"
     )))
+    // Not cached: sqlx's Any driver binds a NULL f64 as float4, so a cached
+    // statement first run without a location refuses the next location's
+    // float8 ("incorrect binary data format") on PostgreSQL.
+    .persistent(false)
     .bind(&o.order_id)
     .bind(o.state.as_str())
     .bind(o.kind.as_str())
@@ -142,6 +173,10 @@ pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(&o.designated_unit)
     .bind(o.overdue as i64)
     .bind(o.urge_count)
+    .bind(o.location.map(|l| l.latitude))
+    .bind(o.location.map(|l| l.longitude))
+    .bind(&o.community_unit)
+    .bind(o.near_boundary_units.join(" "))
     .execute(&mut *conn)
     .await?;
     Ok(())

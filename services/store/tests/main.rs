@@ -5,7 +5,7 @@ use hotline_core::{
     Role, RulingKind, Satisfaction, Urgency,
 };
 use hotline_store::assignments::{self, Assignment};
-use hotline_store::orders::{self, Callback, HistoryEntry, Order};
+use hotline_store::orders::{self, Callback, HistoryEntry, Location, Order};
 use hotline_store::testing::{TestDb, postgres_url};
 use hotline_store::{Db, idempotency, misc, objections, outbox};
 
@@ -26,6 +26,7 @@ store_suite!(
     idempotency_records_first_answer,
     outbox_delivers_in_order_and_parks,
     orders_round_trip_with_history,
+    orders_keep_their_location,
     assignments_upsert_list_and_figures,
     counters_and_settings,
     rolled_back_transaction_leaves_nothing,
@@ -170,7 +171,29 @@ fn order(id: &str) -> Order {
         designated_unit: String::new(),
         overdue: false,
         urge_count: 0,
+        location: None,
+        community_unit: String::new(),
+        near_boundary_units: Vec::new(),
     }
+}
+
+async fn orders_keep_their_location(db: Db, _: String) {
+    let mut near = order("HL7");
+    near.location = Some(Location {
+        latitude: 39.949_587_5,
+        longitude: 116.242_987_5,
+    });
+    near.community_unit = "c-market-east".into();
+    near.near_boundary_units = vec!["c-harbour-south".into(), "t-harbour".into()];
+    // Without a location first, on the same connection: sqlx's Any driver
+    // types a NULL f64 as float4, which a cached statement would keep.
+    let mut c = db.acquire().await.unwrap();
+    orders::insert(&mut c, &order("HL8")).await.unwrap();
+    orders::insert(&mut c, &near).await.unwrap();
+    assert_eq!(orders::get(&mut c, "HL7").await.unwrap(), Some(near));
+    let plain = orders::get(&mut c, "HL8").await.unwrap().unwrap();
+    assert_eq!(plain.location, None);
+    assert!(plain.community_unit.is_empty() && plain.near_boundary_units.is_empty());
 }
 
 async fn orders_round_trip_with_history(db: Db, _: String) {
