@@ -65,7 +65,7 @@ async fn one_order(c: &MeshClient) -> anyhow::Result<()> {
         text: "Bins not emptied".into(),
         category_code: "sanitation.garbage".into(),
         address: "3 North Quay".into(),
-        location: None,
+        ..Default::default()
     };
     let o = step(|| c.submit(submit.clone())).await?;
     let id = o.order_id.as_str();

@@ -289,6 +289,134 @@ impl MeshClient {
         .await
     }
 
+    /// The handler objects to its assignment, naming the unit it believes
+    /// responsible.
+    pub async fn object(
+        &self,
+        unit: &str,
+        order_id: &str,
+        epoch: u64,
+        proposed_unit: &str,
+        reason: &str,
+    ) -> Result<Assignment, Status> {
+        let req = ObjectAssignmentRequest {
+            request_id: request_id(),
+            order_id: order_id.into(),
+            epoch,
+            reason: reason.into(),
+            proposed_unit: proposed_unit.into(),
+        };
+        Ok(self
+            .dispatch()
+            .object_assignment(routed(req, unit, unit))
+            .await?
+            .into_inner()
+            .assignment
+            .unwrap_or_default())
+    }
+
+    /// The handler hands the order down to one of its communities.
+    pub async fn hand_down(
+        &self,
+        unit: &str,
+        order_id: &str,
+        epoch: u64,
+        community: &str,
+        role: AssignmentRole,
+    ) -> Result<Assignment, Status> {
+        let req = HandDownAssignmentRequest {
+            request_id: request_id(),
+            order_id: order_id.into(),
+            epoch,
+            community_unit: community.into(),
+            role: role as i32,
+        };
+        Ok(self
+            .dispatch()
+            .hand_down_assignment(routed(req, unit, unit))
+            .await?
+            .into_inner()
+            .assignment
+            .unwrap_or_default())
+    }
+
+    /// Objections held at `holder` (the city, or a district), read as
+    /// `holder` itself; optionally one order's only.
+    pub async fn objections(&self, holder: &str, order_id: &str) -> Result<Vec<Objection>, Status> {
+        let mut c = EscalationServiceClient::new(self.channel());
+        let req = ListObjectionsRequest {
+            order_id: order_id.into(),
+            page_size: 500,
+            ..Default::default()
+        };
+        Ok(c.list_objections(routed(req, holder, holder))
+            .await?
+            .into_inner()
+            .objections)
+    }
+
+    /// The arbitration authority `by` rules on an objection at the city.
+    pub async fn rule(
+        &self,
+        by: &str,
+        objection_id: &str,
+        ruling: RulingKind,
+        unit: &str,
+    ) -> Result<Objection, Status> {
+        let mut c = EscalationServiceClient::new(self.channel());
+        let req = RuleObjectionRequest {
+            request_id: request_id(),
+            name: format!("objections/{objection_id}"),
+            ruling: ruling as i32,
+            unit: unit.into(),
+            note: "ruled on the catalogue and the location".into(),
+        };
+        Ok(c.rule_objection(routed(req, &self.city, by))
+            .await?
+            .into_inner()
+            .objection
+            .unwrap_or_default())
+    }
+
+    /// The centre reclassifies an order under another catalogue item.
+    pub async fn reclassify(
+        &self,
+        order_id: &str,
+        category_code: &str,
+        reason: &str,
+    ) -> Result<Order, Status> {
+        let mut c = IntakeServiceClient::new(self.channel());
+        let req = ReclassifyOrderRequest {
+            request_id: request_id(),
+            name: format!("orders/{order_id}"),
+            category_code: category_code.into(),
+            reason: reason.into(),
+        };
+        Ok(c.reclassify_order(routed(req, &self.city, &self.city))
+            .await?
+            .into_inner()
+            .order
+            .unwrap_or_default())
+    }
+
+    /// Waits until the city holds a pending objection by `unit` on the
+    /// order (objections travel through the handler's outbox).
+    pub async fn wait_objection(
+        &self,
+        order_id: &str,
+        unit: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<Objection> {
+        self.poll(timeout, || async {
+            let found = self.objections(&self.city, order_id).await?;
+            Ok(found
+                .into_iter()
+                .find(|o| o.unit_id == unit && o.state == ObjectionState::Pending as i32))
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("objection by {unit} on {order_id}: {e}"))
+    }
+
     pub async fn relay_contact(
         &self,
         unit: &str,

@@ -289,6 +289,23 @@ pub struct SubmitArgs {
     /// Idempotency key; a fresh one when unset.
     #[arg(long)]
     pub request_id: Option<String>,
+    /// Dispose of the request instead of dispatching it: emergency_transfer |
+    /// legal_channel | duplicate | secrets_privacy | outside_duty | unlawful
+    #[arg(long)]
+    pub disposition: Option<String>,
+    /// What the requester is told, with --disposition.
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    /// 110 | 119 | 120 | 122, with --disposition emergency_transfer.
+    #[arg(long)]
+    pub emergency_line: Option<String>,
+    /// litigation | arbitration | discipline_inspection | administrative_review |
+    /// information_disclosure | petition, with --disposition legal_channel.
+    #[arg(long)]
+    pub legal_channel: Option<String>,
+    /// The requester brings new facts: never treated as a duplicate.
+    #[arg(long)]
+    pub new_facts: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -375,6 +392,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn up(a: UpArgs) -> anyhow::Result<()> {
     a.telemetry.check()?;
+    let shutdown = hotline_runtime::server::shutdown_signal();
     let telemetry = hotline_telemetry::init(
         &TelemetryArgs {
             otlp_endpoint: None,
@@ -403,9 +421,7 @@ async fn up(a: UpArgs) -> anyhow::Result<()> {
     for (name, addr) in mesh.metrics_addrs() {
         println!("  {name:<12} metrics http://{addr}/metrics");
     }
-    let result = mesh
-        .supervise(hotline_runtime::server::shutdown_signal())
-        .await;
+    let result = mesh.supervise(shutdown).await;
     mesh.stop().await;
     telemetry.shutdown().await;
     result
@@ -618,6 +634,14 @@ fn parse_named<T: WireEnum>(
         .with_context(|| format!("{field}: unknown value {value:?}"))
 }
 
+fn optional_named<T: WireEnum>(
+    field: &str,
+    value: Option<String>,
+    parse: fn(&str) -> Option<T>,
+) -> anyhow::Result<i32> {
+    value.map_or(Ok(0), |v| parse_named(field, &v, parse))
+}
+
 async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
     let client = MeshClient::new(&a.gateway, &a.city)?;
     let req = pb::SubmitRequestRequest {
@@ -635,6 +659,23 @@ async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
             latitude,
             longitude,
         }),
+        disposition: optional_named(
+            "disposition",
+            a.disposition,
+            hotline_core::Disposition::parse,
+        )?,
+        disposition_reason: a.reason,
+        emergency_line: optional_named(
+            "emergency_line",
+            a.emergency_line,
+            hotline_core::EmergencyLine::parse,
+        )?,
+        legal_channel: optional_named(
+            "legal_channel",
+            a.legal_channel,
+            hotline_core::LegalChannel::parse,
+        )?,
+        new_facts: a.new_facts,
     };
     let order = client.submit(req).await.map_err(status_error)?;
     print_order(&order, a.json)

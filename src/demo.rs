@@ -10,10 +10,10 @@ use crate::client::{MeshClient, request_id};
 use crate::cmd::DemoArgs;
 use crate::mesh::{Mesh, MeshOptions};
 
-const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 const DEMO_START: &str = "2026-11-16T09:00";
 const MINUTE: i64 = 60_000_000;
-const HOUR: i64 = 60 * MINUTE;
+pub(crate) const HOUR: i64 = 60 * MINUTE;
 
 /// Ten metres inside Market Street from its border with Harbour Street,
 /// in East Arcade Community (see topology/demo-city.toml).
@@ -47,6 +47,19 @@ pub struct DemoReport {
     pub supervisions: usize,
     pub escalations: usize,
     pub extensions: usize,
+    /// Jurisdiction objections recorded, and those ruled.
+    pub objections: usize,
+    pub rulings: usize,
+    /// Objections the rules refused (after the window, by a designated handler).
+    pub objections_refused: usize,
+    /// Orders that reached the bounce limit, the centre designating the handler.
+    pub bounce_limit_hits: usize,
+    /// Orders dispatched to two leads (territory and department).
+    pub dual_dispatches: usize,
+    /// Orders intake disposed of without dispatch, per kind.
+    pub dispositions: std::collections::BTreeMap<String, usize>,
+    /// Hand-downs to a community the duty list refused.
+    pub hand_downs_refused: usize,
     /// An order located near a township border: who owns it, and the
     /// neighbours recorded.
     pub border_case: Value,
@@ -93,7 +106,7 @@ pub async fn main(a: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn submit_req(
+pub(crate) fn submit_req(
     category: &str,
     address: &str,
     kind: RequestKind,
@@ -112,7 +125,7 @@ fn submit_req(
         text: text.into(),
         category_code: category.into(),
         address: address.into(),
-        location: None,
+        ..Default::default()
     }
 }
 
@@ -274,6 +287,7 @@ pub async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
     say(format!("   epoch 2 handled → {}", state_name(o.state)));
 
     clocks(&c, &mut report, &say).await?;
+    crate::demo_disputes::disputes(&c, &mut report, &say).await?;
 
     // 9. A pothole reported by location near the Market/Harbour border:
     //    the township owning the point leads, the neighbours are recorded.
@@ -567,7 +581,7 @@ async fn clocks(
     Ok(())
 }
 
-fn state_name(s: i32) -> &'static str {
+pub(crate) fn state_name(s: i32) -> &'static str {
     OrderState::try_from(s)
         .map(|s| s.as_str_name().trim_start_matches("ORDER_STATE_"))
         .unwrap_or("?")
@@ -596,6 +610,21 @@ fn print_summary(r: &DemoReport) {
         r.overdue, r.supervisions, r.escalations
     );
     println!("  extensions          {}", r.extensions);
+    println!(
+        "  objections          {} ({} ruled, {} refused by the rules)",
+        r.objections, r.rulings, r.objections_refused
+    );
+    println!("  bounce limit hits   {}", r.bounce_limit_hits);
+    println!("  dual dispatches     {}", r.dual_dispatches);
+    println!("  hand-downs refused  {}", r.hand_downs_refused);
+    println!(
+        "  dispositions        {}",
+        r.dispositions
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     println!("  retry, same answer  {}", r.retry_same_answer);
     println!(
         "  gateway calls       {} ({} cross-unit handoffs)",

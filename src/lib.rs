@@ -6,6 +6,7 @@ pub mod bench_tracing;
 pub mod client;
 pub mod cmd;
 pub mod demo;
+mod demo_disputes;
 pub mod mesh;
 pub mod topology;
 pub mod trace;
@@ -45,7 +46,8 @@ mod tests {
         assert_eq!(count(Tier::District), 2);
         assert_eq!(count(Tier::Township), 4);
         assert_eq!(count(Tier::Community), 8);
-        assert_eq!(count(Tier::Department), 4);
+        assert_eq!(count(Tier::Department), 5);
+        assert_eq!(count(Tier::Central), 1);
         assert!(
             t.units()
                 .any(|u| u.tier == Tier::Department && u.enterprise),
@@ -55,7 +57,8 @@ mod tests {
         for u in Urgency::ALL {
             assert!(t.catalogue().any(|i| i.urgency == *u), "no {u} item");
         }
-        assert_eq!(t.services().len(), 5, "one service per tier");
+        assert_eq!(t.services().len(), 6, "one service per tier");
+        assert_eq!(t.district_area("Ridge Road").unwrap().id, "d-hillview");
     }
 
     #[test]

@@ -35,6 +35,25 @@ fn demo_json_reports_every_path() {
     ] {
         assert!(v[field].as_u64().unwrap() > 0, "{field} in {v}");
     }
+    // Jurisdiction: an objection ruled and redirected, a late one and a
+    // designated handler's refused, the bounce limit, dual dispatch, and
+    // every intake disposition.
+    assert!(v["objections"].as_u64().unwrap() >= 4, "{v}");
+    assert!(v["rulings"].as_u64().unwrap() >= 4, "{v}");
+    assert_eq!(v["objections_refused"], 2, "{v}");
+    assert_eq!(v["bounce_limit_hits"], 1, "{v}");
+    assert!(v["dual_dispatches"].as_u64().unwrap() >= 2, "{v}");
+    assert_eq!(v["hand_downs_refused"], 1, "{v}");
+    for kind in [
+        "emergency_transfer",
+        "legal_channel",
+        "duplicate",
+        "secrets_privacy",
+        "outside_duty",
+        "unlawful",
+    ] {
+        assert_eq!(v["dispositions"][kind], 1, "{kind} in {v}");
+    }
     let steps: Vec<&str> = v["trace_sample"]["steps"]
         .as_array()
         .unwrap()
@@ -80,6 +99,11 @@ fn demo_json_reports_every_path() {
         "Chen Jing",
         "Bins not emptied",
         "Drilling after midnight",
+        "1391000000",
+        "Qian Resident",
+        "lift has been broken",
+        "Piling at night",
+        "Smoke in the stairwell",
         "Sun Mei",
         "arcade gate",
     ] {

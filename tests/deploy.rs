@@ -388,13 +388,18 @@ fn kustomize_base_and_beijing_overlay_line_up_with_the_binary() {
         "base/topology.toml is a copy of topology/demo-city.toml (rerun deploy/k8s/generate.py)"
     );
     let base = check_kustomization(&k8s.join("base"));
-    assert_eq!(base.len(), 5);
+    assert_eq!(
+        base.len(),
+        demo_services(),
+        "one Deployment per service of the demo city"
+    );
     let beijing = check_kustomization(&k8s.join("overlays/beijing"));
     for district in ["dongcheng", "haidian", "yanqing"] {
         assert!(beijing.contains(&format!("township-{district}")));
         assert!(beijing.contains(&format!("community-{district}")));
     }
-    assert_eq!(beijing.len(), 3 + 2 * 16);
+    // city, district, department and central, and a township and a community service per district.
+    assert_eq!(beijing.len(), 4 + 2 * 16);
     let gateway = kustomize(&k8s.join("overlays/beijing"))
         .into_iter()
         .find(|o| kind_name(o) == ("Deployment".into(), "hotline-gateway".into()))
@@ -450,7 +455,11 @@ fn compose_commands_ports_and_scrape_targets_line_up() {
     let (file, procs, mounts) = compose();
     let services = file["services"].as_mapping().unwrap();
     let has = |host: &str| services.contains_key(host);
-    assert_eq!(procs.len(), 6, "the gateway and five tier services");
+    assert_eq!(
+        procs.len(),
+        1 + demo_services(),
+        "the gateway and each service of the demo city"
+    );
     let mut metrics = BTreeMap::new();
     let mut grpc = BTreeSet::new();
     for p in &procs {
@@ -747,4 +756,12 @@ async fn the_compose_topology_runs_on_loopback_and_carries_an_order() {
     }
     let services: BTreeSet<String> = sink.spans().into_iter().map(|s| s.service).collect();
     assert!(services.len() >= 5, "spans from {services:?}");
+}
+
+/// How many services the demo city runs (one per tier it has).
+fn demo_services() -> usize {
+    hotline_core::Topology::parse("demo-city.toml", hotline::DEMO_TOPOLOGY)
+        .unwrap()
+        .services()
+        .len()
 }

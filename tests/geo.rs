@@ -70,7 +70,11 @@ async fn a_location_decides_the_territory_and_records_the_neighbours() {
     // Exactly on a vertex shared by South Quay and East Arcade: the smaller
     // unit id owns it, every time.
     for _ in 0..2 {
-        let o = c.submit(at(39.94986, 116.239848, "")).await.unwrap();
+        // With new facts: the same requester at the same point would
+        // otherwise be a duplicate of the first, and not dispatched.
+        let mut r = at(39.94986, 116.239848, "");
+        r.new_facts = true;
+        let o = c.submit(r).await.unwrap();
         assert_eq!(leads(&o), ["t-harbour"]);
         assert_eq!(o.community_unit, "c-harbour-south");
         assert_eq!(o.near_boundary_units, ["c-market-east", "t-market"]);

@@ -4,9 +4,11 @@
 mod bad_input;
 mod demo;
 mod deploy;
+mod disputes;
 mod durability;
 mod escalation;
 mod geo;
+mod jurisdiction;
 mod lifecycle;
 mod observability;
 mod services;

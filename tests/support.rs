@@ -52,6 +52,27 @@ pub async fn pg_mesh(env: BTreeMap<String, Vec<(String, String)>>) -> Option<Tes
     .await
 }
 
+/// A mesh like [`pg_mesh`] on another topology.
+pub async fn pg_mesh_on(topology: &str) -> Option<TestMesh> {
+    pg_mesh_with(Spec {
+        topology: Some(topology.to_string()),
+        ..Spec::default()
+    })
+    .await
+}
+
+/// The demo city with its `[policy]` keys changed, e.g.
+/// `&[("arbitration", "\"district_first\"")]`.
+pub fn demo_with_policy(keys: &[(&str, &str)]) -> String {
+    let mut src = hotline::DEMO_TOPOLOGY.to_string();
+    for (key, value) in keys {
+        let start = src.find(&format!("\n{key} = ")).expect("a policy key") + 1;
+        let end = start + src[start..].find('\n').unwrap();
+        src.replace_range(start..end, &format!("{key} = {value}"));
+    }
+    src
+}
+
 /// The demo city on a virtual clock starting at [`T0`].
 pub async fn virtual_mesh() -> Option<TestMesh> {
     pg_mesh_with(Spec {
@@ -159,6 +180,22 @@ impl TestMesh {
             .collect()
     }
 
+    /// Every service's dead letters: handoffs a receiver refused for good.
+    /// A healthy run has none.
+    pub async fn dead_letters(&self) -> Vec<hotline_store::outbox::DeadLetter> {
+        let mut all = Vec::new();
+        for s in self.mesh.topology.services() {
+            let db = hotline_store::Db::connect(&self.opts.db_url(&s.name).unwrap(), 1)
+                .await
+                .unwrap();
+            let mut c = db.acquire().await.unwrap();
+            all.extend(hotline_store::outbox::dead_letters(&mut c).await.unwrap());
+            drop(c);
+            db.close().await;
+        }
+        all
+    }
+
     /// Stops every process and drops the databases.
     pub async fn stop(self) {
         self.stop_then(|| {}).await
@@ -194,7 +231,7 @@ pub fn submit(category: &str, address: &str, kind: RequestKind) -> SubmitRequest
         text: "the request text".into(),
         category_code: category.into(),
         address: address.into(),
-        location: None,
+        ..Default::default()
     }
 }
 
@@ -204,4 +241,16 @@ pub fn actions(o: &Order, action: &str) -> Vec<String> {
         .filter(|h| h.action == action)
         .map(|h| h.actor_unit.clone())
         .collect()
+}
+
+/// Waits until parts reported back reach the lead's view of its assignment.
+pub async fn wait_parts(c: &MeshClient, lead: &str, order: &str) -> Vec<PartReport> {
+    for _ in 0..300 {
+        let a = c.assignment(lead, order).await.unwrap();
+        if !a.parts.is_empty() {
+            return a.parts;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no part reported to {lead} on {order}");
 }

@@ -22,7 +22,7 @@ async fn up_starts_separate_processes_and_stops_them_all_on_sigterm() {
         .expect(&first)
         .to_string();
     let mut pids = Vec::new();
-    for _ in 0..6 {
+    for _ in 0..7 {
         let line = lines.next().unwrap().unwrap();
         pids.push(
             line.split_whitespace()
@@ -36,8 +36,8 @@ async fn up_starts_separate_processes_and_stops_them_all_on_sigterm() {
     pids.dedup();
     assert_eq!(
         pids.len(),
-        6,
-        "gateway and five services, each its own process"
+        7,
+        "gateway and six services, each its own process"
     );
     assert!(!pids.contains(&(up.id() as i32)));
 
@@ -47,7 +47,14 @@ async fn up_starts_separate_processes_and_stops_them_all_on_sigterm() {
         routes.iter().all(|r| !r.address.is_empty()),
         "every unit routed: {routes:?}"
     );
-    for db in ["city", "district", "township", "community", "department"] {
+    for db in [
+        "city",
+        "district",
+        "township",
+        "community",
+        "department",
+        "central",
+    ] {
         assert!(
             dir.path().join(format!("{db}.db")).exists(),
             "{db}.db in the data dir"

@@ -285,7 +285,7 @@ spec:
 """
 
 BASE_SERVICES = [("city", "city"), ("district", "district"), ("township", "township"),
-                 ("community", "community"), ("department", "department")]
+                 ("community", "community"), ("department", "department"), ("central", "central")]
 
 
 def write(path, text):
@@ -340,10 +340,13 @@ def beijing_topology():
                              f'population = 20000\naddresses = ["{c} {name} Lane {t}"]\n')
                 services[f"community-{d}"].append(cid)
     departments = re.findall(r'\[\[unit\]\]\nid = "(dept-[a-z]+)"\n(?:.*\n)*?(?=\n)', rest)
-    for block in re.findall(r'(\[\[unit\]\]\nid = "dept-[^\n]*\n(?:[^\[\n][^\n]*\n)*)', rest):
+    for block in re.findall(r'(\[\[unit\]\]\nid = "(?:dept|central)-[^\n]*\n(?:[^\[\n][^\n]*\n)*)', rest):
         block = block.replace('parent = "d-riverside"', 'parent = "d-chaoyang"').replace("Riverside", "Chaoyang")
+        block = block.replace('parent = "d-hillview"', 'parent = "d-haidian"').replace("Hillview", "Haidian")
         units.append(block)
+    departments = re.findall(r'\[\[unit\]\]\nid = "(dept-[a-z-]+)"', rest)
     services["department"] = departments
+    services["central"] = re.findall(r'\[\[unit\]\]\nid = "(central-[a-z-]+)"', rest)
     svc = []
     for name, members in services.items():
         tier_name = name.split("-")[0]

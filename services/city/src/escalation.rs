@@ -11,6 +11,7 @@ use hotline_runtime::{Ctx, guard, idem, meta, wire};
 use hotline_store::{assignments, orders};
 use tonic::{Request, Response, Status};
 
+use crate::arbitration::Arbitration;
 use crate::extension;
 use crate::record::{self, locked, note};
 
@@ -89,14 +90,20 @@ impl CityEscalation {
                 .await?
                 .is_none()
             {
-                let lead_due = assignments::for_order(&mut tx, &r.order_id)
+                let leads: Vec<_> = assignments::for_order(&mut tx, &r.order_id)
                     .await?
+                    .into_iter()
+                    .filter(|a| a.role.is_lead() && a.lead_unit.is_empty())
+                    .collect();
+                let lead_due = leads.iter().map(|a| a.due_us).max().unwrap_or(order.due_us);
+                let mut a = record::fresh(&order, &r.from_unit, Role::CoHandler, 1, now, lead_due);
+                // It reports its part to the township that whistled (Art. 14).
+                let topology = &self.ctx.topology;
+                a.lead_unit = leads
                     .iter()
-                    .filter(|a| a.role.is_lead())
-                    .map(|a| a.due_us)
-                    .max()
-                    .unwrap_or(order.due_us);
-                let a = record::fresh(&order, &r.from_unit, Role::CoHandler, 1, now, lead_due);
+                    .find(|l| topology.unit(&l.unit_id).map(|u| u.tier) == Some(Tier::Township))
+                    .map(|l| l.unit_id.clone())
+                    .unwrap_or_default();
                 record::issue(&self.ctx, &mut tx, &order, &a, now).await?;
                 note(
                     &mut tx,
@@ -170,6 +177,46 @@ impl CityEscalation {
 
 #[tonic::async_trait]
 impl EscalationService for CityEscalation {
+    async fn record_objection(
+        &self,
+        req: Request<RecordObjectionRequest>,
+    ) -> Result<Response<RecordObjectionResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::hosted(&self.ctx, &caller.target)?;
+        let a = Arbitration::new(self.ctx.clone());
+        Ok(Response::new(a.record(&caller, req.into_inner()).await?))
+    }
+
+    async fn rule_objection(
+        &self,
+        req: Request<RuleObjectionRequest>,
+    ) -> Result<Response<RuleObjectionResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::hosted(&self.ctx, &caller.target)?;
+        let a = Arbitration::new(self.ctx.clone());
+        Ok(Response::new(a.rule(&caller, req.into_inner()).await?))
+    }
+
+    async fn list_objections(
+        &self,
+        req: Request<ListObjectionsRequest>,
+    ) -> Result<Response<ListObjectionsResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::hosted(&self.ctx, &caller.target)?;
+        let a = Arbitration::new(self.ctx.clone());
+        Ok(Response::new(a.list(&caller, req.into_inner()).await?))
+    }
+
+    async fn notify_objection(
+        &self,
+        _: Request<NotifyObjectionRequest>,
+    ) -> Result<Response<NotifyObjectionResponse>, Status> {
+        Err(ServiceError::Unimplemented(
+            "NotifyObjection (the city refers objections; districts take them)",
+        )
+        .into())
+    }
+
     async fn request_coordination(
         &self,
         req: Request<RequestCoordinationRequest>,

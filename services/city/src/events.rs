@@ -177,12 +177,14 @@ impl Events {
 }
 
 /// Re-derives the order's state from its lead assignments, recording the
-/// change in history; a replied order's callback falls due.
+/// change in history; a replied order's callback falls due. A lead handed
+/// down works under its township, which answers for the order: only the
+/// city's own leads count.
 pub async fn summarise(ctx: &Ctx, conn: &mut Conn, order: &mut Order, now: Micros) -> Result<()> {
     let leads: Vec<AssignmentState> = assignments::for_order(conn, &order.order_id)
         .await?
         .into_iter()
-        .filter(|a| a.role.is_lead())
+        .filter(|a| a.role.is_lead() && a.lead_unit.is_empty())
         .map(|a| a.state)
         .collect();
     let next = summarize(order.state, &leads);
@@ -298,5 +300,41 @@ impl DispatchService for Events {
         let caller = meta::caller(&req)?;
         guard::hosted(&self.ctx, &caller.target)?;
         Ok(Response::new(self.record(&caller, req.into_inner()).await?))
+    }
+
+    async fn object_assignment(
+        &self,
+        _: Request<ObjectAssignmentRequest>,
+    ) -> Result<Response<ObjectAssignmentResponse>, Status> {
+        Err(not_here(
+            "ObjectAssignment (handlers object at their own service)",
+        ))
+    }
+
+    async fn hand_down_assignment(
+        &self,
+        _: Request<HandDownAssignmentRequest>,
+    ) -> Result<Response<HandDownAssignmentResponse>, Status> {
+        Err(not_here(
+            "HandDownAssignment (handlers hand down at their own service)",
+        ))
+    }
+
+    async fn report_part(
+        &self,
+        _: Request<ReportPartRequest>,
+    ) -> Result<Response<ReportPartResponse>, Status> {
+        Err(not_here("ReportPart (parts go to the lead unit)"))
+    }
+
+    async fn record_hand_down(
+        &self,
+        req: Request<RecordHandDownRequest>,
+    ) -> Result<Response<RecordHandDownResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::hosted(&self.ctx, &caller.target)?;
+        Ok(Response::new(
+            crate::handdown::record(&self.ctx, &caller, req.into_inner()).await?,
+        ))
     }
 }

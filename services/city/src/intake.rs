@@ -3,7 +3,9 @@
 use hmac::{Hmac, Mac};
 use hotline_core::dispatch::{self, Decision, DecisionError, Site};
 use hotline_core::lifecycle::{self, CallbackEffect};
-use hotline_core::{AssignmentState, Channel, OrderState, RequestKind, Satisfaction};
+use hotline_core::{
+    AssignmentState, Channel, Disposition, OrderState, RequestKind, Satisfaction, Tier, Urgency,
+};
 use hotline_proto::v1::intake_service_server::IntakeService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
@@ -13,6 +15,7 @@ use hotline_store::{Conn, assignments, misc};
 use sha2::Sha256;
 use tonic::{Request, Response, Status};
 
+use crate::disposition;
 use crate::record::{self, locked, note, transition};
 use crate::wire::{full_order, order_to_wire};
 
@@ -33,6 +36,18 @@ impl Intake {
             .unwrap_or_default()
     }
 
+    async fn repeat_of(
+        &self,
+        conn: &mut Conn,
+        requester_ref: &str,
+        place: (&str, Option<(f64, f64)>),
+        item: &hotline_core::CatalogueItem,
+        now: hotline_core::Micros,
+    ) -> Result<Option<Stored>> {
+        let policy = &self.ctx.topology.policy;
+        disposition::find_repeat(conn, requester_ref, place, &item.code, now, policy).await
+    }
+
     async fn submit(&self, r: SubmitRequestRequest) -> Result<SubmitRequestResponse> {
         let channel: Channel = wire::required_enum("channel", r.channel)?;
         let kind: RequestKind = wire::required_enum("kind", r.kind)?;
@@ -42,27 +57,43 @@ impl Intake {
             .ok_or_else(|| ServiceError::invalid("requester", "required"))?;
         let phone = normalise_phone(&requester.phone)?;
         required("text", &r.text)?;
-        required("category_code", &r.category_code)?;
+        let topology = &self.ctx.topology;
+        let declared = disposition::declared(&r)?;
+        let item = if disposition::needs_category(declared.as_ref()) || !r.category_code.is_empty()
+        {
+            required("category_code", &r.category_code)?;
+            Some(topology.item(&r.category_code).ok_or_else(|| {
+                decision_error(DecisionError::UnknownCategory(r.category_code.clone()))
+            })?)
+        } else {
+            None
+        };
         // A location decides the place; otherwise the address index does.
         let located = r
             .location
             .as_ref()
-            .map(|l| self.ctx.topology.locate(l.latitude, l.longitude))
+            .map(|l| topology.locate(l.latitude, l.longitude))
             .transpose()
             .map_err(|e| ServiceError::invalid("location", e.to_string()))?;
         let site = match &located {
             Some(l) => Site::Place(&l.place),
             None => Site::Address(&r.address),
         };
-        let decision = dispatch::decide_at(&self.ctx.topology, kind, &r.category_code, site)
-            .map_err(decision_error)?;
-        let item = self
-            .ctx
-            .topology
-            .item(&r.category_code)
-            .expect("decided on a known item");
-        let policy = &self.ctx.topology.policy;
-        let city = self.ctx.topology.city().id.clone();
+        // Only a request intake does not dispose of is classified for
+        // dispatch, so a bad address is refused before anything is stored.
+        let decision = match (&declared, item) {
+            (None, Some(item)) => Some(
+                dispatch::decide_at(topology, kind, &item.code, site).map_err(decision_error)?,
+            ),
+            _ => None,
+        };
+        let urgency = match (item, &declared) {
+            (Some(i), _) => i.urgency,
+            (None, Some(d)) if d.kind == Disposition::EmergencyTransfer => Urgency::Emergency,
+            (None, _) => Urgency::General,
+        };
+        let policy = &topology.policy;
+        let city = topology.city().id.clone();
 
         let scope = idem::scope("SubmitRequest", &city);
         let now = self.ctx.now();
@@ -73,25 +104,61 @@ impl Intake {
         let order_id = record::next_id(&mut tx, "order", "HL").await?;
         let requester_ref = pseudonym(&mut tx, &phone).await?;
         orders::upsert_requester(&mut tx, &requester_ref, &requester.name, &phone, now).await?;
+        // A repeat of an open order without new facts is a duplicate,
+        // whether intake said so or the centre finds it.
+        let location = r.location.as_ref().map(|l| (l.latitude, l.longitude));
+        let place = (r.address.as_str(), location);
+        let repeats = match (&declared, item) {
+            (Some(d), Some(item)) if d.kind == Disposition::Duplicate => {
+                let found = self
+                    .repeat_of(&mut tx, &requester_ref, place, item, now)
+                    .await?;
+                Some(found.ok_or_else(|| {
+                    ServiceError::FailedPrecondition(format!(
+                        "duplicate: no open order of this requester at this place in {} \
+                         within {} h",
+                        item.code, policy.duplicate_window_hours
+                    ))
+                })?)
+            }
+            (None, Some(item)) if !r.new_facts => {
+                self.repeat_of(&mut tx, &requester_ref, place, item, now)
+                    .await?
+            }
+            _ => None,
+        };
+        let declared = declared.or_else(|| {
+            repeats.as_ref().map(|_| disposition::Declared {
+                kind: Disposition::Duplicate,
+                line: None,
+                channel: None,
+                reason: String::new(),
+            })
+        });
         let mut order = Stored {
             order_id: order_id.clone(),
             state: OrderState::Received,
             kind,
             channel,
-            category_code: item.code.clone(),
-            urgency: item.urgency,
-            catalogue_version: self.ctx.topology.catalogue_version.clone(),
+            category_code: item.map(|i| i.code.clone()).unwrap_or_default(),
+            urgency,
+            catalogue_version: topology.catalogue_version.clone(),
             address: r.address.clone(),
             body: r.text.clone(),
             requester_ref,
             territory_unit: String::new(),
             received_us: now,
-            due_us: policy.due(item.urgency, now),
+            due_us: policy.due(urgency, now),
             answer: String::new(),
             seq: 0,
             reopen_count: 0,
             callback: None,
             closed_us: None,
+            disposition: None,
+            duplicate_of: String::new(),
+            redirect_count: 0,
+            bounce_limit_reached: false,
+            designated_unit: String::new(),
             overdue: false,
             urge_count: 0,
             location: r.location.as_ref().map(|l| Location {
@@ -116,19 +183,35 @@ impl Intake {
                 order.near_boundary_units.join(",")
             );
         }
+        let classified = match item {
+            Some(i) => format!(
+                "category={} urgency={} catalogue={}",
+                i.code, i.urgency, order.catalogue_version
+            ),
+            None => format!(
+                "no category urgency={urgency} catalogue={}",
+                order.catalogue_version
+            ),
+        };
         let mut history = vec![
             (OrderState::Received, received),
-            (
-                OrderState::Classified,
-                format!(
-                    "category={} urgency={} catalogue={}",
-                    item.code, item.urgency, order.catalogue_version
-                ),
-            ),
+            (OrderState::Classified, classified),
         ];
         let mut issued = Vec::new();
-        match decision {
-            Decision::Answer(answer) => {
+        let mut notes = Vec::new();
+        match (declared, decision) {
+            (Some(d), _) => {
+                let (told, detail) = disposition::record(&d, repeats.as_ref());
+                order.disposition = Some(d.kind);
+                order.answer = told;
+                order.duplicate_of = repeats
+                    .as_ref()
+                    .map(|o| o.order_id.clone())
+                    .unwrap_or_default();
+                order.closed_us = Some(now);
+                history.push((OrderState::Disposed, detail));
+            }
+            (None, Some(Decision::Answer(answer))) => {
                 order.answer = answer;
                 order.closed_us = Some(now);
                 history.push((
@@ -136,23 +219,30 @@ impl Intake {
                     "answered at intake from the catalogue".into(),
                 ));
             }
-            Decision::Dispatch {
-                territory,
-                assignments,
-            } => {
+            (
+                None,
+                Some(Decision::Dispatch {
+                    territory,
+                    assignments,
+                }),
+            ) => {
                 order.territory_unit = territory.unwrap_or_default();
-                let units: Vec<String> = assignments
-                    .iter()
-                    .map(|p| format!("{}:{}", p.unit_id, p.role))
-                    .collect();
-                history.push((OrderState::Dispatched, units.join(" ")));
+                history.push((OrderState::Dispatched, planned_units(&assignments)));
+                notes.extend(dispatch_notes(topology, &assignments));
                 issued = assignments;
             }
+            (None, None) => unreachable!("undisposed requests are decided above"),
         }
         order.state = history.last().expect("history").0;
         orders::insert(&mut tx, &order).await?;
         for (state, detail) in history {
             note(&mut tx, &mut order, now, &city, state.as_str(), detail).await?;
+        }
+        for (action, detail) in notes {
+            note(&mut tx, &mut order, now, &city, action, detail).await?;
+        }
+        if let Some(original) = &repeats {
+            disposition::link(&mut tx, &original.order_id, &order_id, now, &city).await?;
         }
         let handler_due = policy.due(order.urgency, now);
         for p in &issued {
@@ -160,8 +250,9 @@ impl Intake {
             record::issue(&self.ctx, &mut tx, &order, &a, now).await?;
         }
         orders::update(&mut tx, &order).await?;
+        let name = item.map(|i| i.name.as_str()).unwrap_or_default();
         let answer = SubmitRequestResponse {
-            order: Some(full_order(&mut tx, &order, &item.name).await?),
+            order: Some(full_order(&mut tx, &order, name).await?),
         };
         idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
         tx.commit().await?;
@@ -234,6 +325,7 @@ impl Intake {
                     detail,
                 )
                 .await?;
+                crate::arbitration::supersede_pending(&self.ctx, &mut tx, &order_id, now).await?;
                 // A new handler clock with a fresh limit; the business
                 // clock (order.due_us) runs on.
                 let due = policy.due(order.urgency, now);
@@ -243,7 +335,10 @@ impl Intake {
                         continue;
                     }
                     crate::clocks::stop(&mut tx, &order_id, &old.unit_id).await?;
-                    let a = record::fresh(&order, &old.unit_id, old.role, old.epoch + 1, now, due);
+                    let mut a =
+                        record::fresh(&order, &old.unit_id, old.role, old.epoch + 1, now, due);
+                    a.designated = old.designated;
+                    a.lead_unit = old.lead_unit.clone();
                     units.push(format!("{}:{}:epoch{}", a.unit_id, a.role, a.epoch));
                     record::issue(&self.ctx, &mut tx, &order, &a, now).await?;
                 }
@@ -310,7 +405,45 @@ impl Intake {
     }
 }
 
-fn decision_error(e: DecisionError) -> ServiceError {
+/// The dispatch history line: each planned unit with its role.
+pub(crate) fn planned_units(planned: &[dispatch::Planned]) -> String {
+    planned
+        .iter()
+        .map(|p| format!("{}:{}", p.unit_id, p.role))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// History lines for dispatch rules worth reading later: a matter
+/// forwarded to a central unit (Art. 22), a district organising (Art. 12).
+pub(crate) fn dispatch_notes(
+    topology: &hotline_core::Topology,
+    planned: &[dispatch::Planned],
+) -> Vec<(&'static str, String)> {
+    let mut notes = Vec::new();
+    for p in planned.iter().filter(|p| p.role.is_lead()) {
+        match topology.unit(&p.unit_id).map(|u| u.tier) {
+            Some(Tier::Central) => notes.push((
+                "forwarded",
+                format!(
+                    "{} is a central unit; forwarded for coordination",
+                    p.unit_id
+                ),
+            )),
+            Some(Tier::District) => notes.push((
+                "organised",
+                format!(
+                    "{} organises: no handler known below the district",
+                    p.unit_id
+                ),
+            )),
+            _ => {}
+        }
+    }
+    notes
+}
+
+pub(crate) fn decision_error(e: DecisionError) -> ServiceError {
     let field = match &e {
         DecisionError::UnknownCategory(_) => "category_code",
         DecisionError::MissingAddress(_) | DecisionError::UnknownAddress(_) => "address",
@@ -419,6 +552,17 @@ impl IntakeService for Intake {
         guard::is_city(&self.ctx, &caller)?;
         Ok(Response::new(
             self.callback(&caller, req.into_inner()).await?,
+        ))
+    }
+
+    async fn reclassify_order(
+        &self,
+        req: Request<ReclassifyOrderRequest>,
+    ) -> Result<Response<ReclassifyOrderResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        guard::is_city(&self.ctx, &caller)?;
+        Ok(Response::new(
+            crate::reclassify::reclassify(&self.ctx, &caller, req.into_inner()).await?,
         ))
     }
 

@@ -2,11 +2,15 @@
 //! classification, dispatch, the record of every assignment, the contact
 //! relay, callbacks and reopening. It alone holds requester identity.
 
+mod arbitration;
 mod clocks;
+mod disposition;
 mod escalation;
 mod events;
 mod extension;
+mod handdown;
 mod intake;
+mod reclassify;
 mod record;
 mod relay;
 mod reporting;

@@ -63,7 +63,12 @@ pub async fn issue(
         0 => format!("deliver:{}:{}:{}", a.order_id, a.unit_id, a.epoch),
         n => format!("deliver:{}:{}:{}:x{n}", a.order_id, a.unit_id, a.epoch),
     };
-    if a.role.is_lead() && a.extensions == 0 && a.state == AssignmentState::Dispatched {
+    // A lead handed down works under its township's clock, not its own.
+    if a.role.is_lead()
+        && a.lead_unit.is_empty()
+        && a.extensions == 0
+        && a.state == AssignmentState::Dispatched
+    {
         crate::clocks::arm_new_lead(ctx, conn, a, now).await?;
     }
     let request = DeliverAssignmentRequest {
@@ -117,10 +122,59 @@ pub fn fresh(
         body: order.body.clone(),
         requester_ref: order.requester_ref.clone(),
         kind: order.kind,
+        designated: false,
+        lead_unit: String::new(),
         requested_due_us: None,
         extensions: 0,
         trace_parent: order.trace_parent.clone(),
     }
+}
+
+/// The epoch a unit's next assignment on an order gets: one past any it
+/// held, so the new one supersedes it everywhere.
+pub async fn next_epoch(conn: &mut Conn, order_id: &str, unit: &str) -> Result<i64> {
+    Ok(assignments::get(conn, order_id, unit)
+        .await?
+        .map_or(1, |a| a.epoch + 1))
+}
+
+/// Revokes an assignment: a new epoch in state REVOKED, delivered so the
+/// handler learns of it; its later messages get FAILED_PRECONDITION.
+pub async fn revoke(
+    ctx: &Ctx,
+    conn: &mut Conn,
+    order: &Order,
+    a: &Assignment,
+    now: Micros,
+) -> Result<()> {
+    let mut revoked = a.clone();
+    revoked.epoch += 1;
+    revoked.state = AssignmentState::Revoked;
+    revoked.order_seq = order.seq;
+    crate::clocks::stop(conn, &a.order_id, &a.unit_id).await?;
+    issue(ctx, conn, order, &revoked, now).await
+}
+
+/// Issues an assignment the unit already held in a new epoch (a kept
+/// objection, a reclassification). Its handler clock carries on: the old
+/// epoch's timers stop and the new epoch's are armed (a dispatched lead's
+/// by [`issue`]).
+pub async fn reissue(
+    ctx: &Ctx,
+    conn: &mut Conn,
+    order: &Order,
+    a: &Assignment,
+    now: Micros,
+) -> Result<()> {
+    crate::clocks::stop(conn, &a.order_id, &a.unit_id).await?;
+    let own_lead = a.role.is_lead() && a.lead_unit.is_empty();
+    if own_lead && a.state.is_open() && a.state != AssignmentState::Dispatched {
+        crate::clocks::arm_handler_clock(ctx, conn, a, now).await?;
+        if let Some(at) = a.accepted_us {
+            crate::clocks::accepted(ctx, conn, a, at, now).await?;
+        }
+    }
+    issue(ctx, conn, order, a, now).await
 }
 
 /// Locks and reads an order, or NOT_FOUND.

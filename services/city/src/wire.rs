@@ -37,6 +37,11 @@ pub fn order_to_wire(o: &Order, category_name: &str) -> pb::Order {
         }),
         closed_time: opt_ts(o.closed_us),
         catalogue_version: o.catalogue_version.clone(),
+        disposition: o.disposition.map(|d| d.to_wire()).unwrap_or(0),
+        duplicate_of: o.duplicate_of.clone(),
+        redirect_count: o.redirect_count as u32,
+        bounce_limit_reached: o.bounce_limit_reached,
+        designated_unit: o.designated_unit.clone(),
         overdue: o.overdue,
         urge_count: o.urge_count as u32,
         location: o.location.map(|l| pb::Location {

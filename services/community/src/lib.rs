@@ -1,6 +1,6 @@
-//! The community or village (社区/村): assists its township, and is never the lead (Art. 17), so it takes assist assignments only.
+//! The community or village (社区/村): assists its township, and leads only duty-list matters its township hands down to it, never assist items (Art. 17).
 
-use hotline_core::{Role, Tier};
+use hotline_core::Tier;
 use hotline_handler::TierRules;
 use hotline_runtime::Ctx;
 use hotline_runtime::server;
@@ -10,10 +10,6 @@ pub struct Community;
 impl TierRules for Community {
     fn tier(&self) -> Tier {
         Tier::Community
-    }
-
-    fn takes(&self, role: Role) -> bool {
-        matches!(role, Role::Assist)
     }
 }
 
@@ -25,6 +21,7 @@ pub fn tier(ctx: Ctx) -> server::Tier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hotline_core::Role;
 
     #[test]
     fn roles_taken() {
@@ -33,7 +30,7 @@ mod tests {
             .copied()
             .filter(|r| Community.takes(*r))
             .collect();
-        assert_eq!(taken, vec![Role::Assist]);
+        assert_eq!(taken, vec![Role::Lead, Role::Assist]);
         assert_eq!(Community.tier(), Tier::Community);
     }
 }

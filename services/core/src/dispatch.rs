@@ -1,7 +1,7 @@
 //! Classification and dispatch rules at intake (Art. 11, 12).
 
 use crate::model::{RequestKind, Role};
-use crate::topology::{Place, Topology};
+use crate::topology::{CatalogueItem, Place, Topology};
 
 /// An assignment the city is about to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub enum DecisionError {
     #[error("category_code: {0:?} is not in the dispatch catalogue")]
     UnknownCategory(String),
     #[error(
-        "address: an address or a location is required for category {0}, which its territory handles"
+        "address: an address or a location is required for category {0}, whose handler depends on the location"
     )]
     MissingAddress(String),
     #[error("address: {0:?} is not in the topology's address index")]
@@ -45,8 +45,7 @@ pub enum Site<'a> {
 }
 
 /// Decides how intake handles a request of `kind` in `category_code` at
-/// `address`: answer it, or dispatch it to the territory (with a copy to its
-/// district for supervision) and/or the line department.
+/// `address`: answer it, or dispatch it by [`plan`].
 pub fn decide(
     topology: &Topology,
     kind: RequestKind,
@@ -69,38 +68,101 @@ pub fn decide_at(
     if let (RequestKind::Consultation, Some(answer)) = (kind, &item.answer) {
         return Ok(Decision::Answer(answer.clone()));
     }
-    if !item.territory && item.department.is_none() {
+    plan(topology, item, site)
+}
+
+/// Where a site lies, as far as the topology knows.
+enum Where {
+    Township(String),
+    /// Known only down to the district.
+    District(String),
+}
+
+fn locate(topology: &Topology, item: &str, site: Site<'_>) -> Result<Where, DecisionError> {
+    match site {
+        Site::Place(place) => Ok(Where::Township(place.township.clone())),
+        Site::Address(a) if a.trim().is_empty() => {
+            Err(DecisionError::MissingAddress(item.to_string()))
+        }
+        Site::Address(a) => {
+            if let Some(place) = topology.place(a) {
+                Ok(Where::Township(place.township.clone()))
+            } else if let Some(d) = topology.district_area(a) {
+                Ok(Where::District(d.id.clone()))
+            } else {
+                Err(DecisionError::UnknownAddress(a.to_string()))
+            }
+        }
+    }
+}
+
+/// The dispatch of an item at an address (Art. 12, 22): direct to the
+/// township with a copy to its district; to the district, which organises,
+/// when only the district is known; to the line department the catalogue
+/// names, or the line's department at the city or at the location's
+/// district; to a central unit for matters of central organs. Dual
+/// dispatch is two leads.
+pub fn plan(
+    topology: &Topology,
+    item: &CatalogueItem,
+    site: Site<'_>,
+) -> Result<Decision, DecisionError> {
+    if !item.territory && item.department.is_none() && item.line.is_none() {
         return Err(DecisionError::AnswerOnly(item.code.clone()));
     }
+    let district_line = item.line.as_ref().is_some_and(|l| l.district_level);
+    let located = if item.territory || district_line {
+        Some(locate(topology, &item.code, site)?)
+    } else {
+        None
+    };
+    let district = match &located {
+        Some(Where::Township(t)) => topology.district_of(t).map(|d| d.id.clone()),
+        Some(Where::District(d)) => Some(d.clone()),
+        None => None,
+    };
     let mut assignments = Vec::new();
+    // One assignment per unit; a lead outranks a copy.
+    let mut add = |unit_id: &str, role: Role| match assignments
+        .iter_mut()
+        .find(|p: &&mut Planned| p.unit_id == unit_id)
+    {
+        Some(p) if role == Role::Lead => p.role = Role::Lead,
+        Some(_) => {}
+        None => assignments.push(Planned {
+            unit_id: unit_id.to_string(),
+            role,
+        }),
+    };
     let mut territory = None;
     if item.territory {
-        let place = match site {
-            Site::Place(place) => place,
-            Site::Address(address) if address.trim().is_empty() => {
-                return Err(DecisionError::MissingAddress(item.code.clone()));
+        match located.as_ref().expect("located above") {
+            Where::Township(t) => {
+                add(t, Role::Lead);
+                if let Some(d) = &district {
+                    add(d, Role::Copy);
+                }
+                territory = Some(t.clone());
             }
-            Site::Address(address) => topology
-                .place(address)
-                .ok_or_else(|| DecisionError::UnknownAddress(address.to_string()))?,
-        };
-        assignments.push(Planned {
-            unit_id: place.township.clone(),
-            role: Role::Lead,
-        });
-        if let Some(district) = topology.parent_of(&place.township) {
-            assignments.push(Planned {
-                unit_id: district.id.clone(),
-                role: Role::Copy,
-            });
+            Where::District(d) => {
+                add(d, Role::Lead);
+                territory = Some(d.clone());
+            }
         }
-        territory = Some(place.township.clone());
     }
     if let Some(dept) = &item.department {
-        assignments.push(Planned {
-            unit_id: dept.clone(),
-            role: Role::Lead,
-        });
+        add(dept, Role::Lead);
+    }
+    if let Some(line) = &item.line {
+        match topology.line_department(line, district.as_deref()) {
+            Some(dept) => add(&dept.id, Role::Lead),
+            // No department of the line in this district: the district
+            // organises (Art. 12).
+            None => add(
+                district.as_deref().expect("a district-level line"),
+                Role::Lead,
+            ),
+        }
     }
     Ok(Decision::Dispatch {
         territory,
@@ -135,6 +197,33 @@ tier = "department"
 parent = "city"
 level = "city"
 name = "H"
+[[unit]]
+id = "d2"
+tier = "district"
+parent = "city"
+name = "D2"
+[[unit]]
+id = "t2"
+tier = "township"
+parent = "d2"
+name = "T2"
+addresses = ["2 Hill St"]
+[[unit]]
+id = "park1"
+tier = "department"
+parent = "d1"
+level = "district"
+name = "P1"
+lines = ["parking"]
+[[unit]]
+id = "rail"
+tier = "central"
+parent = "city"
+name = "R"
+[[district_area]]
+district = "d1"
+name = "Ring Road"
+addresses = ["Ring Road"]
 [[category]]
 code = "k"
 name = "K"
@@ -156,6 +245,19 @@ name = "Heating"
 urgency = "utility"
 territory = true
 department = "heat"
+[[catalogue]]
+code = "parking"
+subcategory = "k.s"
+name = "Parking"
+urgency = "general"
+line = "parking"
+level = "district"
+[[catalogue]]
+code = "railway"
+subcategory = "k.s"
+name = "Railway"
+urgency = "general"
+department = "rail"
 [[catalogue]]
 code = "policy"
 subcategory = "k.s"
@@ -215,6 +317,43 @@ answer = "see the website"
             .map(|a| a.unit_id.as_str())
             .collect();
         assert_eq!(leads, vec!["t1", "heat"]);
+    }
+
+    fn leads(d: Decision) -> Vec<(String, Role)> {
+        let Decision::Dispatch { assignments, .. } = d else {
+            panic!("{d:?}")
+        };
+        assignments
+            .into_iter()
+            .map(|p| (p.unit_id, p.role))
+            .collect()
+    }
+
+    #[test]
+    fn the_district_organises_when_only_the_district_is_known() {
+        let d = decide(&topo(), RequestKind::Complaint, "road", "Ring Road").unwrap();
+        let Decision::Dispatch { territory, .. } = &d else {
+            panic!()
+        };
+        assert_eq!(territory.as_deref(), Some("d1"));
+        assert_eq!(leads(d), vec![("d1".into(), Role::Lead)]);
+    }
+
+    #[test]
+    fn district_level_lines_go_to_the_locations_district() {
+        let d = decide(&topo(), RequestKind::Complaint, "parking", "1 Main St").unwrap();
+        assert_eq!(leads(d), vec![("park1".into(), Role::Lead)]);
+        // No parking department in d2: the district organises.
+        let d = decide(&topo(), RequestKind::Complaint, "parking", "2 Hill St").unwrap();
+        assert_eq!(leads(d), vec![("d2".into(), Role::Lead)]);
+        let e = decide(&topo(), RequestKind::Complaint, "parking", "").unwrap_err();
+        assert_eq!(e, DecisionError::MissingAddress("parking".into()));
+    }
+
+    #[test]
+    fn central_matters_are_forwarded_to_the_central_unit() {
+        let d = decide(&topo(), RequestKind::Complaint, "railway", "").unwrap();
+        assert_eq!(leads(d), vec![("rail".into(), Role::Lead)]);
     }
 
     #[test]

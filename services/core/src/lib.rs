@@ -6,6 +6,8 @@ pub mod calendar;
 pub mod clock;
 pub mod deadline;
 pub mod dispatch;
+pub mod disposition;
+pub mod jurisdiction;
 pub mod lifecycle;
 pub mod model;
 pub mod policy;

@@ -106,15 +106,20 @@ pub fn further(a: AssignmentState, b: AssignmentState) -> AssignmentState {
 }
 
 /// The order's state given its lead assignments, while handlers work on it.
-/// Other states are not the handlers' to change.
+/// Other states are not the handlers' to change. A revoked lead (redirected
+/// away) no longer counts; an objecting lead has not taken the order yet.
 pub fn summarize(current: OrderState, leads: &[AssignmentState]) -> OrderState {
     use AssignmentState as S;
+    let leads: Vec<S> = leads.iter().copied().filter(|s| *s != S::Revoked).collect();
     if !matches!(current, OrderState::Dispatched | OrderState::InProgress) || leads.is_empty() {
         return current;
     }
     if leads.iter().all(|s| *s == S::Replied) {
         OrderState::Replied
-    } else if leads.iter().any(|s| !matches!(s, S::Dispatched)) {
+    } else if leads
+        .iter()
+        .any(|s| !matches!(s, S::Dispatched | S::Objected))
+    {
         OrderState::InProgress
     } else {
         OrderState::Dispatched
@@ -216,6 +221,16 @@ mod tests {
         assert_eq!(
             summarize(OrderState::Closed, &[S::Accepted]),
             OrderState::Closed
+        );
+        assert_eq!(
+            summarize(OrderState::Dispatched, &[S::Objected, S::Dispatched]),
+            OrderState::Dispatched,
+            "an objection is not progress"
+        );
+        assert_eq!(
+            summarize(OrderState::InProgress, &[S::Revoked, S::Replied]),
+            OrderState::Replied,
+            "a redirected lead no longer counts"
         );
     }
 

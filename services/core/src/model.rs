@@ -3,10 +3,10 @@
 /// Declares an enum with a stable lowercase name per variant, used in the
 /// store and in configuration files.
 macro_rules! named_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -138,6 +138,84 @@ named_enum!(
         Emergency => "emergency",
     }
 );
+
+named_enum!(
+    /// How intake disposes of a request it does not dispatch (Art. 11).
+    Disposition {
+        /// Transferred to 110, 119, 120 or 122.
+        EmergencyTransfer => "emergency_transfer",
+        /// Told the legal channel to use (litigation, arbitration, ...).
+        LegalChannel => "legal_channel",
+        /// Repeats an open order without new facts; linked to it.
+        Duplicate => "duplicate",
+        /// Touches state or business secrets or privacy; explained.
+        SecretsPrivacy => "secrets_privacy",
+        /// Outside any unit's duty; guided to the market or society.
+        OutsideDuty => "outside_duty",
+        /// Against the law or public order; dissuaded.
+        Unlawful => "unlawful",
+    }
+);
+
+named_enum!(
+    /// The emergency lines intake transfers to.
+    EmergencyLine {
+        Police => "110",
+        Fire => "119",
+        Ambulance => "120",
+        TrafficPolice => "122",
+    }
+);
+
+named_enum!(
+    /// Legal channels a requester is told to use (Art. 11 (2)).
+    LegalChannel {
+        Litigation => "litigation",
+        Arbitration => "arbitration",
+        DisciplineInspection => "discipline_inspection",
+        AdministrativeReview => "administrative_review",
+        InformationDisclosure => "information_disclosure",
+        Petition => "petition",
+    }
+);
+
+named_enum!(
+    /// What an arbitration authority rules on an objection.
+    RulingKind {
+        /// The objector keeps the order and must handle it.
+        Keep => "keep",
+        /// The order goes to another unit; the objector's assignment is revoked.
+        Redirect => "redirect",
+        /// The objector leads; another unit joins as co-handler.
+        Joint => "joint",
+    }
+);
+
+named_enum!(
+    /// Where an objection stands.
+    ObjectionState {
+        Pending => "pending",
+        Ruled => "ruled",
+        /// Overtaken: the assignment moved on (reclassified, reissued).
+        Superseded => "superseded",
+    }
+);
+
+impl Tier {
+    /// The roles a unit of this tier takes on. Communities lead only what
+    /// is handed down to them; central units only lead what is forwarded.
+    pub fn takes(self, role: Role) -> bool {
+        use Role::*;
+        match self {
+            Tier::City => false,
+            Tier::District => matches!(role, Lead | Copy),
+            Tier::Township => matches!(role, Lead | CoHandler | Assist),
+            Tier::Community => matches!(role, Lead | Assist),
+            Tier::Department => matches!(role, Lead | CoHandler),
+            Tier::Central => matches!(role, Lead),
+        }
+    }
+}
 
 impl OrderState {
     /// No further transition but a reopen leaves these states.

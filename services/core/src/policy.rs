@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::clock::{Micros, SECOND};
+use crate::clock::{HOUR, Micros, SECOND};
 use crate::model::Urgency;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -44,6 +44,33 @@ pub struct Policy {
     /// A location this close (metres) to another territory is flagged
     /// near the boundary, with the neighbouring units recorded.
     pub near_boundary_meters: f64,
+    /// A handler may object to a dispatch this long after it; later, the
+    /// first-receiver rule holds (Art. 14). Zero makes every objection late.
+    pub objection_window_hours: f64,
+    /// The arbitration authority rules on an objection within this time.
+    pub ruling_deadline_hours: f64,
+    /// Redirections of an order's lead before the centre designates the
+    /// handler and flags the order.
+    pub bounce_limit: u32,
+    /// Who rules on objections.
+    pub arbitration: Arbitration,
+    /// A request repeating an open order of the same requester, location
+    /// and category received within this window is a duplicate (Art. 11).
+    pub duplicate_window_hours: f64,
+    /// Two located requests this close (metres) are at the same place.
+    pub duplicate_radius_meters: f64,
+}
+
+/// The arbitration authority for jurisdiction objections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arbitration {
+    /// The city hotline centre's dispatch-objection review rules on every
+    /// objection (Art. 12).
+    City,
+    /// The district rules first on disputes inside one district; the city on
+    /// the rest (Hangzhou's and Beijing districts' practice).
+    DistrictFirst,
 }
 
 impl Default for Policy {
@@ -67,6 +94,12 @@ impl Default for Policy {
             check_in_tough_hours: 72.0,
             check_in_emergency_minutes: 30.0,
             near_boundary_meters: 30.0,
+            objection_window_hours: 2.0,
+            ruling_deadline_hours: 24.0,
+            bounce_limit: 3,
+            arbitration: Arbitration::City,
+            duplicate_window_hours: 72.0,
+            duplicate_radius_meters: 100.0,
         }
     }
 }
@@ -86,6 +119,25 @@ impl Policy {
     /// Deadline of a clock started at `start`.
     pub fn due(&self, urgency: Urgency, start: Micros) -> Micros {
         start + self.limit(urgency)
+    }
+
+    fn hours(h: f64) -> Micros {
+        (h * HOUR as f64).round() as Micros
+    }
+
+    /// The end of the objection window of an assignment dispatched at `at`.
+    pub fn objection_closes(&self, at: Micros) -> Micros {
+        at + Self::hours(self.objection_window_hours)
+    }
+
+    /// When a ruling on an objection raised at `at` is due.
+    pub fn ruling_due(&self, at: Micros) -> Micros {
+        at + Self::hours(self.ruling_deadline_hours)
+    }
+
+    /// The earliest receipt time of an order a request at `now` may repeat.
+    pub fn duplicate_since(&self, now: Micros) -> Micros {
+        now - Self::hours(self.duplicate_window_hours)
     }
 
     pub(crate) fn validate(&self) -> Result<(), String> {
@@ -131,6 +183,20 @@ impl Policy {
         if !(near.is_finite() && near >= 0.0) {
             return Err("policy.near_boundary_meters must be a number of metres, 0 or more".into());
         }
+        let disputes = [
+            ("objection_window_hours", self.objection_window_hours),
+            ("ruling_deadline_hours", self.ruling_deadline_hours),
+            ("duplicate_window_hours", self.duplicate_window_hours),
+            ("duplicate_radius_meters", self.duplicate_radius_meters),
+        ];
+        for (name, v) in disputes {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!("policy.{name} must be zero or more"));
+            }
+        }
+        if self.bounce_limit == 0 {
+            return Err("policy.bounce_limit must be at least 1".into());
+        }
         Ok(())
     }
 }
@@ -148,5 +214,25 @@ mod tests {
         assert_eq!(p.limit(Urgency::General), 7 * DAY);
         assert_eq!(p.limit(Urgency::Complex), 15 * DAY);
         assert_eq!(p.due(Urgency::Emergency, 5), 5 + 2 * HOUR);
+    }
+
+    #[test]
+    fn dispute_defaults_and_switches() {
+        let p = Policy::default();
+        assert_eq!(p.objection_closes(7), 7 + 2 * HOUR);
+        assert_eq!(p.ruling_due(7), 7 + 24 * HOUR);
+        assert_eq!(p.bounce_limit, 3);
+        assert_eq!(p.arbitration, Arbitration::City);
+        let p: Policy =
+            toml::from_str("arbitration = \"district_first\"\nobjection_window_hours = 0").unwrap();
+        assert_eq!(p.arbitration, Arbitration::DistrictFirst);
+        assert_eq!(p.objection_closes(7), 7);
+        assert!(p.validate().is_ok());
+        let p = Policy {
+            bounce_limit: 0,
+            ..Policy::default()
+        };
+        assert!(p.validate().unwrap_err().contains("bounce_limit"));
+        assert!(toml::from_str::<Policy>("arbitration = \"district\"").is_err());
     }
 }

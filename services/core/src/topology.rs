@@ -55,16 +55,30 @@ pub struct CatalogueItem {
     /// The subcategory (level 2) this item belongs to.
     pub subcategory: String,
     pub urgency: Urgency,
-    /// The line department that handles it, if any.
+    /// The line department (or central unit, Art. 22) that handles it.
     pub department: Option<String>,
+    /// Or the line whose department handles it, at the city or at the
+    /// location's district, as the catalogue says.
+    pub line: Option<LineRef>,
     /// Whether the territory (the township owning the location) handles it.
     pub territory: bool,
     /// Answer for consultations at intake, when the item carries one.
     pub answer: Option<String>,
     /// On the community duty list (社区职责清单): may be handed to a community.
     pub duty_list: bool,
+    /// The community assists government work on it (协助事项): it may be
+    /// handed to a community to assist, never to lead (Art. 17).
+    pub community_assist: bool,
     /// Jurisdiction is often disputed for this item.
     pub ambiguous: bool,
+}
+
+/// A line (条线) and the level of the department that handles it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineRef {
+    pub line: String,
+    /// The department of the location's district, not the city's.
+    pub district_level: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +111,9 @@ pub struct Topology {
     catalogue: BTreeMap<String, CatalogueItem>,
     services: Vec<ServiceSpec>,
     addresses: HashMap<String, Place>,
+    /// Addresses known only down to their district (a road crossing
+    /// townships, a development zone): the district organises (Art. 12).
+    district_addresses: HashMap<String, String>,
     territories: Territories,
 }
 
@@ -121,6 +138,18 @@ struct RawTopology {
     catalogue: Vec<RawItem>,
     #[serde(default)]
     service: Vec<RawService>,
+    #[serde(default)]
+    district_area: Vec<RawArea>,
+}
+
+/// A place the address index knows only down to its district.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArea {
+    district: Spanned<String>,
+    #[allow(dead_code)]
+    name: String,
+    addresses: Vec<String>,
 }
 
 /// `calendar = "file.toml"` or an inline `[calendar]` table.
@@ -171,11 +200,15 @@ struct RawItem {
     subcategory: String,
     urgency: String,
     department: Option<String>,
+    line: Option<String>,
+    level: Option<String>,
     #[serde(default)]
     territory: bool,
     answer: Option<String>,
     #[serde(default)]
     duty_list: bool,
+    #[serde(default)]
+    community_assist: bool,
     #[serde(default)]
     ambiguous: bool,
 }
@@ -359,16 +392,25 @@ impl Topology {
             })?;
             if let Some(d) = &i.department {
                 match units.get(d) {
-                    Some(u) if u.tier == Tier::Department => {}
+                    Some(u) if matches!(u.tier, Tier::Department | Tier::Central) => {}
                     _ => {
                         return Err(err(
                             at,
-                            format!("catalogue {code}: department {d} is not a department unit"),
+                            format!(
+                                "catalogue {code}: department {d} is not a department or central unit"
+                            ),
                         ));
                     }
                 }
             }
-            if i.department.is_none() && !i.territory && i.answer.is_none() {
+            let line = line_ref(&code, i, &units).map_err(|p| err(at, p))?;
+            if i.community_assist && !i.duty_list {
+                return Err(err(
+                    at,
+                    format!("catalogue {code}: community_assist needs duty_list"),
+                ));
+            }
+            if i.department.is_none() && line.is_none() && !i.territory && i.answer.is_none() {
                 return Err(err(
                     at,
                     format!(
@@ -393,14 +435,32 @@ impl Topology {
                 name: i.name.clone(),
                 subcategory: i.subcategory.clone(),
                 duty_list: i.duty_list,
+                community_assist: i.community_assist,
                 ambiguous: i.ambiguous,
                 urgency,
                 department: i.department.clone(),
+                line,
                 territory: i.territory,
                 answer: i.answer.clone(),
             };
             if catalogue.insert(code.clone(), item).is_some() {
                 return Err(err(at, format!("catalogue {code} is defined twice")));
+            }
+        }
+
+        let mut district_addresses = HashMap::new();
+        for area in &raw.district_area {
+            let at = area.district.span().start;
+            let d = area.district.get_ref();
+            if units.get(d).is_none_or(|u| u.tier != Tier::District) {
+                return Err(err(at, format!("district_area: {d} is not a district")));
+            }
+            for a in &area.addresses {
+                if addresses.contains_key(a)
+                    || district_addresses.insert(a.clone(), d.clone()).is_some()
+                {
+                    return Err(err(at, format!("address {a:?} is listed twice")));
+                }
             }
         }
 
@@ -433,6 +493,7 @@ impl Topology {
             catalogue,
             services,
             addresses,
+            district_addresses,
             territories,
         })
     }
@@ -525,6 +586,41 @@ impl Topology {
         self.addresses.get(address)
     }
 
+    /// The district of an address known only down to its district.
+    pub fn district_area(&self, address: &str) -> Option<&Unit> {
+        self.district_addresses
+            .get(address)
+            .and_then(|d| self.unit(d))
+    }
+
+    /// The district a unit lies in (itself, for a district).
+    pub fn district_of(&self, unit: &str) -> Option<&Unit> {
+        let mut cur = self.unit(unit);
+        while let Some(u) = cur {
+            if u.tier == Tier::District {
+                return Some(u);
+            }
+            cur = u.parent.as_deref().and_then(|p| self.unit(p));
+        }
+        None
+    }
+
+    /// The department answering for `line`: the city-level one, or the one
+    /// of `district` when the catalogue puts the line at district level.
+    pub fn line_department(&self, line: &LineRef, district: Option<&str>) -> Option<&Unit> {
+        self.units.values().find(|u| {
+            u.tier == Tier::Department
+                && u.lines.iter().any(|l| l == &line.line)
+                && match (line.district_level, district) {
+                    (false, _) => u.level.as_deref() == Some("city"),
+                    (true, Some(d)) => {
+                        u.level.as_deref() == Some("district") && u.parent.as_deref() == Some(d)
+                    }
+                    (true, None) => false,
+                }
+        })
+    }
+
     /// Addresses in the index, sorted, for demos and tests.
     pub fn addresses(&self) -> Vec<(&str, &Place)> {
         let mut v: Vec<_> = self
@@ -549,6 +645,52 @@ impl Topology {
         self.services
             .iter()
             .find(|s| s.units.iter().any(|u| u == unit))
+    }
+}
+
+/// Checks an item's `line` and `level`: some department at that level must
+/// answer for the line, and only one at city level.
+fn line_ref(
+    code: &str,
+    i: &RawItem,
+    units: &BTreeMap<String, Unit>,
+) -> Result<Option<LineRef>, String> {
+    let Some(line) = &i.line else {
+        return match i.level {
+            Some(_) => Err(format!("catalogue {code}: level needs a line")),
+            None => Ok(None),
+        };
+    };
+    if i.department.is_some() {
+        return Err(format!(
+            "catalogue {code}: name a department or a line, not both"
+        ));
+    }
+    let level = i.level.as_deref().unwrap_or("city");
+    if !matches!(level, "city" | "district") {
+        return Err(format!(
+            "catalogue {code}: level must be \"city\" or \"district\""
+        ));
+    }
+    let answering = units
+        .values()
+        .filter(|u| {
+            u.tier == Tier::Department
+                && u.level.as_deref() == Some(level)
+                && u.lines.iter().any(|l| l == line)
+        })
+        .count();
+    match (level, answering) {
+        (_, 0) => Err(format!(
+            "catalogue {code}: no {level}-level department answers for line {line}"
+        )),
+        ("city", n) if n > 1 => Err(format!(
+            "catalogue {code}: {n} city-level departments answer for line {line}"
+        )),
+        _ => Ok(Some(LineRef {
+            line: line.clone(),
+            district_level: level == "district",
+        })),
     }
 }
 
@@ -723,6 +865,58 @@ territory = true
         let bad = SMALL.replace("category = \"k\"", "category = \"q\"");
         let e = Topology::parse("small.toml", &bad).unwrap_err();
         assert!(e.problem.contains("category q is not defined"), "{e}");
+    }
+
+    #[test]
+    fn jurisdiction_keys_are_checked() {
+        let with = |extra: &str| Topology::parse("small.toml", &format!("{SMALL}{extra}"));
+        let item = |keys: &str| {
+            format!(
+                r#"
+[[catalogue]]
+code = "y"
+subcategory = "k.s"
+name = "Y"
+urgency = "general"
+{keys}
+"#
+            )
+        };
+        const W2: &str = r#"
+[[unit]]
+id = "w2"
+tier = "department"
+parent = "city"
+level = "city"
+name = "W2"
+lines = ["water"]
+"#;
+        let e = with(&item("line = \"water\"")).unwrap_err();
+        let expected = "no city-level department answers for line water";
+        assert!(e.problem.contains(expected), "{e}");
+        let t = with(&format!("{W2}{}", item("line = \"water\""))).unwrap();
+        let line = t.item("y").unwrap().line.clone().unwrap();
+        assert_eq!(t.line_department(&line, None).unwrap().id, "w2");
+        let e = with(&item("line = \"water\"\ndepartment = \"water\"")).unwrap_err();
+        assert!(e.problem.contains("not both"), "{e}");
+        let e = with(&item("level = \"district\"\nterritory = true")).unwrap_err();
+        assert!(e.problem.contains("level needs a line"), "{e}");
+        let e = with(&item("territory = true\ncommunity_assist = true")).unwrap_err();
+        let expected = "community_assist needs duty_list";
+        assert!(e.problem.contains(expected), "{e}");
+
+        let area = |district: &str, address: &str| {
+            format!(
+                "[[district_area]]\ndistrict = \"{district}\"\nname = \"A\"\naddresses = [\"{address}\"]\n"
+            )
+        };
+        let e = with(&area("t1", "Ring Road")).unwrap_err();
+        assert!(e.problem.contains("t1 is not a district"), "{e}");
+        let t = with(&area("d1", "Ring Road")).unwrap();
+        assert_eq!(t.district_area("Ring Road").unwrap().id, "d1");
+        assert_eq!(t.district_of("c1").unwrap().id, "d1");
+        let e = with(&area("d1", "1 Main St")).unwrap_err();
+        assert!(e.problem.contains("listed twice"), "{e}");
     }
 
     #[test]

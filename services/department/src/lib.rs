@@ -1,6 +1,6 @@
 //! A line department or public-service enterprise (条线部门): accepts its line's matters, co-handles when summoned, replies.
 
-use hotline_core::{Role, Tier};
+use hotline_core::Tier;
 use hotline_handler::TierRules;
 use hotline_runtime::Ctx;
 use hotline_runtime::server;
@@ -10,10 +10,6 @@ pub struct Department;
 impl TierRules for Department {
     fn tier(&self) -> Tier {
         Tier::Department
-    }
-
-    fn takes(&self, role: Role) -> bool {
-        matches!(role, Role::Lead | Role::CoHandler)
     }
 }
 
@@ -25,10 +21,6 @@ pub struct Central;
 impl TierRules for Central {
     fn tier(&self) -> Tier {
         Tier::Central
-    }
-
-    fn takes(&self, role: Role) -> bool {
-        matches!(role, Role::Lead)
     }
 }
 
@@ -45,6 +37,7 @@ pub fn tier(ctx: Ctx) -> server::Tier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hotline_core::Role;
 
     #[test]
     fn roles_taken() {

@@ -2,7 +2,7 @@
 //! for supervision, leads where only the district is known (Art. 12), and
 //! registers its townships' whistles and the departments' check-ins (Art. 16).
 
-use hotline_core::{Role, Tier};
+use hotline_core::Tier;
 use hotline_handler::TierRules;
 use hotline_runtime::Ctx;
 use hotline_runtime::server;
@@ -12,10 +12,6 @@ pub struct District;
 impl TierRules for District {
     fn tier(&self) -> Tier {
         Tier::District
-    }
-
-    fn takes(&self, role: Role) -> bool {
-        matches!(role, Role::Lead | Role::Copy)
     }
 
     fn registers_whistles(&self) -> bool {
@@ -31,6 +27,7 @@ pub fn tier(ctx: Ctx) -> server::Tier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hotline_core::Role;
 
     #[test]
     fn roles_taken() {

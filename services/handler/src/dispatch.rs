@@ -24,7 +24,7 @@ use crate::TierRules;
 pub const RECORD_EVENT: &str = "/hotline.v1.DispatchService/RecordAssignmentEvent";
 
 pub struct Inbox {
-    ctx: Ctx,
+    pub(crate) ctx: Ctx,
     rules: Arc<dyn TierRules>,
 }
 
@@ -34,7 +34,7 @@ impl Inbox {
     }
 
     /// A handler's own call: it acts for itself, on a unit hosted here.
-    fn own_call<T>(&self, req: &Request<T>) -> Result<Caller> {
+    pub(crate) fn own_call<T>(&self, req: &Request<T>) -> Result<Caller> {
         let caller = meta::caller(req)?;
         guard::acts_for_itself(&caller)?;
         guard::hosted(&self.ctx, &caller.target)?;
@@ -42,7 +42,7 @@ impl Inbox {
     }
 
     /// Loads the unit's assignment and checks the epoch.
-    async fn current(
+    pub(crate) async fn current(
         &self,
         conn: &mut hotline_store::Conn,
         unit: &str,
@@ -141,6 +141,19 @@ impl Inbox {
                 HandlerAction::Reply(_) => "reply",
             };
             handoff::send_as(&mut tx, route, handoff_kind, &event, now).await?;
+        }
+        // A unit working under a lead reports its part back to it (Art. 14).
+        if let (HandlerAction::Reply(_), Some(part)) =
+            (action, crate::handdown::part_report(&a, now))
+        {
+            let route = Handoff {
+                message_id: &part.request_id,
+                order_id: &a.order_id,
+                from_unit: unit,
+                target_unit: &a.lead_unit,
+                method: crate::handdown::REPORT_PART,
+            };
+            handoff::send(&mut tx, route, &part, now).await?;
         }
         let r = answer(&a);
         idem::record(&mut tx, &scope, request_id, &r, now).await?;
@@ -386,8 +399,13 @@ impl DispatchService for Inbox {
                     format!("orders/{} for unit {}", r.order_id, caller.target),
                 )
             })?;
+        let parts = assignments::parts(&mut c, &r.order_id, &caller.target)
+            .await
+            .map_err(ServiceError::from)?;
+        let mut assignment = wire::assignment_to_wire(&a);
+        assignment.parts = crate::handdown::parts_to_wire(&parts);
         Ok(Response::new(GetAssignmentResponse {
-            assignment: with(&a),
+            assignment: Some(assignment),
         }))
     }
 
@@ -421,6 +439,41 @@ impl DispatchService for Inbox {
             "RecordAssignmentEvent (the city records assignment events)",
         )
         .into())
+    }
+
+    async fn object_assignment(
+        &self,
+        req: Request<ObjectAssignmentRequest>,
+    ) -> Result<Response<ObjectAssignmentResponse>, Status> {
+        let caller = self.own_call(&req)?;
+        Ok(Response::new(self.object(&caller, req.into_inner()).await?))
+    }
+
+    async fn hand_down_assignment(
+        &self,
+        req: Request<HandDownAssignmentRequest>,
+    ) -> Result<Response<HandDownAssignmentResponse>, Status> {
+        let caller = self.own_call(&req)?;
+        Ok(Response::new(
+            self.hand_down(&caller, req.into_inner()).await?,
+        ))
+    }
+
+    async fn report_part(
+        &self,
+        req: Request<ReportPartRequest>,
+    ) -> Result<Response<ReportPartResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        Ok(Response::new(
+            self.record_part(&caller, req.into_inner()).await?,
+        ))
+    }
+
+    async fn record_hand_down(
+        &self,
+        _req: Request<RecordHandDownRequest>,
+    ) -> Result<Response<RecordHandDownResponse>, Status> {
+        Err(ServiceError::Unimplemented("RecordHandDown (the city records hand-downs)").into())
     }
 
     async fn deliver_notice(

@@ -197,6 +197,43 @@ impl EscalationService for Escalation {
         Ok(Response::new(request_coordination(&self.ctx, req).await?))
     }
 
+    async fn record_objection(
+        &self,
+        _req: Request<RecordObjectionRequest>,
+    ) -> Result<Response<RecordObjectionResponse>, Status> {
+        Err(ServiceError::Unimplemented("RecordObjection (the city records objections)").into())
+    }
+
+    async fn rule_objection(
+        &self,
+        _req: Request<RuleObjectionRequest>,
+    ) -> Result<Response<RuleObjectionResponse>, Status> {
+        Err(ServiceError::Unimplemented(
+            "RuleObjection (rulings are recorded at the city, whoever rules)",
+        )
+        .into())
+    }
+
+    async fn list_objections(
+        &self,
+        req: Request<ListObjectionsRequest>,
+    ) -> Result<Response<ListObjectionsResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        Ok(Response::new(
+            crate::objection::list(&self.ctx, &caller, req.into_inner()).await?,
+        ))
+    }
+
+    async fn notify_objection(
+        &self,
+        req: Request<NotifyObjectionRequest>,
+    ) -> Result<Response<NotifyObjectionResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        Ok(Response::new(
+            crate::objection::notify(&self.ctx, &caller, req.into_inner()).await?,
+        ))
+    }
+
     async fn list_coordinations(
         &self,
         req: Request<ListCoordinationsRequest>,

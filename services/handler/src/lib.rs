@@ -4,7 +4,9 @@
 
 mod dispatch;
 mod escalation;
+pub mod handdown;
 pub mod notice;
+pub mod objection;
 mod reporting;
 mod whistle;
 
@@ -30,7 +32,10 @@ pub use whistle::{check_in, get as get_whistle, register as register_whistle, wh
 pub trait TierRules: Send + Sync + 'static {
     fn tier(&self) -> Tier;
     /// The roles this tier takes on; a delivery in another role is refused.
-    fn takes(&self, role: Role) -> bool;
+    /// The city consults the same table before it issues an assignment.
+    fn takes(&self, role: Role) -> bool {
+        self.tier().takes(role)
+    }
     /// Only a territorial lead (a township or street) whistles (Art. 16).
     fn may_whistle(&self) -> bool {
         false

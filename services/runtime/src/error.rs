@@ -1,6 +1,7 @@
 //! One error enum for the services and the one table that maps it to gRPC
 //! statuses with rich details (google.rpc ErrorInfo, BadRequest, ...).
 
+use hotline_core::jurisdiction::{Breach, Refusal};
 use hotline_core::lifecycle::TransitionError;
 use hotline_store::StoreError;
 use tonic::{Code, Status};
@@ -18,6 +19,10 @@ pub enum ServiceError {
     Transition(#[from] TransitionError),
     #[error("{0}")]
     StaleEpoch(String),
+    /// A rule of the regulation refuses the action; the message and the
+    /// details name the rule.
+    #[error(transparent)]
+    Rule(#[from] Breach),
     #[error("{0}")]
     FailedPrecondition(String),
     #[error("{0}")]
@@ -46,6 +51,15 @@ impl ServiceError {
         ServiceError::NotFound {
             kind,
             name: name.into(),
+        }
+    }
+}
+
+impl From<Refusal> for ServiceError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Transition(t) => ServiceError::Transition(t),
+            Refusal::Rule(b) => ServiceError::Rule(b),
         }
     }
 }
@@ -89,6 +103,15 @@ impl From<ServiceError> for Status {
                 Code::FailedPrecondition,
                 msg.clone(),
                 ErrorDetails::with_precondition_failure_violation("EPOCH", "assignment", msg),
+            ),
+            ServiceError::Rule(b) => Status::with_error_details(
+                Code::FailedPrecondition,
+                msg,
+                ErrorDetails::with_precondition_failure_violation(
+                    b.rule.code(),
+                    b.rule.name(),
+                    b.detail,
+                ),
             ),
             ServiceError::FailedPrecondition(_) => {
                 Status::with_error_details(Code::FailedPrecondition, msg, reason("PRECONDITION"))
@@ -141,5 +164,14 @@ mod tests {
             ServiceError::StaleEpoch("epoch 1 is revoked; current epoch is 2".into()).into();
         assert_eq!(s.code(), Code::FailedPrecondition);
         assert!(s.get_details_precondition_failure().is_some());
+        let b = hotline_core::jurisdiction::Breach {
+            rule: hotline_core::jurisdiction::Rule::FirstReceiver,
+            detail: "the window has closed".into(),
+        };
+        let s: Status = ServiceError::from(Refusal::Rule(b)).into();
+        assert_eq!(s.code(), Code::FailedPrecondition);
+        assert_eq!(s.message(), "first-receiver rule: the window has closed");
+        let v = &s.get_details_precondition_failure().unwrap().violations[0];
+        assert_eq!(v.r#type, "FIRST_RECEIVER");
     }
 }

@@ -1,8 +1,9 @@
 //! Domain ↔ wire conversions shared by every tier, in one place.
 
 use hotline_core::{
-    AssignmentState, Channel, Micros, OrderState, ReplyOutcome, RequestKind, Role, Satisfaction,
-    Tier, Urgency, WhistleKind,
+    AssignmentState, Channel, Disposition, EmergencyLine, LegalChannel, Micros, ObjectionState,
+    OrderState, ReplyOutcome, RequestKind, Role, RulingKind, Satisfaction, Tier, Urgency,
+    WhistleKind,
 };
 use hotline_proto::v1 as pb;
 use hotline_store::assignments::Assignment;
@@ -45,6 +46,17 @@ wire_enum!(AssignmentState, pb::AssignmentState, {
 wire_enum!(ReplyOutcome, pb::ReplyOutcome, { Resolved => Resolved, PartlyResolved => PartlyResolved, Explained => Explained });
 wire_enum!(WhistleKind, pb::WhistleKind, { Daily => Daily, Tough => Tough, Emergency => Emergency });
 wire_enum!(Satisfaction, pb::Satisfaction, { Satisfied => Satisfied, BasicallySatisfied => BasicallySatisfied, Dissatisfied => Dissatisfied });
+wire_enum!(Disposition, pb::Disposition, {
+    EmergencyTransfer => EmergencyTransfer, LegalChannel => LegalChannel, Duplicate => Duplicate,
+    SecretsPrivacy => SecretsPrivacy, OutsideDuty => OutsideDuty, Unlawful => Unlawful,
+});
+wire_enum!(EmergencyLine, pb::EmergencyLine, { Police => Police110, Fire => Fire119, Ambulance => Ambulance120, TrafficPolice => TrafficPolice122 });
+wire_enum!(LegalChannel, pb::LegalChannel, {
+    Litigation => Litigation, Arbitration => Arbitration, DisciplineInspection => DisciplineInspection,
+    AdministrativeReview => AdministrativeReview, InformationDisclosure => InformationDisclosure, Petition => Petition,
+});
+wire_enum!(RulingKind, pb::RulingKind, { Keep => Keep, Redirect => Redirect, Joint => Joint });
+wire_enum!(ObjectionState, pb::ObjectionState, { Pending => Pending, Ruled => Ruled, Superseded => Superseded });
 
 /// A required wire enum field: unset or unknown → INVALID_ARGUMENT.
 pub fn required_enum<T: WireEnum>(field: &str, v: i32) -> Result<T> {
@@ -106,6 +118,9 @@ pub fn assignment_to_wire(a: &Assignment) -> pb::Assignment {
         requester_ref: a.requester_ref.clone(),
         kind: a.kind.to_wire(),
         trace_parent: a.trace_parent.clone(),
+        designated: a.designated,
+        lead_unit: a.lead_unit.clone(),
+        parts: Vec::new(),
     }
 }
 
@@ -143,6 +158,8 @@ pub fn assignment_from_wire(a: &pb::Assignment, order_seq: u64) -> Result<Assign
         body: a.text.clone(),
         requester_ref: a.requester_ref.clone(),
         kind: required_enum(&field("kind"), a.kind)?,
+        designated: a.designated,
+        lead_unit: a.lead_unit.clone(),
         requested_due_us: None,
         extensions: 0,
         trace_parent: a.trace_parent.clone(),

@@ -31,6 +31,10 @@ pub struct Assignment {
     pub body: String,
     pub requester_ref: String,
     pub kind: RequestKind,
+    /// Designated by the centre at the bounce limit: may not object.
+    pub designated: bool,
+    /// The unit a co-handler, assist or handed-down lead reports to.
+    pub lead_unit: String,
     /// An extension asked for and awaiting the parent's decision.
     pub requested_due_us: Option<i64>,
     /// Extensions granted on this assignment.
@@ -42,7 +46,7 @@ pub struct Assignment {
 
 const COLUMNS: &str = "order_id, unit_id, role, state, epoch, order_seq, dispatched_us, accepted_us, contacted_us, \
     replied_us, due_us, outcome, reply_text, progress_note, category_code, urgency, address, body, requester_ref, kind, \
-    requested_due_us, extensions, trace_parent";
+    designated, lead_unit, requested_due_us, extensions, trace_parent";
 
 fn from_row(r: AnyRow) -> Result<Assignment> {
     let outcome: Option<String> = r.try_get("outcome")?;
@@ -77,6 +81,8 @@ fn from_row(r: AnyRow) -> Result<Assignment> {
         body: r.try_get("body")?,
         requester_ref: r.try_get("requester_ref")?,
         kind: parse(&r.try_get::<String, _>("kind")?, RequestKind::parse, "kind")?,
+        designated: r.try_get::<i64, _>("designated")? != 0,
+        lead_unit: r.try_get("lead_unit")?,
         requested_due_us: r.try_get("requested_due_us")?,
         extensions: r.try_get("extensions")?,
         trace_parent: r.try_get("trace_parent")?,
@@ -97,13 +103,14 @@ pub async fn get(conn: &mut Conn, order_id: &str, unit_id: &str) -> Result<Optio
 /// Inserts or replaces the assignment of (order, unit).
 pub async fn upsert(conn: &mut Conn, a: &Assignment) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO assignments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
+        "INSERT INTO assignments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25) \
          ON CONFLICT (order_id, unit_id) DO UPDATE SET role = excluded.role, state = excluded.state, epoch = excluded.epoch, \
          order_seq = excluded.order_seq, dispatched_us = excluded.dispatched_us, accepted_us = excluded.accepted_us, \
          contacted_us = excluded.contacted_us, replied_us = excluded.replied_us, due_us = excluded.due_us, \
          outcome = excluded.outcome, reply_text = excluded.reply_text, progress_note = excluded.progress_note, \
          category_code = excluded.category_code, urgency = excluded.urgency, address = excluded.address, \
          body = excluded.body, requester_ref = excluded.requester_ref, kind = excluded.kind, \
+         designated = excluded.designated, lead_unit = excluded.lead_unit, \
          requested_due_us = excluded.requested_due_us, extensions = excluded.extensions, \
          trace_parent = CASE WHEN assignments.trace_parent = '' THEN excluded.trace_parent ELSE assignments.trace_parent END"
     )))
@@ -127,6 +134,8 @@ pub async fn upsert(conn: &mut Conn, a: &Assignment) -> Result<()> {
     .bind(&a.body)
     .bind(&a.requester_ref)
     .bind(a.kind.as_str())
+    .bind(a.designated as i64)
+    .bind(&a.lead_unit)
     .bind(a.requested_due_us)
     .bind(a.extensions)
     .bind(&a.trace_parent)
@@ -207,4 +216,67 @@ pub async fn unit_figures(conn: &mut Conn, unit_id: &str, now: i64) -> Result<Un
     .fetch_one(&mut *conn)
     .await?;
     Ok(f)
+}
+
+/// A part of the handling a co-handler, assist or handed-down lead
+/// reported back to its lead (Art. 14), kept at the lead's service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartReport {
+    pub order_id: String,
+    pub lead_unit: String,
+    pub unit_id: String,
+    pub epoch: i64,
+    pub role: Role,
+    pub outcome: ReplyOutcome,
+    pub body: String,
+    pub time_us: i64,
+}
+
+/// Records a part; the same unit's part for the same epoch is kept once.
+pub async fn put_part(conn: &mut Conn, p: &PartReport) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO part_reports (order_id, lead_unit, unit_id, epoch, role, outcome, body, time_us) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (order_id, lead_unit, unit_id, epoch) DO NOTHING",
+    )
+    .bind(&p.order_id)
+    .bind(&p.lead_unit)
+    .bind(&p.unit_id)
+    .bind(p.epoch)
+    .bind(p.role.as_str())
+    .bind(p.outcome.as_str())
+    .bind(&p.body)
+    .bind(p.time_us)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The parts reported to `lead_unit` on an order, oldest first.
+pub async fn parts(conn: &mut Conn, order_id: &str, lead_unit: &str) -> Result<Vec<PartReport>> {
+    let rows = sqlx::query(
+        "SELECT order_id, lead_unit, unit_id, epoch, role, outcome, body, time_us FROM part_reports \
+         WHERE order_id = $1 AND lead_unit = $2 ORDER BY time_us, unit_id, epoch",
+    )
+    .bind(order_id)
+    .bind(lead_unit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(PartReport {
+                order_id: r.try_get("order_id")?,
+                lead_unit: r.try_get("lead_unit")?,
+                unit_id: r.try_get("unit_id")?,
+                epoch: r.try_get("epoch")?,
+                role: parse(&r.try_get::<String, _>("role")?, Role::parse, "role")?,
+                outcome: parse(
+                    &r.try_get::<String, _>("outcome")?,
+                    ReplyOutcome::parse,
+                    "outcome",
+                )?,
+                body: r.try_get("body")?,
+                time_us: r.try_get("time_us")?,
+            })
+        })
+        .collect()
 }

@@ -9,6 +9,7 @@ use crate::{Result, StoreError};
 const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_geo.sql")),
+    (3, include_str!("../migrations/sqlite/0003_disputes.sql")),
     (4, include_str!("../migrations/sqlite/0004_timers.sql")),
     (
         5,
@@ -18,6 +19,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (2, include_str!("../migrations/postgres/0002_geo.sql")),
+    (3, include_str!("../migrations/postgres/0003_disputes.sql")),
     (4, include_str!("../migrations/postgres/0004_timers.sql")),
     (
         5,

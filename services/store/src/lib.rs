@@ -10,6 +10,7 @@ pub mod handoffs;
 pub mod idempotency;
 pub mod misc;
 pub mod notices;
+pub mod objections;
 pub mod orders;
 pub mod outbox;
 pub mod testing;

@@ -1,7 +1,7 @@
 //! The city's record: orders, their history, requesters (PII, city only)
 //! and the contact relay's log.
 
-use hotline_core::{Channel, OrderState, RequestKind, Satisfaction, Urgency};
+use hotline_core::{Channel, Disposition, OrderState, RequestKind, Satisfaction, Urgency};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -28,6 +28,14 @@ pub struct Order {
     pub reopen_count: i64,
     pub callback: Option<Callback>,
     pub closed_us: Option<i64>,
+    /// How intake disposed of it, when it was not dispatched.
+    pub disposition: Option<Disposition>,
+    /// The open order a duplicate repeats.
+    pub duplicate_of: String,
+    /// Redirections of a lead, counted toward the bounce limit.
+    pub redirect_count: i64,
+    pub bounce_limit_reached: bool,
+    pub designated_unit: String,
     /// A lead's handler clock passed its limit before the reply.
     pub overdue: bool,
     pub urge_count: i64,
@@ -58,13 +66,19 @@ pub struct Callback {
 
 const COLUMNS: &str = "order_id, state, kind, channel, category_code, urgency, catalogue_version, address, body, \
     requester_ref, territory_unit, received_us, due_us, answer, seq, reopen_count, callback_resolved, \
-    callback_satisfaction, callback_us, closed_us, overdue, urge_count, latitude, longitude, community_unit, \
+    callback_satisfaction, callback_us, closed_us, disposition, duplicate_of, redirect_count, \
+    bounce_limit_reached, designated_unit, overdue, urge_count, latitude, longitude, community_unit, \
     near_boundary_units, trace_parent";
 
 fn from_row(r: AnyRow) -> Result<Order> {
     let resolved: Option<i64> = r.try_get("callback_resolved")?;
     let satisfaction: Option<String> = r.try_get("callback_satisfaction")?;
     let callback_us: Option<i64> = r.try_get("callback_us")?;
+    let disposition: String = r.try_get("disposition")?;
+    let disposition = match disposition.as_str() {
+        "" => None,
+        d => Some(parse(d, Disposition::parse, "disposition")?),
+    };
     let callback = match (resolved, satisfaction, callback_us) {
         (Some(res), Some(s), Some(t)) => Some(Callback {
             resolved: res != 0,
@@ -104,6 +118,11 @@ fn from_row(r: AnyRow) -> Result<Order> {
         reopen_count: r.try_get("reopen_count")?,
         callback,
         closed_us: r.try_get("closed_us")?,
+        disposition,
+        duplicate_of: r.try_get("duplicate_of")?,
+        redirect_count: r.try_get("redirect_count")?,
+        bounce_limit_reached: r.try_get::<i64, _>("bounce_limit_reached")? != 0,
+        designated_unit: r.try_get("designated_unit")?,
         overdue: r.try_get::<i64, _>("overdue")? != 0,
         urge_count: r.try_get("urge_count")?,
         location: match (r.try_get("latitude")?, r.try_get("longitude")?) {
@@ -125,8 +144,12 @@ fn from_row(r: AnyRow) -> Result<Order> {
 
 pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)"
+        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)"
     )))
+    // Not cached: sqlx's Any driver binds a NULL f64 as float4, so a cached
+    // statement first run without a location refuses the next location's
+    // float8 ("incorrect binary data format") on PostgreSQL.
+    .persistent(false)
     .bind(&o.order_id)
     .bind(o.state.as_str())
     .bind(o.kind.as_str())
@@ -147,6 +170,11 @@ pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(o.callback.map(|c| c.satisfaction.as_str()))
     .bind(o.callback.map(|c| c.time_us))
     .bind(o.closed_us)
+    .bind(o.disposition.map(|d| d.as_str()).unwrap_or(""))
+    .bind(&o.duplicate_of)
+    .bind(o.redirect_count)
+    .bind(o.bounce_limit_reached as i64)
+    .bind(&o.designated_unit)
     .bind(o.overdue as i64)
     .bind(o.urge_count)
     .bind(o.location.map(|l| l.latitude))
@@ -181,12 +209,15 @@ pub async fn lock(conn: &mut Conn, order_id: &str) -> Result<Option<Order>> {
     get(conn, order_id).await
 }
 
-/// Writes back the mutable part of an order.
+/// Writes back the mutable part of an order: its state and record, and
+/// its classification (a reclassification changes it).
 pub async fn update(conn: &mut Conn, o: &Order) -> Result<()> {
     sqlx::query(
         "UPDATE orders SET state = $2, seq = $3, reopen_count = $4, callback_resolved = $5, \
-         callback_satisfaction = $6, callback_us = $7, closed_us = $8, answer = $9, overdue = $10, urge_count = $11 \
-         WHERE order_id = $1",
+         callback_satisfaction = $6, callback_us = $7, closed_us = $8, answer = $9, \
+         category_code = $10, urgency = $11, catalogue_version = $12, territory_unit = $13, due_us = $14, \
+         redirect_count = $15, bounce_limit_reached = $16, designated_unit = $17, overdue = $18, \
+         urge_count = $19 WHERE order_id = $1",
     )
     .bind(&o.order_id)
     .bind(o.state.as_str())
@@ -197,11 +228,35 @@ pub async fn update(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(o.callback.map(|c| c.time_us))
     .bind(o.closed_us)
     .bind(&o.answer)
+    .bind(&o.category_code)
+    .bind(o.urgency.as_str())
+    .bind(&o.catalogue_version)
+    .bind(&o.territory_unit)
+    .bind(o.due_us)
+    .bind(o.redirect_count)
+    .bind(o.bounce_limit_reached as i64)
+    .bind(&o.designated_unit)
     .bind(o.overdue as i64)
     .bind(o.urge_count)
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// A requester's orders received since `since_us`, for duplicate matching.
+pub async fn recent_for_requester(
+    conn: &mut Conn,
+    requester_ref: &str,
+    since_us: i64,
+) -> Result<Vec<Order>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM orders WHERE requester_ref = $1 AND received_us >= $2 ORDER BY received_us, order_id"
+    )))
+    .bind(requester_ref)
+    .bind(since_us)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(from_row).collect()
 }
 
 /// Orders after `after_order_id` (ascending ids), optionally in one state.

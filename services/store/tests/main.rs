@@ -1,12 +1,13 @@
 //! One store test suite, run against SQLite and PostgreSQL alike.
 
 use hotline_core::{
-    AssignmentState, Channel, OrderState, RequestKind, Role, Satisfaction, Urgency,
+    AssignmentState, Channel, Disposition, ObjectionState, OrderState, ReplyOutcome, RequestKind,
+    Role, RulingKind, Satisfaction, Urgency,
 };
 use hotline_store::assignments::{self, Assignment};
 use hotline_store::orders::{self, Callback, HistoryEntry, Location, Order};
 use hotline_store::testing::{TestDb, postgres_url};
-use hotline_store::{Db, idempotency, misc, outbox, timers};
+use hotline_store::{Db, idempotency, misc, objections, outbox, timers};
 
 /// Runs each test body on a fresh SQLite database and a fresh PostgreSQL one.
 macro_rules! store_suite {
@@ -30,6 +31,7 @@ store_suite!(
     counters_and_settings,
     rolled_back_transaction_leaves_nothing,
     trace_context_is_kept_with_the_work,
+    disputes_round_trip,
 );
 
 async fn run<F, Fut>(postgres: bool, body: F)
@@ -166,6 +168,11 @@ fn order(id: &str) -> Order {
         reopen_count: 0,
         callback: None,
         closed_us: None,
+        disposition: None,
+        duplicate_of: String::new(),
+        redirect_count: 0,
+        bounce_limit_reached: false,
+        designated_unit: String::new(),
         overdue: false,
         urge_count: 0,
         location: None,
@@ -183,9 +190,11 @@ async fn orders_keep_their_location(db: Db, _: String) {
     });
     near.community_unit = "c-market-east".into();
     near.near_boundary_units = vec!["c-harbour-south".into(), "t-harbour".into()];
+    // Without a location first, on the same connection: sqlx's Any driver
+    // types a NULL f64 as float4, which a cached statement would keep.
     let mut c = db.acquire().await.unwrap();
-    orders::insert(&mut c, &near).await.unwrap();
     orders::insert(&mut c, &order("HL8")).await.unwrap();
+    orders::insert(&mut c, &near).await.unwrap();
     assert_eq!(orders::get(&mut c, "HL7").await.unwrap(), Some(near));
     let plain = orders::get(&mut c, "HL8").await.unwrap().unwrap();
     assert_eq!(plain.location, None);
@@ -294,6 +303,8 @@ fn assignment(order_id: &str, unit: &str, state: AssignmentState, due: i64) -> A
         body: "text".into(),
         requester_ref: "rq".into(),
         kind: RequestKind::Complaint,
+        designated: false,
+        lead_unit: String::new(),
         requested_due_us: None,
         extensions: 0,
         trace_parent: String::new(),
@@ -486,5 +497,122 @@ async fn trace_context_is_kept_with_the_work(db: Db, _: String) {
     assert_eq!(
         (stored.trace_parent.as_str(), stored.state),
         (PARENT, AssignmentState::Accepted)
+    );
+}
+
+async fn disputes_round_trip(db: Db, _: String) {
+    let mut c = db.acquire().await.unwrap();
+    // Dispositions, the duplicate link and the bounce count survive a
+    // round trip; recent orders of a requester are found by pseudonym.
+    let mut dup = order("HL2");
+    dup.state = OrderState::Disposed;
+    dup.disposition = Some(Disposition::Duplicate);
+    dup.duplicate_of = "HL1".into();
+    dup.received_us = 5_000;
+    orders::insert(&mut c, &order("HL1")).await.unwrap();
+    orders::insert(&mut c, &dup).await.unwrap();
+    let mut o = order("HL1");
+    o.redirect_count = 3;
+    o.bounce_limit_reached = true;
+    o.designated_unit = "t2".into();
+    o.category_code = "noise".into();
+    o.urgency = Urgency::Complex;
+    o.due_us = 9_000;
+    orders::update(&mut c, &o).await.unwrap();
+    assert_eq!(orders::get(&mut c, "HL1").await.unwrap(), Some(o));
+    assert_eq!(orders::get(&mut c, "HL2").await.unwrap(), Some(dup));
+    let recent = orders::recent_for_requester(&mut c, "rq-abc", 2_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        recent
+            .iter()
+            .map(|o| o.order_id.as_str())
+            .collect::<Vec<_>>(),
+        ["HL2"]
+    );
+
+    let mut a = assignment("HL1", "t2", AssignmentState::Dispatched, 50);
+    a.designated = true;
+    a.lead_unit = "t1".into();
+    assignments::upsert(&mut c, &a).await.unwrap();
+    assert_eq!(
+        assignments::get(&mut c, "HL1", "t2").await.unwrap(),
+        Some(a)
+    );
+
+    let mut ob = objections::Objection {
+        objection_id: "OB1".into(),
+        order_id: "HL1".into(),
+        unit_id: "t1".into(),
+        epoch: 1,
+        role: Role::Lead,
+        reason: "across the boundary".into(),
+        proposed_unit: "t2".into(),
+        objected_us: 10,
+        authority_unit: "d1".into(),
+        ruling_due_us: 20,
+        state: ObjectionState::Pending,
+        ruling: None,
+        ruling_unit: String::new(),
+        ruled_by: String::new(),
+        ruled_us: None,
+        ruling_note: String::new(),
+    };
+    objections::upsert(&mut c, &ob).await.unwrap();
+    ob.state = ObjectionState::Ruled;
+    ob.ruling = Some(RulingKind::Redirect);
+    ob.ruling_unit = "t2".into();
+    ob.ruled_by = "d1".into();
+    ob.ruled_us = Some(15);
+    objections::upsert(&mut c, &ob).await.unwrap();
+    assert_eq!(
+        objections::get(&mut c, "OB1").await.unwrap(),
+        Some(ob.clone())
+    );
+    let f = |authority, state| objections::Filter {
+        authority_unit: authority,
+        state,
+        order_id: None,
+    };
+    let listed = objections::list(&mut c, &f(Some("d1"), None), "", 10)
+        .await
+        .unwrap();
+    assert_eq!(listed, vec![ob]);
+    let pending = f(None, Some(ObjectionState::Pending));
+    assert!(
+        objections::list(&mut c, &pending, "", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        objections::list(&mut c, &f(Some("d2"), None), "", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let part = assignments::PartReport {
+        order_id: "HL1".into(),
+        lead_unit: "t1".into(),
+        unit_id: "c1".into(),
+        epoch: 1,
+        role: Role::Assist,
+        outcome: ReplyOutcome::Resolved,
+        body: "bins moved".into(),
+        time_us: 30,
+    };
+    assignments::put_part(&mut c, &part).await.unwrap();
+    assignments::put_part(&mut c, &part).await.unwrap();
+    assert_eq!(
+        assignments::parts(&mut c, "HL1", "t1").await.unwrap(),
+        vec![part]
+    );
+    assert!(
+        assignments::parts(&mut c, "HL1", "t2")
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

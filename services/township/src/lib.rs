@@ -1,6 +1,6 @@
 //! The township or street (街道/乡镇): the main territorial handler. It accepts or objects, handles, contacts the requester through the city's relay, and replies.
 
-use hotline_core::{Role, Tier};
+use hotline_core::Tier;
 use hotline_handler::TierRules;
 use hotline_runtime::Ctx;
 use hotline_runtime::server;
@@ -10,10 +10,6 @@ pub struct Township;
 impl TierRules for Township {
     fn tier(&self) -> Tier {
         Tier::Township
-    }
-
-    fn takes(&self, role: Role) -> bool {
-        matches!(role, Role::Lead | Role::CoHandler | Role::Assist)
     }
 
     fn may_whistle(&self) -> bool {
@@ -29,6 +25,7 @@ pub fn tier(ctx: Ctx) -> server::Tier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hotline_core::Role;
 
     #[test]
     fn roles_taken() {
