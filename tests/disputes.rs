@@ -487,3 +487,39 @@ async fn an_objection_after_the_window_is_refused() {
     assert_eq!(t.dead_letters().await, vec![], "no handoff refused");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn an_objection_left_unruled_past_its_deadline_is_supervised() {
+    let Some(t) = crate::support::virtual_mesh().await else {
+        return;
+    };
+    let c = &t.client;
+    let o = dispatched(c, "sanitation.garbage", "1 Harbour Road", "t-harbour").await;
+    let objection = objected(c, "t-harbour", &o.order_id, 1, "t-market").await;
+    let due = objection
+        .ruling_due_time
+        .as_ref()
+        .map(hotline_runtime::wire::micros)
+        .unwrap();
+    c.advance_to(due - 1).await.unwrap();
+    let order = c.order(&o.order_id).await.unwrap();
+    assert!(
+        crate::support::actions(&order, "ruling_overdue").is_empty(),
+        "not before the deadline"
+    );
+    c.advance_to(due).await.unwrap();
+    let order = c.order(&o.order_id).await.unwrap();
+    assert_eq!(
+        crate::support::actions(&order, "ruling_overdue"),
+        vec!["city"],
+        "once, at the deadline"
+    );
+    // A ruling afterwards still stands, and stops nothing twice.
+    c.rule("city", &objection.objection_id, RulingKind::Keep, "")
+        .await
+        .unwrap();
+    c.advance_to(due + 24 * 3_600_000_000).await.unwrap();
+    let order = c.order(&o.order_id).await.unwrap();
+    assert_eq!(crate::support::actions(&order, "ruling_overdue").len(), 1);
+    t.stop().await;
+}

@@ -100,6 +100,8 @@ impl Arbitration {
             ruling_note: String::new(),
         };
         objections::upsert(&mut tx, &o).await?;
+        crate::clocks::arm_ruling(&mut tx, &id, &o.order_id, &authority, o.ruling_due_us, now)
+            .await?;
         a.state = AssignmentState::Objected;
         assignments::upsert(&mut tx, &a).await?;
         // The reason stays in the objection, out of the history.
@@ -237,6 +239,7 @@ impl Arbitration {
         o.ruled_us = Some(now);
         o.ruling_note = r.note;
         objections::upsert(&mut tx, &o).await?;
+        crate::clocks::ruled(&mut tx, &id).await?;
         summarise(&self.ctx, &mut tx, &mut order, now).await?;
         orders::update(&mut tx, &order).await?;
         refer(&self.ctx, &mut tx, &o, now).await?;
@@ -246,6 +249,13 @@ impl Arbitration {
         idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
+        let m = &self.ctx.metrics;
+        let labels = m.pair(&o.unit_id, &caller.unit, kind.as_str());
+        hotline_runtime::metrics::Metrics::observe(
+            &m.business.objection_to_ruling,
+            &labels,
+            now - o.objected_us,
+        );
         tracing::info!(objection = %id, order_id = %o.order_id, ruling = %kind, by = %caller.unit, designated = designate, "objection ruled");
         Ok(answer)
     }

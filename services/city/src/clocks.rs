@@ -23,6 +23,35 @@ pub const ESCALATION: &str = "escalation";
 pub const ACCEPT: &str = "accept";
 pub const CONTACT: &str = "contact";
 pub const CALLBACK: &str = "callback";
+pub const RULING: &str = "ruling";
+
+/// The authority must rule on an objection by its ruling deadline.
+pub async fn arm_ruling(
+    conn: &mut Conn,
+    objection_id: &str,
+    order_id: &str,
+    authority: &str,
+    due_us: Micros,
+    now: Micros,
+) -> Result<()> {
+    let timer_id = format!("{RULING}:{objection_id}");
+    let t = Arm {
+        timer_id: &timer_id,
+        kind: RULING,
+        order_id,
+        unit_id: authority,
+        epoch: 0,
+        due_us,
+        payload: objection_id,
+    };
+    timers::arm(conn, t, now).await?;
+    Ok(())
+}
+
+pub async fn ruled(conn: &mut Conn, objection_id: &str) -> Result<()> {
+    timers::cancel_one(conn, &format!("{RULING}:{objection_id}")).await?;
+    Ok(())
+}
 
 fn id(kind: &str, a: &Assignment) -> String {
     format!("{kind}:{}:{}:{}", a.order_id, a.unit_id, a.epoch)
@@ -170,6 +199,29 @@ impl TimerEffects for CityTimers {
             return Ok(());
         };
         let city = self.ctx.topology.city().id.clone();
+        if t.kind == RULING {
+            // The authority has not ruled within the ruling deadline.
+            let pending = hotline_store::objections::get(conn, &t.payload)
+                .await?
+                .is_some_and(|o| o.state == hotline_core::ObjectionState::Pending);
+            if pending {
+                let detail = format!("{}: {} has not ruled by the deadline", t.payload, t.unit_id);
+                note(conn, &mut order, now, &city, "ruling_overdue", detail).await?;
+                if t.unit_id != city {
+                    self.tell(
+                        conn,
+                        t,
+                        &t.unit_id,
+                        NoticeKind::Supervision,
+                        now,
+                        format!("rule on objection {}", t.payload),
+                    )
+                    .await?;
+                }
+                orders::update(conn, &order).await?;
+            }
+            return Ok(());
+        }
         if t.kind == CALLBACK {
             if order.state == OrderState::Replied {
                 note(
