@@ -64,6 +64,25 @@ impl Inbox {
         Ok(a)
     }
 
+    /// Queues an assignment event for the city in the caller's transaction.
+    async fn report(
+        &self,
+        conn: &mut hotline_store::Conn,
+        handoff_kind: &str,
+        event: &RecordAssignmentEventRequest,
+        now: i64,
+    ) -> Result<()> {
+        let city = self.ctx.topology.city().id.clone();
+        let route = Handoff {
+            message_id: &event.request_id,
+            order_id: &event.order_id,
+            from_unit: &event.unit_id,
+            target_unit: &city,
+            method: RECORD_EVENT,
+        };
+        handoff::send_as(conn, route, handoff_kind, event, now).await
+    }
+
     /// One handler action: replay or apply, store, and queue the event for
     /// the city, all in one transaction.
     async fn act<R: Message + Default>(
@@ -126,21 +145,13 @@ impl Inbox {
                 outcome: a.outcome.map(|o| o.to_wire()).unwrap_or(0),
                 requested_due_time: None,
             };
-            let city = self.ctx.topology.city().id.clone();
-            let route = Handoff {
-                message_id: &event.request_id,
-                order_id: &a.order_id,
-                from_unit: unit,
-                target_unit: &city,
-                method: RECORD_EVENT,
-            };
             let handoff_kind = match action {
                 HandlerAction::Accept => "accept",
                 HandlerAction::Contact => "contact",
                 HandlerAction::Progress => "progress",
                 HandlerAction::Reply(_) => "reply",
             };
-            handoff::send_as(&mut tx, route, handoff_kind, &event, now).await?;
+            self.report(&mut tx, handoff_kind, &event, now).await?;
         }
         // A unit working under a lead reports its part back to it (Art. 14).
         if let (HandlerAction::Reply(_), Some(part)) =
@@ -535,15 +546,7 @@ impl DispatchService for Inbox {
             outcome: 0,
             requested_due_time: Some(wire::ts(new_due)),
         };
-        let city = self.ctx.topology.city().id.clone();
-        let route = Handoff {
-            message_id: &event.request_id,
-            order_id: &a.order_id,
-            from_unit: unit,
-            target_unit: &city,
-            method: RECORD_EVENT,
-        };
-        handoff::send_as(&mut tx, route, "extension", &event, now).await?;
+        self.report(&mut tx, "extension", &event, now).await?;
         let answer = RequestExtensionResponse {
             assignment: with(&a),
         };
