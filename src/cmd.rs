@@ -76,6 +76,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Scorecards and rankings (Art. 32) through a running gateway.
+    Report(crate::report::ReportArgs),
     /// Measurements: `bench timers` fires due timers on a database;
     /// `bench locate` locates points on a topology.
     Bench {
@@ -386,6 +388,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Report(a) => crate::report::run(a).await,
         Command::Bench { command } => crate::bench::run(command).await,
     }
 }
