@@ -334,3 +334,162 @@ pub fn csv<'a>(cards: impl Iterator<Item = &'a Scorecard>) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate(n: f64, d: u64) -> Option<Rate> {
+        Some(Rate {
+            numerator: n,
+            denominator: d,
+            value: (d > 0).then(|| n / d as f64),
+        })
+    }
+
+    fn card(unit: &str, name: &str, r: (f64, u64), res: (f64, u64), sat: (f64, u64)) -> Scorecard {
+        let w = [(0.2, r), (0.4, res), (0.4, sat)];
+        let present: Vec<(f64, f64)> = w
+            .iter()
+            .filter(|(_, (_, d))| *d > 0)
+            .map(|(w, (n, d))| (*w, n / *d as f64))
+            .collect();
+        let total: f64 = present.iter().map(|(w, _)| w).sum();
+        Scorecard {
+            unit: format!("units/{unit}"),
+            name: name.into(),
+            tier: Tier::Township as i32,
+            month: "2026-11".into(),
+            scope: ScorecardScope::Subtree as i32,
+            response: rate(r.0, r.1),
+            resolution: rate(res.0, res.1),
+            satisfaction: rate(sat.0, sat.1),
+            composite: (total > 0.0)
+                .then(|| present.iter().map(|(w, v)| w * v).sum::<f64>() / total),
+            dispatched: r.1,
+            responded: r.0 as u64,
+            callbacks: res.1,
+            resolved: res.0 as u64,
+            overdue: 1,
+            objections_lost: 2,
+            bounce_limit_hits: 1,
+            ..Default::default()
+        }
+    }
+
+    /// Twelve townships (so the table cuts to top and bottom five), one
+    /// tie, one with only a response rate, one unrated; two departments.
+    fn sample() -> GetRankingsResponse {
+        let mut towns: Vec<Scorecard> = (0..12)
+            .map(|i| {
+                card(
+                    &format!("t-{i:02}"),
+                    &format!("第{i}街道"),
+                    (10.0 - (i % 3) as f64, 10),
+                    (20.0 - i as f64, 20),
+                    (19.5 - i as f64, 20),
+                )
+            })
+            .collect();
+        towns[11] = card("t-11", "新区", (3.0, 4), (0.0, 0), (0.0, 0));
+        towns[7] = towns[6].clone();
+        towns[7].unit = "units/t-07".into();
+        let scored: Vec<(String, Option<f64>)> = towns
+            .iter()
+            .map(|c| (c.unit.clone(), c.composite))
+            .collect();
+        let (ranked, _) = hotline_core::scoring::rank(&scored);
+        let entries: Vec<RankEntry> = ranked
+            .iter()
+            .map(|r| RankEntry {
+                rank: r.rank,
+                scorecard: towns.iter().find(|c| c.unit == r.unit).cloned(),
+            })
+            .collect();
+        let depts = vec![
+            RankEntry {
+                rank: 1,
+                scorecard: Some(card("dept-housing", "住房", (0.0, 0), (1.0, 1), (0.5, 1))),
+            },
+            RankEntry {
+                rank: 2,
+                scorecard: Some(card("dept-urban", "城管", (0.0, 1), (2.0, 3), (2.0, 3))),
+            },
+        ];
+        GetRankingsResponse {
+            month: "2026-11".into(),
+            rankings: vec![
+                Ranking {
+                    peer_group: PeerGroup::Townships as i32,
+                    within: String::new(),
+                    top: entries[..5].to_vec(),
+                    bottom: entries[entries.len() - 5..].to_vec(),
+                    entries,
+                    unrated: vec!["units/t-99".into()],
+                },
+                Ranking {
+                    peer_group: PeerGroup::CityDepartments as i32,
+                    within: String::new(),
+                    top: depts.clone(),
+                    bottom: depts.clone(),
+                    entries: depts,
+                    unrated: vec![],
+                },
+            ],
+        }
+    }
+
+    /// Compares with the golden file; `UPDATE_GOLDEN=1` rewrites it.
+    fn golden(name: &str, got: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(name);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, got).unwrap();
+        }
+        let want = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+        assert_eq!(
+            got,
+            want,
+            "{} differs (UPDATE_GOLDEN=1 rewrites it)",
+            path.display()
+        );
+    }
+
+    #[test]
+    fn ranking_table_matches_its_golden_file() {
+        golden("rankings.txt", &rankings_table(&sample()));
+    }
+
+    #[test]
+    fn ranking_json_matches_its_golden_file() {
+        let json = serde_json::to_string_pretty(&rankings_json(&sample())).unwrap() + "\n";
+        golden("rankings.json", &json);
+    }
+
+    #[test]
+    fn scorecard_csv_matches_its_golden_file() {
+        let r = sample();
+        let cards = r
+            .rankings
+            .iter()
+            .flat_map(|g| &g.entries)
+            .filter_map(|e| e.scorecard.as_ref());
+        golden("scorecards.csv", &csv(cards));
+    }
+
+    #[test]
+    fn tiers_map_to_their_peer_groups() {
+        assert_eq!(
+            groups_of_tier("district").unwrap(),
+            vec![PeerGroup::Districts]
+        );
+        assert_eq!(groups_of_tier("department").unwrap().len(), 3);
+        assert!(
+            groups_of_tier("community").is_err(),
+            "communities are not ranked"
+        );
+    }
+}

@@ -316,19 +316,25 @@ pub struct Ranked {
     pub composite: f64,
 }
 
-/// Ranks units by composite, best first; equal composites share the
-/// earlier rank and are listed by unit id. Units without a composite are
-/// returned apart, unrated.
+/// Composites equal to nine decimals are ties: sums of the same rates in
+/// another order must not rank apart on rounding error.
+fn tie_key(c: f64) -> i64 {
+    (c * 1e9).round() as i64
+}
+
+/// Ranks units by composite, best first; equal composites (to nine
+/// decimals) share the earlier rank and are listed by unit id. Units
+/// without a composite are returned apart, unrated.
 pub fn rank(scored: &[(String, Option<f64>)]) -> (Vec<Ranked>, Vec<String>) {
     let mut rated: Vec<(&str, f64)> = scored
         .iter()
         .filter_map(|(u, c)| c.map(|c| (u.as_str(), c)))
         .collect();
-    rated.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    rated.sort_by(|a, b| tie_key(b.1).cmp(&tie_key(a.1)).then_with(|| a.0.cmp(b.0)));
     let mut out: Vec<Ranked> = Vec::with_capacity(rated.len());
     for (i, (unit, composite)) in rated.into_iter().enumerate() {
         let rank = match out.last() {
-            Some(prev) if prev.composite == composite => prev.rank,
+            Some(prev) if tie_key(prev.composite) == tie_key(composite) => prev.rank,
             _ => i as u32 + 1,
         };
         out.push(Ranked {
@@ -654,9 +660,16 @@ mod tests {
             ("c".into(), Some(0.95)),
             ("d".into(), None),
             ("e".into(), Some(0.1)),
+            // 0.2·0.8 + 0.4·0.6 + 0.4·0.575 and 0.2·1 + 0.4·0.55 + 0.4·0.525
+            // differ in the last bit; they are the same score.
+            ("f".into(), Some(0.16 + 0.24 + 0.23)),
+            ("g".into(), Some(0.2 + 0.22 + 0.21)),
         ]);
         let got: Vec<_> = r.iter().map(|x| (x.rank, x.unit.as_str())).collect();
-        assert_eq!(got, vec![(1, "c"), (2, "a"), (2, "b"), (4, "e")]);
+        assert_eq!(
+            got,
+            vec![(1, "c"), (2, "a"), (2, "b"), (4, "f"), (4, "g"), (6, "e")]
+        );
         assert_eq!(unrated, vec!["d".to_string()]);
     }
 
