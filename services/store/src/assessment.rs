@@ -103,7 +103,8 @@ pub async fn dataset(
         .collect::<Result<Vec<_>>>()?;
 
     // Callbacks in the period, and the parties answerable for their orders
-    // (only the orders of `units`, when given).
+    // (only the orders of `units`, when given). A party repeats once per
+    // callback of its order; scoring counts each unit once per callback.
     let mine = match units {
         None => String::new(),
         Some(_) => format!(
@@ -133,10 +134,10 @@ pub async fn dataset(
         })
         .collect::<Result<Vec<_>>>()?;
     let sql = format!(
-        "SELECT DISTINCT a.order_id, a.unit_id, 'lead' AS basis FROM assignments a \
+        "SELECT a.order_id, a.unit_id, 'lead' AS basis FROM assignments a \
          JOIN callbacks c ON c.order_id = a.order_id \
          WHERE c.time_us >= $1 AND c.time_us < $2 AND {leads}{} \
-         UNION SELECT DISTINCT w.order_id, w.unit_id, w.basis FROM whistle_parties w \
+         UNION ALL SELECT w.order_id, w.unit_id, w.basis FROM whistle_parties w \
          JOIN callbacks c ON c.order_id = w.order_id WHERE c.time_us >= $1 AND c.time_us < $2{}",
         within("a.unit_id", units),
         within("w.unit_id", units)
