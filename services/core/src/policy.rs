@@ -59,6 +59,10 @@ pub struct Policy {
     pub duplicate_window_hours: f64,
     /// Two located requests this close (metres) are at the same place.
     pub duplicate_radius_meters: f64,
+    /// Proactive analytics (未诉先办): windows, baselines, degree steps.
+    pub proactive: crate::proactive::ProactivePolicy,
+    /// Fixed seasons (`[[policy.season]]`): heating, the rainy season…
+    pub season: Vec<crate::proactive::Season>,
 }
 
 /// The arbitration authority for jurisdiction objections.
@@ -100,6 +104,8 @@ impl Default for Policy {
             arbitration: Arbitration::City,
             duplicate_window_hours: 72.0,
             duplicate_radius_meters: 100.0,
+            proactive: crate::proactive::ProactivePolicy::default(),
+            season: crate::proactive::Season::defaults(),
         }
     }
 }
@@ -196,6 +202,10 @@ impl Policy {
         }
         if self.bounce_limit == 0 {
             return Err("policy.bounce_limit must be at least 1".into());
+        }
+        self.proactive.validate()?;
+        for s in &self.season {
+            s.validate()?;
         }
         Ok(())
     }
