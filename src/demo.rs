@@ -69,6 +69,14 @@ pub struct DemoReport {
     pub trace_sample: Value,
     /// The whistled order (two departments summoned).
     pub whistled_order: String,
+    /// Problem-of-the-month candidates of the city, with their four
+    /// degrees and risk level.
+    pub problems: Vec<Value>,
+    /// Proactive tasks, with matching requests before and after.
+    pub proactive_tasks: Vec<Value>,
+    /// The proactive-analytics summary, as printed.
+    #[serde(skip)]
+    pub proactive_summary: String,
     pub wall_seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<String>,
@@ -375,6 +383,7 @@ pub async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
         .iter()
         .map(|p| json!({"from": tier_name(p.from_tier), "to": tier_name(p.to_tier), "count": p.count}))
         .collect();
+    crate::demo_proactive::proactive(&c, &mut report, &say).await?;
     Ok(report)
 }
 
@@ -656,6 +665,7 @@ fn print_summary(r: &DemoReport) {
         r.border_case["territory_unit"].as_str().unwrap_or(""),
         r.border_case["near_boundary_units"]
     );
+    print!("{}", r.proactive_summary);
     println!("  wall time           {:.2} s", r.wall_seconds);
     if let Some(d) = &r.data_dir {
         println!("  data and logs kept in {d}");

@@ -7,7 +7,9 @@ pub mod client;
 pub mod cmd;
 pub mod demo;
 mod demo_disputes;
+mod demo_proactive;
 pub mod mesh;
+pub mod proactive;
 pub mod topology;
 pub mod trace;
 

@@ -201,7 +201,12 @@ pub async fn summarise(ctx: &Ctx, conn: &mut Conn, order: &mut Order, now: Micro
         )
         .await?;
         if next == hotline_core::OrderState::Replied {
-            clocks::arm_callback(ctx, conn, order, now).await?;
+            if order.kind.is_citizen_request() {
+                clocks::arm_callback(ctx, conn, order, now).await?;
+            } else {
+                // A proactive task closes on its reply: no one to call back.
+                crate::proactive::close_replied(conn, order, now).await?;
+            }
         }
     }
     Ok(())

@@ -15,6 +15,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../migrations/sqlite/0005_trace_context.sql"),
     ),
+    (7, include_str!("../migrations/sqlite/0007_proactive.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -25,6 +26,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../migrations/postgres/0005_trace_context.sql"),
     ),
+    (7, include_str!("../migrations/postgres/0007_proactive.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -106,7 +106,10 @@ impl ProactivePolicy {
 
     /// The analysis window ending with `month`.
     pub fn window(&self, month: Month) -> Window {
-        Window::months(month.shift(1 - self.window_months as i32), self.window_months)
+        Window::months(
+            month.shift(1 - self.window_months as i32),
+            self.window_months,
+        )
     }
 
     /// The baseline windows, most recent first.
