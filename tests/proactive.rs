@@ -286,5 +286,33 @@ async fn a_district_stays_in_its_subtree_and_bad_input_names_its_field() {
     assert_eq!(bad_field(&c.submit(r).await.unwrap_err()), "kind");
     // Nothing was created by the refusals: one task in the city's list.
     assert_eq!(c.tasks("city").await.unwrap().len(), 1);
+
+    // The command line, through the running gateway, as the district.
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+            .args(["proactive"])
+            .args(args)
+            .args([
+                "--gateway",
+                &t.mesh.gateway_url,
+                "--unit",
+                "d-hillview",
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let tasks = cli(&["tasks"]);
+    assert_eq!(tasks[0]["order_id"], task.order_id.as_str(), "{tasks}");
+    assert_eq!(tasks[0]["area_unit"], "t-pine", "{tasks}");
+    let analysis = cli(&["analyze", "--month", "2026-11"]);
+    assert_eq!(analysis["area_unit"], "d-hillview", "{analysis}");
+    assert_eq!(analysis["requests"], 0, "{analysis}");
     t.stop().await;
 }
