@@ -34,6 +34,8 @@ pub enum BenchCommand {
     /// The cost of tracing: orders per second through a mesh exporting no
     /// spans, then through one exporting every span to an OTLP receiver.
     Tracing(crate::bench_tracing::TracingArgs),
+    /// Proactive analysis (the pure maths) of a city's worth of requests.
+    Proactive(crate::bench_proactive::ProactiveArgs),
 }
 
 struct BenchEffects;
@@ -74,6 +76,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Timers { db, count, json } => (db, count, json),
         BenchCommand::Locate(a) => return crate::topology::bench(a),
         BenchCommand::Tracing(a) => return crate::bench_tracing::run(a).await,
+        BenchCommand::Proactive(a) => return crate::bench_proactive::run(a),
     };
     let dir = tempfile::tempdir()?;
     let pg = (db != "sqlite").then_some(db.as_str());
