@@ -138,6 +138,12 @@ async fn a_district_finds_the_problem_and_its_task_is_tracked_like_an_order() {
     c.wait_assignment("t-lake", &late.order_id, 1, WAIT)
         .await
         .unwrap();
+    // The issuer chose its unit: the catalogue does not move a task.
+    let s = c
+        .reclassify(&late.order_id, "water.outage", "wrong category")
+        .await
+        .unwrap_err();
+    assert_eq!(s.code(), Code::FailedPrecondition, "{s:?}");
     // Two requests after the first task's issue.
     c.submit(heating("13800000005", Mood::Calm)).await.unwrap();
     c.submit(heating("13800000006", Mood::Angry)).await.unwrap();

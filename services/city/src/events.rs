@@ -156,7 +156,8 @@ impl Events {
         tx.commit().await?;
         if let Some(waited) = accepted {
             let m = &self.ctx.metrics;
-            if lead {
+            // A task's accept is no response to a citizen (Art. 15, 32).
+            if lead && a.kind.is_citizen_request() {
                 let due = hotline_core::deadline::accept_due(
                     &self.ctx.topology.policy,
                     a.urgency,
