@@ -37,6 +37,8 @@ pub enum BenchCommand {
     /// Scorecards and rankings for every unit of the generated Beijing
     /// topology over a month of generated orders.
     Scoring(crate::bench_scoring::ScoringArgs),
+    /// Proactive analysis (the pure maths) of a city's worth of requests.
+    Proactive(crate::bench_proactive::ProactiveArgs),
 }
 
 struct BenchEffects;
@@ -78,6 +80,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Locate(a) => return crate::topology::bench(a),
         BenchCommand::Tracing(a) => return crate::bench_tracing::run(a).await,
         BenchCommand::Scoring(a) => return crate::bench_scoring::run(a).await,
+        BenchCommand::Proactive(a) => return crate::bench_proactive::run(a),
     };
     let dir = tempfile::tempdir()?;
     let pg = (db != "sqlite").then_some(db.as_str());

@@ -9,6 +9,7 @@ use hotline_proto::v1::dispatch_service_client::DispatchServiceClient;
 use hotline_proto::v1::escalation_service_client::EscalationServiceClient;
 use hotline_proto::v1::gateway_service_client::GatewayServiceClient;
 use hotline_proto::v1::intake_service_client::IntakeServiceClient;
+use hotline_proto::v1::proactive_service_client::ProactiveServiceClient;
 use hotline_proto::v1::reporting_service_client::ReportingServiceClient;
 use hotline_proto::v1::*;
 use std::collections::HashMap;
@@ -539,6 +540,81 @@ impl MeshClient {
             .get_rankings(routed(req, &self.city, reader))
             .await?
             .into_inner())
+    }
+
+    /// Proactive analytics of `area` (empty: the unit itself) for the
+    /// window ending with `month` (empty: this month), asked of `unit`'s
+    /// own ProactiveService (the city or a district) as that unit.
+    pub async fn analyze_problems(
+        &self,
+        unit: &str,
+        area: &str,
+        month: &str,
+        top: i32,
+    ) -> Result<AnalyzeProblemsResponse, Status> {
+        let mut c = ProactiveServiceClient::new(self.channel());
+        let req = AnalyzeProblemsRequest {
+            area: match area {
+                "" => String::new(),
+                a => format!("units/{}", a.trim_start_matches("units/")),
+            },
+            month: month.to_string(),
+            top,
+        };
+        Ok(c.analyze_problems(routed(req, unit, unit))
+            .await?
+            .into_inner())
+    }
+
+    /// `unit` (the city or a district) issues a proactive task.
+    pub async fn create_task(
+        &self,
+        unit: &str,
+        req: CreateProactiveTaskRequest,
+    ) -> Result<ProactiveTask, Status> {
+        let mut c = ProactiveServiceClient::new(self.channel());
+        let task = c
+            .create_proactive_task(routed(req, unit, unit))
+            .await?
+            .into_inner()
+            .task
+            .unwrap_or_default();
+        Ok(task)
+    }
+
+    /// A proactive task with its before/after report, as `unit` sees it.
+    pub async fn task(&self, unit: &str, order_id: &str) -> Result<ProactiveTask, Status> {
+        let mut c = ProactiveServiceClient::new(self.channel());
+        let req = GetProactiveTaskRequest {
+            name: format!("orders/{}", order_id.trim_start_matches("orders/")),
+        };
+        Ok(c.get_proactive_task(routed(req, unit, unit))
+            .await?
+            .into_inner()
+            .task
+            .unwrap_or_default())
+    }
+
+    /// Every proactive task `unit` may see (all pages).
+    pub async fn tasks(&self, unit: &str) -> Result<Vec<ProactiveTask>, Status> {
+        let mut c = ProactiveServiceClient::new(self.channel());
+        let mut all = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let req = ListProactiveTasksRequest {
+                page_size: 100,
+                page_token,
+            };
+            let r = c
+                .list_proactive_tasks(routed(req, unit, unit))
+                .await?
+                .into_inner();
+            all.extend(r.tasks);
+            if r.next_page_token.is_empty() {
+                return Ok(all);
+            }
+            page_token = r.next_page_token;
+        }
     }
 
     pub async fn routes(&self) -> Result<Vec<Route>, Status> {

@@ -78,6 +78,11 @@ pub enum Command {
     },
     /// Scorecards and rankings (Art. 32) through a running gateway.
     Report(crate::report::ReportArgs),
+    /// Proactive governance (未诉先办): problem analysis and proactive tasks.
+    Proactive {
+        #[command(subcommand)]
+        command: crate::proactive::ProactiveCommand,
+    },
     /// Measurements: `bench timers` fires due timers on a database;
     /// `bench locate` locates points on a topology.
     Bench {
@@ -308,6 +313,9 @@ pub struct SubmitArgs {
     /// The requester brings new facts: never treated as a duplicate.
     #[arg(long)]
     pub new_facts: bool,
+    /// The requester's mood: calm | anxious | angry.
+    #[arg(long)]
+    pub mood: Option<String>,
     #[arg(long)]
     pub json: bool,
 }
@@ -390,6 +398,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Report(a) => crate::report::run(a).await,
         Command::Bench { command } => crate::bench::run(command).await,
+        Command::Proactive { command } => crate::proactive::run(command).await,
     }
 }
 
@@ -679,6 +688,7 @@ async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
             hotline_core::LegalChannel::parse,
         )?,
         new_facts: a.new_facts,
+        mood: optional_named("mood", a.mood, hotline_core::Mood::parse)?,
     };
     let order = client.submit(req).await.map_err(status_error)?;
     print_order(&order, a.json)

@@ -75,6 +75,14 @@ pub struct DemoReport {
     pub ranking_table: String,
     /// The whistled order (two departments summoned).
     pub whistled_order: String,
+    /// Problem-of-the-month candidates of the city, with their four
+    /// degrees and risk level.
+    pub problems: Vec<Value>,
+    /// Proactive tasks, with matching requests before and after.
+    pub proactive_tasks: Vec<Value>,
+    /// The proactive-analytics summary, as printed.
+    #[serde(skip)]
+    pub proactive_summary: String,
     pub wall_seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<String>,
@@ -381,6 +389,7 @@ pub async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
         .iter()
         .map(|p| json!({"from": tier_name(p.from_tier), "to": tier_name(p.to_tier), "count": p.count}))
         .collect();
+    crate::demo_proactive::proactive(&c, &mut report, &say).await?;
     assess(mesh, &c, &mut report).await?;
     Ok(report)
 }
@@ -688,6 +697,7 @@ fn print_summary(r: &DemoReport) {
     println!();
     println!("Rankings (Art. 32), {} units assessed", r.scorecards.len());
     print!("{}", r.ranking_table);
+    print!("{}", r.proactive_summary);
     println!("  wall time           {:.2} s", r.wall_seconds);
     if let Some(d) = &r.data_dir {
         println!("  data and logs kept in {d}");

@@ -2,13 +2,16 @@
 //! same mesh supervisor, client and demo as the command line.
 
 pub mod bench;
+pub mod bench_proactive;
 pub mod bench_scoring;
 pub mod bench_tracing;
 pub mod client;
 pub mod cmd;
 pub mod demo;
 mod demo_disputes;
+mod demo_proactive;
 pub mod mesh;
+pub mod proactive;
 pub mod report;
 pub mod topology;
 pub mod trace;

@@ -137,6 +137,32 @@ fn demo_json_reports_every_path() {
         .find(|r| r["peer_group"] == "townships")
         .unwrap();
     assert!(!towns["entries"].as_array().unwrap().is_empty(), "{towns}");
+    // Proactive governance: the heating wave is the top problem, in its
+    // season, with its four degrees and risk level; Hillview's task to
+    // Pine Town was replied and closed, the complaints counted before it.
+    let top = &v["problems"][0];
+    assert_eq!(top["category_code"], "heating.no_heat", "{top}");
+    assert_eq!(top["seasons"], serde_json::json!(["heating"]), "{top}");
+    assert_eq!(top["high_frequency"], true, "{top}");
+    for d in ["frequency", "breadth", "intensity", "difficulty"] {
+        let x = top["degrees"][d].as_u64().unwrap();
+        assert!((1..=4).contains(&x), "{d} in {top}");
+    }
+    let risk = top["risk_level"].as_str().unwrap();
+    assert!(
+        ["low", "medium", "high", "critical"].contains(&risk),
+        "{top}"
+    );
+    let tasks = v["proactive_tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 1, "{v}");
+    let task = &tasks[0];
+    assert_eq!(task["issuer_unit"], "d-hillview", "{task}");
+    assert_eq!(task["area_unit"], "t-pine", "{task}");
+    assert_eq!(task["state"], "closed", "{task}");
+    assert!(task["effect"]["before"].as_u64().unwrap() >= 6, "{task}");
+    // Tasks are no citizen's request: not among the demo's orders.
+    let ids = v["order_ids"].as_array().unwrap();
+    assert!(!ids.contains(&task["order_id"]), "{task}");
 
     // No requester name, phone or request text in any process's log.
     let dir = std::path::PathBuf::from(v["data_dir"].as_str().expect("--keep names the data dir"));
@@ -161,6 +187,10 @@ fn demo_json_reports_every_path() {
         "Smoke in the stairwell",
         "Sun Mei",
         "arcade gate",
+        "Feng Hua",
+        "1392000000",
+        "Radiators still cold",
+        "risers bled",
     ] {
         assert!(!logs.contains(pii), "{pii} leaked into a log");
     }

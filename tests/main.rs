@@ -11,6 +11,7 @@ mod geo;
 mod jurisdiction;
 mod lifecycle;
 mod observability;
+mod proactive;
 mod reporting;
 mod services;
 mod support;

@@ -17,6 +17,7 @@ pub const SERVICE_NAMES: &[&str] = &[
     "hotline.v1.DispatchService",
     "hotline.v1.EscalationService",
     "hotline.v1.ReportingService",
+    "hotline.v1.ProactiveService",
     "hotline.v1.GatewayService",
     "hotline.v1.ControlService",
 ];

@@ -108,7 +108,8 @@ pub async fn accepted(
     now: Micros,
 ) -> Result<()> {
     timers::cancel_one(conn, &id(ACCEPT, a)).await?;
-    if a.contacted_us.is_none() {
+    // A proactive task has no requester to contact.
+    if a.contacted_us.is_none() && a.kind.is_citizen_request() {
         let due = deadline::contact_due(&ctx.topology.policy, a.urgency, accepted_us);
         arm(conn, CONTACT, a, due, now).await?;
     }

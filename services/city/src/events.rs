@@ -156,7 +156,8 @@ impl Events {
         tx.commit().await?;
         if let Some(waited) = accepted {
             let m = &self.ctx.metrics;
-            if lead {
+            // A task's accept is no response to a citizen (Art. 15, 32).
+            if lead && a.kind.is_citizen_request() {
                 let due = hotline_core::deadline::accept_due(
                     &self.ctx.topology.policy,
                     a.urgency,
@@ -201,7 +202,12 @@ pub async fn summarise(ctx: &Ctx, conn: &mut Conn, order: &mut Order, now: Micro
         )
         .await?;
         if next == hotline_core::OrderState::Replied {
-            clocks::arm_callback(ctx, conn, order, now).await?;
+            if order.kind.is_citizen_request() {
+                clocks::arm_callback(ctx, conn, order, now).await?;
+            } else {
+                // A proactive task closes on its reply: no one to call back.
+                crate::proactive::close_replied(conn, order, now).await?;
+            }
         }
     }
     Ok(())

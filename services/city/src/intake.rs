@@ -51,6 +51,13 @@ impl Intake {
     async fn submit(&self, r: SubmitRequestRequest) -> Result<SubmitRequestResponse> {
         let channel: Channel = wire::required_enum("channel", r.channel)?;
         let kind: RequestKind = wire::required_enum("kind", r.kind)?;
+        if !kind.is_citizen_request() {
+            return Err(ServiceError::invalid(
+                "kind",
+                "a proactive task is created with ProactiveService.CreateProactiveTask",
+            ));
+        }
+        let mood = wire::optional_enum::<hotline_core::Mood>("mood", r.mood)?;
         let requester = r
             .requester
             .as_ref()
@@ -171,6 +178,7 @@ impl Intake {
                 .unwrap_or_default(),
             near_boundary_units: located.map(|l| l.near_boundary).unwrap_or_default(),
             trace_parent: hotline_runtime::trace::current_traceparent(),
+            mood,
         };
         hotline_runtime::trace::record_order(&order_id);
         let mut received = format!("channel={channel} kind={kind}");

@@ -10,6 +10,7 @@ mod events;
 mod extension;
 mod handdown;
 mod intake;
+mod proactive;
 mod reclassify;
 mod record;
 mod relay;
@@ -21,6 +22,7 @@ use hotline_proto::v1::contact_relay_service_server::ContactRelayServiceServer;
 use hotline_proto::v1::dispatch_service_server::DispatchServiceServer;
 use hotline_proto::v1::escalation_service_server::EscalationServiceServer;
 use hotline_proto::v1::intake_service_server::IntakeServiceServer;
+use hotline_proto::v1::proactive_service_server::ProactiveServiceServer;
 use hotline_proto::v1::reporting_service_server::ReportingServiceServer;
 use std::sync::Arc;
 
@@ -34,6 +36,7 @@ pub const SERVED: &[&str] = &[
     "hotline.v1.DispatchService",
     "hotline.v1.EscalationService",
     "hotline.v1.ReportingService",
+    "hotline.v1.ProactiveService",
 ];
 
 /// The city service: its routes and its clocks.
@@ -47,6 +50,9 @@ pub fn tier(ctx: Ctx) -> server::Tier {
             escalation::CityEscalation::new(ctx.clone()),
         ))
         .add_service(ReportingServiceServer::new(reporting::CityReporting::new(
+            ctx.clone(),
+        )))
+        .add_service(ProactiveServiceServer::new(proactive::CityProactive::new(
             ctx.clone(),
         )));
     server::Tier {

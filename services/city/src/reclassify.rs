@@ -40,6 +40,12 @@ pub async fn reclassify(
         return Ok(done);
     }
     let mut order = locked(&mut tx, &order_id).await?;
+    // A task's unit was chosen by its issuer, not by the catalogue.
+    if !order.kind.is_citizen_request() {
+        return Err(ServiceError::FailedPrecondition(format!(
+            "orders/{order_id} is a proactive task: it is not classified against the catalogue"
+        )));
+    }
     if !matches!(order.state, OrderState::Dispatched | OrderState::InProgress) {
         return Err(ServiceError::FailedPrecondition(format!(
             "cannot reclassify orders/{order_id} in state {}: only an order with its handlers",

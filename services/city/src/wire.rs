@@ -50,6 +50,7 @@ pub fn order_to_wire(o: &Order, category_name: &str) -> pb::Order {
         }),
         community_unit: o.community_unit.clone(),
         near_boundary_units: o.near_boundary_units.clone(),
+        mood: o.mood.map(|m| m.to_wire()).unwrap_or(0),
     }
 }
 

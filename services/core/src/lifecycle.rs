@@ -2,7 +2,7 @@
 //! assignment, how the order's state summarises its lead assignments, and
 //! what a callback does.
 
-use crate::model::{AssignmentState, OrderState, ReplyOutcome, Role};
+use crate::model::{AssignmentState, OrderState, ReplyOutcome, RequestKind, Role};
 use crate::policy::Policy;
 
 /// What a handler does to its assignment.
@@ -81,6 +81,31 @@ pub fn apply(
         (_, S::Objected | S::Revoked) => {
             Err(refuse(name, from, "the assignment is no longer active"))
         }
+    }
+}
+
+/// [`apply`] for an order of `kind`. A proactive task has no requester:
+/// there is no one to contact, and an accepted task may progress and reply.
+pub fn apply_to(
+    kind: RequestKind,
+    role: Role,
+    from: AssignmentState,
+    action: HandlerAction,
+) -> Result<AssignmentState, TransitionError> {
+    use AssignmentState as S;
+    if kind != RequestKind::ProactiveTask {
+        return apply(role, from, action);
+    }
+    match (action, from) {
+        (HandlerAction::Contact, _) => Err(refuse(
+            action.name(),
+            from,
+            "a proactive task has no requester to contact",
+        )),
+        (HandlerAction::Progress | HandlerAction::Reply(_), S::Accepted) => {
+            apply(role, S::Contacted, action)
+        }
+        _ => apply(role, from, action),
     }
 }
 
@@ -192,6 +217,26 @@ mod tests {
         );
         assert!(apply(Role::Copy, S::Dispatched, HandlerAction::Accept).is_err());
         assert!(apply(Role::Lead, S::Accepted, HandlerAction::Accept).is_err());
+    }
+
+    #[test]
+    fn a_task_is_handled_without_a_contact() {
+        let task = RequestKind::ProactiveTask;
+        let reply = HandlerAction::Reply(ReplyOutcome::Resolved);
+        let s = apply_to(task, Role::Lead, S::Dispatched, HandlerAction::Accept).unwrap();
+        assert_eq!(s, S::Accepted);
+        let e = apply_to(task, Role::Lead, s, HandlerAction::Contact).unwrap_err();
+        assert!(e.to_string().contains("no requester"), "{e}");
+        let s = apply_to(task, Role::Lead, s, HandlerAction::Progress).unwrap();
+        assert_eq!(s, S::InProgress);
+        assert_eq!(
+            apply_to(task, Role::Lead, S::Accepted, reply).unwrap(),
+            S::Replied
+        );
+        assert!(apply_to(task, Role::Lead, S::Dispatched, reply).is_err());
+        // A citizen's request still needs the contact first.
+        let help = RequestKind::Help;
+        assert!(apply_to(help, Role::Lead, S::Accepted, reply).is_err());
     }
 
     #[test]

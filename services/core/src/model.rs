@@ -59,6 +59,18 @@ named_enum!(
         Complaint => "complaint",
         Report => "report",
         Suggestion => "suggestion",
+        /// Work the city or a district sends before complaints arrive
+        /// (未诉先办): no requester, no callback, outside the scorecards.
+        ProactiveTask => "proactive_task",
+    }
+);
+
+named_enum!(
+    /// The requester's mood as intake heard it; feeds the intensity degree.
+    Mood {
+        Calm => "calm",
+        Anxious => "anxious",
+        Angry => "angry",
     }
 );
 
@@ -214,6 +226,23 @@ impl Tier {
             Tier::Department => matches!(role, Lead | CoHandler),
             Tier::Central => matches!(role, Lead),
         }
+    }
+}
+
+named_enum!(
+    /// A problem's risk level from its four degrees (四度).
+    RiskLevel {
+        Low => "low",
+        Medium => "medium",
+        High => "high",
+        Critical => "critical",
+    }
+);
+
+impl RequestKind {
+    /// A citizen's request, as opposed to a proactive task.
+    pub fn is_citizen_request(self) -> bool {
+        self != RequestKind::ProactiveTask
     }
 }
 

@@ -67,6 +67,10 @@ pub struct Policy {
     /// What a "basically satisfied" callback counts for in the
     /// satisfaction rate (a "satisfied" one counts 1).
     pub basically_satisfied_weight: f64,
+    /// Proactive analytics (未诉先办): windows, baselines, degree steps.
+    pub proactive: crate::proactive::ProactivePolicy,
+    /// Fixed seasons (`[[policy.season]]`): heating, the rainy season…
+    pub season: Vec<crate::proactive::Season>,
 }
 
 /// The arbitration authority for jurisdiction objections.
@@ -112,6 +116,8 @@ impl Default for Policy {
             score_weight_resolution: 0.4,
             score_weight_satisfaction: 0.4,
             basically_satisfied_weight: 1.0,
+            proactive: crate::proactive::ProactivePolicy::default(),
+            season: crate::proactive::Season::defaults(),
         }
     }
 }
@@ -224,6 +230,10 @@ impl Policy {
         }
         if self.bounce_limit == 0 {
             return Err("policy.bounce_limit must be at least 1".into());
+        }
+        self.proactive.validate()?;
+        for s in &self.season {
+            s.validate()?;
         }
         Ok(())
     }

@@ -2,8 +2,11 @@
 //! for supervision, leads where only the district is known (Art. 12), and
 //! registers its townships' whistles and the departments' check-ins (Art. 16).
 
+mod proactive;
+
 use hotline_core::Tier;
 use hotline_handler::TierRules;
+use hotline_proto::v1::proactive_service_server::ProactiveServiceServer;
 use hotline_runtime::Ctx;
 use hotline_runtime::server;
 
@@ -19,9 +22,23 @@ impl TierRules for District {
     }
 }
 
-/// The district service: its routes and timers.
+/// The hotline.v1 services a district serves, for health.
+pub const SERVED: &[&str] = &[
+    "hotline.v1.DispatchService",
+    "hotline.v1.EscalationService",
+    "hotline.v1.ReportingService",
+    "hotline.v1.ProactiveService",
+];
+
+/// The district service: the handling tier's routes and timers, and
+/// proactive governance within the district.
 pub fn tier(ctx: Ctx) -> server::Tier {
-    hotline_handler::tier(ctx, District)
+    let mut t = hotline_handler::tier(ctx.clone(), District);
+    t.routes = t.routes.add_service(ProactiveServiceServer::new(
+        proactive::DistrictProactive::new(ctx),
+    ));
+    t.served = SERVED;
+    t
 }
 
 #[cfg(test)]

@@ -109,7 +109,7 @@ impl Inbox {
         let mut a = self.current(&mut tx, unit, order_id, epoch).await?;
         hotline_runtime::trace::record_order(order_id);
         hotline_runtime::trace::link_order_trace(&a.trace_parent);
-        a.state = lifecycle::apply(a.role, a.state, action)?;
+        a.state = lifecycle::apply_to(a.kind, a.role, a.state, action)?;
         let kind = match action {
             HandlerAction::Accept => {
                 a.accepted_us = Some(now);
@@ -302,7 +302,7 @@ impl DispatchService for Inbox {
                 return Ok(Response::new(done));
             }
             let a = self.current(&mut c, unit, &r.order_id, r.epoch).await?;
-            lifecycle::apply(a.role, a.state, HandlerAction::Contact)
+            lifecycle::apply_to(a.kind, a.role, a.state, HandlerAction::Contact)
                 .map_err(ServiceError::from)?;
         }
         // The relay records the contact at the city and keeps the number.

@@ -1,9 +1,9 @@
 //! Domain ↔ wire conversions shared by every tier, in one place.
 
 use hotline_core::{
-    AssignmentState, Channel, Disposition, EmergencyLine, LegalChannel, Micros, ObjectionState,
-    OrderState, ReplyOutcome, RequestKind, Role, RulingKind, Satisfaction, Tier, Urgency,
-    WhistleKind,
+    AssignmentState, Channel, Disposition, EmergencyLine, LegalChannel, Micros, Mood,
+    ObjectionState, OrderState, ReplyOutcome, RequestKind, RiskLevel, Role, RulingKind,
+    Satisfaction, Tier, Urgency, WhistleKind,
 };
 use hotline_proto::v1 as pb;
 use hotline_store::assignments::Assignment;
@@ -32,7 +32,9 @@ macro_rules! wire_enum {
 wire_enum!(hotline_core::scoring::PeerGroup, pb::PeerGroup, { Townships => Townships, Districts => Districts, CityDepartments => CityDepartments, DistrictDepartments => DistrictDepartments, Enterprises => Enterprises, CentralUnits => CentralUnits });
 wire_enum!(Tier, pb::Tier, { City => City, District => District, Township => Township, Community => Community, Department => Department, Central => Central });
 wire_enum!(Channel, pb::Channel, { Phone => Phone, Web => Web, App => App, MessageBoard => MessageBoard, MiniProgram => MiniProgram });
-wire_enum!(RequestKind, pb::RequestKind, { Consultation => Consultation, Help => Help, Complaint => Complaint, Report => Report, Suggestion => Suggestion });
+wire_enum!(RequestKind, pb::RequestKind, { Consultation => Consultation, Help => Help, Complaint => Complaint, Report => Report, Suggestion => Suggestion, ProactiveTask => ProactiveTask });
+wire_enum!(Mood, pb::Mood, { Calm => Calm, Anxious => Anxious, Angry => Angry });
+wire_enum!(RiskLevel, pb::RiskLevel, { Low => Low, Medium => Medium, High => High, Critical => Critical });
 wire_enum!(Urgency, pb::Urgency, { Emergency => Emergency, Utility => Utility, General => General, Complex => Complex });
 wire_enum!(OrderState, pb::OrderState, {
     Received => Received, Classified => Classified, Answered => Answered, Disposed => Disposed,

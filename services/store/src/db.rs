@@ -16,6 +16,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/sqlite/0005_trace_context.sql"),
     ),
     (6, include_str!("../migrations/sqlite/0006_assessment.sql")),
+    (7, include_str!("../migrations/sqlite/0007_proactive.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -30,6 +31,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../migrations/postgres/0006_assessment.sql"),
     ),
+    (7, include_str!("../migrations/postgres/0007_proactive.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,6 +14,7 @@ pub mod notices;
 pub mod objections;
 pub mod orders;
 pub mod outbox;
+pub mod proactive;
 pub mod testing;
 pub mod timers;
 pub mod whistles;

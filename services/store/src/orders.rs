@@ -1,7 +1,7 @@
 //! The city's record: orders, their history, requesters (PII, city only)
 //! and the contact relay's log.
 
-use hotline_core::{Channel, Disposition, OrderState, RequestKind, Satisfaction, Urgency};
+use hotline_core::{Channel, Disposition, Mood, OrderState, RequestKind, Satisfaction, Urgency};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -48,6 +48,8 @@ pub struct Order {
     /// W3C traceparent of the intake that received the order: later work
     /// on the order continues (or links to) this trace.
     pub trace_parent: String,
+    /// The requester's mood as intake heard it, when recorded.
+    pub mood: Option<Mood>,
 }
 
 /// WGS 84 degrees.
@@ -64,13 +66,13 @@ pub struct Callback {
     pub time_us: i64,
 }
 
-const COLUMNS: &str = "order_id, state, kind, channel, category_code, urgency, catalogue_version, address, body, \
+pub(crate) const COLUMNS: &str = "order_id, state, kind, channel, category_code, urgency, catalogue_version, address, body, \
     requester_ref, territory_unit, received_us, due_us, answer, seq, reopen_count, callback_resolved, \
     callback_satisfaction, callback_us, closed_us, disposition, duplicate_of, redirect_count, \
     bounce_limit_reached, designated_unit, overdue, urge_count, latitude, longitude, community_unit, \
-    near_boundary_units, trace_parent";
+    near_boundary_units, trace_parent, mood";
 
-fn from_row(r: AnyRow) -> Result<Order> {
+pub(crate) fn from_row(r: AnyRow) -> Result<Order> {
     let resolved: Option<i64> = r.try_get("callback_resolved")?;
     let satisfaction: Option<String> = r.try_get("callback_satisfaction")?;
     let callback_us: Option<i64> = r.try_get("callback_us")?;
@@ -139,12 +141,16 @@ fn from_row(r: AnyRow) -> Result<Order> {
             .map(str::to_string)
             .collect(),
         trace_parent: r.try_get("trace_parent")?,
+        mood: match r.try_get::<String, _>("mood")?.as_str() {
+            "" => None,
+            m => Some(parse(m, Mood::parse, "mood")?),
+        },
     })
 }
 
 pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)"
+        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)"
     )))
     // Not cached: sqlx's Any driver binds a NULL f64 as float4, so a cached
     // statement first run without a location refuses the next location's
@@ -182,6 +188,7 @@ pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(&o.community_unit)
     .bind(o.near_boundary_units.join(" "))
     .bind(&o.trace_parent)
+    .bind(o.mood.map(|m| m.as_str()).unwrap_or(""))
     .execute(&mut *conn)
     .await?;
     Ok(())

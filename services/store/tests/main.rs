@@ -1,13 +1,13 @@
 //! One store test suite, run against SQLite and PostgreSQL alike.
 
 use hotline_core::{
-    AssignmentState, Channel, Disposition, ObjectionState, OrderState, ReplyOutcome, RequestKind,
-    Role, RulingKind, Satisfaction, Urgency,
+    AssignmentState, Channel, Disposition, Mood, ObjectionState, OrderState, ReplyOutcome,
+    RequestKind, Role, RulingKind, Satisfaction, Urgency,
 };
 use hotline_store::assignments::{self, Assignment};
 use hotline_store::orders::{self, Callback, HistoryEntry, Location, Order};
 use hotline_store::testing::{TestDb, postgres_url};
-use hotline_store::{Db, assessment, idempotency, misc, objections, outbox, timers};
+use hotline_store::{Db, assessment, idempotency, misc, objections, outbox, proactive, timers};
 
 /// Runs each test body on a fresh SQLite database and a fresh PostgreSQL one.
 macro_rules! store_suite {
@@ -32,6 +32,7 @@ store_suite!(
     rolled_back_transaction_leaves_nothing,
     trace_context_is_kept_with_the_work,
     disputes_round_trip,
+    proactive_record_reads_requests_not_tasks,
     assessment_reads_one_period,
 );
 
@@ -180,6 +181,7 @@ fn order(id: &str) -> Order {
         community_unit: String::new(),
         near_boundary_units: Vec::new(),
         trace_parent: String::new(),
+        mood: None,
     }
 }
 
@@ -612,6 +614,104 @@ async fn disputes_round_trip(db: Db, _: String) {
     );
     assert!(
         assignments::parts(&mut c, "HL1", "t2")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn proactive_record_reads_requests_not_tasks(db: Db, _: String) {
+    let mut c = db.acquire().await.unwrap();
+    // Three requests at 1_000, 2_000 and 3_000 (one angry, one objected
+    // to, one whistled) and a task at 2_500.
+    let mut angry = order("HL1");
+    angry.mood = Some(Mood::Angry);
+    angry.category_code = "heating.no_heat".into();
+    angry.community_unit = "c1".into();
+    let mut disputed = order("HL2");
+    disputed.received_us = 2_000;
+    let mut whistled = order("HL3");
+    whistled.received_us = 3_000;
+    let mut task = order("HL4");
+    task.kind = RequestKind::ProactiveTask;
+    task.requester_ref = String::new();
+    task.received_us = 2_500;
+    task.category_code = "heating.no_heat".into();
+    for o in [&angry, &disputed, &whistled, &task] {
+        orders::insert(&mut c, o).await.unwrap();
+    }
+    assert_eq!(
+        orders::get(&mut c, "HL1").await.unwrap(),
+        Some(angry.clone())
+    );
+    let ob = objections::Objection {
+        objection_id: "OB1".into(),
+        order_id: "HL2".into(),
+        unit_id: "t1".into(),
+        epoch: 1,
+        role: Role::Lead,
+        reason: "not ours".into(),
+        proposed_unit: String::new(),
+        objected_us: 2_100,
+        authority_unit: "city".into(),
+        ruling_due_us: 9_000,
+        state: ObjectionState::Pending,
+        ruling: None,
+        ruling_unit: String::new(),
+        ruled_by: String::new(),
+        ruled_us: None,
+        ruling_note: String::new(),
+    };
+    objections::upsert(&mut c, &ob).await.unwrap();
+    let whistle = HistoryEntry {
+        seq: 2,
+        time_us: 3_100,
+        actor_unit: "d1".into(),
+        action: "co_handler_added".into(),
+        detail: String::new(),
+    };
+    orders::append_history(&mut c, "HL3", &whistle)
+        .await
+        .unwrap();
+
+    let got = proactive::requests_between(&mut c, 1_000, 3_000)
+        .await
+        .unwrap();
+    let marks: Vec<(&str, bool, bool)> = got
+        .iter()
+        .map(|r| (r.order.order_id.as_str(), r.disputed, r.escalated))
+        .collect();
+    // [1_000, 3_000): the task and the request at 3_000 are left out.
+    assert_eq!(marks, [("HL1", false, false), ("HL2", true, false)]);
+    assert_eq!(got[0].order, angry);
+    let all = proactive::requests_between(&mut c, 0, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(all[2].escalated && !all[2].disputed);
+    let places = proactive::places_of(&mut c, "heating.no_heat", 0, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(places, vec![("t1".to_string(), "c1".to_string())]);
+
+    let t = proactive::Task {
+        order_id: "HL4".into(),
+        issuer_unit: "d1".into(),
+        area_unit: "t1".into(),
+        created_us: 2_500,
+    };
+    proactive::insert_task(&mut c, &t).await.unwrap();
+    assert_eq!(
+        proactive::get_task(&mut c, "HL4").await.unwrap(),
+        Some(t.clone())
+    );
+    assert_eq!(proactive::get_task(&mut c, "HL1").await.unwrap(), None);
+    assert_eq!(
+        proactive::list_tasks(&mut c, "", 10).await.unwrap(),
+        vec![t]
+    );
+    assert!(
+        proactive::list_tasks(&mut c, "HL4", 10)
             .await
             .unwrap()
             .is_empty()
