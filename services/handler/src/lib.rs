@@ -8,6 +8,7 @@ pub mod handdown;
 pub mod notice;
 pub mod objection;
 mod reporting;
+pub mod watch;
 mod whistle;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use hotline_core::{Role, Tier};
 use hotline_proto::v1::dispatch_service_server::DispatchServiceServer;
 use hotline_proto::v1::escalation_service_server::EscalationServiceServer;
+use hotline_proto::v1::inbox_service_server::InboxServiceServer;
 use hotline_proto::v1::reporting_service_server::ReportingServiceServer;
 use hotline_runtime::Ctx;
 use hotline_runtime::server;
@@ -27,6 +29,15 @@ pub use escalation::{
 };
 pub use reporting::{Reporting, list_deadlines, list_handoffs, unit_name};
 pub use whistle::{check_in, get as get_whistle, register as register_whistle, whistle};
+
+/// The hotline.v1 services a handling tier serves, for health and
+/// reflection.
+pub const SERVED: &[&str] = &[
+    "hotline.v1.DispatchService",
+    "hotline.v1.EscalationService",
+    "hotline.v1.ReportingService",
+    "hotline.v1.InboxService",
+];
 
 /// What is particular to a tier.
 pub trait TierRules: Send + Sync + 'static {
@@ -60,10 +71,11 @@ pub fn tier(ctx: Ctx, rules: impl TierRules) -> server::Tier {
         ctx.clone(),
         rules,
     )))
-    .add_service(ReportingServiceServer::new(Reporting::new(ctx)));
+    .add_service(ReportingServiceServer::new(Reporting::new(ctx.clone())))
+    .add_service(InboxServiceServer::new(watch::Inbox::new(ctx)));
     server::Tier {
         routes,
-        served: server::TIER_SERVICES,
+        served: SERVED,
         effects,
     }
 }

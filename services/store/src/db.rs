@@ -15,6 +15,8 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../migrations/sqlite/0005_trace_context.sql"),
     ),
+    // Versions are applied one by one, each when missing: a gap is fine.
+    (8, include_str!("../migrations/sqlite/0008_integration.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -24,6 +26,11 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (
         5,
         include_str!("../migrations/postgres/0005_trace_context.sql"),
+    ),
+    // Versions are applied one by one, each when missing: a gap is fine.
+    (
+        8,
+        include_str!("../migrations/postgres/0008_integration.sql"),
     ),
 ];
 
