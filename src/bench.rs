@@ -34,6 +34,9 @@ pub enum BenchCommand {
     /// The cost of tracing: orders per second through a mesh exporting no
     /// spans, then through one exporting every span to an OTLP receiver.
     Tracing(crate::bench_tracing::TracingArgs),
+    /// The inbox event log behind WatchAssignments: events recorded and
+    /// replayed per second.
+    Inbox(crate::bench_inbox::InboxArgs),
 }
 
 struct BenchEffects;
@@ -74,6 +77,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Timers { db, count, json } => (db, count, json),
         BenchCommand::Locate(a) => return crate::topology::bench(a),
         BenchCommand::Tracing(a) => return crate::bench_tracing::run(a).await,
+        BenchCommand::Inbox(a) => return crate::bench_inbox::run(a).await,
     };
     let dir = tempfile::tempdir()?;
     let pg = (db != "sqlite").then_some(db.as_str());

@@ -224,7 +224,13 @@ impl RequesterService for Requesters {
                 &r.name,
                 async |tx, order, now| {
                     note(tx, order, now, &city, "supplemented", facts.clone()).await?;
-                    tell_handlers(&ctx, tx, order, NoticeKind::Supplemented, facts, now).await
+                    // Handlers get the facts with the requester's name and
+                    // phone masked, as in the export.
+                    let identity = hotline_store::audit::identity(tx, &order.requester_ref)
+                        .await?
+                        .unwrap_or_default();
+                    let told = crate::audit::mask(&facts, &identity);
+                    tell_handlers(&ctx, tx, order, NoticeKind::Supplemented, told, now).await
                 },
                 |v| SupplementOrderResponse { order: Some(v) },
             )
