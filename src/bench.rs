@@ -37,6 +37,9 @@ pub enum BenchCommand {
     /// The inbox event log behind WatchAssignments: events recorded and
     /// replayed per second.
     Inbox(crate::bench_inbox::InboxArgs),
+    /// Scorecards and rankings for every unit of the generated Beijing
+    /// topology over a month of generated orders.
+    Scoring(crate::bench_scoring::ScoringArgs),
 }
 
 struct BenchEffects;
@@ -78,6 +81,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Locate(a) => return crate::topology::bench(a),
         BenchCommand::Tracing(a) => return crate::bench_tracing::run(a).await,
         BenchCommand::Inbox(a) => return crate::bench_inbox::run(a).await,
+        BenchCommand::Scoring(a) => return crate::bench_scoring::run(a).await,
     };
     let dir = tempfile::tempdir()?;
     let pg = (db != "sqlite").then_some(db.as_str());

@@ -89,6 +89,8 @@ pub enum Command {
         #[command(flatten)]
         at: GatewayArg,
     },
+    /// Scorecards and rankings (Art. 32) through a running gateway.
+    Report(crate::report::ReportArgs),
     /// Measurements: `bench timers` fires due timers on a database;
     /// `bench locate` locates points on a topology.
     Bench {
@@ -399,6 +401,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Report(a) => crate::report::run(a).await,
         Command::Bench { command } => crate::bench::run(command).await,
         Command::Conformance(a) => conformance(a).await,
         Command::Export { unit, as_unit, at } => {

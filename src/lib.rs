@@ -3,6 +3,7 @@
 
 pub mod bench;
 mod bench_inbox;
+pub mod bench_scoring;
 pub mod bench_tracing;
 pub mod client;
 pub mod cmd;
@@ -12,6 +13,7 @@ mod demo_disputes;
 mod demo_integration;
 pub mod export;
 pub mod mesh;
+pub mod report;
 pub mod topology;
 pub mod trace;
 

@@ -14,6 +14,7 @@ mod integration;
 mod jurisdiction;
 mod lifecycle;
 mod observability;
+mod reporting;
 mod services;
 mod support;
 mod topology;

@@ -316,6 +316,16 @@ impl Intake {
         )
         .await?;
         crate::clocks::callback_done(&mut tx, &order_id).await?;
+        // Assessment counts every callback, a reopened order's too.
+        hotline_store::assessment::insert_callback(
+            &mut tx,
+            &order_id,
+            order.seq,
+            r.resolved,
+            satisfaction,
+            now,
+        )
+        .await?;
         let told = format!("resolved={} satisfaction={satisfaction}", r.resolved);
         crate::requester::tell_handlers(
             &self.ctx,

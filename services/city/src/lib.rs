@@ -17,6 +17,7 @@ mod record;
 mod relay;
 mod reporting;
 mod requester;
+pub mod scorecards;
 mod wire;
 
 use hotline_proto::v1::contact_relay_service_server::ContactRelayServiceServer;

@@ -15,6 +15,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../migrations/sqlite/0005_trace_context.sql"),
     ),
+    (6, include_str!("../migrations/sqlite/0006_assessment.sql")),
     // Versions are applied one by one, each when missing: a gap is fine.
     (8, include_str!("../migrations/sqlite/0008_integration.sql")),
 ];
@@ -26,6 +27,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (
         5,
         include_str!("../migrations/postgres/0005_trace_context.sql"),
+    ),
+    (
+        6,
+        include_str!("../migrations/postgres/0006_assessment.sql"),
     ),
     // Versions are applied one by one, each when missing: a gap is fine.
     (
