@@ -31,15 +31,6 @@ pub use escalation::{
 pub use reporting::{Reporting, list_deadlines, list_handoffs, unit_name};
 pub use whistle::{check_in, get as get_whistle, register as register_whistle, whistle};
 
-/// The hotline.v1 services a handling tier serves, for health and
-/// reflection.
-pub const SERVED: &[&str] = &[
-    "hotline.v1.DispatchService",
-    "hotline.v1.EscalationService",
-    "hotline.v1.ReportingService",
-    "hotline.v1.InboxService",
-];
-
 /// What is particular to a tier.
 pub trait TierRules: Send + Sync + 'static {
     fn tier(&self) -> Tier;
@@ -76,7 +67,7 @@ pub fn tier(ctx: Ctx, rules: impl TierRules) -> server::Tier {
     .add_service(InboxServiceServer::new(watch::Inbox::new(ctx)));
     server::Tier {
         routes,
-        served: SERVED,
+        served: server::TIER_SERVICES,
         effects,
     }
 }
