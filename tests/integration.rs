@@ -392,6 +392,32 @@ async fn every_unmask_is_audited_and_exports_carry_no_identity() {
     assert!(x.text.contains("[requester]"), "{}", x.text);
     let denied = c.export("dept-housing", DEPT).await.unwrap_err();
     assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
+
+    // `hotline export --unit U`: one JSON line per order, no identity.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["export", "--unit", DEPT, "--gateway", &t.mesh.gateway_url])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["name"] == format!("orders/{}", o.order_id)),
+        "{stdout}"
+    );
+    for pii in ["13755556666", "Qin Hao"] {
+        assert!(!stdout.contains(pii), "{pii} in the exported lines");
+    }
     t.stop().await;
 }
 
