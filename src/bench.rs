@@ -34,6 +34,9 @@ pub enum BenchCommand {
     /// The cost of tracing: orders per second through a mesh exporting no
     /// spans, then through one exporting every span to an OTLP receiver.
     Tracing(crate::bench_tracing::TracingArgs),
+    /// The inbox event log behind WatchAssignments: events recorded and
+    /// replayed per second.
+    Inbox(crate::bench_inbox::InboxArgs),
     /// Scorecards and rankings for every unit of the generated Beijing
     /// topology over a month of generated orders.
     Scoring(crate::bench_scoring::ScoringArgs),
@@ -79,6 +82,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Timers { db, count, json } => (db, count, json),
         BenchCommand::Locate(a) => return crate::topology::bench(a),
         BenchCommand::Tracing(a) => return crate::bench_tracing::run(a).await,
+        BenchCommand::Inbox(a) => return crate::bench_inbox::run(a).await,
         BenchCommand::Scoring(a) => return crate::bench_scoring::run(a).await,
         BenchCommand::Proactive(a) => return crate::bench_proactive::run(a),
     };

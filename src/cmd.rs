@@ -76,6 +76,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the contract's behavioural tests against a server claiming a tier.
+    Conformance(ConformanceArgs),
+    /// A unit's orders, history and callbacks, requester identity removed (Art. 28).
+    Export {
+        /// The unit whose orders to export.
+        #[arg(long)]
+        unit: String,
+        /// Export as this unit (the unit itself, a unit above it, or the city); default the unit.
+        #[arg(long)]
+        as_unit: Option<String>,
+        #[command(flatten)]
+        at: GatewayArg,
+    },
     /// Scorecards and rankings (Art. 32) through a running gateway.
     Report(crate::report::ReportArgs),
     /// Proactive governance (未诉先办): problem analysis and proactive tasks.
@@ -399,6 +412,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(a) => crate::report::run(a).await,
         Command::Bench { command } => crate::bench::run(command).await,
         Command::Proactive { command } => crate::proactive::run(command).await,
+        Command::Conformance(a) => conformance(a).await,
+        Command::Export { unit, as_unit, at } => {
+            crate::export::run(&at.gateway, &at.city, &unit, as_unit.as_deref()).await
+        }
     }
 }
 
@@ -765,6 +782,50 @@ async fn dead_letters(a: DeadLetterArgs) -> anyhow::Result<()> {
             "{}  {} -> {}  {}  {}: {}  (attempts {})",
             d.message_id, d.from_unit, d.target_unit, d.method, d.code, d.error, d.attempts
         );
+    }
+    Ok(())
+}
+
+#[derive(Args, Clone)]
+pub struct ConformanceArgs {
+    /// The server under test, e.g. http://127.0.0.1:7401 (the service itself, not the gateway).
+    #[arg(long)]
+    pub target: String,
+    /// The tier it claims: district, township, community, department or central.
+    #[arg(long)]
+    pub tier: String,
+    /// The unit it hosts.
+    #[arg(long)]
+    pub unit: String,
+    /// The hotline centre's unit id.
+    #[arg(long, default_value = "city")]
+    pub city: String,
+    /// A unit an objection may propose; without it the objection case is skipped.
+    #[arg(long)]
+    pub proposed_unit: Option<String>,
+}
+
+async fn conformance(a: ConformanceArgs) -> anyhow::Result<()> {
+    let tier = Tier::parse(&a.tier)
+        .filter(|t| *t != Tier::City)
+        .with_context(|| format!("tier: {:?} is not a handling tier", a.tier))?;
+    let target = if a.target.contains("://") {
+        a.target.clone()
+    } else {
+        format!("http://{}", a.target)
+    };
+    let results = crate::conformance::run(crate::conformance::Options {
+        target,
+        tier,
+        unit: a.unit.clone(),
+        city: a.city,
+        proposed_unit: a.proposed_unit,
+    })
+    .await?;
+    println!("conformance of {} as {tier} unit {}", a.target, a.unit);
+    print!("{}", crate::conformance::table(&results));
+    if !crate::conformance::passed(&results) {
+        bail!("the server does not conform");
     }
     Ok(())
 }

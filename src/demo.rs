@@ -83,6 +83,12 @@ pub struct DemoReport {
     /// The proactive-analytics summary, as printed.
     #[serde(skip)]
     pub proactive_summary: String,
+    /// The knowledge base: entries, consultations and the share answered
+    /// at intake.
+    pub knowledge_base: Value,
+    /// Reads of requester identity audited, and orders exported (Art. 28).
+    pub audit_entries: usize,
+    pub exported_orders: usize,
     pub wall_seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<String>,
@@ -342,6 +348,8 @@ pub async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
         o.territory_unit,
         state_name(o.state)
     ));
+
+    crate::demo_integration::integration(&c, &mut report, &say).await?;
 
     // Every tier reports its workload to the centre.
     for unit in [

@@ -2,14 +2,18 @@
 //! same mesh supervisor, client and demo as the command line.
 
 pub mod bench;
+mod bench_inbox;
 pub mod bench_proactive;
 pub mod bench_scoring;
 pub mod bench_tracing;
 pub mod client;
 pub mod cmd;
+pub mod conformance;
 pub mod demo;
 mod demo_disputes;
+mod demo_integration;
 mod demo_proactive;
+pub mod export;
 pub mod mesh;
 pub mod proactive;
 pub mod report;

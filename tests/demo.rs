@@ -23,6 +23,13 @@ fn demo_json_reports_every_path() {
         v["order_ids"].as_array().unwrap().len()
     );
     assert_eq!(v["stale_epoch_refused"], true);
+    // The knowledge base answered a consultation; every unmask audited.
+    let kb = &v["knowledge_base"];
+    assert_eq!(kb["answered_from_knowledge_base"], 1, "{kb}");
+    let share = kb["share_answered_at_intake"].as_f64().unwrap();
+    assert!(share > 0.0 && share <= 1.0, "{kb}");
+    assert!(v["audit_entries"].as_u64().unwrap() >= 1, "{v}");
+    assert!(v["exported_orders"].as_u64().unwrap() >= 1, "{v}");
     assert_eq!(v["retry_same_answer"], true);
     for field in [
         "whistles",

@@ -2,12 +2,15 @@
 //! process per tier service, over PostgreSQL, talking real gRPC.
 
 mod bad_input;
+mod conformance;
 mod demo;
 mod deploy;
 mod disputes;
 mod durability;
 mod escalation;
+mod examples;
 mod geo;
+mod integration;
 mod jurisdiction;
 mod lifecycle;
 mod observability;

@@ -20,4 +20,8 @@ pub const SERVICE_NAMES: &[&str] = &[
     "hotline.v1.ProactiveService",
     "hotline.v1.GatewayService",
     "hotline.v1.ControlService",
+    "hotline.v1.InboxService",
+    "hotline.v1.RequesterService",
+    "hotline.v1.PrivacyService",
+    "hotline.v1.KnowledgeService",
 ];

@@ -88,12 +88,23 @@ impl Intake {
         };
         // Only a request intake does not dispose of is classified for
         // dispatch, so a bad address is refused before anything is stored.
-        let decision = match (&declared, item) {
-            (None, Some(item)) => Some(
+        // A consultation the knowledge base answers is answered at intake
+        // (Art. 31), before any dispatch rule is asked.
+        let known = match (&declared, kind) {
+            (None, RequestKind::Consultation) => {
+                let code = item.map(|i| i.code.as_str()).unwrap_or_default();
+                crate::knowledge::answer_for(&self.ctx, &r.text, code).await?
+            }
+            _ => None,
+        };
+        let decision = match (&declared, item, &known) {
+            (None, _, Some(entry)) => Some(Decision::Answer(entry.answer.clone())),
+            (None, Some(item), None) => Some(
                 dispatch::decide_at(topology, kind, &item.code, site).map_err(decision_error)?,
             ),
             _ => None,
         };
+        let known = known.map(|e| e.entry_id);
         let urgency = match (item, &declared) {
             (Some(i), _) => i.urgency,
             (None, Some(d)) if d.kind == Disposition::EmergencyTransfer => Urgency::Emergency,
@@ -222,10 +233,11 @@ impl Intake {
             (None, Some(Decision::Answer(answer))) => {
                 order.answer = answer;
                 order.closed_us = Some(now);
-                history.push((
-                    OrderState::Answered,
-                    "answered at intake from the catalogue".into(),
-                ));
+                let from = match &known {
+                    Some(entry) => format!("answered at intake from knowledge entry {entry}"),
+                    None => "answered at intake from the catalogue".into(),
+                };
+                history.push((OrderState::Answered, from));
             }
             (
                 None,
@@ -239,7 +251,12 @@ impl Intake {
                 notes.extend(dispatch_notes(topology, &assignments));
                 issued = assignments;
             }
-            (None, None) => unreachable!("undisposed requests are decided above"),
+            (None, None) => {
+                return Err(ServiceError::invalid(
+                    "category_code",
+                    "required unless the knowledge base answers the consultation",
+                ));
+            }
         }
         order.state = history.last().expect("history").0;
         orders::insert(&mut tx, &order).await?;
@@ -258,9 +275,13 @@ impl Intake {
             record::issue(&self.ctx, &mut tx, &order, &a, now).await?;
         }
         orders::update(&mut tx, &order).await?;
+        if let Some(entry_id) = &known {
+            hotline_store::knowledge::answered(&mut tx, &order_id, entry_id, now).await?;
+        }
         let name = item.map(|i| i.name.as_str()).unwrap_or_default();
         let answer = SubmitRequestResponse {
             order: Some(full_order(&mut tx, &order, name).await?),
+            requester_token: crate::requester::token(&mut tx, &order.requester_ref).await?,
         };
         idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
         tx.commit().await?;
@@ -310,6 +331,16 @@ impl Intake {
             order.seq,
             r.resolved,
             satisfaction,
+            now,
+        )
+        .await?;
+        let told = format!("resolved={} satisfaction={satisfaction}", r.resolved);
+        crate::requester::tell_handlers(
+            &self.ctx,
+            &mut tx,
+            &order,
+            NoticeKind::CallbackResult,
+            told,
             now,
         )
         .await?;
@@ -494,21 +525,36 @@ fn normalise_phone(phone: &str) -> Result<String> {
 /// The keyed pseudonym of a requester: the same phone always maps to the
 /// same id, which reveals nothing without the city's key.
 async fn pseudonym(conn: &mut Conn, phone: &str) -> Result<String> {
+    let key = city_key(conn).await?;
+    Ok(format!("rq-{}", keyed(&key, phone, 8)))
+}
+
+/// The city's secret key for pseudonyms and requester credentials:
+/// `HOTLINE_CITY_KEY` when set (so a rebuilt store keeps its pseudonyms),
+/// else one drawn at random the first time and kept in the city's store.
+pub(crate) async fn city_key(conn: &mut Conn) -> Result<String> {
+    if let Some(key) = std::env::var("HOTLINE_CITY_KEY")
+        .ok()
+        .filter(|k| !k.is_empty())
+    {
+        return Ok(key);
+    }
     let fresh: String = (0..32)
         .map(|_| format!("{:02x}", fastrand::u8(..)))
         .collect();
-    let key = misc::setting_or_insert(conn, "pseudonym_key", &fresh).await?;
+    Ok(misc::setting_or_insert(conn, "pseudonym_key", &fresh).await?)
+}
+
+/// The first `bytes` of HMAC-SHA256(key, message), in hex.
+pub(crate) fn keyed(key: &str, message: &str, bytes: usize) -> String {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("hmac takes any key length");
-    mac.update(phone.as_bytes());
+    mac.update(message.as_bytes());
     let digest = mac.finalize().into_bytes();
-    Ok(format!(
-        "rq-{}",
-        digest[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    ))
+    digest[..bytes.min(digest.len())]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[tonic::async_trait]
@@ -590,73 +636,73 @@ impl IntakeService for Intake {
     ) -> Result<Response<UrgeOrderResponse>, Status> {
         let caller = meta::caller(&req)?;
         guard::is_city(&self.ctx, &caller)?;
-        Ok(Response::new(self.urge(&caller, req.into_inner()).await?))
+        Ok(Response::new(
+            urge(&self.ctx, &caller.unit, req.into_inner()).await?,
+        ))
     }
 }
 
-impl Intake {
-    /// An urge (催办) reaches each open lead and its parent, and is counted.
-    async fn urge(&self, caller: &meta::Caller, r: UrgeOrderRequest) -> Result<UrgeOrderResponse> {
-        let order_id = record::order_id(&r.name)?.to_string();
-        let source = UrgeSource::try_from(r.source)
-            .ok()
-            .filter(|s| *s != UrgeSource::Unspecified)
-            .ok_or_else(|| ServiceError::invalid("source", "required"))?;
-        let scope = idem::scope("UrgeOrder", &caller.unit);
-        let now = self.ctx.now();
-        let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
-            return Ok(done);
-        }
-        let mut order = locked(&mut tx, &order_id).await?;
-        if order.state.is_final() || order.state == OrderState::Received {
-            return Err(ServiceError::FailedPrecondition(format!(
-                "orders/{order_id} is {}: only an open order can be urged",
-                order.state
-            )));
-        }
-        order.urge_count += 1;
-        let by = source
-            .as_str_name()
-            .trim_start_matches("URGE_SOURCE_")
-            .to_lowercase();
-        let detail = format!("by the {by} ({})", order.urge_count);
-        note(&mut tx, &mut order, now, &caller.unit, "urged", detail).await?;
-        let mut told = Vec::new();
-        for a in assignments::for_order(&mut tx, &order_id).await? {
-            if a.role.is_lead() && a.state.is_open() {
-                told.push(a.unit_id.clone());
-                told.extend(
-                    self.ctx
-                        .topology
-                        .parent_of(&a.unit_id)
-                        .map(|p| p.id.clone()),
-                );
-            }
-        }
-        told.sort();
-        told.dedup();
-        for unit in &told {
-            let n = hotline_handler::notice::notice(
-                format!("urge:{order_id}:{}:{unit}", order.urge_count),
-                unit,
-                &order_id,
-                NoticeKind::Urge,
-                now,
-                format!("urged by the {by}"),
-            );
-            hotline_handler::notice::send(&mut tx, &caller.unit, n, now).await?;
-        }
-        orders::update(&mut tx, &order).await?;
-        let name = self.category_name(&order.category_code);
-        let answer = UrgeOrderResponse {
-            order: Some(full_order(&mut tx, &order, &name).await?),
-        };
-        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
-        tx.commit().await?;
-        self.ctx.outbox.wake();
-        Ok(answer)
+/// An urge (催办) reaches each open lead and its parent, and is counted.
+/// `actor` is the unit recorded as urging: the centre, also for a requester.
+pub(crate) async fn urge(ctx: &Ctx, actor: &str, r: UrgeOrderRequest) -> Result<UrgeOrderResponse> {
+    let order_id = record::order_id(&r.name)?.to_string();
+    let source = UrgeSource::try_from(r.source)
+        .ok()
+        .filter(|s| *s != UrgeSource::Unspecified)
+        .ok_or_else(|| ServiceError::invalid("source", "required"))?;
+    let scope = idem::scope("UrgeOrder", actor);
+    let now = ctx.now();
+    let mut tx = ctx.db.begin().await?;
+    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        return Ok(done);
     }
+    let mut order = locked(&mut tx, &order_id).await?;
+    if order.state.is_final() || order.state == OrderState::Received {
+        return Err(ServiceError::FailedPrecondition(format!(
+            "orders/{order_id} is {}: only an open order can be urged",
+            order.state
+        )));
+    }
+    order.urge_count += 1;
+    let by = source
+        .as_str_name()
+        .trim_start_matches("URGE_SOURCE_")
+        .to_lowercase();
+    let detail = format!("by the {by} ({})", order.urge_count);
+    note(&mut tx, &mut order, now, actor, "urged", detail).await?;
+    let mut told = Vec::new();
+    for a in assignments::for_order(&mut tx, &order_id).await? {
+        if a.role.is_lead() && a.state.is_open() {
+            told.push(a.unit_id.clone());
+            told.extend(ctx.topology.parent_of(&a.unit_id).map(|p| p.id.clone()));
+        }
+    }
+    told.sort();
+    told.dedup();
+    for unit in &told {
+        let n = hotline_handler::notice::notice(
+            format!("urge:{order_id}:{}:{unit}", order.urge_count),
+            unit,
+            &order_id,
+            NoticeKind::Urge,
+            now,
+            format!("urged by the {by}"),
+        );
+        hotline_handler::notice::send(&mut tx, actor, n, now).await?;
+    }
+    orders::update(&mut tx, &order).await?;
+    let name = ctx
+        .topology
+        .item(&order.category_code)
+        .map(|i| i.name.clone())
+        .unwrap_or_default();
+    let answer = UrgeOrderResponse {
+        order: Some(full_order(&mut tx, &order, &name).await?),
+    };
+    idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+    tx.commit().await?;
+    ctx.outbox.wake();
+    Ok(answer)
 }
 
 #[cfg(test)]

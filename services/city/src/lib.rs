@@ -3,6 +3,7 @@
 //! relay, callbacks and reopening. It alone holds requester identity.
 
 mod arbitration;
+mod audit;
 mod clocks;
 mod disposition;
 mod escalation;
@@ -11,10 +12,12 @@ mod extension;
 mod handdown;
 mod intake;
 mod proactive;
+mod knowledge;
 mod reclassify;
 mod record;
 mod relay;
 mod reporting;
+mod requester;
 pub mod scorecards;
 mod wire;
 
@@ -23,7 +26,10 @@ use hotline_proto::v1::dispatch_service_server::DispatchServiceServer;
 use hotline_proto::v1::escalation_service_server::EscalationServiceServer;
 use hotline_proto::v1::intake_service_server::IntakeServiceServer;
 use hotline_proto::v1::proactive_service_server::ProactiveServiceServer;
+use hotline_proto::v1::knowledge_service_server::KnowledgeServiceServer;
+use hotline_proto::v1::privacy_service_server::PrivacyServiceServer;
 use hotline_proto::v1::reporting_service_server::ReportingServiceServer;
+use hotline_proto::v1::requester_service_server::RequesterServiceServer;
 use std::sync::Arc;
 
 use hotline_runtime::{Ctx, server};
@@ -37,6 +43,9 @@ pub const SERVED: &[&str] = &[
     "hotline.v1.EscalationService",
     "hotline.v1.ReportingService",
     "hotline.v1.ProactiveService",
+    "hotline.v1.RequesterService",
+    "hotline.v1.PrivacyService",
+    "hotline.v1.KnowledgeService",
 ];
 
 /// The city service: its routes and its clocks.
@@ -53,6 +62,13 @@ pub fn tier(ctx: Ctx) -> server::Tier {
             ctx.clone(),
         )))
         .add_service(ProactiveServiceServer::new(proactive::CityProactive::new(
+            ctx.clone(),
+        )))
+        .add_service(RequesterServiceServer::new(requester::Requesters::new(
+            ctx.clone(),
+        )))
+        .add_service(PrivacyServiceServer::new(audit::Privacy::new(ctx.clone())))
+        .add_service(KnowledgeServiceServer::new(knowledge::Knowledge::new(
             ctx.clone(),
         )));
     server::Tier {

@@ -63,6 +63,17 @@ impl Relay {
             },
         )
         .await?;
+        // The relay dials the requester's number: a read of identity.
+        crate::audit::record(
+            &mut tx,
+            unit,
+            &r.order_id,
+            now,
+            "relay",
+            UnmaskReason::Unspecified,
+            &format!("contact {contact_id}"),
+        )
+        .await?;
         // Measured once committed: the contact window closing.
         let window = (a.contacted_us.is_none() && a.role.is_lead()).then(|| {
             let accepted = a.accepted_us.unwrap_or(now);

@@ -59,6 +59,9 @@ pub struct Policy {
     pub duplicate_window_hours: f64,
     /// Two located requests this close (metres) are at the same place.
     pub duplicate_radius_meters: f64,
+    /// A handler's inbox events (WatchAssignments) are kept this many days
+    /// of business time; a cursor older than that is out of range.
+    pub inbox_retention_days: f64,
     /// Composite score weights (Art. 32: resolution and satisfaction weigh
     /// more; Beijing does not publish its weights).
     pub score_weight_response: f64,
@@ -112,6 +115,7 @@ impl Default for Policy {
             arbitration: Arbitration::City,
             duplicate_window_hours: 72.0,
             duplicate_radius_meters: 100.0,
+            inbox_retention_days: 30.0,
             score_weight_response: 0.2,
             score_weight_resolution: 0.4,
             score_weight_satisfaction: 0.4,

@@ -241,6 +241,8 @@ impl DispatchService for Inbox {
                 assignments::upsert(&mut tx, &e)
                     .await
                     .map_err(ServiceError::from)?;
+                let event = crate::watch::delivered(&e, true, &r.request_id, now);
+                crate::watch::record(&self.ctx, &mut tx, event).await?;
                 e
             }
             Some(e) if e.epoch >= incoming.epoch => e,
@@ -249,6 +251,8 @@ impl DispatchService for Inbox {
                     .await
                     .map_err(ServiceError::from)?;
                 tracing::info!(unit = %incoming.unit_id, order_id = %incoming.order_id, epoch = incoming.epoch, role = %incoming.role, "assignment received");
+                let event = crate::watch::delivered(&incoming, false, &r.request_id, now);
+                crate::watch::record(&self.ctx, &mut tx, event).await?;
                 incoming
             }
         };
@@ -257,6 +261,7 @@ impl DispatchService for Inbox {
         };
         idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
         tx.commit().await.map_err(ServiceError::from)?;
+        crate::watch::wake();
         Ok(Response::new(answer))
     }
 
@@ -429,10 +434,14 @@ impl DispatchService for Inbox {
         guard::hosted(&self.ctx, &caller.target)?;
         let r = req.into_inner();
         let page = wire::Page::parse(r.page_size, &r.page_token)?;
-        let state = wire::optional_enum::<AssignmentState>("state", r.state)?;
+        let filter = assignments::Filter {
+            state: wire::optional_enum::<AssignmentState>("state", r.state)?,
+            due_before_us: r.deadline_before.as_ref().map(wire::micros),
+            category_code: r.category_code.clone(),
+        };
         let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
         let rows =
-            assignments::list_for_unit(&mut c, &caller.target, state, &page.after, page.limit())
+            assignments::list_filtered(&mut c, &caller.target, &filter, &page.after, page.limit())
                 .await
                 .map_err(ServiceError::from)?;
         let (rows, next) = page.finish(rows, |r| r.order_id.as_str());

@@ -9,6 +9,7 @@ pub mod notice;
 pub mod objection;
 mod reporting;
 pub mod scorecards;
+pub mod watch;
 mod whistle;
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use hotline_core::{Role, Tier};
 use hotline_proto::v1::dispatch_service_server::DispatchServiceServer;
 use hotline_proto::v1::escalation_service_server::EscalationServiceServer;
+use hotline_proto::v1::inbox_service_server::InboxServiceServer;
 use hotline_proto::v1::reporting_service_server::ReportingServiceServer;
 use hotline_runtime::Ctx;
 use hotline_runtime::server;
@@ -61,7 +63,8 @@ pub fn tier(ctx: Ctx, rules: impl TierRules) -> server::Tier {
         ctx.clone(),
         rules,
     )))
-    .add_service(ReportingServiceServer::new(Reporting::new(ctx)));
+    .add_service(ReportingServiceServer::new(Reporting::new(ctx.clone())))
+    .add_service(InboxServiceServer::new(watch::Inbox::new(ctx)));
     server::Tier {
         routes,
         served: server::TIER_SERVICES,

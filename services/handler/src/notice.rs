@@ -72,9 +72,11 @@ pub async fn deliver(
         detail: n.detail,
     };
     notices::insert(&mut tx, &stored).await?;
+    crate::watch::record(ctx, &mut tx, crate::watch::noticed(&stored)).await?;
     let answer = DeliverNoticeResponse {};
     idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
     tx.commit().await?;
+    crate::watch::wake();
     tracing::info!(unit = %stored.unit_id, order_id = %stored.order_id, kind = %stored.kind, from = %stored.from_unit, "notice received");
     Ok(answer)
 }

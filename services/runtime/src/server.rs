@@ -55,6 +55,7 @@ pub const TIER_SERVICES: &[&str] = &[
     "hotline.v1.DispatchService",
     "hotline.v1.EscalationService",
     "hotline.v1.ReportingService",
+    "hotline.v1.InboxService",
 ];
 
 /// What a tier brings to the bootstrap: its routes, the hotline.v1

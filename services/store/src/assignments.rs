@@ -163,14 +163,41 @@ pub async fn list_for_unit(
     after_order_id: &str,
     limit: i64,
 ) -> Result<Vec<Assignment>> {
+    let filter = Filter {
+        state,
+        ..Filter::default()
+    };
+    list_filtered(conn, unit_id, &filter, after_order_id, limit).await
+}
+
+/// What a unit's assignment list may be narrowed to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub state: Option<AssignmentState>,
+    /// Handler clock ends before this.
+    pub due_before_us: Option<i64>,
+    /// Empty: any catalogue item.
+    pub category_code: String,
+}
+
+/// A unit's assignments after `after_order_id` (ascending ids), filtered.
+pub async fn list_filtered(
+    conn: &mut Conn,
+    unit_id: &str,
+    filter: &Filter,
+    after_order_id: &str,
+    limit: i64,
+) -> Result<Vec<Assignment>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM assignments WHERE unit_id = $1 AND ($2 = '' OR state = $2) AND order_id > $3 \
-         ORDER BY order_id LIMIT $4"
+         AND due_us < $5 AND ($6 = '' OR category_code = $6) ORDER BY order_id LIMIT $4"
     )))
     .bind(unit_id)
-    .bind(state.map(|s| s.as_str()).unwrap_or(""))
+    .bind(filter.state.map(|s| s.as_str()).unwrap_or(""))
     .bind(after_order_id)
     .bind(limit)
+    .bind(filter.due_before_us.unwrap_or(i64::MAX))
+    .bind(&filter.category_code)
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter().map(from_row).collect()

@@ -17,6 +17,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     ),
     (6, include_str!("../migrations/sqlite/0006_assessment.sql")),
     (7, include_str!("../migrations/sqlite/0007_proactive.sql")),
+    (8, include_str!("../migrations/sqlite/0008_integration.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -32,6 +33,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0006_assessment.sql"),
     ),
     (7, include_str!("../migrations/postgres/0007_proactive.sql")),
+    (
+        8,
+        include_str!("../migrations/postgres/0008_integration.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,10 +5,13 @@
 
 pub mod assessment;
 pub mod assignments;
+pub mod audit;
 pub mod context;
 mod db;
 pub mod handoffs;
 pub mod idempotency;
+pub mod inbox_events;
+pub mod knowledge;
 pub mod misc;
 pub mod notices;
 pub mod objections;

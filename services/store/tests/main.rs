@@ -7,7 +7,10 @@ use hotline_core::{
 use hotline_store::assignments::{self, Assignment};
 use hotline_store::orders::{self, Callback, HistoryEntry, Location, Order};
 use hotline_store::testing::{TestDb, postgres_url};
-use hotline_store::{Db, assessment, idempotency, misc, objections, outbox, proactive, timers};
+use hotline_store::{
+    Db, assessment, audit, idempotency, inbox_events, knowledge, misc, objections, outbox,
+    proactive, timers,
+};
 
 /// Runs each test body on a fresh SQLite database and a fresh PostgreSQL one.
 macro_rules! store_suite {
@@ -34,6 +37,8 @@ store_suite!(
     disputes_round_trip,
     proactive_record_reads_requests_not_tasks,
     assessment_reads_one_period,
+    inbox_events_replay_prune_and_horizon,
+    audit_and_knowledge_round_trip,
 );
 
 async fn run<F, Fut>(postgres: bool, body: F)
@@ -871,4 +876,117 @@ async fn assessment_reads_one_period(db: Db, _: String) {
             .unwrap()
             .is_empty()
     );
+}
+
+fn inbox_event(source: &str, unit: &str, time_us: i64) -> inbox_events::InboxEvent {
+    inbox_events::InboxEvent {
+        event_id: 0,
+        source: source.into(),
+        unit_id: unit.into(),
+        order_id: "HL1".into(),
+        kind: "DISPATCHED".into(),
+        epoch: 1,
+        time_us,
+        detail: "role=lead state=dispatched".into(),
+        notice_id: String::new(),
+    }
+}
+
+async fn inbox_events_replay_prune_and_horizon(db: Db, _: String) {
+    let mut tx = db.begin().await.unwrap();
+    for (source, unit, t) in [
+        ("a", "u1", 10),
+        ("b", "u2", 20),
+        ("c", "u1", 30),
+        ("a", "u1", 40),
+    ] {
+        inbox_events::record(&mut tx, &inbox_event(source, unit, t), 0)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut c = db.acquire().await.unwrap();
+    // The same cause is recorded once; cursors increase; units apart.
+    let u1 = inbox_events::after(&mut c, "u1", 0, 10).await.unwrap();
+    assert_eq!(
+        u1.iter().map(|e| e.source.as_str()).collect::<Vec<_>>(),
+        vec!["a", "c"]
+    );
+    assert!(u1[0].event_id < u1[1].event_id);
+    let rest = inbox_events::after(&mut c, "u1", u1[0].event_id, 10)
+        .await
+        .unwrap();
+    assert_eq!(rest, vec![u1[1].clone()]);
+    assert_eq!(inbox_events::horizon(&mut c, "u1").await.unwrap(), 0);
+    // Events before 25 go; each unit's horizon is its newest pruned.
+    inbox_events::prune(&mut c, 25).await.unwrap();
+    assert_eq!(
+        inbox_events::horizon(&mut c, "u1").await.unwrap(),
+        u1[0].event_id
+    );
+    assert!(inbox_events::horizon(&mut c, "u2").await.unwrap() > 0);
+    assert_eq!(
+        inbox_events::after(&mut c, "u1", 0, 10).await.unwrap(),
+        vec![u1[1].clone()]
+    );
+    assert!(
+        inbox_events::after(&mut c, "u2", 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn audit_and_knowledge_round_trip(db: Db, _: String) {
+    let mut c = db.acquire().await.unwrap();
+    orders::upsert_requester(&mut c, "rq-1", "Name", "13700000000", 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        audit::identity(&mut c, "rq-1").await.unwrap(),
+        Some(("Name".into(), "13700000000".into()))
+    );
+    for (id, order) in [("AU1", "HL1"), ("AU2", "HL2")] {
+        let e = audit::AuditEntry {
+            audit_id: id.into(),
+            actor_unit: "u1".into(),
+            order_id: order.into(),
+            time_us: 5,
+            access: "unmask".into(),
+            reason: "SITE_VISIT".into(),
+            justification: "visit".into(),
+        };
+        audit::insert(&mut c, &e).await.unwrap();
+    }
+    assert_eq!(audit::list(&mut c, "", "", 10).await.unwrap().len(), 2);
+    let one = audit::list(&mut c, "HL2", "", 10).await.unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0].audit_id, "AU2");
+
+    let entry = knowledge::Entry {
+        entry_id: "KB1".into(),
+        question: "q".into(),
+        answer: "a".into(),
+        category_codes: vec!["water.outage".into(), "water.pipe_burst".into()],
+        tokens: vec!["供暖".into(), "water".into()],
+        valid_from_us: 10,
+        valid_to_us: Some(20),
+        owner_unit: "dept-utility".into(),
+        updated_us: 10,
+    };
+    knowledge::upsert(&mut c, &entry).await.unwrap();
+    assert_eq!(
+        knowledge::get(&mut c, "KB1").await.unwrap(),
+        Some(entry.clone())
+    );
+    assert_eq!(knowledge::valid_at(&mut c, 15).await.unwrap(), vec![entry]);
+    assert!(knowledge::valid_at(&mut c, 20).await.unwrap().is_empty());
+    assert!(knowledge::valid_at(&mut c, 9).await.unwrap().is_empty());
+    knowledge::answered(&mut c, "HL9", "KB1", 15).await.unwrap();
+    knowledge::answered(&mut c, "HL9", "KB1", 16).await.unwrap();
+    assert_eq!(
+        knowledge::consultation_counts(&mut c).await.unwrap(),
+        (0, 0, 1)
+    );
+    assert_eq!(knowledge::count(&mut c).await.unwrap(), 1);
 }

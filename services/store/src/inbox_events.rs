@@ -1,0 +1,121 @@
+//! A handler service's inbox event log: what WatchAssignments replays and
+//! follows. Each event is written in the transaction of the change that
+//! causes it; its id is the watcher's cursor.
+
+use sqlx::Row;
+
+use crate::{Conn, Result};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxEvent {
+    /// The cursor; 0 before it is stored.
+    pub event_id: i64,
+    /// What caused it (a delivery's or a notice's id): the same cause is
+    /// recorded once.
+    pub source: String,
+    pub unit_id: String,
+    pub order_id: String,
+    pub kind: String,
+    pub epoch: i64,
+    pub time_us: i64,
+    pub detail: String,
+    pub notice_id: String,
+}
+
+/// Records an event; the same source again is ignored. Events older than
+/// `retain_after_us` are pruned in the same transaction, and each unit's
+/// horizon remembers the newest cursor pruned.
+///
+/// Cursors must become visible in order, so that a watcher that has seen
+/// cursor N never later finds a committed N-1: on PostgreSQL writers of
+/// events take a transaction-scoped lock (SQLite has one writer anyway).
+pub async fn record(conn: &mut Conn, e: &InboxEvent, retain_after_us: i64) -> Result<()> {
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_advisory_xact_lock(80080008)")
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query(
+        "INSERT INTO inbox_events (source, unit_id, order_id, kind, epoch, time_us, detail, notice_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (source) DO NOTHING",
+    )
+    .bind(&e.source)
+    .bind(&e.unit_id)
+    .bind(&e.order_id)
+    .bind(&e.kind)
+    .bind(e.epoch)
+    .bind(e.time_us)
+    .bind(&e.detail)
+    .bind(&e.notice_id)
+    .execute(&mut *conn)
+    .await?;
+    prune(conn, retain_after_us).await
+}
+
+/// Drops events before `before_us`, raising each unit's horizon.
+pub async fn prune(conn: &mut Conn, before_us: i64) -> Result<()> {
+    let expired: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(event_id) FROM inbox_events WHERE time_us < $1")
+            .bind(before_us)
+            .fetch_one(&mut *conn)
+            .await?;
+    if expired.is_none() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO inbox_horizon (unit_id, pruned_through) \
+         SELECT unit_id, MAX(event_id) FROM inbox_events WHERE time_us < $1 GROUP BY unit_id \
+         ON CONFLICT (unit_id) DO UPDATE SET pruned_through = excluded.pruned_through",
+    )
+    .bind(before_us)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM inbox_events WHERE time_us < $1")
+        .bind(before_us)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The newest cursor pruned for a unit: a watcher behind it missed events.
+pub async fn horizon(conn: &mut Conn, unit_id: &str) -> Result<i64> {
+    let h: Option<i64> =
+        sqlx::query_scalar("SELECT pruned_through FROM inbox_horizon WHERE unit_id = $1")
+            .bind(unit_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(h.unwrap_or(0))
+}
+
+/// A unit's events after `after`, in cursor order.
+pub async fn after(
+    conn: &mut Conn,
+    unit_id: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<InboxEvent>> {
+    let rows = sqlx::query(
+        "SELECT event_id, source, unit_id, order_id, kind, epoch, time_us, detail, notice_id \
+         FROM inbox_events WHERE unit_id = $1 AND event_id > $2 ORDER BY event_id LIMIT $3",
+    )
+    .bind(unit_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(InboxEvent {
+                event_id: r.try_get("event_id")?,
+                source: r.try_get("source")?,
+                unit_id: r.try_get("unit_id")?,
+                order_id: r.try_get("order_id")?,
+                kind: r.try_get("kind")?,
+                epoch: r.try_get("epoch")?,
+                time_us: r.try_get("time_us")?,
+                detail: r.try_get("detail")?,
+                notice_id: r.try_get("notice_id")?,
+            })
+        })
+        .collect()
+}
