@@ -4,6 +4,7 @@
 //! database, each timer's effect shaped like the centre's (a notice row and
 //! an outbox row, written with the timer marked fired). `bench tracing`
 //! runs the same orders through a mesh without and with span export.
+//! `bench simulate` measures the simulator on the real mesh (crate::sim).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -34,6 +35,9 @@ pub enum BenchCommand {
     /// The cost of tracing: orders per second through a mesh exporting no
     /// spans, then through one exporting every span to an OTLP receiver.
     Tracing(crate::bench_tracing::TracingArgs),
+    /// Simulated contacts and dispatched orders per second: a scenario
+    /// (Beijing by default) for a short span on each transport and backend.
+    Simulate(crate::sim::bench::BenchSimulateArgs),
 }
 
 struct BenchEffects;
@@ -74,6 +78,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Timers { db, count, json } => (db, count, json),
         BenchCommand::Locate(a) => return crate::topology::bench(a),
         BenchCommand::Tracing(a) => return crate::bench_tracing::run(a).await,
+        BenchCommand::Simulate(a) => return crate::sim::bench::run(a).await,
     };
     let dir = tempfile::tempdir()?;
     let pg = (db != "sqlite").then_some(db.as_str());

@@ -12,6 +12,7 @@ mod jurisdiction;
 mod lifecycle;
 mod observability;
 mod services;
+mod simulate;
 mod support;
 mod topology;
 mod up;

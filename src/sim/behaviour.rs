@@ -48,6 +48,9 @@ model!(
     /// border and for catalogue items marked ambiguous.
     near_border_factor,
     ambiguous_factor,
+    /// A unit handed an order by a ruling objects this much more readily
+    /// (another unit has just refused it).
+    redirected_factor,
     /// Minutes from dispatch to objecting.
     object_minutes,
     /// Time to reply, as a share of the order's time limit.
@@ -85,6 +88,7 @@ impl Default for Model {
             object_if_wrong: 0.85,
             near_border_factor: 6.0,
             ambiguous_factor: 2.5,
+            redirected_factor: 3.0,
             object_minutes: 40.0,
             reply_fraction: 0.35,
             resolve_probability: 0.85,

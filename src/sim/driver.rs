@@ -20,6 +20,23 @@ use super::behaviour::{self, Behaviours, Model, exp};
 use super::scenario::Scenario;
 use crate::client::{MeshClient, request_id};
 
+/// Runs an RPC, again when the store aborted it on a concurrent update
+/// (nothing was changed); any other refusal is the event's outcome.
+macro_rules! call {
+    ($rpc:expr) => {{
+        let mut tries = 0;
+        loop {
+            match $rpc.await {
+                Err(s) if s.code() == tonic::Code::Aborted && tries < 8 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(5 << tries)).await;
+                }
+                r => break r.map_err(|s| Done::Refused(s.code())),
+            }
+        }
+    }};
+}
+
 /// An event's place in the queue: (time, arrival, sequence).
 type Key = (Micros, u64, u64);
 
@@ -135,6 +152,8 @@ struct Sim {
     known: BTreeSet<(String, u64)>,
     in_hand: BTreeSet<String>,
     callback_pending: bool,
+    /// Rulings made on the order so far.
+    rulings: u32,
     seq: u64,
 }
 
@@ -165,6 +184,9 @@ pub struct Activity {
     pub order_ids: Vec<String>,
     #[serde(skip)]
     pub rpcs: u64,
+    /// Wall seconds in AdvanceTo, submitting, and running behaviours.
+    #[serde(skip)]
+    pub phase_seconds: [f64; 3],
 }
 
 pub struct Driver<'a> {
@@ -180,6 +202,8 @@ pub struct Driver<'a> {
     pub start: Micros,
     pub now: Micros,
     seed: u64,
+    /// One unit per service, to reach each service's control RPC.
+    pub services: Vec<String>,
 }
 
 fn key_rng(seed: u64, index: u64, salt: u64) -> Rng {
@@ -233,6 +257,7 @@ impl<'a> Driver<'a> {
             start,
             now: start,
             seed,
+            services: Vec::new(),
         }
     }
 
@@ -260,10 +285,17 @@ impl<'a> Driver<'a> {
 
     /// One step: arrivals of `[now, now + len)` submitted, due events run.
     pub async fn step(&mut self, arrivals_gen: &mut Generator, len: Micros) -> anyhow::Result<()> {
-        self.client.advance_to(self.now).await?;
+        let t0 = std::time::Instant::now();
+        advance(&self.client, &self.services, self.now).await?;
+        let t1 = std::time::Instant::now();
         let arrivals = arrivals_gen.step(self.topology, self.now, len);
         self.submit(arrivals).await?;
+        let t2 = std::time::Instant::now();
         self.run_due().await?;
+        let p = &mut self.activity.phase_seconds;
+        p[0] += (t1 - t0).as_secs_f64();
+        p[1] += (t2 - t1).as_secs_f64();
+        p[2] += t2.elapsed().as_secs_f64();
         self.activity.steps += 1;
         self.now += len;
         Ok(())
@@ -272,9 +304,10 @@ impl<'a> Driver<'a> {
     async fn submit(&mut self, arrivals: Vec<Arrival>) -> anyhow::Result<()> {
         let day = (self.now - self.start) / super::arrivals::DAY;
         let c = &self.client;
-        let mut results: Vec<(Arrival, Result<pb::Order, tonic::Status>)> =
+        let mut results: Vec<(Arrival, Result<pb::Order, Done>)> =
             futures::stream::iter(arrivals.into_iter().map(|a| async move {
-                let r = c.submit(request(&a)).await;
+                let req = request(&a);
+                let r = call!(c.submit(req.clone()));
                 (a, r)
             }))
             .buffer_unordered(self.scenario.concurrency)
@@ -301,10 +334,12 @@ impl<'a> Driver<'a> {
                 .or_default() += 1;
             let order = match r {
                 Ok(o) => o,
-                Err(s) => {
-                    *act.refusals
-                        .entry(format!("submit:{:?}", s.code()))
-                        .or_default() += 1;
+                Err(d) => {
+                    let code = match d {
+                        Done::Refused(code) => code,
+                        _ => tonic::Code::Unknown,
+                    };
+                    *act.refusals.entry(format!("submit:{code:?}")).or_default() += 1;
                     continue;
                 }
             };
@@ -377,6 +412,7 @@ impl<'a> Driver<'a> {
             known: BTreeSet::new(),
             in_hand: BTreeSet::new(),
             callback_pending: false,
+            rulings: 0,
             seq: 0,
             arrival: a,
         };
@@ -460,6 +496,9 @@ impl<'a> Driver<'a> {
                     }
                     if sim.ambiguous {
                         p *= m.ambiguous_factor;
+                    }
+                    if sim.rulings > 0 {
+                        p *= m.redirected_factor;
                     }
                 }
                 if sim.rng.unit() >= p.min(0.95) {
@@ -608,6 +647,7 @@ impl<'a> Driver<'a> {
                 self.schedule(key, d, Ev::Rule { by, correct });
             }
             Ev::Rule { .. } => {
+                self.orders.get_mut(&key).expect("admitted").rulings += 1;
                 self.schedule(key, 1.0, Ev::Refresh);
             }
             Ev::Refresh => {
@@ -823,6 +863,52 @@ impl<'a> Driver<'a> {
     }
 }
 
+/// `AdvanceTo` across the mesh, service after service in a fixed order
+/// (so a message one service's timer sends meets the receiver's clock in
+/// the same state every run), in rounds until a round where no service
+/// fired a timer or delivered a message and no outbox holds a message (one
+/// may be in flight in a service's own background delivery, which a drain
+/// pass does not see). A call a store aborted on a concurrent update is
+/// made again.
+pub async fn advance(c: &MeshClient, services: &[String], t: Micros) -> anyhow::Result<()> {
+    let mut quiet_waits = 0;
+    let mut aborted = 0;
+    loop {
+        let (mut busy, mut pending) = (false, false);
+        for unit in services {
+            let mut cc = pb::control_service_client::ControlServiceClient::new(c.channel());
+            let req = pb::AdvanceToRequest {
+                request_id: request_id(),
+                time: Some(hotline_runtime::wire::ts(t)),
+            };
+            match cc
+                .advance_to(hotline_runtime::meta::routed(req, unit, &c.city))
+                .await
+            {
+                Ok(r) => {
+                    let r = r.into_inner();
+                    busy |= r.fired + r.delivered > 0;
+                    pending |= r.pending > 0;
+                }
+                Err(s) if s.code() == tonic::Code::Aborted && aborted < 20 => {
+                    aborted += 1;
+                    busy = true;
+                }
+                Err(s) => anyhow::bail!("advancing the clock: {s}"),
+            }
+        }
+        if busy {
+            continue;
+        }
+        // Messages only in backoff (a receiver down) stay; bounded wait.
+        if !pending || quiet_waits >= 50 {
+            return Ok(());
+        }
+        quiet_waits += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
+
 /// A township to propose instead of `unit`: a near-boundary neighbour, or
 /// a sibling in its district.
 fn neighbour(t: &Topology, unit: &str, near: &[String], rng: &mut Rng) -> Option<String> {
@@ -893,44 +979,34 @@ fn request(a: &Arrival) -> pb::SubmitRequestRequest {
     }
 }
 
-fn refused<T>(r: Result<T, tonic::Status>) -> Result<T, Done> {
-    r.map_err(|s| Done::Refused(s.code()))
-}
-
 /// Runs one event's RPCs.
 async fn execute(c: &MeshClient, behaviours: &Behaviours, sim: &Sim, ev: &Ev, now: Micros) -> Done {
     let id = sim.order_id.as_str();
     let r: Result<Done, Done> = async {
         match ev {
             Ev::Accept { unit, epoch } => {
-                refused(c.accept(unit, id, *epoch, &request_id()).await)?;
+                call!(c.accept(unit, id, *epoch, &request_id()))?;
             }
             Ev::Contact { unit, epoch } => {
-                refused(c.contact(unit, id, *epoch, "confirm the details").await)?;
+                call!(c.contact(unit, id, *epoch, "confirm the details"))?;
             }
             Ev::Reply {
                 unit,
                 epoch,
                 outcome,
             } => {
-                refused(c.progress(unit, id, *epoch, "work under way").await)?;
-                refused(
-                    c.reply(unit, id, *epoch, *outcome, "handled; details given")
-                        .await,
-                )?;
+                call!(c.progress(unit, id, *epoch, "work under way"))?;
+                call!(c.reply(unit, id, *epoch, *outcome, "handled; details given"))?;
             }
             Ev::Object {
                 unit,
                 epoch,
                 proposed,
             } => {
-                refused(
-                    c.object(unit, id, *epoch, proposed, "the site is not ours")
-                        .await,
-                )?;
+                call!(c.object(unit, id, *epoch, proposed, "the site is not ours"))?;
             }
             Ev::Rule { by, correct } => {
-                let pending = refused(c.objections(&c.city, id).await)?;
+                let pending = call!(c.objections(&c.city, id))?;
                 for o in pending
                     .iter()
                     .filter(|o| o.state == pb::ObjectionState::Pending as i32)
@@ -949,14 +1025,14 @@ async fn execute(c: &MeshClient, behaviours: &Behaviours, sim: &Sim, ev: &Ev, no
                     } else {
                         &o.authority_unit
                     };
-                    refused(c.rule(by, &o.objection_id, kind, unit).await)?;
+                    call!(c.rule(by, &o.objection_id, kind, unit))?;
                 }
             }
             Ev::Refresh => {
-                return Ok(Done::Order(Box::new(refused(c.order(id).await)?)));
+                return Ok(Done::Order(Box::new(call!(c.order(id))?)));
             }
             Ev::Callback { seed, .. } => {
-                let o = refused(c.order(id).await)?;
+                let o = call!(c.order(id))?;
                 if o.state != OrderState::Replied as i32 {
                     return Ok(Done::NotReplied);
                 }
@@ -971,9 +1047,7 @@ async fn execute(c: &MeshClient, behaviours: &Behaviours, sim: &Sim, ev: &Ev, no
                     o.redirect_count,
                     sim.arrival.mood,
                 );
-                return Ok(Done::Order(Box::new(refused(
-                    c.callback(id, resolved, sat).await,
-                )?)));
+                return Ok(Done::Order(Box::new(call!(c.callback(id, resolved, sat))?)));
             }
             Ev::Whistle {
                 unit,
@@ -982,7 +1056,7 @@ async fn execute(c: &MeshClient, behaviours: &Behaviours, sim: &Sim, ev: &Ev, no
                 departments,
             } => {
                 let d: Vec<&str> = departments.iter().map(String::as_str).collect();
-                let w = refused(c.whistle(unit, id, *epoch, *kind, &d).await)?;
+                let w = call!(c.whistle(unit, id, *epoch, *kind, &d))?;
                 return Ok(Done::Whistled {
                     whistle_id: w.whistle_id,
                     district: w.district_unit,
@@ -993,12 +1067,12 @@ async fn execute(c: &MeshClient, behaviours: &Behaviours, sim: &Sim, ev: &Ev, no
                 district,
                 whistle,
             } => {
-                refused(c.check_in(department, district, whistle).await)?;
+                call!(c.check_in(department, district, whistle))?;
             }
             Ev::Assist { unit } => {
-                let a = refused(c.assignment(unit, id).await)?;
+                let a = call!(c.assignment(unit, id))?;
                 if a.state == AssignmentState::Dispatched as i32 {
-                    refused(c.handle(unit, id, a.epoch, ReplyOutcome::Resolved).await)?;
+                    call!(c.handle(unit, id, a.epoch, ReplyOutcome::Resolved))?;
                 }
             }
             Ev::HandDown {
@@ -1006,23 +1080,20 @@ async fn execute(c: &MeshClient, behaviours: &Behaviours, sim: &Sim, ev: &Ev, no
                 epoch,
                 community,
             } => {
-                refused(
-                    c.hand_down(unit, id, *epoch, community, AssignmentRole::Assist)
-                        .await,
-                )?;
+                call!(c.hand_down(unit, id, *epoch, community, AssignmentRole::Assist))?;
             }
             Ev::Extension { unit, epoch } => {
-                let a = refused(c.assignment(unit, id).await)?;
+                let a = call!(c.assignment(unit, id))?;
                 let due = a.due_time.as_ref().map(micros).unwrap_or(now);
                 let until = due.max(now) + sim.limit / 2;
-                refused(c.request_extension(unit, id, *epoch, until).await)?;
+                call!(c.request_extension(unit, id, *epoch, until))?;
             }
             Ev::Decide {
                 approver,
                 unit,
                 approve,
             } => {
-                refused(c.decide_extension(approver, id, unit, *approve).await)?;
+                call!(c.decide_extension(approver, id, unit, *approve))?;
             }
         }
         Ok(Done::Nothing)

@@ -3,6 +3,7 @@
 
 pub mod arrivals;
 pub mod behaviour;
+pub mod bench;
 pub mod driver;
 pub mod html;
 pub mod rates;
@@ -70,7 +71,7 @@ pub async fn simulate(
     let days = a.days.unwrap_or(scenario.days);
     let start = crate::cmd::parse_instant(&scenario.start)?;
     let end = start + (days * DAY as f64) as i64;
-    let topo_path = transport::write_topology(data_dir, &scenario.merged_topology()?)?;
+    let topo_path = transport::write_topology(data_dir, &scenario.merged_topology(data_dir)?)?;
     let topology = transport::load(&topo_path)?;
     let mesh = transport::Running::start(
         a.transport,
@@ -108,6 +109,12 @@ async fn run_on(
     // (proto/hotline/v1/proactive.proto) when it is on main; the arrival
     // generator already lowers matching arrivals by the task's effect.
     let mut driver = Driver::new(client.clone(), topology, scenario, start, seed);
+    driver.services = client
+        .service_units()
+        .await?
+        .into_iter()
+        .map(|(_, unit)| unit)
+        .collect();
     let step = (scenario.step_minutes * MINUTE as f64) as i64;
     let to_stdout = a.json.as_deref() == Some(std::path::Path::new("-"));
     let bar = progress(
@@ -130,7 +137,7 @@ async fn run_on(
             ));
         }
     }
-    client.advance_to(end).await?;
+    driver::advance(&client, &driver.services, end).await?;
     let simulate_seconds = sim_started.elapsed().as_secs_f64();
     if let Some(b) = &bar {
         b.finish_and_clear();
@@ -165,6 +172,9 @@ async fn run_on(
             summary.volume["orders"].as_u64().unwrap_or(0) as f64 / secs,
         ),
         rpcs_per_second: round2(driver.activity.rpcs as f64 / secs),
+        advance_seconds: round2(driver.activity.phase_seconds[0]),
+        submit_seconds: round2(driver.activity.phase_seconds[1]),
+        behaviour_seconds: round2(driver.activity.phase_seconds[2]),
     };
     let mut r = Report {
         summary,
@@ -240,6 +250,17 @@ pub async fn main(a: SimulateArgs) -> anyhow::Result<()> {
         if let Some(d) = &a.data_dir {
             a1.data_dir = Some(d.join("a"));
             a2.data_dir = Some(d.join("b"));
+        }
+        // Each run on databases of its own: `{name}_a_{service}`, `{name}_b_…`.
+        if let Some(url) = &a.db {
+            let base = url.split('?').next().unwrap_or(url);
+            let name = base
+                .rsplit('/')
+                .next()
+                .filter(|n| !n.is_empty())
+                .unwrap_or("hotline");
+            a1.db = Some(hotline_store::with_database(url, &format!("{name}_a"))?);
+            a2.db = Some(hotline_store::with_database(url, &format!("{name}_b"))?);
         }
         let ra = run_scenario(&pair[0], &a1).await?;
         let rb = run_scenario(&pair[1], &a2).await?;

@@ -56,6 +56,10 @@ pub struct Timings {
     pub dispatched_orders_per_second: f64,
     pub simulated_orders_per_second: f64,
     pub rpcs_per_second: f64,
+    /// Wall seconds in AdvanceTo, in submitting, in behaviours' RPCs.
+    pub advance_seconds: f64,
+    pub submit_seconds: f64,
+    pub behaviour_seconds: f64,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -225,9 +229,10 @@ pub async fn collect(
     detail.dedup();
     let details: Vec<pb::Order> = futures::stream::iter(detail.iter().map(|id| c.order(id)))
         .buffer_unordered(16)
-        .filter_map(|r| async move { r.ok() })
-        .collect()
-        .await;
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
     let mut history: BTreeMap<String, u64> = BTreeMap::new();
     let mut overdue_tier: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for o in &details {
@@ -327,9 +332,10 @@ pub async fn collect(
             .map(|(district, id)| c.get_whistle(&c.city, district, id)),
     )
     .buffer_unordered(16)
-    .filter_map(|r| async move { r.ok() })
-    .collect()
-    .await;
+    .collect::<Vec<_>>()
+    .await
+    .into_iter()
+    .collect::<Result<_, _>>()?;
     whistles.sort_by(|a, b| a.whistle_id.cmp(&b.whistle_id));
     let mut summons_states: BTreeMap<String, u64> = BTreeMap::new();
     let mut check_in = Vec::new();
@@ -547,5 +553,9 @@ pub fn print(r: &Report) {
         r.timings.contacts_per_second,
         r.timings.dispatched_orders_per_second,
         r.timings.simulated_orders_per_second
+    );
+    println!(
+        "  {:.1} s advancing the clock, {:.1} s submitting, {:.1} s in behaviours",
+        r.timings.advance_seconds, r.timings.submit_seconds, r.timings.behaviour_seconds
     );
 }

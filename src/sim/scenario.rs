@@ -18,7 +18,9 @@ pub struct Scenario {
     #[serde(default)]
     pub description: String,
     /// The topology file, relative to the scenario; `builtin:demo` for the
-    /// demo city built into the binary.
+    /// demo city built into the binary; `generate:beijing:SEED` for the
+    /// generated Beijing-sized city (`hotline topology generate --scale
+    /// beijing --seed SEED`), made afresh in the run's directory.
     pub topology: String,
     /// Start of the simulated span, `YYYY-MM-DDTHH:MM` in Asia/Shanghai.
     pub start: String,
@@ -212,16 +214,30 @@ impl Scenario {
         Ok(())
     }
 
-    /// The topology source named by the scenario.
-    pub fn topology_path(&self) -> Option<PathBuf> {
-        (self.topology != "builtin:demo").then(|| self.dir.join(&self.topology))
+    /// The topology source named by the scenario, generated into `work`
+    /// when the scenario asks for a generated city.
+    pub fn topology_path(&self, work: &Path) -> anyhow::Result<Option<PathBuf>> {
+        if self.topology == "builtin:demo" {
+            return Ok(None);
+        }
+        if let Some(seed) = self.topology.strip_prefix("generate:beijing") {
+            let seed = match seed.strip_prefix(':') {
+                Some(s) => s.parse().context("topology: generate:beijing:SEED")?,
+                None => 1,
+            };
+            std::fs::create_dir_all(work)?;
+            let out = work.join("generated-city.toml");
+            crate::topology::write_beijing(seed, &out)?;
+            return Ok(Some(out));
+        }
+        Ok(Some(self.dir.join(&self.topology)))
     }
 
     /// The topology text with the scenario's policy merged in, and its
     /// side files (boundaries, calendar) named by absolute path so the
     /// merged file may live anywhere.
-    pub fn merged_topology(&self) -> anyhow::Result<String> {
-        let (src, dir) = match self.topology_path() {
+    pub fn merged_topology(&self, work: &Path) -> anyhow::Result<String> {
+        let (src, dir) = match self.topology_path(work)? {
             Some(p) => (
                 std::fs::read_to_string(&p)
                     .with_context(|| format!("topology: {}", p.display()))?,
@@ -260,7 +276,7 @@ mod tests {
         )
         .unwrap();
         s.check().unwrap();
-        let merged = s.merged_topology().unwrap();
+        let merged = s.merged_topology(Path::new(".")).unwrap();
         let t = hotline_core::Topology::parse("merged", &merged).unwrap();
         assert_eq!(t.policy.bounce_limit, 1);
         assert_eq!(

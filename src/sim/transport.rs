@@ -1,9 +1,11 @@
 //! Where the mesh runs: `grpc` starts the real multi-process mesh (the
 //! gateway and one OS process per service, as `hotline up` does);
 //! `inproc` runs the same gateway and service code as tasks of this
-//! process, on loopback ports, sharing one virtual clock object. Both are
-//! driven the same way: through the gateway, with `AdvanceTo` draining
-//! every service's timers and outbox.
+//! process, on loopback ports. Both are driven the same way: through the
+//! gateway, with `AdvanceTo` draining every service's timers and outbox.
+//! In process each service keeps a virtual clock of its own, as a process
+//! does, so time moves through the mesh in the same order on both
+//! transports and the same seed gives the same summary.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,7 +52,10 @@ impl Running {
         let mut opts = MeshOptions::new(std::env::current_exe()?, topology_path, data_dir);
         opts.db = db;
         opts.virtual_clock = Some(start.to_string());
-        opts.pool_size = 5;
+        opts.pool_size = std::env::var("HOTLINE_SIM_POOL")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5);
         match transport {
             Transport::Grpc => {
                 let logs = opts.data_dir.join("logs");
@@ -95,9 +100,8 @@ impl InProc {
             config,
             until(rx.clone()),
         )));
-        // One clock object for every service (DESIGN.md §4).
-        let manual = Arc::new(ManualClock::new(start));
         for spec in topology.services() {
+            let manual = Arc::new(ManualClock::new(start));
             let ctx = crate::cmd::service_ctx(
                 topology.clone(),
                 spec.clone(),
