@@ -449,6 +449,98 @@ impl MeshClient {
             .unwrap_or_default())
     }
 
+    fn reporting(&self) -> ReportingServiceClient<Channel> {
+        ReportingServiceClient::new(self.channel())
+    }
+
+    /// A unit's scorecard for a month (`""` = the current month), read by
+    /// `reader` through the unit's own service.
+    pub async fn scorecard(
+        &self,
+        reader: &str,
+        unit: &str,
+        month: &str,
+        scope: ScorecardScope,
+    ) -> Result<Scorecard, Status> {
+        let req = GetScorecardRequest {
+            unit: format!("units/{unit}"),
+            month: month.to_string(),
+            scope: scope as i32,
+        };
+        Ok(self
+            .reporting()
+            .get_scorecard(routed(req, unit, reader))
+            .await?
+            .into_inner()
+            .scorecard
+            .unwrap_or_default())
+    }
+
+    /// A unit's subtree, rolled up by the unit's own service.
+    pub async fn roll_up(
+        &self,
+        reader: &str,
+        unit: &str,
+        month: &str,
+        child_deadline: Option<Duration>,
+    ) -> Result<RollUpScorecardsResponse, Status> {
+        let req = RollUpScorecardsRequest {
+            unit: format!("units/{unit}"),
+            month: month.to_string(),
+            child_deadline: child_deadline.map(|d| prost_types::Duration {
+                seconds: d.as_secs() as i64,
+                nanos: d.subsec_nanos() as i32,
+            }),
+        };
+        Ok(self
+            .reporting()
+            .roll_up_scorecards(routed(req, unit, reader))
+            .await?
+            .into_inner())
+    }
+
+    /// Every page of a unit's assessed orders.
+    pub async fn unit_orders(
+        &self,
+        reader: &str,
+        unit: &str,
+        month: &str,
+    ) -> Result<Vec<AssessedOrder>, Status> {
+        let mut out = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let req = ListUnitOrdersRequest {
+                unit: format!("units/{unit}"),
+                month: month.to_string(),
+                page_size: 200,
+                page_token,
+            };
+            let page = self
+                .reporting()
+                .list_unit_orders(routed(req, unit, reader))
+                .await?
+                .into_inner();
+            out.extend(page.orders);
+            if page.next_page_token.is_empty() {
+                return Ok(out);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    /// The city's rankings, read by `reader`.
+    pub async fn rankings(
+        &self,
+        reader: &str,
+        req: GetRankingsRequest,
+    ) -> Result<GetRankingsResponse, Status> {
+        Ok(self
+            .reporting()
+            .get_rankings(routed(req, &self.city, reader))
+            .await?
+            .into_inner())
+    }
+
     pub async fn routes(&self) -> Result<Vec<Route>, Status> {
         let mut c = GatewayServiceClient::new(self.channel());
         Ok(c.list_routes(ListRoutesRequest {})

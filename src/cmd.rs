@@ -78,6 +78,8 @@ pub enum Command {
     },
     /// Run a scenario on a virtual city: the real mesh on a virtual clock.
     Simulate(crate::sim::SimulateArgs),
+    /// Scorecards and rankings (Art. 32) through a running gateway.
+    Report(crate::report::ReportArgs),
     /// Measurements: `bench timers` fires due timers on a database;
     /// `bench locate` locates points on a topology.
     Bench {
@@ -389,6 +391,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Simulate(a) => crate::sim::main(a).await,
+        Command::Report(a) => crate::report::run(a).await,
         Command::Bench { command } => crate::bench::run(command).await,
     }
 }

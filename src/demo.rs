@@ -67,6 +67,12 @@ pub struct DemoReport {
     pub calls_by_tier_pair: Vec<Value>,
     /// `hotline trace --json` of the whistled order.
     pub trace_sample: Value,
+    /// The month's scorecard (own orders) of every unit that had orders.
+    pub scorecards: Vec<Value>,
+    /// The month's rankings, per peer group, best first.
+    pub rankings: Value,
+    #[serde(skip)]
+    pub ranking_table: String,
     /// The whistled order (two departments summoned).
     pub whistled_order: String,
     pub wall_seconds: f64,
@@ -375,7 +381,30 @@ pub async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
         .iter()
         .map(|p| json!({"from": tier_name(p.from_tier), "to": tier_name(p.to_tier), "count": p.count}))
         .collect();
+    assess(mesh, &c, &mut report).await?;
     Ok(report)
+}
+
+/// The month's assessment (Art. 32): every unit's own scorecard, read
+/// through its own service, and the city's rankings.
+async fn assess(mesh: &Mesh, c: &MeshClient, report: &mut DemoReport) -> anyhow::Result<()> {
+    let month = hotline_core::scoring::month_of(crate::cmd::parse_instant(DEMO_START)?);
+    for u in mesh.topology.units() {
+        let s = c
+            .scorecard(&u.id, &u.id, &month, ScorecardScope::Own)
+            .await?;
+        if s.dispatched > 0 || s.callbacks > 0 || s.summoned > 0 {
+            report.scorecards.push(crate::report::scorecard_json(&s));
+        }
+    }
+    let req = GetRankingsRequest {
+        month,
+        ..Default::default()
+    };
+    let rankings = c.rankings(&c.city, req).await?;
+    report.rankings = crate::report::rankings_json(&rankings);
+    report.ranking_table = crate::report::rankings_table(&rankings);
+    Ok(())
 }
 
 /// The clocks: an emergency handled inside its 2 hours, a whistle with two
@@ -656,6 +685,9 @@ fn print_summary(r: &DemoReport) {
         r.border_case["territory_unit"].as_str().unwrap_or(""),
         r.border_case["near_boundary_units"]
     );
+    println!();
+    println!("Rankings (Art. 32), {} units assessed", r.scorecards.len());
+    print!("{}", r.ranking_table);
     println!("  wall time           {:.2} s", r.wall_seconds);
     if let Some(d) = &r.data_dir {
         println!("  data and logs kept in {d}");

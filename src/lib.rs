@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod demo;
 mod demo_disputes;
 pub mod mesh;
+pub mod report;
 pub mod sim;
 pub mod topology;
 pub mod trace;

@@ -83,6 +83,61 @@ fn demo_json_reports_every_path() {
         "{b}"
     );
 
+    // Assessment: every unit with orders has a scorecard whose rates lie
+    // in [0, 1] with their numerators and denominators; every peer group
+    // is ranked best first.
+    let cards = v["scorecards"].as_array().unwrap();
+    assert!(cards.len() >= 6, "{}", cards.len());
+    let units: Vec<&str> = cards.iter().map(|c| c["unit"].as_str().unwrap()).collect();
+    for u in ["t-market", "t-harbour", "dept-urban", "dept-utility"] {
+        assert!(units.contains(&u), "{u} scored: {units:?}");
+    }
+    for c in cards {
+        for rate in ["response", "resolution", "satisfaction"] {
+            let r = &c[rate];
+            let (n, d) = (
+                r["numerator"].as_f64().unwrap(),
+                r["denominator"].as_u64().unwrap(),
+            );
+            match r["value"].as_f64() {
+                Some(x) => assert!(
+                    d > 0 && (x - n / d as f64).abs() < 1e-9 && (0.0..=1.0).contains(&x),
+                    "{c}"
+                ),
+                None => assert_eq!(d, 0, "{c}"),
+            }
+        }
+    }
+    let rankings = v["rankings"]["rankings"].as_array().unwrap();
+    let groups: Vec<&str> = rankings
+        .iter()
+        .map(|r| r["peer_group"].as_str().unwrap())
+        .collect();
+    for g in [
+        "townships",
+        "districts",
+        "city_departments",
+        "district_departments",
+        "enterprises",
+        "central_units",
+    ] {
+        assert!(groups.contains(&g), "{g} in {groups:?}");
+    }
+    for r in rankings {
+        let composites: Vec<f64> = r["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["composite"].as_f64().unwrap())
+            .collect();
+        assert!(composites.windows(2).all(|w| w[0] >= w[1] - 1e-9), "{r}");
+    }
+    let towns = rankings
+        .iter()
+        .find(|r| r["peer_group"] == "townships")
+        .unwrap();
+    assert!(!towns["entries"].as_array().unwrap().is_empty(), "{towns}");
+
     // No requester name, phone or request text in any process's log.
     let dir = std::path::PathBuf::from(v["data_dir"].as_str().expect("--keep names the data dir"));
     let mut logs = String::new();

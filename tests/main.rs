@@ -11,6 +11,7 @@ mod geo;
 mod jurisdiction;
 mod lifecycle;
 mod observability;
+mod reporting;
 mod services;
 mod simulate;
 mod support;

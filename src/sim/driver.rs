@@ -83,6 +83,7 @@ enum Ev {
     },
     Assist {
         unit: String,
+        tries: u32,
     },
     HandDown {
         unit: String,
@@ -180,6 +181,8 @@ pub struct Activity {
     /// Contacts per simulated day.
     pub daily_contacts: BTreeMap<i64, u64>,
     pub steps: u64,
+    /// The centre's city-wide rates at the end of each simulated day.
+    pub rates_over_time: Vec<serde_json::Value>,
     #[serde(skip)]
     pub order_ids: Vec<String>,
     #[serde(skip)]
@@ -564,7 +567,11 @@ impl<'a> Driver<'a> {
         self.activity.rpcs += results.len() as u64;
         for (k, ev, done) in results {
             *self.activity.events.entry(ev.name().into()).or_default() += 1;
-            if let Done::Refused(code) = &done {
+            let retried = matches!(
+                (&ev, &done),
+                (Ev::Assist { tries, .. }, Done::Refused(tonic::Code::NotFound)) if *tries < 4
+            );
+            if let (Done::Refused(code), false) = (&done, retried) {
                 *self
                     .activity
                     .refusals
@@ -721,14 +728,28 @@ impl<'a> Driver<'a> {
                 if !refused {
                     let sim = self.orders.get_mut(&key).expect("admitted");
                     let d = exp(&mut sim.rng, 120.0);
-                    self.schedule(key, d, Ev::Assist { unit: department });
+                    self.schedule(
+                        key,
+                        d,
+                        Ev::Assist {
+                            unit: department,
+                            tries: 0,
+                        },
+                    );
                 }
             }
             Ev::HandDown { community, .. } => {
                 if !refused {
                     let sim = self.orders.get_mut(&key).expect("admitted");
                     let d = exp(&mut sim.rng, 180.0);
-                    self.schedule(key, d, Ev::Assist { unit: community });
+                    self.schedule(
+                        key,
+                        d,
+                        Ev::Assist {
+                            unit: community,
+                            tries: 0,
+                        },
+                    );
                 }
             }
             Ev::Extension { unit, .. } => {
@@ -755,7 +776,21 @@ impl<'a> Driver<'a> {
                     );
                 }
             }
-            Ev::Assist { .. } | Ev::Decide { .. } => {}
+            Ev::Assist { unit, tries } => {
+                // Not arrived yet (the assignment travels through two
+                // outboxes): look again later.
+                if matches!(done, Done::Refused(tonic::Code::NotFound)) && tries < 4 {
+                    self.schedule(
+                        key,
+                        30.0,
+                        Ev::Assist {
+                            unit,
+                            tries: tries + 1,
+                        },
+                    );
+                }
+            }
+            Ev::Decide { .. } => {}
         }
     }
 
@@ -1069,7 +1104,7 @@ async fn execute(c: &MeshClient, behaviours: &Behaviours, sim: &Sim, ev: &Ev, no
             } => {
                 call!(c.check_in(department, district, whistle))?;
             }
-            Ev::Assist { unit } => {
+            Ev::Assist { unit, .. } => {
                 let a = call!(c.assignment(unit, id))?;
                 if a.state == AssignmentState::Dispatched as i32 {
                     call!(c.handle(unit, id, a.epoch, ReplyOutcome::Resolved))?;

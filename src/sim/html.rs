@@ -251,11 +251,19 @@ fn charts(r: &Report) -> String {
     let xs: Vec<f64> = days.iter().map(|d| num(&d["day"])).collect();
     let col = |k: &str| days.iter().map(|d| num(&d[k])).collect::<Vec<_>>();
     out += "<h2>Three rates and rankings</h2>";
-    let _ = write!(
-        out,
-        "<pre>{}</pre>",
-        esc(&serde_json::to_string_pretty(&s.rates).unwrap_or_default())
+    let pts = &s.rates_over_time;
+    let rx: Vec<f64> = pts.iter().map(|p| num(&p["day"])).collect();
+    let rcol = |k: &str| pts.iter().map(|p| num(&p[k]) * 100.0).collect::<Vec<_>>();
+    out += &lines(
+        "City-wide rates, month to date (%)",
+        &rx,
+        &[
+            ("response", rcol("response")),
+            ("resolution", rcol("resolution")),
+            ("satisfaction", rcol("satisfaction")),
+        ],
     );
+    out += &ranking_tables(&s.rates);
     out += &lines(
         "Orders per day",
         &xs,
@@ -373,6 +381,50 @@ fn charts(r: &Report) -> String {
                 ),
             ],
         );
+    }
+    out
+}
+
+/// Per month and peer group: the group's rates, then its ranking.
+fn ranking_tables(rates: &Value) -> String {
+    let mut out = String::new();
+    let pct = |v: &Value| {
+        v.as_f64()
+            .map_or("–".to_string(), |x| format!("{:.1}%", x * 100.0))
+    };
+    for (month, m) in rates["months"].as_object().into_iter().flatten() {
+        for g in m["rankings"]["rankings"].as_array().into_iter().flatten() {
+            let name = g["peer_group"].as_str().unwrap_or("");
+            let within = g["within"].as_str().unwrap_or("");
+            if !within.is_empty() {
+                continue;
+            }
+            let sum = &m["peer_groups"][name];
+            let _ = write!(
+                out,
+                "<h3>{month} · {} — response {}, resolution {}, satisfaction {}</h3><table><tr><th>rank</th><th>unit</th><th>response</th><th>resolution</th><th>satisfaction</th><th>composite</th><th>dispatched</th></tr>",
+                esc(name),
+                pct(&sum["response"]["value"]),
+                pct(&sum["resolution"]["value"]),
+                pct(&sum["satisfaction"]["value"])
+            );
+            for e in g["entries"].as_array().into_iter().flatten().take(20) {
+                let _ = write!(
+                    out,
+                    "<tr><td>{}</td><td style=\"text-align:left\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    e["rank"],
+                    esc(e["name"].as_str().unwrap_or("")),
+                    pct(&e["response"]["value"]),
+                    pct(&e["resolution"]["value"]),
+                    pct(&e["satisfaction"]["value"]),
+                    e["composite"]
+                        .as_f64()
+                        .map_or("–".to_string(), |x| format!("{x:.3}")),
+                    e["dispatched"]
+                );
+            }
+            out += "</table>";
+        }
     }
     out
 }

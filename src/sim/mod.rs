@@ -125,6 +125,12 @@ async fn run_on(
     while driver.now < end {
         let len = step.min(end - driver.now);
         driver.step(&mut arrivals_gen, len).await?;
+        if (driver.now - start) % DAY == 0 || driver.now >= end {
+            driver::advance(&client, &driver.services, driver.now).await?;
+            let mut point = rates::city_point(&client, driver.now).await?;
+            point["day"] = json!((driver.now - start) as f64 / DAY as f64);
+            driver.activity.rates_over_time.push(point);
+        }
         if let Some(b) = &bar {
             let secs = sim_started.elapsed().as_secs_f64().max(1e-3);
             b.set_position((driver.now - start) as u64);

@@ -40,6 +40,9 @@ pub struct Summary {
     pub escalations: Value,
     pub overdue_by_tier: Value,
     pub rates: Value,
+    /// City-wide rates month to date at the end of each simulated day,
+    /// from the centre's scorecard.
+    pub rates_over_time: Vec<Value>,
     pub volume_by_township: BTreeMap<String, u64>,
     pub daily: Vec<Value>,
     pub proactive: Value,
@@ -433,7 +436,8 @@ pub async fn collect(
             "overdue_orders": overdue_orders,
             "late_leads_by_tier": overdue_tier.iter().map(|(k, (n, late))| (k.clone(), json!({"leads_of_overdue_orders": n, "late": late}))).collect::<BTreeMap<_, _>>(),
         }),
-        rates: super::rates::rates(c, t).await,
+        rates: super::rates::rates(c, start, end).await?,
+        rates_over_time: act.rates_over_time.clone(),
         volume_by_township: township_volume,
         daily: daily
             .into_iter()
@@ -532,8 +536,25 @@ pub fn print(r: &Report) {
             print_kv(k, v);
         }
     }
-    println!("Three rates by peer group");
-    print_kv("rates", &s.rates);
+    println!("Three rates by peer group (response / resolution / satisfaction)");
+    if let Some(months) = s.rates["months"].as_object() {
+        for (month, m) in months {
+            for (group, g) in m["peer_groups"].as_object().into_iter().flatten() {
+                let v = |k: &str| {
+                    g[k]["value"]
+                        .as_f64()
+                        .map_or("-".to_string(), |x| format!("{:.1}%", x * 100.0))
+                };
+                println!(
+                    "  {month} {group:<21} {:>7} {:>7} {:>7}  ({} ranked)",
+                    v("response"),
+                    v("resolution"),
+                    v("satisfaction"),
+                    g["ranked_units"]
+                );
+            }
+        }
+    }
     println!("Handler shares (simulated vs published, %)");
     if let Some(m) = s.handler_shares["by_type"].as_object() {
         for (k, v) in m {

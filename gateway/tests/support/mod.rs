@@ -151,6 +151,42 @@ struct EchoReporting {
 
 #[tonic::async_trait]
 impl ReportingService for EchoReporting {
+    async fn get_scorecard(
+        &self,
+        _: Request<hotline_proto::v1::GetScorecardRequest>,
+    ) -> Result<Response<hotline_proto::v1::GetScorecardResponse>, Status> {
+        Err(Status::unimplemented(
+            "the echo backend keeps no scorecards",
+        ))
+    }
+
+    async fn list_unit_orders(
+        &self,
+        _: Request<hotline_proto::v1::ListUnitOrdersRequest>,
+    ) -> Result<Response<hotline_proto::v1::ListUnitOrdersResponse>, Status> {
+        Err(Status::unimplemented(
+            "the echo backend keeps no scorecards",
+        ))
+    }
+
+    async fn roll_up_scorecards(
+        &self,
+        _: Request<hotline_proto::v1::RollUpScorecardsRequest>,
+    ) -> Result<Response<hotline_proto::v1::RollUpScorecardsResponse>, Status> {
+        Err(Status::unimplemented(
+            "the echo backend keeps no scorecards",
+        ))
+    }
+
+    async fn get_rankings(
+        &self,
+        _: Request<hotline_proto::v1::GetRankingsRequest>,
+    ) -> Result<Response<hotline_proto::v1::GetRankingsResponse>, Status> {
+        Err(Status::unimplemented(
+            "the echo backend keeps no scorecards",
+        ))
+    }
+
     async fn list_handoffs(
         &self,
         _: Request<hotline_proto::v1::ListHandoffsRequest>,

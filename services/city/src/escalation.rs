@@ -38,6 +38,43 @@ impl TierRules for CityRules {
     }
 }
 
+/// Who a whistle makes answerable for the order (Art. 33): the township
+/// that whistled and each summoned department, with its check-in.
+async fn parties(
+    conn: &mut hotline_store::Conn,
+    kind: EscalationEventKind,
+    r: &RecordEscalationEventRequest,
+    time: hotline_core::Micros,
+) -> Result<()> {
+    use hotline_store::assessment::{self, WhistleParty};
+    if r.whistle_id.is_empty() {
+        return Ok(());
+    }
+    match kind {
+        EscalationEventKind::WhistleRegistered => {
+            let due = r.check_in_due_time.as_ref().map(wire::micros);
+            let township = std::iter::once((&r.to_unit, "whistled", None));
+            let summoned = r.summoned.iter().map(|d| (d, "summoned", due));
+            for (unit, basis, due_us) in township.chain(summoned) {
+                let party = WhistleParty {
+                    whistle_id: r.whistle_id.clone(),
+                    unit_id: unit.clone(),
+                    order_id: r.order_id.clone(),
+                    basis: basis.into(),
+                    time_us: time,
+                    due_us,
+                };
+                assessment::insert_party(conn, &party).await?;
+            }
+        }
+        EscalationEventKind::CheckedIn => {
+            assessment::checked_in(conn, &r.whistle_id, &r.from_unit, time).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 impl CityEscalation {
     async fn record(
         &self,
@@ -84,6 +121,7 @@ impl CityEscalation {
         let detail = format!("{} → {}: {}", r.from_unit, r.to_unit, r.detail);
         let _sent = time;
         note(&mut tx, &mut order, now, &r.from_unit, &action, detail).await?;
+        parties(&mut tx, kind, &r, time).await?;
         if kind == EscalationEventKind::CheckedIn && !order.state.is_final() {
             // The department that checked in co-handles under the lead's clock.
             if assignments::get(&mut tx, &r.order_id, &r.from_unit)

@@ -295,6 +295,16 @@ impl Intake {
         )
         .await?;
         crate::clocks::callback_done(&mut tx, &order_id).await?;
+        // Assessment counts every callback, a reopened order's too.
+        hotline_store::assessment::insert_callback(
+            &mut tx,
+            &order_id,
+            order.seq,
+            r.resolved,
+            satisfaction,
+            now,
+        )
+        .await?;
         match effect {
             CallbackEffect::Close => {
                 order.closed_us = Some(now);

@@ -14,6 +14,7 @@ mod reclassify;
 mod record;
 mod relay;
 mod reporting;
+pub mod scorecards;
 mod wire;
 
 use hotline_proto::v1::contact_relay_service_server::ContactRelayServiceServer;

@@ -9,6 +9,8 @@ use hotline_runtime::{Ctx, guard, meta};
 use hotline_store::orders;
 use tonic::{Request, Response, Status};
 
+use crate::scorecards;
+
 pub struct CityReporting {
     ctx: Ctx,
 }
@@ -21,6 +23,46 @@ impl CityReporting {
 
 #[tonic::async_trait]
 impl ReportingService for CityReporting {
+    async fn get_scorecard(
+        &self,
+        req: Request<GetScorecardRequest>,
+    ) -> Result<Response<GetScorecardResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        let scorecard = scorecards::get_scorecard(&self.ctx, &caller, req.get_ref()).await?;
+        Ok(Response::new(GetScorecardResponse {
+            scorecard: Some(scorecard),
+        }))
+    }
+
+    async fn list_unit_orders(
+        &self,
+        req: Request<ListUnitOrdersRequest>,
+    ) -> Result<Response<ListUnitOrdersResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        Ok(Response::new(
+            scorecards::list_unit_orders(&self.ctx, &caller, req.get_ref()).await?,
+        ))
+    }
+
+    async fn roll_up_scorecards(
+        &self,
+        req: Request<RollUpScorecardsRequest>,
+    ) -> Result<Response<RollUpScorecardsResponse>, Status> {
+        Ok(Response::new(
+            hotline_handler::scorecards::roll_up(&self.ctx, req).await?,
+        ))
+    }
+
+    async fn get_rankings(
+        &self,
+        req: Request<GetRankingsRequest>,
+    ) -> Result<Response<GetRankingsResponse>, Status> {
+        let caller = meta::caller(&req)?;
+        Ok(Response::new(
+            scorecards::get_rankings(&self.ctx, &caller, req.get_ref()).await?,
+        ))
+    }
+
     async fn list_handoffs(
         &self,
         req: Request<ListHandoffsRequest>,

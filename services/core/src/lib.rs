@@ -11,6 +11,7 @@ pub mod jurisdiction;
 pub mod lifecycle;
 pub mod model;
 pub mod policy;
+pub mod scoring;
 pub mod territory;
 pub mod topology;
 

@@ -59,6 +59,14 @@ pub struct Policy {
     pub duplicate_window_hours: f64,
     /// Two located requests this close (metres) are at the same place.
     pub duplicate_radius_meters: f64,
+    /// Composite score weights (Art. 32: resolution and satisfaction weigh
+    /// more; Beijing does not publish its weights).
+    pub score_weight_response: f64,
+    pub score_weight_resolution: f64,
+    pub score_weight_satisfaction: f64,
+    /// What a "basically satisfied" callback counts for in the
+    /// satisfaction rate (a "satisfied" one counts 1).
+    pub basically_satisfied_weight: f64,
 }
 
 /// The arbitration authority for jurisdiction objections.
@@ -100,6 +108,10 @@ impl Default for Policy {
             arbitration: Arbitration::City,
             duplicate_window_hours: 72.0,
             duplicate_radius_meters: 100.0,
+            score_weight_response: 0.2,
+            score_weight_resolution: 0.4,
+            score_weight_satisfaction: 0.4,
+            basically_satisfied_weight: 1.0,
         }
     }
 }
@@ -175,6 +187,22 @@ impl Policy {
         }
         if !(self.escalation_grace_fraction.is_finite() && self.escalation_grace_fraction >= 0.0) {
             return Err("policy.escalation_grace_fraction must not be negative".into());
+        }
+        let weights = [
+            ("score_weight_response", self.score_weight_response),
+            ("score_weight_resolution", self.score_weight_resolution),
+            ("score_weight_satisfaction", self.score_weight_satisfaction),
+        ];
+        for (name, v) in weights {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(format!("policy.{name} must not be negative"));
+            }
+        }
+        if weights.iter().map(|(_, v)| v).sum::<f64>() <= 0.0 {
+            return Err("policy score weights must not all be zero".into());
+        }
+        if !(0.0..=1.0).contains(&self.basically_satisfied_weight) {
+            return Err("policy.basically_satisfied_weight must be between 0 and 1".into());
         }
         if !matches!(self.callback_at.as_str(), "reply" | "limit") {
             return Err("policy.callback_at must be \"reply\" or \"limit\"".into());

@@ -116,6 +116,7 @@ pub async fn request_coordination(
         to_unit: c.to_unit.clone(),
         time: Some(wire::ts(now)),
         detail: c.coordination_id.clone(),
+        ..Default::default()
     };
     tell_city(ctx, &mut tx, &caller.target, event, now).await?;
     let answer = RequestCoordinationResponse {
@@ -177,6 +178,7 @@ pub async fn answer_coordination(
             c.coordination_id,
             (now - c.time_us) / 1_000_000
         ),
+        ..Default::default()
     };
     tell_city(ctx, &mut tx, &caller.target, event, now).await?;
     let answer = AnswerCoordinationResponse {

@@ -8,6 +8,7 @@ pub mod handdown;
 pub mod notice;
 pub mod objection;
 mod reporting;
+pub mod scorecards;
 mod whistle;
 
 use std::sync::Arc;

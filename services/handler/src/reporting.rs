@@ -92,6 +92,42 @@ pub async fn list_deadlines(
 
 #[tonic::async_trait]
 impl ReportingService for Reporting {
+    async fn get_scorecard(
+        &self,
+        req: Request<GetScorecardRequest>,
+    ) -> Result<Response<GetScorecardResponse>, Status> {
+        Ok(Response::new(
+            crate::scorecards::forward_scorecard(&self.ctx, req).await?,
+        ))
+    }
+
+    async fn list_unit_orders(
+        &self,
+        req: Request<ListUnitOrdersRequest>,
+    ) -> Result<Response<ListUnitOrdersResponse>, Status> {
+        Ok(Response::new(
+            crate::scorecards::forward_orders(&self.ctx, req).await?,
+        ))
+    }
+
+    async fn roll_up_scorecards(
+        &self,
+        req: Request<RollUpScorecardsRequest>,
+    ) -> Result<Response<RollUpScorecardsResponse>, Status> {
+        Ok(Response::new(
+            crate::scorecards::roll_up(&self.ctx, req).await?,
+        ))
+    }
+
+    async fn get_rankings(
+        &self,
+        req: Request<GetRankingsRequest>,
+    ) -> Result<Response<GetRankingsResponse>, Status> {
+        Ok(Response::new(
+            crate::scorecards::forward_rankings(&self.ctx, req).await?,
+        ))
+    }
+
     async fn list_handoffs(
         &self,
         req: Request<ListHandoffsRequest>,

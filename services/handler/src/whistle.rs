@@ -256,6 +256,9 @@ pub async fn register(
             w.whistle_id,
             departments.join(",")
         ),
+        whistle_id: w.whistle_id.clone(),
+        summoned: departments.clone(),
+        check_in_due_time: Some(wire::ts(due)),
     };
     tell_city(ctx, &mut tx, &caller.target, event, now).await?;
     let answer = RegisterWhistleResponse {};
@@ -323,6 +326,8 @@ pub async fn check_in(
                 s.state,
                 (now - w.time_us) / 1_000_000
             ),
+            whistle_id: w.whistle_id.clone(),
+            ..Default::default()
         };
         tell_city(ctx, &mut tx, &caller.target, event, now).await?;
     }
@@ -440,6 +445,8 @@ impl TimerEffects for RegistryTimers {
             to_unit: s.department.clone(),
             time: Some(wire::ts(now)),
             detail: format!("{} {}", w.whistle_id, s.department),
+            whistle_id: w.whistle_id.clone(),
+            ..Default::default()
         };
         tell_city(&self.ctx, conn, &w.district_unit, event, now).await
     }

@@ -29,6 +29,7 @@ macro_rules! wire_enum {
     };
 }
 
+wire_enum!(hotline_core::scoring::PeerGroup, pb::PeerGroup, { Townships => Townships, Districts => Districts, CityDepartments => CityDepartments, DistrictDepartments => DistrictDepartments, Enterprises => Enterprises, CentralUnits => CentralUnits });
 wire_enum!(Tier, pb::Tier, { City => City, District => District, Township => Township, Community => Community, Department => Department, Central => Central });
 wire_enum!(Channel, pb::Channel, { Phone => Phone, Web => Web, App => App, MessageBoard => MessageBoard, MiniProgram => MiniProgram });
 wire_enum!(RequestKind, pb::RequestKind, { Consultation => Consultation, Help => Help, Complaint => Complaint, Report => Report, Suggestion => Suggestion });

@@ -15,6 +15,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../migrations/sqlite/0005_trace_context.sql"),
     ),
+    (6, include_str!("../migrations/sqlite/0006_assessment.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -24,6 +25,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (
         5,
         include_str!("../migrations/postgres/0005_trace_context.sql"),
+    ),
+    (
+        6,
+        include_str!("../migrations/postgres/0006_assessment.sql"),
     ),
 ];
 

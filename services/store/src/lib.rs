@@ -3,6 +3,7 @@
 //! (production and CI), with portable SQL, no compile-time query macros, and
 //! instants as i64 UTC microseconds.
 
+pub mod assessment;
 pub mod assignments;
 pub mod context;
 mod db;

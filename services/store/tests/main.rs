@@ -7,7 +7,7 @@ use hotline_core::{
 use hotline_store::assignments::{self, Assignment};
 use hotline_store::orders::{self, Callback, HistoryEntry, Location, Order};
 use hotline_store::testing::{TestDb, postgres_url};
-use hotline_store::{Db, idempotency, misc, objections, outbox, timers};
+use hotline_store::{Db, assessment, idempotency, misc, objections, outbox, timers};
 
 /// Runs each test body on a fresh SQLite database and a fresh PostgreSQL one.
 macro_rules! store_suite {
@@ -32,6 +32,7 @@ store_suite!(
     rolled_back_transaction_leaves_nothing,
     trace_context_is_kept_with_the_work,
     disputes_round_trip,
+    assessment_reads_one_period,
 );
 
 async fn run<F, Fut>(postgres: bool, body: F)
@@ -611,6 +612,145 @@ async fn disputes_round_trip(db: Db, _: String) {
     );
     assert!(
         assignments::parts(&mut c, "HL1", "t2")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn assessment_reads_one_period(db: Db, _: String) {
+    use hotline_core::scoring::{Basis, Mark};
+    let mut c = db.acquire().await.unwrap();
+    // The period is [100, 200).
+    let mut bounced = order("HL1");
+    bounced.bounce_limit_reached = true;
+    orders::insert(&mut c, &bounced).await.unwrap();
+    orders::insert(&mut c, &order("HL2")).await.unwrap();
+    let at = |order: &str, unit: &str, dispatched: i64| {
+        let mut a = assignment(order, unit, AssignmentState::Replied, 500);
+        a.dispatched_us = dispatched;
+        a.accepted_us = Some(dispatched + 1);
+        a
+    };
+    let mut copy = at("HL1", "d1", 150);
+    copy.role = Role::Copy;
+    let mut handed = at("HL1", "c1", 150);
+    handed.lead_unit = "t1".into();
+    let mut revoked = at("HL2", "t9", 150);
+    revoked.state = AssignmentState::Revoked;
+    for a in [
+        at("HL1", "t1", 150),
+        at("HL1", "p1", 150), // dual dispatch
+        at("HL2", "t2", 99),  // the month before
+        copy,
+        handed,
+        revoked,
+    ] {
+        assignments::upsert(&mut c, &a).await.unwrap();
+    }
+    for (n, resolved, s, t) in [
+        (1, false, Satisfaction::Dissatisfied, 120),
+        (2, true, Satisfaction::Satisfied, 180),
+        (3, true, Satisfaction::Satisfied, 200), // next month
+    ] {
+        assessment::insert_callback(&mut c, "HL1", n, resolved, s, t)
+            .await
+            .unwrap();
+    }
+    // A retried insert of the same callback changes nothing.
+    assessment::insert_callback(&mut c, "HL1", 1, true, Satisfaction::Satisfied, 120)
+        .await
+        .unwrap();
+    for (unit, basis, due) in [("t1", "whistled", None), ("p2", "summoned", Some(160))] {
+        let p = assessment::WhistleParty {
+            whistle_id: "WH1".into(),
+            unit_id: unit.into(),
+            order_id: "HL1".into(),
+            basis: basis.into(),
+            time_us: 130,
+            due_us: due,
+        };
+        assessment::insert_party(&mut c, &p).await.unwrap();
+    }
+    assessment::checked_in(&mut c, "WH1", "p2", 150)
+        .await
+        .unwrap();
+    assessment::checked_in(&mut c, "WH1", "p2", 170)
+        .await
+        .unwrap();
+    let mut ob = objections::Objection {
+        objection_id: "OB1".into(),
+        order_id: "HL1".into(),
+        unit_id: "t1".into(),
+        epoch: 1,
+        role: Role::Lead,
+        reason: "not ours".into(),
+        proposed_unit: "t2".into(),
+        objected_us: 140,
+        authority_unit: "city".into(),
+        ruling_due_us: 300,
+        state: ObjectionState::Ruled,
+        ruling: Some(RulingKind::Keep),
+        ruling_unit: String::new(),
+        ruled_by: "city".into(),
+        ruled_us: Some(160),
+        ruling_note: String::new(),
+    };
+    objections::upsert(&mut c, &ob).await.unwrap();
+    ob.objection_id = "OB2".into();
+    ob.ruled_us = Some(250);
+    objections::upsert(&mut c, &ob).await.unwrap();
+
+    let d = assessment::dataset(&mut c, 100, 200).await.unwrap();
+    let mut units: Vec<&str> = d.dispatched.iter().map(|x| x.unit.as_str()).collect();
+    units.sort();
+    assert_eq!(
+        units,
+        ["p1", "t1"],
+        "leads in the period, not copies, hand-downs, revoked"
+    );
+    assert_eq!(d.dispatched[0].accepted_us, Some(151));
+    assert_eq!(d.callbacks.len(), 2);
+    assert!(!d.callbacks.iter().find(|x| !x.resolved).unwrap().resolved);
+    let mut parties: Vec<(&str, Basis)> = d
+        .parties
+        .iter()
+        .map(|p| (p.unit.as_str(), p.basis))
+        .collect();
+    parties.sort();
+    assert_eq!(
+        parties,
+        [
+            ("p1", Basis::Lead),
+            ("p2", Basis::Summoned),
+            ("t1", Basis::Lead),
+            ("t1", Basis::Whistled)
+        ]
+    );
+    assert_eq!(d.summons.len(), 1);
+    assert_eq!(
+        (d.summons[0].due_us, d.summons[0].checked_in_us),
+        (160, Some(150))
+    );
+    let mut marks: Vec<(&str, Mark)> = d.marks.iter().map(|(u, m)| (u.as_str(), *m)).collect();
+    marks.sort_by_key(|m| format!("{m:?}"));
+    assert_eq!(
+        marks,
+        [
+            ("t1", Mark::BounceLimit),
+            ("t1", Mark::ObjectionLost),
+            ("t1", Mark::Whistle)
+        ],
+        "one lost objection ruled in the period; the bounced order once per unit"
+    );
+
+    let page = assessment::unit_orders(&mut c, "t1", 100, 200, "", 10)
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].dispatched.order_id, "HL1");
+    assert!(
+        assessment::unit_orders(&mut c, "t1", 100, 200, "HL1", 10)
             .await
             .unwrap()
             .is_empty()
