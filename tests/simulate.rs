@@ -248,3 +248,93 @@ async fn compare_on_the_disputes_pair_measures_ruling_time_and_bounces() {
         drop_dbs(&format!("{db}_{suffix}")).await;
     }
 }
+
+#[tokio::test]
+async fn hotline_up_on_the_data_dir_reports_the_rates_the_simulator_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = dir.path().join("out.json");
+    let run = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .arg("simulate")
+        .arg("--scenario")
+        .arg(scenario("demo.toml"))
+        .args(["--days", "1", "--transport", "inproc", "--quiet"])
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--json")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let sim: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let printed = &sim["summary"]["rates"]["months"]["2026-11"]["rankings"];
+    assert!(!printed["rankings"].as_array().unwrap().is_empty());
+
+    let mut up = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .arg("--topology")
+        .arg(data.join("topology.toml"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(up.stdout.take().unwrap()));
+    let first = lines.next().unwrap().unwrap();
+    let gateway = first
+        .strip_prefix("hotline mesh up: gateway ")
+        .expect(&first)
+        .to_string();
+    let report = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args([
+            "report",
+            "--month",
+            "2026-11",
+            "--json",
+            "--gateway",
+            &gateway,
+        ])
+        .output()
+        .unwrap();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(up.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let _ = up.wait();
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let served: Value = serde_json::from_slice(&report.stdout).unwrap();
+    // The three rates, the composite and the ranks; not the overdue
+    // column, which counts open work against the reader's clock (the wall
+    // clock now, the virtual one in the simulation).
+    let rates = |v: &Value| -> Vec<Value> {
+        let mut out = Vec::new();
+        for g in v["rankings"].as_array().unwrap() {
+            for e in g["entries"].as_array().unwrap() {
+                out.push(serde_json::json!([
+                    g["peer_group"],
+                    e["unit"],
+                    e["rank"],
+                    e["response"],
+                    e["resolution"],
+                    e["satisfaction"],
+                    e["composite"]
+                ]));
+            }
+        }
+        out
+    };
+    assert!(!rates(printed).is_empty());
+    assert_eq!(
+        rates(&served),
+        rates(printed),
+        "the same rates from the same data"
+    );
+}

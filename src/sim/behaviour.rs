@@ -67,8 +67,10 @@ model!(
     no_show,
     /// Propensity to ask for an extension (general and complex items).
     extension_propensity,
-    /// Propensity to hand a duty-list item down to the community.
+    /// Propensity to hand a duty-list item down to the community, and any
+    /// other item (refused while the duty list is enforced).
     hand_down_propensity,
+    hand_down_other_propensity,
     /// As an arbitration authority: hours to rule, and the share of
     /// rulings that find the truly responsible unit.
     ruling_hours,
@@ -99,6 +101,7 @@ impl Default for Model {
             no_show: 0.08,
             extension_propensity: 0.03,
             hand_down_propensity: 0.0,
+            hand_down_other_propensity: 0.0,
             ruling_hours: 6.0,
             ruling_accuracy: 0.8,
             approve_extension: 0.8,
@@ -128,6 +131,7 @@ fn type_default(kind: &str) -> Model {
         "township" => Model {
             whistle_propensity: 0.04,
             hand_down_propensity: 0.25,
+            hand_down_other_propensity: 0.02,
             ..d
         },
         "department" => Model {

@@ -295,10 +295,15 @@ impl<'a> Driver<'a> {
         self.submit(arrivals).await?;
         let t2 = std::time::Instant::now();
         self.run_due().await?;
+        let t3 = std::time::Instant::now();
+        // Deliver what the step's calls sent while every clock still reads
+        // this step's time: a handoff a store aborted and retried must
+        // not land after the receiver's clock has moved on.
+        advance(&self.client, &self.services, self.now).await?;
         let p = &mut self.activity.phase_seconds;
-        p[0] += (t1 - t0).as_secs_f64();
+        p[0] += (t1 - t0).as_secs_f64() + t3.elapsed().as_secs_f64();
         p[1] += (t2 - t1).as_secs_f64();
-        p[2] += t2.elapsed().as_secs_f64();
+        p[2] += (t3 - t2).as_secs_f64();
         self.activity.steps += 1;
         self.now += len;
         Ok(())
@@ -841,12 +846,16 @@ impl<'a> Driver<'a> {
                     ));
                 }
             }
-            if sim.duty_list
-                && !sim.community.is_empty()
+            let p = if sim.duty_list {
+                m.hand_down_propensity
+            } else {
+                m.hand_down_other_propensity
+            };
+            if !sim.community.is_empty()
                 && topology
                     .parent_of(&sim.community)
                     .is_some_and(|p| p.id == unit)
-                && sim.rng.unit() < m.hand_down_propensity
+                && sim.rng.unit() < p
             {
                 later.push((
                     exp(&mut sim.rng, 20.0),

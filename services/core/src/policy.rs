@@ -59,6 +59,9 @@ pub struct Policy {
     pub duplicate_window_hours: f64,
     /// Two located requests this close (metres) are at the same place.
     pub duplicate_radius_meters: f64,
+    /// Only items on the community duty list may be handed to a community
+    /// (Art. 17); off, a handler may hand any item down.
+    pub community_duty_list: bool,
     /// Composite score weights (Art. 32: resolution and satisfaction weigh
     /// more; Beijing does not publish its weights).
     pub score_weight_response: f64,
@@ -108,6 +111,7 @@ impl Default for Policy {
             arbitration: Arbitration::City,
             duplicate_window_hours: 72.0,
             duplicate_radius_meters: 100.0,
+            community_duty_list: true,
             score_weight_response: 0.2,
             score_weight_resolution: 0.4,
             score_weight_satisfaction: 0.4,
