@@ -38,6 +38,9 @@ pub enum BenchCommand {
     /// Simulated contacts and dispatched orders per second: a scenario
     /// (Beijing by default) for a short span on each transport and backend.
     Simulate(crate::sim::bench::BenchSimulateArgs),
+    /// Scorecards and rankings for every unit of the generated Beijing
+    /// topology over a month of generated orders.
+    Scoring(crate::bench_scoring::ScoringArgs),
 }
 
 struct BenchEffects;
@@ -79,6 +82,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Locate(a) => return crate::topology::bench(a),
         BenchCommand::Tracing(a) => return crate::bench_tracing::run(a).await,
         BenchCommand::Simulate(a) => return crate::sim::bench::run(a).await,
+        BenchCommand::Scoring(a) => return crate::bench_scoring::run(a).await,
     };
     let dir = tempfile::tempdir()?;
     let pg = (db != "sqlite").then_some(db.as_str());

@@ -2,6 +2,7 @@
 //! same mesh supervisor, client and demo as the command line.
 
 pub mod bench;
+pub mod bench_scoring;
 pub mod bench_tracing;
 pub mod client;
 pub mod cmd;

@@ -101,15 +101,8 @@ pub async fn run(a: ReportArgs) -> anyhow::Result<()> {
 }
 
 fn group_name(g: i32) -> &'static str {
-    match PeerGroup::try_from(g).unwrap_or(PeerGroup::Unspecified) {
-        PeerGroup::Townships => "townships",
-        PeerGroup::Districts => "districts",
-        PeerGroup::CityDepartments => "city_departments",
-        PeerGroup::DistrictDepartments => "district_departments",
-        PeerGroup::Enterprises => "enterprises",
-        PeerGroup::CentralUnits => "central_units",
-        PeerGroup::Unspecified => "unspecified",
-    }
+    use hotline_runtime::wire::WireEnum;
+    hotline_core::scoring::PeerGroup::from_wire(g).map_or("unspecified", |g| g.as_str())
 }
 
 fn unit_id(name: &str) -> &str {

@@ -1,7 +1,7 @@
 //! `hotline topology generate | check`, `hotline locate` and
 //! `hotline bench locate`: making, validating and querying cities.
 
-mod beijing;
+pub mod beijing;
 mod catalogue;
 mod check;
 pub mod demo;

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use hotline_core::Micros;
 use hotline_core::scoring::{self, PeerGroup, Tally, Weights};
+use hotline_core::{Micros, Topology};
 use hotline_handler::scorecards::{readable, to_wire};
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError};
@@ -29,9 +29,17 @@ impl Month {
         } else {
             field.to_string()
         };
-        let (start, end) = scoring::month_window(&label)
-            .ok_or_else(|| ServiceError::invalid("month", "must be YYYY-MM"))?;
-        Ok(Month { label, start, end })
+        Month::named(&label).ok_or_else(|| ServiceError::invalid("month", "must be YYYY-MM"))
+    }
+
+    /// `YYYY-MM`.
+    pub fn named(label: &str) -> Option<Month> {
+        let (start, end) = scoring::month_window(label)?;
+        Some(Month {
+            label: label.to_string(),
+            start,
+            end,
+        })
     }
 
     /// Overdue is judged as of the month's end, or now if that is earlier.
@@ -46,12 +54,24 @@ pub struct Scores {
     pub subtree: BTreeMap<String, Tally>,
 }
 
-pub async fn compute(ctx: &Ctx, month: &Month) -> Result<Scores> {
+/// Every unit's scores, or only those of `units` (and the subtree sums
+/// over them).
+pub async fn compute(ctx: &Ctx, month: &Month, units: Option<&[String]>) -> Result<Scores> {
     let mut conn = ctx.db.acquire().await?;
-    let data = assessment::dataset(&mut conn, month.start, month.end).await?;
-    drop(conn);
-    let own = scoring::tally(&ctx.topology.policy, &data, month.as_of(ctx));
-    let subtree = scoring::subtrees(&ctx.topology, &own);
+    Ok(scores(&mut conn, &ctx.topology, month, month.as_of(ctx), units).await?)
+}
+
+/// Reads the month from a store and scores every unit (or `units`).
+pub async fn scores(
+    conn: &mut hotline_store::Conn,
+    topology: &Topology,
+    month: &Month,
+    as_of: Micros,
+    units: Option<&[String]>,
+) -> hotline_store::Result<Scores> {
+    let data = assessment::dataset(conn, month.start, month.end, units).await?;
+    let own = scoring::tally(&topology.policy, &data, as_of);
+    let subtree = scoring::subtrees(topology, &own);
     Ok(Scores { own, subtree })
 }
 
@@ -72,14 +92,34 @@ pub async fn get_scorecard(
     let unit = readable(ctx, caller, &r.unit)?;
     let scope = scope_of(r.scope)?;
     let month = Month::parse(ctx, &r.month)?;
-    let scores = compute(ctx, &month).await?;
+    // Read only the rows that can count: the unit's, or its subtree's (the
+    // whole city reads everything).
+    let units: Option<Vec<String>> = match scope {
+        ScorecardScope::Subtree if unit == ctx.topology.city().id => None,
+        ScorecardScope::Subtree => Some(
+            ctx.topology
+                .units()
+                .filter(|u| ctx.topology.is_within(&u.id, unit))
+                .map(|u| u.id.clone())
+                .collect(),
+        ),
+        _ => Some(vec![unit.to_string()]),
+    };
+    let scores = compute(ctx, &month, units.as_deref()).await?;
     let table = match scope {
         ScorecardScope::Subtree => &scores.subtree,
         _ => &scores.own,
     };
     let t = table.get(unit).copied().unwrap_or_default();
     let weights = Weights::from_policy(&ctx.topology.policy);
-    Ok(to_wire(ctx, unit, &month.label, scope, &t, &weights))
+    Ok(to_wire(
+        &ctx.topology,
+        unit,
+        &month.label,
+        scope,
+        &t,
+        &weights,
+    ))
 }
 
 pub async fn list_unit_orders(
@@ -127,26 +167,25 @@ pub async fn list_unit_orders(
 /// One ranking: the members of a group (optionally within a district),
 /// best first, with the top and bottom `limit`.
 fn ranking(
-    ctx: &Ctx,
+    topology: &Topology,
     scores: &Scores,
     month: &str,
     group: PeerGroup,
     within: Option<&str>,
     limit: usize,
 ) -> Ranking {
-    let weights = Weights::from_policy(&ctx.topology.policy);
-    let members: Vec<&str> = ctx
-        .topology
+    let weights = Weights::from_policy(&topology.policy);
+    let members: Vec<&str> = topology
         .units()
         .filter(|u| PeerGroup::of(u) == Some(group))
-        .filter(|u| within.is_none_or(|d| ctx.topology.is_within(&u.id, d)))
+        .filter(|u| within.is_none_or(|d| topology.is_within(&u.id, d)))
         .map(|u| u.id.as_str())
         .collect();
     let cards: BTreeMap<&str, Scorecard> = members
         .iter()
         .map(|u| {
             let t = scores.subtree.get(*u).copied().unwrap_or_default();
-            let card = to_wire(ctx, u, month, ScorecardScope::Subtree, &t, &weights);
+            let card = to_wire(topology, u, month, ScorecardScope::Subtree, &t, &weights);
             (*u, card)
         })
         .collect();
@@ -202,37 +241,50 @@ pub async fn get_rankings(
         n => n as usize,
     };
     let month = Month::parse(ctx, &r.month)?;
-    let scores = compute(ctx, &month).await?;
+    let scores = compute(ctx, &month, None).await?;
+    let rankings = rankings(&ctx.topology, &scores, &month.label, group, district, limit);
+    Ok(GetRankingsResponse {
+        month: month.label,
+        rankings,
+    })
+}
+
+/// The rankings of one month's scores: every peer group (or `group`),
+/// district departments city-wide and within each district (or only
+/// within `district`).
+pub fn rankings(
+    topology: &Topology,
+    scores: &Scores,
+    month: &str,
+    group: Option<PeerGroup>,
+    district: Option<&str>,
+    limit: usize,
+) -> Vec<Ranking> {
     let groups: Vec<PeerGroup> = match group {
         Some(g) => vec![g],
         None => PeerGroup::ALL.to_vec(),
     };
-    let mut rankings = Vec::new();
+    let mut out = Vec::new();
     for g in groups {
         if g == PeerGroup::DistrictDepartments {
-            // City-wide, then within each district (or the one asked for).
             if district.is_none() {
-                rankings.push(ranking(ctx, &scores, &month.label, g, None, limit));
+                out.push(ranking(topology, scores, month, g, None, limit));
             }
-            let districts: Vec<&str> = ctx
-                .topology
+            let districts: Vec<&str> = topology
                 .units()
                 .filter(|u| u.tier == hotline_core::Tier::District)
                 .filter(|u| district.is_none_or(|d| d == u.id))
                 .map(|u| u.id.as_str())
                 .collect();
             for d in districts {
-                let within = ranking(ctx, &scores, &month.label, g, Some(d), limit);
+                let within = ranking(topology, scores, month, g, Some(d), limit);
                 if !within.entries.is_empty() || !within.unrated.is_empty() {
-                    rankings.push(within);
+                    out.push(within);
                 }
             }
         } else if district.is_none() {
-            rankings.push(ranking(ctx, &scores, &month.label, g, None, limit));
+            out.push(ranking(topology, scores, month, g, None, limit));
         }
     }
-    Ok(GetRankingsResponse {
-        month: month.label,
-        rankings,
-    })
+    out
 }

@@ -18,7 +18,7 @@ use crate::unit_name;
 
 /// A unit's counts as a wire scorecard, with its rates under `weights`.
 pub fn to_wire(
-    ctx: &Ctx,
+    topology: &hotline_core::Topology,
     unit: &str,
     month: &str,
     scope: ScorecardScope,
@@ -31,7 +31,7 @@ pub fn to_wire(
         denominator: x.denominator,
         value: x.value,
     };
-    let u = ctx.topology.unit(unit);
+    let u = topology.unit(unit);
     Scorecard {
         unit: format!("units/{unit}"),
         tier: u.map(|u| u.tier.to_wire()).unwrap_or(0),
@@ -216,7 +216,7 @@ pub async fn roll_up(
     }
     let weights = Weights::from_policy(&ctx.topology.policy);
     let combined = to_wire(
-        ctx,
+        &ctx.topology,
         &unit,
         &own.month,
         ScorecardScope::Subtree,

@@ -45,20 +45,81 @@ macro_rules! dispatch_columns {
     };
 }
 
-/// Callbacks in [start, end) and the parties answerable for their orders.
-async fn callbacks(
+/// `AND column IN ($3, $4, …)` for a unit list (`$1`, `$2` are the period),
+/// or nothing for every unit.
+fn within(column: &str, units: Option<&[String]>) -> String {
+    match units {
+        None => String::new(),
+        Some(units) => {
+            let params: Vec<String> = (0..units.len()).map(|i| format!("${}", i + 3)).collect();
+            format!(" AND {column} IN ({})", params.join(", "))
+        }
+    }
+}
+
+/// Runs a period query, binding the period and the unit list.
+async fn fetch(
+    conn: &mut Conn,
+    sql: String,
+    start: Micros,
+    end: Micros,
+    units: Option<&[String]>,
+) -> Result<Vec<AnyRow>> {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(start).bind(end);
+    for u in units.into_iter().flatten() {
+        q = q.bind(u.as_str());
+    }
+    Ok(q.fetch_all(&mut *conn).await?)
+}
+
+fn unit_ids(rows: &[AnyRow]) -> Result<Vec<String>> {
+    rows.iter()
+        .map(|r| Ok(r.try_get::<String, _>("unit_id")?))
+        .collect()
+}
+
+/// Everything assessment needs for the period [start, end): for every
+/// unit, or only for the rows of `units` (a unit, a subtree) — which reads
+/// far less than the whole city.
+pub async fn dataset(
     conn: &mut Conn,
     start: Micros,
     end: Micros,
-) -> Result<(Vec<Callback>, Vec<Party>)> {
-    let rows = sqlx::query(
-        "SELECT order_id, resolved, satisfaction FROM callbacks WHERE time_us >= $1 AND time_us < $2",
-    )
-    .bind(start)
-    .bind(end)
-    .fetch_all(&mut *conn)
-    .await?;
-    let callbacks = rows
+    units: Option<&[String]>,
+) -> Result<Dataset> {
+    if units.is_some_and(|u| u.is_empty()) {
+        return Ok(Dataset::default());
+    }
+    let leads = assessed_leads!();
+    let sql = format!(
+        "SELECT {} FROM assignments a WHERE {leads} AND a.dispatched_us >= $1 AND a.dispatched_us < $2{}",
+        dispatch_columns!(),
+        within("a.unit_id", units)
+    );
+    let dispatched = fetch(conn, sql, start, end, units)
+        .await?
+        .iter()
+        .map(dispatched)
+        .collect::<Result<Vec<_>>>()?;
+
+    // Callbacks in the period, and the parties answerable for their orders
+    // (only the orders of `units`, when given). A party repeats once per
+    // callback of its order; scoring counts each unit once per callback.
+    let mine = match units {
+        None => String::new(),
+        Some(_) => format!(
+            " AND c.order_id IN (SELECT a.order_id FROM assignments a WHERE {leads}{} \
+             UNION SELECT w.order_id FROM whistle_parties w WHERE w.order_id <> ''{})",
+            within("a.unit_id", units),
+            within("w.unit_id", units)
+        ),
+    };
+    let sql = format!(
+        "SELECT c.order_id, c.resolved, c.satisfaction FROM callbacks c \
+         WHERE c.time_us >= $1 AND c.time_us < $2{mine}"
+    );
+    let callbacks = fetch(conn, sql, start, end, units)
+        .await?
         .iter()
         .map(|r| {
             Ok(Callback {
@@ -72,20 +133,17 @@ async fn callbacks(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let leads = concat!(
-        "SELECT DISTINCT a.order_id, a.unit_id, 'lead' AS basis FROM assignments a ",
-        "JOIN callbacks c ON c.order_id = a.order_id ",
-        "WHERE c.time_us >= $1 AND c.time_us < $2 AND ",
-        assessed_leads!(),
-        " UNION SELECT DISTINCT w.order_id, w.unit_id, w.basis FROM whistle_parties w ",
-        "JOIN callbacks c ON c.order_id = w.order_id WHERE c.time_us >= $1 AND c.time_us < $2"
+    let sql = format!(
+        "SELECT a.order_id, a.unit_id, 'lead' AS basis FROM assignments a \
+         JOIN callbacks c ON c.order_id = a.order_id \
+         WHERE c.time_us >= $1 AND c.time_us < $2 AND {leads}{} \
+         UNION ALL SELECT w.order_id, w.unit_id, w.basis FROM whistle_parties w \
+         JOIN callbacks c ON c.order_id = w.order_id WHERE c.time_us >= $1 AND c.time_us < $2{}",
+        within("a.unit_id", units),
+        within("w.unit_id", units)
     );
-    let rows = sqlx::query(leads)
-        .bind(start)
-        .bind(end)
-        .fetch_all(&mut *conn)
-        .await?;
-    let parties = rows
+    let parties = fetch(conn, sql, start, end, units)
+        .await?
         .iter()
         .map(|r| {
             Ok(Party {
@@ -99,79 +157,46 @@ async fn callbacks(
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok((callbacks, parties))
-}
 
-async fn units(
-    conn: &mut Conn,
-    sql: &'static str,
-    start: Micros,
-    end: Micros,
-) -> Result<Vec<String>> {
-    let rows = sqlx::query(sql)
-        .bind(start)
-        .bind(end)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|r| Ok(r.try_get::<String, _>("unit_id")?))
-        .collect()
-}
-
-/// Everything assessment needs for the period [start, end).
-pub async fn dataset(conn: &mut Conn, start: Micros, end: Micros) -> Result<Dataset> {
-    let sql = concat!(
-        "SELECT ",
-        dispatch_columns!(),
-        " FROM assignments a WHERE ",
-        assessed_leads!(),
-        " AND a.dispatched_us >= $1 AND a.dispatched_us < $2"
+    let sql = format!(
+        "SELECT unit_id, due_us, checked_in_us FROM whistle_parties \
+         WHERE basis = 'summoned' AND time_us >= $1 AND time_us < $2{}",
+        within("unit_id", units)
     );
-    let dispatched = sqlx::query(sql)
-        .bind(start)
-        .bind(end)
-        .fetch_all(&mut *conn)
+    let summons = fetch(conn, sql, start, end, units)
         .await?
         .iter()
-        .map(dispatched)
-        .collect::<Result<Vec<_>>>()?;
-    let (callbacks, parties) = callbacks(conn, start, end).await?;
-    let summons = sqlx::query(
-        "SELECT unit_id, due_us, checked_in_us FROM whistle_parties \
-         WHERE basis = 'summoned' AND time_us >= $1 AND time_us < $2",
-    )
-    .bind(start)
-    .bind(end)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(Summons {
-            department: r.try_get("unit_id")?,
-            due_us: r.try_get::<Option<i64>, _>("due_us")?.unwrap_or(i64::MAX),
-            checked_in_us: r.try_get("checked_in_us")?,
+        .map(|r| {
+            Ok(Summons {
+                department: r.try_get("unit_id")?,
+                due_us: r.try_get::<Option<i64>, _>("due_us")?.unwrap_or(i64::MAX),
+                checked_in_us: r.try_get("checked_in_us")?,
+            })
         })
-    })
-    .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()?;
     let mut marks = Vec::new();
     let sources = [
         (
             Mark::Whistle,
             "SELECT unit_id FROM whistle_parties WHERE basis = 'whistled' AND time_us >= $1 AND time_us < $2",
+            "unit_id",
         ),
         (
             Mark::ObjectionLost,
             "SELECT unit_id FROM objections WHERE state = 'ruled' AND ruling = 'keep' \
              AND ruled_us >= $1 AND ruled_us < $2",
+            "unit_id",
         ),
         (
             Mark::BounceLimit,
             "SELECT DISTINCT j.unit_id, j.order_id FROM objections j JOIN orders o ON o.order_id = j.order_id \
              WHERE o.bounce_limit_reached <> 0 AND j.objected_us >= $1 AND j.objected_us < $2",
+            "j.unit_id",
         ),
     ];
-    for (mark, sql) in sources {
-        for unit in units(conn, sql, start, end).await? {
+    for (mark, sql, column) in sources {
+        let sql = format!("{sql}{}", within(column, units));
+        for unit in unit_ids(&fetch(conn, sql, start, end, units).await?)? {
             marks.push((unit, mark));
         }
     }

@@ -701,7 +701,22 @@ async fn assessment_reads_one_period(db: Db, _: String) {
     ob.ruled_us = Some(250);
     objections::upsert(&mut c, &ob).await.unwrap();
 
-    let d = assessment::dataset(&mut c, 100, 200).await.unwrap();
+    // Read for p2 alone: its summons and the callback of the order it was
+    // summoned to, nothing of t1's or p1's.
+    let p2 = ["p2".to_string()];
+    let d = assessment::dataset(&mut c, 100, 200, Some(&p2))
+        .await
+        .unwrap();
+    assert!(d.dispatched.is_empty() && d.marks.is_empty());
+    assert_eq!(d.callbacks.len(), 2);
+    assert!(d.parties.iter().all(|p| p.unit == "p2"));
+    assert_eq!(d.summons.len(), 1);
+    let none = assessment::dataset(&mut c, 100, 200, Some(&[]))
+        .await
+        .unwrap();
+    assert_eq!(none, hotline_core::scoring::Dataset::default());
+
+    let d = assessment::dataset(&mut c, 100, 200, None).await.unwrap();
     let mut units: Vec<&str> = d.dispatched.iter().map(|x| x.unit.as_str()).collect();
     units.sort();
     assert_eq!(
@@ -718,6 +733,7 @@ async fn assessment_reads_one_period(db: Db, _: String) {
         .map(|p| (p.unit.as_str(), p.basis))
         .collect();
     parties.sort();
+    parties.dedup();
     assert_eq!(
         parties,
         [
