@@ -4,6 +4,7 @@
 //! database, each timer's effect shaped like the centre's (a notice row and
 //! an outbox row, written with the timer marked fired). `bench tracing`
 //! runs the same orders through a mesh without and with span export.
+//! `bench simulate` measures the simulator on the real mesh (crate::sim).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -37,6 +38,9 @@ pub enum BenchCommand {
     /// The inbox event log behind WatchAssignments: events recorded and
     /// replayed per second.
     Inbox(crate::bench_inbox::InboxArgs),
+    /// Simulated contacts and dispatched orders per second: a scenario
+    /// (Beijing by default) for a short span on each transport and backend.
+    Simulate(crate::sim::bench::BenchSimulateArgs),
     /// Scorecards and rankings for every unit of the generated Beijing
     /// topology over a month of generated orders.
     Scoring(crate::bench_scoring::ScoringArgs),
@@ -83,6 +87,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Locate(a) => return crate::topology::bench(a),
         BenchCommand::Tracing(a) => return crate::bench_tracing::run(a).await,
         BenchCommand::Inbox(a) => return crate::bench_inbox::run(a).await,
+        BenchCommand::Simulate(a) => return crate::sim::bench::run(a).await,
         BenchCommand::Scoring(a) => return crate::bench_scoring::run(a).await,
         BenchCommand::Proactive(a) => return crate::bench_proactive::run(a),
     };

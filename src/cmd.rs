@@ -89,6 +89,8 @@ pub enum Command {
         #[command(flatten)]
         at: GatewayArg,
     },
+    /// Run a scenario on a virtual city: the real mesh on a virtual clock.
+    Simulate(crate::sim::SimulateArgs),
     /// Scorecards and rankings (Art. 32) through a running gateway.
     Report(crate::report::ReportArgs),
     /// Proactive governance (未诉先办): problem analysis and proactive tasks.
@@ -409,6 +411,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Simulate(a) => crate::sim::main(a).await,
         Command::Report(a) => crate::report::run(a).await,
         Command::Bench { command } => crate::bench::run(command).await,
         Command::Proactive { command } => crate::proactive::run(command).await,
@@ -507,7 +510,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// A service's clock, and the same clock when it is virtual.
-type Clocks = (
+pub(crate) type Clocks = (
     Arc<dyn hotline_core::Clock>,
     Option<Arc<hotline_core::ManualClock>>,
 );
@@ -536,36 +539,61 @@ fn check_listen(flag: &str, listen: &str) -> anyhow::Result<()> {
     }
 }
 
-async fn serve_spec(
-    a: ServeArgs,
+/// A service's context: its database, clock and gateway client.
+pub(crate) async fn service_ctx(
     topology: Arc<hotline_core::Topology>,
     spec: hotline_core::topology::ServiceSpec,
-    db_url: String,
-) -> anyhow::Result<()> {
-    let db = Db::connect(&db_url, a.pool_size)
+    db_url: &str,
+    pool_size: u32,
+    gateway: &str,
+    (clock, manual): Clocks,
+) -> anyhow::Result<Ctx> {
+    let db = Db::connect(db_url, pool_size)
         .await
-        .with_context(|| format!("opening {}", hotline_store::redact(&db_url)))?;
-    let (clock, manual) = parse_clock(&a.clock, a.clock_start.as_deref())?;
+        .with_context(|| format!("opening {}", hotline_store::redact(db_url)))?;
     let tier_of = hotline_runtime::tier_of(topology.clone());
     let metrics = Arc::new(Metrics::new(Registry::default(), Some(tier_of.clone())));
-    let ctx = Ctx {
+    Ok(Ctx {
         db,
         topology,
         clock,
         manual,
-        gateway: Gateway::traced(&a.gateway, Some(metrics.rpc.clone()), Some(tier_of))?,
-        service: spec.clone(),
+        gateway: Gateway::traced(gateway, Some(metrics.rpc.clone()), Some(tier_of))?,
+        service: spec,
         outbox: Waker::default(),
         metrics,
-    };
-    let tier = match spec.tier {
+    })
+}
+
+/// The tier a service's context serves.
+pub(crate) fn service_tier(ctx: &Ctx) -> hotline_runtime::server::Tier {
+    match ctx.service.tier {
         Tier::City => hotline_city::tier(ctx.clone()),
         Tier::District => hotline_district::tier(ctx.clone()),
         Tier::Township => hotline_township::tier(ctx.clone()),
         Tier::Community => hotline_community::tier(ctx.clone()),
         Tier::Department => hotline_department::tier(ctx.clone()),
         Tier::Central => hotline_department::central_tier(ctx.clone()),
-    };
+    }
+}
+
+async fn serve_spec(
+    a: ServeArgs,
+    topology: Arc<hotline_core::Topology>,
+    spec: hotline_core::topology::ServiceSpec,
+    db_url: String,
+) -> anyhow::Result<()> {
+    let clocks = parse_clock(&a.clock, a.clock_start.as_deref())?;
+    let ctx = service_ctx(
+        topology,
+        spec.clone(),
+        &db_url,
+        a.pool_size,
+        &a.gateway,
+        clocks,
+    )
+    .await?;
+    let tier = service_tier(&ctx);
     if let Some(addr) = a.metrics_addr {
         let refresh = hotline_runtime::metrics::refresher(&ctx);
         let bound =

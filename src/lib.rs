@@ -17,6 +17,7 @@ pub mod export;
 pub mod mesh;
 pub mod proactive;
 pub mod report;
+pub mod sim;
 pub mod topology;
 pub mod trace;
 

@@ -17,6 +17,7 @@ mod observability;
 mod proactive;
 mod reporting;
 mod services;
+mod simulate;
 mod support;
 mod topology;
 mod up;

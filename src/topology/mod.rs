@@ -63,6 +63,19 @@ fn write(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
     std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))
 }
 
+/// Writes the generated Beijing-sized city to `out` and its boundaries
+/// beside it (as `topology generate --scale beijing` does).
+pub fn write_beijing(seed: u64, out: &std::path::Path) -> anyhow::Result<()> {
+    let side = out.with_extension("geojson");
+    let side_name = side
+        .file_name()
+        .and_then(|n| n.to_str())
+        .context("out: needs a file name")?;
+    let city = beijing::generate(seed, side_name);
+    write(out, &city.toml)?;
+    write(&side, &city.geojson)
+}
+
 fn generate(a: GenerateArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     match a.scale {

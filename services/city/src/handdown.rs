@@ -47,7 +47,13 @@ pub async fn record(
             order.category_code
         ))
     })?;
-    jurisdiction::may_hand_down(item, handing.role, handing.state, role)?;
+    jurisdiction::may_hand_down(
+        item,
+        handing.role,
+        handing.state,
+        role,
+        &ctx.topology.policy,
+    )?;
     let epoch = record::next_epoch(&mut tx, &r.order_id, &r.community_unit).await?;
     note(
         &mut tx,

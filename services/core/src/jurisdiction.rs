@@ -205,12 +205,14 @@ pub fn at_bounce_limit(count: u32, policy: &Policy) -> bool {
 }
 
 /// Whether a handler holding an assignment in `role` and `state` may hand
-/// the order on `item` down to a community in `to_role` (Art. 17).
+/// the order on `item` down to a community in `to_role` (Art. 17). The
+/// duty list binds while `policy.community_duty_list` enforces it.
 pub fn may_hand_down(
     item: &CatalogueItem,
     role: Role,
     state: AssignmentState,
     to_role: Role,
+    policy: &Policy,
 ) -> Result<(), Refusal> {
     use AssignmentState as S;
     let action = "hand down";
@@ -229,7 +231,7 @@ pub fn may_hand_down(
             return Err(refuse(action, state, "the assignment is no longer active"));
         }
     }
-    if !item.duty_list {
+    if policy.community_duty_list && !item.duty_list {
         return Err(breach(
             Rule::CommunityDutyList,
             format!(
@@ -437,7 +439,9 @@ name = "Dept"
 
     #[test]
     fn only_duty_list_items_go_down_and_assist_items_never_as_lead() {
-        let ok = |i: &CatalogueItem, to| may_hand_down(i, Role::Lead, S::Accepted, to);
+        let ok = |i: &CatalogueItem, to| {
+            may_hand_down(i, Role::Lead, S::Accepted, to, &Policy::default())
+        };
         assert!(ok(&item(true, false), Role::Lead).is_ok());
         assert!(ok(&item(true, true), Role::Assist).is_ok());
         assert_eq!(
@@ -448,13 +452,47 @@ name = "Dept"
         assert_eq!(rule_of(Err(e.clone())), Some(Rule::CommunityAssist));
         assert!(e.to_string().starts_with("community assist item: "), "{e}");
         assert!(matches!(
-            may_hand_down(&item(true, false), Role::Lead, S::Dispatched, Role::Assist),
+            may_hand_down(
+                &item(true, false),
+                Role::Lead,
+                S::Dispatched,
+                Role::Assist,
+                &Policy::default()
+            ),
             Err(Refusal::Transition(_))
         ));
         assert!(matches!(
-            may_hand_down(&item(true, false), Role::Copy, S::Accepted, Role::Assist),
+            may_hand_down(
+                &item(true, false),
+                Role::Copy,
+                S::Accepted,
+                Role::Assist,
+                &Policy::default()
+            ),
             Err(Refusal::Transition(_))
         ));
+    }
+
+    #[test]
+    fn without_duty_list_enforcement_any_item_goes_down() {
+        let lax = Policy {
+            community_duty_list: false,
+            ..Policy::default()
+        };
+        let down = |p: &Policy| {
+            may_hand_down(
+                &item(false, false),
+                Role::Lead,
+                S::Accepted,
+                Role::Assist,
+                p,
+            )
+        };
+        assert!(down(&Policy::default()).is_err());
+        assert!(down(&lax).is_ok());
+        // Assist items still never go down as lead.
+        let lead = may_hand_down(&item(true, true), Role::Lead, S::Accepted, Role::Lead, &lax);
+        assert_eq!(rule_of(lead), Some(Rule::CommunityAssist));
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub struct Policy {
     /// A handler's inbox events (WatchAssignments) are kept this many days
     /// of business time; a cursor older than that is out of range.
     pub inbox_retention_days: f64,
+    /// Only items on the community duty list may be handed to a community
+    /// (Art. 17); off, a handler may hand any item down.
+    pub community_duty_list: bool,
     /// Composite score weights (Art. 32: resolution and satisfaction weigh
     /// more; Beijing does not publish its weights).
     pub score_weight_response: f64,
@@ -116,6 +119,7 @@ impl Default for Policy {
             duplicate_window_hours: 72.0,
             duplicate_radius_meters: 100.0,
             inbox_retention_days: 30.0,
+            community_duty_list: true,
             score_weight_response: 0.2,
             score_weight_resolution: 0.4,
             score_weight_satisfaction: 0.4,

@@ -67,7 +67,7 @@ impl Inbox {
                 a.category_code
             ))
         })?;
-        jurisdiction::may_hand_down(item, a.role, a.state, role)?;
+        jurisdiction::may_hand_down(item, a.role, a.state, role, &self.ctx.topology.policy)?;
         let record = RecordHandDownRequest {
             request_id: format!("{unit}:HandDownAssignment:{}", r.request_id),
             order_id: a.order_id.clone(),

@@ -1,0 +1,131 @@
+//! `hotline bench simulate`: how fast the simulator drives the real mesh —
+//! simulated contacts and dispatched orders per wall-clock second — for
+//! each transport and backend, with the durability settings stated.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::json;
+
+use super::{SimulateArgs, Transport};
+
+#[derive(Args, Clone, Debug)]
+pub struct BenchSimulateArgs {
+    #[arg(long, default_value = "scenarios/beijing.toml")]
+    pub scenario: PathBuf,
+    /// Simulated hours per run (from the scenario's start).
+    #[arg(long, default_value_t = 2.0)]
+    pub hours: f64,
+    /// Transports to measure.
+    #[arg(long, value_enum, num_args = 1.., default_values = ["grpc", "inproc"])]
+    pub transport: Vec<Transport>,
+    /// Also measure on PostgreSQL at this server URL (scratch databases,
+    /// dropped after).
+    #[arg(long)]
+    pub db: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What each backend promises once a call has returned.
+fn durability(backend: &str) -> &'static str {
+    match backend {
+        "sqlite" => {
+            "SQLite WAL, synchronous=NORMAL: a commit survives a process crash; the last commits may be lost on power loss"
+        }
+        _ => {
+            "PostgreSQL as the server is configured (here: fsync on, synchronous_commit on): a commit is on disk before the call returns"
+        }
+    }
+}
+
+pub async fn run(a: BenchSimulateArgs) -> anyhow::Result<()> {
+    let mut backends: Vec<Option<String>> = vec![None];
+    if let Some(url) = &a.db {
+        backends.push(Some(url.clone()));
+    }
+    let mut rows = Vec::new();
+    for db in &backends {
+        for t in &a.transport {
+            let scratch = db.as_ref().map(|u| {
+                let name = format!("hlbench{}x{:08x}", std::process::id(), fastrand::u32(..));
+                (hotline_store::with_database(u, &name), name)
+            });
+            let db_url = match &scratch {
+                Some((url, _)) => Some(
+                    url.as_ref()
+                        .map_err(|e| anyhow::anyhow!("db: {e}"))?
+                        .clone(),
+                ),
+                None => None,
+            };
+            let args = SimulateArgs {
+                scenario: Some(a.scenario.clone()),
+                compare: None,
+                days: Some(a.hours / 24.0),
+                seed: None,
+                json: None,
+                html: None,
+                data_dir: None,
+                db: db_url.clone(),
+                transport: *t,
+                quiet: true,
+            };
+            let r = super::run_scenario(&a.scenario, &args).await;
+            if let Some(url) = &db_url {
+                for s in [
+                    "city",
+                    "district",
+                    "township",
+                    "community",
+                    "department",
+                    "central",
+                ] {
+                    let name = url.rsplit('/').next().unwrap_or("hotline");
+                    if let Ok(u) = hotline_store::with_database(url, &format!("{name}_{s}")) {
+                        let _ = hotline_store::testing::drop_url(&u).await;
+                    }
+                }
+            }
+            let r = r?;
+            let tm = &r.timings;
+            let row = json!({
+                "scenario": r.summary.scenario,
+                "simulated_hours": a.hours,
+                "transport": tm.transport,
+                "backend": tm.backend,
+                "durability": durability(&tm.backend),
+                "contacts": r.summary.volume["contacts"],
+                "dispatched_orders": r.summary.volume["dispatched"],
+                "seconds": tm.simulate_seconds,
+                "contacts_per_second": tm.contacts_per_second,
+                "dispatched_orders_per_second": tm.dispatched_orders_per_second,
+                "rpcs_per_second": tm.rpcs_per_second,
+                "advance_seconds": tm.advance_seconds,
+                "submit_seconds": tm.submit_seconds,
+                "behaviour_seconds": tm.behaviour_seconds,
+            });
+            if !a.json {
+                println!(
+                    "{:<7} {:<10} {:>7} contacts, {:>6} dispatched in {:>7.1} s: {:>7.1} contacts/s, {:>6.1} dispatched orders/s (advance {:.1} s, submit {:.1} s, behaviours {:.1} s)",
+                    tm.transport,
+                    tm.backend,
+                    row["contacts"],
+                    row["dispatched_orders"],
+                    tm.simulate_seconds,
+                    tm.contacts_per_second,
+                    tm.dispatched_orders_per_second,
+                    tm.advance_seconds,
+                    tm.submit_seconds,
+                    tm.behaviour_seconds
+                );
+                println!("        durability: {}", durability(&tm.backend));
+            }
+            rows.push(row);
+        }
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    }
+    Ok(())
+}

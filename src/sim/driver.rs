@@ -1,0 +1,1147 @@
+//! The virtual-time loop. Each step: `AdvanceTo(t)` across the mesh (every
+//! service's timers and outbox drained up to t), the step's arrivals
+//! submitted to the centre, then the behaviour events due by t executed as
+//! real RPCs. RPCs of different orders run concurrently; every decision is
+//! drawn from a generator keyed by the arrival, and results are applied in
+//! (time, arrival, sequence) order, so the outcome does not depend on
+//! which RPC finished first.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::StreamExt;
+use hotline_core::{Micros, Tier, Topology, Urgency};
+use hotline_geo::tiling::Rng;
+use hotline_proto::v1 as pb;
+use hotline_runtime::wire::micros;
+use pb::{AssignmentRole, AssignmentState, OrderState, ReplyOutcome};
+
+use super::arrivals::{Arrival, Generator, MINUTE, Mood};
+use super::behaviour::{self, Behaviours, Model, exp};
+use super::scenario::Scenario;
+use crate::client::{MeshClient, request_id};
+
+/// Runs an RPC, again when the store aborted it on a concurrent update
+/// (nothing was changed); any other refusal is the event's outcome.
+macro_rules! call {
+    ($rpc:expr) => {{
+        let mut tries = 0;
+        loop {
+            match $rpc.await {
+                Err(s) if s.code() == tonic::Code::Aborted && tries < 8 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(5 << tries)).await;
+                }
+                r => break r.map_err(|s| Done::Refused(s.code())),
+            }
+        }
+    }};
+}
+
+/// An event's place in the queue: (time, arrival, sequence).
+type Key = (Micros, u64, u64);
+
+/// What a behaviour does next on one order.
+#[derive(Debug, Clone)]
+enum Ev {
+    Accept {
+        unit: String,
+        epoch: u64,
+    },
+    Contact {
+        unit: String,
+        epoch: u64,
+    },
+    Reply {
+        unit: String,
+        epoch: u64,
+        outcome: ReplyOutcome,
+    },
+    Object {
+        unit: String,
+        epoch: u64,
+        proposed: String,
+    },
+    Rule {
+        by: String,
+        correct: bool,
+    },
+    Refresh,
+    Callback {
+        seed: u64,
+        tries: u32,
+    },
+    Whistle {
+        unit: String,
+        epoch: u64,
+        kind: pb::WhistleKind,
+        departments: Vec<String>,
+    },
+    CheckIn {
+        department: String,
+        district: String,
+        whistle: String,
+    },
+    Assist {
+        unit: String,
+        tries: u32,
+    },
+    HandDown {
+        unit: String,
+        epoch: u64,
+        community: String,
+    },
+    Extension {
+        unit: String,
+        epoch: u64,
+    },
+    Decide {
+        approver: String,
+        unit: String,
+        approve: bool,
+    },
+}
+
+impl Ev {
+    fn name(&self) -> &'static str {
+        match self {
+            Ev::Accept { .. } => "accept",
+            Ev::Contact { .. } => "contact",
+            Ev::Reply { .. } => "reply",
+            Ev::Object { .. } => "object",
+            Ev::Rule { .. } => "rule",
+            Ev::Refresh => "refresh",
+            Ev::Callback { .. } => "callback",
+            Ev::Whistle { .. } => "whistle",
+            Ev::CheckIn { .. } => "check_in",
+            Ev::Assist { .. } => "assist",
+            Ev::HandDown { .. } => "hand_down",
+            Ev::Extension { .. } => "extension",
+            Ev::Decide { .. } => "decide_extension",
+        }
+    }
+}
+
+/// What an executed event returned, for the apply phase.
+enum Done {
+    Nothing,
+    Order(Box<pb::Order>),
+    Whistled {
+        whistle_id: String,
+        district: String,
+    },
+    /// The callback found the order not yet replied.
+    NotReplied,
+    Refused(tonic::Code),
+}
+
+/// The simulator's view of one order.
+struct Sim {
+    arrival: Arrival,
+    order_id: String,
+    rng: Rng,
+    urgency: Urgency,
+    limit: Micros,
+    received: Micros,
+    ambiguous: bool,
+    duty_list: bool,
+    community: String,
+    territory: String,
+    near: Vec<String>,
+    /// The township truly responsible, when the dispatch missed it.
+    truth: Option<String>,
+    /// Lead (unit, epoch) turns already scheduled.
+    known: BTreeSet<(String, u64)>,
+    in_hand: BTreeSet<String>,
+    callback_pending: bool,
+    /// Rulings made on the order so far.
+    rulings: u32,
+    seq: u64,
+}
+
+/// Counts the driver keeps (what the behaviours did); everything the
+/// report states about the city comes from the services' stores.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Activity {
+    pub contacts: u64,
+    pub submitted_by_kind: BTreeMap<String, u64>,
+    pub near_border_contacts: u64,
+    pub repeat_contacts: u64,
+    pub by_mood: BTreeMap<String, u64>,
+    pub events: BTreeMap<String, u64>,
+    /// Calls the services refused, by event and status code.
+    pub refusals: BTreeMap<String, u64>,
+    /// Dispatches whose lead territory was truly a neighbour's.
+    pub misrouted: u64,
+    pub whistle_ids: Vec<(String, String)>,
+    /// Orders whose record the report reads in full.
+    #[serde(skip)]
+    pub detail_orders: BTreeSet<String>,
+    /// Handler type of each initial lead, from the centre's dispatch.
+    pub initial_leads: BTreeMap<String, u64>,
+    /// Contacts per simulated day.
+    pub daily_contacts: BTreeMap<i64, u64>,
+    pub steps: u64,
+    /// The centre's city-wide rates at the end of each simulated day.
+    pub rates_over_time: Vec<serde_json::Value>,
+    #[serde(skip)]
+    pub order_ids: Vec<String>,
+    #[serde(skip)]
+    pub rpcs: u64,
+    /// Wall seconds in AdvanceTo, submitting, and running behaviours.
+    #[serde(skip)]
+    pub phase_seconds: [f64; 3],
+}
+
+pub struct Driver<'a> {
+    pub client: MeshClient,
+    pub topology: &'a Topology,
+    pub scenario: &'a Scenario,
+    behaviours: &'a Behaviours,
+    models: BTreeMap<String, Model>,
+    orders: BTreeMap<u64, Sim>,
+    queue: BTreeMap<Key, Ev>,
+    in_hand: BTreeMap<String, u64>,
+    pub activity: Activity,
+    pub start: Micros,
+    pub now: Micros,
+    seed: u64,
+    /// One unit per service, to reach each service's control RPC.
+    pub services: Vec<String>,
+}
+
+fn key_rng(seed: u64, index: u64, salt: u64) -> Rng {
+    let mut r = Rng::new(seed ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt);
+    r.next_u64();
+    r
+}
+
+fn leads(o: &pb::Order) -> impl Iterator<Item = &pb::Assignment> {
+    o.assignments.iter().filter(|a| {
+        a.role == AssignmentRole::Lead as i32 && a.state != AssignmentState::Revoked as i32
+    })
+}
+
+/// The handler type the published shares use.
+pub fn handler_type(t: &Topology, unit: &str) -> &'static str {
+    match t.unit(unit) {
+        Some(u) => match u.tier {
+            Tier::Township => "townships",
+            Tier::Department if u.enterprise => "enterprises",
+            Tier::Department if u.level.as_deref() == Some("district") => "district_departments",
+            Tier::Department => "city_departments",
+            _ => "others",
+        },
+        None => "others",
+    }
+}
+
+impl<'a> Driver<'a> {
+    pub fn new(
+        client: MeshClient,
+        topology: &'a Topology,
+        scenario: &'a Scenario,
+        start: Micros,
+        seed: u64,
+    ) -> Self {
+        let models = topology
+            .units()
+            .map(|u| (u.id.clone(), scenario.behaviour.model(topology, &u.id)))
+            .collect();
+        Driver {
+            client,
+            topology,
+            scenario,
+            behaviours: &scenario.behaviour,
+            models,
+            orders: BTreeMap::new(),
+            queue: BTreeMap::new(),
+            in_hand: BTreeMap::new(),
+            activity: Activity::default(),
+            start,
+            now: start,
+            seed,
+            services: Vec::new(),
+        }
+    }
+
+    fn model(&self, unit: &str) -> &Model {
+        static DEFAULT: std::sync::OnceLock<Model> = std::sync::OnceLock::new();
+        self.models
+            .get(unit)
+            .unwrap_or_else(|| DEFAULT.get_or_init(Model::default))
+    }
+
+    /// Delays grow in proportion once a unit holds more than its capacity.
+    fn load_factor(&self, unit: &str) -> f64 {
+        let held = self.in_hand.get(unit).copied().unwrap_or(0) as f64;
+        (held / self.model(unit).capacity.max(1.0)).max(1.0)
+    }
+
+    fn schedule(&mut self, key: u64, after_minutes: f64, ev: Ev) {
+        let Some(sim) = self.orders.get_mut(&key) else {
+            return;
+        };
+        sim.seq += 1;
+        let at = self.now + ((after_minutes.max(1.0)) * MINUTE as f64) as Micros;
+        self.queue.insert((at, key, sim.seq), ev);
+    }
+
+    /// One step: arrivals of `[now, now + len)` submitted, due events run.
+    pub async fn step(&mut self, arrivals_gen: &mut Generator, len: Micros) -> anyhow::Result<()> {
+        let t0 = std::time::Instant::now();
+        advance(&self.client, &self.services, self.now).await?;
+        let t1 = std::time::Instant::now();
+        let arrivals = arrivals_gen.step(self.topology, self.now, len);
+        self.submit(arrivals).await?;
+        let t2 = std::time::Instant::now();
+        self.run_due().await?;
+        let t3 = std::time::Instant::now();
+        // Deliver what the step's calls sent while every clock still reads
+        // this step's time: a handoff a store aborted and retried must
+        // not land after the receiver's clock has moved on.
+        advance(&self.client, &self.services, self.now).await?;
+        let p = &mut self.activity.phase_seconds;
+        p[0] += (t1 - t0).as_secs_f64() + t3.elapsed().as_secs_f64();
+        p[1] += (t2 - t1).as_secs_f64();
+        p[2] += (t3 - t2).as_secs_f64();
+        self.activity.steps += 1;
+        self.now += len;
+        Ok(())
+    }
+
+    async fn submit(&mut self, arrivals: Vec<Arrival>) -> anyhow::Result<()> {
+        let day = (self.now - self.start) / super::arrivals::DAY;
+        let c = &self.client;
+        let mut results: Vec<(Arrival, Result<pb::Order, Done>)> =
+            futures::stream::iter(arrivals.into_iter().map(|a| async move {
+                let req = request(&a);
+                let r = call!(c.submit(req.clone()));
+                (a, r)
+            }))
+            .buffer_unordered(self.scenario.concurrency)
+            .collect()
+            .await;
+        results.sort_by_key(|(a, _)| a.index);
+        self.activity.rpcs += results.len() as u64;
+        for (a, r) in results {
+            let act = &mut self.activity;
+            act.contacts += 1;
+            *act.daily_contacts.entry(day).or_default() += 1;
+            *act.submitted_by_kind
+                .entry(
+                    a.kind
+                        .as_str_name()
+                        .trim_start_matches("REQUEST_KIND_")
+                        .to_lowercase(),
+                )
+                .or_default() += 1;
+            act.near_border_contacts += a.near_border as u64;
+            act.repeat_contacts += a.repeat as u64;
+            *act.by_mood
+                .entry(format!("{:?}", a.mood).to_lowercase())
+                .or_default() += 1;
+            let order = match r {
+                Ok(o) => o,
+                Err(d) => {
+                    let code = match d {
+                        Done::Refused(code) => code,
+                        _ => tonic::Code::Unknown,
+                    };
+                    *act.refusals.entry(format!("submit:{code:?}")).or_default() += 1;
+                    continue;
+                }
+            };
+            act.order_ids.push(order.order_id.clone());
+            if leads(&order).next().is_none() {
+                continue;
+            }
+            for l in leads(&order) {
+                *act.initial_leads
+                    .entry(handler_type(self.topology, &l.unit_id).into())
+                    .or_default() += 1;
+            }
+            self.admit(a, order);
+        }
+        Ok(())
+    }
+
+    /// A dispatched order enters the simulation: its truth is drawn and
+    /// its leads get their turns.
+    fn admit(&mut self, a: Arrival, order: pb::Order) {
+        let item = self.topology.item(&order.category_code);
+        let urgency = item.map(|i| i.urgency).unwrap_or(Urgency::General);
+        let ambiguous = item.is_some_and(|i| i.ambiguous);
+        let mut rng = key_rng(self.seed, a.index, 0x5151);
+        let territory = order.territory_unit.clone();
+        let near: Vec<String> = order
+            .near_boundary_units
+            .iter()
+            .filter(|u| {
+                *u != &territory
+                    && self
+                        .topology
+                        .unit(u)
+                        .is_some_and(|x| x.tier == Tier::Township)
+            })
+            .cloned()
+            .collect();
+        let mut truth = None;
+        if self
+            .topology
+            .unit(&territory)
+            .is_some_and(|u| u.tier == Tier::Township)
+        {
+            let m = self.model(&territory);
+            let mut p = m.misroute;
+            if a.near_border || !near.is_empty() {
+                p *= m.near_border_factor;
+            }
+            if ambiguous {
+                p *= m.ambiguous_factor;
+            }
+            if rng.unit() < p.min(0.95) {
+                truth = neighbour(self.topology, &territory, &near, &mut rng);
+            }
+        }
+        self.activity.misrouted += truth.is_some() as u64;
+        let key = a.index;
+        let sim = Sim {
+            order_id: order.order_id.clone(),
+            rng,
+            urgency,
+            limit: self.topology.policy.limit(urgency),
+            received: order.received_time.as_ref().map(micros).unwrap_or(self.now),
+            ambiguous,
+            duty_list: item.is_some_and(|i| i.duty_list),
+            community: order.community_unit.clone(),
+            territory,
+            near,
+            truth,
+            known: BTreeSet::new(),
+            in_hand: BTreeSet::new(),
+            callback_pending: false,
+            rulings: 0,
+            seq: 0,
+            arrival: a,
+        };
+        self.orders.insert(key, sim);
+        self.turns(key, &order);
+    }
+
+    /// Schedules a turn for every lead assignment not seen yet.
+    fn turns(&mut self, key: u64, order: &pb::Order) {
+        let fresh: Vec<pb::Assignment> = leads(order)
+            .filter(|l| {
+                self.orders[&key]
+                    .known
+                    .contains(&(l.unit_id.clone(), l.epoch))
+                    .then_some(())
+                    .is_none()
+            })
+            .cloned()
+            .collect();
+        for l in fresh {
+            let sim = self.orders.get_mut(&key).expect("admitted");
+            sim.known.insert((l.unit_id.clone(), l.epoch));
+            let (unit, epoch) = (l.unit_id.clone(), l.epoch);
+            if l.state == AssignmentState::Accepted as i32 {
+                let m = self.model(&unit).contact_minutes;
+                let f = self.load_factor(&unit);
+                let d = exp(&mut self.orders.get_mut(&key).expect("admitted").rng, m) * f;
+                self.schedule(key, d, Ev::Contact { unit, epoch });
+                continue;
+            }
+            if l.state != AssignmentState::Dispatched as i32 {
+                continue;
+            }
+            let objection = if l.designated {
+                None
+            } else {
+                self.objection(key, &unit)
+            };
+            let m = self.model(&unit).clone();
+            let f = self.load_factor(&unit);
+            let rng = &mut self.orders.get_mut(&key).expect("admitted").rng;
+            match objection {
+                Some(proposed) => {
+                    let d = exp(rng, m.object_minutes);
+                    self.schedule(
+                        key,
+                        d,
+                        Ev::Object {
+                            unit,
+                            epoch,
+                            proposed,
+                        },
+                    );
+                }
+                None => {
+                    let d = exp(rng, m.accept_minutes) * f;
+                    self.schedule(key, d, Ev::Accept { unit, epoch });
+                }
+            }
+        }
+    }
+
+    /// Whether `unit` objects to leading the order, and whom it proposes.
+    fn objection(&mut self, key: u64, unit: &str) -> Option<String> {
+        let tier = self.topology.unit(unit)?.tier;
+        let m = self.model(unit).clone();
+        let topology = self.topology;
+        let sim = self.orders.get_mut(&key)?;
+        match tier {
+            Tier::Township => {
+                let wrong = sim.truth.as_deref().is_some_and(|t| t != unit)
+                    || (sim.truth.is_none() && unit != sim.territory);
+                let mut p = if wrong {
+                    m.object_if_wrong
+                } else {
+                    m.object_propensity
+                };
+                if !wrong {
+                    if sim.arrival.near_border || !sim.near.is_empty() {
+                        p *= m.near_border_factor;
+                    }
+                    if sim.ambiguous {
+                        p *= m.ambiguous_factor;
+                    }
+                    if sim.rulings > 0 {
+                        p *= m.redirected_factor;
+                    }
+                }
+                if sim.rng.unit() >= p.min(0.95) {
+                    return None;
+                }
+                if wrong {
+                    return Some(sim.truth.clone().unwrap_or_else(|| sim.territory.clone()));
+                }
+                let near = sim.near.clone();
+                neighbour(topology, unit, &near, &mut sim.rng)
+            }
+            Tier::Department => {
+                let mut p = m.object_propensity;
+                if sim.ambiguous {
+                    p *= m.ambiguous_factor;
+                }
+                if sim.territory.is_empty()
+                    || sim.territory == unit
+                    || topology
+                        .unit(&sim.territory)
+                        .is_none_or(|u| u.tier != Tier::Township)
+                    || sim.rng.unit() >= p
+                {
+                    return None;
+                }
+                Some(sim.territory.clone())
+            }
+            _ => None,
+        }
+    }
+
+    async fn run_due(&mut self) -> anyhow::Result<()> {
+        let now = self.now;
+        let mut due: BTreeMap<u64, Vec<(Key, Ev)>> = BTreeMap::new();
+        while let Some(entry) = self.queue.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let (k, ev) = entry.remove_entry();
+            due.entry(k.1).or_default().push((k, ev));
+        }
+        if due.is_empty() {
+            return Ok(());
+        }
+        let c = &self.client;
+        let orders = &self.orders;
+        let behaviours = self.behaviours;
+        let mut results: Vec<(Key, Ev, Done)> =
+            futures::stream::iter(due.into_values().map(|evs| async move {
+                let mut out = Vec::new();
+                for (k, ev) in evs {
+                    let sim = &orders[&k.1];
+                    let done = execute(c, behaviours, sim, &ev, now).await;
+                    out.push((k, ev, done));
+                }
+                out
+            }))
+            .buffer_unordered(self.scenario.concurrency)
+            .flat_map(futures::stream::iter)
+            .collect()
+            .await;
+        results.sort_by_key(|(k, _, _)| *k);
+        self.activity.rpcs += results.len() as u64;
+        for (k, ev, done) in results {
+            *self.activity.events.entry(ev.name().into()).or_default() += 1;
+            let retried = matches!(
+                (&ev, &done),
+                (Ev::Assist { tries, .. }, Done::Refused(tonic::Code::NotFound)) if *tries < 4
+            );
+            if let (Done::Refused(code), false) = (&done, retried) {
+                *self
+                    .activity
+                    .refusals
+                    .entry(format!("{}:{code:?}", ev.name()))
+                    .or_default() += 1;
+            }
+            self.apply(k.1, ev, done);
+        }
+        Ok(())
+    }
+
+    fn took(&mut self, key: u64, unit: &str) {
+        if self
+            .orders
+            .get_mut(&key)
+            .is_some_and(|s| s.in_hand.insert(unit.to_string()))
+        {
+            *self.in_hand.entry(unit.to_string()).or_default() += 1;
+        }
+    }
+
+    fn released(&mut self, key: u64, unit: &str) {
+        if self
+            .orders
+            .get_mut(&key)
+            .is_some_and(|s| s.in_hand.remove(unit))
+            && let Some(n) = self.in_hand.get_mut(unit)
+        {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    fn apply(&mut self, key: u64, ev: Ev, done: Done) {
+        let refused = matches!(done, Done::Refused(_));
+        match ev {
+            Ev::Accept { unit, epoch } => {
+                if refused {
+                    return;
+                }
+                self.took(key, &unit);
+                let m = self.model(&unit).contact_minutes;
+                let f = self.load_factor(&unit);
+                let d = exp(&mut self.orders.get_mut(&key).expect("admitted").rng, m) * f;
+                self.schedule(key, d, Ev::Contact { unit, epoch });
+            }
+            Ev::Contact { unit, epoch } => {
+                if refused {
+                    return;
+                }
+                self.took(key, &unit);
+                self.handling(key, unit, epoch);
+            }
+            Ev::Reply { unit, .. } => {
+                self.released(key, &unit);
+                if !refused {
+                    self.callback_soon(key);
+                }
+            }
+            Ev::Object {
+                unit,
+                epoch,
+                proposed,
+            } => {
+                if refused {
+                    // Too late or designated: the first-receiver rule holds.
+                    self.schedule(key, 5.0, Ev::Accept { unit, epoch });
+                    return;
+                }
+                let by = hotline_core::jurisdiction::authority(
+                    self.topology,
+                    &self.topology.policy,
+                    &unit,
+                    &proposed,
+                );
+                let m = self.model(&by).clone();
+                let sim = self.orders.get_mut(&key).expect("admitted");
+                let correct = sim.rng.unit() < m.ruling_accuracy;
+                // The objection reaches the authority through the outbox.
+                let d = exp(&mut sim.rng, m.ruling_hours * 60.0) + 1.0;
+                self.schedule(key, d, Ev::Rule { by, correct });
+            }
+            Ev::Rule { .. } => {
+                self.orders.get_mut(&key).expect("admitted").rulings += 1;
+                self.schedule(key, 1.0, Ev::Refresh);
+            }
+            Ev::Refresh => {
+                if let Done::Order(o) = done {
+                    self.turns(key, &o);
+                }
+            }
+            Ev::Callback { tries, .. } => {
+                let sim = self.orders.get_mut(&key).expect("admitted");
+                sim.callback_pending = false;
+                match done {
+                    Done::Order(o) if o.state == OrderState::Reopened as i32 => {
+                        self.schedule(key, 1.0, Ev::Refresh);
+                    }
+                    Done::NotReplied if tries < 12 => {
+                        let seed = sim.rng.next_u64();
+                        sim.callback_pending = true;
+                        self.schedule(
+                            key,
+                            360.0,
+                            Ev::Callback {
+                                seed,
+                                tries: tries + 1,
+                            },
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            Ev::Whistle {
+                kind, departments, ..
+            } => {
+                let Done::Whistled {
+                    whistle_id,
+                    district,
+                } = done
+                else {
+                    return;
+                };
+                let order_id = self.orders[&key].order_id.clone();
+                self.activity.detail_orders.insert(order_id);
+                self.activity
+                    .whistle_ids
+                    .push((district.clone(), whistle_id.clone()));
+                for department in departments {
+                    let m = self.model(&department).clone();
+                    let sim = self.orders.get_mut(&key).expect("admitted");
+                    if sim.rng.unit() < m.no_show {
+                        continue;
+                    }
+                    let mean = match kind {
+                        pb::WhistleKind::Emergency => m.check_in_emergency_minutes,
+                        pb::WhistleKind::Tough => m.check_in_tough_hours * 60.0,
+                        _ => m.check_in_daily_hours * 60.0,
+                    };
+                    let d = exp(&mut sim.rng, mean);
+                    let w = whistle_id.clone();
+                    let ds = district.clone();
+                    self.schedule(
+                        key,
+                        d,
+                        Ev::CheckIn {
+                            department,
+                            district: ds,
+                            whistle: w,
+                        },
+                    );
+                }
+            }
+            Ev::CheckIn { department, .. } => {
+                if !refused {
+                    let sim = self.orders.get_mut(&key).expect("admitted");
+                    let d = exp(&mut sim.rng, 120.0);
+                    self.schedule(
+                        key,
+                        d,
+                        Ev::Assist {
+                            unit: department,
+                            tries: 0,
+                        },
+                    );
+                }
+            }
+            Ev::HandDown { community, .. } => {
+                if !refused {
+                    let sim = self.orders.get_mut(&key).expect("admitted");
+                    let d = exp(&mut sim.rng, 180.0);
+                    self.schedule(
+                        key,
+                        d,
+                        Ev::Assist {
+                            unit: community,
+                            tries: 0,
+                        },
+                    );
+                }
+            }
+            Ev::Extension { unit, .. } => {
+                let order_id = self.orders[&key].order_id.clone();
+                self.activity.detail_orders.insert(order_id);
+                if !refused && self.topology.policy.extension_approval {
+                    let approver = self
+                        .topology
+                        .parent_of(&unit)
+                        .map(|p| p.id.clone())
+                        .unwrap_or_else(|| self.topology.city().id.clone());
+                    let share = self.model(&approver).approve_extension;
+                    let sim = self.orders.get_mut(&key).expect("admitted");
+                    let approve = sim.rng.unit() < share;
+                    let d = exp(&mut sim.rng, 120.0);
+                    self.schedule(
+                        key,
+                        d,
+                        Ev::Decide {
+                            approver,
+                            unit,
+                            approve,
+                        },
+                    );
+                }
+            }
+            Ev::Assist { unit, tries } => {
+                // Not arrived yet (the assignment travels through two
+                // outboxes): look again later.
+                if matches!(done, Done::Refused(tonic::Code::NotFound)) && tries < 4 {
+                    self.schedule(
+                        key,
+                        30.0,
+                        Ev::Assist {
+                            unit,
+                            tries: tries + 1,
+                        },
+                    );
+                }
+            }
+            Ev::Decide { .. } => {}
+        }
+    }
+
+    fn callback_soon(&mut self, key: u64) {
+        let hours = self.behaviours.citizen.callback_hours;
+        let sim = self.orders.get_mut(&key).expect("admitted");
+        if sim.callback_pending {
+            return;
+        }
+        sim.callback_pending = true;
+        let seed = sim.rng.next_u64();
+        let d = exp(&mut sim.rng, hours * 60.0);
+        self.schedule(key, d, Ev::Callback { seed, tries: 0 });
+    }
+
+    /// After contact: whistle, hand down, ask for an extension, then reply.
+    fn handling(&mut self, key: u64, unit: String, epoch: u64) {
+        let m = self.model(&unit).clone();
+        let f = self.load_factor(&unit);
+        let topology = self.topology;
+        let tier = topology.unit(&unit).map(|u| u.tier);
+        let sim = self.orders.get_mut(&key).expect("admitted");
+        let mut extra = 0.0;
+        let mut later: Vec<(f64, Ev)> = Vec::new();
+        if tier == Some(Tier::Township) {
+            let p = m.whistle_propensity
+                * if sim.urgency == Urgency::Complex {
+                    2.0
+                } else {
+                    1.0
+                };
+            if sim.rng.unit() < p {
+                let kind = match sim.urgency {
+                    Urgency::Emergency => pb::WhistleKind::Emergency,
+                    Urgency::Complex => pb::WhistleKind::Tough,
+                    _ => pb::WhistleKind::Daily,
+                };
+                let departments = summoned(topology, &sim.arrival.item, &unit, &mut sim.rng);
+                if !departments.is_empty() {
+                    later.push((
+                        exp(&mut sim.rng, 30.0),
+                        Ev::Whistle {
+                            unit: unit.clone(),
+                            epoch,
+                            kind,
+                            departments,
+                        },
+                    ));
+                }
+            }
+            let p = if sim.duty_list {
+                m.hand_down_propensity
+            } else {
+                m.hand_down_other_propensity
+            };
+            if !sim.community.is_empty()
+                && topology
+                    .parent_of(&sim.community)
+                    .is_some_and(|p| p.id == unit)
+                && sim.rng.unit() < p
+            {
+                later.push((
+                    exp(&mut sim.rng, 20.0),
+                    Ev::HandDown {
+                        unit: unit.clone(),
+                        epoch,
+                        community: sim.community.clone(),
+                    },
+                ));
+            }
+        }
+        if matches!(sim.urgency, Urgency::General | Urgency::Complex)
+            && sim.rng.unit() < m.extension_propensity
+        {
+            later.push((
+                60.0,
+                Ev::Extension {
+                    unit: unit.clone(),
+                    epoch,
+                },
+            ));
+            extra = sim.limit as f64 / MINUTE as f64 * 0.3;
+        }
+        let outcome = if sim.rng.unit() < m.resolve_probability {
+            ReplyOutcome::Resolved
+        } else if sim.rng.unit() < 0.5 {
+            ReplyOutcome::PartlyResolved
+        } else {
+            ReplyOutcome::Explained
+        };
+        let mean = m.reply_fraction * sim.limit as f64 / MINUTE as f64;
+        let reply = exp(&mut sim.rng, mean) * f + extra + 5.0;
+        later.push((
+            reply,
+            Ev::Reply {
+                unit,
+                epoch,
+                outcome,
+            },
+        ));
+        for (d, ev) in later {
+            self.schedule(key, d, ev);
+        }
+    }
+
+    /// Pending order ids, for the closing read.
+    pub fn pending_events(&self) -> usize {
+        self.queue.len()
+    }
+}
+
+/// `AdvanceTo` across the mesh, service after service in a fixed order
+/// (so a message one service's timer sends meets the receiver's clock in
+/// the same state every run), in rounds until a round where no service
+/// fired a timer or delivered a message and no outbox holds a message (one
+/// may be in flight in a service's own background delivery, which a drain
+/// pass does not see). A call a store aborted on a concurrent update is
+/// made again.
+pub async fn advance(c: &MeshClient, services: &[String], t: Micros) -> anyhow::Result<()> {
+    let mut quiet_waits = 0;
+    let mut aborted = 0;
+    loop {
+        let (mut busy, mut pending) = (false, false);
+        for unit in services {
+            let mut cc = pb::control_service_client::ControlServiceClient::new(c.channel());
+            let req = pb::AdvanceToRequest {
+                request_id: request_id(),
+                time: Some(hotline_runtime::wire::ts(t)),
+            };
+            match cc
+                .advance_to(hotline_runtime::meta::routed(req, unit, &c.city))
+                .await
+            {
+                Ok(r) => {
+                    let r = r.into_inner();
+                    busy |= r.fired + r.delivered > 0;
+                    pending |= r.pending > 0;
+                }
+                Err(s) if s.code() == tonic::Code::Aborted && aborted < 20 => {
+                    aborted += 1;
+                    busy = true;
+                }
+                Err(s) => anyhow::bail!("advancing the clock: {s}"),
+            }
+        }
+        if busy {
+            continue;
+        }
+        // Messages only in backoff (a receiver down) stay; bounded wait.
+        if !pending || quiet_waits >= 50 {
+            return Ok(());
+        }
+        quiet_waits += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
+
+/// A township to propose instead of `unit`: a near-boundary neighbour, or
+/// a sibling in its district.
+fn neighbour(t: &Topology, unit: &str, near: &[String], rng: &mut Rng) -> Option<String> {
+    if !near.is_empty() {
+        return Some(near[rng.below(near.len())].clone());
+    }
+    let parent = t.parent_of(unit)?.id.clone();
+    let siblings: Vec<&str> = t
+        .units()
+        .filter(|u| {
+            u.tier == Tier::Township && u.parent.as_deref() == Some(&parent) && u.id != unit
+        })
+        .map(|u| u.id.as_str())
+        .collect();
+    (!siblings.is_empty()).then(|| siblings[rng.below(siblings.len())].to_string())
+}
+
+/// The departments a township summons: the item's, else one of its line.
+fn summoned(t: &Topology, item: &str, township: &str, rng: &mut Rng) -> Vec<String> {
+    let district = t.district_of(township).map(|d| d.id.clone());
+    let item = t.item(item);
+    if let Some(d) = item.and_then(|i| i.department.clone())
+        && t.unit(&d).is_some_and(|u| u.tier == Tier::Department)
+    {
+        return vec![d];
+    }
+    if let Some(l) = item.and_then(|i| i.line.clone())
+        && let Some(d) = t.line_department(&l, district.as_deref())
+    {
+        return vec![d.id.clone()];
+    }
+    let depts: Vec<&str> = t
+        .units()
+        .filter(|u| u.tier == Tier::Department && !u.enterprise)
+        .map(|u| u.id.as_str())
+        .collect();
+    if depts.is_empty() {
+        return Vec::new();
+    }
+    vec![depts[rng.below(depts.len())].to_string()]
+}
+
+fn request(a: &Arrival) -> pb::SubmitRequestRequest {
+    pb::SubmitRequestRequest {
+        request_id: format!("sim-{:016x}-{}", a.requester, a.index),
+        channel: a.channel as i32,
+        kind: a.kind as i32,
+        requester: Some(pb::Requester {
+            name: format!("Resident {}", a.requester),
+            phone: format!("1{:010}", 3_000_000_000u64 + a.requester),
+        }),
+        text: format!(
+            "simulated {} ({})",
+            a.item,
+            match a.mood {
+                Mood::Calm => "calm",
+                Mood::Anxious => "anxious",
+                Mood::Angry => "angry",
+            }
+        ),
+        category_code: a.item.clone(),
+        address: a.address.clone(),
+        location: a.location.map(|(latitude, longitude)| pb::Location {
+            latitude,
+            longitude,
+        }),
+        ..Default::default()
+    }
+}
+
+/// Runs one event's RPCs.
+async fn execute(c: &MeshClient, behaviours: &Behaviours, sim: &Sim, ev: &Ev, now: Micros) -> Done {
+    let id = sim.order_id.as_str();
+    let r: Result<Done, Done> = async {
+        match ev {
+            Ev::Accept { unit, epoch } => {
+                call!(c.accept(unit, id, *epoch, &request_id()))?;
+            }
+            Ev::Contact { unit, epoch } => {
+                call!(c.contact(unit, id, *epoch, "confirm the details"))?;
+            }
+            Ev::Reply {
+                unit,
+                epoch,
+                outcome,
+            } => {
+                call!(c.progress(unit, id, *epoch, "work under way"))?;
+                call!(c.reply(unit, id, *epoch, *outcome, "handled; details given"))?;
+            }
+            Ev::Object {
+                unit,
+                epoch,
+                proposed,
+            } => {
+                call!(c.object(unit, id, *epoch, proposed, "the site is not ours"))?;
+            }
+            Ev::Rule { by, correct } => {
+                let pending = call!(c.objections(&c.city, id))?;
+                for o in pending
+                    .iter()
+                    .filter(|o| o.state == pb::ObjectionState::Pending as i32)
+                {
+                    // Right when the objector is not the responsible unit.
+                    let truth = sim.truth.as_deref().unwrap_or(&sim.territory);
+                    let right = o.unit_id != truth;
+                    let redirect = right == *correct;
+                    let (kind, unit) = if redirect {
+                        (pb::RulingKind::Redirect, o.proposed_unit.as_str())
+                    } else {
+                        (pb::RulingKind::Keep, "")
+                    };
+                    let by = if o.authority_unit.is_empty() {
+                        by
+                    } else {
+                        &o.authority_unit
+                    };
+                    call!(c.rule(by, &o.objection_id, kind, unit))?;
+                }
+            }
+            Ev::Refresh => {
+                return Ok(Done::Order(Box::new(call!(c.order(id))?)));
+            }
+            Ev::Callback { seed, .. } => {
+                let o = call!(c.order(id))?;
+                if o.state != OrderState::Replied as i32 {
+                    return Ok(Done::NotReplied);
+                }
+                let resolved_reply = leads(&o).all(|a| a.outcome == ReplyOutcome::Resolved as i32);
+                let lateness = (now - sim.received) as f64 / sim.limit.max(1) as f64 - 1.0;
+                let mut rng = Rng::new(*seed);
+                let (resolved, sat) = behaviour::callback(
+                    &behaviours.citizen,
+                    &mut rng,
+                    resolved_reply,
+                    lateness,
+                    o.redirect_count,
+                    sim.arrival.mood,
+                );
+                return Ok(Done::Order(Box::new(call!(c.callback(id, resolved, sat))?)));
+            }
+            Ev::Whistle {
+                unit,
+                epoch,
+                kind,
+                departments,
+            } => {
+                let d: Vec<&str> = departments.iter().map(String::as_str).collect();
+                let w = call!(c.whistle(unit, id, *epoch, *kind, &d))?;
+                return Ok(Done::Whistled {
+                    whistle_id: w.whistle_id,
+                    district: w.district_unit,
+                });
+            }
+            Ev::CheckIn {
+                department,
+                district,
+                whistle,
+            } => {
+                call!(c.check_in(department, district, whistle))?;
+            }
+            Ev::Assist { unit, .. } => {
+                let a = call!(c.assignment(unit, id))?;
+                if a.state == AssignmentState::Dispatched as i32 {
+                    call!(c.handle(unit, id, a.epoch, ReplyOutcome::Resolved))?;
+                }
+            }
+            Ev::HandDown {
+                unit,
+                epoch,
+                community,
+            } => {
+                call!(c.hand_down(unit, id, *epoch, community, AssignmentRole::Assist))?;
+            }
+            Ev::Extension { unit, epoch } => {
+                let a = call!(c.assignment(unit, id))?;
+                let due = a.due_time.as_ref().map(micros).unwrap_or(now);
+                let until = due.max(now) + sim.limit / 2;
+                call!(c.request_extension(unit, id, *epoch, until))?;
+            }
+            Ev::Decide {
+                approver,
+                unit,
+                approve,
+            } => {
+                call!(c.decide_extension(approver, id, unit, *approve))?;
+            }
+        }
+        Ok(Done::Nothing)
+    }
+    .await;
+    r.unwrap_or_else(|d| d)
+}

@@ -1,0 +1,314 @@
+//! `hotline simulate`: a virtual city driving the real mesh on a virtual
+//! clock (DESIGN.md §4, §9). See docs/simulation.md.
+
+pub mod arrivals;
+pub mod behaviour;
+pub mod bench;
+pub mod driver;
+pub mod html;
+pub mod rates;
+pub mod report;
+pub mod scenario;
+pub mod transport;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::json;
+
+use arrivals::{DAY, Generator, MINUTE};
+use driver::Driver;
+use report::{Report, Timings};
+use scenario::Scenario;
+pub use transport::Transport;
+
+#[derive(Args, Clone, Debug)]
+pub struct SimulateArgs {
+    /// The scenario file (TOML); see scenarios/.
+    #[arg(long, required_unless_present = "compare")]
+    pub scenario: Option<PathBuf>,
+    /// Run two scenarios with the same seed and show them side by side.
+    #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with = "scenario")]
+    pub compare: Option<Vec<PathBuf>>,
+    /// Simulated days (the scenario's when unset).
+    #[arg(long)]
+    pub days: Option<f64>,
+    /// Seed of the synthetic city (the scenario's when unset).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write the JSON report here (`-` for standard output).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Write the self-contained HTML report here.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Keep the services' databases here, for `hotline up --data-dir D`
+    /// afterwards; a temporary directory when unset.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL server URL instead of SQLite files; each service gets
+    /// database `{name}_{service}`.
+    #[arg(long)]
+    pub db: Option<String>,
+    #[arg(long, value_enum, default_value = "grpc")]
+    pub transport: Transport,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// One simulation run on its own mesh.
+pub async fn simulate(
+    scenario: &Scenario,
+    a: &SimulateArgs,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let seed = a.seed.unwrap_or(scenario.seed);
+    let days = a.days.unwrap_or(scenario.days);
+    let start = crate::cmd::parse_instant(&scenario.start)?;
+    let end = start + (days * DAY as f64) as i64;
+    let topo_path = transport::write_topology(data_dir, &scenario.merged_topology(data_dir)?)?;
+    let topology = transport::load(&topo_path)?;
+    let mesh = transport::Running::start(
+        a.transport,
+        topo_path.clone(),
+        data_dir.to_path_buf(),
+        a.db.clone(),
+        start,
+    )
+    .await?;
+    let result = run_on(&mesh, &topology, scenario, a, seed, start, end, started).await;
+    mesh.stop().await;
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_on(
+    mesh: &transport::Running,
+    topology: &hotline_core::Topology,
+    scenario: &Scenario,
+    a: &SimulateArgs,
+    seed: u64,
+    start: i64,
+    end: i64,
+    started: Instant,
+) -> anyhow::Result<Report> {
+    let client = mesh.client()?;
+    let mut arrivals_gen = Generator::new(
+        topology,
+        &scenario.arrivals,
+        &scenario.proactive,
+        seed,
+        start,
+    );
+    // TODO(proactive): issue each task through ProactiveService.CreateProactiveTask
+    // (proto/hotline/v1/proactive.proto) when it is on main; the arrival
+    // generator already lowers matching arrivals by the task's effect.
+    let mut driver = Driver::new(client.clone(), topology, scenario, start, seed);
+    driver.services = client
+        .service_units()
+        .await?
+        .into_iter()
+        .map(|(_, unit)| unit)
+        .collect();
+    let step = (scenario.step_minutes * MINUTE as f64) as i64;
+    let to_stdout = a.json.as_deref() == Some(std::path::Path::new("-"));
+    let bar = progress(
+        !a.quiet && !to_stdout && std::io::stderr().is_terminal(),
+        end - start,
+    );
+    let sim_started = Instant::now();
+    while driver.now < end {
+        let len = step.min(end - driver.now);
+        driver.step(&mut arrivals_gen, len).await?;
+        if (driver.now - start) % DAY == 0 || driver.now >= end {
+            driver::advance(&client, &driver.services, driver.now).await?;
+            let mut point = rates::city_point(&client, driver.now).await?;
+            point["day"] = json!((driver.now - start) as f64 / DAY as f64);
+            driver.activity.rates_over_time.push(point);
+        }
+        if let Some(b) = &bar {
+            let secs = sim_started.elapsed().as_secs_f64().max(1e-3);
+            b.set_position((driver.now - start) as u64);
+            b.set_message(format!(
+                "{} · {} requests · {} dispatched · {:.0} orders/s",
+                crate::cmd::show_instant(driver.now),
+                driver.activity.contacts,
+                driver.activity.initial_leads.values().sum::<u64>(),
+                driver.activity.contacts as f64 / secs
+            ));
+        }
+    }
+    driver::advance(&client, &driver.services, end).await?;
+    let simulate_seconds = sim_started.elapsed().as_secs_f64();
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let proactive = proactive_json(scenario, &arrivals_gen);
+    let summary = report::collect(
+        &client,
+        topology,
+        &driver.activity,
+        scenario,
+        start,
+        end,
+        seed,
+        proactive,
+    )
+    .await?;
+    let dispatched = summary.volume["dispatched"].as_u64().unwrap_or(0) as f64;
+    let secs = simulate_seconds.max(1e-6);
+    let timings = Timings {
+        transport: format!("{:?}", a.transport).to_lowercase(),
+        backend: if a.db.is_some() {
+            "postgresql"
+        } else {
+            "sqlite"
+        }
+        .into(),
+        wall_seconds: round2(started.elapsed().as_secs_f64()),
+        simulate_seconds: round2(simulate_seconds),
+        contacts_per_second: round2(driver.activity.contacts as f64 / secs),
+        dispatched_orders_per_second: round2(dispatched / secs),
+        simulated_orders_per_second: round2(
+            summary.volume["orders"].as_u64().unwrap_or(0) as f64 / secs,
+        ),
+        rpcs_per_second: round2(driver.activity.rpcs as f64 / secs),
+        advance_seconds: round2(driver.activity.phase_seconds[0]),
+        submit_seconds: round2(driver.activity.phase_seconds[1]),
+        behaviour_seconds: round2(driver.activity.phase_seconds[2]),
+    };
+    let mut r = Report {
+        summary,
+        timings,
+        map_svg: String::new(),
+    };
+    if a.html.is_some() {
+        r.map_svg = html::volume_map(topology, &r);
+    }
+    Ok(r)
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn progress(show: bool, span: i64) -> Option<indicatif::ProgressBar> {
+    if !show {
+        return None;
+    }
+    let b = indicatif::ProgressBar::new(span.max(1) as u64);
+    b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {percent:>3}% {msg}") {
+        b.set_style(style);
+    }
+    Some(b)
+}
+
+fn proactive_json(s: &Scenario, arrivals_gen: &Generator) -> serde_json::Value {
+    let tasks: Vec<_> = s
+        .proactive
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let days: Vec<_> = arrivals_gen
+                .proactive_days
+                .range((i, i64::MIN)..=(i, i64::MAX))
+                .map(|((_, d), (drawn, prevented))| {
+                    json!({"day": d, "matching": drawn, "prevented": prevented})
+                })
+                .collect();
+            json!({"category": t.category, "area": t.area, "from_day": t.from_day, "effect": t.effect, "days": days})
+        })
+        .collect();
+    json!({
+        "enabled": s.proactive.enabled,
+        "issued_through": "pending: ProactiveService.CreateProactiveTask is not on this branch yet",
+        "tasks": tasks,
+    })
+}
+
+/// Runs `scenario`, keeping data in `--data-dir` or a temporary directory.
+pub async fn run_scenario(path: &std::path::Path, a: &SimulateArgs) -> anyhow::Result<Report> {
+    let scenario = Scenario::load(path)?;
+    match &a.data_dir {
+        Some(d) => simulate(&scenario, a, d).await,
+        None => {
+            let dir = tempfile::Builder::new().prefix("hotline-sim-").tempdir()?;
+            simulate(&scenario, a, dir.path()).await
+        }
+    }
+}
+
+fn write_out(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+pub async fn main(a: SimulateArgs) -> anyhow::Result<()> {
+    if let Some(pair) = &a.compare {
+        let mut a1 = a.clone();
+        let mut a2 = a.clone();
+        if let Some(d) = &a.data_dir {
+            a1.data_dir = Some(d.join("a"));
+            a2.data_dir = Some(d.join("b"));
+        }
+        // Each run on databases of its own: `{name}_a_{service}`, `{name}_b_…`.
+        if let Some(url) = &a.db {
+            let base = url.split('?').next().unwrap_or(url);
+            let name = base
+                .rsplit('/')
+                .next()
+                .filter(|n| !n.is_empty())
+                .unwrap_or("hotline");
+            a1.db = Some(hotline_store::with_database(url, &format!("{name}_a"))?);
+            a2.db = Some(hotline_store::with_database(url, &format!("{name}_b"))?);
+        }
+        let ra = run_scenario(&pair[0], &a1).await?;
+        let rb = run_scenario(&pair[1], &a2).await?;
+        let cmp = html::compare_json(&ra, &rb);
+        match a.json.as_deref() {
+            Some(p) if p == std::path::Path::new("-") => {
+                println!("{}", serde_json::to_string_pretty(&cmp)?)
+            }
+            Some(p) => write_out(p, &serde_json::to_string_pretty(&cmp)?)?,
+            None => {}
+        }
+        if let Some(p) = &a.html {
+            write_out(p, &html::compare_page(&ra, &rb))?;
+        }
+        if a.json.as_deref() != Some(std::path::Path::new("-")) {
+            html::print_compare(&ra, &rb);
+        }
+        return Ok(());
+    }
+    let path = a
+        .scenario
+        .clone()
+        .context("scenario: name a scenario file")?;
+    let r = run_scenario(&path, &a).await?;
+    match a.json.as_deref() {
+        Some(p) if p == std::path::Path::new("-") => {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        }
+        Some(p) => write_out(p, &serde_json::to_string_pretty(&r)?)?,
+        None => {}
+    }
+    if let Some(p) = &a.html {
+        write_out(p, &html::page(&r))?;
+    }
+    if a.json.as_deref() != Some(std::path::Path::new("-")) {
+        report::print(&r);
+        if let Some(d) = &a.data_dir {
+            println!(
+                "Data kept in {}: `hotline up --data-dir {0} --topology {0}/topology.toml` serves it.",
+                d.display()
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,582 @@
+//! The closing read: what the services' stores say happened — the city's
+//! order records and objections, the districts' whistles — summarised per
+//! policy area. Deterministic for a seed: maps are ordered, no ids, no
+//! wall-clock figures (those go to [`Timings`]).
+
+use std::collections::BTreeMap;
+
+use futures::StreamExt;
+use hotline_core::{Micros, Tier, Topology};
+use hotline_proto::v1 as pb;
+use hotline_runtime::meta::routed;
+use hotline_runtime::wire::micros;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::arrivals::{DAY, HOUR, MINUTE};
+use super::driver::Activity;
+use crate::client::MeshClient;
+
+/// Published handler shares (Beijing): district departments, townships,
+/// city departments, enterprises, others.
+pub const PUBLISHED_SHARES: [(&str, f64); 5] = [
+    ("district_departments", 37.8),
+    ("townships", 36.0),
+    ("city_departments", 16.1),
+    ("enterprises", 7.4),
+    ("others", 2.7),
+];
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct Summary {
+    pub scenario: String,
+    pub seed: u64,
+    pub start: String,
+    pub days: f64,
+    pub policy: Value,
+    pub volume: Value,
+    pub handler_shares: Value,
+    pub disputes: Value,
+    pub escalations: Value,
+    pub overdue_by_tier: Value,
+    pub rates: Value,
+    /// City-wide rates month to date at the end of each simulated day,
+    /// from the centre's scorecard.
+    pub rates_over_time: Vec<Value>,
+    pub volume_by_township: BTreeMap<String, u64>,
+    pub daily: Vec<Value>,
+    pub proactive: Value,
+    pub simulation: Value,
+}
+
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq)]
+pub struct Timings {
+    pub transport: String,
+    pub backend: String,
+    pub wall_seconds: f64,
+    pub simulate_seconds: f64,
+    pub contacts_per_second: f64,
+    pub dispatched_orders_per_second: f64,
+    pub simulated_orders_per_second: f64,
+    pub rpcs_per_second: f64,
+    /// Wall seconds in AdvanceTo, in submitting, in behaviours' RPCs.
+    pub advance_seconds: f64,
+    pub submit_seconds: f64,
+    pub behaviour_seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Report {
+    pub summary: Summary,
+    pub timings: Timings,
+    /// The volume map (inline SVG) for the HTML page; not in the JSON.
+    #[serde(skip)]
+    pub map_svg: String,
+}
+
+/// Percentiles (minutes) of a sample of durations in microseconds.
+pub fn percentiles(mut v: Vec<Micros>) -> Value {
+    if v.is_empty() {
+        return json!({"count": 0});
+    }
+    v.sort_unstable();
+    let at = |q: f64| {
+        let i = ((v.len() as f64 - 1.0) * q).round() as usize;
+        (v[i] as f64 / MINUTE as f64 * 10.0).round() / 10.0
+    };
+    json!({"count": v.len(), "p50_minutes": at(0.5), "p90_minutes": at(0.9), "p99_minutes": at(0.99), "max_minutes": at(1.0)})
+}
+
+/// Counts of durations in bins of `width` (the last bin open-ended).
+pub fn histogram(v: &[Micros], width: Micros, bins: usize) -> Vec<u64> {
+    let mut h = vec![0u64; bins];
+    for d in v {
+        let i = ((*d / width.max(1)) as usize).min(bins - 1);
+        h[i] += 1;
+    }
+    h
+}
+
+async fn all_orders(c: &MeshClient) -> anyhow::Result<Vec<pb::Order>> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let mut ic = pb::intake_service_client::IntakeServiceClient::new(c.channel());
+        let req = pb::ListOrdersRequest {
+            page_size: 500,
+            page_token: token.clone(),
+            state: 0,
+        };
+        let r = ic
+            .list_orders(routed(req, &c.city, &c.city))
+            .await?
+            .into_inner();
+        out.extend(r.orders);
+        if r.next_page_token.is_empty() {
+            return Ok(out);
+        }
+        token = r.next_page_token;
+    }
+}
+
+async fn all_objections(c: &MeshClient) -> anyhow::Result<Vec<pb::Objection>> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let mut ec = pb::escalation_service_client::EscalationServiceClient::new(c.channel());
+        let req = pb::ListObjectionsRequest {
+            page_size: 500,
+            page_token: token.clone(),
+            ..Default::default()
+        };
+        let r = ec
+            .list_objections(routed(req, &c.city, &c.city))
+            .await?
+            .into_inner();
+        out.extend(r.objections);
+        if r.next_page_token.is_empty() {
+            return Ok(out);
+        }
+        token = r.next_page_token;
+    }
+}
+
+fn name_of(s: &str, prefix: &str) -> String {
+    s.trim_start_matches(prefix).to_lowercase()
+}
+
+fn ts(t: &Option<prost_types::Timestamp>) -> Option<Micros> {
+    t.as_ref().map(micros)
+}
+
+/// Reads the stores and builds the summary.
+#[allow(clippy::too_many_arguments)]
+pub async fn collect(
+    c: &MeshClient,
+    t: &Topology,
+    act: &Activity,
+    scenario: &super::scenario::Scenario,
+    start: Micros,
+    end: Micros,
+    seed: u64,
+    proactive: Value,
+) -> anyhow::Result<Summary> {
+    let days = (end - start) as f64 / DAY as f64;
+    let orders = all_orders(c).await?;
+    let objections = all_objections(c).await?;
+    let mut by_state: BTreeMap<String, u64> = BTreeMap::new();
+    let mut dispositions: BTreeMap<String, u64> = BTreeMap::new();
+    let mut township_volume: BTreeMap<String, u64> = BTreeMap::new();
+    let mut daily: BTreeMap<i64, (u64, u64, u64)> = BTreeMap::new();
+    let (mut reopened, mut bounce_hits, mut overdue_orders, mut redirects) =
+        (0u64, 0u64, 0u64, 0u64);
+    let mut satisfaction: BTreeMap<String, u64> = BTreeMap::new();
+    let mut detail: Vec<String> = act.detail_orders.iter().cloned().collect();
+    for o in &orders {
+        *by_state
+            .entry(name_of(
+                pb::OrderState::try_from(o.state)
+                    .unwrap_or_default()
+                    .as_str_name(),
+                "ORDER_STATE_",
+            ))
+            .or_default() += 1;
+        if o.disposition != 0 {
+            *dispositions
+                .entry(name_of(
+                    pb::Disposition::try_from(o.disposition)
+                        .unwrap_or_default()
+                        .as_str_name(),
+                    "DISPOSITION_",
+                ))
+                .or_default() += 1;
+        }
+        let township = t
+            .unit(&o.territory_unit)
+            .filter(|u| u.tier == Tier::Township);
+        if let Some(u) = township {
+            *township_volume.entry(u.id.clone()).or_default() += 1;
+        }
+        reopened += (o.reopen_count > 0) as u64;
+        bounce_hits += o.bounce_limit_reached as u64;
+        redirects += o.redirect_count as u64;
+        if o.overdue || o.reopen_count > 0 || o.redirect_count > 0 {
+            detail.push(o.order_id.clone());
+        }
+        overdue_orders += o.overdue as u64;
+        if let Some(cb) = &o.callback {
+            *satisfaction
+                .entry(name_of(
+                    pb::Satisfaction::try_from(cb.satisfaction)
+                        .unwrap_or_default()
+                        .as_str_name(),
+                    "SATISFACTION_",
+                ))
+                .or_default() += 1;
+        }
+        let day = |x: Micros| (x - start).div_euclid(DAY);
+        if let Some(r) = ts(&o.received_time) {
+            let e = daily.entry(day(r)).or_default();
+            e.0 += 1;
+            let dispatched = !matches!(
+                pb::OrderState::try_from(o.state).unwrap_or_default(),
+                pb::OrderState::Answered | pb::OrderState::Disposed
+            );
+            e.1 += dispatched as u64;
+        }
+        if let Some(cl) = ts(&o.closed_time) {
+            daily.entry(day(cl)).or_default().2 += 1;
+        }
+    }
+    detail.sort();
+    detail.dedup();
+    let details: Vec<pb::Order> = futures::stream::iter(detail.iter().map(|id| c.order(id)))
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let mut history: BTreeMap<String, u64> = BTreeMap::new();
+    let mut overdue_tier: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for o in &details {
+        for h in &o.history {
+            if matches!(
+                h.action.as_str(),
+                "supervision"
+                    | "escalated"
+                    | "check_in_missed"
+                    | "ruling_overdue"
+                    | "extension_granted"
+                    | "extension_refused"
+                    | "extension_requested"
+                    | "designated"
+                    | "reopened"
+                    | "warning"
+            ) {
+                *history.entry(h.action.clone()).or_default() += 1;
+            }
+        }
+    }
+    // Overdue by tier: every lead assignment of an overdue order, late
+    // when replied after its due time or still open past it.
+    for o in details.iter().filter(|o| o.overdue) {
+        for a in o
+            .assignments
+            .iter()
+            .filter(|a| a.role == pb::AssignmentRole::Lead as i32)
+        {
+            let tier = t
+                .unit(&a.unit_id)
+                .map(|u| u.tier.as_str())
+                .unwrap_or("unknown");
+            let due = ts(&a.due_time).unwrap_or(Micros::MAX);
+            let late = ts(&a.replied_time).map_or(end > due, |r| r > due);
+            let e = overdue_tier.entry(tier.to_string()).or_default();
+            e.0 += 1;
+            e.1 += late as u64;
+        }
+    }
+    let mut ruling_times = Vec::new();
+    let mut ruled_by: BTreeMap<String, u64> = BTreeMap::new();
+    let mut rulings: BTreeMap<String, u64> = BTreeMap::new();
+    let mut pairs: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_category: BTreeMap<String, u64> = BTreeMap::new();
+    let mut states: BTreeMap<String, u64> = BTreeMap::new();
+    let categories: BTreeMap<&str, String> = orders
+        .iter()
+        .map(|o| (o.order_id.as_str(), o.category_code.clone()))
+        .collect();
+    for ob in &objections {
+        *states
+            .entry(name_of(
+                pb::ObjectionState::try_from(ob.state)
+                    .unwrap_or_default()
+                    .as_str_name(),
+                "OBJECTION_STATE_",
+            ))
+            .or_default() += 1;
+        *pairs
+            .entry(format!("{} → {}", ob.unit_id, ob.proposed_unit))
+            .or_default() += 1;
+        let cat = categories
+            .get(ob.order_id.as_str())
+            .and_then(|code| t.item(code))
+            .and_then(|i| t.group(&i.subcategory))
+            .and_then(|g| g.parent.clone())
+            .unwrap_or_default();
+        *by_category.entry(cat).or_default() += 1;
+        if ob.state == pb::ObjectionState::Ruled as i32 {
+            if let (Some(a), Some(b)) = (ts(&ob.objected_time), ts(&ob.ruled_time)) {
+                ruling_times.push(b - a);
+            }
+            let kind = t
+                .unit(&ob.ruled_by)
+                .map(|u| u.tier.as_str())
+                .unwrap_or("unknown");
+            *ruled_by.entry(kind.to_string()).or_default() += 1;
+            *rulings
+                .entry(name_of(
+                    pb::RulingKind::try_from(ob.ruling)
+                        .unwrap_or_default()
+                        .as_str_name(),
+                    "RULING_KIND_",
+                ))
+                .or_default() += 1;
+        }
+    }
+    let mut pairs: Vec<(String, u64)> = pairs.into_iter().collect();
+    pairs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    pairs.truncate(15);
+
+    // Whistles, from the districts that registered them.
+    let mut whistles: Vec<pb::Whistle> = futures::stream::iter(
+        act.whistle_ids
+            .iter()
+            .map(|(district, id)| c.get_whistle(&c.city, district, id)),
+    )
+    .buffer_unordered(16)
+    .collect::<Vec<_>>()
+    .await
+    .into_iter()
+    .collect::<Result<_, _>>()?;
+    whistles.sort_by(|a, b| a.whistle_id.cmp(&b.whistle_id));
+    let mut summons_states: BTreeMap<String, u64> = BTreeMap::new();
+    let mut check_in = Vec::new();
+    let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
+    for w in &whistles {
+        *by_kind
+            .entry(name_of(
+                pb::WhistleKind::try_from(w.kind)
+                    .unwrap_or_default()
+                    .as_str_name(),
+                "WHISTLE_KIND_",
+            ))
+            .or_default() += 1;
+        for s in &w.summonses {
+            *summons_states.entry(s.state.clone()).or_default() += 1;
+            if let (Some(a), Some(b)) = (ts(&w.time), ts(&s.checked_in_time)) {
+                check_in.push(b - a);
+            }
+        }
+    }
+
+    let total_leads: u64 = act.initial_leads.values().sum();
+    let shares: BTreeMap<&str, Value> = PUBLISHED_SHARES
+        .iter()
+        .map(|(k, published)| {
+            let n = act.initial_leads.get(*k).copied().unwrap_or(0);
+            let share = if total_leads == 0 { 0.0 } else { n as f64 * 100.0 / total_leads as f64 };
+            (*k, json!({"leads": n, "share_percent": (share * 10.0).round() / 10.0, "published_percent": published}))
+        })
+        .collect();
+
+    let answered = by_state.get("answered").copied().unwrap_or(0);
+    let consultations = act
+        .submitted_by_kind
+        .get("consultation")
+        .copied()
+        .unwrap_or(0);
+    let dispatched =
+        orders.len() as u64 - answered - by_state.get("disposed").copied().unwrap_or(0);
+    Ok(Summary {
+        scenario: scenario.name.clone(),
+        seed,
+        start: scenario.start.clone(),
+        days,
+        policy: t.policy_json(),
+        volume: json!({
+            "contacts": act.contacts,
+            "orders": orders.len(),
+            "consultations": consultations,
+            "consultation_share": ratio(consultations, act.contacts),
+            "answered_at_intake": answered,
+            "dispatched": dispatched,
+            "dispositions": dispositions,
+            "by_state": by_state,
+            "reopened": reopened,
+            "by_kind": act.submitted_by_kind,
+            "by_mood": act.by_mood,
+            "near_border_contacts": act.near_border_contacts,
+            "repeat_contacts": act.repeat_contacts,
+            "callbacks": satisfaction,
+        }),
+        handler_shares: json!({
+            "by_type": shares,
+            "total_leads": total_leads,
+            "note": "from the centre's dispatch records: catalogue routing applied to the category mix; no parameter sets these shares",
+        }),
+        disputes: json!({
+            "objections": objections.len(),
+            "by_state": states,
+            "rulings": rulings,
+            "ruled_by_tier": ruled_by,
+            "ruling_time": percentiles(ruling_times.clone()),
+            "ruling_time_histogram_hours": histogram(&ruling_times, 2 * HOUR, 13),
+            "ruling_overdue": history.get("ruling_overdue").copied().unwrap_or(0),
+            "redirects": redirects,
+            "bounce_limit_hits": bounce_hits,
+            "by_unit_pair": pairs.iter().map(|(k, n)| json!({"pair": k, "objections": n})).collect::<Vec<_>>(),
+            "by_category": by_category,
+            "misrouted_dispatches": act.misrouted,
+        }),
+        escalations: json!({
+            "whistles": whistles.len(),
+            "by_kind": by_kind,
+            "summonses": summons_states,
+            "check_in_latency": percentiles(check_in.clone()),
+            "check_in_histogram_hours": histogram(&check_in, HOUR, 13),
+            "missed_check_ins": summons_states.get("missed").copied().unwrap_or(0),
+            "warnings": history.get("warning").copied().unwrap_or(0),
+            "supervisions": history.get("supervision").copied().unwrap_or(0),
+            "escalated": history.get("escalated").copied().unwrap_or(0),
+            "extensions_granted": history.get("extension_granted").copied().unwrap_or(0),
+            "extensions_refused": history.get("extension_refused").copied().unwrap_or(0),
+        }),
+        overdue_by_tier: json!({
+            "overdue_orders": overdue_orders,
+            "late_leads_by_tier": overdue_tier.iter().map(|(k, (n, late))| (k.clone(), json!({"leads_of_overdue_orders": n, "late": late}))).collect::<BTreeMap<_, _>>(),
+        }),
+        rates: super::rates::rates(c, start, end).await?,
+        rates_over_time: act.rates_over_time.clone(),
+        volume_by_township: township_volume,
+        daily: daily
+            .into_iter()
+            .map(
+                |(d, (r, di, cl))| json!({"day": d, "received": r, "dispatched": di, "closed": cl}),
+            )
+            .collect(),
+        proactive,
+        simulation: json!({
+            "steps": act.steps,
+            "events": act.events,
+            "refusals": act.refusals,
+        }),
+    })
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        (a as f64 / b as f64 * 1000.0).round() / 1000.0
+    }
+}
+
+/// The policy in force, as the JSON a report states it.
+trait PolicyJson {
+    fn policy_json(&self) -> Value;
+}
+
+impl PolicyJson for Topology {
+    fn policy_json(&self) -> Value {
+        let p = &self.policy;
+        json!({
+            "arbitration": format!("{:?}", p.arbitration),
+            "objection_window_hours": p.objection_window_hours,
+            "ruling_deadline_hours": p.ruling_deadline_hours,
+            "bounce_limit": p.bounce_limit,
+            "extension_approval": p.extension_approval,
+            "working_days": p.working_days,
+            "check_in_hours": [p.check_in_daily_hours, p.check_in_tough_hours, p.check_in_emergency_minutes / 60.0],
+        })
+    }
+}
+
+fn print_kv(label: &str, v: &Value) {
+    println!("  {label:<28} {v}");
+}
+
+/// The terminal summary.
+pub fn print(r: &Report) {
+    let s = &r.summary;
+    println!(
+        "Simulation {} (seed {}, {} days from {})",
+        s.scenario, s.seed, s.days, s.start
+    );
+    println!("Volume");
+    for k in [
+        "contacts",
+        "consultations",
+        "answered_at_intake",
+        "dispatched",
+        "reopened",
+        "dispositions",
+        "callbacks",
+    ] {
+        print_kv(k, &s.volume[k]);
+    }
+    println!("Disputes");
+    for k in [
+        "objections",
+        "rulings",
+        "ruled_by_tier",
+        "ruling_time",
+        "ruling_overdue",
+        "redirects",
+        "bounce_limit_hits",
+    ] {
+        print_kv(k, &s.disputes[k]);
+    }
+    println!("Escalations");
+    for k in [
+        "whistles",
+        "summonses",
+        "check_in_latency",
+        "missed_check_ins",
+        "supervisions",
+        "escalated",
+        "extensions_granted",
+    ] {
+        print_kv(k, &s.escalations[k]);
+    }
+    println!("Overdue by tier");
+    print_kv("overdue_orders", &s.overdue_by_tier["overdue_orders"]);
+    if let Some(m) = s.overdue_by_tier["late_leads_by_tier"].as_object() {
+        for (k, v) in m {
+            print_kv(k, v);
+        }
+    }
+    println!("Three rates by peer group (response / resolution / satisfaction)");
+    if let Some(months) = s.rates["months"].as_object() {
+        for (month, m) in months {
+            for (group, g) in m["peer_groups"].as_object().into_iter().flatten() {
+                let v = |k: &str| {
+                    g[k]["value"]
+                        .as_f64()
+                        .map_or("-".to_string(), |x| format!("{:.1}%", x * 100.0))
+                };
+                println!(
+                    "  {month} {group:<21} {:>7} {:>7} {:>7}  ({} ranked)",
+                    v("response"),
+                    v("resolution"),
+                    v("satisfaction"),
+                    g["ranked_units"]
+                );
+            }
+        }
+    }
+    println!("Handler shares (simulated vs published, %)");
+    if let Some(m) = s.handler_shares["by_type"].as_object() {
+        for (k, v) in m {
+            println!(
+                "  {k:<28} {:>5} vs {:>5}",
+                v["share_percent"], v["published_percent"]
+            );
+        }
+    }
+    println!(
+        "Throughput ({} transport, {})",
+        r.timings.transport, r.timings.backend
+    );
+    println!(
+        "  {:.1} s wall; {:.0} contacts/s, {:.0} dispatched orders/s, {:.0} simulated orders/s",
+        r.timings.wall_seconds,
+        r.timings.contacts_per_second,
+        r.timings.dispatched_orders_per_second,
+        r.timings.simulated_orders_per_second
+    );
+    println!(
+        "  {:.1} s advancing the clock, {:.1} s submitting, {:.1} s in behaviours",
+        r.timings.advance_seconds, r.timings.submit_seconds, r.timings.behaviour_seconds
+    );
+}

@@ -1,0 +1,299 @@
+//! A scenario file: which city, when and for how long, how citizens ask,
+//! how units behave, and the policy switches that override the topology's
+//! `[policy]` table (the services read the merged topology, so a switch is
+//! a real behaviour change in the mesh, not in the simulator).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use super::behaviour::Behaviours;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The topology file, relative to the scenario; `builtin:demo` for the
+    /// demo city built into the binary; `generate:beijing:SEED` for the
+    /// generated Beijing-sized city (`hotline topology generate --scale
+    /// beijing --seed SEED`), made afresh in the run's directory.
+    pub topology: String,
+    /// Start of the simulated span, `YYYY-MM-DDTHH:MM` in Asia/Shanghai.
+    pub start: String,
+    #[serde(default = "one")]
+    pub days: f64,
+    #[serde(default = "one_u64")]
+    pub seed: u64,
+    /// Virtual minutes per step: arrivals of a step are submitted at its
+    /// start; behaviours act at step boundaries.
+    #[serde(default = "ten")]
+    pub step_minutes: f64,
+    /// Requests in flight at once (order of submission does not matter:
+    /// every decision is keyed by the arrival, not by completion order).
+    #[serde(default = "sixteen")]
+    pub concurrency: usize,
+    pub arrivals: Arrivals,
+    #[serde(default)]
+    pub behaviour: Behaviours,
+    /// Overrides of the topology's `[policy]` table.
+    #[serde(default)]
+    pub policy: toml::Table,
+    #[serde(default)]
+    pub proactive: Proactive,
+    /// Where the scenario file was read from (for relative paths).
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn one_u64() -> u64 {
+    1
+}
+fn ten() -> f64 {
+    10.0
+}
+fn sixteen() -> usize {
+    16
+}
+
+/// How citizens ask.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Arrivals {
+    /// Contacts (requests and consultations) a day on an average day.
+    pub per_day: f64,
+    /// Share of contacts that are consultations (58.5 % in 2019–2021).
+    pub consultation_share: f64,
+    /// Share of located requests drawn near a community border.
+    pub near_border_share: f64,
+    /// Share of contacts from a requester who called before.
+    pub repeat_share: f64,
+    /// Of the repeats, share about the same matter at the same place.
+    pub repeat_same_matter: f64,
+    /// Relative volume per hour of day 0–23 (peaks 9–11 and 14–16).
+    pub hour_weights: Vec<f64>,
+    /// Relative volume Monday..Sunday.
+    pub weekday_weights: Vec<f64>,
+    /// Relative volume January..December.
+    pub month_weights: Vec<f64>,
+    /// Channel shares: phone, web, app, message_board, mini_program.
+    pub channels: BTreeMap<String, f64>,
+    /// Relative weight of each catalogue category (level 1 code); a
+    /// category not named weighs `other_category_weight`.
+    pub categories: BTreeMap<String, f64>,
+    pub other_category_weight: f64,
+    /// Weight of an item by its urgency within a category, for requests.
+    pub urgency_weights: BTreeMap<String, f64>,
+    /// Requester moods: calm, anxious, angry.
+    pub moods: BTreeMap<String, f64>,
+}
+
+impl Default for Arrivals {
+    fn default() -> Self {
+        let map = |v: &[(&str, f64)]| v.iter().map(|(k, w)| (k.to_string(), *w)).collect();
+        Self {
+            per_day: 400.0,
+            consultation_share: 0.585,
+            near_border_share: 0.05,
+            repeat_share: 0.08,
+            repeat_same_matter: 0.5,
+            hour_weights: vec![
+                0.3, 0.2, 0.15, 0.1, 0.1, 0.2, 0.5, 1.2, 2.2, 3.2, 3.4, 3.0, 2.0, 2.2, 3.1, 3.3,
+                3.0, 2.4, 1.8, 1.5, 1.3, 1.0, 0.7, 0.5,
+            ],
+            weekday_weights: vec![1.15, 1.05, 1.0, 1.0, 1.05, 0.85, 0.8],
+            month_weights: vec![
+                1.1, 0.9, 1.0, 0.95, 1.0, 1.1, 1.2, 1.2, 1.0, 0.95, 1.05, 1.15,
+            ],
+            channels: map(&[("phone", 0.907), ("web", 0.093)]),
+            // DESIGN.md §9: the published top categories of 2020 (×10k).
+            categories: map(&[
+                ("epidemic", 107.7),
+                ("market", 98.0),
+                ("services", 64.8),
+                ("housing", 35.0),
+                ("property", 26.2),
+                ("health", 59.8),
+                ("construction", 18.3),
+                ("urban", 18.3),
+                ("roads", 18.2),
+                ("traffic", 27.2),
+                ("parking", 20.0),
+                ("order", 46.5),
+                ("labour", 17.9),
+                ("social", 17.8),
+                ("education", 35.1),
+            ]),
+            other_category_weight: 12.0,
+            urgency_weights: map(&[
+                ("emergency", 0.04),
+                ("utility", 0.25),
+                ("general", 1.0),
+                ("complex", 0.12),
+            ]),
+            moods: map(&[("calm", 0.7), ("anxious", 0.22), ("angry", 0.08)]),
+        }
+    }
+}
+
+/// Proactive governance (未诉先办): tasks sent before the complaints.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Proactive {
+    pub enabled: bool,
+    pub tasks: Vec<ProactiveTask>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProactiveTask {
+    /// Catalogue category (level 1) code the task addresses.
+    pub category: String,
+    /// A township or district; the whole city when unset.
+    #[serde(default)]
+    pub area: Option<String>,
+    /// Days after the start when the task is issued.
+    #[serde(default)]
+    pub from_day: f64,
+    /// Share of matching arrivals the task prevents, 0 to 1.
+    pub effect: f64,
+}
+
+impl Scenario {
+    pub fn load(path: &Path) -> anyhow::Result<Scenario> {
+        let src = std::fs::read_to_string(path)
+            .with_context(|| format!("scenario: {}", path.display()))?;
+        let mut s: Scenario =
+            toml::from_str(&src).with_context(|| format!("scenario: {}", path.display()))?;
+        s.dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        s.check()?;
+        Ok(s)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        let a = &self.arrivals;
+        anyhow::ensure!(
+            self.days > 0.0 && self.days.is_finite(),
+            "days: must be positive"
+        );
+        anyhow::ensure!(self.step_minutes >= 1.0, "step_minutes: at least 1");
+        anyhow::ensure!(self.concurrency >= 1, "concurrency: at least 1");
+        anyhow::ensure!(a.per_day >= 0.0, "arrivals.per_day: must not be negative");
+        anyhow::ensure!(
+            a.hour_weights.len() == 24,
+            "arrivals.hour_weights: 24 values"
+        );
+        anyhow::ensure!(
+            a.weekday_weights.len() == 7,
+            "arrivals.weekday_weights: 7 values"
+        );
+        anyhow::ensure!(
+            a.month_weights.len() == 12,
+            "arrivals.month_weights: 12 values"
+        );
+        for (name, v) in [
+            ("consultation_share", a.consultation_share),
+            ("near_border_share", a.near_border_share),
+            ("repeat_share", a.repeat_share),
+            ("repeat_same_matter", a.repeat_same_matter),
+        ] {
+            anyhow::ensure!((0.0..=1.0).contains(&v), "arrivals.{name}: between 0 and 1");
+        }
+        for t in &self.proactive.tasks {
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&t.effect),
+                "proactive.tasks.effect: between 0 and 1"
+            );
+        }
+        Ok(())
+    }
+
+    /// The topology source named by the scenario, generated into `work`
+    /// when the scenario asks for a generated city.
+    pub fn topology_path(&self, work: &Path) -> anyhow::Result<Option<PathBuf>> {
+        if self.topology == "builtin:demo" {
+            return Ok(None);
+        }
+        if let Some(seed) = self.topology.strip_prefix("generate:beijing") {
+            let seed = match seed.strip_prefix(':') {
+                Some(s) => s.parse().context("topology: generate:beijing:SEED")?,
+                None => 1,
+            };
+            std::fs::create_dir_all(work)?;
+            let out = work.join("generated-city.toml");
+            crate::topology::write_beijing(seed, &out)?;
+            return Ok(Some(out));
+        }
+        Ok(Some(self.dir.join(&self.topology)))
+    }
+
+    /// The topology text with the scenario's policy merged in, and its
+    /// side files (boundaries, calendar) named by absolute path so the
+    /// merged file may live anywhere.
+    pub fn merged_topology(&self, work: &Path) -> anyhow::Result<String> {
+        let (src, dir) = match self.topology_path(work)? {
+            Some(p) => (
+                std::fs::read_to_string(&p)
+                    .with_context(|| format!("topology: {}", p.display()))?,
+                p.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            ),
+            None => (crate::DEMO_TOPOLOGY.to_string(), PathBuf::from(".")),
+        };
+        let mut t: toml::Table = toml::from_str(&src).context("topology")?;
+        for key in ["boundaries", "calendar"] {
+            if let Some(toml::Value::String(f)) = t.get(key) {
+                let abs = std::path::absolute(dir.join(f))?;
+                t.insert(key.into(), toml::Value::String(abs.display().to_string()));
+            }
+        }
+        let policy = t
+            .entry("policy")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(policy) = policy else {
+            anyhow::bail!("topology: [policy] is not a table");
+        };
+        for (k, v) in &self.policy {
+            policy.insert(k.clone(), v.clone());
+        }
+        Ok(toml::to_string(&t)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenario_policy_overrides_the_topology() {
+        let s: Scenario = toml::from_str(
+            "name = \"x\"\ntopology = \"builtin:demo\"\nstart = \"2026-11-16T00:00\"\n[arrivals]\nper_day = 10\n[policy]\nbounce_limit = 1\narbitration = \"district_first\"\n",
+        )
+        .unwrap();
+        s.check().unwrap();
+        let merged = s.merged_topology(Path::new(".")).unwrap();
+        let t = hotline_core::Topology::parse("merged", &merged).unwrap();
+        assert_eq!(t.policy.bounce_limit, 1);
+        assert_eq!(
+            t.policy.arbitration,
+            hotline_core::policy::Arbitration::DistrictFirst
+        );
+        assert_eq!(t.policy.objection_window_hours, 2.0, "the rest is kept");
+    }
+
+    #[test]
+    fn bad_scenarios_name_the_field() {
+        let bad =
+            "name = \"x\"\ntopology = \"builtin:demo\"\nstart = \"s\"\ndays = 0\n[arrivals]\n";
+        let s: Scenario = toml::from_str(bad).unwrap();
+        assert!(s.check().unwrap_err().to_string().contains("days"));
+        let bad = "name = \"x\"\ntopology = \"builtin:demo\"\nstart = \"s\"\n[arrivals]\nhour_weights = [1]\n";
+        let s: Scenario = toml::from_str(bad).unwrap();
+        assert!(s.check().unwrap_err().to_string().contains("hour_weights"));
+    }
+}
