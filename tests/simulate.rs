@@ -338,3 +338,48 @@ async fn hotline_up_on_the_data_dir_reports_the_rates_the_simulator_printed() {
         "the same rates from the same data"
     );
 }
+
+#[tokio::test]
+async fn proactive_tasks_are_issued_accepted_and_closed_on_reply_the_same_both_ways() {
+    let Some(pg) = postgres_url() else { return };
+    // The demo scenario with its heating task issued six hours in.
+    let src = std::fs::read_to_string(scenario("demo.toml")).unwrap();
+    let topology = scenario("../topology/demo-city.toml");
+    let src = src
+        .replace(
+            "topology = \"../topology/demo-city.toml\"",
+            &format!("topology = {:?}", topology.to_str().unwrap()),
+        )
+        .replace("from_day = 3", "from_day = 0.25");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("proactive.toml");
+    std::fs::write(&path, src).unwrap();
+    let args = ["--scenario", path.to_str().unwrap(), "--days", "1"];
+    let (db1, db2) = (fresh_db(&pg), fresh_db(&pg));
+    let first = simulate(&args, &db1);
+    let p = &first["summary"]["proactive"];
+    assert_eq!(p["issued_through"], "ProactiveService.CreateProactiveTask");
+    let task = &p["tasks"][0];
+    let issued = task["issued"].as_array().unwrap();
+    assert_eq!(issued.len(), 1, "{task}");
+    // Pine Town's district issues it; the township replies and it closes.
+    assert_eq!(issued[0]["issuer"], "d-hillview", "{task}");
+    assert_eq!(issued[0]["area"], "t-pine");
+    assert_eq!(issued[0]["state"], "closed", "{task}");
+    assert_eq!(issued[0]["replied"], true);
+    // Fewer matching arrivals once it is in force.
+    let prevented: f64 = task["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["prevented"].as_f64().unwrap())
+        .sum();
+    assert!(prevented > 0.0, "{task}");
+    let mut inproc = args.to_vec();
+    inproc.extend(["--transport", "inproc"]);
+    let local = simulate(&inproc, &db2);
+    assert_eq!(first["summary"], local["summary"]);
+    for db in [db1, db2] {
+        drop_dbs(&db).await;
+    }
+}

@@ -40,6 +40,9 @@ macro_rules! call {
 /// An event's place in the queue: (time, arrival, sequence).
 type Key = (Micros, u64, u64);
 
+/// Keys of proactive tasks' orders, above every arrival's index.
+const TASK_KEY: u64 = 1 << 62;
+
 /// What a behaviour does next on one order.
 #[derive(Debug, Clone)]
 enum Ev {
@@ -156,6 +159,8 @@ struct Sim {
     /// Rulings made on the order so far.
     rulings: u32,
     seq: u64,
+    /// A proactive task: no requester to contact or call back.
+    task: bool,
 }
 
 /// Counts the driver keeps (what the behaviours did); everything the
@@ -190,6 +195,9 @@ pub struct Activity {
     /// Wall seconds in AdvanceTo, submitting, and running behaviours.
     #[serde(skip)]
     pub phase_seconds: [f64; 3],
+    /// Proactive tasks issued: (scenario task, issuer, order id).
+    #[serde(skip)]
+    pub tasks: Vec<(usize, String, String)>,
 }
 
 pub struct Driver<'a> {
@@ -207,6 +215,8 @@ pub struct Driver<'a> {
     seed: u64,
     /// One unit per service, to reach each service's control RPC.
     pub services: Vec<String>,
+    /// Scenario proactive tasks already issued.
+    issued: BTreeSet<usize>,
 }
 
 fn key_rng(seed: u64, index: u64, salt: u64) -> Rng {
@@ -261,6 +271,7 @@ impl<'a> Driver<'a> {
             now: start,
             seed,
             services: Vec::new(),
+            issued: BTreeSet::new(),
         }
     }
 
@@ -291,6 +302,7 @@ impl<'a> Driver<'a> {
         let t0 = std::time::Instant::now();
         advance(&self.client, &self.services, self.now).await?;
         let t1 = std::time::Instant::now();
+        self.issue_tasks().await?;
         let arrivals = arrivals_gen.step(self.topology, self.now, len);
         self.submit(arrivals).await?;
         let t2 = std::time::Instant::now();
@@ -306,6 +318,97 @@ impl<'a> Driver<'a> {
         p[2] += (t3 - t2).as_secs_f64();
         self.activity.steps += 1;
         self.now += len;
+        Ok(())
+    }
+
+    /// Issues the scenario's proactive tasks due by now through
+    /// `ProactiveService.CreateProactiveTask`: by the area's district (the
+    /// centre when the area is a district), or by the centre to every
+    /// district for a city-wide task. Each becomes an order of kind
+    /// PROACTIVE_TASK its unit accepts and replies to.
+    async fn issue_tasks(&mut self) -> anyhow::Result<()> {
+        let p = &self.scenario.proactive;
+        if !p.enabled {
+            return Ok(());
+        }
+        let t = self.topology;
+        let city = t.city().id.clone();
+        for (i, task) in p.tasks.iter().enumerate() {
+            let at = self.start + (task.from_day * super::arrivals::DAY as f64) as Micros;
+            if at > self.now || !self.issued.insert(i) {
+                continue;
+            }
+            // The task's catalogue item: the category's first.
+            let Some(item) = t
+                .catalogue()
+                .filter(|it| {
+                    it.code == task.category
+                        || t.item_path(&it.code)
+                            .is_some_and(|(cat, _, _)| cat.code == task.category)
+                })
+                .min_by(|a, b| a.code.cmp(&b.code))
+            else {
+                anyhow::bail!("proactive task {i}: no catalogue item in {}", task.category);
+            };
+            let targets: Vec<(String, String)> = match task.area.as_deref() {
+                Some(area) if !area.is_empty() => {
+                    let issuer = t
+                        .district_of(area)
+                        .filter(|d| d.id != area)
+                        .map(|d| d.id.clone())
+                        .unwrap_or_else(|| city.clone());
+                    vec![(issuer, area.to_string())]
+                }
+                _ => t
+                    .units()
+                    .filter(|u| u.tier == Tier::District)
+                    .map(|u| (city.clone(), u.id.clone()))
+                    .collect(),
+            };
+            for (j, (issuer, area)) in targets.into_iter().enumerate() {
+                let req = pb::CreateProactiveTaskRequest {
+                    request_id: format!("sim-task-{:016x}-{i}-{j}", self.seed),
+                    category_code: item.code.clone(),
+                    area_unit: area.clone(),
+                    instructions: format!("check {} before the complaints", item.name),
+                    due_time: Some(hotline_runtime::wire::ts(
+                        self.now + 7 * super::arrivals::DAY,
+                    )),
+                };
+                let created = self.client.create_task(&issuer, req).await;
+                self.activity.rpcs += 1;
+                let created = match created {
+                    Ok(task) => task,
+                    Err(s) => {
+                        *self
+                            .activity
+                            .refusals
+                            .entry(format!("create_proactive_task:{:?}", s.code()))
+                            .or_default() += 1;
+                        continue;
+                    }
+                };
+                let order = self.client.order(&created.order_id).await?;
+                self.activity
+                    .tasks
+                    .push((i, issuer, created.order_id.clone()));
+                let arrival = Arrival {
+                    index: TASK_KEY | ((i as u64) << 20) | j as u64,
+                    requester: 0,
+                    kind: pb::RequestKind::Unspecified,
+                    channel: pb::Channel::Unspecified,
+                    item: item.code.clone(),
+                    category: task.category.clone(),
+                    location: None,
+                    address: String::new(),
+                    township: Some(area),
+                    near_border: false,
+                    mood: Mood::Calm,
+                    repeat: false,
+                };
+                self.admit(arrival, order, true);
+            }
+        }
         Ok(())
     }
 
@@ -360,14 +463,14 @@ impl<'a> Driver<'a> {
                     .entry(handler_type(self.topology, &l.unit_id).into())
                     .or_default() += 1;
             }
-            self.admit(a, order);
+            self.admit(a, order, false);
         }
         Ok(())
     }
 
     /// A dispatched order enters the simulation: its truth is drawn and
     /// its leads get their turns.
-    fn admit(&mut self, a: Arrival, order: pb::Order) {
+    fn admit(&mut self, a: Arrival, order: pb::Order, task: bool) {
         let item = self.topology.item(&order.category_code);
         let urgency = item.map(|i| i.urgency).unwrap_or(Urgency::General);
         let ambiguous = item.is_some_and(|i| i.ambiguous);
@@ -386,10 +489,11 @@ impl<'a> Driver<'a> {
             .cloned()
             .collect();
         let mut truth = None;
-        if self
-            .topology
-            .unit(&territory)
-            .is_some_and(|u| u.tier == Tier::Township)
+        if !task
+            && self
+                .topology
+                .unit(&territory)
+                .is_some_and(|u| u.tier == Tier::Township)
         {
             let m = self.model(&territory);
             let mut p = m.misroute;
@@ -423,6 +527,7 @@ impl<'a> Driver<'a> {
             rulings: 0,
             seq: 0,
             arrival: a,
+            task,
         };
         self.orders.insert(key, sim);
         self.turns(key, &order);
@@ -454,7 +559,7 @@ impl<'a> Driver<'a> {
             if l.state != AssignmentState::Dispatched as i32 {
                 continue;
             }
-            let objection = if l.designated {
+            let objection = if l.designated || self.orders[&key].task {
                 None
             } else {
                 self.objection(key, &unit)
@@ -617,6 +722,10 @@ impl<'a> Driver<'a> {
                     return;
                 }
                 self.took(key, &unit);
+                if self.orders[&key].task {
+                    self.task_reply(key, unit, epoch);
+                    return;
+                }
                 let m = self.model(&unit).contact_minutes;
                 let f = self.load_factor(&unit);
                 let d = exp(&mut self.orders.get_mut(&key).expect("admitted").rng, m) * f;
@@ -631,7 +740,7 @@ impl<'a> Driver<'a> {
             }
             Ev::Reply { unit, .. } => {
                 self.released(key, &unit);
-                if !refused {
+                if !refused && !self.orders[&key].task {
                     self.callback_soon(key);
                 }
             }
@@ -809,6 +918,25 @@ impl<'a> Driver<'a> {
         let seed = sim.rng.next_u64();
         let d = exp(&mut sim.rng, hours * 60.0);
         self.schedule(key, d, Ev::Callback { seed, tries: 0 });
+    }
+
+    /// A proactive task needs no requester contact: the unit does the
+    /// work and replies (progress, then reply), which closes the task.
+    fn task_reply(&mut self, key: u64, unit: String, epoch: u64) {
+        let m = self.model(&unit).clone();
+        let f = self.load_factor(&unit);
+        let sim = self.orders.get_mut(&key).expect("admitted");
+        let mean = m.reply_fraction * sim.limit as f64 / MINUTE as f64;
+        let d = exp(&mut sim.rng, mean) * f + 5.0;
+        self.schedule(
+            key,
+            d,
+            Ev::Reply {
+                unit,
+                epoch,
+                outcome: ReplyOutcome::Resolved,
+            },
+        );
     }
 
     /// After contact: whistle, hand down, ask for an extension, then reply.
@@ -1019,6 +1147,11 @@ fn request(a: &Arrival) -> pb::SubmitRequestRequest {
             latitude,
             longitude,
         }),
+        mood: match a.mood {
+            Mood::Calm => pb::Mood::Calm,
+            Mood::Anxious => pb::Mood::Anxious,
+            Mood::Angry => pb::Mood::Angry,
+        } as i32,
         ..Default::default()
     }
 }

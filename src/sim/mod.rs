@@ -11,12 +11,14 @@ pub mod report;
 pub mod scenario;
 pub mod transport;
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
+use hotline_proto::v1 as pb;
 use serde_json::json;
 
 use arrivals::{DAY, Generator, MINUTE};
@@ -105,9 +107,9 @@ async fn run_on(
         seed,
         start,
     );
-    // TODO(proactive): issue each task through ProactiveService.CreateProactiveTask
-    // (proto/hotline/v1/proactive.proto) when it is on main; the arrival
-    // generator already lowers matching arrivals by the task's effect.
+    // The driver issues each task through ProactiveService.CreateProactiveTask
+    // at its virtual time; the arrival generator lowers matching arrivals
+    // by the task's effect.
     let mut driver = Driver::new(client.clone(), topology, scenario, start, seed);
     driver.services = client
         .service_units()
@@ -148,7 +150,26 @@ async fn run_on(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let proactive = proactive_json(scenario, &arrivals_gen);
+    let mut issued: BTreeMap<usize, Vec<serde_json::Value>> = BTreeMap::new();
+    for (i, issuer, order_id) in &driver.activity.tasks {
+        let t = client.task(issuer, order_id).await?;
+        let effect = t.effect.unwrap_or_default();
+        issued.entry(*i).or_default().push(json!({
+            "order_id": t.order_id,
+            "issuer": t.issuer_unit,
+            "area": t.area_unit,
+            "category_code": t.category_code,
+            "state": pb::OrderState::try_from(t.state)
+                .map(|s| s.as_str_name().trim_start_matches("ORDER_STATE_").to_lowercase())
+                .unwrap_or_default(),
+            "replied": t.replied_time.is_some(),
+            "overdue": t.overdue,
+            "matching_before": effect.before,
+            "matching_after": effect.after,
+            "window_days": effect.window_days,
+        }));
+    }
+    let proactive = proactive_json(scenario, &arrivals_gen, &issued);
     let summary = report::collect(
         &client,
         topology,
@@ -209,7 +230,11 @@ fn progress(show: bool, span: i64) -> Option<indicatif::ProgressBar> {
     Some(b)
 }
 
-fn proactive_json(s: &Scenario, arrivals_gen: &Generator) -> serde_json::Value {
+fn proactive_json(
+    s: &Scenario,
+    arrivals_gen: &Generator,
+    issued: &BTreeMap<usize, Vec<serde_json::Value>>,
+) -> serde_json::Value {
     let tasks: Vec<_> = s
         .proactive
         .tasks
@@ -223,12 +248,13 @@ fn proactive_json(s: &Scenario, arrivals_gen: &Generator) -> serde_json::Value {
                     json!({"day": d, "matching": drawn, "prevented": prevented})
                 })
                 .collect();
-            json!({"category": t.category, "area": t.area, "from_day": t.from_day, "effect": t.effect, "days": days})
+            let orders = issued.get(&i).cloned().unwrap_or_default();
+            json!({"category": t.category, "area": t.area, "from_day": t.from_day, "effect": t.effect, "days": days, "issued": orders})
         })
         .collect();
     json!({
         "enabled": s.proactive.enabled,
-        "issued_through": "pending: ProactiveService.CreateProactiveTask is not on this branch yet",
+        "issued_through": "ProactiveService.CreateProactiveTask",
         "tasks": tasks,
     })
 }
