@@ -252,6 +252,7 @@ pub async fn run(a: ScoringArgs) -> anyhow::Result<()> {
     let backend = format!("{:?}", t.db.backend()).to_lowercase();
     let writing = Instant::now();
     let written = generate(&t.db, &topology, a.orders, a.seed).await?;
+    assessment::analyze(&mut *t.db.acquire().await?).await?;
     let write_seconds = writing.elapsed().as_secs_f64();
     let month = hotline_city::scorecards::Month::named(MONTH).expect("a month");
     let mut best = (f64::MAX, 0.0, 0.0);

@@ -144,11 +144,22 @@ fn demo_json_reports_every_path() {
         .find(|r| r["peer_group"] == "townships")
         .unwrap();
     assert!(!towns["entries"].as_array().unwrap().is_empty(), "{towns}");
-    // Proactive governance: the heating wave is the top problem, in its
-    // season, with its four degrees and risk level; Hillview's task to
-    // Pine Town was replied and closed, the complaints counted before it.
-    let top = &v["problems"][0];
-    assert_eq!(top["category_code"], "heating.no_heat", "{top}");
+    // Proactive governance: candidates come ranked by risk; the heating
+    // wave is among the top three, in its season, with its four degrees
+    // and risk level; Hillview's task to Pine Town was replied and closed,
+    // the complaints counted before it.
+    let problems = v["problems"].as_array().unwrap();
+    let scores: Vec<u64> = problems
+        .iter()
+        .map(|p| p["risk_score"].as_u64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    let at = problems
+        .iter()
+        .position(|p| p["category_code"] == "heating.no_heat")
+        .expect("the heating wave is a candidate");
+    assert!(at < 3, "heating ranks {at}: {problems:?}");
+    let top = &problems[at];
     assert_eq!(top["seasons"], serde_json::json!(["heating"]), "{top}");
     assert_eq!(top["high_frequency"], true, "{top}");
     for d in ["frequency", "breadth", "intensity", "difficulty"] {

@@ -150,12 +150,19 @@ pub fn plan(
             }
         }
     }
+    // Without dual dispatch (a policy switch) the territory alone leads and
+    // a line department joins it as co-handler, reporting to it (Art. 14).
+    let single = territory.is_some() && !topology.policy.dual_dispatch;
+    let department_role = |id: &str| match topology.unit(id) {
+        Some(u) if single && u.tier == crate::model::Tier::Department => Role::CoHandler,
+        _ => Role::Lead,
+    };
     if let Some(dept) = &item.department {
-        add(dept, Role::Lead);
+        add(dept, department_role(dept));
     }
     if let Some(line) = &item.line {
         match topology.line_department(line, district.as_deref()) {
-            Some(dept) => add(&dept.id, Role::Lead),
+            Some(dept) => add(&dept.id, department_role(&dept.id)),
             // No department of the line in this district: the district
             // organises (Art. 12).
             None => add(
@@ -317,6 +324,16 @@ answer = "see the website"
             .map(|a| a.unit_id.as_str())
             .collect();
         assert_eq!(leads, vec!["t1", "heat"]);
+    }
+
+    #[test]
+    fn without_dual_dispatch_the_territory_leads_and_the_department_co_handles() {
+        let mut t = topo();
+        t.policy.dual_dispatch = false;
+        let d = decide(&t, RequestKind::Help, "heating", "1 Main St").unwrap();
+        let got = leads(d);
+        assert!(got.contains(&("t1".into(), Role::Lead)), "{got:?}");
+        assert!(got.contains(&("heat".into(), Role::CoHandler)), "{got:?}");
     }
 
     fn leads(d: Decision) -> Vec<(String, Role)> {

@@ -65,6 +65,10 @@ pub struct Policy {
     /// Only items on the community duty list may be handed to a community
     /// (Art. 17); off, a handler may hand any item down.
     pub community_duty_list: bool,
+    /// Items both the territory and a department handle go to both as
+    /// leads (dual dispatch, counted for both); off, the territory leads
+    /// and the department co-handles.
+    pub dual_dispatch: bool,
     /// Composite score weights (Art. 32: resolution and satisfaction weigh
     /// more; Beijing does not publish its weights).
     pub score_weight_response: f64,
@@ -120,6 +124,7 @@ impl Default for Policy {
             duplicate_radius_meters: 100.0,
             inbox_retention_days: 30.0,
             community_duty_list: true,
+            dual_dispatch: true,
             score_weight_response: 0.2,
             score_weight_resolution: 0.4,
             score_weight_satisfaction: 0.4,

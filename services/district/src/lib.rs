@@ -27,6 +27,7 @@ pub const SERVED: &[&str] = &[
     "hotline.v1.DispatchService",
     "hotline.v1.EscalationService",
     "hotline.v1.ReportingService",
+    "hotline.v1.InboxService",
     "hotline.v1.ProactiveService",
 ];
 

@@ -261,6 +261,14 @@ pub async fn unit_orders(
         .collect()
 }
 
+/// Refreshes the planner's statistics (after a bulk load: PostgreSQL's
+/// autovacuum would do it in time, but a planner that believes the tables
+/// empty joins them by nested loops).
+pub async fn analyze(conn: &mut Conn) -> Result<()> {
+    sqlx::query("ANALYZE").execute(&mut *conn).await?;
+    Ok(())
+}
+
 /// Records a callback (`n` orders the callbacks of one order).
 pub async fn insert_callback(
     conn: &mut Conn,
