@@ -154,31 +154,9 @@ impl Intake {
             })
         });
         let mut order = Stored {
-            order_id: order_id.clone(),
-            state: OrderState::Received,
-            kind,
-            channel,
-            category_code: item.map(|i| i.code.clone()).unwrap_or_default(),
-            urgency,
-            catalogue_version: topology.catalogue_version.clone(),
             address: r.address.clone(),
             body: r.text.clone(),
             requester_ref,
-            territory_unit: String::new(),
-            received_us: now,
-            due_us: policy.due(urgency, now),
-            answer: String::new(),
-            seq: 0,
-            reopen_count: 0,
-            callback: None,
-            closed_us: None,
-            disposition: None,
-            duplicate_of: String::new(),
-            redirect_count: 0,
-            bounce_limit_reached: false,
-            designated_unit: String::new(),
-            overdue: false,
-            urge_count: 0,
             location: r.location.as_ref().map(|l| Location {
                 latitude: l.latitude,
                 longitude: l.longitude,
@@ -190,6 +168,17 @@ impl Intake {
             near_boundary_units: located.map(|l| l.near_boundary).unwrap_or_default(),
             trace_parent: hotline_runtime::trace::current_traceparent(),
             mood,
+            ..Stored::new(
+                order_id.clone(),
+                OrderState::Received,
+                kind,
+                channel,
+                item.map(|i| i.code.clone()).unwrap_or_default(),
+                urgency,
+                topology.catalogue_version.clone(),
+                now,
+                policy.due(urgency, now),
+            )
         };
         hotline_runtime::trace::record_order(&order_id);
         let mut received = format!("channel={channel} kind={kind}");

@@ -446,37 +446,21 @@ fn task_order(
     due: Micros,
 ) -> Stored {
     Stored {
-        order_id: order_id.to_string(),
-        state: OrderState::Dispatched,
-        kind: RequestKind::ProactiveTask,
-        // No channel brought it in; the record's column is not optional.
-        channel: hotline_core::Channel::Web,
-        category_code: item.code.clone(),
-        urgency: Urgency::General,
-        catalogue_version: ctx.topology.catalogue_version.clone(),
-        address: String::new(),
         body: instructions.to_string(),
-        requester_ref: String::new(),
         territory_unit: unit.id.clone(),
-        received_us: now,
-        due_us: due,
-        answer: String::new(),
-        seq: 0,
-        reopen_count: 0,
-        callback: None,
-        closed_us: None,
-        disposition: None,
-        duplicate_of: String::new(),
-        redirect_count: 0,
-        bounce_limit_reached: false,
-        designated_unit: String::new(),
-        overdue: false,
-        urge_count: 0,
-        location: None,
-        community_unit: String::new(),
-        near_boundary_units: Vec::new(),
         trace_parent: hotline_runtime::trace::current_traceparent(),
-        mood: None,
+        ..Stored::new(
+            order_id.to_string(),
+            OrderState::Dispatched,
+            RequestKind::ProactiveTask,
+            // No channel brought it in; the record's column is not optional.
+            hotline_core::Channel::Web,
+            item.code.clone(),
+            Urgency::General,
+            ctx.topology.catalogue_version.clone(),
+            now,
+            due,
+        )
     }
 }
 

@@ -52,6 +52,56 @@ pub struct Order {
     pub mood: Option<Mood>,
 }
 
+impl Order {
+    /// A new order as intake first records it: everything later steps fill
+    /// in (callbacks, disputes, location, trace…) empty.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        order_id: String,
+        state: OrderState,
+        kind: RequestKind,
+        channel: Channel,
+        category_code: String,
+        urgency: Urgency,
+        catalogue_version: String,
+        received_us: i64,
+        due_us: i64,
+    ) -> Order {
+        Order {
+            order_id,
+            state,
+            kind,
+            channel,
+            category_code,
+            urgency,
+            catalogue_version,
+            address: String::new(),
+            body: String::new(),
+            requester_ref: String::new(),
+            territory_unit: String::new(),
+            received_us,
+            due_us,
+            answer: String::new(),
+            seq: 0,
+            reopen_count: 0,
+            callback: None,
+            closed_us: None,
+            disposition: None,
+            duplicate_of: String::new(),
+            redirect_count: 0,
+            bounce_limit_reached: false,
+            designated_unit: String::new(),
+            overdue: false,
+            urge_count: 0,
+            location: None,
+            community_unit: String::new(),
+            near_boundary_units: Vec::new(),
+            trace_parent: String::new(),
+            mood: None,
+        }
+    }
+}
+
 /// WGS 84 degrees.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Location {
