@@ -68,7 +68,7 @@ impl Arbitration {
             return Ok(done);
         }
         let mut order = locked(&mut tx, &r.order_id).await?;
-        let mut a = held(&mut tx, &r.order_id, &r.unit_id).await?;
+        let mut a = hotline_handler::held(&mut tx, &r.order_id, &r.unit_id).await?;
         guard::current_epoch(&r.order_id, &r.unit_id, r.epoch, a.epoch)?;
         let objecting = Objecting {
             role: a.role,
@@ -160,7 +160,7 @@ impl Arbitration {
         let plan = jurisdiction::plan_ruling(kind, &o.unit_id, o.role, &r.unit)
             .map_err(|e| ServiceError::invalid("unit", e))?;
         let mut order = locked(&mut tx, &o.order_id).await?;
-        let a = held(&mut tx, &o.order_id, &o.unit_id).await?;
+        let a = hotline_handler::held(&mut tx, &o.order_id, &o.unit_id).await?;
         if a.epoch != o.epoch || a.state != AssignmentState::Objected {
             return Err(ServiceError::FailedPrecondition(format!(
                 "objections/{id} is moot: unit {}'s assignment has moved on",
@@ -303,15 +303,6 @@ impl Arbitration {
             order, unit, role, epoch, now, due,
         )))
     }
-}
-
-/// A unit's assignment on an order at the city, or NOT_FOUND.
-async fn held(conn: &mut Conn, order_id: &str, unit: &str) -> Result<Stored> {
-    assignments::get(conn, order_id, unit)
-        .await?
-        .ok_or_else(|| {
-            ServiceError::not_found("assignment", format!("orders/{order_id} for unit {unit}"))
-        })
 }
 
 /// Tells a district authority of an objection referred to it, or of its

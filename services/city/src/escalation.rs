@@ -183,14 +183,7 @@ impl CityEscalation {
             return Ok(done);
         }
         let mut order = locked(&mut tx, &r.order_id).await?;
-        let mut a = assignments::get(&mut tx, &r.order_id, &r.unit_id)
-            .await?
-            .ok_or_else(|| {
-                ServiceError::not_found(
-                    "assignment",
-                    format!("orders/{} for unit {}", r.order_id, r.unit_id),
-                )
-            })?;
+        let mut a = hotline_handler::held(&mut tx, &r.order_id, &r.unit_id).await?;
         if a.requested_due_us.is_none() || !a.state.is_open() {
             return Err(ServiceError::FailedPrecondition(format!(
                 "no extension is pending for {} on orders/{}",

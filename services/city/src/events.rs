@@ -85,14 +85,7 @@ impl Events {
             return Ok(done);
         }
         let mut order = locked(&mut tx, &r.order_id).await?;
-        let mut a = assignments::get(&mut tx, &r.order_id, &r.unit_id)
-            .await?
-            .ok_or_else(|| {
-                ServiceError::not_found(
-                    "assignment",
-                    format!("orders/{} for unit {}", r.order_id, r.unit_id),
-                )
-            })?;
+        let mut a = hotline_handler::held(&mut tx, &r.order_id, &r.unit_id).await?;
         guard::current_epoch(&r.order_id, &r.unit_id, r.epoch, a.epoch)?;
         let lead = a.role.is_lead();
         // Measured once committed: dispatch → first accept.

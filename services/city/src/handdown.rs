@@ -7,7 +7,7 @@ use hotline_handler::handdown::{check_community, hand_down_role};
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::{Ctx, guard, idem, meta};
-use hotline_store::{assignments, orders};
+use hotline_store::orders;
 
 use crate::record::{self, locked, note};
 
@@ -32,14 +32,7 @@ pub async fn record(
         return Ok(done);
     }
     let mut order = locked(&mut tx, &r.order_id).await?;
-    let handing = assignments::get(&mut tx, &r.order_id, &r.unit_id)
-        .await?
-        .ok_or_else(|| {
-            ServiceError::not_found(
-                "assignment",
-                format!("orders/{} for unit {}", r.order_id, r.unit_id),
-            )
-        })?;
+    let handing = hotline_handler::held(&mut tx, &r.order_id, &r.unit_id).await?;
     guard::current_epoch(&r.order_id, &r.unit_id, r.epoch, handing.epoch)?;
     let item = ctx.topology.item(&order.category_code).ok_or_else(|| {
         ServiceError::FailedPrecondition(format!(

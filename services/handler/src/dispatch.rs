@@ -50,11 +50,7 @@ impl Inbox {
         epoch: u64,
     ) -> Result<Stored> {
         required("order_id", order_id)?;
-        let a = assignments::get(conn, order_id, unit)
-            .await?
-            .ok_or_else(|| {
-                ServiceError::not_found("assignment", format!("orders/{order_id} for unit {unit}"))
-            })?;
+        let a = crate::held(conn, order_id, unit).await?;
         guard::current_epoch(order_id, unit, epoch, a.epoch)?;
         if a.state == AssignmentState::Revoked {
             return Err(ServiceError::StaleEpoch(format!(
@@ -406,15 +402,7 @@ impl DispatchService for Inbox {
         let r = req.into_inner();
         required("order_id", &r.order_id)?;
         let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
-        let a = assignments::get(&mut c, &r.order_id, &caller.target)
-            .await
-            .map_err(ServiceError::from)?
-            .ok_or_else(|| {
-                ServiceError::not_found(
-                    "assignment",
-                    format!("orders/{} for unit {}", r.order_id, caller.target),
-                )
-            })?;
+        let a = crate::held(&mut c, &r.order_id, &caller.target).await?;
         let parts = assignments::parts(&mut c, &r.order_id, &caller.target)
             .await
             .map_err(ServiceError::from)?;

@@ -31,6 +31,22 @@ pub use escalation::{
 pub use reporting::{Reporting, list_deadlines, list_handoffs, unit_name};
 pub use whistle::{check_in, get as get_whistle, register as register_whistle, whistle};
 
+/// A unit's assignment on an order in this service's store, or NOT_FOUND.
+pub async fn held(
+    conn: &mut hotline_store::Conn,
+    order_id: &str,
+    unit: &str,
+) -> Result<hotline_store::assignments::Assignment, hotline_runtime::error::ServiceError> {
+    hotline_store::assignments::get(conn, order_id, unit)
+        .await?
+        .ok_or_else(|| {
+            hotline_runtime::error::ServiceError::not_found(
+                "assignment",
+                format!("orders/{order_id} for unit {unit}"),
+            )
+        })
+}
+
 /// What is particular to a tier.
 pub trait TierRules: Send + Sync + 'static {
     fn tier(&self) -> Tier;

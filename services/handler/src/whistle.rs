@@ -13,7 +13,7 @@ use hotline_runtime::wire::{self, WireEnum};
 use hotline_runtime::{Ctx, guard, idem, meta};
 use hotline_store::timers::{self, Arm, Timer};
 use hotline_store::whistles::{self, Summons};
-use hotline_store::{Conn, assignments, misc, notices};
+use hotline_store::{Conn, misc, notices};
 use tonic::Request;
 
 use crate::TierRules;
@@ -81,14 +81,7 @@ pub async fn whistle(
     if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
         return Ok(done);
     }
-    let a = assignments::get(&mut tx, &r.order_id, &unit)
-        .await?
-        .ok_or_else(|| {
-            ServiceError::not_found(
-                "assignment",
-                format!("orders/{} for unit {unit}", r.order_id),
-            )
-        })?;
+    let a = crate::held(&mut tx, &r.order_id, &unit).await?;
     guard::current_epoch(&r.order_id, &unit, r.epoch, a.epoch)?;
     hotline_runtime::trace::record_order(&r.order_id);
     hotline_runtime::trace::link_order_trace(&a.trace_parent);
