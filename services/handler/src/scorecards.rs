@@ -92,7 +92,8 @@ pub fn readable<'a>(
     Ok(unit)
 }
 
-fn city_client(ctx: &Ctx) -> ReportingServiceClient<hotline_runtime::client::GatewayChannel> {
+/// A reporting client through the gateway (the target rides in metadata).
+fn client(ctx: &Ctx) -> ReportingServiceClient<hotline_runtime::client::GatewayChannel> {
     ReportingServiceClient::new(ctx.gateway.channel())
 }
 
@@ -103,7 +104,7 @@ pub async fn city_scorecard(
     r: GetScorecardRequest,
 ) -> Result<Scorecard, Status> {
     let city = ctx.topology.city().id.clone();
-    let answer = city_client(ctx)
+    let answer = client(ctx)
         .get_scorecard(meta::routed(r, &city, caller_unit))
         .await?;
     answer
@@ -132,7 +133,7 @@ pub async fn forward_orders(
     let caller = meta::caller(&req)?;
     readable(ctx, &caller, &req.get_ref().unit)?;
     let city = ctx.topology.city().id.clone();
-    let answer = city_client(ctx)
+    let answer = client(ctx)
         .list_unit_orders(meta::routed(req.into_inner(), &city, &caller.unit))
         .await?;
     Ok(answer.into_inner())
@@ -144,7 +145,7 @@ pub async fn forward_rankings(
 ) -> Result<GetRankingsResponse, Status> {
     let caller = meta::caller(&req)?;
     let city = ctx.topology.city().id.clone();
-    let answer = city_client(ctx)
+    let answer = client(ctx)
         .get_rankings(meta::routed(req.into_inner(), &city, &caller.unit))
         .await?;
     Ok(answer.into_inner())
@@ -182,9 +183,9 @@ pub async fn roll_up(
     let calls = children.iter().map(|c| {
         let mut req = meta::routed(ask(c, ScorecardScope::Subtree), c, &caller.unit);
         req.set_timeout(deadline);
-        let mut client = ReportingServiceClient::new(ctx.gateway.channel());
+        let mut child = client(ctx);
         async move {
-            let answer = tokio::time::timeout(deadline, client.get_scorecard(req)).await;
+            let answer = tokio::time::timeout(deadline, child.get_scorecard(req)).await;
             match answer {
                 Ok(Ok(a)) => a
                     .into_inner()
