@@ -44,8 +44,9 @@ async fn order_lives_from_intake_to_closed_across_processes() {
         ]
     );
     assert!(
-        !o.requester_ref.is_empty() && !o.requester_ref.contains("1370"),
-        "a pseudonym, not the phone"
+        !o.requester_ref.is_empty() && !o.requester_ref.contains("13700000000"),
+        "a pseudonym, not the phone: {}",
+        o.requester_ref
     );
 
     // Each handler's own service holds its assignment; the district its copy.
