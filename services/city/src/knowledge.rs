@@ -44,12 +44,19 @@ pub fn words(text: &str) -> Vec<String> {
 /// Entries valid at `now`, in `category` when given, matching `text` when
 /// given, best first.
 async fn ranked(ctx: &Ctx, text: &str, category: &str, now: i64) -> Result<Vec<(usize, Entry)>> {
-    let query = words(text);
     let mut c = ctx.db.acquire().await?;
-    let mut hits: Vec<(usize, Entry)> = knowledge::valid_at(&mut c, now)
+    let entries: Vec<Entry> = knowledge::valid_at(&mut c, now)
         .await?
         .into_iter()
         .filter(|e| category.is_empty() || e.category_codes.iter().any(|c| c == category))
+        .collect();
+    if entries.is_empty() {
+        // Nothing to match: the text is not cut into words at all.
+        return Ok(Vec::new());
+    }
+    let query = words(text);
+    let mut hits: Vec<(usize, Entry)> = entries
+        .into_iter()
         .map(|e| (query.iter().filter(|w| e.tokens.contains(w)).count(), e))
         .filter(|(score, _)| query.is_empty() || *score > 0)
         .collect();

@@ -107,6 +107,11 @@ pub struct Topology {
     /// A calendar file the topology names, for the loader to read and set.
     pub calendar_file: Option<String>,
     units: BTreeMap<String, Unit>,
+    /// The one city unit's id (looked up on every call's guard).
+    city: String,
+    /// The department answering for a line: (line, None) at the city,
+    /// (line, Some(district)) at a district. The first by unit id wins.
+    line_departments: HashMap<(String, Option<String>), String>,
     groups: BTreeMap<String, CatalogueGroup>,
     catalogue: BTreeMap<String, CatalogueItem>,
     services: Vec<ServiceSpec>,
@@ -223,8 +228,44 @@ struct RawService {
     address: Option<String>,
 }
 
-fn line_of(src: &str, offset: usize) -> usize {
-    src[..offset.min(src.len())].matches('\n').count() + 1
+/// The index behind [`Topology::line_department`]: city-level departments
+/// by line, district-level ones by line and district.
+fn line_departments(units: &BTreeMap<String, Unit>) -> HashMap<(String, Option<String>), String> {
+    let mut index = HashMap::new();
+    for u in units.values().filter(|u| u.tier == Tier::Department) {
+        let at = match u.level.as_deref() {
+            Some("city") => None,
+            Some("district") => match &u.parent {
+                Some(d) => Some(d.clone()),
+                None => continue,
+            },
+            _ => continue,
+        };
+        for l in &u.lines {
+            index
+                .entry((l.clone(), at.clone()))
+                .or_insert_with(|| u.id.clone());
+        }
+    }
+    index
+}
+
+/// Line numbers of byte offsets in one source, by binary search over its
+/// line starts (a Beijing-sized topology names thousands of spans).
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn of(src: &str) -> Self {
+        Lines(
+            std::iter::once(0)
+                .chain(src.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
+        )
+    }
+
+    fn line(&self, offset: usize) -> usize {
+        self.0.partition_point(|&start| start <= offset)
+    }
 }
 
 impl Topology {
@@ -245,9 +286,10 @@ impl Topology {
         src: &str,
         read: impl FnOnce(&str) -> Result<String, String>,
     ) -> Result<Self, TopologyError> {
+        let lines = Lines::of(src);
         let err = |offset: usize, problem: String| TopologyError {
             file: file.to_string(),
-            line: line_of(src, offset),
+            line: lines.line(offset),
             problem,
         };
         let raw: RawTopology = toml::from_str(src).map_err(|e| {
@@ -299,7 +341,7 @@ impl Topology {
                     unit: id.clone(),
                     shape,
                     file: file.to_string(),
-                    line: line_of(src, at),
+                    line: lines.line(at),
                 });
             }
             for a in &u.addresses {
@@ -469,16 +511,17 @@ impl Topology {
             let at = name.span().start;
             let name = name.get_ref();
             let side = read(name).map_err(|p| err(at, format!("boundaries: {p}")))?;
+            let side_lines = Lines::of(&side);
             let features = hotline_geo::geojson::parse(&side).map_err(|e| TopologyError {
                 file: name.clone(),
-                line: line_of(&side, e.offset),
+                line: side_lines.line(e.offset),
                 problem: e.problem,
             })?;
             bounded.extend(features.into_iter().map(|f| Bounded {
                 unit: f.unit_id,
                 shape: f.shape,
                 file: name.clone(),
-                line: line_of(&side, f.offset),
+                line: side_lines.line(f.offset),
             }));
         }
         let territories = territory::build(&units, bounded, raw.policy.near_boundary_meters)?;
@@ -488,6 +531,12 @@ impl Topology {
             policy: raw.policy,
             calendar,
             calendar_file,
+            city: units
+                .values()
+                .find(|u| u.tier == Tier::City)
+                .map(|u| u.id.clone())
+                .expect("one city, checked above"),
+            line_departments: line_departments(&units),
             units,
             groups,
             catalogue,
@@ -531,10 +580,7 @@ impl Topology {
     }
 
     pub fn city(&self) -> &Unit {
-        self.units
-            .values()
-            .find(|u| u.tier == Tier::City)
-            .expect("checked at parse")
+        &self.units[&self.city]
     }
 
     pub fn parent_of(&self, id: &str) -> Option<&Unit> {
@@ -608,17 +654,14 @@ impl Topology {
     /// The department answering for `line`: the city-level one, or the one
     /// of `district` when the catalogue puts the line at district level.
     pub fn line_department(&self, line: &LineRef, district: Option<&str>) -> Option<&Unit> {
-        self.units.values().find(|u| {
-            u.tier == Tier::Department
-                && u.lines.iter().any(|l| l == &line.line)
-                && match (line.district_level, district) {
-                    (false, _) => u.level.as_deref() == Some("city"),
-                    (true, Some(d)) => {
-                        u.level.as_deref() == Some("district") && u.parent.as_deref() == Some(d)
-                    }
-                    (true, None) => false,
-                }
-        })
+        let at = match (line.district_level, district) {
+            (false, _) => None,
+            (true, Some(d)) => Some(d.to_string()),
+            (true, None) => return None,
+        };
+        self.line_departments
+            .get(&(line.line.clone(), at))
+            .and_then(|id| self.units.get(id))
     }
 
     /// Addresses in the index, sorted, for demos and tests.
