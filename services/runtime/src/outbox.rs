@@ -1,14 +1,20 @@
 //! Delivers the outbox through the gateway until each message is
-//! acknowledged. Retries only UNAVAILABLE, DEADLINE_EXCEEDED and
-//! RESOURCE_EXHAUSTED, with capped, jittered backoff; any other answer parks
-//! the message as a dead letter. Messages to one unit go in order: one in
-//! backoff holds back the later ones to the same unit.
+//! acknowledged. Retries only UNAVAILABLE, DEADLINE_EXCEEDED,
+//! RESOURCE_EXHAUSTED and ABORTED (a concurrent update the receiver asks to
+//! retry), with capped, jittered backoff; any other answer parks the message
+//! as a dead letter. Messages about one order to one unit go in order, one
+//! lane each: one in backoff holds back the later ones of its lane. Lanes
+//! go out concurrently (a pass no longer waits for each round trip in
+//! turn).
 
+use std::collections::HashMap;
+#[cfg(test)]
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::StreamExt;
 use hotline_store::{Db, handoffs, outbox};
 use hotline_telemetry::{propagation, rpc};
 use tokio::sync::{Notify, watch};
@@ -78,7 +84,7 @@ impl RetryPolicy {
 pub fn retryable(code: Code) -> bool {
     matches!(
         code,
-        Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted
+        Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Aborted
     )
 }
 
@@ -91,6 +97,23 @@ pub struct Deliverer {
 }
 
 const BATCH: i64 = 100;
+
+/// Lanes in flight at once in a pass.
+const LANES: usize = 16;
+
+/// What became of one message.
+enum Outcome {
+    Delivered,
+    Parked,
+    /// Retried after this long; the rest of its lane waits.
+    Later(Duration),
+}
+
+impl Pass {
+    fn sooner(&mut self, d: Duration) {
+        self.wait = Some(self.wait.map_or(d, |w| w.min(d)));
+    }
+}
 
 impl Deliverer {
     /// Runs until `stop` turns true.
@@ -120,7 +143,6 @@ impl Deliverer {
     /// One pass over pending messages.
     pub async fn pass(&self) -> anyhow::Result<Pass> {
         let _one_at_a_time = self.waker.pass.lock().await;
-        let mut done = Pass::default();
         let batch = {
             let mut c = self.db.acquire().await?;
             let batch = outbox::pending(&mut c, BATCH).await?;
@@ -128,73 +150,105 @@ impl Deliverer {
             batch
         };
         let full = batch.len() as i64 == BATCH;
-        let mut held: HashSet<String> = HashSet::new();
-        let mut wait: Option<Duration> = None;
-        let mut sooner = |d: Duration| wait = Some(wait.map_or(d, |w: Duration| w.min(d)));
+        // Lanes in queue order: the messages about one order to one unit.
+        let mut lanes: Vec<Vec<outbox::Message>> = Vec::new();
+        let mut lane_of: HashMap<(String, String), usize> = HashMap::new();
         for m in batch {
-            if held.contains(&m.target_unit) {
-                continue;
+            let key = (m.target_unit.clone(), m.order_id.clone());
+            let i = *lane_of.entry(key).or_insert_with(|| {
+                lanes.push(Vec::new());
+                lanes.len() - 1
+            });
+            lanes[i].push(m);
+        }
+        let passes: Vec<anyhow::Result<Pass>> = futures::stream::iter(lanes)
+            .map(|lane| self.lane(lane))
+            .buffer_unordered(LANES)
+            .collect()
+            .await;
+        let mut done = Pass::default();
+        for p in passes {
+            let p = p?;
+            done.delivered += p.delivered;
+            done.parked += p.parked;
+            if let Some(w) = p.wait {
+                done.sooner(w);
             }
+        }
+        if full {
+            done.wait = Some(Duration::ZERO);
+        }
+        Ok(done)
+    }
+
+    /// Delivers one lane in order until a message must wait.
+    async fn lane(&self, lane: Vec<outbox::Message>) -> anyhow::Result<Pass> {
+        let mut done = Pass::default();
+        for m in lane {
             let now = wall_now();
             if m.next_attempt_us > now {
-                sooner(Duration::from_micros((m.next_attempt_us - now) as u64));
-                held.insert(m.target_unit.clone());
-                continue;
+                done.sooner(Duration::from_micros((m.next_attempt_us - now) as u64));
+                break;
             }
-            let started = std::time::Instant::now();
-            let result = self.gateway.call_raw(&m.method, self.request(&m)).await;
-            crate::failpoint::hit("outbox.after_send");
-            let mut c = self.db.acquire().await?;
-            match result {
-                Ok(_) => {
-                    let rpc_us = started.elapsed().as_micros() as i64;
-                    let mut tx = hotline_store::sqlx::Connection::begin(&mut *c).await?;
-                    outbox::delivered(&mut tx, m.id).await?;
-                    if !m.order_id.is_empty() {
-                        let h = handoffs::Handoff {
-                            message_id: m.message_id.clone(),
-                            order_id: m.order_id.clone(),
-                            from_unit: m.from_unit.clone(),
-                            target_unit: m.target_unit.clone(),
-                            method: m.method.clone(),
-                            created_us: m.created_us,
-                            delivered_wall_us: wall_now(),
-                            rpc_us,
-                            attempts: m.attempts + 1,
-                        };
-                        handoffs::record(&mut tx, &h).await?;
-                    }
-                    tx.commit().await?;
-                    done.delivered += 1;
-                    self.metrics
-                        .delivered(&m.from_unit, &m.target_unit, &m.handoff);
-                }
-                Err(s) if retryable(s.code()) => {
-                    let delay = self.policy.backoff(m.attempts);
-                    let error = format!("{:?}: {}", s.code(), s.message());
-                    outbox::retry_later(
-                        &mut c,
-                        m.id,
-                        wall_now() + delay.as_micros() as i64,
-                        &error,
-                    )
-                    .await?;
-                    self.metrics.outbox_retries.inc();
-                    tracing::debug!(message_id = %m.message_id, target = %m.target_unit, code = ?s.code(), "handoff will be retried");
-                    sooner(delay);
-                    held.insert(m.target_unit.clone());
-                }
-                Err(s) => {
-                    let code = format!("{:?}", s.code());
-                    outbox::park(&mut c, &m, &code, s.message(), wall_now()).await?;
-                    done.parked += 1;
-                    self.metrics.outbox_dead_letters.inc();
-                    tracing::warn!(message_id = %m.message_id, target = %m.target_unit, method = %m.method, code = %code, "handoff refused; parked as dead letter");
+            match self.deliver(&m).await? {
+                Outcome::Delivered => done.delivered += 1,
+                Outcome::Parked => done.parked += 1,
+                Outcome::Later(delay) => {
+                    done.sooner(delay);
+                    break;
                 }
             }
         }
-        done.wait = if full { Some(Duration::ZERO) } else { wait };
         Ok(done)
+    }
+
+    /// Sends one message and records what became of it.
+    async fn deliver(&self, m: &outbox::Message) -> anyhow::Result<Outcome> {
+        let started = std::time::Instant::now();
+        let result = self.gateway.call_raw(&m.method, self.request(m)).await;
+        crate::failpoint::hit("outbox.after_send");
+        let mut c = self.db.acquire().await?;
+        Ok(match result {
+            Ok(_) => {
+                let rpc_us = started.elapsed().as_micros() as i64;
+                let mut tx = hotline_store::sqlx::Connection::begin(&mut *c).await?;
+                outbox::delivered(&mut tx, m.id).await?;
+                if !m.order_id.is_empty() {
+                    let h = handoffs::Handoff {
+                        message_id: m.message_id.clone(),
+                        order_id: m.order_id.clone(),
+                        from_unit: m.from_unit.clone(),
+                        target_unit: m.target_unit.clone(),
+                        method: m.method.clone(),
+                        created_us: m.created_us,
+                        delivered_wall_us: wall_now(),
+                        rpc_us,
+                        attempts: m.attempts + 1,
+                    };
+                    handoffs::record(&mut tx, &h).await?;
+                }
+                tx.commit().await?;
+                self.metrics
+                    .delivered(&m.from_unit, &m.target_unit, &m.handoff);
+                Outcome::Delivered
+            }
+            Err(s) if retryable(s.code()) => {
+                let delay = self.policy.backoff(m.attempts);
+                let error = format!("{:?}: {}", s.code(), s.message());
+                outbox::retry_later(&mut c, m.id, wall_now() + delay.as_micros() as i64, &error)
+                    .await?;
+                self.metrics.outbox_retries.inc();
+                tracing::debug!(message_id = %m.message_id, target = %m.target_unit, code = ?s.code(), "handoff will be retried");
+                Outcome::Later(delay)
+            }
+            Err(s) => {
+                let code = format!("{:?}", s.code());
+                outbox::park(&mut c, m, &code, s.message(), wall_now()).await?;
+                self.metrics.outbox_dead_letters.inc();
+                tracing::warn!(message_id = %m.message_id, target = %m.target_unit, method = %m.method, code = %code, "handoff refused; parked as dead letter");
+                Outcome::Parked
+            }
+        })
     }
 
     /// The delivering call: routed, naming its order and handoff kind for
@@ -235,6 +289,7 @@ mod tests {
         assert!(retryable(Code::Unavailable));
         assert!(retryable(Code::DeadlineExceeded));
         assert!(retryable(Code::ResourceExhausted));
+        assert!(retryable(Code::Aborted));
         assert!(!retryable(Code::FailedPrecondition));
         assert!(!retryable(Code::InvalidArgument));
         assert!(!retryable(Code::Internal));
