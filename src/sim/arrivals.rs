@@ -492,4 +492,65 @@ mod tests {
         let near = all.iter().filter(|a| a.near_border).count() as f64 / all.len() as f64;
         assert!(near >= 0.04, "{near}");
     }
+    /// The published shares of orders by handler type (district
+    /// departments, townships, city departments, enterprises, others) come
+    /// out of the generated catalogue's routing applied to the published
+    /// category mix: no parameter names a share.
+    #[test]
+    fn beijing_handler_shares_come_from_the_catalogue() {
+        let city = crate::topology::beijing::generate(1, "b.geojson");
+        let t = Topology::parse_with("b.toml", &city.toml, |_| Ok(city.geojson.clone())).unwrap();
+        let cfg = Arrivals {
+            per_day: 58_700.0,
+            ..Arrivals::default()
+        };
+        let start = crate::cmd::parse_instant("2026-11-16T00:00").unwrap();
+        let mut g = Generator::new(&t, &cfg, &Proactive::default(), 3, start);
+        let mut leads: BTreeMap<&str, f64> = BTreeMap::new();
+        let day: Vec<Arrival> = (0..24)
+            .flat_map(|h| g.step(&t, start + h * HOUR, HOUR))
+            .collect();
+        for a in day {
+            let place = hotline_core::topology::Place {
+                township: a.township.clone().expect("located"),
+                community: None,
+            };
+            let kind =
+                hotline_core::model::RequestKind::parse(&format!("{:?}", a.kind).to_lowercase())
+                    .unwrap();
+            let d = hotline_core::dispatch::decide_at(
+                &t,
+                kind,
+                &a.item,
+                hotline_core::dispatch::Site::Place(&place),
+            )
+            .unwrap();
+            if let hotline_core::dispatch::Decision::Dispatch { assignments, .. } = d {
+                for p in assignments
+                    .iter()
+                    .filter(|p| p.role == hotline_core::model::Role::Lead)
+                {
+                    *leads
+                        .entry(super::super::driver::handler_type(&t, &p.unit_id))
+                        .or_default() += 1.0;
+                }
+            }
+        }
+        let total: f64 = leads.values().sum();
+        assert!(total > 20_000.0, "{total} leads");
+        for (kind, published) in [
+            ("district_departments", 37.8),
+            ("townships", 36.0),
+            ("city_departments", 16.1),
+            ("enterprises", 7.4),
+            ("others", 2.7),
+        ] {
+            let share = 100.0 * leads.get(kind).copied().unwrap_or(0.0) / total;
+            eprintln!("{kind}: {share:.1} % (published {published} %)");
+            assert!(
+                (share - published).abs() < 3.0,
+                "{kind}: {share:.1} % against the published {published} % ({leads:?})"
+            );
+        }
+    }
 }

@@ -49,12 +49,21 @@ pub const UTILITIES: &[(&str, &str, &str)] = &[
     ("util-subway", "City Subway Operation Company", "subway"),
 ];
 
-/// District-level departments every district has: (suffix, name).
+/// District-level departments every district has: (line, name). In
+/// Beijing most regulatory matters go to the district's bureau of the
+/// line, not to the city's commission; the catalogue routes them there.
 pub const DISTRICT_DEPARTMENTS: &[(&str, &str)] = &[
     ("housing", "Housing and Urban-Rural Development Commission"),
     ("urban", "Urban Management Committee"),
     ("market", "Market Regulation Bureau"),
     ("transport", "Transport Bureau"),
+    ("health", "Health Commission"),
+    ("education", "Education Commission"),
+    ("hrss", "Human Resources and Social Security Bureau"),
+    ("civil", "Civil Affairs Bureau"),
+    ("ecology", "Ecology and Environment Bureau"),
+    ("emergency", "Emergency Management Bureau"),
+    ("landscape", "Landscape and Forestry Bureau"),
 ];
 
 /// Central units in the city (在京中央单位): (id, name).
@@ -66,6 +75,21 @@ pub const CENTRAL: &[(&str, &str)] = &[
         "Central State Organs Housing Administration",
     ),
     ("central-grid", "National Grid North China Branch"),
+    (
+        "central-hospitals",
+        "Hospitals of central organs in Beijing",
+    ),
+];
+
+/// Matters of central units (Art. 22): a subcategory added to a category
+/// and handled by the central unit: (category, subcategory, name, unit).
+#[rustfmt::skip]
+const CENTRAL_MATTERS: &[(&str, &str, &str, &str)] = &[
+    ("housing", "central", "Central organs' housing estates", "central-housing"),
+    ("traffic", "airport", "Airport roads and taxi ranks", "central-airport"),
+    ("power", "grid", "High-voltage grid", "central-grid"),
+    ("subway", "railway", "Railway stations", "central-railway"),
+    ("health", "central", "Central organs' hospitals", "central-hospitals"),
 ];
 
 /// What a category is about decides which request kinds its items cover.
@@ -75,7 +99,8 @@ enum Kind {
     Local,
     /// A community may handle it (on the duty list).
     Community,
-    /// A utility's service: outages have the 24-hour limit.
+    /// A utility's service: outages have the 24-hour limit; the utility
+    /// alone handles it.
     Utility,
     /// A department's own matter; no territory.
     Line,
@@ -83,7 +108,10 @@ enum Kind {
 
 use Kind::*;
 
-/// (code, name, handler, kind, [(subcategory code, name)]).
+/// (code, name, handler, kind, [(subcategory code, name)]). The handler
+/// is a city department or utility by id, `district:LINE` for the
+/// location's district bureau of the line, or empty for the territory
+/// alone (townships clear illegal structures, run village affairs).
 type Category = (
     &'static str,
     &'static str,
@@ -94,13 +122,13 @@ type Category = (
 
 #[rustfmt::skip]
 const CATEGORIES: &[Category] = &[
-    ("urban", "Urban management", "dept-urban", Local, &[("stalls", "Street stalls"), ("ads", "Outdoor advertising"), ("facades", "Building facades")]),
-    ("sanitation", "Sanitation", "dept-urban", Community, &[("garbage", "Household garbage"), ("toilets", "Public toilets"), ("sorting", "Waste sorting")]),
-    ("roads", "Roads and streets", "dept-transport", Local, &[("surface", "Road surface"), ("lights", "Street lights"), ("covers", "Manhole covers")]),
-    ("construction", "Construction sites", "dept-housing", Local, &[("noise", "Construction noise"), ("dust", "Construction dust"), ("safety", "Site safety")]),
-    ("property", "Property management", "dept-housing", Community, &[("service", "Property services"), ("fees", "Property fees"), ("lifts", "Lifts")]),
-    ("housing", "Housing", "dept-housing", Local, &[("renovation", "Old estate renovation"), ("rental", "Rentals"), ("affordable", "Affordable housing")]),
-    ("demolition", "Demolition and relocation", "dept-housing", Local, &[("compensation", "Compensation"), ("illegal", "Illegal structures")]),
+    ("urban", "Urban management", "district:urban", Local, &[("stalls", "Street stalls"), ("ads", "Outdoor advertising"), ("facades", "Building facades")]),
+    ("sanitation", "Sanitation", "", Community, &[("garbage", "Household garbage"), ("toilets", "Public toilets"), ("sorting", "Waste sorting")]),
+    ("roads", "Roads and streets", "district:transport", Local, &[("surface", "Road surface"), ("lights", "Street lights"), ("covers", "Manhole covers")]),
+    ("construction", "Construction sites", "district:housing", Local, &[("noise", "Construction noise"), ("dust", "Construction dust"), ("safety", "Site safety")]),
+    ("property", "Property management", "district:housing", Community, &[("service", "Property services"), ("fees", "Property fees"), ("lifts", "Lifts")]),
+    ("housing", "Housing", "district:housing", Local, &[("renovation", "Old estate renovation"), ("rental", "Rentals"), ("affordable", "Affordable housing")]),
+    ("demolition", "Demolition and relocation", "", Local, &[("compensation", "Compensation"), ("illegal", "Illegal structures")]),
     ("water", "Water supply", "util-water", Utility, &[("supply", "Tap water"), ("quality", "Water quality"), ("meters", "Water meters")]),
     ("drainage", "Drainage", "util-drainage", Utility, &[("sewers", "Sewers"), ("flooding", "Waterlogging")]),
     ("gas", "Gas supply", "util-gas", Utility, &[("supply", "Gas supply"), ("safety", "Gas safety")]),
@@ -110,33 +138,33 @@ const CATEGORIES: &[Category] = &[
     ("bus", "Buses", "util-bus", Utility, &[("routes", "Bus routes"), ("stops", "Bus stops"), ("service", "Bus service")]),
     ("subway", "Subway", "util-subway", Utility, &[("stations", "Stations"), ("service", "Train service")]),
     ("traffic", "Traffic management", "dept-police", Local, &[("signals", "Traffic signals"), ("congestion", "Congestion"), ("signs", "Road signs")]),
-    ("parking", "Parking", "dept-transport", Local, &[("residential", "Residential parking"), ("illegal", "Illegal parking"), ("bikes", "Shared bikes")]),
+    ("parking", "Parking", "district:transport", Local, &[("residential", "Residential parking"), ("illegal", "Illegal parking"), ("bikes", "Shared bikes")]),
     ("taxi", "Taxis and ride hailing", "dept-transport", Line, &[("fares", "Fares"), ("service", "Driver service")]),
-    ("market", "Market order", "dept-market", Line, &[("consumer", "Consumer disputes"), ("prices", "Prices"), ("licences", "Business licences")]),
-    ("food", "Food safety", "dept-market", Local, &[("restaurants", "Restaurants"), ("shops", "Food shops"), ("delivery", "Food delivery")]),
-    ("drugs", "Drugs and medical devices", "dept-market", Line, &[("pharmacies", "Pharmacies"), ("devices", "Medical devices")]),
-    ("health", "Medical services", "dept-health", Line, &[("hospitals", "Hospitals"), ("clinics", "Community clinics"), ("appointments", "Appointments")]),
-    ("epidemic", "Disease prevention", "dept-health", Local, &[("vaccination", "Vaccination"), ("infection", "Infectious disease")]),
+    ("market", "Market order", "district:market", Line, &[("consumer", "Consumer disputes"), ("prices", "Prices"), ("licences", "Business licences")]),
+    ("food", "Food safety", "district:market", Local, &[("restaurants", "Restaurants"), ("shops", "Food shops"), ("delivery", "Food delivery")]),
+    ("drugs", "Drugs and medical devices", "district:market", Line, &[("pharmacies", "Pharmacies"), ("devices", "Medical devices")]),
+    ("health", "Medical services", "district:health", Line, &[("hospitals", "Hospitals"), ("clinics", "Community clinics"), ("appointments", "Appointments")]),
+    ("epidemic", "Disease prevention", "district:health", Local, &[("vaccination", "Vaccination"), ("infection", "Infectious disease")]),
     ("insurance", "Medical insurance", "dept-medsec", Line, &[("reimbursement", "Reimbursement"), ("enrolment", "Enrolment")]),
-    ("education", "Education", "dept-education", Line, &[("enrolment", "School enrolment"), ("fees", "School fees"), ("kindergartens", "Kindergartens")]),
-    ("labour", "Labour relations", "dept-hrss", Line, &[("wages", "Unpaid wages"), ("contracts", "Labour contracts")]),
-    ("social", "Social security", "dept-hrss", Line, &[("pensions", "Pensions"), ("employment", "Employment services")]),
-    ("elderly", "Elderly care", "dept-civil", Community, &[("services", "Home care services"), ("homes", "Care homes"), ("meals", "Meal services")]),
-    ("welfare", "Social assistance", "dept-civil", Community, &[("subsistence", "Subsistence allowance"), ("hardship", "Temporary hardship")]),
+    ("education", "Education", "district:education", Line, &[("enrolment", "School enrolment"), ("fees", "School fees"), ("kindergartens", "Kindergartens")]),
+    ("labour", "Labour relations", "district:hrss", Line, &[("wages", "Unpaid wages"), ("contracts", "Labour contracts")]),
+    ("social", "Social security", "district:hrss", Line, &[("pensions", "Pensions"), ("employment", "Employment services")]),
+    ("elderly", "Elderly care", "district:civil", Community, &[("services", "Home care services"), ("homes", "Care homes"), ("meals", "Meal services")]),
+    ("welfare", "Social assistance", "district:civil", Community, &[("subsistence", "Subsistence allowance"), ("hardship", "Temporary hardship")]),
     ("disability", "Disabled persons", "dept-disabled", Community, &[("access", "Accessibility"), ("subsidies", "Subsidies")]),
     ("veterans", "Veterans", "dept-veterans", Line, &[("benefits", "Benefits"), ("placement", "Job placement")]),
-    ("environment", "Air and water pollution", "dept-ecology", Local, &[("smoke", "Smoke and odours"), ("rivers", "River pollution"), ("enterprises", "Polluting businesses")]),
-    ("noise", "Noise", "dept-ecology", Local, &[("night", "Night noise"), ("business", "Business noise"), ("traffic", "Traffic noise")]),
-    ("greening", "Parks and greening", "dept-landscape", Local, &[("parks", "Parks"), ("trees", "Street trees")]),
+    ("environment", "Air and water pollution", "district:ecology", Local, &[("smoke", "Smoke and odours"), ("rivers", "River pollution"), ("enterprises", "Polluting businesses")]),
+    ("noise", "Noise", "district:ecology", Local, &[("night", "Night noise"), ("business", "Business noise"), ("traffic", "Traffic noise")]),
+    ("greening", "Parks and greening", "district:landscape", Local, &[("parks", "Parks"), ("trees", "Street trees")]),
     ("planning", "Planning and land", "dept-planning", Line, &[("permits", "Planning permits"), ("land", "Land use")]),
-    ("villages", "Rural affairs", "dept-agriculture", Local, &[("land", "Village land"), ("roads", "Village roads"), ("subsidies", "Farm subsidies")]),
-    ("animals", "Animals", "dept-agriculture", Community, &[("dogs", "Dogs"), ("strays", "Stray animals")]),
+    ("villages", "Rural affairs", "", Local, &[("land", "Village land"), ("roads", "Village roads"), ("subsidies", "Farm subsidies")]),
+    ("animals", "Animals", "", Community, &[("dogs", "Dogs"), ("strays", "Stray animals")]),
     ("order", "Public order", "dept-police", Local, &[("disturbance", "Disturbances"), ("fraud", "Fraud")]),
     ("residence", "Household registration", "dept-police", Line, &[("hukou", "Hukou"), ("residence", "Residence permits")]),
-    ("safety", "Work safety", "dept-emergency", Local, &[("hazards", "Safety hazards"), ("chemicals", "Hazardous chemicals")]),
+    ("safety", "Work safety", "district:emergency", Local, &[("hazards", "Safety hazards"), ("chemicals", "Hazardous chemicals")]),
     ("fire", "Fire safety", "dept-fire", Local, &[("exits", "Blocked exits"), ("equipment", "Fire equipment")]),
     ("culture", "Culture and tourism", "dept-culture", Line, &[("venues", "Venues"), ("tours", "Tour groups"), ("heritage", "Heritage sites")]),
-    ("sports", "Sports", "dept-sports", Community, &[("fitness", "Fitness equipment"), ("venues", "Sports venues")]),
+    ("sports", "Sports", "", Community, &[("fitness", "Fitness equipment"), ("venues", "Sports venues")]),
     ("commerce", "Commerce and services", "dept-commerce", Line, &[("prepaid", "Prepaid cards"), ("markets", "Farmers' markets")]),
     ("services", "Government services", "dept-services", Line, &[("permits", "Permits and approvals"), ("hotline", "Hotline service")]),
 ];
@@ -152,6 +180,34 @@ fn quote(s: &str) -> String {
     serde_json::to_string(s).expect("a string serialises")
 }
 
+/// A category's subcategories with who handles each: the category's
+/// handler, and the central units' matters added to it.
+fn subcategories(
+    (cat, _, handler, _, subs): &Category,
+) -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    let cat = *cat;
+    let handler = *handler;
+    subs.iter()
+        .map(move |(sub, name)| (*sub, *name, handler))
+        .chain(
+            CENTRAL_MATTERS
+                .iter()
+                .filter(move |m| m.0 == cat)
+                .map(|(_, sub, name, unit)| (*sub, *name, *unit)),
+        )
+}
+
+/// The handler fields of an item: a department or central unit by id, a
+/// line of the location's district (`district:LINE`), or none (the
+/// territory alone).
+fn handler_fields(handler: &str) -> String {
+    match handler.strip_prefix("district:") {
+        Some(line) => format!("line = {}\nlevel = \"district\"\n", quote(line)),
+        None if handler.is_empty() => String::new(),
+        None => format!("department = {}\n", quote(handler)),
+    }
+}
+
 /// The catalogue as TOML: categories, subcategories and items.
 pub fn toml() -> String {
     let mut out = String::from("\n# The dispatch catalogue: category → subcategory → item.\n");
@@ -163,18 +219,20 @@ pub fn toml() -> String {
             quote(name)
         );
     }
-    for (cat, _, _, _, subs) in CATEGORIES {
-        for (sub, name) in subs.iter() {
+    for c in CATEGORIES {
+        for (sub, name, _) in subcategories(c) {
             let _ = write!(
                 out,
                 "\n[[subcategory]]\ncode = \"{cat}.{sub}\"\ncategory = {}\nname = {}\n",
-                quote(cat),
-                quote(name)
+                quote(c.0),
+                quote(name),
+                cat = c.0
             );
         }
     }
-    for (cat, _, handler, kind, subs) in CATEGORIES {
-        for (i, (sub, sub_name)) in subs.iter().enumerate() {
+    for c in CATEGORIES {
+        let (cat, kind) = (c.0, c.3);
+        for (i, (sub, sub_name, handler)) in subcategories(c).enumerate() {
             // Three items per subcategory: a complaint, a question, and a
             // third by kind, alternating hazards with disputes.
             let third = match (kind, i % 2) {
@@ -184,11 +242,13 @@ pub fn toml() -> String {
             };
             for (aspect, what, urgency) in [COMPLAINT, QUESTION, third] {
                 let mut item = format!(
-                    "\n[[catalogue]]\ncode = \"{cat}.{sub}.{aspect}\"\nsubcategory = \"{cat}.{sub}\"\nname = {}\nurgency = \"{urgency}\"\ndepartment = {}\n",
+                    "\n[[catalogue]]\ncode = \"{cat}.{sub}.{aspect}\"\nsubcategory = \"{cat}.{sub}\"\nname = {}\nurgency = \"{urgency}\"\n{}",
                     quote(&format!("{sub_name}: {what}")),
-                    quote(handler)
+                    handler_fields(handler)
                 );
-                let territory = *kind != Line || aspect == "hazard";
+                // Utilities and line departments handle their own matters;
+                // a danger to life brings the territory in too.
+                let territory = matches!(kind, Local | Community) || aspect == "hazard";
                 if territory {
                     item += "territory = true\n";
                 }
@@ -200,10 +260,10 @@ pub fn toml() -> String {
                         ))
                     );
                 }
-                if *kind == Community && aspect == "complaint" {
+                if kind == Community && aspect == "complaint" {
                     item += "duty_list = true\n";
                 }
-                if aspect == "dispute" || (*kind == Local && aspect == "complaint" && i == 0) {
+                if aspect == "dispute" || (kind == Local && aspect == "complaint" && i == 0) {
                     item += "ambiguous = true\n";
                 }
                 out += &item;
@@ -222,11 +282,26 @@ mod tests {
         assert_eq!(CATEGORIES.len(), 45);
         let subs: usize = CATEGORIES.iter().map(|c| c.4.len()).sum();
         assert!(subs * 3 >= 300, "{subs} subcategories");
-        for (code, _, handler, _, _) in CATEGORIES {
-            assert!(
-                DEPARTMENTS.iter().chain(UTILITIES).any(|d| d.0 == *handler),
-                "{code}: no department {handler}"
-            );
+        for c in CATEGORIES {
+            for (sub, _, handler) in subcategories(c) {
+                let known = match handler.strip_prefix("district:") {
+                    Some(line) => DISTRICT_DEPARTMENTS.iter().any(|d| d.0 == line),
+                    None => {
+                        handler.is_empty()
+                            || DEPARTMENTS.iter().chain(UTILITIES).any(|d| d.0 == handler)
+                            || CENTRAL.iter().any(|d| d.0 == handler)
+                    }
+                };
+                assert!(known, "{}.{sub}: no handler {handler}", c.0);
+                assert!(
+                    !handler.is_empty() || matches!(c.3, Local | Community),
+                    "{}.{sub}: names no handler and no territory",
+                    c.0
+                );
+            }
+        }
+        for (cat, ..) in CENTRAL_MATTERS {
+            assert!(CATEGORIES.iter().any(|c| c.0 == *cat), "{cat}");
         }
     }
 }
