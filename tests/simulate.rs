@@ -355,8 +355,11 @@ async fn proactive_tasks_are_issued_accepted_and_closed_on_reply_the_same_both_w
     let path = dir.path().join("proactive.toml");
     std::fs::write(&path, src).unwrap();
     let args = ["--scenario", path.to_str().unwrap(), "--days", "1"];
+    let html = dir.path().join("proactive.html");
+    let mut with_html = args.to_vec();
+    with_html.extend(["--html", html.to_str().unwrap()]);
     let (db1, db2) = (fresh_db(&pg), fresh_db(&pg));
-    let first = simulate(&args, &db1);
+    let first = simulate(&with_html, &db1);
     let p = &first["summary"]["proactive"];
     assert_eq!(p["issued_through"], "ProactiveService.CreateProactiveTask");
     let task = &p["tasks"][0];
@@ -375,6 +378,15 @@ async fn proactive_tasks_are_issued_accepted_and_closed_on_reply_the_same_both_w
         .map(|d| d["prevented"].as_f64().unwrap())
         .sum();
     assert!(prevented > 0.0, "{task}");
+    // The HTML report lists the task issued, with its issuer and outcome.
+    let page = std::fs::read_to_string(&html).unwrap();
+    let order_id = issued[0]["order_id"].as_str().unwrap();
+    assert!(
+        page.contains(&format!(
+            "<td>{order_id}</td><td>d-hillview</td><td>t-pine</td><td>closed</td>"
+        )),
+        "{order_id} not in the page"
+    );
     let mut inproc = args.to_vec();
     inproc.extend(["--transport", "inproc"]);
     let local = simulate(&inproc, &db2);

@@ -381,6 +381,30 @@ fn charts(r: &Report) -> String {
                 ),
             ],
         );
+        let issued = task["issued"].as_array().cloned().unwrap_or_default();
+        if !issued.is_empty() {
+            out += "<table><tr><th>task order</th><th>issuer</th><th>area</th><th>state</th><th>replied</th><th>overdue</th><th>matching before</th><th>matching after</th></tr>";
+            for t in &issued {
+                let cell = |k: &str| {
+                    esc(&t[k]
+                        .as_str()
+                        .map_or_else(|| t[k].to_string(), str::to_string))
+                };
+                let _ = write!(
+                    out,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    cell("order_id"),
+                    cell("issuer"),
+                    cell("area"),
+                    cell("state"),
+                    cell("replied"),
+                    cell("overdue"),
+                    cell("matching_before"),
+                    cell("matching_after")
+                );
+            }
+            out += "</table>";
+        }
     }
     out
 }
