@@ -492,6 +492,7 @@ mod tests {
         let near = all.iter().filter(|a| a.near_border).count() as f64 / all.len() as f64;
         assert!(near >= 0.04, "{near}");
     }
+
     /// The published shares of orders by handler type (district
     /// departments, townships, city departments, enterprises, others) come
     /// out of the generated catalogue's routing applied to the published
@@ -515,9 +516,8 @@ mod tests {
                 township: a.township.clone().expect("located"),
                 community: None,
             };
-            let kind =
-                hotline_core::model::RequestKind::parse(&format!("{:?}", a.kind).to_lowercase())
-                    .unwrap();
+            let kind: hotline_core::model::RequestKind =
+                hotline_runtime::wire::WireEnum::from_wire(a.kind as i32).unwrap();
             let d = hotline_core::dispatch::decide_at(
                 &t,
                 kind,
@@ -531,7 +531,7 @@ mod tests {
                     .filter(|p| p.role == hotline_core::model::Role::Lead)
                 {
                     *leads
-                        .entry(super::super::driver::handler_type(&t, &p.unit_id))
+                        .entry(crate::sim::driver::handler_type(&t, &p.unit_id))
                         .or_default() += 1.0;
                 }
             }

@@ -8,8 +8,6 @@
 //! turn).
 
 use std::collections::HashMap;
-#[cfg(test)]
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -271,6 +269,8 @@ impl Deliverer {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
     #[test]
