@@ -57,46 +57,60 @@ fn id(kind: &str, a: &Assignment) -> String {
     format!("{kind}:{}:{}:{}", a.order_id, a.unit_id, a.epoch)
 }
 
-async fn arm(
-    conn: &mut Conn,
-    kind: &str,
-    a: &Assignment,
-    due_us: Micros,
-    now: Micros,
-) -> Result<()> {
-    let timer_id = id(kind, a);
-    let t = Arm {
-        timer_id: &timer_id,
+fn arm_of<'a>(kind: &'a str, a: &'a Assignment, timer_id: &'a str, due_us: Micros) -> Arm<'a> {
+    Arm {
+        timer_id,
         kind,
         order_id: &a.order_id,
         unit_id: &a.unit_id,
         epoch: a.epoch,
         due_us,
         payload: "",
-    };
-    timers::arm(conn, t, now).await?;
+    }
+}
+
+/// Arms the assignment's timers of these kinds, in one statement.
+async fn arm(conn: &mut Conn, a: &Assignment, due: &[(&str, Micros)], now: Micros) -> Result<()> {
+    let ids: Vec<String> = due.iter().map(|(kind, _)| id(kind, a)).collect();
+    let arms: Vec<Arm> = due
+        .iter()
+        .zip(&ids)
+        .map(|((kind, due_us), timer_id)| arm_of(kind, a, timer_id, *due_us))
+        .collect();
+    timers::arm_all(conn, &arms, now).await?;
     Ok(())
 }
 
-/// Arms the handler clock of a lead (warning, breach, escalation) from its
-/// dispatch to its due time. Re-arming after an extension moves them.
+/// The handler clock of a lead (warning, breach, escalation) from its
+/// dispatch to its due time.
+fn handler_clock(ctx: &Ctx, a: &Assignment) -> [(&'static str, Micros); 3] {
+    let h = HandlerClock::new(&ctx.topology.policy, a.dispatched_us, a.due_us);
+    [
+        (WARNING, h.warning),
+        (BREACH, h.breach),
+        (ESCALATION, h.escalation),
+    ]
+}
+
+/// Arms the handler clock of a lead. Re-arming after an extension moves
+/// them.
 pub async fn arm_handler_clock(
     ctx: &Ctx,
     conn: &mut Conn,
     a: &Assignment,
     now: Micros,
 ) -> Result<()> {
-    let h = HandlerClock::new(&ctx.topology.policy, a.dispatched_us, a.due_us);
-    arm(conn, WARNING, a, h.warning, now).await?;
-    arm(conn, BREACH, a, h.breach, now).await?;
-    arm(conn, ESCALATION, a, h.escalation, now).await
+    arm(conn, a, &handler_clock(ctx, a), now).await
 }
 
 /// A new lead: its handler clock and its accept window.
 pub async fn arm_new_lead(ctx: &Ctx, conn: &mut Conn, a: &Assignment, now: Micros) -> Result<()> {
-    arm_handler_clock(ctx, conn, a, now).await?;
-    let due = deadline::accept_due(&ctx.topology.policy, a.urgency, a.dispatched_us);
-    arm(conn, ACCEPT, a, due, now).await
+    let mut due = handler_clock(ctx, a).to_vec();
+    due.push((
+        ACCEPT,
+        deadline::accept_due(&ctx.topology.policy, a.urgency, a.dispatched_us),
+    ));
+    arm(conn, a, &due, now).await
 }
 
 /// Accepted: the accept window closes, the contact window opens.
@@ -111,7 +125,7 @@ pub async fn accepted(
     // A proactive task has no requester to contact.
     if a.contacted_us.is_none() && a.kind.is_citizen_request() {
         let due = deadline::contact_due(&ctx.topology.policy, a.urgency, accepted_us);
-        arm(conn, CONTACT, a, due, now).await?;
+        arm(conn, a, &[(CONTACT, due)], now).await?;
     }
     Ok(())
 }

@@ -10,22 +10,23 @@ use hotline_proto::v1::intake_service_server::IntakeService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::{Ctx, guard, idem, meta, wire};
-use hotline_store::orders::{self, Callback, Location, Order as Stored};
+use hotline_store::orders::{self, Callback, HistoryEntry, Location, Order as Stored};
 use hotline_store::{Conn, assignments, misc};
 use sha2::Sha256;
 use tonic::{Request, Response, Status};
 
 use crate::disposition;
 use crate::record::{self, locked, note, transition};
-use crate::wire::{full_order, order_to_wire};
+use crate::wire::{full_order, order_to_wire, order_with};
 
 pub struct Intake {
     ctx: Ctx,
+    key: CityKey,
 }
 
 impl Intake {
-    pub fn new(ctx: Ctx) -> Self {
-        Self { ctx }
+    pub fn new(ctx: Ctx, key: CityKey) -> Self {
+        Self { ctx, key }
     }
 
     fn category_name(&self, code: &str) -> String {
@@ -120,7 +121,8 @@ impl Intake {
             return Ok(done);
         }
         let order_id = record::next_id(&mut tx, "order", "HL").await?;
-        let requester_ref = pseudonym(&mut tx, &phone).await?;
+        let key = self.key.get(&mut tx).await?;
+        let requester_ref = pseudonym(&key, &phone);
         orders::upsert_requester(&mut tx, &requester_ref, &requester.name, &phone, now).await?;
         // A repeat of an open order without new facts is a duplicate,
         // whether intake said so or the centre finds it.
@@ -248,29 +250,34 @@ impl Intake {
             }
         }
         order.state = history.last().expect("history").0;
+        // The order is written once, with its whole history in one
+        // statement, and answered from what was written: a request is a
+        // handful of round trips to the store, not one per line.
+        let lines: Vec<HistoryEntry> = history
+            .into_iter()
+            .map(|(state, detail)| (state.as_str(), detail))
+            .chain(notes)
+            .map(|(action, detail)| record::entry(&mut order, now, &city, action, detail))
+            .collect();
         orders::insert(&mut tx, &order).await?;
-        for (state, detail) in history {
-            note(&mut tx, &mut order, now, &city, state.as_str(), detail).await?;
-        }
-        for (action, detail) in notes {
-            note(&mut tx, &mut order, now, &city, action, detail).await?;
-        }
+        orders::append_history_all(&mut tx, &order_id, &lines).await?;
         if let Some(original) = &repeats {
             disposition::link(&mut tx, &original.order_id, &order_id, now, &city).await?;
         }
         let handler_due = policy.due(order.urgency, now);
+        let mut given = Vec::new();
         for p in &issued {
             let a = record::fresh(&order, &p.unit_id, p.role, 1, now, handler_due);
             record::issue(&self.ctx, &mut tx, &order, &a, now).await?;
+            given.push(a);
         }
-        orders::update(&mut tx, &order).await?;
         if let Some(entry_id) = &known {
             hotline_store::knowledge::answered(&mut tx, &order_id, entry_id, now).await?;
         }
         let name = item.map(|i| i.name.as_str()).unwrap_or_default();
         let answer = SubmitRequestResponse {
-            order: Some(full_order(&mut tx, &order, name).await?),
-            requester_token: crate::requester::token(&mut tx, &order.requester_ref).await?,
+            order: Some(order_with(&order, name, given, lines)),
+            requester_token: crate::requester::token(&key, &order.requester_ref),
         };
         idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
         tx.commit().await?;
@@ -513,25 +520,37 @@ fn normalise_phone(phone: &str) -> Result<String> {
 
 /// The keyed pseudonym of a requester: the same phone always maps to the
 /// same id, which reveals nothing without the city's key.
-async fn pseudonym(conn: &mut Conn, phone: &str) -> Result<String> {
-    let key = city_key(conn).await?;
-    Ok(format!("rq-{}", keyed(&key, phone, 8)))
+fn pseudonym(key: &str, phone: &str) -> String {
+    format!("rq-{}", keyed(key, phone, 8))
 }
 
 /// The city's secret key for pseudonyms and requester credentials:
 /// `HOTLINE_CITY_KEY` when set (so a rebuilt store keeps its pseudonyms),
 /// else one drawn at random the first time and kept in the city's store.
-pub(crate) async fn city_key(conn: &mut Conn) -> Result<String> {
-    if let Some(key) = std::env::var("HOTLINE_CITY_KEY")
-        .ok()
-        .filter(|k| !k.is_empty())
-    {
-        return Ok(key);
+/// A key found stored is kept in memory (a stored key never changes); one
+/// drawn now is not, until a later call finds it committed.
+#[derive(Clone, Default)]
+pub struct CityKey(std::sync::Arc<std::sync::OnceLock<String>>);
+
+impl CityKey {
+    pub async fn get(&self, conn: &mut Conn) -> Result<String> {
+        if let Some(key) = self.0.get() {
+            return Ok(key.clone());
+        }
+        if let Some(key) = std::env::var("HOTLINE_CITY_KEY")
+            .ok()
+            .filter(|k| !k.is_empty())
+        {
+            return Ok(self.0.get_or_init(|| key).clone());
+        }
+        if let Some(key) = misc::setting(conn, "pseudonym_key").await? {
+            return Ok(self.0.get_or_init(|| key).clone());
+        }
+        let fresh: String = (0..32)
+            .map(|_| format!("{:02x}", fastrand::u8(..)))
+            .collect();
+        Ok(misc::setting_or_insert(conn, "pseudonym_key", &fresh).await?)
     }
-    let fresh: String = (0..32)
-        .map(|_| format!("{:02x}", fastrand::u8(..)))
-        .collect();
-    Ok(misc::setting_or_insert(conn, "pseudonym_key", &fresh).await?)
 }
 
 /// The first `bytes` of HMAC-SHA256(key, message), in hex.

@@ -50,27 +50,32 @@ pub const SERVED: &[&str] = &[
 
 /// The city service: its routes and its clocks.
 pub fn tier(ctx: Ctx) -> server::Tier {
-    let routes = Routes::new(IntakeServiceServer::new(intake::Intake::new(ctx.clone())))
-        .add_service(ContactRelayServiceServer::new(relay::Relay::new(
-            ctx.clone(),
-        )))
-        .add_service(DispatchServiceServer::new(events::Events::new(ctx.clone())))
-        .add_service(EscalationServiceServer::new(
-            escalation::CityEscalation::new(ctx.clone()),
-        ))
-        .add_service(ReportingServiceServer::new(reporting::CityReporting::new(
-            ctx.clone(),
-        )))
-        .add_service(ProactiveServiceServer::new(proactive::CityProactive::new(
-            ctx.clone(),
-        )))
-        .add_service(RequesterServiceServer::new(requester::Requesters::new(
-            ctx.clone(),
-        )))
-        .add_service(PrivacyServiceServer::new(audit::Privacy::new(ctx.clone())))
-        .add_service(KnowledgeServiceServer::new(knowledge::Knowledge::new(
-            ctx.clone(),
-        )));
+    let key = intake::CityKey::default();
+    let routes = Routes::new(IntakeServiceServer::new(intake::Intake::new(
+        ctx.clone(),
+        key.clone(),
+    )))
+    .add_service(ContactRelayServiceServer::new(relay::Relay::new(
+        ctx.clone(),
+    )))
+    .add_service(DispatchServiceServer::new(events::Events::new(ctx.clone())))
+    .add_service(EscalationServiceServer::new(
+        escalation::CityEscalation::new(ctx.clone()),
+    ))
+    .add_service(ReportingServiceServer::new(reporting::CityReporting::new(
+        ctx.clone(),
+    )))
+    .add_service(ProactiveServiceServer::new(proactive::CityProactive::new(
+        ctx.clone(),
+    )))
+    .add_service(RequesterServiceServer::new(requester::Requesters::new(
+        ctx.clone(),
+        key,
+    )))
+    .add_service(PrivacyServiceServer::new(audit::Privacy::new(ctx.clone())))
+    .add_service(KnowledgeServiceServer::new(knowledge::Knowledge::new(
+        ctx.clone(),
+    )));
     server::Tier {
         routes,
         served: SERVED,

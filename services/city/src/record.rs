@@ -22,16 +22,28 @@ pub async fn note(
     action: &str,
     detail: String,
 ) -> Result<()> {
+    let entry = entry(order, now, actor, action, detail);
+    orders::append_history(conn, &order.order_id, &entry).await?;
+    Ok(())
+}
+
+/// The order's next history line, not yet stored: the sequence number
+/// advances now, the line is written with [`orders::append_history_all`].
+pub fn entry(
+    order: &mut Order,
+    now: Micros,
+    actor: &str,
+    action: &str,
+    detail: String,
+) -> HistoryEntry {
     order.seq += 1;
-    let entry = HistoryEntry {
+    HistoryEntry {
         seq: order.seq,
         time_us: now,
         actor_unit: actor.to_string(),
         action: action.to_string(),
         detail,
-    };
-    orders::append_history(conn, &order.order_id, &entry).await?;
-    Ok(())
+    }
 }
 
 /// Moves the order to `state`, with a history line.

@@ -19,12 +19,11 @@ use crate::record::{self, locked, note, transition};
 pub const TOKEN: &str = "x-hotline-requester-token";
 
 /// The credential of the requester under `requester_ref`.
-pub async fn token(conn: &mut Conn, requester_ref: &str) -> Result<String> {
-    let key = crate::intake::city_key(conn).await?;
-    Ok(format!(
+pub fn token(key: &str, requester_ref: &str) -> String {
+    format!(
         "rt-{}",
-        crate::intake::keyed(&key, &format!("requester-token:{requester_ref}"), 24)
-    ))
+        crate::intake::keyed(key, &format!("requester-token:{requester_ref}"), 24)
+    )
 }
 
 /// Queues a notice of `kind` to every unit holding a live assignment on
@@ -59,11 +58,12 @@ pub async fn tell_handlers(
 
 pub struct Requesters {
     ctx: Ctx,
+    key: crate::intake::CityKey,
 }
 
 impl Requesters {
-    pub fn new(ctx: Ctx) -> Self {
-        Self { ctx }
+    pub fn new(ctx: Ctx, key: crate::intake::CityKey) -> Self {
+        Self { ctx, key }
     }
 
     /// The order named, if the credential in `req` is its requester's.
@@ -86,7 +86,7 @@ impl Requesters {
         let order = orders::get(conn, order_id)
             .await?
             .ok_or_else(|| ServiceError::not_found("order", format!("orders/{order_id}")))?;
-        let expected = token(conn, &order.requester_ref).await?;
+        let expected = token(&self.key.get(conn).await?, &order.requester_ref);
         if !same(&expected, &presented) {
             return Err(ServiceError::PermissionDenied(format!(
                 "orders/{order_id} is not this requester's"

@@ -3,8 +3,8 @@
 use hotline_proto::v1 as pb;
 use hotline_runtime::wire::{WireEnum, assignment_to_wire, opt_ts, ts};
 use hotline_store::Conn;
-use hotline_store::assignments;
-use hotline_store::orders::{self, Order};
+use hotline_store::assignments::{self, Assignment};
+use hotline_store::orders::{self, HistoryEntry, Order};
 
 use hotline_runtime::error::Result;
 
@@ -56,14 +56,23 @@ pub fn order_to_wire(o: &Order, category_name: &str) -> pb::Order {
 
 /// The whole order: facts, assignments and history.
 pub async fn full_order(conn: &mut Conn, o: &Order, category_name: &str) -> Result<pb::Order> {
+    let given = assignments::for_order(conn, &o.order_id).await?;
+    let history = orders::history(conn, &o.order_id).await?;
+    Ok(order_with(o, category_name, given, history))
+}
+
+/// The whole order from its assignments and history at hand, in the order
+/// the store lists them (assignments by dispatch time and unit).
+pub fn order_with(
+    o: &Order,
+    category_name: &str,
+    mut given: Vec<Assignment>,
+    history: Vec<HistoryEntry>,
+) -> pb::Order {
+    given.sort_by(|a, b| (a.dispatched_us, &a.unit_id).cmp(&(b.dispatched_us, &b.unit_id)));
     let mut w = order_to_wire(o, category_name);
-    w.assignments = assignments::for_order(conn, &o.order_id)
-        .await?
-        .iter()
-        .map(assignment_to_wire)
-        .collect();
-    w.history = orders::history(conn, &o.order_id)
-        .await?
+    w.assignments = given.iter().map(assignment_to_wire).collect();
+    w.history = history
         .into_iter()
         .map(|h| pb::HistoryEntry {
             seq: h.seq as u64,
@@ -73,5 +82,5 @@ pub async fn full_order(conn: &mut Conn, o: &Order, category_name: &str) -> Resu
             detail: h.detail,
         })
         .collect();
-    Ok(w)
+    w
 }

@@ -104,7 +104,16 @@ impl Db {
             Backend::Sqlite => 1,
             Backend::Postgres => max_connections.max(1),
         };
-        let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        let mut options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        // An operator can ask for statements slower than N ms in the log
+        // (target `sqlx::query`, level WARN), to find a slow query.
+        if let Some(ms) = std::env::var("HOTLINE_SLOW_SQL_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            options =
+                options.log_slow_statements(log::LevelFilter::Warn, Duration::from_millis(ms));
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(30))

@@ -54,12 +54,13 @@ pub async fn record(conn: &mut Conn, e: &InboxEvent, retain_after_us: i64) -> Re
 
 /// Drops events before `before_us`, raising each unit's horizon.
 pub async fn prune(conn: &mut Conn, before_us: i64) -> Result<()> {
-    let expired: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(event_id) FROM inbox_events WHERE time_us < $1")
-            .bind(before_us)
-            .fetch_one(&mut *conn)
-            .await?;
-    if expired.is_none() {
+    // The oldest instant, from the time index: usually nothing has
+    // expired and this is the only statement. (MAX(event_id) with a time
+    // filter walks the whole table backwards when nothing matches.)
+    let oldest: Option<i64> = sqlx::query_scalar("SELECT MIN(time_us) FROM inbox_events")
+        .fetch_one(&mut *conn)
+        .await?;
+    if oldest.is_none_or(|t| t >= before_us) {
         return Ok(());
     }
     sqlx::query(

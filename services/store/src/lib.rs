@@ -55,6 +55,18 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The VALUES rows of a multi-row insert, `($1, …, $cols), ($cols+1, …)`:
+/// one statement for a batch, one round trip to the database.
+pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Decodes a stored enum name.
 pub(crate) fn parse<T>(value: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T> {
     parse(value).ok_or_else(|| StoreError::Corrupt(format!("{what} {value:?}")))

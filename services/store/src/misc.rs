@@ -7,15 +7,14 @@ use crate::{Conn, Result};
 /// The next value of a named counter, inside the caller's transaction (the
 /// row lock serialises concurrent writers on PostgreSQL).
 pub async fn next(conn: &mut Conn, name: &str) -> Result<i64> {
-    sqlx::query("INSERT INTO counters (name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
-        .bind(name)
-        .execute(&mut *conn)
-        .await?;
-    let v: i64 =
-        sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value")
-            .bind(name)
-            .fetch_one(&mut *conn)
-            .await?;
+    // One statement: the first use creates the counter at 1.
+    let v: i64 = sqlx::query_scalar(
+        "INSERT INTO counters (name, value) VALUES ($1, 1) \
+         ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+    )
+    .bind(name)
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(v)
 }
 

@@ -371,15 +371,33 @@ pub struct HistoryEntry {
 }
 
 pub async fn append_history(conn: &mut Conn, order_id: &str, e: &HistoryEntry) -> Result<()> {
-    sqlx::query("INSERT INTO history (order_id, seq, time_us, actor_unit, action, detail) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(order_id)
-        .bind(e.seq)
-        .bind(e.time_us)
-        .bind(&e.actor_unit)
-        .bind(&e.action)
-        .bind(&e.detail)
-        .execute(&mut *conn)
-        .await?;
+    append_history_all(conn, order_id, std::slice::from_ref(e)).await
+}
+
+/// Appends several history lines of one order in one statement.
+pub async fn append_history_all(
+    conn: &mut Conn,
+    order_id: &str,
+    entries: &[HistoryEntry],
+) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let rows = crate::placeholders(entries.len(), 6);
+    let sql = format!(
+        "INSERT INTO history (order_id, seq, time_us, actor_unit, action, detail) VALUES {rows}"
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for e in entries {
+        q = q
+            .bind(order_id)
+            .bind(e.seq)
+            .bind(e.time_us)
+            .bind(&e.actor_unit)
+            .bind(&e.action)
+            .bind(&e.detail);
+    }
+    q.execute(&mut *conn).await?;
     Ok(())
 }
 

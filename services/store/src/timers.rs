@@ -52,7 +52,7 @@ fn from_row(r: AnyRow) -> Result<Timer> {
 }
 
 /// A deadline to arm.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Arm<'a> {
     pub timer_id: &'a str,
     pub kind: &'a str,
@@ -68,25 +68,38 @@ pub struct Arm<'a> {
 /// timer keeps the trace context of the work arming it (see
 /// [`crate::context`]), so its firing joins that trace.
 pub async fn arm(conn: &mut Conn, t: Arm<'_>, now: i64) -> Result<()> {
+    arm_all(conn, &[t], now).await
+}
+
+/// Arms (or re-arms) several timers in one statement; ids must differ.
+pub async fn arm_all(conn: &mut Conn, ts: &[Arm<'_>], now: i64) -> Result<()> {
+    if ts.is_empty() {
+        return Ok(());
+    }
     let (trace_parent, baggage) = crate::context::capture();
-    sqlx::query(
+    let rows = crate::placeholders(ts.len(), 11);
+    let sql = format!(
         "INSERT INTO timers (timer_id, kind, order_id, unit_id, epoch, due_us, state, payload, created_us, trace_parent, baggage) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $10) \
+         VALUES {rows} \
          ON CONFLICT (timer_id) DO UPDATE SET due_us = excluded.due_us, state = 'pending', payload = excluded.payload, fired_us = NULL, \
-         trace_parent = excluded.trace_parent, baggage = excluded.baggage",
-    )
-    .bind(t.timer_id)
-    .bind(t.kind)
-    .bind(t.order_id)
-    .bind(t.unit_id)
-    .bind(t.epoch)
-    .bind(t.due_us)
-    .bind(t.payload)
-    .bind(now)
-    .bind(trace_parent)
-    .bind(baggage)
-    .execute(&mut *conn)
-    .await?;
+         trace_parent = excluded.trace_parent, baggage = excluded.baggage"
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for t in ts {
+        q = q
+            .bind(t.timer_id)
+            .bind(t.kind)
+            .bind(t.order_id)
+            .bind(t.unit_id)
+            .bind(t.epoch)
+            .bind(t.due_us)
+            .bind("pending")
+            .bind(t.payload)
+            .bind(now)
+            .bind(trace_parent.clone())
+            .bind(baggage.clone());
+    }
+    q.execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -226,6 +226,25 @@ async fn orders_round_trip_with_history(db: Db, _: String) {
         };
         orders::append_history(&mut tx, "HL1", &e).await.unwrap();
     }
+    // Several lines in one statement come back in sequence order.
+    let batch: Vec<HistoryEntry> = ["received", "classified", "answered"]
+        .iter()
+        .zip(1..)
+        .map(|(action, seq)| HistoryEntry {
+            seq,
+            time_us: 7,
+            actor_unit: "city".into(),
+            action: action.to_string(),
+            detail: format!("line {seq}"),
+        })
+        .collect();
+    orders::append_history_all(&mut tx, "HL2", &batch)
+        .await
+        .unwrap();
+    orders::append_history_all(&mut tx, "HL2", &[])
+        .await
+        .unwrap();
+    assert_eq!(orders::history(&mut tx, "HL2").await.unwrap(), batch);
     tx.commit().await.unwrap();
 
     let mut tx = db.begin().await.unwrap();
@@ -491,6 +510,23 @@ async fn trace_context_is_kept_with_the_work(db: Db, _: String) {
     assert_eq!(t.trace_parent, PARENT);
     assert_eq!(timers::counts(&mut c, 499).await.unwrap(), (1, 0));
     assert_eq!(timers::counts(&mut c, 500).await.unwrap(), (1, 1));
+    // Several armed at once; one already armed is moved, not doubled.
+    let moved = timers::Arm { due_us: 900, ..arm };
+    let accept = timers::Arm {
+        timer_id: "accept:HL1:t1:1",
+        kind: "accept",
+        due_us: 300,
+        ..arm
+    };
+    timers::arm_all(&mut c, &[moved, accept], 200)
+        .await
+        .unwrap();
+    let due = |t: Option<timers::Timer>| t.map(|t| t.due_us);
+    let breach = timers::get(&mut c, "breach:HL1:t1:1").await.unwrap();
+    assert_eq!(due(breach), Some(900));
+    let accept = timers::get(&mut c, "accept:HL1:t1:1").await.unwrap();
+    assert_eq!(due(accept), Some(300));
+    assert_eq!(timers::counts(&mut c, 899).await.unwrap(), (2, 1));
     // An assignment keeps the first trace it was stored with.
     let mut a = assignment("HL1", "t1", AssignmentState::Dispatched, 50);
     a.trace_parent = PARENT.into();
@@ -918,6 +954,10 @@ async fn inbox_events_replay_prune_and_horizon(db: Db, _: String) {
         .unwrap();
     assert_eq!(rest, vec![u1[1].clone()]);
     assert_eq!(inbox_events::horizon(&mut c, "u1").await.unwrap(), 0);
+    // Nothing before 10: a prune there keeps every event and horizon.
+    inbox_events::prune(&mut c, 10).await.unwrap();
+    assert_eq!(inbox_events::horizon(&mut c, "u1").await.unwrap(), 0);
+    assert_eq!(inbox_events::after(&mut c, "u1", 0, 10).await.unwrap(), u1);
     // Events before 25 go; each unit's horizon is its newest pruned.
     inbox_events::prune(&mut c, 25).await.unwrap();
     assert_eq!(
