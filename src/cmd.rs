@@ -32,6 +32,17 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Command {
+    /// The CPU a service or gateway process is to stay on.
+    pub fn cpu(&self) -> Option<usize> {
+        match self {
+            Command::Serve(a) => a.cpu,
+            Command::Gateway(a) => a.cpu,
+            _ => None,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 pub enum Command {
     /// Start the gateway and every tier service as separate processes.
@@ -192,6 +203,11 @@ pub struct UpArgs {
     /// gateway here, the services on the ports after it.
     #[arg(long)]
     pub metrics_port_base: Option<u16>,
+    /// Keep each process on one CPU: the centre on a CPU of its own, the
+    /// gateway and the other services spread over the rest (measured
+    /// faster on a small VM; see docs/simulation.md).
+    #[arg(long)]
+    pub pin_cpus: bool,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
 }
@@ -233,6 +249,9 @@ pub struct ServeArgs {
     /// clients spread their load (behind a headless Service).
     #[arg(long)]
     pub max_connection_age_secs: Option<u64>,
+    /// Keep this process's threads on this CPU (see `hotline up --pin-cpus`).
+    #[arg(long, env = "HOTLINE_CPU")]
+    pub cpu: Option<usize>,
     /// `wall`, or `virtual`: time moves only through ControlService.AdvanceTo.
     #[arg(long, default_value = "wall")]
     pub clock: String,
@@ -261,6 +280,9 @@ pub struct GatewayArgs {
     /// clients spread their load (behind a headless Service).
     #[arg(long)]
     pub max_connection_age_secs: Option<u64>,
+    /// Keep this process's threads on this CPU (see `hotline up --pin-cpus`).
+    #[arg(long, env = "HOTLINE_CPU")]
+    pub cpu: Option<usize>,
 }
 
 #[derive(Args)]
@@ -444,6 +466,7 @@ async fn up(a: UpArgs) -> anyhow::Result<()> {
     opts.otlp_endpoint = a.telemetry.otlp_endpoint.clone();
     opts.trace_sample_ratio = a.telemetry.trace_sample_ratio;
     opts.metrics_port_base = a.metrics_port_base;
+    opts.pin_cpus = a.pin_cpus;
     let mut mesh = Mesh::start(opts).await?;
     println!("hotline mesh up: gateway {}", mesh.gateway_url);
     for (name, pid) in mesh.pids() {

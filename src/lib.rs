@@ -9,6 +9,7 @@ pub mod bench_tracing;
 pub mod client;
 pub mod cmd;
 pub mod conformance;
+pub mod cpu;
 pub mod demo;
 mod demo_disputes;
 mod demo_integration;

@@ -41,6 +41,9 @@ pub struct MeshOptions {
     /// Metrics on 127.0.0.1 from this port: the gateway's, then each
     /// service's in topology order.
     pub metrics_port_base: Option<u16>,
+    /// Keep each process on one CPU, the centre on a CPU of its own
+    /// (see [`crate::cpu`]).
+    pub pin_cpus: bool,
 }
 
 impl MeshOptions {
@@ -59,6 +62,7 @@ impl MeshOptions {
             otlp_endpoint: None,
             trace_sample_ratio: None,
             metrics_port_base: None,
+            pin_cpus: false,
         }
     }
 
@@ -87,6 +91,19 @@ impl MeshOptions {
         }
     }
 
+    /// The CPU of the gateway (`None`) or of the service at this index of
+    /// the topology, when the mesh pins its processes.
+    fn cpu(&self, topology: &Topology, service: Option<usize>) -> Option<usize> {
+        if !self.pin_cpus {
+            return None;
+        }
+        let city = &topology.city().id;
+        let centre = std::iter::once(false)
+            .chain(topology.services().iter().map(|s| s.units.contains(city)));
+        let placed = crate::cpu::placement(&crate::cpu::allowed(), centre);
+        placed[service.map_or(0, |i| i + 1)]
+    }
+
     /// The database URL of one service.
     pub fn db_url(&self, service: &str) -> anyhow::Result<String> {
         match &self.db {
@@ -102,6 +119,11 @@ impl MeshOptions {
             }
         }
     }
+}
+
+fn cpu_args(cpu: Option<usize>) -> Vec<String> {
+    cpu.map(|c| vec!["--cpu".into(), c.to_string()])
+        .unwrap_or_default()
 }
 
 struct Proc {
@@ -140,6 +162,7 @@ impl Mesh {
         ];
         args.extend(opts.telemetry_args());
         args.extend(opts.metrics_args(0));
+        args.extend(cpu_args(opts.cpu(&topology, None)));
         let mut child = spawn(&opts, "gateway", &args, &[], true)?;
         let stdout = child.stdout.take().context("gateway stdout")?;
         let mut lines = BufReader::new(stdout).lines();
@@ -201,6 +224,7 @@ impl Mesh {
             .position(|s| s.name == name)
             .unwrap_or(0);
         args.extend(self.opts.metrics_args(1 + index as u16));
+        args.extend(cpu_args(self.opts.cpu(&self.topology, Some(index))));
         if let Some(start) = &self.opts.virtual_clock {
             args.extend([
                 "--clock".into(),
