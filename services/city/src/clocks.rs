@@ -57,25 +57,21 @@ fn id(kind: &str, a: &Assignment) -> String {
     format!("{kind}:{}:{}:{}", a.order_id, a.unit_id, a.epoch)
 }
 
-fn arm_of<'a>(kind: &'a str, a: &'a Assignment, timer_id: &'a str, due_us: Micros) -> Arm<'a> {
-    Arm {
-        timer_id,
-        kind,
-        order_id: &a.order_id,
-        unit_id: &a.unit_id,
-        epoch: a.epoch,
-        due_us,
-        payload: "",
-    }
-}
-
 /// Arms the assignment's timers of these kinds, in one statement.
 async fn arm(conn: &mut Conn, a: &Assignment, due: &[(&str, Micros)], now: Micros) -> Result<()> {
     let ids: Vec<String> = due.iter().map(|(kind, _)| id(kind, a)).collect();
     let arms: Vec<Arm> = due
         .iter()
         .zip(&ids)
-        .map(|((kind, due_us), timer_id)| arm_of(kind, a, timer_id, *due_us))
+        .map(|(&(kind, due_us), timer_id)| Arm {
+            timer_id,
+            kind,
+            order_id: &a.order_id,
+            unit_id: &a.unit_id,
+            epoch: a.epoch,
+            due_us,
+            payload: "",
+        })
         .collect();
     timers::arm_all(conn, &arms, now).await?;
     Ok(())
