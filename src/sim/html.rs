@@ -383,25 +383,30 @@ fn charts(r: &Report) -> String {
         );
         let issued = task["issued"].as_array().cloned().unwrap_or_default();
         if !issued.is_empty() {
-            out += "<table><tr><th>task order</th><th>issuer</th><th>area</th><th>state</th><th>replied</th><th>overdue</th><th>matching before</th><th>matching after</th></tr>";
+            const COLUMNS: [(&str, &str); 8] = [
+                ("task order", "order_id"),
+                ("issuer", "issuer"),
+                ("area", "area"),
+                ("state", "state"),
+                ("replied", "replied"),
+                ("overdue", "overdue"),
+                ("matching before", "matching_before"),
+                ("matching after", "matching_after"),
+            ];
+            out += "<table><tr>";
+            for (head, _) in COLUMNS {
+                let _ = write!(out, "<th>{head}</th>");
+            }
+            out += "</tr>";
             for t in &issued {
-                let cell = |k: &str| {
-                    esc(&t[k]
+                out += "<tr>";
+                for (_, k) in COLUMNS {
+                    let v = t[k]
                         .as_str()
-                        .map_or_else(|| t[k].to_string(), str::to_string))
-                };
-                let _ = write!(
-                    out,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    cell("order_id"),
-                    cell("issuer"),
-                    cell("area"),
-                    cell("state"),
-                    cell("replied"),
-                    cell("overdue"),
-                    cell("matching_before"),
-                    cell("matching_after")
-                );
+                        .map_or_else(|| t[k].to_string(), str::to_string);
+                    let _ = write!(out, "<td>{}</td>", esc(&v));
+                }
+                out += "</tr>";
             }
             out += "</table>";
         }
