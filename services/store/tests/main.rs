@@ -1030,3 +1030,28 @@ async fn audit_and_knowledge_round_trip(db: Db, _: String) {
     );
     assert_eq!(knowledge::count(&mut c).await.unwrap(), 1);
 }
+
+/// The embedded default's durability settings, as the benchmarks and the
+/// operations guide state them: WAL, synchronous=NORMAL, a checkpoint
+/// every 10,000 pages.
+#[tokio::test]
+async fn sqlite_runs_in_wal_with_normal_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestDb::new(None, dir.path(), "pragmas").await.unwrap();
+    let mut c = t.db.acquire().await.unwrap();
+    let mut pragma = async |name: &str| -> String {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA {name}")))
+            .fetch_one(&mut *c)
+            .await
+            .unwrap();
+        match sqlx::Row::try_get::<String, _>(&row, 0) {
+            Ok(s) => s,
+            Err(_) => sqlx::Row::try_get::<i64, _>(&row, 0).unwrap().to_string(),
+        }
+    };
+    assert_eq!(pragma("journal_mode").await, "wal");
+    assert_eq!(pragma("synchronous").await, "1", "1 is NORMAL");
+    assert_eq!(pragma("wal_autocheckpoint").await, "10000");
+    drop(c);
+    t.cleanup().await.unwrap();
+}
