@@ -1039,19 +1039,21 @@ async fn sqlite_runs_in_wal_with_normal_sync() {
     let dir = tempfile::tempdir().unwrap();
     let t = TestDb::new(None, dir.path(), "pragmas").await.unwrap();
     let mut c = t.db.acquire().await.unwrap();
-    let mut pragma = async |name: &str| -> String {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA {name}")))
-            .fetch_one(&mut *c)
-            .await
-            .unwrap();
-        match sqlx::Row::try_get::<String, _>(&row, 0) {
-            Ok(s) => s,
-            Err(_) => sqlx::Row::try_get::<i64, _>(&row, 0).unwrap().to_string(),
-        }
-    };
-    assert_eq!(pragma("journal_mode").await, "wal");
-    assert_eq!(pragma("synchronous").await, "1", "1 is NORMAL");
-    assert_eq!(pragma("wal_autocheckpoint").await, "10000");
+    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+    let checkpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+    assert_eq!(journal, "wal");
+    assert_eq!(sync, 1, "1 is NORMAL");
+    assert_eq!(checkpoint, 10000);
     drop(c);
     t.cleanup().await.unwrap();
 }
