@@ -44,6 +44,35 @@ pub struct MeshOptions {
     /// Keep each process on one CPU, the centre on a CPU of its own
     /// (see [`crate::cpu`]).
     pub pin_cpus: bool,
+    /// SQLite only: whether a WAL checkpoint ends in an fsync.
+    pub sqlite_sync: SqliteSync,
+}
+
+/// How hard the SQLite stores push to disk (`?synchronous=` of the URL).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SqliteSync {
+    /// WAL with synchronous=NORMAL, the services' default: a commit survives
+    /// a process crash; the last commits may be lost on power loss.
+    #[default]
+    Normal,
+    /// No fsync at checkpoints: a commit survives a process crash, but an
+    /// operating-system crash or power loss may corrupt the file. For
+    /// scratch stores such as a simulation's.
+    Off,
+}
+
+impl SqliteSync {
+    /// What a commit survives, as the reports state it.
+    pub fn durability(self) -> &'static str {
+        match self {
+            SqliteSync::Normal => {
+                "SQLite WAL, synchronous=NORMAL: a commit survives a process crash; the last commits may be lost on power loss"
+            }
+            SqliteSync::Off => {
+                "SQLite WAL, synchronous=OFF: a commit survives a process crash; an OS crash or power loss may corrupt the store"
+            }
+        }
+    }
 }
 
 impl MeshOptions {
@@ -63,6 +92,7 @@ impl MeshOptions {
             trace_sample_ratio: None,
             metrics_port_base: None,
             pin_cpus: false,
+            sqlite_sync: SqliteSync::Normal,
         }
     }
 
@@ -107,7 +137,14 @@ impl MeshOptions {
     /// The database URL of one service.
     pub fn db_url(&self, service: &str) -> anyhow::Result<String> {
         match &self.db {
-            None => Ok(format!("sqlite://{}/{service}.db", self.data_dir.display())),
+            None => Ok(format!(
+                "sqlite://{}/{service}.db{}",
+                self.data_dir.display(),
+                match self.sqlite_sync {
+                    SqliteSync::Normal => "",
+                    SqliteSync::Off => "?synchronous=off",
+                }
+            )),
             Some(url) => {
                 let base = url.split('?').next().unwrap_or(url);
                 let name = base

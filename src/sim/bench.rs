@@ -8,6 +8,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{SimulateArgs, Transport};
+use crate::mesh::SqliteSync;
 
 #[derive(Args, Clone, Debug)]
 pub struct BenchSimulateArgs {
@@ -23,29 +24,28 @@ pub struct BenchSimulateArgs {
     /// dropped after).
     #[arg(long)]
     pub db: Option<String>,
+    /// SQLite settings to measure (see `simulate --sqlite-synchronous`).
+    #[arg(long, value_enum, num_args = 1.., default_values = ["normal", "off"])]
+    pub sqlite_synchronous: Vec<SqliteSync>,
     #[arg(long)]
     pub json: bool,
 }
 
-/// What each backend promises once a call has returned.
-fn durability(backend: &str) -> &'static str {
-    match backend {
-        "sqlite" => {
-            "SQLite WAL, synchronous=NORMAL: a commit survives a process crash; the last commits may be lost on power loss"
-        }
-        _ => {
-            "PostgreSQL as the server is configured (here: fsync on, synchronous_commit on): a commit is on disk before the call returns"
-        }
-    }
-}
+const POSTGRES_DURABILITY: &str = "PostgreSQL as the server is configured (here: fsync on, synchronous_commit on): a commit is on disk before the call returns";
 
 pub async fn run(a: BenchSimulateArgs) -> anyhow::Result<()> {
-    let mut backends: Vec<Option<String>> = vec![None];
+    // (PostgreSQL server URL, SQLite setting) of each backend measured.
+    let mut backends: Vec<(Option<String>, SqliteSync)> =
+        a.sqlite_synchronous.iter().map(|s| (None, *s)).collect();
     if let Some(url) = &a.db {
-        backends.push(Some(url.clone()));
+        backends.push((Some(url.clone()), SqliteSync::Normal));
     }
     let mut rows = Vec::new();
-    for db in &backends {
+    for (db, sync) in &backends {
+        let durability = match db {
+            Some(_) => POSTGRES_DURABILITY,
+            None => sync.durability(),
+        };
         for t in &a.transport {
             let scratch = db.as_ref().map(|u| {
                 let name = format!("hlbench{}x{:08x}", std::process::id(), fastrand::u32(..));
@@ -69,6 +69,7 @@ pub async fn run(a: BenchSimulateArgs) -> anyhow::Result<()> {
                 data_dir: None,
                 db: db_url.clone(),
                 transport: *t,
+                sqlite_synchronous: *sync,
                 quiet: true,
             };
             let r = super::run_scenario(&a.scenario, &args).await;
@@ -94,7 +95,7 @@ pub async fn run(a: BenchSimulateArgs) -> anyhow::Result<()> {
                 "simulated_hours": a.hours,
                 "transport": tm.transport,
                 "backend": tm.backend,
-                "durability": durability(&tm.backend),
+                "durability": durability,
                 "contacts": r.summary.volume["contacts"],
                 "dispatched_orders": r.summary.volume["dispatched"],
                 "seconds": tm.simulate_seconds,
@@ -107,7 +108,7 @@ pub async fn run(a: BenchSimulateArgs) -> anyhow::Result<()> {
             });
             if !a.json {
                 println!(
-                    "{:<7} {:<10} {:>7} contacts, {:>6} dispatched in {:>7.1} s: {:>7.1} contacts/s, {:>6.1} dispatched orders/s (advance {:.1} s, submit {:.1} s, behaviours {:.1} s)",
+                    "{:<7} {:<22} {:>7} contacts, {:>6} dispatched in {:>7.1} s: {:>7.1} contacts/s, {:>6.1} dispatched orders/s (advance {:.1} s, submit {:.1} s, behaviours {:.1} s)",
                     tm.transport,
                     tm.backend,
                     row["contacts"],
@@ -119,7 +120,7 @@ pub async fn run(a: BenchSimulateArgs) -> anyhow::Result<()> {
                     tm.submit_seconds,
                     tm.behaviour_seconds
                 );
-                println!("        durability: {}", durability(&tm.backend));
+                println!("        durability: {durability}");
             }
             rows.push(row);
         }

@@ -57,6 +57,11 @@ pub struct SimulateArgs {
     pub db: Option<String>,
     #[arg(long, value_enum, default_value = "grpc")]
     pub transport: Transport,
+    /// SQLite stores: `off` leaves out the fsync at each WAL checkpoint
+    /// (a commit still survives a process crash, not an OS crash) — for a
+    /// simulation's scratch data; `normal` is the services' default.
+    #[arg(long, value_enum, default_value = "normal")]
+    pub sqlite_synchronous: crate::mesh::SqliteSync,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -80,6 +85,7 @@ pub async fn simulate(
         topo_path.clone(),
         data_dir.to_path_buf(),
         a.db.clone(),
+        a.sqlite_synchronous,
         start,
     )
     .await?;
@@ -185,10 +191,10 @@ async fn run_on(
     let secs = simulate_seconds.max(1e-6);
     let timings = Timings {
         transport: format!("{:?}", a.transport).to_lowercase(),
-        backend: if a.db.is_some() {
-            "postgresql"
-        } else {
-            "sqlite"
+        backend: match (&a.db, a.sqlite_synchronous) {
+            (Some(_), _) => "postgresql",
+            (None, crate::mesh::SqliteSync::Normal) => "sqlite",
+            (None, crate::mesh::SqliteSync::Off) => "sqlite synchronous=off",
         }
         .into(),
         wall_seconds: round2(started.elapsed().as_secs_f64()),

@@ -17,7 +17,7 @@ use hotline_core::{ManualClock, Micros, Topology};
 use tokio::sync::watch;
 
 use crate::client::MeshClient;
-use crate::mesh::{Mesh, MeshOptions};
+use crate::mesh::{Mesh, MeshOptions, SqliteSync};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -47,10 +47,12 @@ impl Running {
         topology_path: PathBuf,
         data_dir: PathBuf,
         db: Option<String>,
+        sqlite_sync: SqliteSync,
         start: Micros,
     ) -> anyhow::Result<Running> {
         let mut opts = MeshOptions::new(std::env::current_exe()?, topology_path, data_dir);
         opts.db = db;
+        opts.sqlite_sync = sqlite_sync;
         opts.virtual_clock = Some(start.to_string());
         // Five connections a service: with one, SQLite writers queue at
         // the pool and the simulator runs slower (measured).

@@ -90,6 +90,8 @@ impl Db {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url)?;
+        let (url, synchronous) = sqlite_synchronous(url, backend)?;
+        let url = url.as_str();
         let url = match backend {
             Backend::Sqlite if !url.contains("mode=") => {
                 format!("{url}{}mode=rwc", if url.contains('?') { "&" } else { "?" })
@@ -124,9 +126,12 @@ impl Db {
                         // than SQLite's 1,000: a page a busy store rewrites
                         // is copied back once per checkpoint, and each
                         // checkpoint ends in an fsync.
-                        sqlx::raw_sql("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 10000;")
-                            .execute(&mut *conn)
-                            .await?;
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                             PRAGMA synchronous = {synchronous}; PRAGMA wal_autocheckpoint = 10000;"
+                        )))
+                        .execute(&mut *conn)
+                        .await?;
                     }
                     Ok(())
                 })
@@ -185,6 +190,42 @@ impl Db {
         }
         Ok(())
     }
+}
+
+/// Takes `synchronous=normal|off` out of a SQLite URL (sqlx does not know
+/// it): NORMAL by default, where a commit survives a process crash and the
+/// last commits may be lost on power loss; OFF leaves the fsync at each
+/// WAL checkpoint out, so a commit still survives a process crash but an
+/// operating-system crash or power loss may corrupt the file — for
+/// scratch data such as a simulation's. FULL is not offered: the services'
+/// promise is the process-crash one.
+fn sqlite_synchronous(url: &str, backend: Backend) -> Result<(String, &'static str)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_string(), "NORMAL"));
+    };
+    let mut mode = "NORMAL";
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("synchronous", v)) if backend == Backend::Sqlite => {
+                mode = match v.to_ascii_lowercase().as_str() {
+                    "normal" => "NORMAL",
+                    "off" => "OFF",
+                    _ => {
+                        return Err(StoreError::Config(format!(
+                            "db: synchronous={v:?} in the SQLite URL: expected normal or off"
+                        )));
+                    }
+                }
+            }
+            _ => kept.push(pair),
+        }
+    }
+    let url = match kept.is_empty() {
+        true => base.to_string(),
+        false => format!("{base}?{}", kept.join("&")),
+    };
+    Ok((url, mode))
 }
 
 /// Splits a PostgreSQL URL into (URL of the maintenance database, name).
@@ -294,5 +335,30 @@ mod tests {
         );
         assert!(postgres_parts("postgres://h:5432/").is_err());
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+    }
+
+    #[test]
+    fn sqlite_synchronous_comes_out_of_the_url() {
+        let s = Backend::Sqlite;
+        assert_eq!(
+            sqlite_synchronous("sqlite:///d/c.db", s).unwrap(),
+            ("sqlite:///d/c.db".into(), "NORMAL")
+        );
+        assert_eq!(
+            sqlite_synchronous("sqlite:///d/c.db?synchronous=OFF", s).unwrap(),
+            ("sqlite:///d/c.db".into(), "OFF")
+        );
+        assert_eq!(
+            sqlite_synchronous("sqlite:///d/c.db?mode=rwc&synchronous=normal", s).unwrap(),
+            ("sqlite:///d/c.db?mode=rwc".into(), "NORMAL")
+        );
+        let e = sqlite_synchronous("sqlite:///d/c.db?synchronous=full", s).unwrap_err();
+        assert!(e.to_string().contains("synchronous=\"full\""), "{e}");
+        // PostgreSQL URLs pass through untouched.
+        let pg = "postgres://h/db?synchronous=off";
+        assert_eq!(
+            sqlite_synchronous(pg, Backend::Postgres).unwrap(),
+            (pg.into(), "NORMAL")
+        );
     }
 }

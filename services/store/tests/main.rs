@@ -1057,3 +1057,41 @@ async fn sqlite_runs_in_wal_with_normal_sync() {
     drop(c);
     t.cleanup().await.unwrap();
 }
+
+/// A simulation's scratch stores may leave the checkpoint fsync out
+/// (`?synchronous=off` on the SQLite URL); what it commits is still there
+/// when the file is opened again. A value other than normal or off is
+/// refused, naming the parameter.
+#[tokio::test]
+async fn sqlite_synchronous_off_is_taken_from_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/scratch.db", dir.path().display());
+    let db = Db::connect(&format!("{url}?synchronous=off"), 1)
+        .await
+        .unwrap();
+    let mut c = db.acquire().await.unwrap();
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+    assert_eq!(sync, 0, "0 is OFF");
+    assert_eq!(misc::next(&mut c, "scratch").await.unwrap(), 1);
+    drop(c);
+    db.close().await;
+
+    let db = Db::connect(&url, 1).await.unwrap();
+    let mut c = db.acquire().await.unwrap();
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+    assert_eq!(sync, 1, "NORMAL again without the parameter");
+    assert_eq!(misc::next(&mut c, "scratch").await.unwrap(), 2);
+    drop(c);
+    db.close().await;
+
+    let e = Db::connect(&format!("{url}?synchronous=full"), 1)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("synchronous"), "{e}");
+}
