@@ -91,15 +91,14 @@ impl Db {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url)?;
         let (url, synchronous) = sqlite_synchronous(url, backend)?;
-        let url = url.as_str();
         let url = match backend {
             Backend::Sqlite if !url.contains("mode=") => {
                 format!("{url}{}mode=rwc", if url.contains('?') { "&" } else { "?" })
             }
-            Backend::Sqlite => url.to_string(),
+            Backend::Sqlite => url,
             Backend::Postgres => {
-                ensure_postgres_database(url).await?;
-                url.to_string()
+                ensure_postgres_database(&url).await?;
+                url
             }
         };
         let max = match backend {

@@ -1031,6 +1031,14 @@ async fn audit_and_knowledge_round_trip(db: Db, _: String) {
     assert_eq!(knowledge::count(&mut c).await.unwrap(), 1);
 }
 
+/// An integer PRAGMA of a SQLite connection.
+async fn pragma(c: &mut sqlx::AnyConnection, name: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("PRAGMA {name}")))
+        .fetch_one(c)
+        .await
+        .unwrap()
+}
+
 /// The embedded default's durability settings, as the benchmarks and the
 /// operations guide state them: WAL, synchronous=NORMAL, a checkpoint
 /// every 10,000 pages.
@@ -1043,17 +1051,9 @@ async fn sqlite_runs_in_wal_with_normal_sync() {
         .fetch_one(&mut *c)
         .await
         .unwrap();
-    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-        .fetch_one(&mut *c)
-        .await
-        .unwrap();
-    let checkpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
-        .fetch_one(&mut *c)
-        .await
-        .unwrap();
     assert_eq!(journal, "wal");
-    assert_eq!(sync, 1, "1 is NORMAL");
-    assert_eq!(checkpoint, 10000);
+    assert_eq!(pragma(&mut c, "synchronous").await, 1, "1 is NORMAL");
+    assert_eq!(pragma(&mut c, "wal_autocheckpoint").await, 10000);
     drop(c);
     t.cleanup().await.unwrap();
 }
@@ -1070,22 +1070,18 @@ async fn sqlite_synchronous_off_is_taken_from_the_url() {
         .await
         .unwrap();
     let mut c = db.acquire().await.unwrap();
-    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-        .fetch_one(&mut *c)
-        .await
-        .unwrap();
-    assert_eq!(sync, 0, "0 is OFF");
+    assert_eq!(pragma(&mut c, "synchronous").await, 0, "0 is OFF");
     assert_eq!(misc::next(&mut c, "scratch").await.unwrap(), 1);
     drop(c);
     db.close().await;
 
     let db = Db::connect(&url, 1).await.unwrap();
     let mut c = db.acquire().await.unwrap();
-    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-        .fetch_one(&mut *c)
-        .await
-        .unwrap();
-    assert_eq!(sync, 1, "NORMAL again without the parameter");
+    assert_eq!(
+        pragma(&mut c, "synchronous").await,
+        1,
+        "NORMAL again without the parameter"
+    );
     assert_eq!(misc::next(&mut c, "scratch").await.unwrap(), 2);
     drop(c);
     db.close().await;
