@@ -38,6 +38,9 @@ pub enum BenchCommand {
     /// The inbox event log behind WatchAssignments: events recorded and
     /// replayed per second.
     Inbox(crate::bench_inbox::InboxArgs),
+    /// CPU time per call through the mesh: a read at the centre, and a
+    /// complaint's intake with its handoff.
+    Hop(crate::bench_hop::HopArgs),
     /// Simulated contacts and dispatched orders per second: a scenario
     /// (Beijing by default) for a short span on each transport and backend.
     Simulate(crate::sim::bench::BenchSimulateArgs),
@@ -86,6 +89,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Timers { db, count, json } => (db, count, json),
         BenchCommand::Locate(a) => return crate::topology::bench(a),
         BenchCommand::Tracing(a) => return crate::bench_tracing::run(a).await,
+        BenchCommand::Hop(a) => return crate::bench_hop::run(a).await,
         BenchCommand::Inbox(a) => return crate::bench_inbox::run(a).await,
         BenchCommand::Simulate(a) => return crate::sim::bench::run(a).await,
         BenchCommand::Scoring(a) => return crate::bench_scoring::run(a).await,

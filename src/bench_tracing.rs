@@ -107,44 +107,71 @@ async fn workload(c: &MeshClient, count: usize, concurrency: usize) -> anyhow::R
     Ok(started.elapsed().as_secs_f64())
 }
 
+/// A fresh demo-city mesh of real processes, on SQLite files in a
+/// temporary directory or on scratch databases of a PostgreSQL server.
+pub(crate) struct BenchMesh {
+    pub mesh: Mesh,
+    opts: MeshOptions,
+    _dir: tempfile::TempDir,
+}
+
+impl BenchMesh {
+    pub(crate) async fn start(db: Option<&str>, otlp: Option<String>) -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("hotline-bench-")
+            .tempdir()?;
+        let topology = dir.path().join("demo-city.toml");
+        std::fs::write(&topology, crate::DEMO_TOPOLOGY)?;
+        let mut opts =
+            MeshOptions::new(std::env::current_exe()?, topology, dir.path().join("data"));
+        opts.log_dir = Some(dir.path().join("logs"));
+        opts.otlp_endpoint = otlp;
+        if let Some(pg) = db {
+            let name = format!(
+                "hlbench{}x{:06x}",
+                std::process::id(),
+                fastrand::u32(..1 << 24)
+            );
+            opts.db = Some(hotline_store::with_database(pg, &name)?);
+        }
+        let mesh = Mesh::start(opts.clone()).await?;
+        Ok(BenchMesh {
+            mesh,
+            opts,
+            _dir: dir,
+        })
+    }
+
+    /// Stops every process and drops the scratch databases.
+    pub(crate) async fn stop(self) -> anyhow::Result<()> {
+        let names: Vec<String> = self
+            .mesh
+            .topology
+            .services()
+            .iter()
+            .map(|s| s.name.clone())
+            .collect();
+        self.mesh.stop().await;
+        if self.opts.db.is_some() {
+            for n in names {
+                hotline_store::testing::drop_url(&self.opts.db_url(&n)?).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One mesh, one mode: warm up, then measure. Returns orders per second.
 async fn run_once(a: &TracingArgs, export_to: Option<&Sink>) -> anyhow::Result<f64> {
-    let dir = tempfile::Builder::new()
-        .prefix("hotline-bench-")
-        .tempdir()?;
-    let topology = dir.path().join("demo-city.toml");
-    std::fs::write(&topology, crate::DEMO_TOPOLOGY)?;
-    let mut opts = MeshOptions::new(std::env::current_exe()?, topology, dir.path().join("data"));
-    opts.log_dir = Some(dir.path().join("logs"));
-    opts.otlp_endpoint = export_to.map(Sink::endpoint);
-    if let Some(pg) = &a.db {
-        let name = format!(
-            "hlbench{}x{:06x}",
-            std::process::id(),
-            fastrand::u32(..1 << 24)
-        );
-        opts.db = Some(hotline_store::with_database(pg, &name)?);
-    }
-    let mesh = Mesh::start(opts.clone()).await?;
-    let c = mesh.client()?;
+    let m = BenchMesh::start(a.db.as_deref(), export_to.map(Sink::endpoint)).await?;
+    let c = m.mesh.client()?;
     let result = async {
         workload(&c, a.concurrency, a.concurrency).await?;
         let secs = workload(&c, a.orders, a.concurrency).await?;
         anyhow::Ok(a.orders as f64 / secs)
     }
     .await;
-    let names: Vec<String> = mesh
-        .topology
-        .services()
-        .iter()
-        .map(|s| s.name.clone())
-        .collect();
-    mesh.stop().await;
-    if a.db.is_some() {
-        for n in names {
-            hotline_store::testing::drop_url(&opts.db_url(&n)?).await?;
-        }
-    }
+    m.stop().await?;
     result
 }
 

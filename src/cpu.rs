@@ -10,7 +10,7 @@
 //! own and spreads the other processes over the rest.
 
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
-use nix::unistd::Pid;
+use nix::unistd::{Pid, SysconfVar, sysconf};
 
 /// The CPUs this process may run on, in order.
 pub fn allowed() -> Vec<usize> {
@@ -59,9 +59,48 @@ pub fn placement(cpus: &[usize], centre: impl Iterator<Item = bool>) -> Vec<Opti
         .collect()
 }
 
+/// CPU time (user and system, all threads) process `pid` has used so far,
+/// in seconds, from `/proc/{pid}/stat`; `None` when the process is gone or
+/// the system has no `/proc`.
+pub fn used_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let hz = sysconf(SysconfVar::CLK_TCK).ok().flatten().unwrap_or(100);
+    Some(ticks(&stat)? as f64 / hz.max(1) as f64)
+}
+
+/// utime + stime (fields 14 and 15 of proc(5)) of a `/proc/PID/stat` line.
+fn ticks(stat: &str) -> Option<u64> {
+    // The command name sits in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (the state).
+    let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+    Some(field(14)? + field(15)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_time_is_read_past_a_command_name_with_spaces() {
+        let line = "4242 (tokio rt) x) S 1 4242 4242 0 -1 4194560 900 0 0 0 \
+                    1250 375 0 0 20 0 9 0 1000 100000 2000";
+        assert_eq!(ticks(line), Some(1625));
+        assert_eq!(ticks("4242 (cut short) S 1"), None);
+    }
+
+    #[test]
+    fn this_process_has_used_cpu_time() {
+        let spin = std::time::Instant::now();
+        let mut x = 0u64;
+        while spin.elapsed() < std::time::Duration::from_millis(50) {
+            x = x.wrapping_add(std::hint::black_box(1));
+        }
+        let used = used_seconds(std::process::id()).expect("/proc/self/stat");
+        assert!(used > 0.0, "{used} s after spinning ({x})");
+        assert_eq!(used_seconds(u32::MAX), None, "no such process");
+    }
 
     #[test]
     fn the_centre_gets_a_cpu_of_its_own() {

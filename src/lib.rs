@@ -2,6 +2,7 @@
 //! same mesh supervisor, client and demo as the command line.
 
 pub mod bench;
+mod bench_hop;
 mod bench_inbox;
 pub mod bench_proactive;
 pub mod bench_scoring;

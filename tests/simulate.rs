@@ -104,6 +104,20 @@ async fn demo_scenario_reports_every_area_the_same_for_a_seed_over_both_transpor
         .sum();
     assert!((total - 100.0).abs() < 0.5, "{shares}");
     assert!(n(&first, "/timings/simulated_orders_per_second") > 0.0);
+    // Where the work went: every process of the mesh used CPU time, and
+    // the gateway forwarded more calls than the driver submitted contacts
+    // (the services' handoffs go through it too).
+    let cpu = first["timings"]["cpu_seconds"].as_object().unwrap();
+    for p in ["driver", "gateway", "city", "township"] {
+        assert!(cpu[p].as_f64().unwrap() > 0.0, "{p}: {cpu:?}");
+    }
+    assert!(n(&first, "/timings/cpu_ms_per_contact") > 0.0);
+    let contacts = n(s, "/volume/contacts");
+    assert!(
+        n(&first, "/timings/gateway_calls") > contacts,
+        "{}",
+        first["timings"]
+    );
 
     // The same seed again: the same summary, byte for byte.
     let again = simulate(&args, &db2);
@@ -116,6 +130,8 @@ async fn demo_scenario_reports_every_area_the_same_for_a_seed_over_both_transpor
     inproc.extend(["--transport", "inproc"]);
     let local = simulate(&inproc, &db3);
     assert_eq!(local["timings"]["transport"], "inproc");
+    let cpu = local["timings"]["cpu_seconds"].as_object().unwrap();
+    assert_eq!(cpu.len(), 1, "one process: {cpu:?}");
     assert_eq!(first["summary"], local["summary"]);
     for db in [db1, db2, db3] {
         drop_dbs(&db).await;
@@ -398,4 +414,47 @@ async fn proactive_tasks_are_issued_accepted_and_closed_on_reply_the_same_both_w
     for db in [db1, db2] {
         drop_dbs(&db).await;
     }
+}
+
+/// `hotline bench hop` on PostgreSQL: both workloads run through the
+/// gateway and every call is charged to the processes that did the work
+/// (the figures themselves are measured, not asserted).
+#[tokio::test]
+async fn bench_hop_charges_each_call_to_the_processes_that_served_it() {
+    let Some(pg) = postgres_url() else { return };
+    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args([
+            "bench",
+            "hop",
+            "--calls",
+            "200",
+            "--concurrency",
+            "8",
+            "--json",
+        ])
+        .args(["--db", &pg])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.len(), 2);
+    let (read, submit) = (&rows[0], &rows[1]);
+    assert_eq!(read["workload"], "read");
+    assert_eq!(submit["workload"], "submit");
+    // A read is one forwarded call; a complaint's intake at least two
+    // (the submit, then its handoff to the township's service).
+    assert_eq!(read["gateway_calls_per_call"], 1.0);
+    let submit_calls = submit["gateway_calls_per_call"].as_f64().unwrap();
+    assert!(submit_calls >= 2.0, "{submit}");
+    for (row, served_by) in [(read, "city"), (submit, "township")] {
+        let by = &row["cpu_us_per_call_by_process"];
+        for p in ["client", "gateway", served_by] {
+            assert!(by[p].as_f64().unwrap() > 0.0, "{p}: {row}");
+        }
+    }
+    assert_eq!(read["cpu_us_per_call_by_process"]["township"], 0.0);
 }

@@ -105,6 +105,10 @@ pub async fn run(a: BenchSimulateArgs) -> anyhow::Result<()> {
                 "advance_seconds": tm.advance_seconds,
                 "submit_seconds": tm.submit_seconds,
                 "behaviour_seconds": tm.behaviour_seconds,
+                "cpu_seconds": tm.cpu_seconds,
+                "cpu_ms_per_contact": tm.cpu_ms_per_contact,
+                "gateway_calls": tm.gateway_calls,
+                "gateway_calls_per_contact": tm.gateway_calls_per_contact,
             });
             if !a.json {
                 println!(
@@ -120,6 +124,7 @@ pub async fn run(a: BenchSimulateArgs) -> anyhow::Result<()> {
                     tm.submit_seconds,
                     tm.behaviour_seconds
                 );
+                println!("        {}", super::report::cost_line(tm));
                 println!("        durability: {durability}");
             }
             rows.push(row);

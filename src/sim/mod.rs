@@ -129,6 +129,8 @@ async fn run_on(
         !a.quiet && !to_stdout && std::io::stderr().is_terminal(),
         end - start,
     );
+    let cpu_before = mesh.cpu_seconds();
+    let calls_before = client.stats().await?.calls;
     let sim_started = Instant::now();
     while driver.now < end {
         let len = step.min(end - driver.now);
@@ -153,6 +155,13 @@ async fn run_on(
     }
     driver::advance(&client, &driver.services, end).await?;
     let simulate_seconds = sim_started.elapsed().as_secs_f64();
+    let cpu: BTreeMap<String, f64> = mesh
+        .cpu_seconds()
+        .into_iter()
+        .zip(cpu_before)
+        .map(|((name, after), (_, before))| (name, round2(after - before)))
+        .collect();
+    let gateway_calls = client.stats().await?.calls.saturating_sub(calls_before);
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -189,6 +198,7 @@ async fn run_on(
     .await?;
     let dispatched = summary.volume["dispatched"].as_u64().unwrap_or(0) as f64;
     let secs = simulate_seconds.max(1e-6);
+    let contacts = (driver.activity.contacts as f64).max(1.0);
     let timings = Timings {
         transport: format!("{:?}", a.transport).to_lowercase(),
         backend: match (&a.db, a.sqlite_synchronous) {
@@ -208,6 +218,10 @@ async fn run_on(
         advance_seconds: round2(driver.activity.phase_seconds[0]),
         submit_seconds: round2(driver.activity.phase_seconds[1]),
         behaviour_seconds: round2(driver.activity.phase_seconds[2]),
+        cpu_ms_per_contact: round2(cpu.values().sum::<f64>() * 1e3 / contacts),
+        cpu_seconds: cpu,
+        gateway_calls,
+        gateway_calls_per_contact: round2(gateway_calls as f64 / contacts),
     };
     let mut r = Report {
         summary,

@@ -63,6 +63,14 @@ pub struct Timings {
     pub advance_seconds: f64,
     pub submit_seconds: f64,
     pub behaviour_seconds: f64,
+    /// CPU seconds (user and system) each process used while simulating.
+    pub cpu_seconds: BTreeMap<String, f64>,
+    /// All processes' CPU time per simulated contact, in milliseconds.
+    pub cpu_ms_per_contact: f64,
+    /// Calls the gateway forwarded while simulating (the driver's and the
+    /// services' handoffs), and how many per contact.
+    pub gateway_calls: u64,
+    pub gateway_calls_per_contact: f64,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
@@ -579,4 +587,18 @@ pub fn print(r: &Report) {
         "  {:.1} s advancing the clock, {:.1} s submitting, {:.1} s in behaviours",
         r.timings.advance_seconds, r.timings.submit_seconds, r.timings.behaviour_seconds
     );
+    println!("  {}", cost_line(&r.timings));
+}
+
+/// Where the CPU went: per contact, and by process.
+pub fn cost_line(t: &Timings) -> String {
+    let mut by: Vec<(&String, &f64)> = t.cpu_seconds.iter().collect();
+    by.sort_by(|a, b| b.1.total_cmp(a.1).then(a.0.cmp(b.0)));
+    let by: Vec<String> = by.iter().map(|(n, s)| format!("{n} {s:.1}")).collect();
+    format!(
+        "{:.2} ms CPU and {:.1} gateway calls per contact; CPU seconds: {}",
+        t.cpu_ms_per_contact,
+        t.gateway_calls_per_contact,
+        by.join(", ")
+    )
 }

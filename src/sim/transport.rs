@@ -77,6 +77,23 @@ impl Running {
         }
     }
 
+    /// CPU seconds each process of the run has used so far: this one (the
+    /// driver, and in process the whole mesh), then the gateway's and each
+    /// service's over gRPC.
+    pub fn cpu_seconds(&self) -> Vec<(String, f64)> {
+        let here = match self {
+            Running::Mesh(_) => "driver",
+            Running::InProc(_) => "driver and mesh (one process)",
+        };
+        let mut v = vec![(here.to_string(), std::process::id())];
+        if let Running::Mesh(m) = self {
+            v.extend(m.pids());
+        }
+        v.into_iter()
+            .map(|(name, pid)| (name, crate::cpu::used_seconds(pid).unwrap_or(0.0)))
+            .collect()
+    }
+
     pub async fn stop(self) {
         match self {
             Running::Mesh(m) => m.stop().await,

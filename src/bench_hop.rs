@@ -1,0 +1,187 @@
+//! `hotline bench hop`: what one call through the mesh costs in CPU time.
+//! The demo city runs as real processes; this process is the client. Two
+//! workloads, each warmed up and then timed, with the CPU time of every
+//! process read from `/proc` before and after:
+//! - `read`: the centre's `GetOrder` of one order, through the gateway —
+//!   one forwarded call with one indexed read behind it, the floor under
+//!   every call the simulator makes;
+//! - `submit`: a complaint submitted and dispatched, until its handoff to
+//!   the township's service has been delivered — one contact's intake
+//!   (with whatever else the services forwarded meanwhile).
+//!
+//! CPU per call, not calls per second, is the figure: on a machine of two
+//! cores, 1,000 contacts a second leave 2 ms of CPU time per contact for
+//! every process of the mesh together.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use futures::StreamExt;
+use hotline_proto::v1::*;
+use serde_json::{Value, json};
+
+use crate::bench_tracing::BenchMesh;
+use crate::client::{MeshClient, request_id};
+
+#[derive(Args, Debug, Clone)]
+pub struct HopArgs {
+    /// Timed calls per workload.
+    #[arg(long, default_value_t = 5_000)]
+    pub calls: usize,
+    /// Calls in flight at once.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// A PostgreSQL server URL; SQLite files in a temporary directory when unset.
+    #[arg(long)]
+    pub db: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn complaint() -> SubmitRequestRequest {
+    SubmitRequestRequest {
+        request_id: request_id(),
+        channel: Channel::Phone as i32,
+        kind: RequestKind::Complaint as i32,
+        requester: Some(Requester {
+            name: "Bench Requester".into(),
+            phone: "13900009999".into(),
+        }),
+        text: "Bins not emptied".into(),
+        category_code: "sanitation.garbage".into(),
+        address: "3 North Quay".into(),
+        new_facts: true,
+        ..Default::default()
+    }
+}
+
+/// CPU seconds so far of this process ("client") and each of the mesh's.
+fn cpu(m: &BenchMesh) -> BTreeMap<String, f64> {
+    std::iter::once(("client".to_string(), std::process::id()))
+        .chain(m.mesh.pids())
+        .map(|(n, pid)| (n, crate::cpu::used_seconds(pid).unwrap_or(0.0)))
+        .collect()
+}
+
+/// Runs `calls` submits or reads, `concurrency` at a time.
+async fn calls(
+    c: &MeshClient,
+    order: Option<&str>,
+    n: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let results: Vec<Result<(), tonic::Status>> = futures::stream::iter(0..n)
+        .map(|_| async move {
+            match order {
+                Some(id) => c.order(id).await.map(drop),
+                None => c.submit(complaint()).await.map(drop),
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    for r in results {
+        r?;
+    }
+    Ok(())
+}
+
+/// Waits until the gateway has forwarded `handoffs` handoffs in all.
+async fn delivered(c: &MeshClient, handoffs: u64) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while c.stats().await?.handoffs < handoffs {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "handoffs not delivered within 120 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+/// One workload: warm-up, then the timed calls; its figures.
+async fn workload(
+    m: &BenchMesh,
+    name: &str,
+    order: Option<&str>,
+    a: &HopArgs,
+) -> anyhow::Result<Value> {
+    let c = m.mesh.client()?;
+    let warm = (a.calls / 10).max(a.concurrency);
+    let handoffs = c.stats().await?.handoffs;
+    calls(&c, order, warm, a.concurrency).await?;
+    if order.is_none() {
+        delivered(&c, handoffs + warm as u64).await?;
+    }
+    let before = cpu(m);
+    let stats = c.stats().await?;
+    let started = Instant::now();
+    calls(&c, order, a.calls, a.concurrency).await?;
+    if order.is_none() {
+        delivered(&c, stats.handoffs + a.calls as u64).await?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let after = cpu(m);
+    let forwarded = c.stats().await?.calls - stats.calls - 1;
+    let n = a.calls as f64;
+    let us: BTreeMap<String, f64> = after
+        .iter()
+        .map(|(p, s)| (p.clone(), ((s - before[p]) * 1e6 / n).round()))
+        .collect();
+    let total: f64 = us.values().sum();
+    Ok(json!({
+        "workload": name,
+        "calls": a.calls,
+        "concurrency": a.concurrency,
+        "seconds": (secs * 100.0).round() / 100.0,
+        "calls_per_second": (n / secs).round(),
+        "gateway_calls_per_call": ((forwarded as f64 / n) * 100.0).round() / 100.0,
+        "cpu_us_per_call": total,
+        "cpu_us_per_call_by_process": us,
+    }))
+}
+
+pub async fn run(a: HopArgs) -> anyhow::Result<()> {
+    let m = BenchMesh::start(a.db.as_deref(), None).await?;
+    let result = async {
+        let c = m.mesh.client()?;
+        let order = c.submit(complaint()).await?.order_id;
+        let read = workload(&m, "read", Some(&order), &a).await?;
+        let submit = workload(&m, "submit", None, &a).await?;
+        anyhow::Ok(vec![read, submit])
+    }
+    .await;
+    m.stop().await?;
+    let rows = result?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    let backend = if a.db.is_some() {
+        "postgresql"
+    } else {
+        "sqlite"
+    };
+    for r in &rows {
+        let mut by: Vec<(String, f64)> = r["cpu_us_per_call_by_process"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(p, v)| (p.clone(), v.as_f64().unwrap_or(0.0)))
+            .collect();
+        by.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+        let by: Vec<String> = by.iter().map(|(p, v)| format!("{p} {v:.0}")).collect();
+        println!(
+            "{:<6} ({backend}) {} calls in {} s, {} calls/s, {} gateway calls each: {} µs CPU per call ({})",
+            r["workload"].as_str().unwrap_or_default(),
+            r["calls"],
+            r["seconds"],
+            r["calls_per_second"],
+            r["gateway_calls_per_call"],
+            r["cpu_us_per_call"],
+            by.join(", ")
+        );
+    }
+    Ok(())
+}
