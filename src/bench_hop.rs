@@ -58,10 +58,8 @@ fn complaint() -> SubmitRequestRequest {
 
 /// CPU seconds so far of this process ("client") and each of the mesh's.
 fn cpu(m: &BenchMesh) -> BTreeMap<String, f64> {
-    std::iter::once(("client".to_string(), std::process::id()))
-        .chain(m.mesh.pids())
-        .map(|(n, pid)| (n, crate::cpu::used_seconds(pid).unwrap_or(0.0)))
-        .collect()
+    let procs = std::iter::once(("client".to_string(), std::process::id())).chain(m.mesh.pids());
+    crate::cpu::used_by(procs).into_iter().collect()
 }
 
 /// Runs `calls` submits or reads, `concurrency` at a time.

@@ -68,6 +68,14 @@ pub fn used_seconds(pid: u32) -> Option<f64> {
     Some(ticks(&stat)? as f64 / hz.max(1) as f64)
 }
 
+/// [`used_seconds`] of each named process (zero for one that is gone).
+pub fn used_by(procs: impl IntoIterator<Item = (String, u32)>) -> Vec<(String, f64)> {
+    procs
+        .into_iter()
+        .map(|(name, pid)| (name, used_seconds(pid).unwrap_or(0.0)))
+        .collect()
+}
+
 /// utime + stime (fields 14 and 15 of proc(5)) of a `/proc/PID/stat` line.
 fn ticks(stat: &str) -> Option<u64> {
     // The command name sits in parentheses and may hold spaces.

@@ -89,9 +89,7 @@ impl Running {
         if let Running::Mesh(m) = self {
             v.extend(m.pids());
         }
-        v.into_iter()
-            .map(|(name, pid)| (name, crate::cpu::used_seconds(pid).unwrap_or(0.0)))
-            .collect()
+        crate::cpu::used_by(v)
     }
 
     pub async fn stop(self) {
