@@ -22,7 +22,7 @@ use hotline_proto::v1::*;
 use serde_json::{Value, json};
 
 use crate::bench_tracing::BenchMesh;
-use crate::client::{MeshClient, request_id};
+use crate::client::MeshClient;
 
 #[derive(Args, Debug, Clone)]
 pub struct HopArgs {
@@ -39,20 +39,11 @@ pub struct HopArgs {
     pub json: bool,
 }
 
+/// The benchmarks' complaint, each a new order (not a repeat).
 fn complaint() -> SubmitRequestRequest {
     SubmitRequestRequest {
-        request_id: request_id(),
-        channel: Channel::Phone as i32,
-        kind: RequestKind::Complaint as i32,
-        requester: Some(Requester {
-            name: "Bench Requester".into(),
-            phone: "13900009999".into(),
-        }),
-        text: "Bins not emptied".into(),
-        category_code: "sanitation.garbage".into(),
-        address: "3 North Quay".into(),
         new_facts: true,
-        ..Default::default()
+        ..crate::bench_tracing::complaint()
     }
 }
 

@@ -52,9 +52,9 @@ where
     }
 }
 
-/// One order's whole life, as the centre and a township's system drive it.
-async fn one_order(c: &MeshClient) -> anyhow::Result<()> {
-    let submit = SubmitRequestRequest {
+/// The complaint every mesh benchmark submits (a township's).
+pub(crate) fn complaint() -> SubmitRequestRequest {
+    SubmitRequestRequest {
         request_id: request_id(),
         channel: Channel::Phone as i32,
         kind: RequestKind::Complaint as i32,
@@ -66,7 +66,12 @@ async fn one_order(c: &MeshClient) -> anyhow::Result<()> {
         category_code: "sanitation.garbage".into(),
         address: "3 North Quay".into(),
         ..Default::default()
-    };
+    }
+}
+
+/// One order's whole life, as the centre and a township's system drive it.
+async fn one_order(c: &MeshClient) -> anyhow::Result<()> {
+    let submit = complaint();
     let o = step(|| c.submit(submit.clone())).await?;
     let id = o.order_id.as_str();
     let lead = o
