@@ -15,9 +15,10 @@ use hotline_proto::v1::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use hotline_identity::{Credentials, MeshChannel, Principal};
 use hotline_runtime::meta::routed;
 use tonic::metadata::MetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Endpoint;
 use tonic::{Request, Status};
 
 /// What an `advance_to` did across the mesh.
@@ -29,7 +30,7 @@ pub struct AdvanceTotals {
 
 #[derive(Clone)]
 pub struct MeshClient {
-    channel: Channel,
+    channel: MeshChannel,
     /// The hotline centre's unit id.
     pub city: String,
     /// Each order's trace, as the centre hands it out: the client's later
@@ -45,10 +46,11 @@ pub fn request_id() -> String {
 }
 
 impl MeshClient {
-    pub fn new(gateway: &str, city: &str) -> anyhow::Result<Self> {
-        let channel = Endpoint::from_shared(gateway.to_string())?
-            .connect_timeout(Duration::from_secs(2))
-            .connect_lazy();
+    /// A client of the gateway at `gateway` presenting `credentials`.
+    pub fn new(gateway: &str, city: &str, credentials: Credentials) -> anyhow::Result<Self> {
+        let endpoint =
+            Endpoint::from_shared(gateway.to_string())?.connect_timeout(Duration::from_secs(2));
+        let channel = MeshChannel::new(endpoint, credentials);
         Ok(Self {
             channel,
             city: city.to_string(),
@@ -57,8 +59,18 @@ impl MeshClient {
         })
     }
 
-    pub fn channel(&self) -> Channel {
+    /// The channel: each call presents the certificate of the unit it
+    /// acts for (or the client's one holder's).
+    pub fn channel(&self) -> MeshChannel {
         self.channel.clone()
+    }
+
+    /// The channel presenting the operator's certificate, for control,
+    /// unmask and the gateway's routes and stats.
+    pub fn operator_channel(&self) -> MeshChannel {
+        self.channel.acting_as(Principal::Operator(
+            hotline_identity::client::OPERATOR.into(),
+        ))
     }
 
     /// Remembers the trace an order was received in.
@@ -160,7 +172,7 @@ impl MeshClient {
         )
     }
 
-    fn dispatch(&self) -> DispatchServiceClient<Channel> {
+    fn dispatch(&self) -> DispatchServiceClient<MeshChannel> {
         DispatchServiceClient::new(self.channel())
     }
 
@@ -450,7 +462,7 @@ impl MeshClient {
             .unwrap_or_default())
     }
 
-    fn reporting(&self) -> ReportingServiceClient<Channel> {
+    fn reporting(&self) -> ReportingServiceClient<MeshChannel> {
         ReportingServiceClient::new(self.channel())
     }
 
@@ -618,7 +630,7 @@ impl MeshClient {
     }
 
     pub async fn routes(&self) -> Result<Vec<Route>, Status> {
-        let mut c = GatewayServiceClient::new(self.channel());
+        let mut c = GatewayServiceClient::new(self.operator_channel());
         Ok(c.list_routes(ListRoutesRequest {})
             .await?
             .into_inner()
@@ -626,7 +638,7 @@ impl MeshClient {
     }
 
     pub async fn stats(&self) -> Result<GetHandoffStatsResponse, Status> {
-        let mut c = GatewayServiceClient::new(self.channel());
+        let mut c = GatewayServiceClient::new(self.operator_channel());
         Ok(c.get_handoff_stats(GetHandoffStatsRequest {})
             .await?
             .into_inner())
@@ -641,7 +653,7 @@ impl MeshClient {
         loop {
             let mut busy = false;
             for (_, unit) in &services {
-                let mut c = ControlServiceClient::new(self.channel());
+                let mut c = ControlServiceClient::new(self.operator_channel());
                 let req = AdvanceToRequest {
                     request_id: request_id(),
                     time: Some(hotline_runtime::wire::ts(t)),
@@ -673,7 +685,7 @@ impl MeshClient {
             .unwrap_or_default())
     }
 
-    fn escalation(&self) -> EscalationServiceClient<Channel> {
+    fn escalation(&self) -> EscalationServiceClient<MeshChannel> {
         EscalationServiceClient::new(self.channel())
     }
 

@@ -109,6 +109,12 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::proactive::ProactiveCommand,
     },
+    /// The mesh CA: `certs init`, `certs issue --unit ID | --service NAME |
+    /// --operator NAME`, `certs revoke`.
+    Certs {
+        #[command(subcommand)]
+        command: crate::identity::CertsCommand,
+    },
     /// Measurements: `bench timers` fires due timers on a database;
     /// `bench locate` locates points on a topology.
     Bench {
@@ -124,6 +130,15 @@ pub struct GatewayArg {
     /// The hotline centre's unit id.
     #[arg(long, default_value = "city")]
     pub city: String,
+    #[command(flatten)]
+    pub identity: crate::identity::IdentityArgs,
+}
+
+impl GatewayArg {
+    /// A client of the gateway with these credentials.
+    pub fn client(&self) -> anyhow::Result<MeshClient> {
+        MeshClient::new(&self.gateway, &self.city, self.identity.client()?)
+    }
 }
 
 /// How a process reports: logs, traces.
@@ -210,6 +225,11 @@ pub struct UpArgs {
     pub pin_cpus: bool,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
+    /// No TLS and no proof of who calls (every header believed): for a
+    /// bench on one machine only. By default every hop is mTLS, with the
+    /// CA and certificates made in DATA_DIR/pki on first start.
+    #[arg(long)]
+    pub insecure_plaintext: bool,
 }
 
 #[derive(Args)]
@@ -258,6 +278,8 @@ pub struct ServeArgs {
     /// Start of a virtual clock: YYYY-MM-DDTHH:MM[:SS] in Asia/Shanghai, or UTC microseconds.
     #[arg(long)]
     pub clock_start: Option<String>,
+    #[command(flatten)]
+    pub identity: crate::identity::IdentityArgs,
 }
 
 #[derive(Args)]
@@ -283,6 +305,8 @@ pub struct GatewayArgs {
     /// Keep this process's threads on this CPU (see `hotline up --pin-cpus`).
     #[arg(long, env = "HOTLINE_CPU")]
     pub cpu: Option<usize>,
+    #[command(flatten)]
+    pub identity: crate::identity::IdentityArgs,
 }
 
 #[derive(Args)]
@@ -299,6 +323,9 @@ pub struct DemoArgs {
     /// Serve each process's metrics from this port on (gateway first).
     #[arg(long)]
     pub metrics_port_base: Option<u16>,
+    /// Run the demo mesh without TLS (for comparison only).
+    #[arg(long)]
+    pub insecure_plaintext: bool,
 }
 
 #[derive(Args)]
@@ -355,6 +382,8 @@ pub struct SubmitArgs {
     pub mood: Option<String>,
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub identity: crate::identity::IdentityArgs,
 }
 
 #[derive(Subcommand)]
@@ -368,6 +397,8 @@ pub enum OrderCommand {
         city: String,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        identity: crate::identity::IdentityArgs,
     },
 }
 
@@ -397,13 +428,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     gateway,
                     city,
                     json,
+                    identity,
                 },
-        } => show_order(&gateway, &city, &id, json).await,
+        } => {
+            let client = MeshClient::new(&gateway, &city, identity.client()?)?;
+            show_order(&client, &id, json).await
+        }
+        Command::Certs { command } => crate::identity::run(command),
         Command::DeadLetters(a) => dead_letters(a).await,
         Command::Topology { command } => crate::topology::run(command),
         Command::Locate(a) => crate::topology::locate(a),
         Command::Trace { id, at, json } => {
-            let client = MeshClient::new(&at.gateway, &at.city)?;
+            let client = at.client()?;
             let t = crate::trace::trace(&client, id.trim_start_matches("orders/")).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&t)?);
@@ -413,7 +449,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Deadlines { unit, at, json } => {
-            let client = MeshClient::new(&at.gateway, &at.city)?;
+            let client = at.client()?;
             let all = crate::trace::deadlines(&client, unit.as_deref()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&all)?);
@@ -439,7 +475,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Proactive { command } => crate::proactive::run(command).await,
         Command::Conformance(a) => conformance(a).await,
         Command::Export { unit, as_unit, at } => {
-            crate::export::run(&at.gateway, &at.city, &unit, as_unit.as_deref()).await
+            crate::export::run(&at.client()?, &unit, as_unit.as_deref()).await
         }
     }
 }
@@ -467,6 +503,10 @@ async fn up(a: UpArgs) -> anyhow::Result<()> {
     opts.trace_sample_ratio = a.telemetry.trace_sample_ratio;
     opts.metrics_port_base = a.metrics_port_base;
     opts.pin_cpus = a.pin_cpus;
+    opts.insecure_plaintext = a.insecure_plaintext;
+    if a.insecure_plaintext {
+        crate::identity::warn_plaintext();
+    }
     let mut mesh = Mesh::start(opts).await?;
     println!("hotline mesh up: gateway {}", mesh.gateway_url);
     for (name, pid) in mesh.pids() {
@@ -527,7 +567,11 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     }
     let telemetry =
         hotline_telemetry::init(&a.telemetry.options(&format!("hotline-{}", spec.tier)))?;
-    let result = serve_spec(a, topology, spec, db_url).await;
+    let security = a.identity.server(
+        &hotline_identity::Principal::Service(spec.name.clone()),
+        &a.data_dir,
+    )?;
+    let result = serve_spec(a, topology, spec, db_url, security).await;
     telemetry.shutdown().await;
     result
 }
@@ -570,6 +614,7 @@ pub(crate) async fn service_ctx(
     pool_size: u32,
     gateway: &str,
     (clock, manual): Clocks,
+    security: hotline_identity::Security,
 ) -> anyhow::Result<Ctx> {
     let db = Db::connect(db_url, pool_size)
         .await
@@ -581,10 +626,11 @@ pub(crate) async fn service_ctx(
         topology,
         clock,
         manual,
-        gateway: Gateway::traced(gateway, Some(metrics.rpc.clone()), Some(tier_of))?,
+        gateway: Gateway::traced(gateway, Some(metrics.rpc.clone()), Some(tier_of), &security)?,
         service: spec,
         outbox: Waker::default(),
         metrics,
+        security,
     })
 }
 
@@ -605,6 +651,7 @@ async fn serve_spec(
     topology: Arc<hotline_core::Topology>,
     spec: hotline_core::topology::ServiceSpec,
     db_url: String,
+    security: hotline_identity::Security,
 ) -> anyhow::Result<()> {
     let clocks = parse_clock(&a.clock, a.clock_start.as_deref())?;
     let ctx = service_ctx(
@@ -614,6 +661,7 @@ async fn serve_spec(
         a.pool_size,
         &a.gateway,
         clocks,
+        security,
     )
     .await?;
     let tier = service_tier(&ctx);
@@ -644,8 +692,11 @@ async fn serve_spec(
     .await
 }
 
-/// The gateway's routing table from the topology.
-pub fn gateway_config(topology: &hotline_core::Topology) -> GatewayConfig {
+/// The gateway's routing table and authorization from the topology.
+pub fn gateway_config(
+    topology: &Arc<hotline_core::Topology>,
+    security: hotline_identity::Security,
+) -> GatewayConfig {
     let routes = topology
         .units()
         .filter_map(|u| {
@@ -665,14 +716,24 @@ pub fn gateway_config(topology: &hotline_core::Topology) -> GatewayConfig {
     GatewayConfig {
         routes,
         static_addresses,
+        security,
+        topology: Some(topology.clone()),
         ..GatewayConfig::default()
     }
 }
 
 async fn gateway(a: GatewayArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("hotline-gateway-{}", std::process::id()));
-    let topology = crate::load_topology(&a.topology.path_in(&dir)?)?;
-    let mut config = gateway_config(&topology);
+    let topology = Arc::new(crate::load_topology(&a.topology.path_in(&dir)?)?);
+    let security = if a.check {
+        hotline_identity::Security::Plaintext
+    } else {
+        a.identity.server(
+            &hotline_identity::Principal::Service("gateway".into()),
+            std::path::Path::new("hotline-data"),
+        )?
+    };
+    let mut config = gateway_config(&topology, security);
     config.max_concurrency = a.max_concurrency;
     config.max_connection_age = a
         .max_connection_age_secs
@@ -723,7 +784,7 @@ fn optional_named<T: WireEnum>(
 }
 
 async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
-    let client = MeshClient::new(&a.gateway, &a.city)?;
+    let client = MeshClient::new(&a.gateway, &a.city, a.identity.client()?)?;
     let req = pb::SubmitRequestRequest {
         request_id: a.request_id.unwrap_or_else(request_id),
         channel: parse_named("channel", &a.channel, hotline_core::Channel::parse)?,
@@ -774,8 +835,7 @@ fn print_order(order: &pb::Order, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn show_order(gateway: &str, city: &str, id: &str, json: bool) -> anyhow::Result<()> {
-    let client = MeshClient::new(gateway, city)?;
+async fn show_order(client: &MeshClient, id: &str, json: bool) -> anyhow::Result<()> {
     let id = id.strip_prefix("orders/").unwrap_or(id);
     let order = client.order(id).await.map_err(status_error)?;
     print_order(&order, json)

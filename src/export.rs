@@ -35,8 +35,10 @@ impl MeshClient {
     fn as_requester<T>(&self, m: T, token: &str) -> Request<T> {
         let mut req = Request::new(m);
         let md = req.metadata_mut();
+        // The requester's channel is the centre's own: it acts for the city.
         if let Ok(v) = MetadataValue::try_from(self.city.as_str()) {
-            md.insert(hotline_runtime::meta::TARGET, v);
+            md.insert(hotline_runtime::meta::TARGET, v.clone());
+            md.insert(hotline_runtime::meta::UNIT, v);
         }
         if let Ok(v) = MetadataValue::try_from(token) {
             md.insert(REQUESTER_TOKEN, v);
@@ -131,7 +133,8 @@ impl MeshClient {
             .unwrap_or_default())
     }
 
-    /// A handler reveals its requester, for a named reason.
+    /// An operator with the unmask role reveals the requester of an order
+    /// `unit` handles, for a named reason (audited with the operator's name).
     pub async fn unmask(
         &self,
         unit: &str,
@@ -140,7 +143,7 @@ impl MeshClient {
         reason: UnmaskReason,
         justification: &str,
     ) -> Result<UnmaskRequesterResponse, Status> {
-        let mut c = PrivacyServiceClient::new(self.channel());
+        let mut c = PrivacyServiceClient::new(self.operator_channel());
         let req = UnmaskRequesterRequest {
             request_id: request_id(),
             order_id: order_id.into(),
@@ -258,13 +261,7 @@ pub fn export_json(o: &Order) -> serde_json::Value {
 }
 
 /// `hotline export --unit U`: prints the unit's orders, one JSON a line.
-pub async fn run(
-    gateway: &str,
-    city: &str,
-    unit: &str,
-    reader: Option<&str>,
-) -> anyhow::Result<()> {
-    let client = MeshClient::new(gateway, city)?;
+pub async fn run(client: &MeshClient, unit: &str, reader: Option<&str>) -> anyhow::Result<()> {
     let orders = client.export(reader.unwrap_or(unit), unit).await?;
     for o in &orders {
         println!("{}", export_json(o));

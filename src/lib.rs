@@ -16,6 +16,7 @@ mod demo_disputes;
 mod demo_integration;
 mod demo_proactive;
 pub mod export;
+pub mod identity;
 pub mod mesh;
 pub mod proactive;
 pub mod report;

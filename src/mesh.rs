@@ -46,6 +46,9 @@ pub struct MeshOptions {
     pub pin_cpus: bool,
     /// SQLite only: whether a WAL checkpoint ends in an fsync.
     pub sqlite_sync: SqliteSync,
+    /// No TLS: every header believed (`--insecure-plaintext`). Otherwise
+    /// the mesh CA and every process's certificate live in `data_dir/pki`.
+    pub insecure_plaintext: bool,
 }
 
 /// How hard the SQLite stores push to disk (`?synchronous=` of the URL).
@@ -93,7 +96,50 @@ impl MeshOptions {
             metrics_port_base: None,
             pin_cpus: false,
             sqlite_sync: SqliteSync::Normal,
+            insecure_plaintext: false,
         }
+    }
+
+    /// Where the mesh CA and the processes' certificates are.
+    pub fn pki_dir(&self) -> PathBuf {
+        self.data_dir.join("pki")
+    }
+
+    /// Makes the CA and every process's certificate (once); the flags
+    /// each child needs to find its own.
+    fn identity_args(&self, topology: &Topology) -> anyhow::Result<Vec<String>> {
+        if self.insecure_plaintext {
+            return Ok(vec!["--insecure-plaintext".into()]);
+        }
+        crate::identity::provision(&self.pki_dir(), topology)?;
+        Ok(vec![
+            "--pki-dir".into(),
+            self.pki_dir().display().to_string(),
+        ])
+    }
+
+    /// What a client of this mesh presents: with the CA at hand, each
+    /// unit's own certificate.
+    pub fn credentials(&self) -> hotline_identity::Credentials {
+        if self.insecure_plaintext {
+            hotline_identity::Credentials::Plaintext
+        } else {
+            hotline_identity::Credentials::Mint(hotline_identity::Pki::open(self.pki_dir()))
+        }
+    }
+
+    /// A process's own identity in this mesh.
+    pub fn security(
+        &self,
+        holder: &hotline_identity::Principal,
+    ) -> anyhow::Result<hotline_identity::Security> {
+        if self.insecure_plaintext {
+            return Ok(hotline_identity::Security::Plaintext);
+        }
+        let pki = hotline_identity::Pki::open(self.pki_dir());
+        Ok(hotline_identity::Security::Mtls(crate::identity::holder(
+            &pki, holder,
+        )?))
     }
 
     /// Flags every child gets: logs, traces.
@@ -177,6 +223,8 @@ pub struct Mesh {
     opts: MeshOptions,
     gateway: Proc,
     services: BTreeMap<String, Proc>,
+    /// The flags that tell each child where its certificate is.
+    identity: Vec<String>,
 }
 
 impl Mesh {
@@ -200,6 +248,8 @@ impl Mesh {
         args.extend(opts.telemetry_args());
         args.extend(opts.metrics_args(0));
         args.extend(cpu_args(opts.cpu(&topology, None)));
+        let identity = opts.identity_args(&topology)?;
+        args.extend(identity.iter().cloned());
         let mut child = spawn(&opts, "gateway", &args, &[], true)?;
         let stdout = child.stdout.take().context("gateway stdout")?;
         let mut lines = BufReader::new(stdout).lines();
@@ -223,6 +273,7 @@ impl Mesh {
             opts,
             gateway,
             services: BTreeMap::new(),
+            identity,
         };
         let names: Vec<String> = mesh
             .topology
@@ -254,6 +305,7 @@ impl Mesh {
             self.opts.pool_size.to_string(),
         ];
         args.extend(self.opts.telemetry_args());
+        args.extend(self.identity.iter().cloned());
         let index = self
             .topology
             .services()
@@ -290,7 +342,11 @@ impl Mesh {
     }
 
     pub fn client(&self) -> anyhow::Result<MeshClient> {
-        MeshClient::new(&self.gateway_url, &self.topology.city().id)
+        MeshClient::new(
+            &self.gateway_url,
+            &self.topology.city().id,
+            self.opts.credentials(),
+        )
     }
 
     /// OS process ids: the gateway's, then each service's.
@@ -374,10 +430,17 @@ impl Mesh {
             let Some(route) = routes.iter().find(|r| r.service == spec.name) else {
                 return false;
             };
-            let Ok(ch) = tonic::transport::Endpoint::from_shared(route.address.clone()) else {
+            let Ok(endpoint) = tonic::transport::Endpoint::from_shared(route.address.clone())
+            else {
                 return false;
             };
-            let Ok(ch) = ch.connect().await else {
+            // Health only, straight to the service: any holder from the
+            // mesh CA may ask; the server must be the service announced.
+            let Ok(security) = self.opts.credentials().security() else {
+                return false;
+            };
+            let expect = hotline_identity::Principal::Service(spec.name.clone());
+            let Ok(ch) = security.channel(endpoint, Some(expect)) else {
                 return false;
             };
             let mut health = tonic_health_client(ch);

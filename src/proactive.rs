@@ -6,7 +6,7 @@ use clap::Subcommand;
 use hotline_proto::v1::*;
 use serde_json::{Value, json};
 
-use crate::client::{MeshClient, request_id};
+use crate::client::request_id;
 use crate::cmd::{GatewayArg, parse_instant, status_error};
 
 #[derive(Subcommand)]
@@ -79,7 +79,7 @@ pub async fn run(command: ProactiveCommand) -> anyhow::Result<()> {
             at,
             json,
         } => {
-            let c = MeshClient::new(&at.gateway, &at.city)?;
+            let c = at.client()?;
             let r = c
                 .analyze_problems(&unit, &area, &month, top)
                 .await
@@ -91,7 +91,7 @@ pub async fn run(command: ProactiveCommand) -> anyhow::Result<()> {
             }
         }
         ProactiveCommand::Tasks { unit, at, json } => {
-            let c = MeshClient::new(&at.gateway, &at.city)?;
+            let c = at.client()?;
             let tasks = c.tasks(&unit).await.map_err(status_error)?;
             if json {
                 let all: Vec<Value> = tasks.iter().map(task_json).collect();
@@ -114,7 +114,7 @@ pub async fn run(command: ProactiveCommand) -> anyhow::Result<()> {
             at,
             json,
         } => {
-            let c = MeshClient::new(&at.gateway, &at.city)?;
+            let c = at.client()?;
             let req = CreateProactiveTaskRequest {
                 request_id: rid.unwrap_or_else(request_id),
                 category_code: category,

@@ -8,7 +8,6 @@ use clap::Args;
 use hotline_proto::v1::*;
 use serde_json::{Value, json};
 
-use crate::client::MeshClient;
 use crate::cmd::GatewayArg;
 
 #[derive(Args, Clone)]
@@ -53,7 +52,7 @@ pub fn groups_of_tier(tier: &str) -> anyhow::Result<Vec<PeerGroup>> {
 }
 
 pub async fn run(a: ReportArgs) -> anyhow::Result<()> {
-    let client = MeshClient::new(&a.at.gateway, &a.at.city)?;
+    let client = a.at.client()?;
     if let Some(unit) = &a.unit {
         let unit = unit.trim_start_matches("units/");
         let r = client.roll_up(&a.reader, unit, &a.month, None).await?;

@@ -623,6 +623,18 @@ async fn the_compose_topology_runs_on_loopback_and_carries_an_order() {
             .collect()
     };
     let tmp = tempfile::tempdir().unwrap();
+    // The certificates `hotline certs provision` makes before compose up.
+    let pki = tmp.path().join("pki");
+    let topology = hotline::load_topology(&repo().join("topology/demo-city.toml")).unwrap();
+    hotline::identity::provision(&pki, &topology).unwrap();
+    let with_pki = |args: Vec<String>| -> Vec<String> {
+        args.into_iter()
+            .map(|a| match a.strip_prefix("--pki-dir=") {
+                Some(_) => format!("--pki-dir={}", pki.display()),
+                None => a,
+            })
+            .collect()
+    };
     let mut children = Vec::new();
     let mut gateway_url = String::new();
     let mut metrics = Vec::new();
@@ -631,7 +643,7 @@ async fn the_compose_topology_runs_on_loopback_and_carries_an_order() {
     let mut ordered: Vec<&ComposeProcess> = procs.iter().collect();
     ordered.sort_by_key(|p| p.args[0] != "gateway");
     for p in ordered {
-        let args = loopback(&p.args);
+        let args = with_pki(loopback(&p.args));
         metrics.push((
             p.name.clone(),
             port_of(flag(&args, "--metrics-addr").unwrap()),
@@ -653,7 +665,12 @@ async fn the_compose_topology_runs_on_loopback_and_carries_an_order() {
             .unwrap();
         children.push(child);
     }
-    let c = MeshClient::new(&gateway_url, "city").unwrap();
+    let c = MeshClient::new(
+        &gateway_url,
+        "city",
+        hotline_identity::Credentials::Mint(hotline_identity::Pki::open(&pki)),
+    )
+    .unwrap();
     let result = async {
         // Ready when every unit routes to an announced service.
         let deadline = tokio::time::Instant::now() + WAIT;

@@ -41,7 +41,18 @@ async fn up_starts_separate_processes_and_stops_them_all_on_sigterm() {
     );
     assert!(!pids.contains(&(up.id() as i32)));
 
-    let client = MeshClient::new(&gateway, "city").unwrap();
+    // Every hop is mTLS: the client presents certificates from the CA
+    // `up` made in the data dir.
+    assert!(
+        dir.path().join("pki/ca.crt").exists(),
+        "the mesh CA in DATA_DIR/pki"
+    );
+    let client = MeshClient::new(
+        &gateway,
+        "city",
+        hotline_identity::Credentials::Mint(hotline_identity::Pki::open(dir.path().join("pki"))),
+    )
+    .unwrap();
     let routes = client.routes().await.unwrap();
     assert!(
         routes.iter().all(|r| !r.address.is_empty()),

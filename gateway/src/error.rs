@@ -26,6 +26,14 @@ pub(crate) enum GatewayError {
     UnknownService(String),
     #[error("address: {0}")]
     InvalidAddress(&'static str),
+    #[error("no client certificate from the mesh CA")]
+    Unauthenticated,
+    #[error("x-hotline-unit: missing the unit the caller acts for")]
+    MissingUnit,
+    #[error("x-hotline-unit: not a valid unit id")]
+    InvalidUnit,
+    #[error("{0}")]
+    Denied(String),
 }
 
 impl From<GatewayError> for Status {
@@ -36,6 +44,9 @@ impl From<GatewayError> for Status {
             MissingTarget | InvalidTarget => bad_request("x-hotline-target", message),
             UnknownService(_) => bad_request("service", message),
             InvalidAddress(_) => bad_request("address", message),
+            MissingUnit | InvalidUnit => bad_request("x-hotline-unit", message),
+            Unauthenticated => Status::unauthenticated(message),
+            Denied(_) => Status::permission_denied(message),
             UnknownUnit(_) => Status::not_found(message),
             // UNAVAILABLE tells senders to retry: the service may announce or
             // come back. Mutating RPCs carry a request_id, so a retry is safe.

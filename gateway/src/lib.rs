@@ -7,6 +7,7 @@
 
 mod deadline;
 mod error;
+mod identity;
 mod proxy;
 mod registry;
 mod rescue;
@@ -18,7 +19,7 @@ use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 use anyhow::Context as _;
 use hotline_proto::v1::{Tier, gateway_service_server::GatewayServiceServer};
 use tonic::service::Routes;
-use tonic::transport::{Server, server::TcpIncoming};
+use tonic::transport::Server;
 use tonic_health::{ServingStatus, server::HealthReporter};
 use tower::ServiceBuilder;
 
@@ -60,6 +61,13 @@ pub struct GatewayConfig {
     /// Close client connections after this long, so that clients balancing
     /// over DNS (a headless Service) reconnect and spread their load.
     pub max_connection_age: Option<Duration>,
+    /// mTLS with the mesh CA, or plaintext behind `--insecure-plaintext`.
+    pub security: hotline_identity::Security,
+    /// The topology the authorization table is checked against; `None`
+    /// forwards whatever the caller may act for (the gateway crate's own
+    /// routing tests, which have no topology). `hotline gateway` always
+    /// sets it.
+    pub topology: Option<Arc<hotline_core::Topology>>,
 }
 
 impl Default for GatewayConfig {
@@ -71,6 +79,8 @@ impl Default for GatewayConfig {
             default_timeout: Duration::from_secs(30),
             metrics: hotline_telemetry::metrics::Registry::default(),
             max_connection_age: None,
+            security: hotline_identity::Security::Plaintext,
+            topology: None,
         }
     }
 }
@@ -84,7 +94,12 @@ pub async fn serve(
     config: GatewayConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let registry = Arc::new(Registry::new(&config.routes, &config.static_addresses)?);
+    let registry = Arc::new(Registry::new(
+        &config.routes,
+        &config.static_addresses,
+        config.security.clone(),
+    )?);
+    let admission = identity::Admission::new(config.security.is_mtls(), config.topology.clone());
     let stats = Arc::new(Stats::default());
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -100,6 +115,7 @@ pub async fn serve(
     let own_services = Routes::new(GatewayServiceServer::new(GatewayApi::new(
         registry.clone(),
         stats.clone(),
+        admission.clone(),
     )))
     .add_service(health_service)
     .add_service(reflection_v1)
@@ -110,6 +126,7 @@ pub async fn serve(
         stats,
         config.default_timeout,
         telemetry::GatewayMetrics::new(&config.metrics),
+        admission,
     ));
 
     // Read top to bottom: rescue errors into statuses, shed load when the
@@ -120,8 +137,9 @@ pub async fn serve(
         .concurrency_limit(config.max_concurrency)
         .into_inner();
 
-    // Small unary frames should not wait for Nagle's algorithm.
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    // Each connection is handshaken off the accept loop, its client
+    // certificate proven; small frames skip Nagle's algorithm.
+    let incoming = config.security.incoming(listener)?;
     let (draining_tx, draining_rx) = tokio::sync::oneshot::channel();
     let signal = async move {
         shutdown.await;

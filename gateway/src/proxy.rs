@@ -22,6 +22,7 @@ use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use self::observed::{CallLog, ObservedBody};
+use crate::identity::Admission;
 use crate::telemetry::{GatewayMetrics, PairLabels, tier_name};
 use crate::{
     TARGET_HEADER, UNIT_HEADER, deadline, error::GatewayError, registry::Registry,
@@ -37,6 +38,7 @@ pub(crate) struct Proxy {
     default_timeout: Duration,
     metrics: GatewayMetrics,
     tier_of: TierOf,
+    admission: Admission,
 }
 
 impl Proxy {
@@ -45,8 +47,10 @@ impl Proxy {
         stats: Arc<Stats>,
         default_timeout: Duration,
         metrics: GatewayMetrics,
+        admission: Admission,
     ) -> Self {
         Self {
+            admission,
             tier_of: crate::telemetry::tier_of(registry.clone()),
             registry,
             stats,
@@ -107,7 +111,7 @@ impl Proxy {
 
     async fn try_forward(
         &self,
-        request: Request<axum::body::Body>,
+        mut request: Request<axum::body::Body>,
         log: &CallLog,
     ) -> Result<Response<Body>, GatewayError> {
         let path = request.uri().path();
@@ -123,6 +127,8 @@ impl Proxy {
             .registry
             .unit(&target)
             .ok_or_else(|| GatewayError::UnknownUnit(target.clone()))?;
+        // Nothing goes on until the caller is proven and may make this call.
+        self.admission.admit(&mut request, &target)?;
         let upstream =
             self.registry
                 .upstream(&home.service)

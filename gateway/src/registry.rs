@@ -40,12 +40,16 @@ pub(crate) struct Registry {
     /// Every service in the topology and its units, sorted.
     services: BTreeMap<String, Vec<String>>,
     upstreams: RwLock<HashMap<String, Upstream>>,
+    /// How upstream channels connect: over mTLS each checks that the
+    /// server is the service it was announced as.
+    security: hotline_identity::Security,
 }
 
 impl Registry {
     pub(crate) fn new(
         routes: &[UnitRoute],
         static_addresses: &HashMap<String, String>,
+        security: hotline_identity::Security,
     ) -> anyhow::Result<Self> {
         let mut units = HashMap::new();
         let mut services: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -68,6 +72,7 @@ impl Registry {
             units,
             services,
             upstreams: RwLock::default(),
+            security,
         };
         for (service, address) in static_addresses {
             registry
@@ -114,13 +119,18 @@ impl Registry {
             .upstreams
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        // One channel per address: reuse the connection of any service already
-        // announced there, for instance a process re-announcing after a blip.
-        let channel = upstreams
-            .values()
-            .find(|upstream| upstream.address == address)
-            .map(|upstream| upstream.channel.clone())
-            .unwrap_or_else(|| endpoint.connect_lazy());
+        // Keep the connection of a service re-announcing the same address,
+        // for instance after a blip.
+        let channel = match upstreams.get(service) {
+            Some(upstream) if upstream.address == address => upstream.channel.clone(),
+            _ => self
+                .security
+                .channel(
+                    endpoint,
+                    Some(hotline_core::authz::Principal::Service(service.to_owned())),
+                )
+                .map_err(|_| GatewayError::InvalidAddress("cannot make a channel to it"))?,
+        };
         let upstream = Upstream {
             address: address.to_owned(),
             pid,

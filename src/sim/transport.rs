@@ -35,6 +35,7 @@ pub enum Running {
 
 pub struct InProc {
     gateway_url: String,
+    credentials: hotline_identity::Credentials,
     city: String,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -73,7 +74,7 @@ impl Running {
     pub fn client(&self) -> anyhow::Result<MeshClient> {
         match self {
             Running::Mesh(m) => m.client(),
-            Running::InProc(p) => MeshClient::new(&p.gateway_url, &p.city),
+            Running::InProc(p) => MeshClient::new(&p.gateway_url, &p.city, p.credentials.clone()),
         }
     }
 
@@ -110,7 +111,11 @@ impl InProc {
             let _ = rx.wait_for(|s| *s).await;
         };
         let mut tasks = Vec::new();
-        let mut config = crate::cmd::gateway_config(&topology);
+        let gateway = opts.security(&hotline_identity::Principal::Service("gateway".into()));
+        if !opts.insecure_plaintext {
+            crate::identity::provision(&opts.pki_dir(), &topology)?;
+        }
+        let mut config = crate::cmd::gateway_config(&topology, gateway?);
         config.max_concurrency = 1024;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let gateway_url = format!("http://{}", listener.local_addr()?);
@@ -128,6 +133,7 @@ impl InProc {
                 opts.pool_size,
                 &gateway_url,
                 (manual.clone(), Some(manual.clone())),
+                opts.security(&hotline_identity::Principal::Service(spec.name.clone()))?,
             )
             .await?;
             let tier = crate::cmd::service_tier(&ctx);
@@ -142,6 +148,7 @@ impl InProc {
         }
         let p = InProc {
             gateway_url,
+            credentials: opts.credentials(),
             city: topology.city().id.clone(),
             stop,
             tasks,
@@ -152,7 +159,7 @@ impl InProc {
 
     /// Every unit routes to an announced service.
     async fn wait_ready(&self, timeout: Duration) -> anyhow::Result<()> {
-        let client = MeshClient::new(&self.gateway_url, &self.city)?;
+        let client = MeshClient::new(&self.gateway_url, &self.city, self.credentials.clone())?;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Ok(routes) = client.routes().await

@@ -8,16 +8,39 @@ use hotline_proto::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::{registry::Registry, stats::Stats};
+use hotline_core::authz::Principal;
+
+use crate::{error::GatewayError, identity::Admission, registry::Registry, stats::Stats};
 
 pub(crate) struct GatewayApi {
     registry: Arc<Registry>,
     stats: Arc<Stats>,
+    admission: Admission,
 }
 
 impl GatewayApi {
-    pub(crate) fn new(registry: Arc<Registry>, stats: Arc<Stats>) -> Self {
-        Self { registry, stats }
+    pub(crate) fn new(registry: Arc<Registry>, stats: Arc<Stats>, admission: Admission) -> Self {
+        Self {
+            registry,
+            stats,
+            admission,
+        }
+    }
+
+    fn principal<T>(&self, request: &Request<T>) -> Result<Principal, GatewayError> {
+        self.admission
+            .principal(request.extensions(), request.metadata().as_ref())
+    }
+
+    /// Routes and stats are for the mesh's own processes and operators.
+    fn mesh_or_operator<T>(&self, request: &Request<T>, what: &str) -> Result<(), Status> {
+        match self.principal(request)? {
+            Principal::Service(_) | Principal::Operator(_) => Ok(()),
+            p => Err(GatewayError::Denied(format!(
+                "{p} may not read the gateway's {what}: only mesh services and operators may"
+            ))
+            .into()),
+        }
     }
 }
 
@@ -27,6 +50,16 @@ impl GatewayService for GatewayApi {
         &self,
         request: Request<AnnounceRequest>,
     ) -> Result<Response<AnnounceResponse>, Status> {
+        // Only the service itself may say where it is.
+        let principal = self.principal(&request)?;
+        let claimed = Principal::Service(request.get_ref().service.clone());
+        if principal != claimed {
+            return Err(GatewayError::Denied(format!(
+                "{principal} may not announce service {:?}: only {claimed} may",
+                request.get_ref().service
+            ))
+            .into());
+        }
         // request_id needs no bookkeeping: an announcement replaces the last
         // one, so replaying it changes nothing.
         let AnnounceRequest {
@@ -42,8 +75,9 @@ impl GatewayService for GatewayApi {
 
     async fn list_routes(
         &self,
-        _request: Request<ListRoutesRequest>,
+        request: Request<ListRoutesRequest>,
     ) -> Result<Response<ListRoutesResponse>, Status> {
+        self.mesh_or_operator(&request, "routes")?;
         Ok(Response::new(ListRoutesResponse {
             routes: self.registry.routes(),
         }))
@@ -51,8 +85,9 @@ impl GatewayService for GatewayApi {
 
     async fn get_handoff_stats(
         &self,
-        _request: Request<GetHandoffStatsRequest>,
+        request: Request<GetHandoffStatsRequest>,
     ) -> Result<Response<GetHandoffStatsResponse>, Status> {
+        self.mesh_or_operator(&request, "handoff stats")?;
         Ok(Response::new(self.stats.snapshot()))
     }
 }

@@ -2,6 +2,7 @@
 //! dispatch rules and the topology. Pure: no I/O, no clock reads, no
 //! transport, so every rule here is tested without a server.
 
+pub mod authz;
 pub mod calendar;
 pub mod clock;
 pub mod deadline;

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::authz::{Operator, Role};
 use crate::calendar::{Calendar, RawCalendar};
 use crate::model::{Tier, Urgency};
 use crate::policy::Policy;
@@ -120,6 +121,8 @@ pub struct Topology {
     /// townships, a development zone): the district organises (Art. 12).
     district_addresses: HashMap<String, String>,
     territories: Territories,
+    /// Who may operate the mesh, with which roles, over which units.
+    operators: Vec<Operator>,
 }
 
 #[derive(Deserialize)]
@@ -145,6 +148,18 @@ struct RawTopology {
     service: Vec<RawService>,
     #[serde(default)]
     district_area: Vec<RawArea>,
+    #[serde(default)]
+    operator: Vec<RawOperator>,
+}
+
+/// `[[operator]]`: a person on the operations staff, their roles and the
+/// unit whose subtree they may act in.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOperator {
+    name: Spanned<String>,
+    roles: Vec<String>,
+    scope: String,
 }
 
 /// A place the address index knows only down to its district.
@@ -226,6 +241,60 @@ struct RawService {
     #[serde(default)]
     units: Vec<String>,
     address: Option<String>,
+}
+
+fn build_operators(
+    raw: &[RawOperator],
+    units: &BTreeMap<String, Unit>,
+    city: &str,
+) -> Result<Vec<Operator>, (usize, String)> {
+    if raw.is_empty() {
+        return Ok(vec![Operator {
+            name: "ops".into(),
+            roles: Role::ALL.to_vec(),
+            scope: city.to_owned(),
+        }]);
+    }
+    let mut operators: Vec<Operator> = Vec::new();
+    for o in raw {
+        let at = o.name.span().start;
+        let name = o.name.get_ref();
+        if !crate::authz::valid_name(name) {
+            return Err((
+                at,
+                format!("operator {name:?}: a name is letters, digits, '-', '_' or '.'"),
+            ));
+        }
+        if operators.iter().any(|x| &x.name == name) {
+            return Err((at, format!("operator {name} is defined twice")));
+        }
+        if !units.contains_key(&o.scope) {
+            return Err((
+                at,
+                format!("operator {name}: scope {} is not a unit", o.scope),
+            ));
+        }
+        let roles = o
+            .roles
+            .iter()
+            .map(|r| {
+                Role::parse(r).ok_or_else(|| {
+                    (
+                        at,
+                        format!(
+                            "operator {name}: unknown role {r:?} (control, unmask or supervise)"
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        operators.push(Operator {
+            name: name.clone(),
+            roles,
+            scope: o.scope.clone(),
+        });
+    }
+    Ok(operators)
 }
 
 /// The index behind [`Topology::line_department`]: city-level departments
@@ -525,22 +594,26 @@ impl Topology {
             }));
         }
         let territories = territory::build(&units, bounded, raw.policy.near_boundary_meters)?;
+        let city = units
+            .values()
+            .find(|u| u.tier == Tier::City)
+            .map(|u| u.id.clone())
+            .expect("one city, checked above");
+        let operators =
+            build_operators(&raw.operator, &units, &city).map_err(|(at, p)| err(at, p))?;
         Ok(Self {
             name: raw.name,
             catalogue_version: raw.catalogue_version,
             policy: raw.policy,
             calendar,
             calendar_file,
-            city: units
-                .values()
-                .find(|u| u.tier == Tier::City)
-                .map(|u| u.id.clone())
-                .expect("one city, checked above"),
+            city,
             line_departments: line_departments(&units),
             units,
             groups,
             catalogue,
             services,
+            operators,
             addresses,
             district_addresses,
             territories,
@@ -677,6 +750,16 @@ impl Topology {
 
     pub fn services(&self) -> &[ServiceSpec] {
         &self.services
+    }
+
+    /// The operators the topology grants (`[[operator]]`); without any,
+    /// one operator `ops` holds every role over the whole city.
+    pub fn operators(&self) -> &[Operator] {
+        &self.operators
+    }
+
+    pub fn operator(&self, name: &str) -> Option<&Operator> {
+        self.operators.iter().find(|o| o.name == name)
     }
 
     pub fn service(&self, name: &str) -> Option<&ServiceSpec> {

@@ -19,21 +19,24 @@ pub struct Gateway {
 }
 
 impl Gateway {
+    /// A plaintext gateway client, for checking an address.
     pub fn new(url: &str) -> anyhow::Result<Self> {
-        Self::traced(url, None, None)
+        Self::traced(url, None, None, &hotline_identity::Security::Plaintext)
     }
 
-    /// A gateway client whose calls are measured in `metrics` and name
-    /// their units' tiers.
+    /// A gateway client whose calls are measured in `metrics`, name their
+    /// units' tiers, and present this process's certificate.
     pub fn traced(
         url: &str,
         metrics: Option<RpcMetrics>,
         tier_of: Option<TierOf>,
+        security: &hotline_identity::Security,
     ) -> anyhow::Result<Self> {
-        let channel = Endpoint::from_shared(url.to_string())?
+        let endpoint = Endpoint::from_shared(url.to_string())?
             .connect_timeout(std::time::Duration::from_secs(2))
-            .tcp_nodelay(true)
-            .connect_lazy();
+            .tcp_nodelay(true);
+        // Over mTLS the other end must hold the gateway's certificate.
+        let channel = security.channel(endpoint, Some(crate::gate::gateway()))?;
         Ok(Self {
             channel: Traced::new(channel, metrics, tier_of),
             url: url.to_string(),

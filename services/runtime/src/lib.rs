@@ -7,6 +7,7 @@ pub mod clock;
 pub mod control;
 pub mod error;
 pub mod failpoint;
+pub mod gate;
 pub mod guard;
 pub mod handoff;
 pub mod idem;
@@ -41,6 +42,8 @@ pub struct Ctx {
     /// Wakes the outbox deliverer after a commit that queued messages.
     pub outbox: outbox::Waker,
     pub metrics: Arc<metrics::Metrics>,
+    /// This process's mesh identity, for its listener and its channels.
+    pub security: hotline_identity::Security,
 }
 
 /// A unit's tier name from the topology, for span attributes and labels.

@@ -19,6 +19,7 @@ use hotline_telemetry::rpc::ServerLayer;
 
 use crate::Ctx;
 use crate::control::Control;
+use crate::gate::GateLayer;
 use crate::outbox::{Deliverer, RetryPolicy};
 use crate::sweeper::{Sweeper, TimerEffects};
 
@@ -150,6 +151,7 @@ pub async fn serve(
 
     tracing::info!(service = %ctx.service.name, %address, units = ctx.service.units.len(), "serving");
     let mut server_stop = stop_rx.clone();
+    let incoming = ctx.security.incoming(listener)?;
     let mut builder = Server::builder();
     if let Some(age) = options.max_connection_age {
         builder = builder.max_connection_age(age);
@@ -160,15 +162,15 @@ pub async fn serve(
                 ctx.metrics.rpc.clone(),
                 Some(crate::tier_of(ctx.topology.clone())),
             ))
+            // Only the gateway gets in, and only with a call the table allows.
+            .layer(GateLayer::new(ctx.security.is_mtls(), ctx.topology.clone()))
             .add_routes(routes)
-            // Small unary frames should not wait for Nagle's algorithm (a
-            // delayed ACK costs ~40 ms a reply on loopback).
-            .serve_with_incoming_shutdown(
-                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-                async move {
-                    let _ = server_stop.wait_for(|s| *s).await;
-                },
-            ),
+            // Each connection is handshaken off the accept loop; small
+            // unary frames skip Nagle's algorithm (a delayed ACK costs
+            // ~40 ms a reply on loopback).
+            .serve_with_incoming_shutdown(incoming, async move {
+                let _ = server_stop.wait_for(|s| *s).await;
+            }),
     );
     shutdown.await;
     tracing::info!(service = %ctx.service.name, "shutting down: not serving, draining");

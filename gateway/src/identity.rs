@@ -1,0 +1,95 @@
+//! Who is calling: the principal proven by the client certificate, the unit
+//! it acts for, and the authorization table's word on the call. The
+//! gateway passes the proven principal on in `x-hotline-principal`,
+//! replacing whatever the caller sent there.
+
+use std::sync::Arc;
+
+use hotline_core::Topology;
+use hotline_core::authz::{self, Call, Principal};
+use hotline_identity::{PRINCIPAL_HEADER, Peer};
+use http::{HeaderValue, Request};
+
+use crate::{UNIT_HEADER, error::GatewayError};
+
+#[derive(Clone)]
+pub(crate) struct Admission {
+    /// Over mTLS the certificate proves the caller; over plaintext the
+    /// headers are believed (`--insecure-plaintext`).
+    mtls: bool,
+    /// The topology the authorization table is read against.
+    topology: Option<Arc<Topology>>,
+}
+
+impl Admission {
+    pub(crate) fn new(mtls: bool, topology: Option<Arc<Topology>>) -> Self {
+        Self { mtls, topology }
+    }
+
+    /// The caller of a call to the gateway's own API.
+    pub(crate) fn principal(
+        &self,
+        extensions: &http::Extensions,
+        headers: &http::HeaderMap,
+    ) -> Result<Principal, GatewayError> {
+        if self.mtls {
+            return extensions
+                .get::<Peer>()
+                .and_then(|p| p.principal.clone())
+                .ok_or(GatewayError::Unauthenticated);
+        }
+        let claimed = headers
+            .get(PRINCIPAL_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Principal::from_path);
+        let unit = headers
+            .get(UNIT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| authz::valid_name(v))
+            .map(|u| Principal::Unit(u.to_owned()));
+        claimed.or(unit).ok_or(GatewayError::Unauthenticated)
+    }
+
+    /// Proves and authorizes a call to be forwarded to `target`, and marks
+    /// it with the proven principal (and its unit, when it named none).
+    pub(crate) fn admit<B>(
+        &self,
+        request: &mut Request<B>,
+        target: &str,
+    ) -> Result<Principal, GatewayError> {
+        let principal = self.principal(request.extensions(), request.headers())?;
+        let acting = match request.headers().get(UNIT_HEADER) {
+            Some(v) => v
+                .to_str()
+                .ok()
+                .filter(|v| authz::valid_name(v))
+                .ok_or(GatewayError::InvalidUnit)?
+                .to_owned(),
+            None => match &principal {
+                Principal::Unit(u) => u.clone(),
+                _ => return Err(GatewayError::MissingUnit),
+            },
+        };
+        if let Some(topology) = &self.topology {
+            let call = Call {
+                method: request.uri().path(),
+                principal: &principal,
+                acting: &acting,
+                target,
+            };
+            authz::authorize(topology, &call).map_err(|d| GatewayError::Denied(d.0))?;
+        }
+        let headers = request.headers_mut();
+        headers.insert(
+            PRINCIPAL_HEADER,
+            HeaderValue::from_str(&principal.path()).map_err(|_| GatewayError::Unauthenticated)?,
+        );
+        if !headers.contains_key(UNIT_HEADER) {
+            headers.insert(
+                UNIT_HEADER,
+                HeaderValue::from_str(&acting).map_err(|_| GatewayError::InvalidUnit)?,
+            );
+        }
+        Ok(principal)
+    }
+}

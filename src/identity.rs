@@ -1,0 +1,270 @@
+//! Credentials on the command line: `hotline certs` (the mesh CA), and the
+//! flags every process and client takes to prove who it is.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use hotline_identity::{Credentials, IssueOptions, MeshTls, Pki, Principal, Security, TlsFiles};
+
+/// Where `hotline up` keeps the mesh CA by default.
+pub const DEFAULT_PKI_DIR: &str = "hotline-data/pki";
+
+/// How a process or client proves who it is.
+#[derive(Args, Clone, Debug, Default)]
+pub struct IdentityArgs {
+    /// The mesh CA's directory: a service or gateway loads its own
+    /// certificate there; a client holding the CA key presents each unit's.
+    #[arg(long, env = "HOTLINE_PKI_DIR")]
+    pub pki_dir: Option<PathBuf>,
+    /// This holder's certificate (PEM), e.g. unit-t-harbour.crt.
+    #[arg(long, env = "HOTLINE_CERT", requires_all = ["key", "ca"])]
+    pub cert: Option<PathBuf>,
+    /// This holder's private key (PEM).
+    #[arg(long, env = "HOTLINE_KEY", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// The mesh CA certificate to check the other end against.
+    #[arg(long, env = "HOTLINE_CA", requires = "cert")]
+    pub ca: Option<PathBuf>,
+    /// The mesh's revocation list (reloaded when it changes).
+    #[arg(long, env = "HOTLINE_CRL", requires = "cert")]
+    pub crl: Option<PathBuf>,
+    /// No TLS and no proof of who calls: every header is believed. For a
+    /// bench on one machine only; it says so loudly.
+    #[arg(long, env = "HOTLINE_INSECURE_PLAINTEXT")]
+    pub insecure_plaintext: bool,
+}
+
+impl IdentityArgs {
+    fn explicit(&self) -> Option<TlsFiles> {
+        Some(TlsFiles {
+            cert: self.cert.clone()?,
+            key: self.key.clone()?,
+            ca: self.ca.clone()?,
+            crl: self.crl.clone(),
+        })
+    }
+
+    /// A server process's identity: `holder`'s certificate in the PKI dir
+    /// (default `<data_dir>/pki`) unless --cert names one.
+    pub fn server(
+        &self,
+        holder: &Principal,
+        data_dir: &std::path::Path,
+    ) -> anyhow::Result<Security> {
+        if self.insecure_plaintext {
+            warn_plaintext();
+            return Ok(Security::Plaintext);
+        }
+        let files = match self.explicit() {
+            Some(files) => files,
+            None => {
+                let dir = self.pki_dir.clone().unwrap_or_else(|| data_dir.join("pki"));
+                let files = Pki::open(&dir).files(holder);
+                if !files.cert.exists() {
+                    bail!(
+                        "no certificate for {holder} in {}: run `hotline certs issue --{} {} --dir {}`, \
+                         pass --cert/--key/--ca, or --insecure-plaintext",
+                        dir.display(),
+                        holder.kind(),
+                        holder.name(),
+                        dir.display()
+                    );
+                }
+                files
+            }
+        };
+        let tls = MeshTls::load(files)?;
+        if &tls.principal() != holder {
+            bail!("the certificate names {}, not {holder}", tls.principal());
+        }
+        Ok(Security::Mtls(tls))
+    }
+
+    /// A client's credentials: a holder's files, or the CA (which presents
+    /// each unit's certificate), or plaintext.
+    pub fn client(&self) -> anyhow::Result<Credentials> {
+        if self.insecure_plaintext {
+            warn_plaintext();
+            return Ok(Credentials::Plaintext);
+        }
+        if let Some(files) = self.explicit() {
+            return Ok(Credentials::Holder(MeshTls::load(files)?));
+        }
+        let dir = self
+            .pki_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_PKI_DIR));
+        let pki = Pki::open(&dir);
+        if !pki.exists() {
+            bail!(
+                "no credentials: pass --cert/--key/--ca (your unit's certificate), --pki-dir \
+                 (the mesh CA, as `hotline up` made it; tried {}), or --insecure-plaintext",
+                dir.display()
+            );
+        }
+        Ok(Credentials::Mint(pki))
+    }
+}
+
+/// Said at the start of anything running without mTLS.
+pub fn warn_plaintext() {
+    eprintln!(
+        "WARNING: --insecure-plaintext: no TLS, and every caller is believed to be whoever \
+         its headers say. Anyone who can reach a port can act as any unit. Never run this \
+         way outside a test bench."
+    );
+    tracing::warn!("running with --insecure-plaintext: callers are not proven");
+}
+
+#[derive(Subcommand)]
+pub enum CertsCommand {
+    /// Create the mesh CA and an empty revocation list (once).
+    Init {
+        #[arg(long, default_value = DEFAULT_PKI_DIR)]
+        dir: PathBuf,
+    },
+    /// Issue a key and certificate naming a unit, a service or an operator.
+    Issue {
+        #[command(flatten)]
+        holder: HolderArgs,
+        #[arg(long, default_value = DEFAULT_PKI_DIR)]
+        dir: PathBuf,
+        /// Days it is valid.
+        #[arg(long, default_value_t = hotline_identity::pki::DEFAULT_DAYS)]
+        days: u32,
+        /// Host names and IPs it may serve at (besides localhost, 127.0.0.1, ::1).
+        #[arg(long = "host")]
+        hosts: Vec<String>,
+    },
+    /// Create the CA (once) and a certificate for the gateway, every service
+    /// and every operator of a topology, as `hotline up` does on first start.
+    Provision {
+        #[arg(long, default_value = DEFAULT_PKI_DIR)]
+        dir: PathBuf,
+        #[command(flatten)]
+        topology: crate::cmd::TopologyArg,
+    },
+    /// Revoke a holder's current certificate: the gateway and the services
+    /// refuse it within a second, without a restart.
+    Revoke {
+        #[command(flatten)]
+        holder: HolderArgs,
+        #[arg(long, default_value = DEFAULT_PKI_DIR)]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+pub struct HolderArgs {
+    /// A unit's own system, e.g. t-harbour.
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// A mesh process: gateway, city, township, …
+    #[arg(long)]
+    pub service: Option<String>,
+    /// A person on the operations staff, as the topology's [[operator]] names.
+    #[arg(long)]
+    pub operator: Option<String>,
+}
+
+impl HolderArgs {
+    fn principal(&self) -> anyhow::Result<Principal> {
+        let p = match (&self.unit, &self.service, &self.operator) {
+            (Some(u), _, _) => Principal::Unit(u.clone()),
+            (_, Some(s), _) => Principal::Service(s.clone()),
+            (_, _, Some(o)) => Principal::Operator(o.clone()),
+            _ => bail!("name --unit, --service or --operator"),
+        };
+        if !hotline_core::authz::valid_name(p.name()) {
+            bail!(
+                "{}: {:?} is not a valid name (letters, digits, '-', '_', '.')",
+                p.kind(),
+                p.name()
+            );
+        }
+        Ok(p)
+    }
+}
+
+pub fn run(command: CertsCommand) -> anyhow::Result<()> {
+    match command {
+        CertsCommand::Init { dir } => {
+            let pki = Pki::open(&dir);
+            if pki.init()? {
+                println!("mesh CA created: {}", pki.ca_cert().display());
+            } else {
+                println!("mesh CA already exists: {}", pki.ca_cert().display());
+            }
+            Ok(())
+        }
+        CertsCommand::Issue {
+            holder,
+            dir,
+            days,
+            hosts,
+        } => {
+            let principal = holder.principal()?;
+            let pki = Pki::open(&dir);
+            let mut opts = IssueOptions {
+                days,
+                ..IssueOptions::default()
+            };
+            opts.hosts.extend(hosts);
+            let files = pki
+                .issue(&principal, &opts)
+                .with_context(|| format!("issue a certificate for {principal}"))?;
+            println!("{principal}");
+            println!("  certificate {}", files.cert.display());
+            println!("  key         {}", files.key.display());
+            println!("  CA          {}", files.ca.display());
+            println!("  valid for   {days} days");
+            Ok(())
+        }
+        CertsCommand::Provision { dir, topology } => {
+            let path = topology.path_in(&dir)?;
+            let topology = crate::load_topology(&path)?;
+            let pki = provision(&dir, &topology)?;
+            println!(
+                "mesh CA {} and certificates for the gateway, {} services and {} operators in {}",
+                pki.ca_cert().display(),
+                topology.services().len(),
+                topology.operators().len(),
+                dir.display()
+            );
+            Ok(())
+        }
+        CertsCommand::Revoke { holder, dir } => {
+            let principal = holder.principal()?;
+            let serial = Pki::open(&dir).revoke(&principal)?;
+            println!(
+                "revoked {principal} (serial {serial}); processes reload the list within a second"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Makes the CA (once) and every process's certificate for `topology`,
+/// as `hotline up` does on first start; re-issues any that are missing,
+/// from another CA or near their end.
+pub fn provision(dir: &std::path::Path, topology: &hotline_core::Topology) -> anyhow::Result<Pki> {
+    let pki = Pki::open(dir);
+    pki.init()?;
+    let opts = IssueOptions::default();
+    pki.ensure(&Principal::Service("gateway".into()), &opts)?;
+    for s in topology.services() {
+        pki.ensure(&Principal::Service(s.name.clone()), &opts)?;
+    }
+    for o in topology.operators() {
+        pki.ensure(&Principal::Operator(o.name.clone()), &opts)?;
+    }
+    Ok(pki)
+}
+
+/// Loads a holder's credentials from a PKI dir (tests, benchmarks).
+pub fn holder(pki: &Pki, principal: &Principal) -> anyhow::Result<Arc<MeshTls>> {
+    MeshTls::load(pki.files(principal))
+}
