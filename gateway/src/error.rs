@@ -28,6 +28,8 @@ pub(crate) enum GatewayError {
     InvalidAddress(&'static str),
     #[error("no client certificate from the mesh CA")]
     Unauthenticated,
+    #[error("the client certificate is revoked or expired")]
+    Revoked,
     #[error("x-hotline-unit: missing the unit the caller acts for")]
     MissingUnit,
     #[error("x-hotline-unit: not a valid unit id")]
@@ -45,7 +47,7 @@ impl From<GatewayError> for Status {
             UnknownService(_) => bad_request("service", message),
             InvalidAddress(_) => bad_request("address", message),
             MissingUnit | InvalidUnit => bad_request("x-hotline-unit", message),
-            Unauthenticated => Status::unauthenticated(message),
+            Unauthenticated | Revoked => Status::unauthenticated(message),
             Denied(_) => Status::permission_denied(message),
             UnknownUnit(_) => Status::not_found(message),
             // UNAVAILABLE tells senders to retry: the service may announce or

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use hotline_core::Topology;
 use hotline_core::authz::{self, Call, Principal};
-use hotline_identity::{PRINCIPAL_HEADER, Peer};
+use hotline_identity::{PRINCIPAL_HEADER, Peer, Security};
 use http::{HeaderValue, Request};
 
 use crate::{UNIT_HEADER, error::GatewayError};
@@ -16,14 +16,14 @@ use crate::{UNIT_HEADER, error::GatewayError};
 pub(crate) struct Admission {
     /// Over mTLS the certificate proves the caller; over plaintext the
     /// headers are believed (`--insecure-plaintext`).
-    mtls: bool,
+    security: Security,
     /// The topology the authorization table is read against.
     topology: Option<Arc<Topology>>,
 }
 
 impl Admission {
-    pub(crate) fn new(mtls: bool, topology: Option<Arc<Topology>>) -> Self {
-        Self { mtls, topology }
+    pub(crate) fn new(security: Security, topology: Option<Arc<Topology>>) -> Self {
+        Self { security, topology }
     }
 
     /// The caller of a call to the gateway's own API.
@@ -32,11 +32,16 @@ impl Admission {
         extensions: &http::Extensions,
         headers: &http::HeaderMap,
     ) -> Result<Principal, GatewayError> {
-        if self.mtls {
-            return extensions
+        if self.security.is_mtls() {
+            let peer = extensions
                 .get::<Peer>()
-                .and_then(|p| p.principal.clone())
-                .ok_or(GatewayError::Unauthenticated);
+                .filter(|p| p.principal.is_some())
+                .ok_or(GatewayError::Unauthenticated)?;
+            // The connection may outlive the certificate's revocation.
+            if !self.security.peer_valid(peer) {
+                return Err(GatewayError::Revoked);
+            }
+            return peer.principal.clone().ok_or(GatewayError::Unauthenticated);
         }
         let claimed = headers
             .get(PRINCIPAL_HEADER)

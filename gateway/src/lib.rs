@@ -99,7 +99,7 @@ pub async fn serve(
         &config.static_addresses,
         config.security.clone(),
     )?);
-    let admission = identity::Admission::new(config.security.is_mtls(), config.topology.clone());
+    let admission = identity::Admission::new(config.security.clone(), config.topology.clone());
     let stats = Arc::new(Stats::default());
 
     let (health, health_service) = tonic_health::server::health_reporter();

@@ -41,6 +41,10 @@ pub struct Peer {
     pub remote: Option<SocketAddr>,
     /// The holder of the client certificate; `None` over plaintext.
     pub principal: Option<Principal>,
+    /// Its certificate's serial, for the revocation list.
+    pub serial: Vec<u8>,
+    /// Its certificate's end of validity, in Unix seconds.
+    pub not_after: i64,
 }
 
 /// An accepted connection, plain or TLS.
@@ -123,6 +127,14 @@ impl Security {
         matches!(self, Security::Mtls(_))
     }
 
+    /// Whether a peer proven at its handshake is still believed now.
+    pub fn peer_valid(&self, peer: &Peer) -> bool {
+        match self {
+            Security::Mtls(tls) => tls.still_valid(peer),
+            Security::Plaintext => true,
+        }
+    }
+
     /// This process's own identity, when it has one.
     pub fn principal(&self) -> Option<Principal> {
         match self {
@@ -163,6 +175,8 @@ impl Security {
                     let peer = Peer {
                         remote: Some(remote),
                         principal: None,
+                        serial: Vec::new(),
+                        not_after: i64::MAX,
                     };
                     if tx.send(Ok(Conn::Plain(tcp, peer))).await.is_err() {
                         return;
@@ -183,15 +197,20 @@ impl Security {
                                 return;
                             }
                         };
-                    let principal = tls
+                    let leaf = tls
                         .get_ref()
                         .1
                         .peer_certificates()
-                        .and_then(|certs| certs.first())
-                        .and_then(|leaf| principal_of(leaf));
+                        .and_then(|certs| certs.first());
+                    let (serial, not_after) = leaf
+                        .and_then(|leaf| x509_parser::parse_x509_certificate(leaf).ok())
+                        .map(|(_, c)| (c.raw_serial().to_vec(), c.validity().not_after.timestamp()))
+                        .unwrap_or_default();
                     let peer = Peer {
                         remote: Some(remote),
-                        principal,
+                        principal: leaf.and_then(|leaf| principal_of(leaf)),
+                        serial,
+                        not_after,
                     };
                     let _ = tx.send(Ok(Conn::Tls(Box::new(tls), peer))).await;
                 });

@@ -51,6 +51,8 @@ impl fmt::Debug for MeshTls {
 
 struct Loaded {
     stamps: Vec<Option<(SystemTime, u64)>>,
+    /// Serials on the revocation list, for connections made before it.
+    revoked: std::collections::HashSet<Vec<u8>>,
     principal: Principal,
     key: Arc<CertifiedKey>,
     clients: Arc<dyn ClientCertVerifier>,
@@ -77,6 +79,17 @@ impl MeshTls {
 
     pub fn files(&self) -> &TlsFiles {
         &self.files
+    }
+
+    /// Whether a peer proven earlier may still be believed: its
+    /// certificate is not on the revocation list (as it is now) and has
+    /// not expired. Checked on every call, since a connection outlives
+    /// its handshake.
+    pub fn still_valid(&self, peer: &crate::Peer) -> bool {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        now < peer.not_after && !self.current().revoked.contains(&peer.serial)
     }
 
     /// The credentials as they are on disk (looked at once a second).
@@ -213,6 +226,15 @@ fn load(files: &TlsFiles, provider: &Arc<CryptoProvider>) -> anyhow::Result<Load
         ],
         _ => Vec::new(),
     };
+    let revoked = crls
+        .iter()
+        .filter_map(|crl| x509_parser::parse_x509_crl(crl).ok())
+        .flat_map(|(_, crl)| {
+            crl.iter_revoked_certificates()
+                .map(|r| r.raw_serial().to_vec())
+                .collect::<Vec<_>>()
+        })
+        .collect();
     let clients = WebPkiClientVerifier::builder_with_provider(roots.clone(), provider.clone())
         .with_crls(crls.clone())
         .only_check_end_entity_revocation()
@@ -225,6 +247,7 @@ fn load(files: &TlsFiles, provider: &Arc<CryptoProvider>) -> anyhow::Result<Load
         .context("server verifier")?;
     Ok(Loaded {
         stamps,
+        revoked,
         principal,
         key: Arc::new(key),
         clients,

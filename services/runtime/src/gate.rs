@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 
 use hotline_core::Topology;
 use hotline_core::authz::{self, Call, Principal};
-use hotline_identity::{PRINCIPAL_HEADER, Peer, TARGET_HEADER, UNIT_HEADER};
+use hotline_identity::{PRINCIPAL_HEADER, Peer, Security, TARGET_HEADER, UNIT_HEADER};
 use http::{Request, Response};
 use tonic::Status;
 
@@ -21,13 +21,13 @@ pub fn gateway() -> Principal {
 
 #[derive(Clone)]
 pub struct GateLayer {
-    mtls: bool,
+    security: Security,
     topology: Arc<Topology>,
 }
 
 impl GateLayer {
-    pub fn new(mtls: bool, topology: Arc<Topology>) -> Self {
-        Self { mtls, topology }
+    pub fn new(security: Security, topology: Arc<Topology>) -> Self {
+        Self { security, topology }
     }
 }
 
@@ -52,16 +52,21 @@ impl GateLayer {
     /// The principal a call is made for, or why it may not be made.
     fn check<B>(&self, request: &Request<B>) -> Result<Option<Principal>, Status> {
         let path = request.uri().path();
-        let peer = request
-            .extensions()
-            .get::<Peer>()
-            .and_then(|p| p.principal.as_ref());
-        if self.mtls {
-            let Some(peer) = peer else {
+        let peer = request.extensions().get::<Peer>();
+        let mtls = self.security.is_mtls();
+        if mtls {
+            let Some((peer, principal)) = peer.and_then(|p| Some((p, p.principal.as_ref()?)))
+            else {
                 return Err(Status::unauthenticated(
                     "no client certificate from the mesh CA",
                 ));
             };
+            if !self.security.peer_valid(peer) {
+                return Err(Status::unauthenticated(
+                    "the client certificate is revoked or expired",
+                ));
+            }
+            let peer = principal;
             if path.starts_with("/grpc.health.") || path.starts_with("/grpc.reflection.") {
                 return Ok(None);
             }
@@ -85,7 +90,7 @@ impl GateLayer {
             .and_then(Principal::from_path)
             .or_else(|| {
                 // Over plaintext an unmarked call is its unit's own.
-                (!self.mtls)
+                (!mtls)
                     .then(|| header(UNIT_HEADER).map(|u| Principal::Unit(u.to_owned())))
                     .flatten()
             })

@@ -163,7 +163,7 @@ pub async fn serve(
                 Some(crate::tier_of(ctx.topology.clone())),
             ))
             // Only the gateway gets in, and only with a call the table allows.
-            .layer(GateLayer::new(ctx.security.is_mtls(), ctx.topology.clone()))
+            .layer(GateLayer::new(ctx.security.clone(), ctx.topology.clone()))
             .add_routes(routes)
             // Each connection is handshaken off the accept loop; small
             // unary frames skip Nagle's algorithm (a delayed ACK costs
