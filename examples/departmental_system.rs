@@ -3,9 +3,15 @@
 //! progress, reply — keeping its cursor in a file so a restart resumes
 //! where it stopped, missing nothing and handling nothing twice.
 //!
+//! Every hop of the mesh is mutual TLS: the unit's certificate (from
+//! `hotline certs issue --unit dept-transport`) proves which unit it is.
+//!
 //! ```text
 //! cargo run --example departmental_system -- \
-//!     --gateway http://127.0.0.1:7345 --unit dept-transport --orders 1
+//!     --gateway https://127.0.0.1:7345 --unit dept-transport --orders 1 \
+//!     --cert hotline-data/pki/unit-dept-transport.crt \
+//!     --key hotline-data/pki/unit-dept-transport.key \
+//!     --ca hotline-data/pki/ca.crt
 //! ```
 
 use std::path::PathBuf;
@@ -15,7 +21,7 @@ use hotline_proto::v1::dispatch_service_client::DispatchServiceClient;
 use hotline_proto::v1::inbox_service_client::InboxServiceClient;
 use hotline_proto::v1::*;
 use tonic::Request;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 struct Args {
     gateway: String,
@@ -23,6 +29,10 @@ struct Args {
     /// Stop after handling this many orders (0: run until killed).
     orders: usize,
     cursor_file: Option<PathBuf>,
+    /// The unit's certificate, its key and the mesh CA (PEM).
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    ca: Option<PathBuf>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -31,6 +41,9 @@ fn args() -> anyhow::Result<Args> {
         unit: String::new(),
         orders: 0,
         cursor_file: None,
+        cert: None,
+        key: None,
+        ca: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -40,6 +53,9 @@ fn args() -> anyhow::Result<Args> {
             "--unit" => a.unit = value,
             "--orders" => a.orders = value.parse()?,
             "--cursor-file" => a.cursor_file = Some(value.into()),
+            "--cert" => a.cert = Some(value.into()),
+            "--key" => a.key = Some(value.into()),
+            "--ca" => a.ca = Some(value.into()),
             _ => bail!("unknown flag {flag}"),
         }
     }
@@ -47,6 +63,19 @@ fn args() -> anyhow::Result<Args> {
         bail!("--unit is required");
     }
     Ok(a)
+}
+
+/// Connects with the unit's certificate (tonic's `ClientTlsConfig`); the
+/// gateway's certificate names 127.0.0.1 and localhost.
+async fn connect(a: &Args) -> anyhow::Result<Channel> {
+    let (Some(cert), Some(key), Some(ca)) = (&a.cert, &a.key, &a.ca) else {
+        bail!("--cert, --key and --ca are required: the mesh speaks mutual TLS");
+    };
+    let tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(std::fs::read(ca)?))
+        .identity(Identity::from_pem(std::fs::read(cert)?, std::fs::read(key)?));
+    let url = a.gateway.replacen("http://", "https://", 1);
+    Ok(Endpoint::from_shared(url)?.tls_config(tls)?.connect().await?)
 }
 
 /// Every call names the unit it is for and the unit making it: here, the
@@ -132,7 +161,7 @@ async fn handle(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = args()?;
-    let channel = Endpoint::from_shared(a.gateway.clone())?.connect().await?;
+    let channel = connect(&a).await?;
     let mut dispatch = DispatchServiceClient::new(channel.clone());
     let mut inbox = InboxServiceClient::new(channel);
     let mut cursor: u64 = match &a.cursor_file {

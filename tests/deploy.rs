@@ -339,12 +339,29 @@ fn check_kustomization(dir: &Path) -> BTreeSet<String> {
             assert_eq!(port_of(flag(&args, "--listen").unwrap()), grpc, "{name}");
             assert_eq!(port_of(flag(&args, "--metrics-addr").unwrap()), metrics);
             for probe in ["readinessProbe", "livenessProbe"] {
+                // The port is mTLS only, which the kubelet's gRPC probe
+                // cannot speak.
                 assert_eq!(
-                    c[probe]["grpc"]["port"].as_u64(),
+                    c[probe]["tcpSocket"]["port"].as_u64(),
                     Some(grpc as u64),
-                    "{name}: {probe} on grpc.health.v1"
+                    "{name}: {probe} on the gRPC port"
                 );
             }
+            // Its certificate from a Secret, where --pki-dir looks.
+            let pki = flag(&args, "--pki-dir").expect("a --pki-dir");
+            let mounts = seq(c, &["volumeMounts"]);
+            let mount = mounts
+                .iter()
+                .find(|m| s(m, &["mountPath"]) == Some(pki))
+                .unwrap_or_else(|| panic!("{name}: nothing mounted at {pki}"));
+            let volume = s(mount, &["name"]).unwrap();
+            let spec = &d["spec"]["template"]["spec"];
+            let secret = seq(spec, &["volumes"])
+                .iter()
+                .find(|v| s(v, &["name"]) == Some(volume))
+                .and_then(|v| s(v, &["secret", "secretName"]))
+                .unwrap_or_else(|| panic!("{name}: {pki} is not a Secret"));
+            assert!(secret.starts_with("hotline-pki-"), "{name}: {secret}");
             let svc = find("Service", name);
             assert_eq!(
                 s(svc, &["spec", "clusterIP"]),

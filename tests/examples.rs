@@ -70,6 +70,7 @@ async fn the_rust_example_resumes_after_a_kill_missing_nothing_handling_nothing_
     let dir = tempfile::tempdir().unwrap();
     let cursor_file = dir.path().join("cursor");
     let gateway = t.mesh.gateway_url.clone();
+    let tls = unit_certificate(&t, "dept-transport");
     let args = [
         "--gateway",
         gateway.as_str(),
@@ -77,6 +78,12 @@ async fn the_rust_example_resumes_after_a_kill_missing_nothing_handling_nothing_
         "dept-transport",
         "--cursor-file",
         cursor_file.to_str().unwrap(),
+        "--cert",
+        &tls[0],
+        "--key",
+        &tls[1],
+        "--ca",
+        &tls[2],
     ];
     let (mut child, mut lines) = spawn(Command::new(rust_example()).args(args));
     let a = c.submit(order("traffic.signal_broken")).await.unwrap();
@@ -109,9 +116,21 @@ async fn the_rust_example_resumes_after_a_kill_missing_nothing_handling_nothing_
     t.stop().await;
 }
 
+/// Issues `unit`'s certificate in the mesh's CA: its certificate, key and
+/// the CA certificate, as a department gets them.
+fn unit_certificate(t: &TestMesh, unit: &str) -> [String; 3] {
+    let files = hotline_identity::Pki::open(t.opts.pki_dir())
+        .issue(
+            &hotline_identity::Principal::Unit(unit.into()),
+            &hotline_identity::IssueOptions::default(),
+        )
+        .unwrap();
+    [files.cert, files.key, files.ca].map(|p| p.display().to_string())
+}
+
 /// The interpreter with grpcio: `HOTLINE_PYTHON` (CI sets it up), else
 /// `python3`. Missing under CI=true is a failure, not a skip.
-fn python() -> Option<String> {
+pub fn python() -> Option<String> {
     let python = std::env::var("HOTLINE_PYTHON").unwrap_or_else(|_| "python3".into());
     let ok = std::process::Command::new(&python)
         .args(["-c", "import grpc, grpc_tools"])
@@ -139,13 +158,20 @@ async fn the_python_example_handles_an_order_over_grpcio() {
     let c = &t.client;
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/python/departmental_system.py");
-    let (mut child, mut lines) = spawn(Command::new(python).arg(script).args([
+    let tls = unit_certificate(&t, "dept-utility");
+    let (mut child, mut lines) = spawn(Command::new(&python).arg(&script).args([
         "--gateway",
         &t.mesh.gateway_url,
         "--unit",
         "dept-utility",
         "--orders",
         "1",
+        "--cert",
+        &tls[0],
+        "--key",
+        &tls[1],
+        "--ca",
+        &tls[2],
     ]));
     until(&mut lines, "watching dept-utility after cursor 0").await;
     let o = c.submit(order("water.outage")).await.unwrap();

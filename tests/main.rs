@@ -20,4 +20,5 @@ mod services;
 mod simulate;
 mod support;
 mod topology;
+mod trust;
 mod up;

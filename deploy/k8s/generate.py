@@ -42,7 +42,11 @@ def labels(component, instance, indent):
     )
 
 
-def deployment(name, component, args, port, replicas=1, db_key=None):
+def deployment(name, component, args, port, holder, replicas=1, db_key=None):
+    """holder: the service whose mesh certificate the pods present; it comes
+    from the Secret hotline-pki-<holder> (ca.crt, ca.crl, service-<holder>.crt
+    and .key, made with `hotline certs provision`; see deploy/README.md)."""
+    args = args + ["--pki-dir=/etc/hotline-pki"]
     env = ""
     if db_key:
         env = f"""
@@ -84,12 +88,14 @@ spec:
               containerPort: {port}
             - name: metrics
               containerPort: {METRICS}
+          # The port speaks mutual TLS only, which the kubelet's gRPC probe
+          # cannot: the probes check that it accepts connections.
           readinessProbe:
-            grpc:
+            tcpSocket:
               port: {port}
             periodSeconds: 5
           livenessProbe:
-            grpc:
+            tcpSocket:
               port: {port}
             initialDelaySeconds: 10
             periodSeconds: 10
@@ -103,10 +109,19 @@ spec:
             - name: topology
               mountPath: /etc/hotline
               readOnly: true
+            - name: pki
+              mountPath: /etc/hotline-pki
+              readOnly: true
       volumes:
         - name: topology
           configMap:
             name: hotline-topology
+        # Rotated or revoked by updating the Secret: the kubelet refreshes
+        # the files and the process reloads them within a second.
+        - name: pki
+          secret:
+            secretName: hotline-pki-{holder}
+            defaultMode: 0400
 ---
 # Headless: clients resolve every pod and balance themselves; servers close
 # connections after --max-connection-age-secs so the load spreads again.
@@ -156,12 +171,12 @@ def gateway(replicas):
         "--json-logs",
         "--max-connection-age-secs=300",
     ]
-    return deployment("hotline-gateway", "gateway", args, GATEWAY_GRPC, replicas)
+    return deployment("hotline-gateway", "gateway", args, GATEWAY_GRPC, "gateway", replicas)
 
 
 def tier(service, component, replicas=1):
     name = f"hotline-{service}"
-    return deployment(name, component, service_args(service, name), GRPC, replicas, db_key=service)
+    return deployment(name, component, service_args(service, name), GRPC, service, replicas, db_key=service)
 
 
 def secret(services):

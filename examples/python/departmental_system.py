@@ -6,8 +6,15 @@ order it leads: accept, record progress, reply. Stubs are generated from the
 repository's .proto files at start, into a temporary directory, with
 grpcio-tools (pip install grpcio grpcio-tools).
 
+    hotline certs issue --unit dept-utility --dir hotline-data/pki
     python3 examples/python/departmental_system.py \
-        --gateway 127.0.0.1:7345 --unit dept-utility --orders 1
+        --gateway 127.0.0.1:7345 --unit dept-utility --orders 1 \
+        --cert hotline-data/pki/unit-dept-utility.crt \
+        --key hotline-data/pki/unit-dept-utility.key \
+        --ca hotline-data/pki/ca.crt
+
+Every hop of the mesh is mutual TLS: the unit's certificate proves which unit
+this system is (the gateway refuses an x-hotline-unit it does not name).
 """
 
 import argparse
@@ -88,13 +95,31 @@ def main():
     p.add_argument("--unit", required=True)
     p.add_argument("--orders", type=int, default=0, help="stop after handling this many")
     p.add_argument("--cursor", type=int, default=0, help="resume after this cursor")
+    p.add_argument("--cert", help="the unit's certificate (PEM)")
+    p.add_argument("--key", help="the unit's private key (PEM)")
+    p.add_argument("--ca", help="the mesh CA certificate (PEM)")
+    p.add_argument("--insecure-plaintext", action="store_true",
+                   help="no TLS, for a mesh started with --insecure-plaintext")
     args = p.parse_args()
     gateway = args.gateway.split("://", 1)[-1]
+    if args.insecure_plaintext:
+        open_channel = lambda: grpc.insecure_channel(gateway)
+    else:
+        if not (args.cert and args.key and args.ca):
+            sys.exit("--cert, --key and --ca are required (or --insecure-plaintext)")
+        def read(path):
+            with open(path, "rb") as f:
+                return f.read()
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=read(args.ca),
+            private_key=read(args.key),
+            certificate_chain=read(args.cert))
+        open_channel = lambda: grpc.secure_channel(gateway, credentials)
 
     with tempfile.TemporaryDirectory() as out:
         pb = generate_stubs(out)
         i = pb["integration"]
-        with grpc.insecure_channel(gateway) as channel:
+        with open_channel() as channel:
             dispatch = pb["dispatch_grpc"].DispatchServiceStub(channel)
             inbox = pb["integration_grpc"].InboxServiceStub(channel)
             cursor, handled = args.cursor, 0
