@@ -588,7 +588,12 @@ impl IntakeService for Intake {
             .await
             .map_err(ServiceError::from)?
             .ok_or_else(|| ServiceError::not_found("order", format!("orders/{order_id}")))?;
-        let order = full_order(&mut c, &o, &self.category_name(&o.category_code)).await?;
+        let mut order = full_order(&mut c, &o, &self.category_name(&o.category_code)).await?;
+        // The centre reads the order as recorded; a handler, scrubbed.
+        if guard::is_city(&self.ctx, &caller).is_err() {
+            let s = crate::audit::scrubber(&mut c, &o.requester_ref).await?;
+            order = crate::audit::scrubbed(order, &s);
+        }
         Ok(Response::new(GetOrderResponse { order: Some(order) }))
     }
 
