@@ -217,3 +217,48 @@ async fn handlers_read_request_text_scrubbed_and_the_centre_keeps_it() {
     assert!(details.contains(&WITHDRAWAL), "{details:?}");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn the_parent_deciding_an_extension_reads_the_text_scrubbed() {
+    let topology =
+        hotline::DEMO_TOPOLOGY.replace("extension_approval = false", "extension_approval = true");
+    let Some(t) = pg_mesh_with(Spec {
+        topology: Some(topology),
+        ..Spec::default()
+    })
+    .await
+    else {
+        return;
+    };
+    let c = &t.client;
+    let mut r = submit(
+        "sanitation.garbage",
+        "2 Pine Avenue",
+        RequestKind::Complaint,
+    );
+    r.requester = Some(Requester {
+        name: NAME.into(),
+        phone: PHONE.into(),
+    });
+    r.text = TEXT.into();
+    let o = c.submit(r).await.unwrap();
+    let lead = c
+        .wait_assignment("t-pine", &o.order_id, 1, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(lead.text, SCRUBBED);
+    let until = hotline_runtime::wire::micros(lead.due_time.as_ref().unwrap()) + 86_400_000_000;
+    c.request_extension("t-pine", &o.order_id, 1, until)
+        .await
+        .unwrap();
+    for n in notices_of(c, COPY, &o.order_id, NoticeKind::ExtensionRequest).await {
+        clean("notice to the parent", &n.detail);
+    }
+    let decided = c
+        .decide_extension(COPY, &o.order_id, "t-pine", true)
+        .await
+        .unwrap();
+    assert_eq!(decided.text, SCRUBBED);
+    clean_assignment("DecideExtension's answer", &decided);
+    t.stop().await;
+}

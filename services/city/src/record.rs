@@ -85,15 +85,9 @@ pub async fn issue(
     }
     // The city keeps the text as the requester gave it; the handler reads
     // it scrubbed of numbers, ids and the requester's name.
-    let mut assignment = hotline_runtime::wire::assignment_to_wire(a);
-    if a.kind.is_citizen_request() {
-        let s = crate::audit::scrubber(conn, &a.requester_ref).await?;
-        s.scrub_in_place(&mut assignment.text);
-        s.scrub_in_place(&mut assignment.address);
-    }
     let request = DeliverAssignmentRequest {
         request_id: message_id.clone(),
-        assignment: Some(assignment),
+        assignment: Some(crate::audit::for_handler(conn, a).await?),
         order_seq: order.seq as u64,
     };
     let route = Handoff {
