@@ -74,13 +74,18 @@ pub async fn scrubber(conn: &mut Conn, requester_ref: &str) -> Result<Scrubber> 
 /// An assignment as a handler is given it: its text and address
 /// scrubbed, a proactive task's left as written.
 pub async fn for_handler(conn: &mut Conn, a: &assignments::Assignment) -> Result<Assignment> {
+    let s = scrubber(conn, &a.requester_ref).await?;
+    Ok(to_handler(a, &s))
+}
+
+/// [`for_handler`] with the requester's scrubber at hand.
+pub fn to_handler(a: &assignments::Assignment, s: &Scrubber) -> Assignment {
     let mut w = hotline_runtime::wire::assignment_to_wire(a);
     if a.kind.is_citizen_request() {
-        let s = scrubber(conn, &a.requester_ref).await?;
         s.scrub_in_place(&mut w.text);
         s.scrub_in_place(&mut w.address);
     }
-    Ok(w)
+    w
 }
 
 /// An order as a handler reads it: the requester only as its pseudonym,

@@ -266,9 +266,18 @@ impl Intake {
         }
         let handler_due = policy.due(order.urgency, now);
         let mut given = Vec::new();
+        // One scrubber for every handler: the recorded identity, and the
+        // name given this time if it differs.
+        let scrubber = if issued.is_empty() {
+            Default::default()
+        } else {
+            crate::audit::scrubber(&mut tx, &order.requester_ref)
+                .await?
+                .name(&requester.name)
+        };
         for p in &issued {
             let a = record::fresh(&order, &p.unit_id, p.role, 1, now, handler_due);
-            record::issue(&self.ctx, &mut tx, &order, &a, now).await?;
+            record::issue_scrubbed(&self.ctx, &mut tx, &order, &a, now, &scrubber).await?;
             given.push(a);
         }
         if let Some(entry_id) = &known {

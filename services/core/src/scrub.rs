@@ -86,7 +86,7 @@ impl Scrubber {
             .filter(|w| !w.is_empty())
             .map(|w| w.chars().collect())
             .collect();
-        if words.iter().map(Vec::len).sum::<usize>() >= 2 {
+        if words.iter().map(Vec::len).sum::<usize>() >= 2 && !self.names.contains(&words) {
             self.names.push(words);
         }
         self
