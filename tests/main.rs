@@ -14,6 +14,7 @@ mod integration;
 mod jurisdiction;
 mod lifecycle;
 mod observability;
+mod privacy;
 mod proactive;
 mod reporting;
 mod services;

@@ -196,8 +196,9 @@ impl CityEscalation {
             extension::refuse(&self.ctx, &mut tx, &mut order, &mut a, &caller.unit, now).await?;
         }
         orders::update(&mut tx, &order).await?;
+        // The approver is a handler: it reads the text scrubbed.
         let answer = DecideExtensionResponse {
-            assignment: Some(wire::assignment_to_wire(&a)),
+            assignment: Some(crate::audit::for_handler(&mut tx, &a).await?),
         };
         idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
         tx.commit().await?;

@@ -266,9 +266,18 @@ impl Intake {
         }
         let handler_due = policy.due(order.urgency, now);
         let mut given = Vec::new();
+        // One scrubber for every handler: the recorded identity, and the
+        // name given this time if it differs.
+        let scrubber = if issued.is_empty() {
+            Default::default()
+        } else {
+            crate::audit::scrubber(&mut tx, &order.requester_ref)
+                .await?
+                .name(&requester.name)
+        };
         for p in &issued {
             let a = record::fresh(&order, &p.unit_id, p.role, 1, now, handler_due);
-            record::issue(&self.ctx, &mut tx, &order, &a, now).await?;
+            record::issue_scrubbed(&self.ctx, &mut tx, &order, &a, now, &scrubber).await?;
             given.push(a);
         }
         if let Some(entry_id) = &known {
@@ -588,7 +597,12 @@ impl IntakeService for Intake {
             .await
             .map_err(ServiceError::from)?
             .ok_or_else(|| ServiceError::not_found("order", format!("orders/{order_id}")))?;
-        let order = full_order(&mut c, &o, &self.category_name(&o.category_code)).await?;
+        let mut order = full_order(&mut c, &o, &self.category_name(&o.category_code)).await?;
+        // The centre reads the order as recorded; a handler, scrubbed.
+        if guard::is_city(&self.ctx, &caller).is_err() {
+            let s = crate::audit::scrubber(&mut c, &o.requester_ref).await?;
+            order = crate::audit::scrubbed(order, &s);
+        }
         Ok(Response::new(GetOrderResponse { order: Some(order) }))
     }
 

@@ -2,6 +2,7 @@
 //! every change is a history line, and every assignment issued is queued
 //! for delivery through the outbox.
 
+use hotline_core::scrub::Scrubber;
 use hotline_core::{AssignmentState, Micros, OrderState};
 use hotline_proto::v1::DeliverAssignmentRequest;
 use hotline_runtime::Ctx;
@@ -69,6 +70,20 @@ pub async fn issue(
     a: &Assignment,
     now: Micros,
 ) -> Result<()> {
+    let s = crate::audit::scrubber(conn, &a.requester_ref).await?;
+    issue_scrubbed(ctx, conn, order, a, now, &s).await
+}
+
+/// [`issue`] with the requester's scrubber at hand, for a caller issuing
+/// several assignments of one order.
+pub async fn issue_scrubbed(
+    ctx: &Ctx,
+    conn: &mut Conn,
+    order: &Order,
+    a: &Assignment,
+    now: Micros,
+    scrubber: &Scrubber,
+) -> Result<()> {
     assignments::upsert(conn, a).await?;
     let city = ctx.topology.city().id.clone();
     let message_id = match a.extensions {
@@ -83,9 +98,11 @@ pub async fn issue(
     {
         crate::clocks::arm_new_lead(ctx, conn, a, now).await?;
     }
+    // The city keeps the text as the requester gave it; the handler reads
+    // it scrubbed of numbers, ids and the requester's name.
     let request = DeliverAssignmentRequest {
         request_id: message_id.clone(),
-        assignment: Some(hotline_runtime::wire::assignment_to_wire(a)),
+        assignment: Some(crate::audit::to_handler(a, scrubber)),
         order_seq: order.seq as u64,
     };
     let route = Handoff {

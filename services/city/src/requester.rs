@@ -28,7 +28,8 @@ pub fn token(key: &str, requester_ref: &str) -> String {
 
 /// Queues a notice of `kind` to every unit holding a live assignment on
 /// the order (copies included: the district supervises), ids derived from
-/// the order's sequence so a retried cause tells each unit once.
+/// the order's sequence so a retried cause tells each unit once. The
+/// detail may quote the requester: it leaves scrubbed.
 pub async fn tell_handlers(
     ctx: &Ctx,
     conn: &mut Conn,
@@ -38,6 +39,8 @@ pub async fn tell_handlers(
     now: i64,
 ) -> Result<()> {
     let city = ctx.topology.city().id.clone();
+    let scrubber = crate::audit::scrubber(conn, &order.requester_ref).await?;
+    let detail = scrubber.scrub(&detail).into_owned();
     let tag = hotline_handler::notice::kind_name(kind).to_ascii_lowercase();
     for a in assignments::for_order(conn, &order.order_id).await? {
         if a.state == AssignmentState::Revoked {
@@ -224,12 +227,8 @@ impl RequesterService for Requesters {
                 &r.name,
                 async |tx, order, now| {
                     note(tx, order, now, &city, "supplemented", facts.clone()).await?;
-                    // Handlers get the facts with the requester's name and
-                    // phone masked, as in the export.
-                    let identity = hotline_store::audit::identity(tx, &order.requester_ref)
-                        .await?
-                        .unwrap_or_default();
-                    let told = crate::audit::mask(&facts, &identity);
+                    // Handlers get the facts scrubbed, as in the export.
+                    let told = facts.clone();
                     tell_handlers(&ctx, tx, order, NoticeKind::Supplemented, told, now).await
                 },
                 |v| SupplementOrderResponse { order: Some(v) },

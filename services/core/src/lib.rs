@@ -14,6 +14,7 @@ pub mod model;
 pub mod policy;
 pub mod proactive;
 pub mod scoring;
+pub mod scrub;
 pub mod territory;
 pub mod topology;
 
