@@ -117,7 +117,7 @@ impl Intake {
         let scope = idem::scope("SubmitRequest", &city);
         let now = self.ctx.now();
         let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
             return Ok(done);
         }
         let order_id = record::next_id(&mut tx, "order", "HL").await?;
@@ -279,7 +279,7 @@ impl Intake {
             order: Some(order_with(&order, name, given, lines)),
             requester_token: crate::requester::token(&key, &order.requester_ref),
         };
-        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
         tracing::info!(order_id = %order.order_id, category = %order.category_code, urgency = %order.urgency, state = %order.state, "order received");
@@ -297,7 +297,7 @@ impl Intake {
         let now = self.ctx.now();
         let policy = &self.ctx.topology.policy;
         let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
             return Ok(done);
         }
         let mut order = locked(&mut tx, &order_id).await?;
@@ -403,7 +403,7 @@ impl Intake {
         let answer = RecordCallbackResponse {
             order: Some(full_order(&mut tx, &order, &name).await?),
         };
-        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
         let callback = hotline_runtime::metrics::CallbackLabels {
@@ -661,7 +661,7 @@ pub(crate) async fn urge(ctx: &Ctx, actor: &str, r: UrgeOrderRequest) -> Result<
     let scope = idem::scope("UrgeOrder", actor);
     let now = ctx.now();
     let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
         return Ok(done);
     }
     let mut order = locked(&mut tx, &order_id).await?;
@@ -707,7 +707,7 @@ pub(crate) async fn urge(ctx: &Ctx, actor: &str, r: UrgeOrderRequest) -> Result<
     let answer = UrgeOrderResponse {
         order: Some(full_order(&mut tx, &order, &name).await?),
     };
-    idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
     tx.commit().await?;
     ctx.outbox.wake();
     Ok(answer)

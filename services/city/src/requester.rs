@@ -147,13 +147,14 @@ impl Requesters {
         answer: impl FnOnce(RequesterOrderView) -> R,
     ) -> Result<R>
     where
+        T: prost::Message,
         R: prost::Message + Default,
     {
         required("request_id", request_id)?;
         let mut tx = self.ctx.db.begin().await?;
         let owned = self.own(&mut tx, req, name).await?;
         let scope = idem::scope(method, &owned.requester_ref);
-        if let Some(done) = idem::replay(&mut tx, &scope, request_id).await? {
+        if let Some(done) = idem::replay(&mut tx, &scope, request_id, req.get_ref()).await? {
             return Ok(done);
         }
         let mut order = locked(&mut tx, &owned.order_id).await?;
@@ -167,7 +168,7 @@ impl Requesters {
         change(&mut *tx, &mut order, now).await?;
         orders::update(&mut tx, &order).await?;
         let r = answer(self.view(&mut tx, &order).await?);
-        idem::record(&mut tx, &scope, request_id, &r, now).await?;
+        idem::record(&mut tx, &scope, request_id, req.get_ref(), &r, now).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
         Ok(r)
