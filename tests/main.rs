@@ -16,6 +16,7 @@ mod lifecycle;
 mod observability;
 mod proactive;
 mod reporting;
+mod requester_tokens;
 mod services;
 mod simulate;
 mod support;
