@@ -1,7 +1,7 @@
 //! Requester credentials: random, bound to one order, expiring on the
 //! virtual clock, revocable; never derived from the phone.
 
-use hotline::client::MeshClient;
+use hotline::client::{MeshClient, request_id};
 use hotline_core::clock::{DAY, HOUR};
 use hotline_proto::v1::*;
 use tonic::{Code, Status};
@@ -86,6 +86,57 @@ async fn a_token_opens_only_its_own_order_whatever_the_phone() {
     for tk in [&token, &second] {
         c.own_order(tk, &victim.order_id).await.unwrap();
     }
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_revoked_token_opens_nothing_and_changes_nothing() {
+    let Some(t) = pg_mesh(Default::default()).await else {
+        return;
+    };
+    let c = &t.client;
+    let req = request("13766667777", "signal dark");
+    let (o, token) = c.submit_as_requester(req.clone()).await.unwrap();
+    let (_, second) = c.submit_as_requester(req).await.unwrap();
+    let (other, keep) = c
+        .submit_as_requester(request("13755554444", "signal dark"))
+        .await
+        .unwrap();
+    c.wait_assignment(DEPT, &o.order_id, 1, WAIT).await.unwrap();
+
+    // Another order's credential cannot revoke this one's.
+    let rid = request_id();
+    let s = c.revoke_token(&keep, &o.order_id, &rid).await.unwrap_err();
+    assert_eq!(s.code(), Code::PermissionDenied, "{s:?}");
+
+    let done = c.revoke_token(&token, &o.order_id, &rid).await.unwrap();
+    assert_eq!(done.revoked_count, 2, "both credentials of the order");
+    // A retry presents the revoked credential and gets the first answer.
+    let retried = c.revoke_token(&token, &o.order_id, &rid).await.unwrap();
+    assert_eq!(retried, done);
+
+    let before = history_len(c, &o.order_id).await;
+    for tk in [&token, &second] {
+        let s = c.own_order(tk, &o.order_id).await.unwrap_err();
+        refused(&s, Code::Unauthenticated, "revoked");
+        let s = c.withdraw(tk, &o.order_id, "gone").await.unwrap_err();
+        refused(&s, Code::Unauthenticated, "revoked");
+        let s = c
+            .supplement(tk, &o.order_id, "more", &[])
+            .await
+            .unwrap_err();
+        refused(&s, Code::Unauthenticated, "revoked");
+    }
+    let s = c
+        .revoke_token(&token, &o.order_id, &request_id())
+        .await
+        .unwrap_err();
+    refused(&s, Code::Unauthenticated, "revoked");
+    let centre = c.order(&o.order_id).await.unwrap();
+    assert_eq!(centre.history.len(), before);
+    assert_eq!(centre.state, OrderState::Dispatched as i32);
+    // Other orders' credentials are untouched.
+    c.own_order(&keep, &other.order_id).await.unwrap();
     t.stop().await;
 }
 

@@ -61,6 +61,16 @@ pub async fn check(conn: &mut Conn, token: &str, now: i64) -> Result<Grant> {
     Ok(grant)
 }
 
+/// The grant of `token` whatever its state, for a retried revocation.
+pub async fn find(conn: &mut Conn, token: &str) -> Result<Option<Grant>> {
+    Ok(requester_tokens::get(conn, &digest(token)).await?)
+}
+
+/// Revokes every credential of `order_id` at `now`; how many were live.
+pub async fn revoke_order(conn: &mut Conn, order_id: &str, now: i64) -> Result<u64> {
+    Ok(requester_tokens::revoke_order(conn, order_id, now).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

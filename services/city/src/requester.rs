@@ -293,6 +293,40 @@ impl RequesterService for Requesters {
         let order = self.view(&mut c, &o).await?;
         Ok(Response::new(UrgeOwnOrderResponse { order: Some(order) }))
     }
+
+    async fn revoke_requester_token(
+        &self,
+        req: Request<RevokeRequesterTokenRequest>,
+    ) -> Result<Response<RevokeRequesterTokenResponse>, Status> {
+        self.hosted(&req)?;
+        let r = req.get_ref();
+        required("request_id", &r.request_id)?;
+        let token = presented(&req)?;
+        let order_id = record::order_id(&r.name)?;
+        let now = self.ctx.now();
+        let mut tx = self.ctx.db.begin().await.map_err(ServiceError::from)?;
+        // A retry presents the credential the first call revoked: it is
+        // known and opens the order, so it gets the first answer.
+        let grant = credential::find(&mut tx, token).await?.ok_or_else(|| {
+            ServiceError::Unauthenticated(format!("{TOKEN}: not a credential intake issued"))
+        })?;
+        opens(&grant, order_id)?;
+        let order = stored(&mut tx, order_id).await?;
+        let scope = idem::scope("RevokeRequesterToken", &order.requester_ref);
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, r).await? {
+            return Ok(Response::new(done));
+        }
+        credential::check(&mut tx, token, now).await?;
+        let revoked = credential::revoke_order(&mut tx, order_id, now).await?;
+        let answer = RevokeRequesterTokenResponse {
+            revoked_count: u32::try_from(revoked).unwrap_or(u32::MAX),
+            revoke_time: Some(wire::ts(now)),
+        };
+        idem::record(&mut tx, &scope, &r.request_id, r, &answer, now).await?;
+        tx.commit().await.map_err(ServiceError::from)?;
+        tracing::info!(order_id = %order_id, revoked, "requester credentials revoked");
+        Ok(Response::new(answer))
+    }
 }
 
 /// The requester takes the request back: every live assignment is revoked
