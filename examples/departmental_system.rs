@@ -73,9 +73,15 @@ async fn connect(a: &Args) -> anyhow::Result<Channel> {
     };
     let tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(std::fs::read(ca)?))
-        .identity(Identity::from_pem(std::fs::read(cert)?, std::fs::read(key)?));
+        .identity(Identity::from_pem(
+            std::fs::read(cert)?,
+            std::fs::read(key)?,
+        ));
     let url = a.gateway.replacen("http://", "https://", 1);
-    Ok(Endpoint::from_shared(url)?.tls_config(tls)?.connect().await?)
+    Ok(Endpoint::from_shared(url)?
+        .tls_config(tls)?
+        .connect()
+        .await?)
 }
 
 /// Every call names the unit it is for and the unit making it: here, the

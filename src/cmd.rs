@@ -914,6 +914,10 @@ pub struct ConformanceArgs {
     /// A unit an objection may propose; without it the objection case is skipped.
     #[arg(long)]
     pub proposed_unit: Option<String>,
+    /// The kit presents the gateway's certificate (a mesh service accepts
+    /// no other): `--pki-dir` holding service-gateway.crt, or --cert/--key/--ca.
+    #[command(flatten)]
+    pub identity: crate::identity::IdentityArgs,
 }
 
 async fn conformance(a: ConformanceArgs) -> anyhow::Result<()> {
@@ -931,6 +935,10 @@ async fn conformance(a: ConformanceArgs) -> anyhow::Result<()> {
         unit: a.unit.clone(),
         city: a.city,
         proposed_unit: a.proposed_unit,
+        security: a.identity.server(
+            &hotline_identity::Principal::Service("gateway".into()),
+            std::path::Path::new("hotline-data"),
+        )?,
     })
     .await?;
     println!("conformance of {} as {tier} unit {}", a.target, a.unit);

@@ -33,6 +33,9 @@ pub struct Options {
     /// A unit an objection may propose (one that handles dispatched
     /// orders); without it the objection case is skipped.
     pub proposed_unit: Option<String>,
+    /// What the kit presents: a server of the mesh accepts only the
+    /// gateway's certificate, so the kit holds the gateway's.
+    pub security: hotline_identity::Security,
 }
 
 /// How one case went.
@@ -109,6 +112,23 @@ struct Kit {
 }
 
 impl Kit {
+    /// A call to the unit under test as the gateway forwards it: the
+    /// caller's unit and the principal the gateway proved (the centre's
+    /// service for deliveries, a unit's own certificate otherwise).
+    fn routed<T>(&self, m: T, caller: &str) -> tonic::Request<T> {
+        let mut req = routed(m, &self.opts.unit, caller);
+        let principal = if caller == self.opts.city {
+            format!("service/{}", self.opts.city)
+        } else {
+            format!("unit/{caller}")
+        };
+        if let Ok(v) = principal.parse() {
+            req.metadata_mut()
+                .insert(hotline_identity::PRINCIPAL_HEADER, v);
+        }
+        req
+    }
+
     fn dispatch(&self) -> DispatchServiceClient<Channel> {
         DispatchServiceClient::new(self.channel.clone())
     }
@@ -187,14 +207,14 @@ impl Kit {
         };
         let r = self
             .dispatch()
-            .deliver_assignment(routed(req, &self.opts.unit, &self.opts.city))
+            .deliver_assignment(self.routed(req, &self.opts.city))
             .await?;
         Ok(r.into_inner().assignment.unwrap_or_default())
     }
 
     /// A call as the unit itself.
     fn own<T>(&self, m: T) -> tonic::Request<T> {
-        routed(m, &self.opts.unit, &self.opts.unit)
+        self.routed(m, &self.opts.unit)
     }
 
     async fn accept(&self, rid: &str, order_id: &str, epoch: u64) -> Result<Assignment, Status> {
@@ -430,7 +450,7 @@ impl Kit {
         };
         let r = self
             .dispatch()
-            .deliver_assignment(routed(req, &self.opts.unit, &self.opts.city))
+            .deliver_assignment(self.routed(req, &self.opts.city))
             .await;
         expect_code(r, Code::InvalidArgument, "delivery without an assignment")?;
         let r = self.accept(&self.rid("bad-4"), &self.order(99), 1).await;
@@ -445,7 +465,7 @@ impl Kit {
         };
         let r = self
             .dispatch()
-            .accept_assignment(routed(req, &self.opts.unit, "someone-else"))
+            .accept_assignment(self.routed(req, "someone-else"))
             .await;
         expect_code(r, Code::PermissionDenied, "accept by another unit")
     }
@@ -453,12 +473,10 @@ impl Kit {
 
 /// Runs every case in order (later cases build on earlier ones).
 pub async fn run(opts: Options) -> anyhow::Result<Vec<CaseResult>> {
-    let channel = Endpoint::from_shared(opts.target.clone())?
+    let endpoint = Endpoint::from_shared(opts.target.clone())?
         .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .connect()
-        .await
-        .map_err(|e| anyhow::anyhow!("connect to {}: {e}", opts.target))?;
+        .timeout(Duration::from_secs(30));
+    let channel = opts.security.channel(endpoint, None)?;
     let kit = Kit {
         nonce: format!("{:010x}", fastrand::u64(..) >> 24),
         opts,

@@ -133,6 +133,23 @@ impl MeshClient {
             .unwrap_or_default())
     }
 
+    /// Revokes every credential of the order `token` opens.
+    pub async fn revoke_token(
+        &self,
+        token: &str,
+        order_id: &str,
+        request_id: &str,
+    ) -> Result<RevokeRequesterTokenResponse, Status> {
+        let mut c = RequesterServiceClient::new(self.channel());
+        let req = RevokeRequesterTokenRequest {
+            request_id: request_id.into(),
+            name: format!("orders/{order_id}"),
+        };
+        Ok(c.revoke_requester_token(self.as_requester(req, token))
+            .await?
+            .into_inner())
+    }
+
     /// An operator with the unmask role reveals the requester of an order
     /// `unit` handles, for a named reason (audited with the operator's name).
     pub async fn unmask(

@@ -41,6 +41,8 @@ async fn every_tier_service_of_the_mesh_passes() {
             unit: r.unit_id.clone(),
             city: "city".into(),
             proposed_unit: Some(proposed.into()),
+            // A mesh service accepts the gateway's certificate only.
+            security: t.mesh_security(&hotline_identity::Principal::Service("gateway".into())),
         })
         .await
         .unwrap();
@@ -74,6 +76,8 @@ async fn every_tier_service_of_the_mesh_passes() {
             "dept-transport",
             "--proposed-unit",
             "t-market",
+            "--pki-dir",
+            &t.opts.pki_dir().display().to_string(),
         ])
         .output()
         .await
@@ -100,6 +104,7 @@ async fn a_server_that_applies_a_retry_twice_fails_naming_the_case() {
         unit: "dept-x".into(),
         city: "city".into(),
         proposed_unit: Some("t-market".into()),
+        security: hotline_identity::Security::Plaintext,
     })
     .await
     .unwrap();

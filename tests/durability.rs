@@ -9,6 +9,7 @@ use hotline_proto::v1::*;
 use hotline_runtime::meta::routed;
 use hotline_store::{Db, outbox};
 use prost::Message;
+use tonic_types::StatusExt;
 
 use crate::support::{WAIT, actions, pg_mesh, submit};
 
@@ -73,6 +74,66 @@ async fn same_request_id_twice_has_one_effect() {
         1,
         "the retried accept reached the city once"
     );
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_id_reused_for_another_request_is_refused_and_the_first_stands() {
+    let Some(t) = pg_mesh(Default::default()).await else {
+        return;
+    };
+    let c = &t.client;
+    let place = "14 East Arcade";
+    let a = c
+        .submit(submit("sanitation.garbage", place, RequestKind::Complaint))
+        .await
+        .unwrap();
+    let mut other = submit("sanitation.garbage", place, RequestKind::Complaint);
+    other.requester.as_mut().unwrap().phone = "13700000099".into();
+    let b = c.submit(other.clone()).await.unwrap();
+    for o in [&a, &b] {
+        c.wait_assignment("t-market", &o.order_id, 1, WAIT)
+            .await
+            .unwrap();
+    }
+
+    // Accepting B with A's request id is refused, naming the conflict.
+    let rid = request_id();
+    let first = c.accept("t-market", &a.order_id, 1, &rid).await.unwrap();
+    let reused = c
+        .accept("t-market", &b.order_id, 1, &rid)
+        .await
+        .unwrap_err();
+    assert_eq!(reused.code(), tonic::Code::AlreadyExists, "{reused:?}");
+    for part in ["request_id", &rid, "AcceptAssignment", "different request"] {
+        assert!(reused.message().contains(part), "{part}: {reused:?}");
+    }
+    let info = reused.get_details_error_info().expect("error info");
+    assert_eq!(
+        (info.reason.as_str(), info.metadata["field"].as_str()),
+        ("REQUEST_ID_REUSED", "request_id")
+    );
+    // B is untouched; A's retry still gets the first answer.
+    let b_now = c.assignment("t-market", &b.order_id).await.unwrap();
+    assert_eq!(b_now.state, AssignmentState::Dispatched as i32);
+    let again = c.accept("t-market", &a.order_id, 1, &rid).await.unwrap();
+    assert_eq!(again, first, "the same request gets the first answer");
+    let b_accepted = c
+        .accept("t-market", &b.order_id, 1, &request_id())
+        .await
+        .unwrap();
+    assert_eq!(b_accepted.state, AssignmentState::Accepted as i32);
+
+    // A submission reusing B's request id with another body (another
+    // requester's phone) stores nothing.
+    let mut hijack = other.clone();
+    hijack.requester.as_mut().unwrap().phone = "13700000000".into();
+    let refused = c.submit(hijack).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::AlreadyExists, "{refused:?}");
+    assert!(refused.message().contains("SubmitRequest"), "{refused:?}");
+    assert_eq!(c.submit(other).await.unwrap(), b, "the first answer");
+    assert_eq!(c.list_orders().await.unwrap().len(), 2);
+    assert!(t.dead_letters().await.is_empty(), "handoffs still replay");
     t.stop().await;
 }
 

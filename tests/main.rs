@@ -17,6 +17,7 @@ mod observability;
 mod privacy;
 mod proactive;
 mod reporting;
+mod requester_tokens;
 mod services;
 mod simulate;
 mod support;

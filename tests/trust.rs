@@ -65,12 +65,19 @@ async fn a_unit_certificate_acts_for_its_own_unit_only() {
     // Its own assignment: read and accept.
     harbour.assignment(HARBOUR, &o.order_id).await.unwrap();
     // Another township's inbox, the city's orders, the city's intake.
-    denied(harbour.assignment(MARKET, &o.order_id).await, "act for t-market");
+    denied(
+        harbour.assignment(MARKET, &o.order_id).await,
+        "act for t-market",
+    );
     denied(harbour.order(&o.order_id).await, "read as the city");
     let before = ops.list_orders().await.unwrap().len();
     denied(
         harbour
-            .submit(submit("sanitation.garbage", "1 Harbour Road", RequestKind::Complaint))
+            .submit(submit(
+                "sanitation.garbage",
+                "1 Harbour Road",
+                RequestKind::Complaint,
+            ))
             .await,
         "submit as the city",
     );
@@ -80,7 +87,11 @@ async fn a_unit_certificate_acts_for_its_own_unit_only() {
         "accept for t-market",
     );
     assert!(s.message().contains("t-harbour"), "{s:?}");
-    assert_eq!(ops.list_orders().await.unwrap().len(), before, "nothing stored");
+    assert_eq!(
+        ops.list_orders().await.unwrap().len(),
+        before,
+        "nothing stored"
+    );
     let a = ops.assignment(HARBOUR, &o.order_id).await.unwrap();
     assert_eq!(
         AssignmentState::try_from(a.state).unwrap(),
@@ -122,7 +133,10 @@ async fn a_unit_cannot_forge_a_handoff_unmask_or_operate() {
             .await;
         denied(r, "forge DeliverAssignment");
         assert_eq!(
-            ops.assignment(target, "HL99999990").await.unwrap_err().code(),
+            ops.assignment(target, "HL99999990")
+                .await
+                .unwrap_err()
+                .code(),
             Code::NotFound,
             "nothing stored at {target}"
         );
@@ -149,8 +163,10 @@ async fn a_unit_cannot_forge_a_handoff_unmask_or_operate() {
         HARBOUR,
         HARBOUR,
     );
-    req.metadata_mut()
-        .insert(hotline_identity::PRINCIPAL_HEADER, "operator/ops".parse().unwrap());
+    req.metadata_mut().insert(
+        hotline_identity::PRINCIPAL_HEADER,
+        "operator/ops".parse().unwrap(),
+    );
     denied(
         ControlServiceClient::new(harbour.channel())
             .advance_to(req)
@@ -180,7 +196,10 @@ async fn only_a_service_announces_itself_and_routes_are_not_for_units() {
         address: "http://127.0.0.1:9".into(),
         pid: 1,
     };
-    denied(gw.announce(hijack.clone()).await, "announce as the township");
+    denied(
+        gw.announce(hijack.clone()).await,
+        "announce as the township",
+    );
     // Even another service's certificate may not announce the township.
     let city_svc = holder_client(&t, &Principal::Service("district".into()));
     denied(
@@ -202,7 +221,11 @@ async fn a_service_is_reached_through_the_gateway_only() {
     };
     let ops = &t.client;
     let o = ops
-        .submit(submit("sanitation.garbage", "1 Harbour Road", RequestKind::Complaint))
+        .submit(submit(
+            "sanitation.garbage",
+            "1 Harbour Road",
+            RequestKind::Complaint,
+        ))
         .await
         .unwrap();
     let city = ops
@@ -216,7 +239,8 @@ async fn a_service_is_reached_through_the_gateway_only() {
     let pki = pki(&t);
     pki.issue(&Principal::Unit(HARBOUR.into()), &IssueOptions::default())
         .unwrap();
-    let security = Security::Mtls(MeshTls::load(pki.files(&Principal::Unit(HARBOUR.into()))).unwrap());
+    let security =
+        Security::Mtls(MeshTls::load(pki.files(&Principal::Unit(HARBOUR.into()))).unwrap());
     let endpoint = tonic::transport::Endpoint::from_shared(city.address.clone()).unwrap();
     let channel = security
         .channel(endpoint, Some(Principal::Service("city".into())))
@@ -292,7 +316,8 @@ async fn a_grpcio_client_is_refused_without_a_certificate_and_confined_with_one(
     let files = pki(&t)
         .issue(&Principal::Unit(HARBOUR.into()), &IssueOptions::default())
         .unwrap();
-    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/hostile.py");
+    let script =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/hostile.py");
     let out = tokio::process::Command::new(python)
         .arg(script)
         .arg(&t.mesh.gateway_url)
@@ -302,7 +327,11 @@ async fn a_grpcio_client_is_refused_without_a_certificate_and_confined_with_one(
         .await
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let answer = |attempt: &str| {
         stdout
             .lines()

@@ -64,7 +64,7 @@ impl Arbitration {
         let scope = idem::scope("RecordObjection", &caller.unit);
         let now = self.ctx.now();
         let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
             return Ok(done);
         }
         let mut order = locked(&mut tx, &r.order_id).await?;
@@ -87,7 +87,7 @@ impl Arbitration {
             unit_id: r.unit_id.clone(),
             epoch: a.epoch,
             role: a.role,
-            reason: r.reason,
+            reason: r.reason.clone(),
             proposed_unit: r.proposed_unit.clone(),
             objected_us: time,
             authority_unit: authority.clone(),
@@ -116,7 +116,7 @@ impl Arbitration {
         let answer = RecordObjectionResponse {
             objection: Some(to_wire(&o)),
         };
-        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
         tracing::info!(objection = %id, order_id = %o.order_id, unit = %o.unit_id, authority = %authority, "objection recorded");
@@ -139,7 +139,7 @@ impl Arbitration {
         let scope = idem::scope("RuleObjection", &caller.unit);
         let now = self.ctx.now();
         let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
             return Ok(done);
         }
         let mut o = objections::get(&mut tx, &id)
@@ -237,7 +237,7 @@ impl Arbitration {
         o.ruling_unit = r.unit.clone();
         o.ruled_by = caller.unit.clone();
         o.ruled_us = Some(now);
-        o.ruling_note = r.note;
+        o.ruling_note = r.note.clone();
         objections::upsert(&mut tx, &o).await?;
         crate::clocks::ruled(&mut tx, &id).await?;
         summarise(&self.ctx, &mut tx, &mut order, now).await?;
@@ -246,7 +246,7 @@ impl Arbitration {
         let answer = RuleObjectionResponse {
             objection: Some(to_wire(&o)),
         };
-        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
         let m = &self.ctx.metrics;

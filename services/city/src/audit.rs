@@ -139,7 +139,9 @@ impl Privacy {
         // The answer is recorded without the identity, and a replay reads
         // it again: identity is kept in one place.
         let answer =
-            match idem::replay::<UnmaskRequesterResponse>(&mut tx, &scope, &r.request_id).await? {
+            match idem::replay::<_, UnmaskRequesterResponse>(&mut tx, &scope, &r.request_id, &r)
+                .await?
+            {
                 Some(done) => done,
                 None => {
                     let a = assignments::get(&mut tx, &r.order_id, unit)
@@ -174,7 +176,7 @@ impl Privacy {
                         audit_id,
                         ..Default::default()
                     };
-                    idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+                    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
                     answer
                 }
             };

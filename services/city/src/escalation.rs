@@ -110,7 +110,7 @@ impl CityEscalation {
         let scope = idem::scope("RecordEscalationEvent", &caller.unit);
         let now = self.ctx.now();
         let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
             return Ok(done);
         }
         let mut order = locked(&mut tx, &r.order_id).await?;
@@ -156,7 +156,7 @@ impl CityEscalation {
         }
         orders::update(&mut tx, &order).await?;
         let answer = RecordEscalationEventResponse {};
-        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
         Ok(answer)
@@ -179,7 +179,7 @@ impl CityEscalation {
         let scope = idem::scope("DecideExtension", &caller.unit);
         let now = self.ctx.now();
         let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
             return Ok(done);
         }
         let mut order = locked(&mut tx, &r.order_id).await?;
@@ -200,7 +200,7 @@ impl CityEscalation {
         let answer = DecideExtensionResponse {
             assignment: Some(crate::audit::for_handler(&mut tx, &a).await?),
         };
-        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
         Ok(answer)

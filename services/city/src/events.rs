@@ -81,7 +81,7 @@ impl Events {
         let scope = idem::scope("RecordAssignmentEvent", &caller.unit);
         let now = self.ctx.now();
         let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
             return Ok(done);
         }
         let mut order = locked(&mut tx, &r.order_id).await?;
@@ -145,7 +145,7 @@ impl Events {
         let answer = RecordAssignmentEventResponse {
             order_seq: order.seq as u64,
         };
-        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
         tx.commit().await?;
         if let Some(waited) = accepted {
             let m = &self.ctx.metrics;

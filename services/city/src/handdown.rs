@@ -28,7 +28,7 @@ pub async fn record(
     let scope = idem::scope("RecordHandDown", &caller.unit);
     let now = ctx.now();
     let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
         return Ok(done);
     }
     let mut order = locked(&mut tx, &r.order_id).await?;
@@ -65,7 +65,7 @@ pub async fn record(
     let answer = RecordHandDownResponse {
         order_seq: order.seq as u64,
     };
-    idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
     tx.commit().await?;
     ctx.outbox.wake();
     tracing::info!(order_id = %order.order_id, unit = %r.unit_id, community = %r.community_unit, role = %role, "hand-down recorded");

@@ -15,6 +15,7 @@ use hotline_store::{Conn, assignments, misc};
 use sha2::Sha256;
 use tonic::{Request, Response, Status};
 
+use crate::credential;
 use crate::disposition;
 use crate::record::{self, locked, note, transition};
 use crate::wire::{full_order, order_to_wire, order_with};
@@ -117,8 +118,19 @@ impl Intake {
         let scope = idem::scope("SubmitRequest", &city);
         let now = self.ctx.now();
         let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
-            return Ok(done);
+        if let Some(done) =
+            idem::replay::<_, SubmitRequestResponse>(&mut tx, &scope, &r.request_id, &r).await?
+        {
+            // The first credential was never kept in clear: a retry gets a
+            // new one for the same order.
+            let order_id = done.order.as_ref().map(|o| o.order_id.clone());
+            let order_id = order_id.unwrap_or_default();
+            let token = credential::issue(&mut tx, &order_id, now, policy).await?;
+            tx.commit().await?;
+            return Ok(SubmitRequestResponse {
+                requester_token: token,
+                ..done
+            });
         }
         let order_id = record::next_id(&mut tx, "order", "HL").await?;
         let key = self.key.get(&mut tx).await?;
@@ -284,15 +296,21 @@ impl Intake {
             hotline_store::knowledge::answered(&mut tx, &order_id, entry_id, now).await?;
         }
         let name = item.map(|i| i.name.as_str()).unwrap_or_default();
+        // The answer is recorded without the credential, which is kept
+        // only as its hash.
         let answer = SubmitRequestResponse {
             order: Some(order_with(&order, name, given, lines)),
-            requester_token: crate::requester::token(&key, &order.requester_ref),
+            requester_token: String::new(),
         };
-        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
+        let token = credential::issue(&mut tx, &order.order_id, now, policy).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
         tracing::info!(order_id = %order.order_id, category = %order.category_code, urgency = %order.urgency, state = %order.state, "order received");
-        Ok(answer)
+        Ok(SubmitRequestResponse {
+            requester_token: token,
+            ..answer
+        })
     }
 
     async fn callback(
@@ -306,7 +324,7 @@ impl Intake {
         let now = self.ctx.now();
         let policy = &self.ctx.topology.policy;
         let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
             return Ok(done);
         }
         let mut order = locked(&mut tx, &order_id).await?;
@@ -412,7 +430,7 @@ impl Intake {
         let answer = RecordCallbackResponse {
             order: Some(full_order(&mut tx, &order, &name).await?),
         };
-        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
         let callback = hotline_runtime::metrics::CallbackLabels {
@@ -533,9 +551,9 @@ fn pseudonym(key: &str, phone: &str) -> String {
     format!("rq-{}", keyed(key, phone, 8))
 }
 
-/// The city's secret key for pseudonyms and requester credentials:
-/// `HOTLINE_CITY_KEY` when set (so a rebuilt store keeps its pseudonyms),
-/// else one drawn at random the first time and kept in the city's store.
+/// The city's secret key for pseudonyms: `HOTLINE_CITY_KEY` when set (so a
+/// rebuilt store keeps its pseudonyms), else 256 bits drawn from the OS
+/// CSPRNG the first time and kept in the city's store.
 /// A key found stored is kept in memory (a stored key never changes); one
 /// drawn now is not, until a later call finds it committed.
 #[derive(Clone, Default)]
@@ -555,15 +573,13 @@ impl CityKey {
         if let Some(key) = misc::setting(conn, "pseudonym_key").await? {
             return Ok(self.0.get_or_init(|| key).clone());
         }
-        let fresh: String = (0..32)
-            .map(|_| format!("{:02x}", fastrand::u8(..)))
-            .collect();
+        let fresh = credential::random_hex(32)?;
         Ok(misc::setting_or_insert(conn, "pseudonym_key", &fresh).await?)
     }
 }
 
 /// The first `bytes` of HMAC-SHA256(key, message), in hex.
-pub(crate) fn keyed(key: &str, message: &str, bytes: usize) -> String {
+fn keyed(key: &str, message: &str, bytes: usize) -> String {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("hmac takes any key length");
     mac.update(message.as_bytes());
@@ -675,7 +691,7 @@ pub(crate) async fn urge(ctx: &Ctx, actor: &str, r: UrgeOrderRequest) -> Result<
     let scope = idem::scope("UrgeOrder", actor);
     let now = ctx.now();
     let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
         return Ok(done);
     }
     let mut order = locked(&mut tx, &order_id).await?;
@@ -721,7 +737,7 @@ pub(crate) async fn urge(ctx: &Ctx, actor: &str, r: UrgeOrderRequest) -> Result<
     let answer = UrgeOrderResponse {
         order: Some(full_order(&mut tx, &order, &name).await?),
     };
-    idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
     tx.commit().await?;
     ctx.outbox.wake();
     Ok(answer)

@@ -122,6 +122,7 @@ impl Knowledge {
     ) -> Result<UpsertKnowledgeEntryResponse> {
         let e = r
             .entry
+            .clone()
             .ok_or_else(|| ServiceError::invalid("entry", "required"))?;
         required("entry.question", &e.question)?;
         required("entry.answer", &e.answer)?;
@@ -166,7 +167,7 @@ impl Knowledge {
         let scope = idem::scope("UpsertKnowledgeEntry", &owner);
         let now = self.ctx.now();
         let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
             return Ok(done);
         }
         let entry_id = if e.entry_id.is_empty() {
@@ -198,7 +199,7 @@ impl Knowledge {
         let answer = UpsertKnowledgeEntryResponse {
             entry: Some(to_wire(&stored)),
         };
-        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
         tx.commit().await?;
         Ok(answer)
     }

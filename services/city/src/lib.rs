@@ -5,6 +5,7 @@
 mod arbitration;
 mod audit;
 mod clocks;
+mod credential;
 mod disposition;
 mod escalation;
 mod events;
@@ -53,7 +54,7 @@ pub fn tier(ctx: Ctx) -> server::Tier {
     let key = intake::CityKey::default();
     let routes = Routes::new(IntakeServiceServer::new(intake::Intake::new(
         ctx.clone(),
-        key.clone(),
+        key,
     )))
     .add_service(ContactRelayServiceServer::new(relay::Relay::new(
         ctx.clone(),
@@ -70,7 +71,6 @@ pub fn tier(ctx: Ctx) -> server::Tier {
     )))
     .add_service(RequesterServiceServer::new(requester::Requesters::new(
         ctx.clone(),
-        key,
     )))
     .add_service(PrivacyServiceServer::new(audit::Privacy::new(ctx.clone())))
     .add_service(KnowledgeServiceServer::new(knowledge::Knowledge::new(

@@ -256,7 +256,7 @@ impl CityProactive {
         }
         let scope = idem::scope("CreateProactiveTask", &caller.unit);
         let mut tx = ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
             return Ok(done);
         }
         let city = t.city().id.clone();
@@ -280,7 +280,7 @@ impl CityProactive {
         let answer = CreateProactiveTaskResponse {
             task: Some(self.task_to_wire(&mut tx, &order, &task, now).await?),
         };
-        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
         tx.commit().await?;
         ctx.outbox.wake();
         tracing::info!(order_id = %order_id, issuer = %issuer.id, unit = %unit.id, category = %item.code, "proactive task issued");

@@ -36,7 +36,7 @@ pub async fn reclassify(
     let scope = idem::scope("ReclassifyOrder", &caller.unit);
     let now = ctx.now();
     let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
         return Ok(done);
     }
     let mut order = locked(&mut tx, &order_id).await?;
@@ -173,7 +173,7 @@ pub async fn reclassify(
     let answer = ReclassifyOrderResponse {
         order: Some(full_order(&mut tx, &order, &item.name).await?),
     };
-    idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
     tx.commit().await?;
     ctx.outbox.wake();
     tracing::info!(order_id = %order_id, category = %order.category_code, urgency = %order.urgency, "order reclassified");

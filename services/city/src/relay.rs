@@ -31,7 +31,7 @@ impl Relay {
         let scope = idem::scope("RelayContact", unit);
         let now = self.ctx.now();
         let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
             return Ok(done);
         }
         let mut order = locked(&mut tx, &r.order_id).await?;
@@ -59,7 +59,7 @@ impl Relay {
                 unit_id: unit.clone(),
                 epoch: a.epoch,
                 time_us: now,
-                purpose: r.purpose,
+                purpose: r.purpose.clone(),
             },
         )
         .await?;
@@ -99,7 +99,7 @@ impl Relay {
             contact_id,
             contacted_time: Some(wire::ts(now)),
         };
-        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
         tx.commit().await?;
         if let Some(met) = window {
             self.ctx.metrics.window(unit, "contact", met);

@@ -1,8 +1,7 @@
 //! The requester's side (Art. 8): the status they may see, supplements,
-//! withdrawal and urges. A requester proves who they are with the
-//! credential intake handed them (`x-hotline-requester-token`): a keyed
-//! hash of their pseudonym under the city's key, so it opens their orders
-//! and no one else's.
+//! withdrawal and urges. A requester presents the credential intake handed
+//! them (`x-hotline-requester-token`): random, bound to the one order it
+//! was issued for, expiring and revocable (see [`crate::credential`]).
 
 use hotline_core::{AssignmentState, OrderState};
 use hotline_proto::v1::requester_service_server::RequesterService;
@@ -10,21 +9,12 @@ use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::{Ctx, guard, idem, wire};
 use hotline_store::orders::{self, Order as Stored};
+use hotline_store::requester_tokens::Grant;
 use hotline_store::{Conn, assignments};
 use tonic::{Request, Response, Status};
 
+use crate::credential::{self, TOKEN};
 use crate::record::{self, locked, note, transition};
-
-/// Metadata carrying the requester credential.
-pub const TOKEN: &str = "x-hotline-requester-token";
-
-/// The credential of the requester under `requester_ref`.
-pub fn token(key: &str, requester_ref: &str) -> String {
-    format!(
-        "rt-{}",
-        crate::intake::keyed(key, &format!("requester-token:{requester_ref}"), 24)
-    )
-}
 
 /// Queues a notice of `kind` to every unit holding a live assignment on
 /// the order (copies included: the district supervises), ids derived from
@@ -61,41 +51,28 @@ pub async fn tell_handlers(
 
 pub struct Requesters {
     ctx: Ctx,
-    key: crate::intake::CityKey,
 }
 
 impl Requesters {
-    pub fn new(ctx: Ctx, key: crate::intake::CityKey) -> Self {
-        Self { ctx, key }
+    pub fn new(ctx: Ctx) -> Self {
+        Self { ctx }
     }
 
-    /// The order named, if the credential in `req` is its requester's.
+    /// The order named, if the credential in `req` opens it now.
     async fn own<T>(&self, conn: &mut Conn, req: &Request<T>, name: &str) -> Result<Stored> {
+        self.hosted(req)?;
+        let token = presented(req)?;
+        let order_id = record::order_id(name)?;
+        let grant = credential::check(conn, token, self.ctx.now()).await?;
+        opens(&grant, order_id)?;
+        stored(conn, order_id).await
+    }
+
+    fn hosted<T>(&self, req: &Request<T>) -> Result<()> {
         if let Ok(target) = hotline_runtime::meta::caller(req).map(|c| c.target) {
             guard::hosted(&self.ctx, &target)?;
         }
-        let presented = req
-            .metadata()
-            .get(TOKEN)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| {
-                ServiceError::Upstream(Status::unauthenticated(format!(
-                    "{TOKEN}: missing; present the credential intake issued"
-                )))
-            })?
-            .to_string();
-        let order_id = record::order_id(name)?;
-        let order = orders::get(conn, order_id)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("order", format!("orders/{order_id}")))?;
-        let expected = token(&self.key.get(conn).await?, &order.requester_ref);
-        if !same(&expected, &presented) {
-            return Err(ServiceError::PermissionDenied(format!(
-                "orders/{order_id} is not this requester's"
-            )));
-        }
-        Ok(order)
+        Ok(())
     }
 
     async fn view(&self, conn: &mut Conn, o: &Stored) -> Result<RequesterOrderView> {
@@ -150,13 +127,14 @@ impl Requesters {
         answer: impl FnOnce(RequesterOrderView) -> R,
     ) -> Result<R>
     where
+        T: prost::Message,
         R: prost::Message + Default,
     {
         required("request_id", request_id)?;
         let mut tx = self.ctx.db.begin().await?;
         let owned = self.own(&mut tx, req, name).await?;
         let scope = idem::scope(method, &owned.requester_ref);
-        if let Some(done) = idem::replay(&mut tx, &scope, request_id).await? {
+        if let Some(done) = idem::replay(&mut tx, &scope, request_id, req.get_ref()).await? {
             return Ok(done);
         }
         let mut order = locked(&mut tx, &owned.order_id).await?;
@@ -170,7 +148,7 @@ impl Requesters {
         change(&mut *tx, &mut order, now).await?;
         orders::update(&mut tx, &order).await?;
         let r = answer(self.view(&mut tx, &order).await?);
-        idem::record(&mut tx, &scope, request_id, &r, now).await?;
+        idem::record(&mut tx, &scope, request_id, req.get_ref(), &r, now).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
         Ok(r)
@@ -183,9 +161,35 @@ fn is_open(state: OrderState) -> bool {
     !state.is_final() && state != OrderState::Received
 }
 
-/// Compares credentials in time independent of where they differ.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+/// The credential in the call's metadata.
+fn presented<T>(req: &Request<T>) -> Result<&str> {
+    req.metadata()
+        .get(TOKEN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            ServiceError::Unauthenticated(format!(
+                "{TOKEN}: missing; present the credential intake issued"
+            ))
+        })
+}
+
+/// A credential opens only its own order; which other orders exist it
+/// does not tell.
+fn opens(grant: &Grant, order_id: &str) -> Result<()> {
+    if grant.order_id == order_id {
+        Ok(())
+    } else {
+        Err(ServiceError::PermissionDenied(format!(
+            "orders/{order_id} is not the order this credential opens"
+        )))
+    }
+}
+
+async fn stored(conn: &mut Conn, order_id: &str) -> Result<Stored> {
+    orders::get(conn, order_id)
+        .await?
+        .ok_or_else(|| ServiceError::not_found("order", format!("orders/{order_id}")))
 }
 
 #[tonic::async_trait]
@@ -287,6 +291,40 @@ impl RequesterService for Requesters {
             .ok_or_else(|| ServiceError::not_found("order", format!("orders/{order_id}")))?;
         let order = self.view(&mut c, &o).await?;
         Ok(Response::new(UrgeOwnOrderResponse { order: Some(order) }))
+    }
+
+    async fn revoke_requester_token(
+        &self,
+        req: Request<RevokeRequesterTokenRequest>,
+    ) -> Result<Response<RevokeRequesterTokenResponse>, Status> {
+        self.hosted(&req)?;
+        let r = req.get_ref();
+        required("request_id", &r.request_id)?;
+        let token = presented(&req)?;
+        let order_id = record::order_id(&r.name)?;
+        let now = self.ctx.now();
+        let mut tx = self.ctx.db.begin().await.map_err(ServiceError::from)?;
+        // A retry presents the credential the first call revoked: it is
+        // known and opens the order, so it gets the first answer.
+        let grant = credential::find(&mut tx, token).await?.ok_or_else(|| {
+            ServiceError::Unauthenticated(format!("{TOKEN}: not a credential intake issued"))
+        })?;
+        opens(&grant, order_id)?;
+        let order = stored(&mut tx, order_id).await?;
+        let scope = idem::scope("RevokeRequesterToken", &order.requester_ref);
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, r).await? {
+            return Ok(Response::new(done));
+        }
+        credential::check(&mut tx, token, now).await?;
+        let revoked = credential::revoke_order(&mut tx, order_id, now).await?;
+        let answer = RevokeRequesterTokenResponse {
+            revoked_count: u32::try_from(revoked).unwrap_or(u32::MAX),
+            revoke_time: Some(wire::ts(now)),
+        };
+        idem::record(&mut tx, &scope, &r.request_id, r, &answer, now).await?;
+        tx.commit().await.map_err(ServiceError::from)?;
+        tracing::info!(order_id = %order_id, revoked, "requester credentials revoked");
+        Ok(Response::new(answer))
     }
 }
 

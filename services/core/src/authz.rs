@@ -421,6 +421,11 @@ pub const TABLE: &[Rule] = &[
         allow: &[Allow::City],
         note: "the requester token decides which order; the order is open",
     },
+    Rule {
+        method: "hotline.v1.RequesterService/RevokeRequesterToken",
+        allow: &[Allow::City],
+        note: "the requester token decides which order's credentials end",
+    },
     // PrivacyService: requester identity, served by the centre.
     Rule {
         method: "hotline.v1.PrivacyService/UnmaskRequester",

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::clock::{HOUR, Micros, SECOND};
+use crate::clock::{DAY, HOUR, Micros, SECOND};
 use crate::model::Urgency;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -62,6 +62,9 @@ pub struct Policy {
     /// A handler's inbox events (WatchAssignments) are kept this many days
     /// of business time; a cursor older than that is out of range.
     pub inbox_retention_days: f64,
+    /// A requester credential opens its order this many days of business
+    /// time after intake issued it; later calls with it are refused.
+    pub requester_token_days: f64,
     /// Only items on the community duty list may be handed to a community
     /// (Art. 17); off, a handler may hand any item down.
     pub community_duty_list: bool,
@@ -123,6 +126,7 @@ impl Default for Policy {
             duplicate_window_hours: 72.0,
             duplicate_radius_meters: 100.0,
             inbox_retention_days: 30.0,
+            requester_token_days: 90.0,
             community_duty_list: true,
             dual_dispatch: true,
             score_weight_response: 0.2,
@@ -166,6 +170,11 @@ impl Policy {
         at + Self::hours(self.ruling_deadline_hours)
     }
 
+    /// When a requester credential issued at `at` expires.
+    pub fn requester_token_expires(&self, at: Micros) -> Micros {
+        at + (self.requester_token_days * DAY as f64).round() as Micros
+    }
+
     /// The earliest receipt time of an order a request at `now` may repeat.
     pub fn duplicate_since(&self, now: Micros) -> Micros {
         now - Self::hours(self.duplicate_window_hours)
@@ -177,6 +186,7 @@ impl Policy {
             ("utility_limit_hours", self.utility_limit_hours),
             ("general_limit_days", self.general_limit_days),
             ("complex_limit_days", self.complex_limit_days),
+            ("requester_token_days", self.requester_token_days),
         ];
         let windows = [
             ("accept_window_minutes", self.accept_window_minutes),
@@ -255,7 +265,6 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::{DAY, HOUR};
 
     #[test]
     fn default_limits_follow_the_regulation() {
@@ -285,5 +294,18 @@ mod tests {
         };
         assert!(p.validate().unwrap_err().contains("bounce_limit"));
         assert!(toml::from_str::<Policy>("arbitration = \"district\"").is_err());
+    }
+
+    #[test]
+    fn requester_tokens_last_ninety_days_unless_configured() {
+        let p = Policy::default();
+        assert_eq!(p.requester_token_expires(7), 7 + 90 * DAY);
+        let p: Policy = toml::from_str("requester_token_days = 1.5").unwrap();
+        assert_eq!(p.requester_token_expires(0), 36 * HOUR);
+        let p = Policy {
+            requester_token_days: 0.0,
+            ..Policy::default()
+        };
+        assert!(p.validate().unwrap_err().contains("requester_token_days"));
     }
 }

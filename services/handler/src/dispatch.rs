@@ -81,14 +81,15 @@ impl Inbox {
 
     /// One handler action: replay or apply, store, and queue the event for
     /// the city, all in one transaction.
-    async fn act<R: Message + Default>(
+    async fn act<Q: Message, R: Message + Default>(
         &self,
         caller: &Caller,
-        step: Step<'_>,
+        step: Step<'_, Q>,
         answer: impl FnOnce(&Stored) -> R,
     ) -> Result<R> {
         let Step {
             method,
+            request,
             request_id,
             order_id,
             epoch,
@@ -99,7 +100,7 @@ impl Inbox {
         let scope = idem::scope(method, unit);
         let now = self.ctx.now();
         let mut tx = self.ctx.db.begin().await?;
-        if let Some(r) = idem::replay::<R>(&mut tx, &scope, request_id).await? {
+        if let Some(r) = idem::replay::<Q, R>(&mut tx, &scope, request_id, request).await? {
             return Ok(r);
         }
         let mut a = self.current(&mut tx, unit, order_id, epoch).await?;
@@ -163,7 +164,7 @@ impl Inbox {
             handoff::send(&mut tx, route, &part, now).await?;
         }
         let r = answer(&a);
-        idem::record(&mut tx, &scope, request_id, &r, now).await?;
+        idem::record(&mut tx, &scope, request_id, request, &r, now).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
         tracing::info!(unit = %unit, order_id = %a.order_id, epoch = a.epoch, action = action.name(), state = %a.state, "assignment updated");
@@ -171,9 +172,11 @@ impl Inbox {
     }
 }
 
-/// One handler call, as `act` needs it.
-struct Step<'a> {
+/// One handler call, as `act` needs it; `request` is what its request id
+/// is bound to.
+struct Step<'a, Q> {
     method: &'static str,
+    request: &'a Q,
     request_id: &'a str,
     order_id: &'a str,
     epoch: u64,
@@ -221,7 +224,7 @@ impl DispatchService for Inbox {
         let scope = idem::scope("DeliverAssignment", &caller.target);
         let now = self.ctx.now();
         let mut tx = self.ctx.db.begin().await.map_err(ServiceError::from)?;
-        if let Some(r) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        if let Some(r) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
             return Ok(Response::new(r));
         }
         let existing = assignments::get(&mut tx, &incoming.order_id, &incoming.unit_id)
@@ -255,7 +258,7 @@ impl DispatchService for Inbox {
         let answer = DeliverAssignmentResponse {
             assignment: with(&kept),
         };
-        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
         tx.commit().await.map_err(ServiceError::from)?;
         crate::watch::wake();
         Ok(Response::new(answer))
@@ -272,6 +275,7 @@ impl DispatchService for Inbox {
                 &caller,
                 Step {
                     method: "AcceptAssignment",
+                    request: &r,
                     request_id: &r.request_id,
                     order_id: &r.order_id,
                     epoch: r.epoch,
@@ -298,7 +302,8 @@ impl DispatchService for Inbox {
         {
             let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
             if let Some(done) =
-                idem::replay::<ContactRequesterResponse>(&mut c, &scope, &r.request_id).await?
+                idem::replay::<_, ContactRequesterResponse>(&mut c, &scope, &r.request_id, &r)
+                    .await?
             {
                 return Ok(Response::new(done));
             }
@@ -324,6 +329,7 @@ impl DispatchService for Inbox {
                 &caller,
                 Step {
                     method: "ContactRequester",
+                    request: &r,
                     request_id: &r.request_id,
                     order_id: &r.order_id,
                     epoch: r.epoch,
@@ -351,6 +357,7 @@ impl DispatchService for Inbox {
                 &caller,
                 Step {
                     method: "UpdateProgress",
+                    request: &r,
                     request_id: &r.request_id,
                     order_id: &r.order_id,
                     epoch: r.epoch,
@@ -378,6 +385,7 @@ impl DispatchService for Inbox {
                 &caller,
                 Step {
                     method: "ReplyAssignment",
+                    request: &r,
                     request_id: &r.request_id,
                     order_id: &r.order_id,
                     epoch: r.epoch,
@@ -514,7 +522,7 @@ impl DispatchService for Inbox {
         let scope = idem::scope("RequestExtension", unit);
         let now = self.ctx.now();
         let mut tx = self.ctx.db.begin().await.map_err(ServiceError::from)?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
             return Ok(Response::new(done));
         }
         let a = self.current(&mut tx, unit, &r.order_id, r.epoch).await?;
@@ -547,7 +555,7 @@ impl DispatchService for Inbox {
         let answer = RequestExtensionResponse {
             assignment: with(&a),
         };
-        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
         tx.commit().await.map_err(ServiceError::from)?;
         self.ctx.outbox.wake();
         Ok(Response::new(answer))

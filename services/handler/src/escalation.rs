@@ -93,16 +93,16 @@ pub async fn request_coordination(
     let scope = idem::scope("RequestCoordination", &caller.unit);
     let now = ctx.now();
     let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
         return Ok(done);
     }
     let n = misc::next(&mut tx, "coordination").await?;
     let c = misc::Coordination {
         coordination_id: format!("CO-{}-{n:06}", caller.target),
-        order_id: r.order_id,
+        order_id: r.order_id.clone(),
         from_unit: caller.unit.clone(),
         to_unit: caller.target.clone(),
-        reason: r.reason,
+        reason: r.reason.clone(),
         time_us: now,
         answer: String::new(),
         answered_us: None,
@@ -122,7 +122,7 @@ pub async fn request_coordination(
     let answer = RequestCoordinationResponse {
         coordination: Some(to_wire(&c)),
     };
-    idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
     tx.commit().await?;
     ctx.outbox.wake();
     tracing::info!(from = %c.from_unit, to = %c.to_unit, order_id = %c.order_id, "coordination requested");
@@ -160,7 +160,7 @@ pub async fn answer_coordination(
     let scope = idem::scope("AnswerCoordination", &caller.unit);
     let now = ctx.now();
     let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
         return Ok(done);
     }
     let c = misc::answer_coordination(&mut tx, &r.coordination_id, &caller.target, &r.answer, now)
@@ -184,7 +184,7 @@ pub async fn answer_coordination(
     let answer = AnswerCoordinationResponse {
         coordination: Some(to_wire(&c)),
     };
-    idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
     tx.commit().await?;
     ctx.outbox.wake();
     Ok(answer)

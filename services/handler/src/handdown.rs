@@ -57,7 +57,7 @@ impl Inbox {
         let scope = idem::scope("HandDownAssignment", unit);
         let now = self.ctx.now();
         let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
             return Ok(done);
         }
         let a = self.current(&mut tx, unit, &r.order_id, r.epoch).await?;
@@ -89,7 +89,7 @@ impl Inbox {
         let answer = HandDownAssignmentResponse {
             assignment: Some(wire::assignment_to_wire(&a)),
         };
-        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
         tracing::info!(unit = %unit, order_id = %a.order_id, community = %r.community_unit, role = %role, "handed down");

@@ -43,6 +43,7 @@ pub async fn deliver(
     let r = req.into_inner();
     let n = r
         .notice
+        .clone()
         .ok_or_else(|| ServiceError::invalid("notice", "required"))?;
     required("notice.notice_id", &n.notice_id)?;
     required("notice.order_id", &n.order_id)?;
@@ -59,7 +60,7 @@ pub async fn deliver(
     let scope = idem::scope("DeliverNotice", &caller.target);
     let now = ctx.now();
     let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
         return Ok(done);
     }
     let stored = notices::Notice {
@@ -74,7 +75,7 @@ pub async fn deliver(
     notices::insert(&mut tx, &stored).await?;
     crate::watch::record(ctx, &mut tx, crate::watch::noticed(&stored)).await?;
     let answer = DeliverNoticeResponse {};
-    idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
     tx.commit().await?;
     crate::watch::wake();
     tracing::info!(unit = %stored.unit_id, order_id = %stored.order_id, kind = %stored.kind, from = %stored.from_unit, "notice received");

@@ -56,7 +56,7 @@ impl Inbox {
         let scope = idem::scope("ObjectAssignment", unit);
         let now = self.ctx.now();
         let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
             return Ok(done);
         }
         let mut a = self.current(&mut tx, unit, &r.order_id, r.epoch).await?;
@@ -90,7 +90,7 @@ impl Inbox {
         let answer = ObjectAssignmentResponse {
             assignment: Some(wire::assignment_to_wire(&a)),
         };
-        idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
         // The reason stays out of the log: it may quote the request.
@@ -125,7 +125,7 @@ pub async fn notify(
     let scope = idem::scope("NotifyObjection", &caller.target);
     let now = ctx.now();
     let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
         return Ok(done);
     }
     let existing = objections::get(&mut tx, &incoming.objection_id).await?;
@@ -137,7 +137,7 @@ pub async fn notify(
         objections::upsert(&mut tx, &incoming).await?;
     }
     let answer = NotifyObjectionResponse {};
-    idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
     tx.commit().await?;
     tracing::info!(unit = %caller.target, objection = %incoming.objection_id, state = %incoming.state, "objection referred");
     Ok(answer)

@@ -78,7 +78,7 @@ pub async fn whistle(
     let scope = idem::scope("Whistle", &unit);
     let now = ctx.now();
     let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
         return Ok(done);
     }
     let a = crate::held(&mut tx, &r.order_id, &unit).await?;
@@ -133,7 +133,7 @@ pub async fn whistle(
         whistle_id,
         district_unit: district,
     };
-    idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
     tx.commit().await?;
     ctx.outbox.wake();
     tracing::info!(unit = %unit, order_id = %r.order_id, kind = %kind, departments = r.departments.len(), "whistle blown");
@@ -169,6 +169,7 @@ pub async fn register(
     let r = req.into_inner();
     let w = r
         .whistle
+        .clone()
         .ok_or_else(|| ServiceError::invalid("whistle", "required"))?;
     required("whistle.whistle_id", &w.whistle_id)?;
     let kind: WhistleKind = wire::required_enum("whistle.kind", w.kind)?;
@@ -186,7 +187,7 @@ pub async fn register(
     let scope = idem::scope("RegisterWhistle", &caller.unit);
     let now = ctx.now();
     let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
         return Ok(done);
     }
     let stored = whistles::Whistle {
@@ -255,7 +256,7 @@ pub async fn register(
     };
     tell_city(ctx, &mut tx, &caller.target, event, now).await?;
     let answer = RegisterWhistleResponse {};
-    idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
     tx.commit().await?;
     ctx.outbox.wake();
     tracing::info!(district = %caller.target, whistle = %w.whistle_id, order_id = %w.order_id, "whistle registered");
@@ -275,7 +276,7 @@ pub async fn check_in(
     let scope = idem::scope("CheckIn", &caller.unit);
     let now = ctx.now();
     let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id).await? {
+    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
         return Ok(done);
     }
     let w = whistles::get(&mut tx, &r.whistle_id)
@@ -327,7 +328,7 @@ pub async fn check_in(
     let answer = CheckInResponse {
         summons: Some(summons_to_wire(&s)),
     };
-    idem::record(&mut tx, &scope, &r.request_id, &answer, now).await?;
+    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
     tx.commit().await?;
     ctx.outbox.wake();
     if first {

@@ -27,10 +27,21 @@ pub enum ServiceError {
     FailedPrecondition(String),
     #[error("{0}")]
     PermissionDenied(String),
+    /// No valid credential: none presented, or one unknown, expired or
+    /// revoked.
+    #[error("{0}")]
+    Unauthenticated(String),
     #[error("{0} is not served by this tier")]
     Unimplemented(&'static str),
     #[error("request_id {0} is being processed by a concurrent call; retry")]
     Concurrent(String),
+    /// AIP-155: a request id already answered a different request (another
+    /// body or another resource); the first effect stands.
+    #[error(
+        "request_id {request_id:?} was first used for a different request to {method}; \
+         the first stands and nothing changed: send a new request_id"
+    )]
+    RequestIdReused { request_id: String, method: String },
     #[error("{0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -119,10 +130,27 @@ impl From<ServiceError> for Status {
             ServiceError::PermissionDenied(_) => {
                 Status::with_error_details(Code::PermissionDenied, msg, reason("NOT_YOUR_UNIT"))
             }
+            ServiceError::Unauthenticated(_) => {
+                Status::with_error_details(Code::Unauthenticated, msg, reason("UNAUTHENTICATED"))
+            }
             ServiceError::Unimplemented(_) => Status::new(Code::Unimplemented, msg),
             ServiceError::Concurrent(_) => {
                 Status::with_error_details(Code::Aborted, msg, reason("CONCURRENT_RETRY"))
             }
+            // Not ABORTED: a retry with the same id can never succeed.
+            ServiceError::RequestIdReused { request_id, method } => Status::with_error_details(
+                Code::AlreadyExists,
+                msg,
+                ErrorDetails::with_error_info(
+                    "REQUEST_ID_REUSED",
+                    DOMAIN,
+                    [
+                        ("field".to_string(), "request_id".to_string()),
+                        ("request_id".to_string(), request_id),
+                        ("method".to_string(), method),
+                    ],
+                ),
+            ),
             ServiceError::Unavailable(_) => Status::new(Code::Unavailable, msg),
             ServiceError::Store(s) if s.is_conflict() => Status::with_error_details(
                 Code::Aborted,
@@ -173,5 +201,27 @@ mod tests {
         assert_eq!(s.message(), "first-receiver rule: the window has closed");
         let v = &s.get_details_precondition_failure().unwrap().violations[0];
         assert_eq!(v.r#type, "FIRST_RECEIVER");
+    }
+
+    #[test]
+    fn a_reused_request_id_names_field_method_and_conflict() {
+        let s: Status = ServiceError::RequestIdReused {
+            request_id: "r1".into(),
+            method: "AcceptAssignment".into(),
+        }
+        .into();
+        assert_eq!(s.code(), Code::AlreadyExists);
+        for part in [
+            "request_id",
+            "\"r1\"",
+            "AcceptAssignment",
+            "different request",
+        ] {
+            assert!(s.message().contains(part), "{part}: {}", s.message());
+        }
+        let info = s.get_details_error_info().expect("error info");
+        assert_eq!(info.reason, "REQUEST_ID_REUSED");
+        assert_eq!(info.metadata["field"], "request_id");
+        assert_eq!(info.metadata["method"], "AcceptAssignment");
     }
 }

@@ -18,6 +18,7 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/sqlite/0006_assessment.sql")),
     (7, include_str!("../migrations/sqlite/0007_proactive.sql")),
     (8, include_str!("../migrations/sqlite/0008_integration.sql")),
+    (9, include_str!("../migrations/sqlite/0009_trust.sql")),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -37,6 +38,7 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../migrations/postgres/0008_integration.sql"),
     ),
+    (9, include_str!("../migrations/postgres/0009_trust.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,6 +18,7 @@ pub mod objections;
 pub mod orders;
 pub mod outbox;
 pub mod proactive;
+pub mod requester_tokens;
 pub mod testing;
 pub mod timers;
 pub mod whistles;

@@ -9,7 +9,7 @@ use hotline_store::orders::{self, Callback, HistoryEntry, Location, Order};
 use hotline_store::testing::{TestDb, postgres_url};
 use hotline_store::{
     Db, assessment, audit, idempotency, inbox_events, knowledge, misc, objections, outbox,
-    proactive, timers,
+    proactive, requester_tokens, timers,
 };
 
 /// Runs each test body on a fresh SQLite database and a fresh PostgreSQL one.
@@ -27,6 +27,7 @@ macro_rules! store_suite {
 store_suite!(
     migrations_are_idempotent,
     idempotency_records_first_answer,
+    requester_tokens_open_one_order_until_revoked,
     outbox_delivers_in_order_and_parks,
     orders_round_trip_with_history,
     orders_keep_their_location,
@@ -83,28 +84,81 @@ async fn idempotency_records_first_answer(db: Db, _: String) {
         idempotency::get(&mut tx, "accept:t1", "r1").await.unwrap(),
         None
     );
-    idempotency::put(&mut tx, "accept:t1", "r1", b"first", 10)
+    idempotency::put(&mut tx, "accept:t1", "r1", b"request A", b"first", 10)
         .await
         .unwrap();
     tx.commit().await.unwrap();
     let mut c = db.acquire().await.unwrap();
+    let first = idempotency::Record {
+        response: b"first".to_vec(),
+        fingerprint: Some(b"request A".to_vec()),
+    };
     assert_eq!(
-        idempotency::get(&mut c, "accept:t1", "r1")
-            .await
-            .unwrap()
-            .as_deref(),
-        Some(&b"first"[..])
+        idempotency::get(&mut c, "accept:t1", "r1").await.unwrap(),
+        Some(first.clone())
     );
     // The same id in another scope is another request.
     assert_eq!(
         idempotency::get(&mut c, "accept:t2", "r1").await.unwrap(),
         None
     );
-    let e = idempotency::put(&mut c, "accept:t1", "r1", b"second", 11)
+    // A second record of the id, for any request, loses; the first stands.
+    let e = idempotency::put(&mut c, "accept:t1", "r1", b"request B", b"second", 11)
         .await
         .unwrap_err();
     assert!(e.is_conflict(), "{e}");
+    assert_eq!(
+        idempotency::get(&mut c, "accept:t1", "r1").await.unwrap(),
+        Some(first)
+    );
     assert_eq!(idempotency::prune(&mut c, 11).await.unwrap(), 1);
+}
+
+async fn requester_tokens_open_one_order_until_revoked(db: Db, _: String) {
+    let mut c = db.acquire().await.unwrap();
+    let grant = |order: &str| requester_tokens::Grant {
+        order_id: order.into(),
+        created_us: 10,
+        expires_us: 100,
+        revoked_us: None,
+    };
+    requester_tokens::insert(&mut c, "h1", &grant("HL1"))
+        .await
+        .unwrap();
+    requester_tokens::insert(&mut c, "h2", &grant("HL1"))
+        .await
+        .unwrap();
+    requester_tokens::insert(&mut c, "h3", &grant("HL2"))
+        .await
+        .unwrap();
+    assert_eq!(
+        requester_tokens::get(&mut c, "h1").await.unwrap(),
+        Some(grant("HL1"))
+    );
+    assert_eq!(requester_tokens::get(&mut c, "nope").await.unwrap(), None);
+    // A hash is one credential.
+    let e = requester_tokens::insert(&mut c, "h1", &grant("HL2"))
+        .await
+        .unwrap_err();
+    assert!(e.is_conflict(), "{e}");
+
+    // Revoking one keeps its first revocation time.
+    assert!(requester_tokens::revoke(&mut c, "h1", 20).await.unwrap());
+    assert!(requester_tokens::revoke(&mut c, "h1", 30).await.unwrap());
+    assert!(!requester_tokens::revoke(&mut c, "nope", 30).await.unwrap());
+    let revoked = requester_tokens::get(&mut c, "h1").await.unwrap().unwrap();
+    assert_eq!(revoked.revoked_us, Some(20));
+    // Revoking an order's credentials leaves other orders' alone.
+    assert_eq!(
+        requester_tokens::revoke_order(&mut c, "HL1", 40)
+            .await
+            .unwrap(),
+        1
+    );
+    let h2 = requester_tokens::get(&mut c, "h2").await.unwrap().unwrap();
+    assert_eq!(h2.revoked_us, Some(40));
+    let h3 = requester_tokens::get(&mut c, "h3").await.unwrap().unwrap();
+    assert_eq!(h3.revoked_us, None);
 }
 
 fn msg<'a>(id: &'a str, target: &'a str) -> outbox::NewMessage<'a> {
