@@ -347,6 +347,8 @@ async fn refused_handoff_is_parked_as_a_dead_letter_and_listed() {
     assert_eq!(dead[0].attempts, 1, "not retried");
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        // The CLI presents each unit's certificate from the mesh CA.
+        .env("HOTLINE_PKI_DIR", t.opts.pki_dir())
         .args(["dead-letters", "--db", &url])
         .output()
         .unwrap();

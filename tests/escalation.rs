@@ -515,6 +515,8 @@ async fn urges_reach_handler_and_parent_and_coordination_is_answered() {
     // Deadlines and the trace, as an operator reads them.
     let run = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+            // The CLI presents each unit's certificate from the mesh CA.
+            .env("HOTLINE_PKI_DIR", t.opts.pki_dir())
             .args(args)
             .output()
             .unwrap();

@@ -395,6 +395,8 @@ async fn every_unmask_is_audited_and_exports_carry_no_identity() {
 
     // `hotline export --unit U`: one JSON line per order, no identity.
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        // The CLI presents each unit's certificate from the mesh CA.
+        .env("HOTLINE_PKI_DIR", t.opts.pki_dir())
         .args(["export", "--unit", DEPT, "--gateway", &t.mesh.gateway_url])
         .output()
         .await

@@ -296,6 +296,8 @@ async fn a_district_stays_in_its_subtree_and_bad_input_names_its_field() {
     // The command line, through the running gateway, as the district.
     let cli = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+            // The CLI presents each unit's certificate from the mesh CA.
+            .env("HOTLINE_PKI_DIR", t.opts.pki_dir())
             .args(["proactive"])
             .args(args)
             .args([

@@ -245,6 +245,8 @@ async fn scorecards_roll_ups_and_rankings_match_the_hand_worked_month() {
     // `hotline report` through the gateway prints the same figures.
     let gw = t.mesh.gateway_url.clone();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        // The CLI presents each unit's certificate from the mesh CA.
+        .env("HOTLINE_PKI_DIR", t.opts.pki_dir())
         .args(["report", "--unit", "t-market", "--month", MONTH, "--json"])
         .args(["--as", "t-market", "--gateway", &gw])
         .output()
@@ -258,6 +260,8 @@ async fn scorecards_roll_ups_and_rankings_match_the_hand_worked_month() {
     assert_eq!(j["combined"]["resolution"]["denominator"], 4);
     assert_eq!(j["own"]["response"]["value"], 1.0);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        // The CLI presents each unit's certificate from the mesh CA.
+        .env("HOTLINE_PKI_DIR", t.opts.pki_dir())
         .args(["report", "--tier", "department", "--month", MONTH])
         .args(["--gateway", &gw])
         .output()

@@ -310,6 +310,8 @@ async fn hotline_up_on_the_data_dir_reports_the_rates_the_simulator_printed() {
         .expect(&first)
         .to_string();
     let report = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        // The CLI presents each unit's certificate from the mesh CA.
+        .env("HOTLINE_PKI_DIR", data.join("pki"))
         .args([
             "report",
             "--month",

@@ -198,7 +198,10 @@ impl TestMesh {
 
     /// Stops every process and drops the databases.
     /// A process's own identity in this mesh, from its CA.
-    pub fn mesh_security(&self, holder: &hotline_identity::Principal) -> hotline_identity::Security {
+    pub fn mesh_security(
+        &self,
+        holder: &hotline_identity::Principal,
+    ) -> hotline_identity::Security {
         self.opts.security(holder).unwrap()
     }
 

@@ -1048,7 +1048,8 @@ pub async fn advance(c: &MeshClient, services: &[String], t: Micros) -> anyhow::
     loop {
         let (mut busy, mut pending) = (false, false);
         for unit in services {
-            let mut cc = pb::control_service_client::ControlServiceClient::new(c.channel());
+            let mut cc =
+                pb::control_service_client::ControlServiceClient::new(c.operator_channel());
             let req = pb::AdvanceToRequest {
                 request_id: request_id(),
                 time: Some(hotline_runtime::wire::ts(t)),

@@ -111,10 +111,10 @@ impl InProc {
             let _ = rx.wait_for(|s| *s).await;
         };
         let mut tasks = Vec::new();
-        let gateway = opts.security(&hotline_identity::Principal::Service("gateway".into()));
         if !opts.insecure_plaintext {
             crate::identity::provision(&opts.pki_dir(), &topology)?;
         }
+        let gateway = opts.security(&hotline_identity::Principal::Service("gateway".into()));
         let mut config = crate::cmd::gateway_config(&topology, gateway?);
         config.max_concurrency = 1024;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

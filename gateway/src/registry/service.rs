@@ -27,16 +27,16 @@ impl GatewayApi {
         }
     }
 
-    fn principal<T>(&self, request: &Request<T>) -> Result<Principal, GatewayError> {
+    fn principal<T>(&self, request: &Request<T>) -> Result<Option<Principal>, GatewayError> {
         self.admission
-            .principal(request.extensions(), request.metadata().as_ref())
+            .caller(request.extensions(), request.metadata().as_ref())
     }
 
     /// Routes and stats are for the mesh's own processes and operators.
     fn mesh_or_operator<T>(&self, request: &Request<T>, what: &str) -> Result<(), Status> {
         match self.principal(request)? {
-            Principal::Service(_) | Principal::Operator(_) => Ok(()),
-            p => Err(GatewayError::Denied(format!(
+            None | Some(Principal::Service(_) | Principal::Operator(_)) => Ok(()),
+            Some(p) => Err(GatewayError::Denied(format!(
                 "{p} may not read the gateway's {what}: only mesh services and operators may"
             ))
             .into()),
@@ -51,9 +51,10 @@ impl GatewayService for GatewayApi {
         request: Request<AnnounceRequest>,
     ) -> Result<Response<AnnounceResponse>, Status> {
         // Only the service itself may say where it is.
-        let principal = self.principal(&request)?;
         let claimed = Principal::Service(request.get_ref().service.clone());
-        if principal != claimed {
+        if let Some(principal) = self.principal(&request)?
+            && principal != claimed
+        {
             return Err(GatewayError::Denied(format!(
                 "{principal} may not announce service {:?}: only {claimed} may",
                 request.get_ref().service

@@ -113,14 +113,25 @@ pub async fn city_scorecard(
         .ok_or_else(|| Status::internal("the city answered without a scorecard"))
 }
 
+/// Who a forwarded read acts for: this service may act only for units it
+/// hosts, so it asks for the unit read (when hosted) or the unit the
+/// caller addressed; the caller's own right to read was checked here.
+fn on_behalf(ctx: &Ctx, caller: &meta::Caller, unit: &str) -> String {
+    if ctx.hosts(unit) {
+        unit.to_owned()
+    } else {
+        caller.target.clone()
+    }
+}
+
 /// A tier service's answers: checked here, computed by the city.
 pub async fn forward_scorecard(
     ctx: &Ctx,
     req: Request<GetScorecardRequest>,
 ) -> Result<GetScorecardResponse, Status> {
     let caller = meta::caller(&req)?;
-    readable(ctx, &caller, &req.get_ref().unit)?;
-    let scorecard = city_scorecard(ctx, &caller.unit, req.into_inner()).await?;
+    let unit = readable(ctx, &caller, &req.get_ref().unit)?.to_owned();
+    let scorecard = city_scorecard(ctx, &on_behalf(ctx, &caller, &unit), req.into_inner()).await?;
     Ok(GetScorecardResponse {
         scorecard: Some(scorecard),
     })
@@ -131,10 +142,11 @@ pub async fn forward_orders(
     req: Request<ListUnitOrdersRequest>,
 ) -> Result<ListUnitOrdersResponse, Status> {
     let caller = meta::caller(&req)?;
-    readable(ctx, &caller, &req.get_ref().unit)?;
+    let unit = readable(ctx, &caller, &req.get_ref().unit)?.to_owned();
     let city = ctx.topology.city().id.clone();
+    let acting = on_behalf(ctx, &caller, &unit);
     let answer = client(ctx)
-        .list_unit_orders(meta::routed(req.into_inner(), &city, &caller.unit))
+        .list_unit_orders(meta::routed(req.into_inner(), &city, &acting))
         .await?;
     Ok(answer.into_inner())
 }
@@ -146,7 +158,7 @@ pub async fn forward_rankings(
     let caller = meta::caller(&req)?;
     let city = ctx.topology.city().id.clone();
     let answer = client(ctx)
-        .get_rankings(meta::routed(req.into_inner(), &city, &caller.unit))
+        .get_rankings(meta::routed(req.into_inner(), &city, &caller.target))
         .await?;
     Ok(answer.into_inner())
 }
@@ -173,7 +185,8 @@ pub async fn roll_up(
         month: r.month.clone(),
         scope: scope as i32,
     };
-    let own = city_scorecard(ctx, &caller.unit, ask(&unit, ScorecardScope::Own)).await?;
+    let acting = on_behalf(ctx, &caller, &unit);
+    let own = city_scorecard(ctx, &acting, ask(&unit, ScorecardScope::Own)).await?;
     let children: Vec<String> = ctx
         .topology
         .units()
@@ -181,7 +194,7 @@ pub async fn roll_up(
         .map(|c| c.id.clone())
         .collect();
     let calls = children.iter().map(|c| {
-        let mut req = meta::routed(ask(c, ScorecardScope::Subtree), c, &caller.unit);
+        let mut req = meta::routed(ask(c, ScorecardScope::Subtree), c, &acting);
         req.set_timeout(deadline);
         let mut child = client(ctx);
         async move {

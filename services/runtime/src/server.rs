@@ -217,6 +217,13 @@ async fn announce_loop(
             address: address.clone(),
             pid: std::process::id(),
         };
+        // Over mTLS the certificate says who announces; over plaintext the
+        // gateway believes this header.
+        let mut req = tonic::Request::new(req);
+        if let Ok(v) = format!("service/{}", ctx.service.name).parse() {
+            req.metadata_mut()
+                .insert(hotline_identity::PRINCIPAL_HEADER, v);
+        }
         match client.announce(req).await {
             Ok(_) if !announced => {
                 announced = true;
