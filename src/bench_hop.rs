@@ -9,6 +9,10 @@
 //!   the township's service has been delivered — one contact's intake
 //!   (with whatever else the services forwarded meanwhile).
 //!
+//! Both run twice in one invocation: on the mesh as it runs (every hop
+//! mutual TLS) and on the same mesh with `--insecure-plaintext`, so the
+//! cost of mTLS is measured beside its baseline.
+//!
 //! CPU per call, not calls per second, is the figure: on a machine of two
 //! cores, 1,000 contacts a second leave 2 ms of CPU time per contact for
 //! every process of the mesh together.
@@ -121,6 +125,7 @@ async fn workload(
     let total: f64 = us.values().sum();
     Ok(json!({
         "workload": name,
+        "transport": if m.opts.insecure_plaintext { "plaintext" } else { "mtls" },
         "calls": a.calls,
         "concurrency": a.concurrency,
         "seconds": (secs * 100.0).round() / 100.0,
@@ -131,20 +136,51 @@ async fn workload(
     }))
 }
 
-pub async fn run(a: HopArgs) -> anyhow::Result<()> {
-    let m = BenchMesh::start(a.db.as_deref(), None).await?;
+/// Both workloads on a fresh demo mesh, over mTLS or plaintext.
+async fn mesh_rows(a: &HopArgs, plaintext: bool) -> anyhow::Result<Vec<Value>> {
+    let m = BenchMesh::start_with(a.db.as_deref(), None, plaintext).await?;
     let result = async {
         let c = m.mesh.client()?;
         let order = c.submit(complaint()).await?.order_id;
-        let read = workload(&m, "read", Some(&order), &a).await?;
-        let submit = workload(&m, "submit", None, &a).await?;
+        let read = workload(&m, "read", Some(&order), a).await?;
+        let submit = workload(&m, "submit", None, a).await?;
         anyhow::Ok(vec![read, submit])
     }
     .await;
     m.stop().await?;
-    let rows = result?;
+    result
+}
+
+/// mTLS beside plaintext for each workload: throughput and CPU ratios.
+fn compare(rows: &[Value]) -> Vec<Value> {
+    let find = |w: &str, t: &str| {
+        rows.iter()
+            .find(|r| r["workload"] == w && r["transport"] == t)
+    };
+    ["read", "submit"]
+        .iter()
+        .filter_map(|w| {
+            let (m, p) = (find(w, "mtls")?, find(w, "plaintext")?);
+            let ratio = |k: &str| {
+                let (x, y) = (m[k].as_f64()?, p[k].as_f64()?);
+                (y > 0.0).then(|| ((x / y) * 1000.0).round() / 1000.0)
+            };
+            Some(json!({
+                "workload": w,
+                "mtls_throughput_ratio": ratio("calls_per_second"),
+                "mtls_cpu_ratio": ratio("cpu_us_per_call"),
+            }))
+        })
+        .collect()
+}
+
+pub async fn run(a: HopArgs) -> anyhow::Result<()> {
+    let mut rows = mesh_rows(&a, false).await?;
+    rows.extend(mesh_rows(&a, true).await?);
+    let ratios = compare(&rows);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        let out = json!({ "workloads": rows, "mtls_vs_plaintext": ratios });
+        println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     let backend = if a.db.is_some() {
@@ -162,14 +198,23 @@ pub async fn run(a: HopArgs) -> anyhow::Result<()> {
         by.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
         let by: Vec<String> = by.iter().map(|(p, v)| format!("{p} {v:.0}")).collect();
         println!(
-            "{:<6} ({backend}) {} calls in {} s, {} calls/s, {} gateway calls each: {} µs CPU per call ({})",
+            "{:<6} {:<9} ({backend}) {} calls in {} s, {} calls/s, {} gateway calls each: {} µs CPU per call ({})",
             r["workload"].as_str().unwrap_or_default(),
+            r["transport"].as_str().unwrap_or_default(),
             r["calls"],
             r["seconds"],
             r["calls_per_second"],
             r["gateway_calls_per_call"],
             r["cpu_us_per_call"],
             by.join(", ")
+        );
+    }
+    for r in &ratios {
+        println!(
+            "{:<6} mTLS / plaintext: throughput {}, CPU per call {}",
+            r["workload"].as_str().unwrap_or_default(),
+            r["mtls_throughput_ratio"],
+            r["mtls_cpu_ratio"]
         );
     }
     Ok(())

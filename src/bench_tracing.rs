@@ -116,12 +116,21 @@ async fn workload(c: &MeshClient, count: usize, concurrency: usize) -> anyhow::R
 /// temporary directory or on scratch databases of a PostgreSQL server.
 pub(crate) struct BenchMesh {
     pub mesh: Mesh,
-    opts: MeshOptions,
+    pub(crate) opts: MeshOptions,
     _dir: tempfile::TempDir,
 }
 
 impl BenchMesh {
     pub(crate) async fn start(db: Option<&str>, otlp: Option<String>) -> anyhow::Result<Self> {
+        Self::start_with(db, otlp, false).await
+    }
+
+    /// The demo city, over mTLS or (`plaintext`) without TLS.
+    pub(crate) async fn start_with(
+        db: Option<&str>,
+        otlp: Option<String>,
+        plaintext: bool,
+    ) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("hotline-bench-")
             .tempdir()?;
@@ -131,6 +140,7 @@ impl BenchMesh {
             MeshOptions::new(std::env::current_exe()?, topology, dir.path().join("data"));
         opts.log_dir = Some(dir.path().join("logs"));
         opts.otlp_endpoint = otlp;
+        opts.insecure_plaintext = plaintext;
         if let Some(pg) = db {
             let name = format!(
                 "hlbench{}x{:06x}",

@@ -358,6 +358,10 @@ async fn every_unmask_is_audited_and_exports_carry_no_identity() {
         ]
     );
     assert_eq!(log[0].audit_id, shown.audit_id);
+    // The row names who proved themselves: the operator, not only the unit;
+    // the relay, the department's service that forwarded the contact.
+    assert_eq!(log[0].actor, "spiffe://hotline/operator/ops");
+    assert_eq!(log[1].actor, "spiffe://hotline/service/department");
     assert_eq!(log[0].justification, "meet at the crossing");
     assert!(log[0].time.is_some());
     let denied = c.audit_log(DEPT, "").await.unwrap_err();

@@ -442,8 +442,21 @@ async fn bench_hop_charges_each_call_to_the_processes_that_served_it() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(rows.len(), 2);
+    let out: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = out["workloads"].as_array().unwrap();
+    // Each workload over mTLS, then again over plaintext, same run.
+    assert_eq!(rows.len(), 4);
+    let transports: Vec<&str> = rows
+        .iter()
+        .map(|r| r["transport"].as_str().unwrap())
+        .collect();
+    assert_eq!(transports, ["mtls", "mtls", "plaintext", "plaintext"]);
+    let ratios = out["mtls_vs_plaintext"].as_array().unwrap();
+    assert_eq!(ratios.len(), 2, "{out}");
+    for r in ratios {
+        assert!(r["mtls_throughput_ratio"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["mtls_cpu_ratio"].as_f64().unwrap() > 0.0, "{r}");
+    }
     let (read, submit) = (&rows[0], &rows[1]);
     assert_eq!(read["workload"], "read");
     assert_eq!(submit["workload"], "submit");

@@ -18,7 +18,7 @@ use crate::record::{self, locked};
 /// Writes one audit row for a read of the order's requester identity.
 pub async fn record(
     conn: &mut Conn,
-    actor: &str,
+    actor: &meta::Caller,
     order_id: &str,
     now: i64,
     access: &str,
@@ -28,7 +28,12 @@ pub async fn record(
     let audit_id = record::next_id(conn, "audit", "AU").await?;
     let row = Row {
         audit_id: audit_id.clone(),
-        actor_unit: actor.to_string(),
+        actor_unit: actor.unit.clone(),
+        actor: actor
+            .principal
+            .as_ref()
+            .map(|p| p.spiffe_id())
+            .unwrap_or_default(),
         order_id: order_id.to_string(),
         time_us: now,
         access: access.to_string(),
@@ -47,6 +52,7 @@ fn to_wire(r: &Row) -> AuditEntry {
     AuditEntry {
         audit_id: r.audit_id.clone(),
         actor_unit: r.actor_unit.clone(),
+        actor: r.actor.clone(),
         order_id: r.order_id.clone(),
         time: Some(wire::ts(r.time_us)),
         access: r.access.clone(),
@@ -162,9 +168,10 @@ impl Privacy {
                             r.order_id, order.state, a.role, a.state
                         )));
                     }
+                    // The row names the proven operator, not only the unit.
                     let audit_id = record(
                         &mut tx,
-                        unit,
+                        caller,
                         &r.order_id,
                         now,
                         "unmask",

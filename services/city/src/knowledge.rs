@@ -139,6 +139,7 @@ impl Knowledge {
         guard::acts_for_itself(&meta::Caller {
             unit: caller.unit.clone(),
             target: owner.clone(),
+            principal: caller.principal.clone(),
         })?;
         let topology = &self.ctx.topology;
         for (i, code) in e.category_codes.iter().enumerate() {

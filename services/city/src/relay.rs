@@ -66,7 +66,7 @@ impl Relay {
         // The relay dials the requester's number: a read of identity.
         crate::audit::record(
             &mut tx,
-            unit,
+            caller,
             &r.order_id,
             now,
             "relay",

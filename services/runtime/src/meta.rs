@@ -4,6 +4,7 @@ use tonic::Request;
 use tonic::metadata::MetadataValue;
 
 use crate::error::{Result, ServiceError};
+use hotline_core::authz::Principal;
 
 pub const TARGET: &str = "x-hotline-target";
 pub const UNIT: &str = "x-hotline-unit";
@@ -13,6 +14,9 @@ pub const UNIT: &str = "x-hotline-unit";
 pub struct Caller {
     pub unit: String,
     pub target: String,
+    /// Who proved itself for the call (from its certificate, as the
+    /// gateway passed it on); `None` only where no door checked it.
+    pub principal: Option<Principal>,
 }
 
 fn value<T>(req: &Request<T>, key: &'static str) -> Result<String> {
@@ -32,6 +36,7 @@ pub fn caller<T>(req: &Request<T>) -> Result<Caller> {
     Ok(Caller {
         unit: value(req, UNIT)?,
         target: value(req, TARGET)?,
+        principal: req.extensions().get::<Principal>().cloned(),
     })
 }
 

@@ -9,6 +9,8 @@ use crate::{Conn, Result};
 pub struct AuditEntry {
     pub audit_id: String,
     pub actor_unit: String,
+    /// The proven holder that read it (a SPIFFE ID); '' before it was kept.
+    pub actor: String,
     pub order_id: String,
     pub time_us: i64,
     /// `unmask` or `relay`.
@@ -19,11 +21,12 @@ pub struct AuditEntry {
 
 pub async fn insert(conn: &mut Conn, e: &AuditEntry) -> Result<()> {
     sqlx::query(
-        "INSERT INTO audit_log (audit_id, actor_unit, order_id, time_us, access, reason, justification) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO audit_log (audit_id, actor_unit, actor, order_id, time_us, access, reason, justification) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&e.audit_id)
     .bind(&e.actor_unit)
+    .bind(&e.actor)
     .bind(&e.order_id)
     .bind(e.time_us)
     .bind(&e.access)
@@ -42,7 +45,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<AuditEntry>> {
     let rows = sqlx::query(
-        "SELECT audit_id, actor_unit, order_id, time_us, access, reason, justification \
+        "SELECT audit_id, actor_unit, actor, order_id, time_us, access, reason, justification \
          FROM audit_log WHERE ($1 = '' OR order_id = $1) AND audit_id > $2 \
          ORDER BY audit_id LIMIT $3",
     )
@@ -56,6 +59,7 @@ pub async fn list(
             Ok(AuditEntry {
                 audit_id: r.try_get("audit_id")?,
                 actor_unit: r.try_get("actor_unit")?,
+                actor: r.try_get("actor")?,
                 order_id: r.try_get("order_id")?,
                 time_us: r.try_get("time_us")?,
                 access: r.try_get("access")?,

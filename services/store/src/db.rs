@@ -19,6 +19,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../migrations/sqlite/0007_proactive.sql")),
     (8, include_str!("../migrations/sqlite/0008_integration.sql")),
     (9, include_str!("../migrations/sqlite/0009_trust.sql")),
+    (
+        10,
+        include_str!("../migrations/sqlite/0010_audit_actor.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -39,6 +43,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/postgres/0008_integration.sql"),
     ),
     (9, include_str!("../migrations/postgres/0009_trust.sql")),
+    (
+        10,
+        include_str!("../migrations/postgres/0010_audit_actor.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1044,6 +1044,7 @@ async fn audit_and_knowledge_round_trip(db: Db, _: String) {
         let e = audit::AuditEntry {
             audit_id: id.into(),
             actor_unit: "u1".into(),
+            actor: "spiffe://hotline/operator/ops".into(),
             order_id: order.into(),
             time_us: 5,
             access: "unmask".into(),
@@ -1054,6 +1055,7 @@ async fn audit_and_knowledge_round_trip(db: Db, _: String) {
     }
     assert_eq!(audit::list(&mut c, "", "", 10).await.unwrap().len(), 2);
     let one = audit::list(&mut c, "HL2", "", 10).await.unwrap();
+    assert_eq!(one[0].actor, "spiffe://hotline/operator/ops", "the holder kept");
     assert_eq!(one.len(), 1);
     assert_eq!(one[0].audit_id, "AU2");
 
