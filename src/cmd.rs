@@ -621,12 +621,16 @@ pub(crate) async fn service_ctx(
         .with_context(|| format!("opening {}", hotline_store::redact(db_url)))?;
     let tier_of = hotline_runtime::tier_of(topology.clone());
     let metrics = Arc::new(Metrics::new(Registry::default(), Some(tier_of.clone())));
+    let mut client = Gateway::traced(gateway, Some(metrics.rpc.clone()), Some(tier_of), &security)?;
+    if !security.is_mtls() {
+        client = client.claiming(&hotline_identity::Principal::Service(spec.name.clone()));
+    }
     Ok(Ctx {
         db,
         topology,
         clock,
         manual,
-        gateway: Gateway::traced(gateway, Some(metrics.rpc.clone()), Some(tier_of), &security)?,
+        gateway: client,
         service: spec,
         outbox: Waker::default(),
         metrics,

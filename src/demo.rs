@@ -105,6 +105,10 @@ pub async fn main(a: DemoArgs) -> anyhow::Result<()> {
     opts.virtual_clock = Some(DEMO_START.into());
     opts.otlp_endpoint = a.otlp_endpoint.clone().filter(|e| !e.is_empty());
     opts.metrics_port_base = a.metrics_port_base;
+    opts.insecure_plaintext = a.insecure_plaintext;
+    if a.insecure_plaintext {
+        crate::identity::warn_plaintext();
+    }
     if !a.json {
         println!(
             "Starting the mesh on the demo city (gateway + one process per tier, virtual clock)…"

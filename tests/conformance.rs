@@ -125,6 +125,8 @@ async fn a_server_that_applies_a_retry_twice_fails_naming_the_case() {
             "department",
             "--unit",
             "dept-x",
+            // The broken server under test speaks plaintext.
+            "--insecure-plaintext",
         ])
         .output()
         .await

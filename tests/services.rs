@@ -164,6 +164,7 @@ async fn cli_submit_and_order_show_work_through_the_gateway() {
     );
 
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .env("HOTLINE_PKI_DIR", t.opts.pki_dir())
         .args([
             "submit",
             "--gateway",

@@ -43,6 +43,18 @@ impl Gateway {
         })
     }
 
+    /// Over plaintext nothing proves who calls: every call then claims
+    /// `principal` in the header a plaintext gateway believes.
+    pub fn claiming(mut self, principal: &hotline_core::authz::Principal) -> Self {
+        if let Ok(v) = http::HeaderValue::from_str(&principal.path()) {
+            self.channel = self.channel.with_header(
+                http::HeaderName::from_static(hotline_identity::PRINCIPAL_HEADER),
+                v,
+            );
+        }
+        self
+    }
+
     pub fn channel(&self) -> GatewayChannel {
         self.channel.clone()
     }

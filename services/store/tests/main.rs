@@ -1055,7 +1055,10 @@ async fn audit_and_knowledge_round_trip(db: Db, _: String) {
     }
     assert_eq!(audit::list(&mut c, "", "", 10).await.unwrap().len(), 2);
     let one = audit::list(&mut c, "HL2", "", 10).await.unwrap();
-    assert_eq!(one[0].actor, "spiffe://hotline/operator/ops", "the holder kept");
+    assert_eq!(
+        one[0].actor, "spiffe://hotline/operator/ops",
+        "the holder kept"
+    );
     assert_eq!(one.len(), 1);
     assert_eq!(one[0].audit_id, "AU2");
 

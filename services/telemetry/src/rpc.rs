@@ -353,6 +353,8 @@ pub struct Traced<S> {
     inner: S,
     metrics: Option<RpcMetrics>,
     tier_of: Option<TierOf>,
+    /// A header every call carries (a plaintext mesh's claimed identity).
+    header: Option<(http::HeaderName, http::HeaderValue)>,
 }
 
 impl<S: std::fmt::Debug> std::fmt::Debug for Traced<S> {
@@ -367,7 +369,14 @@ impl<S> Traced<S> {
             inner,
             metrics,
             tier_of,
+            header: None,
         }
+    }
+
+    /// Every call also carries `name: value`.
+    pub fn with_header(mut self, name: http::HeaderName, value: http::HeaderValue) -> Self {
+        self.header = Some((name, value));
+        self
     }
 }
 
@@ -388,6 +397,9 @@ where
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
         let started = Instant::now();
+        if let Some((name, value)) = &self.header {
+            req.headers_mut().insert(name.clone(), value.clone());
+        }
         let path = req.uri().path().to_string();
         let parent = match req.extensions_mut().remove::<Parent>() {
             Some(Parent(cx)) => Some(cx),
