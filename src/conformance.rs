@@ -2,10 +2,11 @@
 //! server that claims to serve a handling tier for a unit. It plays the
 //! centre (delivering assignments) and the unit's own system (accepting,
 //! objecting, replying), and checks what a correct server must answer:
-//! idempotent retries under the same `request_id`, FAILED_PRECONDITION for a
-//! stale epoch, INVALID_ARGUMENT naming the field for bad input, health and
-//! reflection. A departmental system that passes may replace its
-//! department's service in the topology.
+//! idempotent retries under the same `request_id` (ALREADY_EXISTS for one
+//! reused for another request), FAILED_PRECONDITION for a stale epoch,
+//! INVALID_ARGUMENT naming the field for bad input, health and reflection.
+//! A departmental system that passes may replace its department's service
+//! in the topology.
 //!
 //! The kit creates assignments on orders that do not exist at the centre
 //! (ids `CF…`), so the events the server reports for them are refused by a
@@ -327,7 +328,7 @@ impl Kit {
     }
 
     /// A retry after later work returns the first answer and undoes
-    /// nothing.
+    /// nothing; the id reused for another request is refused.
     async fn idempotent_case(&self) -> Check {
         let accepted = self
             .accept(&self.rid("accept-1"), &self.order(1), 1)
@@ -364,6 +365,21 @@ impl Kit {
         ensure(now.progress_note == "second note", || {
             format!(
                 "a retried request_id was applied again: the note is {:?}, not \"second note\"",
+                now.progress_note
+            )
+        })?;
+        let reused = self
+            .progress(&self.rid("progress-1"), &order, "another note")
+            .await;
+        expect_code(
+            reused,
+            Code::AlreadyExists,
+            "a request_id reused for another note",
+        )?;
+        let now = self.get(&order).await.map_err(|s| format!("get: {s}"))?;
+        ensure(now.progress_note == "second note", || {
+            format!(
+                "a request_id reused for another request was applied: the note is {:?}",
                 now.progress_note
             )
         })
@@ -502,7 +518,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Vec<CaseResult>> {
     );
     case(
         "idempotent_retry",
-        "a retried request_id returns its first answer, applies once",
+        "a retried request_id returns its first answer, applies once; reused, ALREADY_EXISTS",
         kit.idempotent_case().await,
     );
     case("reply", "reply moves to REPLIED", kit.reply_case().await);

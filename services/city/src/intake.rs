@@ -124,7 +124,11 @@ impl Intake {
             // The first credential was never kept in clear: a retry gets a
             // new one for the same order.
             let order_id = done.order.as_ref().map(|o| o.order_id.clone());
-            let order_id = order_id.unwrap_or_default();
+            let order_id = order_id.filter(|id| !id.is_empty()).ok_or_else(|| {
+                ServiceError::Store(hotline_store::StoreError::Corrupt(
+                    "stored SubmitRequest answer names no order".into(),
+                ))
+            })?;
             let token = credential::issue(&mut tx, &order_id, now, policy).await?;
             tx.commit().await?;
             return Ok(SubmitRequestResponse {
