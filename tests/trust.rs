@@ -103,6 +103,38 @@ async fn a_unit_certificate_acts_for_its_own_unit_only() {
         .accept(HARBOUR, &o.order_id, 1, &request_id())
         .await
         .unwrap();
+
+    // TLS with the CA but no certificate: each call UNAUTHENTICATED.
+    let ca = std::fs::read(pki(&t).ca_cert()).unwrap();
+    let anonymous =
+        tonic::transport::Endpoint::from_shared(t.mesh.gateway_url.replace("http://", "https://"))
+            .unwrap()
+            .tls_config(
+                tonic::transport::ClientTlsConfig::new()
+                    .ca_certificate(tonic::transport::Certificate::from_pem(ca)),
+            )
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+    let s = IntakeServiceClient::new(anonymous)
+        .submit_request(routed(
+            submit(
+                "sanitation.garbage",
+                "1 Harbour Road",
+                RequestKind::Complaint,
+            ),
+            "city",
+            "city",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(s.code(), Code::Unauthenticated, "{s:?}");
+    assert_eq!(
+        ops.list_orders().await.unwrap().len(),
+        before,
+        "nothing stored"
+    );
     t.stop().await;
 }
 
@@ -340,7 +372,7 @@ async fn a_grpcio_client_is_refused_without_a_certificate_and_confined_with_one(
             .to_owned()
     };
     assert_eq!(answer("plaintext"), "UNAVAILABLE", "{stdout}");
-    assert_eq!(answer("no-certificate"), "UNAVAILABLE", "{stdout}");
+    assert_eq!(answer("no-certificate"), "UNAUTHENTICATED", "{stdout}");
     assert_eq!(answer("own-unit"), "OK", "{stdout}");
     assert_eq!(answer("other-unit"), "PERMISSION_DENIED", "{stdout}");
     assert_eq!(answer("forged-delivery"), "PERMISSION_DENIED", "{stdout}");

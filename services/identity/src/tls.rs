@@ -281,6 +281,14 @@ impl rustls::client::ResolvesClientCert for Own {
 struct Clients(Arc<MeshTls>);
 
 impl ClientCertVerifier for Clients {
+    /// A client without a certificate completes the handshake with no
+    /// principal, so that each call can be refused with a gRPC status
+    /// naming the problem (UNAUTHENTICATED) rather than a broken
+    /// connection; a certificate it does present must verify.
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
         &[]
     }
