@@ -149,7 +149,10 @@ pub async fn serve(
     };
 
     let mut builder = Server::builder();
-    if let Some(age) = config.max_connection_age {
+    if let Some(age) = config
+        .security
+        .max_connection_age(config.max_connection_age)
+    {
         builder = builder.max_connection_age(age);
     }
     let server = builder

@@ -22,6 +22,11 @@ use tonic::transport::{Channel, Endpoint, Uri};
 
 use crate::tls::{MeshTls, principal_of};
 
+/// Over mTLS a server closes (GOAWAY) a connection after this long unless
+/// told otherwise, so that a client reconnects with its rotated
+/// certificate and the revocation list is met at a fresh handshake.
+pub const ROTATION_AGE: Duration = Duration::from_secs(600);
+
 /// How long a client gets to finish its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -122,6 +127,12 @@ impl AsyncWrite for Conn {
 }
 
 impl Security {
+    /// The connection age to serve with: the one configured, else
+    /// [`ROTATION_AGE`] over mTLS.
+    pub fn max_connection_age(&self, configured: Option<Duration>) -> Option<Duration> {
+        configured.or(self.is_mtls().then_some(ROTATION_AGE))
+    }
+
     /// Whether callers are proven by certificate.
     pub fn is_mtls(&self) -> bool {
         matches!(self, Security::Mtls(_))

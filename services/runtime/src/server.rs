@@ -153,7 +153,7 @@ pub async fn serve(
     let mut server_stop = stop_rx.clone();
     let incoming = ctx.security.incoming(listener)?;
     let mut builder = Server::builder();
-    if let Some(age) = options.max_connection_age {
+    if let Some(age) = ctx.security.max_connection_age(options.max_connection_age) {
         builder = builder.max_connection_age(age);
     }
     let server = tokio::spawn(
