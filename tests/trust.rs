@@ -53,14 +53,20 @@ async fn harbour_order(c: &MeshClient) -> Order {
     o
 }
 
+/// A mesh with an order at t-harbour, and t-harbour's own system.
+async fn harbour_mesh() -> Option<(TestMesh, Order, MeshClient)> {
+    let t = pg_mesh(Default::default()).await?;
+    let o = harbour_order(&t.client).await;
+    let harbour = holder_client(&t, &Principal::Unit(HARBOUR.into()));
+    Some((t, o, harbour))
+}
+
 #[tokio::test]
 async fn a_unit_certificate_acts_for_its_own_unit_only() {
-    let Some(t) = pg_mesh(Default::default()).await else {
+    let Some((t, o, harbour)) = harbour_mesh().await else {
         return;
     };
     let ops = &t.client;
-    let o = harbour_order(ops).await;
-    let harbour = holder_client(&t, &Principal::Unit(HARBOUR.into()));
 
     // Its own assignment: read and accept.
     harbour.assignment(HARBOUR, &o.order_id).await.unwrap();
@@ -140,12 +146,10 @@ async fn a_unit_certificate_acts_for_its_own_unit_only() {
 
 #[tokio::test]
 async fn a_unit_cannot_forge_a_handoff_unmask_or_operate() {
-    let Some(t) = pg_mesh(Default::default()).await else {
+    let Some((t, o, harbour)) = harbour_mesh().await else {
         return;
     };
     let ops = &t.client;
-    let o = harbour_order(ops).await;
-    let harbour = holder_client(&t, &Principal::Unit(HARBOUR.into()));
 
     // A forged order "from the city", to itself and to t-market.
     for (target, caller) in [(HARBOUR, HARBOUR), (MARKET, "city"), (HARBOUR, "city")] {
@@ -310,12 +314,10 @@ async fn a_service_is_reached_through_the_gateway_only() {
 
 #[tokio::test]
 async fn a_revoked_unit_is_refused_at_its_next_call() {
-    let Some(t) = pg_mesh(Default::default()).await else {
+    let Some((t, o, harbour)) = harbour_mesh().await else {
         return;
     };
     let ops = &t.client;
-    let o = harbour_order(ops).await;
-    let harbour = holder_client(&t, &Principal::Unit(HARBOUR.into()));
     harbour.assignment(HARBOUR, &o.order_id).await.unwrap();
     pki(&t).revoke(&Principal::Unit(HARBOUR.into())).unwrap();
     // The gateway looks at the list at most once a second.
