@@ -317,7 +317,6 @@ async fn a_revoked_unit_is_refused_at_its_next_call() {
     let Some((t, o, harbour)) = harbour_mesh().await else {
         return;
     };
-    let ops = &t.client;
     harbour.assignment(HARBOUR, &o.order_id).await.unwrap();
     pki(&t).revoke(&Principal::Unit(HARBOUR.into())).unwrap();
     // The gateway looks at the list at most once a second.
