@@ -142,6 +142,8 @@ impl BenchMesh {
         opts.otlp_endpoint = otlp;
         opts.insecure_plaintext = plaintext;
         if let Some(pg) = db {
+            // A scratch database's name guards nothing.
+            #[allow(clippy::disallowed_methods)]
             let name = format!(
                 "hlbench{}x{:06x}",
                 std::process::id(),

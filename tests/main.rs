@@ -1,6 +1,10 @@
 //! Cross-service tests: the real `hotline` binary as gateway plus one
 //! process per tier service, over PostgreSQL, talking real gRPC.
 
+// A test's helpers may unwrap (the panic is the failure); its ports and
+// scratch names guard nothing, so fastrand is fine here.
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
 mod bad_input;
 mod conformance;
 mod demo;

@@ -1,6 +1,10 @@
 //! The gateway as a user sees it: a real gateway and a real backend on
 //! port 0, called with the generated clients.
 
+// A test's helpers may unwrap (the panic is the failure); its ports and
+// scratch names guard nothing, so fastrand is fine here.
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
 mod support;
 
 use std::time::Duration;

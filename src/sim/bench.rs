@@ -48,6 +48,8 @@ pub async fn run(a: BenchSimulateArgs) -> anyhow::Result<()> {
         };
         for t in &a.transport {
             let scratch = db.as_ref().map(|u| {
+                // A scratch database's name guards nothing.
+                #[allow(clippy::disallowed_methods)]
                 let name = format!("hlbench{}x{:08x}", std::process::id(), fastrand::u32(..));
                 (hotline_store::with_database(u, &name), name)
             });

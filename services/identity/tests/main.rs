@@ -1,6 +1,10 @@
 //! Real handshakes on 127.0.0.1:0: who gets in, who is refused, and a
 //! rotation and a revocation taking effect without a restart.
 
+// A test's helpers may unwrap (the panic is the failure); its ports and
+// scratch names guard nothing, so fastrand is fine here.
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

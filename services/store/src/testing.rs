@@ -38,6 +38,8 @@ pub fn fresh_url(postgres: Option<&str>, dir: &std::path::Path, label: &str) -> 
     match postgres {
         None => Ok(format!("sqlite://{}/{label}-{n}.db", dir.display())),
         Some(base) => {
+            // A scratch database's name guards nothing.
+            #[allow(clippy::disallowed_methods)]
             let name = format!(
                 "hl_t{}_{}_{n}_{}",
                 std::process::id(),
