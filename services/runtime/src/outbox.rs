@@ -117,6 +117,10 @@ impl Deliverer {
     /// Runs until `stop` turns true.
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         loop {
+            // Even while full batches go out back to back.
+            if *stop.borrow() {
+                return;
+            }
             let wait = match self.pass().await {
                 Ok(p) => p.wait,
                 Err(e) => {
@@ -141,11 +145,15 @@ impl Deliverer {
     /// One pass over pending messages.
     pub async fn pass(&self) -> anyhow::Result<Pass> {
         let _one_at_a_time = self.waker.pass.lock().await;
-        let batch = {
+        let now = wall_now();
+        let (batch, next) = {
             let mut c = self.db.acquire().await?;
-            let batch = outbox::pending(&mut c, BATCH).await?;
+            // Only what can go now: a backlog backing off (a receiver
+            // down) neither fills the batch nor blocks the other lanes.
+            let batch = outbox::due(&mut c, now, BATCH).await?;
+            let next = outbox::next_attempt(&mut c, now).await?;
             self.metrics.outbox_depth.set(outbox::depth(&mut c).await?);
-            batch
+            (batch, next)
         };
         let full = batch.len() as i64 == BATCH;
         // Lanes in queue order: the messages about one order to one unit.
@@ -165,6 +173,9 @@ impl Deliverer {
             .collect()
             .await;
         let mut done = Pass::default();
+        if let Some(next) = next {
+            done.sooner(Duration::from_micros(next.saturating_sub(now).max(0) as u64));
+        }
         for p in passes {
             let p = p?;
             done.delivered += p.delivered;

@@ -23,6 +23,10 @@ const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
         10,
         include_str!("../migrations/sqlite/0010_audit_actor.sql"),
     ),
+    (
+        11,
+        include_str!("../migrations/sqlite/0011_outbox_lanes.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -46,6 +50,10 @@ const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
     (
         10,
         include_str!("../migrations/postgres/0010_audit_actor.sql"),
+    ),
+    (
+        11,
+        include_str!("../migrations/postgres/0011_outbox_lanes.sql"),
     ),
 ];
 

@@ -117,6 +117,34 @@ pub async fn pending(conn: &mut Conn, limit: i64) -> Result<Vec<Message>> {
     rows.into_iter().map(message).collect()
 }
 
+/// What the deliverer may send at `now`, oldest first: due messages with
+/// no earlier message of their lane (the same target unit and order) still
+/// backing off. A lane in backoff holds back only itself, and a batch holds
+/// only work that can be done now.
+pub async fn due(conn: &mut Conn, now: i64, limit: i64) -> Result<Vec<Message>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM outbox m WHERE m.next_attempt_us <= $1 AND NOT EXISTS ( \
+           SELECT 1 FROM outbox e WHERE e.target_unit = m.target_unit \
+           AND e.order_id = m.order_id AND e.id < m.id AND e.next_attempt_us > $1) \
+         ORDER BY m.id LIMIT $2"
+    )))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(message).collect()
+}
+
+/// When the earliest message backing off after `now` is due, if any.
+pub async fn next_attempt(conn: &mut Conn, now: i64) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT MIN(next_attempt_us) FROM outbox WHERE next_attempt_us > $1")
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
 pub async fn depth(conn: &mut Conn) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
         .fetch_one(&mut *conn)

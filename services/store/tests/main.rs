@@ -33,6 +33,7 @@ store_suite!(
     idempotency_records_first_answer,
     requester_tokens_open_one_order_until_revoked,
     outbox_delivers_in_order_and_parks,
+    outbox_due_skips_lanes_backing_off,
     orders_round_trip_with_history,
     orders_keep_their_location,
     assignments_upsert_list_and_figures,
@@ -177,6 +178,37 @@ fn msg<'a>(id: &'a str, target: &'a str) -> outbox::NewMessage<'a> {
         baggage: "hotline.order_id=HL1",
         handoff: "dispatch",
     }
+}
+
+/// A lane whose head backs off holds back only itself: the others' due
+/// messages come first, a batch holds nothing that must wait, and the wait
+/// is the head's.
+async fn outbox_due_skips_lanes_backing_off(db: Db, _: String) {
+    let mut c = db.acquire().await.unwrap();
+    for (id, target) in [("a1", "t1"), ("a2", "t1"), ("b1", "t2"), ("c1", "t3")] {
+        outbox::enqueue(&mut c, msg(id, target), 100).await.unwrap();
+    }
+    let all = outbox::pending(&mut c, 10).await.unwrap();
+    // t1's head and t3's only message back off until 500.
+    outbox::retry_later(&mut c, all[0].id, 500, "unavailable")
+        .await
+        .unwrap();
+    outbox::retry_later(&mut c, all[3].id, 500, "unavailable")
+        .await
+        .unwrap();
+    let ids = |v: Vec<outbox::Message>| v.into_iter().map(|m| m.message_id).collect::<Vec<_>>();
+    assert_eq!(ids(outbox::due(&mut c, 200, 10).await.unwrap()), ["b1"]);
+    assert_eq!(outbox::next_attempt(&mut c, 200).await.unwrap(), Some(500));
+    // At 500 every lane is due again, in order.
+    assert_eq!(
+        ids(outbox::due(&mut c, 500, 10).await.unwrap()),
+        ["a1", "a2", "b1", "c1"]
+    );
+    assert_eq!(outbox::next_attempt(&mut c, 500).await.unwrap(), None);
+    assert_eq!(
+        ids(outbox::due(&mut c, 500, 2).await.unwrap()),
+        ["a1", "a2"]
+    );
 }
 
 async fn outbox_delivers_in_order_and_parks(db: Db, _: String) {
