@@ -77,7 +77,41 @@ impl Gateway {
         grpc.ready()
             .await
             .map_err(|e| Status::unavailable(format!("gateway {} unreachable: {e}", self.url)))?;
-        Ok(grpc.unary(req, path, RawCodec).await?.into_inner())
+        Ok(grpc
+            .unary(req, path, RawCodec)
+            .await
+            .map_err(cut_off_is_unavailable)?
+            .into_inner())
+    }
+}
+
+/// A call cut off mid-flight (the gateway died, the connection broke)
+/// comes back UNKNOWN with the local transport error as its source; no
+/// server said anything, so the sender may try again: UNAVAILABLE. An
+/// UNKNOWN a server sent (no local source) stays what it is.
+pub fn cut_off_is_unavailable(status: Status) -> Status {
+    if status.code() == tonic::Code::Unknown && std::error::Error::source(&status).is_some() {
+        Status::unavailable(format!("call cut off: {}", status.message()))
+    } else {
+        status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_cut_off_is_retried_and_a_servers_unknown_is_not() {
+        let broken = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let cut = Status::from_error(Box::new(broken));
+        assert_eq!(cut.code(), tonic::Code::Unknown, "what tonic makes of it");
+        let mapped = cut_off_is_unavailable(cut);
+        assert_eq!(mapped.code(), tonic::Code::Unavailable);
+        assert!(crate::outbox::retryable(mapped.code()));
+        let said = cut_off_is_unavailable(Status::unknown("the handler failed"));
+        assert_eq!(said.code(), tonic::Code::Unknown);
+        assert!(!crate::outbox::retryable(said.code()));
     }
 }
 
