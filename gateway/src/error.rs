@@ -52,7 +52,10 @@ impl From<GatewayError> for Status {
             UnknownUnit(_) => Status::not_found(message),
             // UNAVAILABLE tells senders to retry: the service may announce or
             // come back. Mutating RPCs carry a request_id, so a retry is safe.
-            NotAnnounced { .. } | Unreachable(_) | Overloaded => Status::unavailable(message),
+            NotAnnounced { .. } | Unreachable(_) => Status::unavailable(message),
+            // Shed load: the caller should slow down (still retried by
+            // the outbox, with backoff).
+            Overloaded => Status::resource_exhausted(message),
             DeadlineExceeded(_) => Status::deadline_exceeded(message),
             UnknownPath(_) => Status::unimplemented(message),
         }

@@ -270,7 +270,7 @@ async fn calls_beyond_the_concurrency_limit_are_shed() {
         .get_unit_report(request)
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::Unavailable);
+    assert_eq!(status.code(), Code::ResourceExhausted);
     assert_eq!(status.message(), "gateway is overloaded");
 
     backend.gate.release.notify_one();
