@@ -549,6 +549,11 @@ fn spawn(
     let mut cmd = Command::new(&opts.exe);
     cmd.args(args).stdin(Stdio::null()).kill_on_drop(true);
     cmd.env_remove(hotline_runtime::failpoint::ENV);
+    // The child stops when this supervisor dies, however it dies.
+    cmd.env(
+        hotline_runtime::server::PARENT_ENV,
+        std::process::id().to_string(),
+    );
     // Export only where the mesh says (the flag), not wherever the
     // environment happens to point.
     cmd.env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");

@@ -84,3 +84,43 @@ async fn up_starts_separate_processes_and_stops_them_all_on_sigterm() {
         assert!(!alive, "process {pid} still running after up stopped");
     }
 }
+
+/// A supervisor killed outright (SIGKILL: no handler runs) leaves no
+/// service behind: each child notices its parent is gone and stops.
+#[tokio::test]
+async fn a_killed_supervisor_leaves_no_process_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut up = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(up.stdout.take().unwrap()).lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .unwrap()
+            .starts_with("hotline mesh up")
+    );
+    let pids: Vec<i32> = (0..7)
+        .map(|_| {
+            let line = lines.next().unwrap().unwrap();
+            line.split_whitespace().last().unwrap().parse().unwrap()
+        })
+        .collect();
+    up.kill().unwrap();
+    up.wait().unwrap();
+    let alive = |pid: i32| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
+    let deadline = std::time::Instant::now() + crate::support::WAIT;
+    while pids.iter().any(|p| alive(*p)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running after the supervisor died: {:?}",
+            pids.iter().filter(|p| alive(**p)).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -247,8 +247,52 @@ async fn announce_loop(
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
+/// Names the supervisor's pid in a child's environment: the child stops
+/// when that process is gone.
+pub const PARENT_ENV: &str = "HOTLINE_PARENT_PID";
+
+/// Resolves on Ctrl-C or SIGTERM, or when the supervisor that started
+/// this process (`HOTLINE_PARENT_PID`) has died: a killed `hotline up` or
+/// `hotline bench` leaves no service running.
 pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    let signal = signal_received();
+    let parent = std::env::var(PARENT_ENV)
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok());
+    async move {
+        match parent {
+            None => signal.await,
+            Some(pid) => {
+                tokio::select! {
+                    () = signal => {}
+                    () = parent_gone(pid) => {
+                        tracing::warn!(parent = pid, "supervisor gone; shutting down");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Resolves when this process's parent is no longer `pid` (it died and
+/// the process was re-parented).
+async fn parent_gone(pid: u32) {
+    #[cfg(unix)]
+    loop {
+        if std::os::unix::process::parent_id() != pid {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        std::future::pending::<()>().await
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+fn signal_received() -> impl Future<Output = ()> + Send + 'static {
     // The handlers are installed now, not at the first poll: a signal that
     // arrives before the caller awaits must not take the default action.
     #[cfg(unix)]
