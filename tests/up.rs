@@ -5,17 +5,28 @@ use std::process::{Command, Stdio};
 
 use hotline::client::MeshClient;
 
-#[tokio::test]
-async fn up_starts_separate_processes_and_stops_them_all_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
+/// `hotline up` on `dir`, its standard output read line by line.
+fn start_up(
+    dir: &std::path::Path,
+) -> (
+    std::process::Child,
+    std::io::Lines<BufReader<std::process::ChildStdout>>,
+) {
     let mut up = Command::new(env!("CARGO_BIN_EXE_hotline"))
         .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
+        .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(up.stdout.take().unwrap()).lines();
+    let lines = BufReader::new(up.stdout.take().unwrap()).lines();
+    (up, lines)
+}
+
+#[tokio::test]
+async fn up_starts_separate_processes_and_stops_them_all_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut up, mut lines) = start_up(dir.path());
     let first = lines.next().unwrap().unwrap();
     let gateway = first
         .strip_prefix("hotline mesh up: gateway ")
@@ -90,14 +101,7 @@ async fn up_starts_separate_processes_and_stops_them_all_on_sigterm() {
 #[tokio::test]
 async fn a_killed_supervisor_leaves_no_process_running() {
     let dir = tempfile::tempdir().unwrap();
-    let mut up = Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(up.stdout.take().unwrap()).lines();
+    let (mut up, mut lines) = start_up(dir.path());
     assert!(
         lines
             .next()

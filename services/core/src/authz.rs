@@ -574,8 +574,8 @@ pub fn may_act_for(topology: &Topology, principal: &Principal, unit: &str) -> Re
     let ok = match principal {
         Principal::Unit(u) => u == unit,
         Principal::Service(s) => topology
-            .service(s)
-            .is_some_and(|spec| spec.units.iter().any(|u| u == unit)),
+            .service_of(unit)
+            .is_some_and(|spec| &spec.name == s),
         Principal::Operator(o) => topology
             .operator(o)
             .is_some_and(|op| topology.is_within(unit, &op.scope)),

@@ -116,6 +116,9 @@ pub struct Topology {
     groups: BTreeMap<String, CatalogueGroup>,
     catalogue: BTreeMap<String, CatalogueItem>,
     services: Vec<ServiceSpec>,
+    /// Unit id -> index in `services`: the gateway and every service ask
+    /// on each call who hosts a unit.
+    service_of_unit: HashMap<String, usize>,
     addresses: HashMap<String, Place>,
     /// Addresses known only down to their district (a road crossing
     /// townships, a development zone): the district organises (Art. 12).
@@ -612,6 +615,11 @@ impl Topology {
             units,
             groups,
             catalogue,
+            service_of_unit: services
+                .iter()
+                .enumerate()
+                .flat_map(|(i, s)| s.units.iter().map(move |u| (u.clone(), i)))
+                .collect(),
             services,
             operators,
             addresses,
@@ -768,9 +776,9 @@ impl Topology {
 
     /// The service hosting a unit.
     pub fn service_of(&self, unit: &str) -> Option<&ServiceSpec> {
-        self.services
-            .iter()
-            .find(|s| s.units.iter().any(|u| u == unit))
+        self.service_of_unit
+            .get(unit)
+            .and_then(|&i| self.services.get(i))
     }
 }
 

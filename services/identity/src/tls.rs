@@ -255,6 +255,48 @@ fn load(files: &TlsFiles, provider: &Arc<CryptoProvider>) -> anyhow::Result<Load
     })
 }
 
+impl MeshTls {
+    // Handshake signatures depend on the crypto provider only, not on the
+    // CA or the revocation list: both verifiers check them here.
+    fn verify_tls12(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.provider.signature_verification_algorithms;
+        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
+    }
+
+    fn verify_tls13(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.provider.signature_verification_algorithms;
+        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
+    }
+
+    fn schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+impl Clients {
+    fn tls(&self) -> &MeshTls {
+        &self.0
+    }
+}
+
+impl Servers {
+    fn tls(&self) -> &MeshTls {
+        &self.tls
+    }
+}
+
 /// Serves this process's own certificate, as it is now.
 #[derive(Debug)]
 struct Own(Arc<MeshTls>);
@@ -317,10 +359,7 @@ impl ClientCertVerifier for Clients {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0
-            .current()
-            .clients
-            .verify_tls12_signature(message, cert, dss)
+        self.tls().verify_tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -329,14 +368,11 @@ impl ClientCertVerifier for Clients {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0
-            .current()
-            .clients
-            .verify_tls13_signature(message, cert, dss)
+        self.tls().verify_tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.current().clients.supported_verify_schemes()
+        self.tls().schemes()
     }
 }
 
@@ -393,10 +429,7 @@ impl ServerCertVerifier for Servers {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.tls
-            .current()
-            .servers
-            .verify_tls12_signature(message, cert, dss)
+        self.tls().verify_tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -405,13 +438,10 @@ impl ServerCertVerifier for Servers {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.tls
-            .current()
-            .servers
-            .verify_tls13_signature(message, cert, dss)
+        self.tls().verify_tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.tls.current().servers.supported_verify_schemes()
+        self.tls().schemes()
     }
 }
