@@ -15,7 +15,7 @@ use hotline_runtime::error::Result;
 use hotline_runtime::handoff::{self, Handoff};
 use hotline_runtime::sweeper::{Sweeper, TimerEffects};
 use hotline_store::timers::{self, Arm, Timer};
-use hotline_store::{Conn, Db, notices, testing};
+use hotline_store::{Conn, Db, notices, scratch};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -97,7 +97,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     };
     let dir = tempfile::tempdir()?;
     let pg = (db != "sqlite").then_some(db.as_str());
-    let t = testing::TestDb::new(pg, dir.path(), "bench").await?;
+    let t = scratch::ScratchDb::new(pg, dir.path(), "bench").await?;
     let backend = format!("{:?}", t.db.backend()).to_lowercase();
     let armed = arm(&t.db, count).await?;
     let clock = Arc::new(ManualClock::new(count as i64 + 1));

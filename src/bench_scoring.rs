@@ -15,7 +15,7 @@ use hotline_core::{
     Urgency,
 };
 use hotline_store::assignments::{self, Assignment};
-use hotline_store::{Db, assessment, objections, testing};
+use hotline_store::{Db, assessment, objections, scratch};
 use serde_json::json;
 
 #[derive(Args, Clone)]
@@ -248,7 +248,7 @@ pub async fn run(a: ScoringArgs) -> anyhow::Result<()> {
         .count();
     let dir = tempfile::tempdir()?;
     let pg = (a.db != "sqlite").then_some(a.db.as_str());
-    let t = testing::TestDb::new(pg, dir.path(), "bench-scoring").await?;
+    let t = scratch::ScratchDb::new(pg, dir.path(), "bench-scoring").await?;
     let backend = format!("{:?}", t.db.backend()).to_lowercase();
     let writing = Instant::now();
     let written = generate(&t.db, &topology, a.orders, a.seed).await?;

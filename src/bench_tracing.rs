@@ -171,7 +171,7 @@ impl BenchMesh {
         self.mesh.stop().await;
         if self.opts.db.is_some() {
             for n in names {
-                hotline_store::testing::drop_url(&self.opts.db_url(&n)?).await?;
+                hotline_store::scratch::drop_url(&self.opts.db_url(&n)?).await?;
             }
         }
         Ok(())

@@ -9,17 +9,15 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use hotline_core::Tier;
-use hotline_gateway::{GatewayConfig, UnitRoute};
 use hotline_proto::v1 as pb;
 use hotline_runtime::clock::SystemClock;
 use hotline_runtime::server::ServeOptions;
 use hotline_runtime::wire::WireEnum;
-use hotline_runtime::{Ctx, client::Gateway, metrics::Metrics, outbox::Waker};
 use hotline_store::{Backend, Db};
-use hotline_telemetry::metrics::Registry;
 
-use crate::client::{MeshClient, request_id};
+use crate::client::{MeshClient, request_id, status_error};
 use crate::mesh::{Mesh, MeshOptions};
+use hotline_node::{Clocks, gateway_config, parse_instant, service_ctx, service_tier};
 
 #[derive(Parser)]
 #[command(
@@ -556,7 +554,8 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         check_listen("listen", &a.listen)?;
         a.telemetry.check()?;
         parse_clock(&a.clock, a.clock_start.as_deref())?;
-        Gateway::new(&a.gateway).with_context(|| format!("gateway: {:?}", a.gateway))?;
+        hotline_runtime::client::Gateway::new(&a.gateway)
+            .with_context(|| format!("gateway: {:?}", a.gateway))?;
         println!(
             "ok: service {} ({} tier, {} units)",
             spec.name,
@@ -575,12 +574,6 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
     telemetry.shutdown().await;
     result
 }
-
-/// A service's clock, and the same clock when it is virtual.
-pub(crate) type Clocks = (
-    Arc<dyn hotline_core::Clock>,
-    Option<Arc<hotline_core::ManualClock>>,
-);
 
 /// `wall`, or `virtual` from `start` (Shanghai time or microseconds).
 fn parse_clock(clock: &str, start: Option<&str>) -> anyhow::Result<Clocks> {
@@ -603,50 +596,6 @@ fn check_listen(flag: &str, listen: &str) -> anyhow::Result<()> {
     match listen.rsplit_once(':') {
         Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),
         _ => bail!("{flag}: {listen:?} is not host:port"),
-    }
-}
-
-/// A service's context: its database, clock and gateway client.
-pub(crate) async fn service_ctx(
-    topology: Arc<hotline_core::Topology>,
-    spec: hotline_core::topology::ServiceSpec,
-    db_url: &str,
-    pool_size: u32,
-    gateway: &str,
-    (clock, manual): Clocks,
-    security: hotline_identity::Security,
-) -> anyhow::Result<Ctx> {
-    let db = Db::connect(db_url, pool_size)
-        .await
-        .with_context(|| format!("opening {}", hotline_store::redact(db_url)))?;
-    let tier_of = hotline_runtime::tier_of(topology.clone());
-    let metrics = Arc::new(Metrics::new(Registry::default(), Some(tier_of.clone())));
-    let mut client = Gateway::traced(gateway, Some(metrics.rpc.clone()), Some(tier_of), &security)?;
-    if !security.is_mtls() {
-        client = client.claiming(&hotline_identity::Principal::Service(spec.name.clone()));
-    }
-    Ok(Ctx {
-        db,
-        topology,
-        clock,
-        manual,
-        gateway: client,
-        service: spec,
-        outbox: Waker::default(),
-        metrics,
-        security,
-    })
-}
-
-/// The tier a service's context serves.
-pub(crate) fn service_tier(ctx: &Ctx) -> hotline_runtime::server::Tier {
-    match ctx.service.tier {
-        Tier::City => hotline_city::tier(ctx.clone()),
-        Tier::District => hotline_district::tier(ctx.clone()),
-        Tier::Township => hotline_township::tier(ctx.clone()),
-        Tier::Community => hotline_community::tier(ctx.clone()),
-        Tier::Department => hotline_department::tier(ctx.clone()),
-        Tier::Central => hotline_department::central_tier(ctx.clone()),
     }
 }
 
@@ -694,36 +643,6 @@ async fn serve_spec(
         hotline_runtime::server::shutdown_signal(),
     )
     .await
-}
-
-/// The gateway's routing table and authorization from the topology.
-pub fn gateway_config(
-    topology: &Arc<hotline_core::Topology>,
-    security: hotline_identity::Security,
-) -> GatewayConfig {
-    let routes = topology
-        .units()
-        .filter_map(|u| {
-            let service = topology.service_of(&u.id)?;
-            Some(UnitRoute {
-                unit_id: u.id.clone(),
-                tier: pb::Tier::try_from(u.tier.to_wire()).unwrap_or(pb::Tier::Unspecified),
-                service: service.name.clone(),
-            })
-        })
-        .collect();
-    let static_addresses = topology
-        .services()
-        .iter()
-        .filter_map(|s| Some((s.name.clone(), s.address.clone()?)))
-        .collect();
-    GatewayConfig {
-        routes,
-        static_addresses,
-        security,
-        topology: Some(topology.clone()),
-        ..GatewayConfig::default()
-    }
 }
 
 async fn gateway(a: GatewayArgs) -> anyhow::Result<()> {
@@ -843,41 +762,6 @@ async fn show_order(client: &MeshClient, id: &str, json: bool) -> anyhow::Result
     let id = id.strip_prefix("orders/").unwrap_or(id);
     let order = client.order(id).await.map_err(status_error)?;
     print_order(&order, json)
-}
-
-/// `YYYY-MM-DDTHH:MM[:SS]` in Asia/Shanghai, or UTC microseconds.
-pub fn parse_instant(s: &str) -> anyhow::Result<hotline_core::Micros> {
-    if let Ok(us) = s.parse::<i64>() {
-        return Ok(us);
-    }
-    let bad = || anyhow::anyhow!("instant: {s:?} is not YYYY-MM-DDTHH:MM[:SS] nor microseconds");
-    let (date, time) = s.split_once(['T', ' ']).ok_or_else(bad)?;
-    let date = hotline_core::calendar::Date::parse(date).ok_or_else(bad)?;
-    let mut parts = time.split(':').map(|p| p.parse::<i64>());
-    let h = parts.next().ok_or_else(bad)?.map_err(|_| bad())?;
-    let m = parts.next().ok_or_else(bad)?.map_err(|_| bad())?;
-    let sec = parts.next().transpose().map_err(|_| bad())?.unwrap_or(0);
-    if !(0..24).contains(&h) || !(0..60).contains(&m) || !(0..60).contains(&sec) {
-        return Err(bad());
-    }
-    Ok(date.start() + ((h * 60 + m) * 60 + sec) * 1_000_000)
-}
-
-/// An instant as Shanghai wall time, for people.
-pub fn show_instant(us: hotline_core::Micros) -> String {
-    let d = hotline_core::calendar::Date::of(us);
-    let secs = (us - d.start()) / 1_000_000;
-    format!(
-        "{d} {:02}:{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// A gRPC status as a one-line error.
-pub fn status_error(s: tonic::Status) -> anyhow::Error {
-    anyhow::anyhow!("{:?}: {}", s.code(), s.message())
 }
 
 async fn dead_letters(a: DeadLetterArgs) -> anyhow::Result<()> {

@@ -409,7 +409,7 @@ pub async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
 /// The month's assessment (Art. 32): every unit's own scorecard, read
 /// through its own service, and the city's rankings.
 async fn assess(mesh: &Mesh, c: &MeshClient, report: &mut DemoReport) -> anyhow::Result<()> {
-    let month = hotline_core::scoring::month_of(crate::cmd::parse_instant(DEMO_START)?);
+    let month = hotline_core::scoring::month_of(hotline_node::parse_instant(DEMO_START)?);
     for u in mesh.topology.units() {
         let s = c
             .scorecard(&u.id, &u.id, &month, ScorecardScope::Own)

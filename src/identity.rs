@@ -2,7 +2,6 @@
 //! flags every process and client takes to prove who it is.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
@@ -247,24 +246,4 @@ pub fn run(command: CertsCommand) -> anyhow::Result<()> {
     }
 }
 
-/// Makes the CA (once) and every process's certificate for `topology`,
-/// as `hotline up` does on first start; re-issues any that are missing,
-/// from another CA or near their end.
-pub fn provision(dir: &std::path::Path, topology: &hotline_core::Topology) -> anyhow::Result<Pki> {
-    let pki = Pki::open(dir);
-    pki.init()?;
-    let opts = IssueOptions::default();
-    pki.ensure(&Principal::Service("gateway".into()), &opts)?;
-    for s in topology.services() {
-        pki.ensure(&Principal::Service(s.name.clone()), &opts)?;
-    }
-    for o in topology.operators() {
-        pki.ensure(&Principal::Operator(o.name.clone()), &opts)?;
-    }
-    Ok(pki)
-}
-
-/// Loads a holder's credentials from a PKI dir (tests, benchmarks).
-pub fn holder(pki: &Pki, principal: &Principal) -> anyhow::Result<Arc<MeshTls>> {
-    MeshTls::load(pki.files(principal))
-}
+pub use hotline_node::pki::{holder, provision};

@@ -7,7 +7,9 @@ use hotline_proto::v1::*;
 use serde_json::{Value, json};
 
 use crate::client::request_id;
-use crate::cmd::{GatewayArg, parse_instant, status_error};
+use crate::client::status_error;
+use crate::cmd::GatewayArg;
+use hotline_node::parse_instant;
 
 #[derive(Subcommand)]
 pub enum ProactiveCommand {

@@ -6,7 +6,7 @@ use hotline_runtime::wire::micros;
 use serde_json::{Value, json};
 
 use crate::client::MeshClient;
-use crate::cmd::show_instant;
+use hotline_node::show_instant;
 
 fn at(t: &Option<prost_types::Timestamp>) -> i64 {
     t.as_ref().map(micros).unwrap_or_default()
@@ -27,7 +27,7 @@ pub async fn trace(client: &MeshClient, order_id: &str) -> anyhow::Result<Value>
     let order = client
         .order(order_id)
         .await
-        .map_err(crate::cmd::status_error)?;
+        .map_err(crate::client::status_error)?;
     let received = at(&order.received_time);
     let mut last = received;
     let steps: Vec<Value> = order
@@ -49,7 +49,7 @@ pub async fn trace(client: &MeshClient, order_id: &str) -> anyhow::Result<Value>
     for (service, unit) in client
         .service_units()
         .await
-        .map_err(crate::cmd::status_error)?
+        .map_err(crate::client::status_error)?
     {
         match client.handoffs(&unit, order_id).await {
             Ok(hs) => handoffs.extend(hs),
@@ -160,13 +160,13 @@ pub async fn deadlines(client: &MeshClient, unit: Option<&str>) -> anyhow::Resul
     for (_, via) in client
         .service_units()
         .await
-        .map_err(crate::cmd::status_error)?
+        .map_err(crate::client::status_error)?
     {
         all.extend(
             client
                 .deadlines(&via, unit)
                 .await
-                .map_err(crate::cmd::status_error)?,
+                .map_err(crate::client::status_error)?,
         );
     }
     all.sort_by_key(|d| (at(&d.due_time), d.timer_id.clone()));

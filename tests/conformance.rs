@@ -12,87 +12,86 @@ use tonic::{Request, Response, Status};
 
 use crate::support::*;
 
-#[tokio::test]
-async fn every_tier_service_of_the_mesh_passes() {
-    let Some(t) = pg_mesh(Default::default()).await else {
-        return;
-    };
-    let routes = t.client.routes().await.unwrap();
-    let mut tested = Vec::new();
-    for tier in [
-        Tier::District,
-        Tier::Township,
-        Tier::Community,
-        Tier::Department,
-        Tier::Central,
-    ] {
-        let wire = hotline_runtime::wire::WireEnum::to_wire(tier);
-        let Some(r) = routes.iter().find(|r| r.tier == wire) else {
-            continue;
-        };
-        let proposed = if r.unit_id == "t-market" {
-            "t-harbour"
-        } else {
-            "t-market"
-        };
-        let results = conformance::run(Options {
-            target: r.address.clone(),
-            tier,
-            unit: r.unit_id.clone(),
-            city: "city".into(),
-            proposed_unit: Some(proposed.into()),
-            // A mesh service accepts the gateway's certificate only.
-            security: t.mesh_security(&hotline_identity::Principal::Service("gateway".into())),
-        })
-        .await
-        .unwrap();
-        let table = conformance::table(&results);
-        assert!(
-            conformance::passed(&results),
-            "{tier} {}:\n{table}",
-            r.unit_id
-        );
-        assert!(
-            results.iter().all(|r| r.outcome == Outcome::Pass),
-            "nothing skipped:\n{table}"
-        );
-        tested.push(r.service.clone());
-    }
-    assert_eq!(tested.len(), 5, "{tested:?}");
+mesh_test! {
+    async fn every_tier_service_of_the_mesh_passes(store) {
+        let t = mesh(store).await;
+        let routes = t.client.routes().await.unwrap();
+        let mut tested = Vec::new();
+        for tier in [
+            Tier::District,
+            Tier::Township,
+            Tier::Community,
+            Tier::Department,
+            Tier::Central,
+        ] {
+            let wire = hotline_runtime::wire::WireEnum::to_wire(tier);
+            let Some(r) = routes.iter().find(|r| r.tier == wire) else {
+                continue;
+            };
+            let proposed = if r.unit_id == "t-market" {
+                "t-harbour"
+            } else {
+                "t-market"
+            };
+            let results = conformance::run(Options {
+                target: r.address.clone(),
+                tier,
+                unit: r.unit_id.clone(),
+                city: "city".into(),
+                proposed_unit: Some(proposed.into()),
+                // A mesh service accepts the gateway's certificate only.
+                security: t.mesh_security(&hotline_identity::Principal::Service("gateway".into())),
+            })
+            .await
+            .unwrap();
+            let table = conformance::table(&results);
+            assert!(
+                conformance::passed(&results),
+                "{tier} {}:\n{table}",
+                r.unit_id
+            );
+            assert!(
+                results.iter().all(|r| r.outcome == Outcome::Pass),
+                "nothing skipped:\n{table}"
+            );
+            tested.push(r.service.clone());
+        }
+        assert_eq!(tested.len(), 5, "{tested:?}");
 
-    // The command prints the table and exits zero.
-    let dept = routes
-        .iter()
-        .find(|r| r.unit_id == "dept-transport")
-        .unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .args([
-            "conformance",
-            "--target",
-            &dept.address,
-            "--tier",
-            "department",
-            "--unit",
-            "dept-transport",
-            "--proposed-unit",
-            "t-market",
-            "--pki-dir",
-            &t.opts.pki_dir().display().to_string(),
-        ])
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("idempotent_retry") && stdout.contains("10 passed, 0 failed"),
-        "{stdout}"
-    );
-    t.stop().await;
+        // The command prints the table and exits zero.
+        let dept = routes
+            .iter()
+            .find(|r| r.unit_id == "dept-transport")
+            .unwrap();
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+            .args([
+                "conformance",
+                "--target",
+                &dept.address,
+                "--tier",
+                "department",
+                "--unit",
+                "dept-transport",
+                "--proposed-unit",
+                "t-market",
+                "--pki-dir",
+                &t.opts.pki_dir().display().to_string(),
+            ])
+            .output()
+            .await
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("idempotent_retry") && stdout.contains("10 passed, 0 failed"),
+            "{stdout}"
+        );
+        t.stop().await;
+    }
 }
 
 #[tokio::test]

@@ -11,139 +11,136 @@ use hotline_store::{Db, outbox};
 use prost::Message;
 use tonic_types::StatusExt;
 
-use crate::support::{WAIT, actions, pg_mesh, submit};
+use crate::support::*;
 
-#[tokio::test]
-async fn same_request_id_twice_has_one_effect() {
-    let Some(t) = pg_mesh(Default::default()).await else {
-        return;
-    };
-    let c = &t.client;
-    let req = submit(
-        "sanitation.garbage",
-        "14 East Arcade",
-        RequestKind::Complaint,
-    );
-    let first = c.submit(req.clone()).await.unwrap();
-    let second = c.submit(req).await.unwrap();
-    assert_eq!(first, second, "the same answer");
-    assert_eq!(c.list_orders().await.unwrap().len(), 1, "one order stored");
-    let mut intake = IntakeServiceClient::new(c.channel());
+mesh_test! {
+    async fn same_request_id_twice_has_one_effect(store) {
+        let t = mesh(store).await;
+        let c = &t.client;
+        let req = submit(
+            "sanitation.garbage",
+            "14 East Arcade",
+            RequestKind::Complaint,
+        );
+        let first = c.submit(req.clone()).await.unwrap();
+        let second = c.submit(req).await.unwrap();
+        assert_eq!(first, second, "the same answer");
+        assert_eq!(c.list_orders().await.unwrap().len(), 1, "one order stored");
+        let mut intake = IntakeServiceClient::new(c.channel());
 
-    let id = &first.order_id;
-    c.wait_assignment("t-market", id, 1, WAIT).await.unwrap();
-    let rid = request_id();
-    let a1 = c.accept("t-market", id, 1, &rid).await.unwrap();
-    let a2 = c.accept("t-market", id, 1, &rid).await.unwrap();
-    assert_eq!(a1, a2);
-    // A different request id is a second accept: illegal now.
-    let again = c
-        .accept("t-market", id, 1, &request_id())
-        .await
-        .unwrap_err();
-    assert_eq!(again.code(), tonic::Code::FailedPrecondition);
-    c.contact("t-market", id, 1, "call").await.unwrap();
-    c.reply("t-market", id, 1, ReplyOutcome::Resolved, "collected")
-        .await
-        .unwrap();
-    c.wait_order_state(id, OrderState::Replied, WAIT)
-        .await
-        .unwrap();
-
-    let cb = RecordCallbackRequest {
-        request_id: request_id(),
-        name: format!("orders/{id}"),
-        resolved: true,
-        satisfaction: Satisfaction::Satisfied as i32,
-    };
-    let r1 = intake
-        .record_callback(routed(cb.clone(), "city", "city"))
-        .await
-        .unwrap()
-        .into_inner();
-    let r2 = intake
-        .record_callback(routed(cb, "city", "city"))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(r1, r2);
-    let o = c.order(id).await.unwrap();
-    assert_eq!(actions(&o, "called_back").len(), 1);
-    assert_eq!(
-        actions(&o, "accepted").len(),
-        1,
-        "the retried accept reached the city once"
-    );
-    t.stop().await;
-}
-
-#[tokio::test]
-async fn a_request_id_reused_for_another_request_is_refused_and_the_first_stands() {
-    let Some(t) = pg_mesh(Default::default()).await else {
-        return;
-    };
-    let c = &t.client;
-    let place = "14 East Arcade";
-    let a = c
-        .submit(submit("sanitation.garbage", place, RequestKind::Complaint))
-        .await
-        .unwrap();
-    let mut other = submit("sanitation.garbage", place, RequestKind::Complaint);
-    other.requester.as_mut().unwrap().phone = "13700000099".into();
-    let b = c.submit(other.clone()).await.unwrap();
-    for o in [&a, &b] {
-        c.wait_assignment("t-market", &o.order_id, 1, WAIT)
+        let id = &first.order_id;
+        c.wait_assignment("t-market", id, 1, WAIT).await.unwrap();
+        let rid = request_id();
+        let a1 = c.accept("t-market", id, 1, &rid).await.unwrap();
+        let a2 = c.accept("t-market", id, 1, &rid).await.unwrap();
+        assert_eq!(a1, a2);
+        // A different request id is a second accept: illegal now.
+        let again = c
+            .accept("t-market", id, 1, &request_id())
+            .await
+            .unwrap_err();
+        assert_eq!(again.code(), tonic::Code::FailedPrecondition);
+        c.contact("t-market", id, 1, "call").await.unwrap();
+        c.reply("t-market", id, 1, ReplyOutcome::Resolved, "collected")
             .await
             .unwrap();
-    }
+        c.wait_order_state(id, OrderState::Replied, WAIT)
+            .await
+            .unwrap();
 
-    // Accepting B with A's request id is refused, naming the conflict.
-    let rid = request_id();
-    let first = c.accept("t-market", &a.order_id, 1, &rid).await.unwrap();
-    let reused = c
-        .accept("t-market", &b.order_id, 1, &rid)
-        .await
-        .unwrap_err();
-    assert_eq!(reused.code(), tonic::Code::AlreadyExists, "{reused:?}");
-    for part in ["request_id", &rid, "AcceptAssignment", "different request"] {
-        assert!(reused.message().contains(part), "{part}: {reused:?}");
+        let cb = RecordCallbackRequest {
+            request_id: request_id(),
+            name: format!("orders/{id}"),
+            resolved: true,
+            satisfaction: Satisfaction::Satisfied as i32,
+        };
+        let r1 = intake
+            .record_callback(routed(cb.clone(), "city", "city"))
+            .await
+            .unwrap()
+            .into_inner();
+        let r2 = intake
+            .record_callback(routed(cb, "city", "city"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(r1, r2);
+        let o = c.order(id).await.unwrap();
+        assert_eq!(actions(&o, "called_back").len(), 1);
+        assert_eq!(
+            actions(&o, "accepted").len(),
+            1,
+            "the retried accept reached the city once"
+        );
+        t.stop().await;
     }
-    let info = reused.get_details_error_info().expect("error info");
-    assert_eq!(
-        (info.reason.as_str(), info.metadata["field"].as_str()),
-        ("REQUEST_ID_REUSED", "request_id")
-    );
-    // B is untouched; A's retry still gets the first answer.
-    let b_now = c.assignment("t-market", &b.order_id).await.unwrap();
-    assert_eq!(b_now.state, AssignmentState::Dispatched as i32);
-    let again = c.accept("t-market", &a.order_id, 1, &rid).await.unwrap();
-    assert_eq!(again, first, "the same request gets the first answer");
-    let b_accepted = c
-        .accept("t-market", &b.order_id, 1, &request_id())
-        .await
-        .unwrap();
-    assert_eq!(b_accepted.state, AssignmentState::Accepted as i32);
+}
 
-    // A submission reusing B's request id with another body (another
-    // requester's phone) stores nothing.
-    let mut hijack = other.clone();
-    hijack.requester.as_mut().unwrap().phone = "13700000000".into();
-    let refused = c.submit(hijack).await.unwrap_err();
-    assert_eq!(refused.code(), tonic::Code::AlreadyExists, "{refused:?}");
-    assert!(refused.message().contains("SubmitRequest"), "{refused:?}");
-    assert_eq!(c.submit(other).await.unwrap(), b, "the first answer");
-    assert_eq!(c.list_orders().await.unwrap().len(), 2);
-    assert!(t.dead_letters().await.is_empty(), "handoffs still replay");
-    t.stop().await;
+mesh_test! {
+    async fn a_request_id_reused_for_another_request_is_refused_and_the_first_stands(store) {
+        let t = mesh(store).await;
+        let c = &t.client;
+        let place = "14 East Arcade";
+        let a = c
+            .submit(submit("sanitation.garbage", place, RequestKind::Complaint))
+            .await
+            .unwrap();
+        let mut other = submit("sanitation.garbage", place, RequestKind::Complaint);
+        other.requester.as_mut().unwrap().phone = "13700000099".into();
+        let b = c.submit(other.clone()).await.unwrap();
+        for o in [&a, &b] {
+            c.wait_assignment("t-market", &o.order_id, 1, WAIT)
+                .await
+                .unwrap();
+        }
+
+        // Accepting B with A's request id is refused, naming the conflict.
+        let rid = request_id();
+        let first = c.accept("t-market", &a.order_id, 1, &rid).await.unwrap();
+        let reused = c
+            .accept("t-market", &b.order_id, 1, &rid)
+            .await
+            .unwrap_err();
+        assert_eq!(reused.code(), tonic::Code::AlreadyExists, "{reused:?}");
+        for part in ["request_id", &rid, "AcceptAssignment", "different request"] {
+            assert!(reused.message().contains(part), "{part}: {reused:?}");
+        }
+        let info = reused.get_details_error_info().expect("error info");
+        assert_eq!(
+            (info.reason.as_str(), info.metadata["field"].as_str()),
+            ("REQUEST_ID_REUSED", "request_id")
+        );
+        // B is untouched; A's retry still gets the first answer.
+        let b_now = c.assignment("t-market", &b.order_id).await.unwrap();
+        assert_eq!(b_now.state, AssignmentState::Dispatched as i32);
+        let again = c.accept("t-market", &a.order_id, 1, &rid).await.unwrap();
+        assert_eq!(again, first, "the same request gets the first answer");
+        let b_accepted = c
+            .accept("t-market", &b.order_id, 1, &request_id())
+            .await
+            .unwrap();
+        assert_eq!(b_accepted.state, AssignmentState::Accepted as i32);
+
+        // A submission reusing B's request id with another body (another
+        // requester's phone) stores nothing.
+        let mut hijack = other.clone();
+        hijack.requester.as_mut().unwrap().phone = "13700000000".into();
+        let refused = c.submit(hijack).await.unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::AlreadyExists, "{refused:?}");
+        assert!(refused.message().contains("SubmitRequest"), "{refused:?}");
+        assert_eq!(c.submit(other).await.unwrap(), b, "the first answer");
+        assert_eq!(c.list_orders().await.unwrap().len(), 2);
+        assert!(t.dead_letters().await.is_empty(), "handoffs still replay");
+        t.stop().await;
+    }
 }
 
 #[tokio::test]
 async fn killed_sender_resumes_its_outbox_and_delivers_once() {
-    let Some(mut t) = pg_mesh(Default::default()).await else {
-        return;
-    };
+    let store = &Store::preferred();
+    let mut t = TestMesh::start(store, processes()).await;
     // The receiver is down: the city's handoff to it stays in its outbox.
-    t.mesh.kill("township").await.unwrap();
+    t.processes().kill("township").await.unwrap();
     let o = t
         .client
         .submit(submit(
@@ -175,9 +172,9 @@ async fn killed_sender_resumes_its_outbox_and_delivers_once() {
 
     // kill -9 the sender with that handoff undelivered, bring the receiver
     // back, then the sender: it resumes its outbox.
-    t.mesh.kill("city").await.unwrap();
-    t.mesh.restart("township", vec![]).await.unwrap();
-    t.mesh.restart("city", vec![]).await.unwrap();
+    t.processes().kill("city").await.unwrap();
+    t.processes().restart("township", vec![]).await.unwrap();
+    t.processes().restart("city", vec![]).await.unwrap();
     let a = t
         .client
         .wait_assignment("t-harbour", &o.order_id, 1, WAIT)
@@ -211,6 +208,7 @@ async fn killed_sender_resumes_its_outbox_and_delivers_once() {
 
 #[tokio::test]
 async fn crash_after_send_before_ack_is_deduplicated_by_the_receiver() {
+    let store = &Store::preferred();
     let env = BTreeMap::from([(
         "city".to_string(),
         vec![(
@@ -218,9 +216,7 @@ async fn crash_after_send_before_ack_is_deduplicated_by_the_receiver() {
             "outbox.after_send".to_string(),
         )],
     )]);
-    let Some(mut t) = pg_mesh(env).await else {
-        return;
-    };
+    let mut t = TestMesh::start(store, Spec { env, ..processes() }).await;
     let o = t
         .client
         .submit(submit(
@@ -231,7 +227,7 @@ async fn crash_after_send_before_ack_is_deduplicated_by_the_receiver() {
         .await
         .unwrap();
     // The city sends its first handoff and dies before marking it sent.
-    let status = t.mesh.wait_exit("city", WAIT).await.unwrap();
+    let status = t.processes().wait_exit("city", WAIT).await.unwrap();
     assert!(!status.success(), "the failpoint aborted the city");
     let a = t
         .client
@@ -247,7 +243,7 @@ async fn crash_after_send_before_ack_is_deduplicated_by_the_receiver() {
 
     // The restarted city sends the same handoff again; the township
     // recognises the message id and keeps its state.
-    t.mesh.restart("city", vec![]).await.unwrap();
+    t.processes().restart("city", vec![]).await.unwrap();
     t.client
         .wait_assignment("d-hillview", &o.order_id, 1, WAIT)
         .await
@@ -282,84 +278,83 @@ async fn crash_after_send_before_ack_is_deduplicated_by_the_receiver() {
     t.stop().await;
 }
 
-#[tokio::test]
-async fn refused_handoff_is_parked_as_a_dead_letter_and_listed() {
-    let Some(t) = pg_mesh(Default::default()).await else {
-        return;
-    };
-    let o = t
-        .client
-        .submit(submit(
-            "sanitation.garbage",
-            "2 Pine Avenue",
-            RequestKind::Complaint,
-        ))
-        .await
-        .unwrap();
-    t.client
-        .wait_assignment("t-pine", &o.order_id, 1, WAIT)
-        .await
-        .unwrap();
-    // An event for an epoch the city never issued, queued in the
-    // township's outbox as its own code would queue it.
-    let url = t.opts.db_url("township").unwrap();
-    let db = Db::connect(&url, 1).await.unwrap();
-    let event = RecordAssignmentEventRequest {
-        request_id: "stale-event-1".into(),
-        order_id: o.order_id.clone(),
-        unit_id: "t-pine".into(),
-        epoch: 7,
-        kind: AssignmentEventKind::Accepted as i32,
-        time: Some(prost_types::Timestamp {
-            seconds: 1,
-            nanos: 0,
-        }),
-        ..Default::default()
-    };
-    let m = outbox::NewMessage {
-        message_id: "stale-event-1",
-        order_id: &o.order_id,
-        from_unit: "t-pine",
-        target_unit: "city",
-        method: "/hotline.v1.DispatchService/RecordAssignmentEvent",
-        payload: event.encode_to_vec(),
-        trace_parent: "",
-        baggage: "",
-        handoff: "accept",
-    };
-    outbox::enqueue(&mut db.acquire().await.unwrap(), m, 0)
-        .await
-        .unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let dead = loop {
-        let dead = outbox::dead_letters(&mut db.acquire().await.unwrap())
+mesh_test! {
+    async fn refused_handoff_is_parked_as_a_dead_letter_and_listed(store) {
+        let t = mesh(store).await;
+        let o = t
+            .client
+            .submit(submit(
+                "sanitation.garbage",
+                "2 Pine Avenue",
+                RequestKind::Complaint,
+            ))
             .await
             .unwrap();
-        if !dead.is_empty() || tokio::time::Instant::now() > deadline {
-            break dead;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
-    db.close().await;
-    assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].message_id, "stale-event-1");
-    assert_eq!(dead[0].code, "FailedPrecondition");
-    assert_eq!(dead[0].attempts, 1, "not retried");
+        t.client
+            .wait_assignment("t-pine", &o.order_id, 1, WAIT)
+            .await
+            .unwrap();
+        // An event for an epoch the city never issued, queued in the
+        // township's outbox as its own code would queue it.
+        let url = t.opts.db_url("township").unwrap();
+        let db = Db::connect(&url, 1).await.unwrap();
+        let event = RecordAssignmentEventRequest {
+            request_id: "stale-event-1".into(),
+            order_id: o.order_id.clone(),
+            unit_id: "t-pine".into(),
+            epoch: 7,
+            kind: AssignmentEventKind::Accepted as i32,
+            time: Some(prost_types::Timestamp {
+                seconds: 1,
+                nanos: 0,
+            }),
+            ..Default::default()
+        };
+        let m = outbox::NewMessage {
+            message_id: "stale-event-1",
+            order_id: &o.order_id,
+            from_unit: "t-pine",
+            target_unit: "city",
+            method: "/hotline.v1.DispatchService/RecordAssignmentEvent",
+            payload: event.encode_to_vec(),
+            trace_parent: "",
+            baggage: "",
+            handoff: "accept",
+        };
+        outbox::enqueue(&mut db.acquire().await.unwrap(), m, 0)
+            .await
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let dead = loop {
+            let dead = outbox::dead_letters(&mut db.acquire().await.unwrap())
+                .await
+                .unwrap();
+            if !dead.is_empty() || tokio::time::Instant::now() > deadline {
+                break dead;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        db.close().await;
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].message_id, "stale-event-1");
+        assert_eq!(dead[0].code, "FailedPrecondition");
+        assert_eq!(dead[0].attempts, 1, "not retried");
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
-        // The CLI presents each unit's certificate from the mesh CA.
-        .env("HOTLINE_PKI_DIR", t.opts.pki_dir())
-        .args(["dead-letters", "--db", &url])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success());
-    assert!(
-        text.contains("stale-event-1") && text.contains("FailedPrecondition"),
-        "{text}"
-    );
-    // The city's record is untouched by the refused event.
-    let city = t.client.order(&o.order_id).await.unwrap();
-    assert!(actions(&city, "accepted").is_empty());
-    t.stop().await;
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+            // The CLI presents each unit's certificate from the mesh CA.
+            .env("HOTLINE_PKI_DIR", t.opts.pki_dir())
+            .args(["dead-letters", "--db", &url])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success());
+        assert!(
+            text.contains("stale-event-1") && text.contains("FailedPrecondition"),
+            "{text}"
+        );
+        // The city's record is untouched by the refused event.
+        let city = t.client.order(&o.order_id).await.unwrap();
+        assert!(actions(&city, "accepted").is_empty());
+        t.stop().await;
+    }
 }

@@ -61,59 +61,58 @@ fn order(category: &str) -> SubmitRequestRequest {
     submit(category, "", RequestKind::Help)
 }
 
-#[tokio::test]
-async fn the_rust_example_resumes_after_a_kill_missing_nothing_handling_nothing_twice() {
-    let Some(t) = pg_mesh(Default::default()).await else {
-        return;
-    };
-    let c = &t.client;
-    let dir = tempfile::tempdir().unwrap();
-    let cursor_file = dir.path().join("cursor");
-    let gateway = t.mesh.gateway_url.clone();
-    let tls = unit_certificate(&t, "dept-transport");
-    let args = [
-        "--gateway",
-        gateway.as_str(),
-        "--unit",
-        "dept-transport",
-        "--cursor-file",
-        cursor_file.to_str().unwrap(),
-        "--cert",
-        &tls[0],
-        "--key",
-        &tls[1],
-        "--ca",
-        &tls[2],
-    ];
-    let (mut child, mut lines) = spawn(Command::new(rust_example()).args(args));
-    let a = c.submit(order("traffic.signal_broken")).await.unwrap();
-    until(&mut lines, &format!("handled {}", a.order_id)).await;
-    // Killed mid-stream: no goodbye, only the cursor file it kept.
-    child.start_kill().unwrap();
-    child.wait().await.unwrap();
-    let b = c.submit(order("traffic.signal_broken")).await.unwrap();
-    c.wait_assignment("dept-transport", &b.order_id, 1, WAIT)
-        .await
-        .unwrap();
+mesh_test! {
+    async fn the_rust_example_resumes_after_a_kill_missing_nothing_handling_nothing_twice(store) {
+        let t = mesh(store).await;
+        let c = &t.client;
+        let dir = tempfile::tempdir().unwrap();
+        let cursor_file = dir.path().join("cursor");
+        let gateway = t.gateway_url.clone();
+        let tls = unit_certificate(&t, "dept-transport");
+        let args = [
+            "--gateway",
+            gateway.as_str(),
+            "--unit",
+            "dept-transport",
+            "--cursor-file",
+            cursor_file.to_str().unwrap(),
+            "--cert",
+            &tls[0],
+            "--key",
+            &tls[1],
+            "--ca",
+            &tls[2],
+        ];
+        let (mut child, mut lines) = spawn(Command::new(rust_example()).args(args));
+        let a = c.submit(order("traffic.signal_broken")).await.unwrap();
+        until(&mut lines, &format!("handled {}", a.order_id)).await;
+        // Killed mid-stream: no goodbye, only the cursor file it kept.
+        child.start_kill().unwrap();
+        child.wait().await.unwrap();
+        let b = c.submit(order("traffic.signal_broken")).await.unwrap();
+        c.wait_assignment("dept-transport", &b.order_id, 1, WAIT)
+            .await
+            .unwrap();
 
-    let (mut child, mut lines) = spawn(
-        Command::new(rust_example())
-            .args(args)
-            .args(["--orders", "1"]),
-    );
-    let seen = until(&mut lines, &format!("handled {}", b.order_id)).await;
-    let events: Vec<&String> = seen.iter().filter(|l| l.starts_with("event ")).collect();
-    assert_eq!(events.len(), 1, "only the missed event: {seen:?}");
-    assert!(
-        events[0].contains(&format!("INBOX_EVENT_KIND_DISPATCHED {}", b.order_id)),
-        "{seen:?}"
-    );
-    assert!(child.wait().await.unwrap().success());
-    for o in [&a, &b] {
-        let a = c.assignment("dept-transport", &o.order_id).await.unwrap();
-        assert_eq!(a.state, AssignmentState::Replied as i32, "{a:?}");
+        let (mut child, mut lines) = spawn(
+            Command::new(rust_example())
+                .args(args)
+                .args(["--orders", "1"]),
+        );
+        let seen = until(&mut lines, &format!("handled {}", b.order_id)).await;
+        let events: Vec<&String> = seen.iter().filter(|l| l.starts_with("event ")).collect();
+        assert_eq!(events.len(), 1, "only the missed event: {seen:?}");
+        assert!(
+            events[0].contains(&format!("INBOX_EVENT_KIND_DISPATCHED {}", b.order_id)),
+            "{seen:?}"
+        );
+        assert!(child.wait().await.unwrap().success());
+        for o in [&a, &b] {
+            let a = c.assignment("dept-transport", &o.order_id).await.unwrap();
+            assert_eq!(a.state, AssignmentState::Replied as i32, "{a:?}");
+        }
+        t.stop().await;
     }
-    t.stop().await;
 }
 
 /// Issues `unit`'s certificate in the mesh's CA: its certificate, key and
@@ -147,38 +146,37 @@ pub fn python() -> Option<String> {
     None
 }
 
-#[tokio::test]
-async fn the_python_example_handles_an_order_over_grpcio() {
-    let Some(python) = python() else {
-        return;
-    };
-    let Some(t) = pg_mesh(Default::default()).await else {
-        return;
-    };
-    let c = &t.client;
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/python/departmental_system.py");
-    let tls = unit_certificate(&t, "dept-utility");
-    let (mut child, mut lines) = spawn(Command::new(&python).arg(&script).args([
-        "--gateway",
-        &t.mesh.gateway_url,
-        "--unit",
-        "dept-utility",
-        "--orders",
-        "1",
-        "--cert",
-        &tls[0],
-        "--key",
-        &tls[1],
-        "--ca",
-        &tls[2],
-    ]));
-    until(&mut lines, "watching dept-utility after cursor 0").await;
-    let o = c.submit(order("water.outage")).await.unwrap();
-    until(&mut lines, &format!("handled {}", o.order_id)).await;
-    assert!(child.wait().await.unwrap().success());
-    let a = c.assignment("dept-utility", &o.order_id).await.unwrap();
-    assert_eq!(a.state, AssignmentState::Replied as i32, "{a:?}");
-    assert_eq!(a.reply_text, "repaired by the Python departmental system");
-    t.stop().await;
+mesh_test! {
+    async fn the_python_example_handles_an_order_over_grpcio(store) {
+        let Some(python) = python() else {
+            return;
+        };
+        let t = mesh(store).await;
+        let c = &t.client;
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/python/departmental_system.py");
+        let tls = unit_certificate(&t, "dept-utility");
+        let (mut child, mut lines) = spawn(Command::new(&python).arg(&script).args([
+            "--gateway",
+            &t.gateway_url,
+            "--unit",
+            "dept-utility",
+            "--orders",
+            "1",
+            "--cert",
+            &tls[0],
+            "--key",
+            &tls[1],
+            "--ca",
+            &tls[2],
+        ]));
+        until(&mut lines, "watching dept-utility after cursor 0").await;
+        let o = c.submit(order("water.outage")).await.unwrap();
+        until(&mut lines, &format!("handled {}", o.order_id)).await;
+        assert!(child.wait().await.unwrap().success());
+        let a = c.assignment("dept-utility", &o.order_id).await.unwrap();
+        assert_eq!(a.state, AssignmentState::Replied as i32, "{a:?}");
+        assert_eq!(a.reply_text, "repaired by the Python departmental system");
+        t.stop().await;
+    }
 }

@@ -39,16 +39,17 @@ fn find<'a>(
 
 #[tokio::test]
 async fn a_whistled_order_is_one_connected_trace() {
+    let store = &Store::preferred();
     let sink = Sink::start("127.0.0.1:0").await.unwrap();
-    let Some(t) = pg_mesh_with(Spec {
-        virtual_clock: Some(T0),
-        otlp_endpoint: Some(sink.endpoint()),
-        ..Spec::default()
-    })
-    .await
-    else {
-        return;
-    };
+    let t = TestMesh::start(
+        store,
+        Spec {
+            virtual_clock: Some(T0),
+            otlp_endpoint: Some(sink.endpoint()),
+            ..processes()
+        },
+    )
+    .await;
     let c = &t.client;
     let o = c
         .submit(submit(
@@ -259,24 +260,25 @@ const DEMO_IDENTITY: &[&str] = &[
 
 #[tokio::test]
 async fn a_demo_run_is_traced_measured_and_free_of_requester_data() {
+    let store = &Store::preferred();
     let sink = Sink::start("127.0.0.1:0").await.unwrap();
     let base = metrics_port_base();
-    let Some(t) = pg_mesh_with(Spec {
-        virtual_clock: Some(T0),
-        otlp_endpoint: Some(sink.endpoint()),
-        metrics_port_base: Some(base),
-        json_logs: true,
-        ..Spec::default()
-    })
-    .await
-    else {
-        return;
-    };
-    let report = hotline::demo::script(&t.mesh, false).await.unwrap();
+    let mut t = TestMesh::start(
+        store,
+        Spec {
+            virtual_clock: Some(T0),
+            otlp_endpoint: Some(sink.endpoint()),
+            metrics_port_base: Some(base),
+            json_logs: true,
+            ..processes()
+        },
+    )
+    .await;
+    let report = hotline::demo::script(t.processes(), false).await.unwrap();
 
     // Every process serves /metrics; the business histograms are there.
     let mut all = String::new();
-    for (name, addr) in t.mesh.metrics_addrs() {
+    for (name, addr) in t.processes().metrics_addrs() {
         let text = http_get(addr, "/metrics").await.unwrap();
         let family = if name == "gateway" {
             "hotline_gateway_forward_duration_seconds_count"

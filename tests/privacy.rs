@@ -119,146 +119,142 @@ async fn listed(c: &MeshClient, unit: &str) -> Vec<Assignment> {
         .assignments
 }
 
-#[tokio::test]
-async fn handlers_read_request_text_scrubbed_and_the_centre_keeps_it() {
-    let Some(t) = pg_mesh(Default::default()).await else {
-        return;
-    };
-    let c = &t.client;
-    let mut r = submit("heating.no_heat", "9 Lakeside Road", RequestKind::Help);
-    r.requester = Some(Requester {
-        name: NAME.into(),
-        phone: PHONE.into(),
-    });
-    r.text = TEXT.into();
-    let (o, token) = c.submit_as_requester(r).await.unwrap();
-    // The city's own record keeps the text as given.
-    assert_eq!(o.text, TEXT);
-    assert_eq!(c.order(&o.order_id).await.unwrap().text, TEXT);
+mesh_test! {
+    async fn handlers_read_request_text_scrubbed_and_the_centre_keeps_it(store) {
+        let t = mesh(store).await;
+        let c = &t.client;
+        let mut r = submit("heating.no_heat", "9 Lakeside Road", RequestKind::Help);
+        r.requester = Some(Requester {
+            name: NAME.into(),
+            phone: PHONE.into(),
+        });
+        r.text = TEXT.into();
+        let (o, token) = c.submit_as_requester(r).await.unwrap();
+        // The city's own record keeps the text as given.
+        assert_eq!(o.text, TEXT);
+        assert_eq!(c.order(&o.order_id).await.unwrap().text, TEXT);
 
-    // What each handler holds: the lead, the department, the copy.
-    for unit in [LEAD, DEPT, COPY] {
-        let a = c.wait_assignment(unit, &o.order_id, 1, WAIT).await.unwrap();
-        assert_eq!(a.text, SCRUBBED, "{unit}");
-        assert_eq!(a.address, "9 Lakeside Road", "{unit}");
-        clean_assignment(&format!("GetAssignment of {unit}"), &a);
-        let all = listed(c, unit).await;
-        let mine = all.iter().find(|a| a.order_id == o.order_id).unwrap();
-        assert_eq!(mine.text, SCRUBBED, "{unit}");
-        for a in &all {
-            clean_assignment(&format!("ListAssignments of {unit}"), a);
+        // What each handler holds: the lead, the department, the copy.
+        for unit in [LEAD, DEPT, COPY] {
+            let a = c.wait_assignment(unit, &o.order_id, 1, WAIT).await.unwrap();
+            assert_eq!(a.text, SCRUBBED, "{unit}");
+            assert_eq!(a.address, "9 Lakeside Road", "{unit}");
+            clean_assignment(&format!("GetAssignment of {unit}"), &a);
+            let all = listed(c, unit).await;
+            let mine = all.iter().find(|a| a.order_id == o.order_id).unwrap();
+            assert_eq!(mine.text, SCRUBBED, "{unit}");
+            for a in &all {
+                clean_assignment(&format!("ListAssignments of {unit}"), a);
+            }
         }
-    }
 
-    // The requester adds facts: each handler is told them scrubbed.
-    c.supplement(&token, &o.order_id, SUPPLEMENT, &[])
-        .await
-        .unwrap();
-    for unit in [LEAD, COPY] {
-        let told = notices_of(c, unit, &o.order_id, NoticeKind::Supplemented).await;
-        let supplement = told
-            .iter()
-            .find(|n| n.kind == NoticeKind::Supplemented as i32)
-            .unwrap();
-        assert_eq!(supplement.detail, "also: [phone], [email], [name]");
-        for n in &told {
-            clean(&format!("notice to {unit}"), &n.detail);
-        }
-    }
-
-    // The inbox stream carries the same.
-    let mut watch = c.watch(LEAD, 0).await.unwrap();
-    loop {
-        let e = tokio::time::timeout(WAIT, watch.message())
+        // The requester adds facts: each handler is told them scrubbed.
+        c.supplement(&token, &o.order_id, SUPPLEMENT, &[])
             .await
-            .expect("the supplement on the stream")
-            .unwrap()
-            .unwrap()
-            .event
             .unwrap();
-        clean("the lead's inbox stream", &e.detail);
-        if e.order_id == o.order_id && e.kind == InboxEventKind::Supplemented as i32 {
-            break;
+        for unit in [LEAD, COPY] {
+            let told = notices_of(c, unit, &o.order_id, NoticeKind::Supplemented).await;
+            let supplement = told
+                .iter()
+                .find(|n| n.kind == NoticeKind::Supplemented as i32)
+                .unwrap();
+            assert_eq!(supplement.detail, "also: [phone], [email], [name]");
+            for n in &told {
+                clean(&format!("notice to {unit}"), &n.detail);
+            }
         }
-    }
-    drop(watch);
 
-    // A handler reading the order, and the Art. 28 export.
-    for unit in [LEAD, COPY] {
-        let seen = c.order_as(unit, &o.order_id).await.unwrap();
-        assert_eq!(seen.text, SCRUBBED, "{unit}");
-        clean_order(&format!("GetOrder as {unit}"), &seen);
-        let exported = c.export(unit, unit).await.unwrap();
-        let x = exported.iter().find(|x| x.order_id == o.order_id).unwrap();
-        assert_eq!(x.text, SCRUBBED, "{unit}");
-        for x in &exported {
-            clean_order(&format!("export of {unit}"), x);
+        // The inbox stream carries the same.
+        let mut watch = c.watch(LEAD, 0).await.unwrap();
+        loop {
+            let e = tokio::time::timeout(WAIT, watch.message())
+                .await
+                .expect("the supplement on the stream")
+                .unwrap()
+                .unwrap()
+                .event
+                .unwrap();
+            clean("the lead's inbox stream", &e.detail);
+            if e.order_id == o.order_id && e.kind == InboxEventKind::Supplemented as i32 {
+                break;
+            }
         }
-    }
+        drop(watch);
 
-    // The requester withdraws, quoting themselves: the notice and the
-    // history a handler reads are scrubbed too.
-    c.withdraw(&token, &o.order_id, WITHDRAWAL).await.unwrap();
-    for unit in [LEAD, COPY] {
-        for n in notices_of(c, unit, &o.order_id, NoticeKind::Withdrawn).await {
-            clean(&format!("notice to {unit}"), &n.detail);
+        // A handler reading the order, and the Art. 28 export.
+        for unit in [LEAD, COPY] {
+            let seen = c.order_as(unit, &o.order_id).await.unwrap();
+            assert_eq!(seen.text, SCRUBBED, "{unit}");
+            clean_order(&format!("GetOrder as {unit}"), &seen);
+            let exported = c.export(unit, unit).await.unwrap();
+            let x = exported.iter().find(|x| x.order_id == o.order_id).unwrap();
+            assert_eq!(x.text, SCRUBBED, "{unit}");
+            for x in &exported {
+                clean_order(&format!("export of {unit}"), x);
+            }
         }
-        clean_order(
-            &format!("GetOrder as {unit} after withdrawal"),
-            &c.order_as(unit, &o.order_id).await.unwrap(),
-        );
-    }
 
-    // The centre's record keeps every word as given.
-    let kept = c.order(&o.order_id).await.unwrap();
-    assert_eq!(kept.text, TEXT);
-    let details: Vec<&str> = kept.history.iter().map(|h| h.detail.as_str()).collect();
-    assert!(details.contains(&SUPPLEMENT), "{details:?}");
-    assert!(details.contains(&WITHDRAWAL), "{details:?}");
-    t.stop().await;
+        // The requester withdraws, quoting themselves: the notice and the
+        // history a handler reads are scrubbed too.
+        c.withdraw(&token, &o.order_id, WITHDRAWAL).await.unwrap();
+        for unit in [LEAD, COPY] {
+            for n in notices_of(c, unit, &o.order_id, NoticeKind::Withdrawn).await {
+                clean(&format!("notice to {unit}"), &n.detail);
+            }
+            clean_order(
+                &format!("GetOrder as {unit} after withdrawal"),
+                &c.order_as(unit, &o.order_id).await.unwrap(),
+            );
+        }
+
+        // The centre's record keeps every word as given.
+        let kept = c.order(&o.order_id).await.unwrap();
+        assert_eq!(kept.text, TEXT);
+        let details: Vec<&str> = kept.history.iter().map(|h| h.detail.as_str()).collect();
+        assert!(details.contains(&SUPPLEMENT), "{details:?}");
+        assert!(details.contains(&WITHDRAWAL), "{details:?}");
+        t.stop().await;
+    }
 }
 
-#[tokio::test]
-async fn the_parent_deciding_an_extension_reads_the_text_scrubbed() {
-    let topology =
-        hotline::DEMO_TOPOLOGY.replace("extension_approval = false", "extension_approval = true");
-    let Some(t) = pg_mesh_with(Spec {
-        topology: Some(topology),
-        ..Spec::default()
-    })
-    .await
-    else {
-        return;
-    };
-    let c = &t.client;
-    let mut r = submit(
-        "sanitation.garbage",
-        "2 Pine Avenue",
-        RequestKind::Complaint,
-    );
-    r.requester = Some(Requester {
-        name: NAME.into(),
-        phone: PHONE.into(),
-    });
-    r.text = TEXT.into();
-    let o = c.submit(r).await.unwrap();
-    let lead = c
-        .wait_assignment("t-pine", &o.order_id, 1, WAIT)
-        .await
-        .unwrap();
-    assert_eq!(lead.text, SCRUBBED);
-    let until = hotline_runtime::wire::micros(lead.due_time.as_ref().unwrap()) + 86_400_000_000;
-    c.request_extension("t-pine", &o.order_id, 1, until)
-        .await
-        .unwrap();
-    for n in notices_of(c, COPY, &o.order_id, NoticeKind::ExtensionRequest).await {
-        clean("notice to the parent", &n.detail);
+mesh_test! {
+    async fn the_parent_deciding_an_extension_reads_the_text_scrubbed(store) {
+        let topology =
+            hotline::DEMO_TOPOLOGY.replace("extension_approval = false", "extension_approval = true");
+        let t = TestMesh::start(store, Spec {
+            topology: Some(topology),
+            ..Spec::default()
+        }).await;
+        let c = &t.client;
+        let mut r = submit(
+            "sanitation.garbage",
+            "2 Pine Avenue",
+            RequestKind::Complaint,
+        );
+        r.requester = Some(Requester {
+            name: NAME.into(),
+            phone: PHONE.into(),
+        });
+        r.text = TEXT.into();
+        let o = c.submit(r).await.unwrap();
+        let lead = c
+            .wait_assignment("t-pine", &o.order_id, 1, WAIT)
+            .await
+            .unwrap();
+        assert_eq!(lead.text, SCRUBBED);
+        let until = hotline_runtime::wire::micros(lead.due_time.as_ref().unwrap()) + 86_400_000_000;
+        c.request_extension("t-pine", &o.order_id, 1, until)
+            .await
+            .unwrap();
+        for n in notices_of(c, COPY, &o.order_id, NoticeKind::ExtensionRequest).await {
+            clean("notice to the parent", &n.detail);
+        }
+        let decided = c
+            .decide_extension(COPY, &o.order_id, "t-pine", true)
+            .await
+            .unwrap();
+        assert_eq!(decided.text, SCRUBBED);
+        clean_assignment("DecideExtension's answer", &decided);
+        t.stop().await;
     }
-    let decided = c
-        .decide_extension(COPY, &o.order_id, "t-pine", true)
-        .await
-        .unwrap();
-    assert_eq!(decided.text, SCRUBBED);
-    clean_assignment("DecideExtension's answer", &decided);
-    t.stop().await;
 }

@@ -126,210 +126,214 @@ async fn scripted_month(c: &MeshClient) -> Vec<String> {
     vec![o1, o2, o3]
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn scorecards_roll_ups_and_rankings_match_the_hand_worked_month() {
-    let Some(t) = virtual_mesh().await else {
-        return;
-    };
-    let c = &t.client;
-    let orders = scripted_month(c).await;
+mesh_test! {
+    async fn scorecards_roll_ups_and_rankings_match_the_hand_worked_month(store) {
+        let t = virtual_mesh(store).await;
+        let c = &t.client;
+        let orders = scripted_month(c).await;
 
-    // t-market, read by itself through its own service.
-    let s = c
-        .scorecard("t-market", "t-market", MONTH, ScorecardScope::Own)
-        .await
-        .unwrap();
-    // Dispatched: o1, o2 (latest dispatch), o3; all accepted and contacted
-    // in time.
-    assert_eq!(rate(&s.response), (3.0, 3, Some(1.0)));
-    // Callbacks: o1, o2 twice (reopened: once per callback), o3.
-    assert_eq!(rate(&s.resolution), (3.0, 4, Some(0.75)));
-    // Satisfied o1, o3 + basically satisfied o2 (weight 1) over 4.
-    assert_eq!(rate(&s.satisfaction), (3.0, 4, Some(0.75)));
-    let composite = s.composite.unwrap();
-    assert!((composite - 0.8).abs() < 1e-9, "{composite}");
-    assert_eq!((s.whistles, s.overdue, s.dissatisfied), (1, 0, 1));
+        // t-market, read by itself through its own service.
+        let s = c
+            .scorecard("t-market", "t-market", MONTH, ScorecardScope::Own)
+            .await
+            .unwrap();
+        // Dispatched: o1, o2 (latest dispatch), o3; all accepted and contacted
+        // in time.
+        assert_eq!(rate(&s.response), (3.0, 3, Some(1.0)));
+        // Callbacks: o1, o2 twice (reopened: once per callback), o3.
+        assert_eq!(rate(&s.resolution), (3.0, 4, Some(0.75)));
+        // Satisfied o1, o3 + basically satisfied o2 (weight 1) over 4.
+        assert_eq!(rate(&s.satisfaction), (3.0, 4, Some(0.75)));
+        let composite = s.composite.unwrap();
+        assert!((composite - 0.8).abs() < 1e-9, "{composite}");
+        assert_eq!((s.whistles, s.overdue, s.dissatisfied), (1, 0, 1));
 
-    // dept-urban: the dual dispatch of o2, accepted late; a party to o2's
-    // two callbacks and, summoned by the whistle, to o3's.
-    let u = c
-        .scorecard("city", "dept-urban", MONTH, ScorecardScope::Own)
-        .await
-        .unwrap();
-    assert_eq!(rate(&u.response), (0.0, 1, Some(0.0)));
-    assert_eq!(rate(&u.resolution), (2.0, 3, Some(2.0 / 3.0)));
-    assert_eq!((u.summoned, u.checked_in_on_time), (1, 1));
-    // dept-housing: summoned, missed its check-in, never dispatched:
-    // response is absent, not zero, and drops out of the composite.
-    let h = c
-        .scorecard("city", "dept-housing", MONTH, ScorecardScope::Own)
-        .await
-        .unwrap();
-    assert_eq!(rate(&h.response), (0.0, 0, None));
-    assert_eq!((h.callbacks, h.summoned, h.checked_in_on_time), (1, 1, 0));
-    assert_eq!(h.composite, Some(1.0));
+        // dept-urban: the dual dispatch of o2, accepted late; a party to o2's
+        // two callbacks and, summoned by the whistle, to o3's.
+        let u = c
+            .scorecard("city", "dept-urban", MONTH, ScorecardScope::Own)
+            .await
+            .unwrap();
+        assert_eq!(rate(&u.response), (0.0, 1, Some(0.0)));
+        assert_eq!(rate(&u.resolution), (2.0, 3, Some(2.0 / 3.0)));
+        assert_eq!((u.summoned, u.checked_in_on_time), (1, 1));
+        // dept-housing: summoned, missed its check-in, never dispatched:
+        // response is absent, not zero, and drops out of the composite.
+        let h = c
+            .scorecard("city", "dept-housing", MONTH, ScorecardScope::Own)
+            .await
+            .unwrap();
+        assert_eq!(rate(&h.response), (0.0, 0, None));
+        assert_eq!((h.callbacks, h.summoned, h.checked_in_on_time), (1, 1, 0));
+        assert_eq!(h.composite, Some(1.0));
 
-    // The assessed orders of t-market, paged through its service.
-    let listed = c.unit_orders("t-market", "t-market", MONTH).await.unwrap();
-    let mut ids: Vec<&str> = listed.iter().map(|o| o.order_id.as_str()).collect();
-    ids.sort();
-    let mut want: Vec<&str> = orders.iter().map(String::as_str).collect();
-    want.sort();
-    assert_eq!(ids, want);
-    assert!(listed.iter().all(|o| o.responded && !o.overdue));
+        // The assessed orders of t-market, paged through its service.
+        let listed = c.unit_orders("t-market", "t-market", MONTH).await.unwrap();
+        let mut ids: Vec<&str> = listed.iter().map(|o| o.order_id.as_str()).collect();
+        ids.sort();
+        let mut want: Vec<&str> = orders.iter().map(String::as_str).collect();
+        want.sort();
+        assert_eq!(ids, want);
+        assert!(listed.iter().all(|o| o.responded && !o.overdue));
 
-    // The district's roll-up through the mesh equals the city's direct
-    // subtree computation, and names no missing child.
-    let r = c
-        .roll_up("d-riverside", "d-riverside", MONTH, None)
-        .await
-        .unwrap();
-    assert!(r.missing.is_empty(), "{:?}", r.missing);
-    let direct = c
-        .scorecard("city", "d-riverside", MONTH, ScorecardScope::Subtree)
-        .await
-        .unwrap();
-    let combined = r.combined.unwrap();
-    assert_eq!(combined, direct);
-    assert_eq!(
-        combined.dispatched, 3,
-        "only t-market's dispatches are in d-riverside"
-    );
-    // The whole city rolled up from its children's services.
-    let city = c.roll_up("city", "city", MONTH, None).await.unwrap();
-    assert!(city.missing.is_empty(), "{:?}", city.missing);
-    assert_eq!(city.combined.as_ref().unwrap().dispatched, 4);
-    assert_eq!(city.combined.as_ref().unwrap().callbacks, 4 + 3 + 1);
+        // The district's roll-up through the mesh equals the city's direct
+        // subtree computation, and names no missing child.
+        let r = c
+            .roll_up("d-riverside", "d-riverside", MONTH, None)
+            .await
+            .unwrap();
+        assert!(r.missing.is_empty(), "{:?}", r.missing);
+        let direct = c
+            .scorecard("city", "d-riverside", MONTH, ScorecardScope::Subtree)
+            .await
+            .unwrap();
+        let combined = r.combined.unwrap();
+        assert_eq!(combined, direct);
+        assert_eq!(
+            combined.dispatched, 3,
+            "only t-market's dispatches are in d-riverside"
+        );
+        // The whole city rolled up from its children's services.
+        let city = c.roll_up("city", "city", MONTH, None).await.unwrap();
+        assert!(city.missing.is_empty(), "{:?}", city.missing);
+        assert_eq!(city.combined.as_ref().unwrap().dispatched, 4);
+        assert_eq!(city.combined.as_ref().unwrap().callbacks, 4 + 3 + 1);
 
-    // Rankings: within townships t-market is the only one rated; among
-    // city departments dept-housing (1.0) leads dept-urban (0.533).
-    let all = c
-        .rankings(
-            "t-lake",
-            GetRankingsRequest {
-                month: MONTH.into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let group = |g: PeerGroup| {
-        all.rankings
+        // Rankings: within townships t-market is the only one rated; among
+        // city departments dept-housing (1.0) leads dept-urban (0.533).
+        let all = c
+            .rankings(
+                "t-lake",
+                GetRankingsRequest {
+                    month: MONTH.into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let group = |g: PeerGroup| {
+            all.rankings
+                .iter()
+                .find(|r| r.peer_group == g as i32 && r.within.is_empty())
+                .unwrap()
+        };
+        let towns = group(PeerGroup::Townships);
+        let ranked: Vec<&str> = towns
+            .entries
             .iter()
-            .find(|r| r.peer_group == g as i32 && r.within.is_empty())
-            .unwrap()
-    };
-    let towns = group(PeerGroup::Townships);
-    let ranked: Vec<&str> = towns
-        .entries
-        .iter()
-        .map(|e| e.scorecard.as_ref().unwrap().unit.as_str())
-        .collect();
-    assert_eq!(ranked, vec!["units/t-market"]);
-    assert_eq!(towns.unrated.len(), 3);
-    let depts = group(PeerGroup::CityDepartments);
-    let ranked: Vec<(u32, &str)> = depts
-        .entries
-        .iter()
-        .map(|e| (e.rank, e.scorecard.as_ref().unwrap().unit.as_str()))
-        .collect();
-    assert_eq!(
-        ranked,
-        vec![(1, "units/dept-housing"), (2, "units/dept-urban")]
-    );
-    assert_eq!(
-        group(PeerGroup::Enterprises).unrated,
-        vec!["units/dept-utility"]
-    );
+            .map(|e| e.scorecard.as_ref().unwrap().unit.as_str())
+            .collect();
+        assert_eq!(ranked, vec!["units/t-market"]);
+        assert_eq!(towns.unrated.len(), 3);
+        let depts = group(PeerGroup::CityDepartments);
+        let ranked: Vec<(u32, &str)> = depts
+            .entries
+            .iter()
+            .map(|e| (e.rank, e.scorecard.as_ref().unwrap().unit.as_str()))
+            .collect();
+        assert_eq!(
+            ranked,
+            vec![(1, "units/dept-housing"), (2, "units/dept-urban")]
+        );
+        assert_eq!(
+            group(PeerGroup::Enterprises).unrated,
+            vec!["units/dept-utility"]
+        );
 
-    // `hotline report` through the gateway prints the same figures.
-    let gw = t.mesh.gateway_url.clone();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
-        // The CLI presents each unit's certificate from the mesh CA.
-        .env("HOTLINE_PKI_DIR", t.opts.pki_dir())
-        .args(["report", "--unit", "t-market", "--month", MONTH, "--json"])
-        .args(["--as", "t-market", "--gateway", &gw])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(j["combined"]["resolution"]["denominator"], 4);
-    assert_eq!(j["own"]["response"]["value"], 1.0);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
-        // The CLI presents each unit's certificate from the mesh CA.
-        .env("HOTLINE_PKI_DIR", t.opts.pki_dir())
-        .args(["report", "--tier", "department", "--month", MONTH])
-        .args(["--gateway", &gw])
-        .output()
-        .unwrap();
-    let table = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let housing = table.find("dept-housing").expect("dept-housing ranked");
-    let urban = table.find("dept-urban").expect("dept-urban ranked");
-    assert!(housing < urban, "{table}");
-    t.stop().await;
+        // `hotline report` through the gateway prints the same figures.
+        let gw = t.gateway_url.clone();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+            // The CLI presents each unit's certificate from the mesh CA.
+            .env("HOTLINE_PKI_DIR", t.opts.pki_dir())
+            .args(["report", "--unit", "t-market", "--month", MONTH, "--json"])
+            .args(["--as", "t-market", "--gateway", &gw])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(j["combined"]["resolution"]["denominator"], 4);
+        assert_eq!(j["own"]["response"]["value"], 1.0);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+            // The CLI presents each unit's certificate from the mesh CA.
+            .env("HOTLINE_PKI_DIR", t.opts.pki_dir())
+            .args(["report", "--tier", "department", "--month", MONTH])
+            .args(["--gateway", &gw])
+            .output()
+            .unwrap();
+        let table = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let housing = table.find("dept-housing").expect("dept-housing ranked");
+        let urban = table.find("dept-urban").expect("dept-urban ranked");
+        assert!(housing < urban, "{table}");
+        t.stop().await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn reporting_refuses_bad_input_and_other_subtrees() {
-    let Some(t) = virtual_mesh().await else {
-        return;
-    };
-    let c = &t.client;
-    // A township reads only its own subtree.
-    let s = c
-        .scorecard("t-lake", "t-market", MONTH, ScorecardScope::Own)
-        .await
-        .unwrap_err();
-    assert_eq!(s.code(), tonic::Code::PermissionDenied, "{s:?}");
-    let s = c
-        .roll_up("t-lake", "d-riverside", MONTH, None)
-        .await
-        .unwrap_err();
-    assert_eq!(s.code(), tonic::Code::PermissionDenied, "{s:?}");
-    // Its parent district may read it.
-    c.scorecard("d-riverside", "t-market", MONTH, ScorecardScope::Subtree)
-        .await
-        .unwrap();
-    let s = c
-        .scorecard("city", "t-market", "2026-13", ScorecardScope::Own)
-        .await
-        .unwrap_err();
-    assert_eq!(s.code(), tonic::Code::InvalidArgument);
-    assert!(s.message().contains("month"), "{s:?}");
-    let s = c
-        .rankings(
-            "city",
-            GetRankingsRequest {
-                district: "units/t-market".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(s.code(), tonic::Code::InvalidArgument);
-    assert!(s.message().contains("district"), "{s:?}");
-    let s = c
-        .roll_up("city", "city", MONTH, Some(Duration::ZERO))
-        .await
-        .unwrap_err();
-    assert!(s.message().contains("child_deadline"), "{s:?}");
-    t.stop().await;
+mesh_test! {
+    async fn reporting_refuses_bad_input_and_other_subtrees(store) {
+        let t = virtual_mesh(store).await;
+        let c = &t.client;
+        // A township reads only its own subtree.
+        let s = c
+            .scorecard("t-lake", "t-market", MONTH, ScorecardScope::Own)
+            .await
+            .unwrap_err();
+        assert_eq!(s.code(), tonic::Code::PermissionDenied, "{s:?}");
+        let s = c
+            .roll_up("t-lake", "d-riverside", MONTH, None)
+            .await
+            .unwrap_err();
+        assert_eq!(s.code(), tonic::Code::PermissionDenied, "{s:?}");
+        // Its parent district may read it.
+        c.scorecard("d-riverside", "t-market", MONTH, ScorecardScope::Subtree)
+            .await
+            .unwrap();
+        let s = c
+            .scorecard("city", "t-market", "2026-13", ScorecardScope::Own)
+            .await
+            .unwrap_err();
+        assert_eq!(s.code(), tonic::Code::InvalidArgument);
+        assert!(s.message().contains("month"), "{s:?}");
+        let s = c
+            .rankings(
+                "city",
+                GetRankingsRequest {
+                    district: "units/t-market".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(s.code(), tonic::Code::InvalidArgument);
+        assert!(s.message().contains("district"), "{s:?}");
+        let s = c
+            .roll_up("city", "city", MONTH, Some(Duration::ZERO))
+            .await
+            .unwrap_err();
+        assert!(s.message().contains("child_deadline"), "{s:?}");
+        t.stop().await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[tokio::test]
 async fn a_roll_up_with_a_child_service_stopped_names_the_missing_children() {
-    let Some(mut t) = virtual_mesh().await else {
-        return;
-    };
+    let store = &Store::preferred();
+    let mut t = TestMesh::start(
+        store,
+        Spec {
+            virtual_clock: Some(T0),
+            ..processes()
+        },
+    )
+    .await;
     let o = t
         .client
         .submit(submit(
@@ -342,7 +346,7 @@ async fn a_roll_up_with_a_child_service_stopped_names_the_missing_children() {
         .order_id;
     prompt(&t.client, "dept-transport", &o, 1).await;
     // The township service hosts t-harbour and t-market; stop it.
-    t.mesh.kill("township").await.unwrap();
+    t.processes().kill("township").await.unwrap();
     let r = t
         .client
         .roll_up(

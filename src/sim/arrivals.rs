@@ -455,7 +455,7 @@ mod tests {
     fn arrivals_peak_in_office_hours_and_are_seeded() {
         let t = demo();
         let cfg = Arrivals::default();
-        let start = crate::cmd::parse_instant("2026-11-16T00:00").unwrap();
+        let start = hotline_node::parse_instant("2026-11-16T00:00").unwrap();
         let g = Generator::new(&t, &cfg, &Proactive::default(), 1, start);
         let at = |h: i64| g.expected(start + h * HOUR, HOUR);
         assert!(at(10) > 3.0 * at(3), "a morning peak");
@@ -480,7 +480,7 @@ mod tests {
             per_day: 5000.0,
             ..Arrivals::default()
         };
-        let start = crate::cmd::parse_instant("2026-11-16T00:00").unwrap();
+        let start = hotline_node::parse_instant("2026-11-16T00:00").unwrap();
         let mut g = Generator::new(&t, &cfg, &Proactive::default(), 7, start);
         let all = g.step(&t, start, DAY);
         let share = all
@@ -505,7 +505,7 @@ mod tests {
             per_day: 58_700.0,
             ..Arrivals::default()
         };
-        let start = crate::cmd::parse_instant("2026-11-16T00:00").unwrap();
+        let start = hotline_node::parse_instant("2026-11-16T00:00").unwrap();
         let mut g = Generator::new(&t, &cfg, &Proactive::default(), 3, start);
         let mut leads: BTreeMap<&str, f64> = BTreeMap::new();
         let day: Vec<Arrival> = (0..24)

@@ -86,7 +86,7 @@ pub async fn run(a: BenchSimulateArgs) -> anyhow::Result<()> {
                 ] {
                     let name = url.rsplit('/').next().unwrap_or("hotline");
                     if let Ok(u) = hotline_store::with_database(url, &format!("{name}_{s}")) {
-                        let _ = hotline_store::testing::drop_url(&u).await;
+                        let _ = hotline_store::scratch::drop_url(&u).await;
                     }
                 }
             }

@@ -76,7 +76,7 @@ pub async fn simulate(
     let started = Instant::now();
     let seed = a.seed.unwrap_or(scenario.seed);
     let days = a.days.unwrap_or(scenario.days);
-    let start = crate::cmd::parse_instant(&scenario.start)?;
+    let start = hotline_node::parse_instant(&scenario.start)?;
     let end = start + (days * DAY as f64) as i64;
     let topo_path = transport::write_topology(data_dir, &scenario.merged_topology(data_dir)?)?;
     let topology = transport::load(&topo_path)?;
@@ -146,7 +146,7 @@ async fn run_on(
             b.set_position((driver.now - start) as u64);
             b.set_message(format!(
                 "{} · {} requests · {} dispatched · {:.0} orders/s",
-                crate::cmd::show_instant(driver.now),
+                hotline_node::show_instant(driver.now),
                 driver.activity.contacts,
                 driver.activity.initial_leads.values().sum::<u64>(),
                 driver.activity.contacts as f64 / secs

@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn a_span_names_each_month_it_touches() {
-        let t = |s| crate::cmd::parse_instant(s).unwrap();
+        let t = |s| hotline_node::parse_instant(s).unwrap();
         assert_eq!(
             months(t("2026-11-16T00:00"), t("2026-11-23T00:00")),
             ["2026-11"]

@@ -8,16 +8,14 @@
 //! transports and the same seed gives the same summary.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use hotline_core::{ManualClock, Micros, Topology};
-use tokio::sync::watch;
+use hotline_core::{Micros, Topology};
 
 use crate::client::MeshClient;
 use crate::mesh::{Mesh, MeshOptions, SqliteSync};
+use hotline_node::inproc::InProcess;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -30,15 +28,7 @@ pub enum Transport {
 
 pub enum Running {
     Mesh(Box<Mesh>),
-    InProc(InProc),
-}
-
-pub struct InProc {
-    gateway_url: String,
-    credentials: hotline_identity::Credentials,
-    city: String,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    InProc(InProcess),
 }
 
 impl Running {
@@ -67,14 +57,14 @@ impl Running {
                 opts.pin_cpus = true;
                 Ok(Running::Mesh(Box::new(Mesh::start(opts).await?)))
             }
-            Transport::Inproc => Ok(Running::InProc(InProc::start(&opts, start).await?)),
+            Transport::Inproc => Ok(Running::InProc(InProcess::start(&opts, Some(start)).await?)),
         }
     }
 
     pub fn client(&self) -> anyhow::Result<MeshClient> {
         match self {
             Running::Mesh(m) => m.client(),
-            Running::InProc(p) => MeshClient::new(&p.gateway_url, &p.city, p.credentials.clone()),
+            Running::InProc(p) => p.client(),
         }
     }
 
@@ -97,91 +87,6 @@ impl Running {
         match self {
             Running::Mesh(m) => m.stop().await,
             Running::InProc(p) => p.stop().await,
-        }
-    }
-}
-
-impl InProc {
-    async fn start(opts: &MeshOptions, start: Micros) -> anyhow::Result<InProc> {
-        let topology = Arc::new(crate::load_topology(&opts.topology)?);
-        std::fs::create_dir_all(&opts.data_dir)
-            .with_context(|| format!("data dir {}", opts.data_dir.display()))?;
-        let (stop, rx) = watch::channel(false);
-        let until = |mut rx: watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
-        let mut tasks = Vec::new();
-        if !opts.insecure_plaintext {
-            crate::identity::provision(&opts.pki_dir(), &topology)?;
-        }
-        let gateway = opts.security(&hotline_identity::Principal::Service("gateway".into()));
-        let mut config = crate::cmd::gateway_config(&topology, gateway?);
-        config.max_concurrency = 1024;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let gateway_url = format!("http://{}", listener.local_addr()?);
-        tasks.push(tokio::spawn(hotline_gateway::serve(
-            listener,
-            config,
-            until(rx.clone()),
-        )));
-        for spec in topology.services() {
-            let manual = Arc::new(ManualClock::new(start));
-            let ctx = crate::cmd::service_ctx(
-                topology.clone(),
-                spec.clone(),
-                &opts.db_url(&spec.name)?,
-                opts.pool_size,
-                &gateway_url,
-                (manual.clone(), Some(manual.clone())),
-                opts.security(&hotline_identity::Principal::Service(spec.name.clone()))?,
-            )
-            .await?;
-            let tier = crate::cmd::service_tier(&ctx);
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            tasks.push(tokio::spawn(hotline_runtime::server::serve(
-                ctx,
-                tier,
-                listener,
-                hotline_runtime::server::ServeOptions::default(),
-                until(rx.clone()),
-            )));
-        }
-        let p = InProc {
-            gateway_url,
-            credentials: opts.credentials(),
-            city: topology.city().id.clone(),
-            stop,
-            tasks,
-        };
-        p.wait_ready(Duration::from_secs(60)).await?;
-        Ok(p)
-    }
-
-    /// Every unit routes to an announced service.
-    async fn wait_ready(&self, timeout: Duration) -> anyhow::Result<()> {
-        let client = MeshClient::new(&self.gateway_url, &self.city, self.credentials.clone())?;
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Ok(routes) = client.routes().await
-                && routes.iter().all(|r| !r.address.is_empty())
-            {
-                return Ok(());
-            }
-            if let Some(t) = self.tasks.iter().find(|t| t.is_finished()) {
-                anyhow::bail!("an in-process service stopped during start-up ({t:?})");
-            }
-            anyhow::ensure!(
-                tokio::time::Instant::now() < deadline,
-                "in-process mesh not ready within {timeout:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(true);
-        for t in self.tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(15), t).await;
         }
     }
 }

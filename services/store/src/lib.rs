@@ -19,6 +19,8 @@ pub mod orders;
 pub mod outbox;
 pub mod proactive;
 pub mod requester_tokens;
+pub mod scratch;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod timers;
 pub mod whistles;

@@ -1,6 +1,9 @@
 //! A typed client of the mesh through the gateway, acting as a given unit:
 //! the centre's intake desk, a handler unit's system, an operator.
 
+pub mod conformance;
+pub mod integration;
+
 use std::time::Duration;
 
 use hotline_proto::v1::contact_relay_service_client::ContactRelayServiceClient;
@@ -943,4 +946,9 @@ impl MeshClient {
             wait = (wait * 2).min(Duration::from_millis(100));
         }
     }
+}
+
+/// A gRPC status as a one-line error.
+pub fn status_error(s: tonic::Status) -> anyhow::Error {
+    anyhow::anyhow!("{:?}: {}", s.code(), s.message())
 }

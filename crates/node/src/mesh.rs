@@ -12,7 +12,7 @@ use hotline_store::with_database;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::client::MeshClient;
+use hotline_client::MeshClient;
 
 #[derive(Debug, Clone)]
 pub struct MeshOptions {
@@ -111,7 +111,7 @@ impl MeshOptions {
         if self.insecure_plaintext {
             return Ok(vec!["--insecure-plaintext".into()]);
         }
-        crate::identity::provision(&self.pki_dir(), topology)?;
+        crate::pki::provision(&self.pki_dir(), topology)?;
         Ok(vec![
             "--pki-dir".into(),
             self.pki_dir().display().to_string(),
@@ -137,7 +137,7 @@ impl MeshOptions {
             return Ok(hotline_identity::Security::Plaintext);
         }
         let pki = hotline_identity::Pki::open(self.pki_dir());
-        Ok(hotline_identity::Security::Mtls(crate::identity::holder(
+        Ok(hotline_identity::Security::Mtls(crate::pki::holder(
             &pki, holder,
         )?))
     }
