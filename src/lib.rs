@@ -20,8 +20,8 @@ pub mod identity;
 pub use hotline_node::mesh;
 pub mod proactive;
 pub mod report;
-pub mod sim;
-pub mod topology;
+pub use hotline_sim as sim;
+pub use hotline_topogen as topology;
 pub mod trace;
 
 pub use hotline_node::{DEMO_TOPOLOGY, load_topology};

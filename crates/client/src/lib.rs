@@ -3,6 +3,7 @@
 
 pub mod conformance;
 pub mod integration;
+pub mod scorecards;
 
 use std::time::Duration;
 

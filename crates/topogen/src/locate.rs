@@ -47,7 +47,7 @@ fn unit_json(t: &Topology, id: &str) -> Value {
 }
 
 pub fn locate(a: LocateArgs) -> anyhow::Result<()> {
-    let t = crate::load_topology(&a.topology)?;
+    let t = hotline_node::load_topology(&a.topology)?;
     let l = t
         .locate(a.lat, a.lon)
         .map_err(|e| anyhow::anyhow!("location: {e}"))?;
@@ -150,7 +150,7 @@ fn measure(
 
 pub fn bench(a: BenchLocateArgs) -> anyhow::Result<()> {
     let loading = Instant::now();
-    let t = crate::load_topology(&a.topology)?;
+    let t = hotline_node::load_topology(&a.topology)?;
     let load_seconds = loading.elapsed().as_secs_f64();
     let points = points_inside(&t, a.points.max(1), a.seed)?;
     let atlas = t.atlas();

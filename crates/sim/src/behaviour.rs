@@ -304,7 +304,7 @@ mod tests {
 
     #[test]
     fn overrides_apply_type_group_then_unit() {
-        let t = Topology::parse("demo", crate::DEMO_TOPOLOGY).unwrap();
+        let t = Topology::parse("demo", hotline_node::DEMO_TOPOLOGY).unwrap();
         let b: Behaviours = toml::from_str(
             "[township]\naccept_minutes = 5\n[group.slow]\nunits = [\"t-pine\", \"t-lake\"]\naccept_minutes = 90\n[unit.t-lake]\nno_show = 0.5\n",
         )

@@ -12,7 +12,7 @@ use hotline_core::calendar::Date;
 use hotline_proto::v1 as pb;
 use serde_json::{Value, json};
 
-use crate::client::MeshClient;
+use hotline_client::MeshClient;
 
 /// The months (YYYY-MM, Shanghai) a span touches.
 pub fn months(start: Micros, end: Micros) -> Vec<String> {
@@ -67,7 +67,7 @@ pub async fn rates(c: &MeshClient, start: Micros, end: Micros) -> anyhow::Result
             .iter()
             .filter(|g| g.within.is_empty())
             .map(|g| {
-                let name = crate::report::rankings_json(&pb::GetRankingsResponse {
+                let name = hotline_client::scorecards::rankings_json(&pb::GetRankingsResponse {
                     month: r.month.clone(),
                     rankings: vec![g.clone()],
                 })["rankings"][0]["peer_group"]
@@ -79,7 +79,7 @@ pub async fn rates(c: &MeshClient, start: Micros, end: Micros) -> anyhow::Result
             .collect();
         by_month.insert(
             month,
-            json!({"peer_groups": groups, "rankings": crate::report::rankings_json(&r)}),
+            json!({"peer_groups": groups, "rankings": hotline_client::scorecards::rankings_json(&r)}),
         );
     }
     Ok(json!({"source": "ReportingService.GetRankings", "months": by_month}))

@@ -13,9 +13,9 @@ use anyhow::Context;
 use clap::ValueEnum;
 use hotline_core::{Micros, Topology};
 
-use crate::client::MeshClient;
-use crate::mesh::{Mesh, MeshOptions, SqliteSync};
+use hotline_client::MeshClient;
 use hotline_node::inproc::InProcess;
+use hotline_node::mesh::{Mesh, MeshOptions, SqliteSync};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -80,7 +80,7 @@ impl Running {
         if let Running::Mesh(m) = self {
             v.extend(m.pids());
         }
-        crate::cpu::used_by(v)
+        hotline_node::cpu::used_by(v)
     }
 
     pub async fn stop(self) {
@@ -98,10 +98,10 @@ pub fn write_topology(dir: &std::path::Path, merged: &str) -> anyhow::Result<Pat
     let p = dir.join("topology.toml");
     std::fs::write(&p, merged)?;
     // Parse it here first: a bad switch should fail before any process starts.
-    crate::load_topology(&p).with_context(|| format!("merged topology {}", p.display()))?;
+    hotline_node::load_topology(&p).with_context(|| format!("merged topology {}", p.display()))?;
     Ok(p)
 }
 
 pub fn load(p: &std::path::Path) -> anyhow::Result<Topology> {
-    crate::load_topology(p)
+    hotline_node::load_topology(p)
 }

@@ -8,7 +8,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::{SimulateArgs, Transport};
-use crate::mesh::SqliteSync;
+use hotline_node::mesh::SqliteSync;
 
 #[derive(Args, Clone, Debug)]
 pub struct BenchSimulateArgs {

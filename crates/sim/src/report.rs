@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::arrivals::{DAY, HOUR, MINUTE};
 use super::driver::Activity;
-use crate::client::MeshClient;
+use hotline_client::MeshClient;
 
 /// Published handler shares (Beijing): district departments, townships,
 /// city departments, enterprises, others.

@@ -61,7 +61,7 @@ pub struct SimulateArgs {
     /// (a commit still survives a process crash, not an OS crash) — for a
     /// simulation's scratch data; `normal` is the services' default.
     #[arg(long, value_enum, default_value = "normal")]
-    pub sqlite_synchronous: crate::mesh::SqliteSync,
+    pub sqlite_synchronous: hotline_node::mesh::SqliteSync,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -203,8 +203,8 @@ async fn run_on(
         transport: format!("{:?}", a.transport).to_lowercase(),
         backend: match (&a.db, a.sqlite_synchronous) {
             (Some(_), _) => "postgresql",
-            (None, crate::mesh::SqliteSync::Normal) => "sqlite",
-            (None, crate::mesh::SqliteSync::Off) => "sqlite synchronous=off",
+            (None, hotline_node::mesh::SqliteSync::Normal) => "sqlite",
+            (None, hotline_node::mesh::SqliteSync::Off) => "sqlite synchronous=off",
         }
         .into(),
         wall_seconds: round2(started.elapsed().as_secs_f64()),

@@ -227,7 +227,7 @@ impl Scenario {
             };
             std::fs::create_dir_all(work)?;
             let out = work.join("generated-city.toml");
-            crate::topology::write_beijing(seed, &out)?;
+            hotline_topogen::write_beijing(seed, &out)?;
             return Ok(Some(out));
         }
         Ok(Some(self.dir.join(&self.topology)))
@@ -243,7 +243,7 @@ impl Scenario {
                     .with_context(|| format!("topology: {}", p.display()))?,
                 p.parent().unwrap_or(Path::new(".")).to_path_buf(),
             ),
-            None => (crate::DEMO_TOPOLOGY.to_string(), PathBuf::from(".")),
+            None => (hotline_node::DEMO_TOPOLOGY.to_string(), PathBuf::from(".")),
         };
         let mut t: toml::Table = toml::from_str(&src).context("topology")?;
         for key in ["boundaries", "calendar"] {

@@ -18,7 +18,7 @@ use pb::{AssignmentRole, AssignmentState, OrderState, ReplyOutcome};
 use super::arrivals::{Arrival, Generator, MINUTE, Mood};
 use super::behaviour::{self, Behaviours, Model, exp};
 use super::scenario::Scenario;
-use crate::client::{MeshClient, request_id};
+use hotline_client::{MeshClient, request_id};
 
 /// Runs an RPC, again when the store aborted it on a concurrent update
 /// (nothing was changed); any other refusal is the event's outcome.

@@ -11,7 +11,7 @@
 use hotline_geo::tiling::{Frame, Lattice, LatticeSpec, Rng};
 
 /// The template `demo-city.toml` is generated from.
-pub const TEMPLATE: &str = include_str!("../../topology/demo-city.template.toml");
+pub const TEMPLATE: &str = include_str!("../../../topology/demo-city.template.toml");
 
 const SEED: u64 = 12345;
 
@@ -88,7 +88,7 @@ mod tests {
     #[test]
     fn the_committed_demo_city_is_the_generated_one() {
         assert!(
-            super::generate() == crate::DEMO_TOPOLOGY,
+            super::generate() == hotline_node::DEMO_TOPOLOGY,
             "topology/demo-city.toml is stale: run `hotline topology generate --scale demo --out topology/demo-city.toml`"
         );
     }

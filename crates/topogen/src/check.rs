@@ -77,7 +77,7 @@ pub fn report(t: &Topology) -> Value {
 
 pub fn run(path: &Path, json: bool) -> anyhow::Result<()> {
     let started = Instant::now();
-    let t = crate::load_topology(path)?;
+    let t = hotline_node::load_topology(path)?;
     let mut r = report(&t);
     r["seconds"] = json!((started.elapsed().as_secs_f64() * 100.0).round() / 100.0);
     let b = &r["boundaries"];

@@ -448,7 +448,7 @@ mod tests {
     use super::*;
 
     fn demo() -> Topology {
-        Topology::parse("demo", crate::DEMO_TOPOLOGY).unwrap()
+        Topology::parse("demo", hotline_node::DEMO_TOPOLOGY).unwrap()
     }
 
     #[test]
@@ -499,7 +499,7 @@ mod tests {
     /// category mix: no parameter names a share.
     #[test]
     fn beijing_handler_shares_come_from_the_catalogue() {
-        let city = crate::topology::beijing::generate(1, "b.geojson");
+        let city = hotline_topogen::beijing::generate(1, "b.geojson");
         let t = Topology::parse_with("b.toml", &city.toml, |_| Ok(city.geojson.clone())).unwrap();
         let cfg = Arrivals {
             per_day: 58_700.0,
@@ -531,7 +531,7 @@ mod tests {
                     .filter(|p| p.role == hotline_core::model::Role::Lead)
                 {
                     *leads
-                        .entry(crate::sim::driver::handler_type(&t, &p.unit_id))
+                        .entry(crate::driver::handler_type(&t, &p.unit_id))
                         .or_default() += 1.0;
                 }
             }

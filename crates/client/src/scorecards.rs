@@ -1,0 +1,412 @@
+//! Scorecards and rankings as a readable table, JSON or CSV. The
+//! renderers are pure functions of the wire answers, so golden files pin
+//! their output.
+
+use std::fmt::Write as _;
+
+use hotline_proto::v1::*;
+use serde_json::{Value, json};
+
+/// The peer groups a tier's units are ranked in.
+pub fn groups_of_tier(tier: &str) -> anyhow::Result<Vec<PeerGroup>> {
+    Ok(match tier {
+        "township" => vec![PeerGroup::Townships],
+        "district" => vec![PeerGroup::Districts],
+        "department" => vec![
+            PeerGroup::CityDepartments,
+            PeerGroup::DistrictDepartments,
+            PeerGroup::Enterprises,
+        ],
+        "central" => vec![PeerGroup::CentralUnits],
+        other => anyhow::bail!(
+            "--tier {other}: ranked tiers are township, district, department and central"
+        ),
+    })
+}
+
+fn group_name(g: i32) -> &'static str {
+    use hotline_runtime::wire::WireEnum;
+    hotline_core::scoring::PeerGroup::from_wire(g).map_or("unspecified", |g| g.as_str())
+}
+
+fn unit_id(name: &str) -> &str {
+    name.trim_start_matches("units/")
+}
+
+fn rate_json(r: &Option<Rate>) -> Value {
+    let r = r.unwrap_or_default();
+    json!({"numerator": r.numerator, "denominator": r.denominator, "value": r.value})
+}
+
+/// A scorecard as JSON: the rates with their numerators and denominators,
+/// and the columns beside them.
+pub fn scorecard_json(s: &Scorecard) -> Value {
+    let tier = Tier::try_from(s.tier)
+        .map(|t| t.as_str_name().trim_start_matches("TIER_").to_lowercase())
+        .unwrap_or_default();
+    let scope = match ScorecardScope::try_from(s.scope) {
+        Ok(ScorecardScope::Subtree) => "subtree",
+        _ => "own",
+    };
+    json!({
+        "unit": unit_id(&s.unit),
+        "name": s.name,
+        "tier": tier,
+        "month": s.month,
+        "scope": scope,
+        "response": rate_json(&s.response),
+        "resolution": rate_json(&s.resolution),
+        "satisfaction": rate_json(&s.satisfaction),
+        "composite": s.composite,
+        "dispatched": s.dispatched,
+        "callbacks": s.callbacks,
+        "satisfied": s.satisfied,
+        "basically_satisfied": s.basically_satisfied,
+        "dissatisfied": s.dissatisfied,
+        "whistles": s.whistles,
+        "summoned": s.summoned,
+        "checked_in_on_time": s.checked_in_on_time,
+        "objections_lost": s.objections_lost,
+        "bounce_limit_hits": s.bounce_limit_hits,
+        "overdue": s.overdue,
+    })
+}
+
+fn entry_json(e: &RankEntry) -> Value {
+    let mut v = e.scorecard.as_ref().map(scorecard_json).unwrap_or_default();
+    v["rank"] = json!(e.rank);
+    v
+}
+
+/// Rankings as JSON: per peer group, every ranked unit in order, the top
+/// and bottom lists by unit, and the unrated.
+pub fn rankings_json(r: &GetRankingsResponse) -> Value {
+    let groups: Vec<Value> = r
+        .rankings
+        .iter()
+        .map(|g| {
+            json!({
+                "peer_group": group_name(g.peer_group),
+                "within": unit_id(&g.within),
+                "entries": g.entries.iter().map(entry_json).collect::<Vec<_>>(),
+                "top": g.top.iter().filter_map(|e| e.scorecard.as_ref()).map(|s| unit_id(&s.unit)).collect::<Vec<_>>(),
+                "bottom": g.bottom.iter().filter_map(|e| e.scorecard.as_ref()).map(|s| unit_id(&s.unit)).collect::<Vec<_>>(),
+                "unrated": g.unrated.iter().map(|u| unit_id(u)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({"month": r.month, "rankings": groups})
+}
+
+pub fn roll_up_json(r: &RollUpScorecardsResponse) -> Value {
+    json!({
+        "combined": r.combined.as_ref().map(scorecard_json),
+        "own": r.own.as_ref().map(scorecard_json),
+        "children": r.children.iter().map(scorecard_json).collect::<Vec<_>>(),
+        "missing": r.missing.iter().map(|m| json!({"unit": unit_id(&m.unit), "reason": m.reason})).collect::<Vec<_>>(),
+    })
+}
+
+fn pct(r: &Option<Rate>) -> String {
+    match r.as_ref().and_then(|r| r.value.map(|v| (v, r))) {
+        Some((v, r)) => format!(
+            "{:>5.1}% {:>9}",
+            v * 100.0,
+            format!("({}/{})", trim(r.numerator), r.denominator)
+        ),
+        None => format!("{:>6} {:>9}", "—", "(0/0)"),
+    }
+}
+
+/// A numerator: an integer, or one decimal when a weight made it
+/// fractional.
+fn trim(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
+}
+
+const HEADER: &str = "rank  unit                    composite   response          resolution        satisfaction      overdue  obj.lost  bounce  name";
+
+fn row(rank: &str, s: &Scorecard) -> String {
+    let composite = s
+        .composite
+        .map(|c| format!("{:.3}", c))
+        .unwrap_or_else(|| "—".into());
+    format!(
+        "{rank:>4}  {:<22}  {composite:>9}   {}  {}  {}  {:>7}  {:>8}  {:>6}  {}",
+        unit_id(&s.unit),
+        pct(&s.response),
+        pct(&s.resolution),
+        pct(&s.satisfaction),
+        s.overdue,
+        s.objections_lost,
+        s.bounce_limit_hits,
+        s.name
+    )
+}
+
+/// The readable ranking table: per peer group, the top and the bottom ten
+/// (every unit when the group is small), then the unrated.
+pub fn rankings_table(r: &GetRankingsResponse) -> String {
+    let mut out = String::new();
+    for g in &r.rankings {
+        let within = if g.within.is_empty() {
+            String::new()
+        } else {
+            format!(" within {}", unit_id(&g.within))
+        };
+        let _ = writeln!(
+            out,
+            "== {} {}{} — {} ranked, {} unrated",
+            r.month,
+            group_name(g.peer_group),
+            within,
+            g.entries.len(),
+            g.unrated.len()
+        );
+        let _ = writeln!(out, "{HEADER}");
+        let shown = g.top.len() + g.bottom.len();
+        let lines: Vec<&RankEntry> = if shown >= g.entries.len() {
+            g.entries.iter().collect()
+        } else {
+            g.top.iter().chain(g.bottom.iter()).collect()
+        };
+        for (i, e) in lines.iter().enumerate() {
+            if shown < g.entries.len() && i == g.top.len() {
+                let _ = writeln!(out, "   …");
+            }
+            if let Some(s) = &e.scorecard {
+                let _ = writeln!(out, "{}", row(&e.rank.to_string(), s));
+            }
+        }
+        if !g.unrated.is_empty() {
+            let names: Vec<&str> = g.unrated.iter().map(|u| unit_id(u)).collect();
+            let _ = writeln!(out, "   unrated: {}", names.join(", "));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+pub fn roll_up_table(r: &RollUpScorecardsResponse) -> String {
+    let mut out = String::new();
+    let month = r.combined.as_ref().map(|c| c.month.as_str()).unwrap_or("");
+    let _ = writeln!(out, "== {month} roll-up");
+    let _ = writeln!(out, "{HEADER}");
+    if let Some(c) = &r.combined {
+        let _ = writeln!(out, "{}", row("all", c));
+    }
+    if let Some(o) = &r.own {
+        let _ = writeln!(out, "{}", row("own", o));
+    }
+    for c in &r.children {
+        let _ = writeln!(out, "{}", row("", c));
+    }
+    for m in &r.missing {
+        let _ = writeln!(out, "   MISSING {}: {}", unit_id(&m.unit), m.reason);
+    }
+    out
+}
+
+/// One CSV line per scorecard.
+pub fn csv<'a>(cards: impl Iterator<Item = &'a Scorecard>) -> String {
+    let mut out = String::from(
+        "unit,tier,month,scope,response_num,response_den,response,resolution_num,resolution_den,resolution,\
+         satisfaction_num,satisfaction_den,satisfaction,composite,overdue,objections_lost,bounce_limit_hits,\
+         whistles,summoned,checked_in_on_time\n",
+    );
+    let v = |x: Option<f64>| x.map(|x| format!("{x:.6}")).unwrap_or_default();
+    for s in cards {
+        let j = scorecard_json(s);
+        let r = |k: &str| {
+            let rate = &j[k];
+            format!(
+                "{},{},{}",
+                trim(rate["numerator"].as_f64().unwrap_or(0.0)),
+                rate["denominator"],
+                v(rate["value"].as_f64())
+            )
+        };
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            unit_id(&s.unit),
+            j["tier"].as_str().unwrap_or(""),
+            s.month,
+            j["scope"].as_str().unwrap_or(""),
+            r("response"),
+            r("resolution"),
+            r("satisfaction"),
+            v(s.composite),
+            s.overdue,
+            s.objections_lost,
+            s.bounce_limit_hits,
+            s.whistles,
+            s.summoned,
+            s.checked_in_on_time
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate(n: f64, d: u64) -> Option<Rate> {
+        Some(Rate {
+            numerator: n,
+            denominator: d,
+            value: (d > 0).then(|| n / d as f64),
+        })
+    }
+
+    fn card(unit: &str, name: &str, r: (f64, u64), res: (f64, u64), sat: (f64, u64)) -> Scorecard {
+        let w = [(0.2, r), (0.4, res), (0.4, sat)];
+        let present: Vec<(f64, f64)> = w
+            .iter()
+            .filter(|(_, (_, d))| *d > 0)
+            .map(|(w, (n, d))| (*w, n / *d as f64))
+            .collect();
+        let total: f64 = present.iter().map(|(w, _)| w).sum();
+        Scorecard {
+            unit: format!("units/{unit}"),
+            name: name.into(),
+            tier: Tier::Township as i32,
+            month: "2026-11".into(),
+            scope: ScorecardScope::Subtree as i32,
+            response: rate(r.0, r.1),
+            resolution: rate(res.0, res.1),
+            satisfaction: rate(sat.0, sat.1),
+            composite: (total > 0.0)
+                .then(|| present.iter().map(|(w, v)| w * v).sum::<f64>() / total),
+            dispatched: r.1,
+            responded: r.0 as u64,
+            callbacks: res.1,
+            resolved: res.0 as u64,
+            overdue: 1,
+            objections_lost: 2,
+            bounce_limit_hits: 1,
+            ..Default::default()
+        }
+    }
+
+    /// Twelve townships (so the table cuts to top and bottom five), one
+    /// tie, one with only a response rate, one unrated; two departments.
+    fn sample() -> GetRankingsResponse {
+        let mut towns: Vec<Scorecard> = (0..12)
+            .map(|i| {
+                card(
+                    &format!("t-{i:02}"),
+                    &format!("第{i}街道"),
+                    (10.0 - (i % 3) as f64, 10),
+                    (20.0 - i as f64, 20),
+                    (19.5 - i as f64, 20),
+                )
+            })
+            .collect();
+        towns[11] = card("t-11", "新区", (3.0, 4), (0.0, 0), (0.0, 0));
+        towns[7] = towns[6].clone();
+        towns[7].unit = "units/t-07".into();
+        let scored: Vec<(String, Option<f64>)> = towns
+            .iter()
+            .map(|c| (c.unit.clone(), c.composite))
+            .collect();
+        let (ranked, _) = hotline_core::scoring::rank(&scored);
+        let entries: Vec<RankEntry> = ranked
+            .iter()
+            .map(|r| RankEntry {
+                rank: r.rank,
+                scorecard: towns.iter().find(|c| c.unit == r.unit).cloned(),
+            })
+            .collect();
+        let depts = vec![
+            RankEntry {
+                rank: 1,
+                scorecard: Some(card("dept-housing", "住房", (0.0, 0), (1.0, 1), (0.5, 1))),
+            },
+            RankEntry {
+                rank: 2,
+                scorecard: Some(card("dept-urban", "城管", (0.0, 1), (2.0, 3), (2.0, 3))),
+            },
+        ];
+        GetRankingsResponse {
+            month: "2026-11".into(),
+            rankings: vec![
+                Ranking {
+                    peer_group: PeerGroup::Townships as i32,
+                    within: String::new(),
+                    top: entries[..5].to_vec(),
+                    bottom: entries[entries.len() - 5..].to_vec(),
+                    entries,
+                    unrated: vec!["units/t-99".into()],
+                },
+                Ranking {
+                    peer_group: PeerGroup::CityDepartments as i32,
+                    within: String::new(),
+                    top: depts.clone(),
+                    bottom: depts.clone(),
+                    entries: depts,
+                    unrated: vec![],
+                },
+            ],
+        }
+    }
+
+    /// Compares with the golden file; `UPDATE_GOLDEN=1` rewrites it.
+    fn golden(name: &str, got: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(name);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, got).unwrap();
+        }
+        let want = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+        assert_eq!(
+            got,
+            want,
+            "{} differs (UPDATE_GOLDEN=1 rewrites it)",
+            path.display()
+        );
+    }
+
+    #[test]
+    fn ranking_table_matches_its_golden_file() {
+        golden("rankings.txt", &rankings_table(&sample()));
+    }
+
+    #[test]
+    fn ranking_json_matches_its_golden_file() {
+        let json = serde_json::to_string_pretty(&rankings_json(&sample())).unwrap() + "\n";
+        golden("rankings.json", &json);
+    }
+
+    #[test]
+    fn scorecard_csv_matches_its_golden_file() {
+        let r = sample();
+        let cards = r
+            .rankings
+            .iter()
+            .flat_map(|g| &g.entries)
+            .filter_map(|e| e.scorecard.as_ref());
+        golden("scorecards.csv", &csv(cards));
+    }
+
+    #[test]
+    fn tiers_map_to_their_peer_groups() {
+        assert_eq!(
+            groups_of_tier("district").unwrap(),
+            vec![PeerGroup::Districts]
+        );
+        assert_eq!(groups_of_tier("department").unwrap().len(), 3);
+        assert!(
+            groups_of_tier("community").is_err(),
+            "communities are not ranked"
+        );
+    }
+}
