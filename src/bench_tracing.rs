@@ -135,7 +135,7 @@ impl BenchMesh {
             .prefix("hotline-bench-")
             .tempdir()?;
         let topology = dir.path().join("demo-city.toml");
-        std::fs::write(&topology, crate::DEMO_TOPOLOGY)?;
+        std::fs::write(&topology, hotline_node::DEMO_TOPOLOGY)?;
         let mut opts =
             MeshOptions::new(std::env::current_exe()?, topology, dir.path().join("data"));
         opts.log_dir = Some(dir.path().join("logs"));

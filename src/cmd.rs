@@ -16,6 +16,7 @@ use hotline_runtime::wire::WireEnum;
 use hotline_store::{Backend, Db};
 
 use crate::client::{MeshClient, request_id, status_error};
+pub use crate::identity::{GatewayArg, TopologyArg};
 use crate::mesh::{Mesh, MeshOptions};
 use hotline_node::{Clocks, gateway_config, parse_instant, service_ctx, service_tier};
 
@@ -50,7 +51,7 @@ pub enum Command {
     /// Run the gateway.
     Gateway(GatewayArgs),
     /// Bring up a fresh mesh on the demo city, push scripted orders through every path, stop.
-    Demo(DemoArgs),
+    Demo(crate::demo::DemoArgs),
     /// Submit a request through a running gateway, as the hotline centre's intake.
     Submit(SubmitArgs),
     /// Orders, through a running gateway.
@@ -121,24 +122,6 @@ pub enum Command {
     },
 }
 
-#[derive(Args, Clone)]
-pub struct GatewayArg {
-    #[arg(long, env = "HOTLINE_GATEWAY", default_value = "http://127.0.0.1:7345")]
-    pub gateway: String,
-    /// The hotline centre's unit id.
-    #[arg(long, default_value = "city")]
-    pub city: String,
-    #[command(flatten)]
-    pub identity: crate::identity::IdentityArgs,
-}
-
-impl GatewayArg {
-    /// A client of the gateway with these credentials.
-    pub fn client(&self) -> anyhow::Result<MeshClient> {
-        MeshClient::new(&self.gateway, &self.city, self.identity.client()?)
-    }
-}
-
 /// How a process reports: logs, traces.
 #[derive(Args, Clone, Debug, Default)]
 pub struct TelemetryArgs {
@@ -172,28 +155,6 @@ impl TelemetryArgs {
             hotline_telemetry::sampler(r)?;
         }
         Ok(())
-    }
-}
-
-#[derive(Args, Clone)]
-pub struct TopologyArg {
-    /// Topology file (TOML); the built-in demo city when unset.
-    #[arg(long)]
-    pub topology: Option<PathBuf>,
-}
-
-impl TopologyArg {
-    /// The topology file to use, writing the demo city to `dir` if none.
-    pub fn path_in(&self, dir: &std::path::Path) -> anyhow::Result<PathBuf> {
-        match &self.topology {
-            Some(p) => Ok(p.clone()),
-            None => {
-                std::fs::create_dir_all(dir)?;
-                let p = dir.join("demo-city.toml");
-                std::fs::write(&p, crate::DEMO_TOPOLOGY)?;
-                Ok(p)
-            }
-        }
     }
 }
 
@@ -305,25 +266,6 @@ pub struct GatewayArgs {
     pub cpu: Option<usize>,
     #[command(flatten)]
     pub identity: crate::identity::IdentityArgs,
-}
-
-#[derive(Args)]
-pub struct DemoArgs {
-    /// Print one JSON object instead of the readable summary.
-    #[arg(long)]
-    pub json: bool,
-    /// Keep the temporary data dir (databases and logs) and print its path.
-    #[arg(long)]
-    pub keep: bool,
-    /// Send every process's spans to this OTLP/gRPC collector, e.g. http://127.0.0.1:4317.
-    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
-    pub otlp_endpoint: Option<String>,
-    /// Serve each process's metrics from this port on (gateway first).
-    #[arg(long)]
-    pub metrics_port_base: Option<u16>,
-    /// Run the demo mesh without TLS (for comparison only).
-    #[arg(long)]
-    pub insecure_plaintext: bool,
 }
 
 #[derive(Args)]

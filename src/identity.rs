@@ -143,7 +143,7 @@ pub enum CertsCommand {
         #[arg(long, default_value = DEFAULT_PKI_DIR)]
         dir: PathBuf,
         #[command(flatten)]
-        topology: crate::cmd::TopologyArg,
+        topology: TopologyArg,
     },
     /// Revoke a holder's current certificate: the gateway and the services
     /// refuse it within a second, without a restart.
@@ -224,7 +224,7 @@ pub fn run(command: CertsCommand) -> anyhow::Result<()> {
         }
         CertsCommand::Provision { dir, topology } => {
             let path = topology.path_in(&dir)?;
-            let topology = crate::load_topology(&path)?;
+            let topology = hotline_node::load_topology(&path)?;
             let pki = provision(&dir, &topology)?;
             println!(
                 "mesh CA {} and certificates for the gateway, {} services and {} operators in {}",
@@ -247,3 +247,45 @@ pub fn run(command: CertsCommand) -> anyhow::Result<()> {
 }
 
 pub use hotline_node::pki::{holder, provision};
+
+/// Where a command reaches the mesh, and as whom.
+#[derive(Args, Clone)]
+pub struct GatewayArg {
+    #[arg(long, env = "HOTLINE_GATEWAY", default_value = "http://127.0.0.1:7345")]
+    pub gateway: String,
+    /// The hotline centre's unit id.
+    #[arg(long, default_value = "city")]
+    pub city: String,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+}
+
+impl GatewayArg {
+    /// A client of the gateway with these credentials.
+    pub fn client(&self) -> anyhow::Result<hotline_client::MeshClient> {
+        hotline_client::MeshClient::new(&self.gateway, &self.city, self.identity.client()?)
+    }
+}
+
+/// The topology a command reads.
+#[derive(Args, Clone)]
+pub struct TopologyArg {
+    /// Topology file (TOML); the built-in demo city when unset.
+    #[arg(long)]
+    pub topology: Option<PathBuf>,
+}
+
+impl TopologyArg {
+    /// The topology file to use, writing the demo city to `dir` if none.
+    pub fn path_in(&self, dir: &std::path::Path) -> anyhow::Result<PathBuf> {
+        match &self.topology {
+            Some(p) => Ok(p.clone()),
+            None => {
+                std::fs::create_dir_all(dir)?;
+                let p = dir.join("demo-city.toml");
+                std::fs::write(&p, hotline_node::DEMO_TOPOLOGY)?;
+                Ok(p)
+            }
+        }
+    }
+}

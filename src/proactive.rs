@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::client::request_id;
 use crate::client::status_error;
-use crate::cmd::GatewayArg;
+use crate::identity::GatewayArg;
 use hotline_node::parse_instant;
 
 #[derive(Subcommand)]

@@ -7,7 +7,7 @@ use hotline_proto::v1::*;
 
 pub use crate::client::scorecards::*;
 
-use crate::cmd::GatewayArg;
+use crate::identity::GatewayArg;
 
 #[derive(Args, Clone)]
 pub struct ReportArgs {

@@ -5,8 +5,8 @@
 
 use hotline_proto::v1::*;
 
+use super::common::{DemoReport, HOUR, WAIT, submit_req};
 use crate::client::{MeshClient, request_id};
-use crate::demo::{DemoReport, HOUR, WAIT, submit_req};
 
 /// Heating complaints: (address, requester, phone, mood). Two callers ring
 /// twice from the same block.

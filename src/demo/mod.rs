@@ -1,104 +1,52 @@
 //! `hotline demo`: a fresh mesh on the demo city, a scripted set of orders
 //! through every path the mesh carries, a summary, and a clean stop.
 
-use std::time::{Duration, Instant};
+mod common;
+mod disputes;
+mod integration;
+mod proactive;
+
+pub use common::{DemoReport, order_json, order_text};
+use common::{HOUR, MINUTE, WAIT, state_name, submit_req};
+
+use std::time::Instant;
 
 use hotline_proto::v1::*;
 use serde_json::{Value, json};
 
 use crate::client::{MeshClient, request_id};
-use crate::cmd::DemoArgs;
 use crate::mesh::{Mesh, MeshOptions};
 
-pub(crate) const WAIT: Duration = Duration::from_secs(30);
 const DEMO_START: &str = "2026-11-16T09:00";
-const MINUTE: i64 = 60_000_000;
-pub(crate) const HOUR: i64 = 60 * MINUTE;
 
 /// Ten metres inside Market Street from its border with Harbour Street,
 /// in East Arcade Community (see topology/demo-city.toml).
 const BORDER_POINT: (f64, f64) = (39.9496, 116.243);
 
-/// What the demo did, as `--json` prints it.
-#[derive(Debug, Default, serde::Serialize)]
-pub struct DemoReport {
-    pub orders: usize,
-    pub closed: usize,
-    pub answered_at_intake: usize,
-    pub reopened: usize,
-    /// Cross-unit calls through the gateway.
-    pub handoffs: u64,
-    /// Every call the gateway forwarded.
-    pub calls: u64,
-    /// Distinct OS processes that served (the gateway and each service).
-    pub processes: usize,
-    pub order_ids: Vec<String>,
-    /// A message for a superseded epoch was refused.
-    pub stale_epoch_refused: bool,
-    /// A retried request with the same request_id got the first answer.
-    pub retry_same_answer: bool,
-    /// Whistles blown, departments that checked in, and that missed.
-    pub whistles: usize,
-    pub check_ins: usize,
-    pub missed_check_ins: usize,
-    /// Orders whose handler clock passed its limit.
-    pub overdue: usize,
-    /// Supervision notices (督办) after a breach, and escalations upward.
-    pub supervisions: usize,
-    pub escalations: usize,
-    pub extensions: usize,
-    /// Jurisdiction objections recorded, and those ruled.
-    pub objections: usize,
-    pub rulings: usize,
-    /// Objections the rules refused (after the window, by a designated handler).
-    pub objections_refused: usize,
-    /// Orders that reached the bounce limit, the centre designating the handler.
-    pub bounce_limit_hits: usize,
-    /// Orders dispatched to two leads (territory and department).
-    pub dual_dispatches: usize,
-    /// Orders intake disposed of without dispatch, per kind.
-    pub dispositions: std::collections::BTreeMap<String, usize>,
-    /// Hand-downs to a community the duty list refused.
-    pub hand_downs_refused: usize,
-    /// An order located near a township border: who owns it, and the
-    /// neighbours recorded.
-    pub border_case: Value,
-    pub unit_reports: Vec<Value>,
-    pub calls_by_tier_pair: Vec<Value>,
-    /// `hotline trace --json` of the whistled order.
-    pub trace_sample: Value,
-    /// The month's scorecard (own orders) of every unit that had orders.
-    pub scorecards: Vec<Value>,
-    /// The month's rankings, per peer group, best first.
-    pub rankings: Value,
-    #[serde(skip)]
-    pub ranking_table: String,
-    /// The whistled order (two departments summoned).
-    pub whistled_order: String,
-    /// Problem-of-the-month candidates of the city, with their four
-    /// degrees and risk level.
-    pub problems: Vec<Value>,
-    /// Proactive tasks, with matching requests before and after.
-    pub proactive_tasks: Vec<Value>,
-    /// The proactive-analytics summary, as printed.
-    #[serde(skip)]
-    pub proactive_summary: String,
-    /// The knowledge base: entries, consultations and the share answered
-    /// at intake.
-    pub knowledge_base: Value,
-    /// Reads of requester identity audited, and orders exported (Art. 28).
-    pub audit_entries: usize,
-    pub exported_orders: usize,
-    pub wall_seconds: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data_dir: Option<String>,
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Print one JSON object instead of the readable summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep the temporary data dir (databases and logs) and print its path.
+    #[arg(long)]
+    pub keep: bool,
+    /// Send every process's spans to this OTLP/gRPC collector, e.g. http://127.0.0.1:4317.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// Serve each process's metrics from this port on (gateway first).
+    #[arg(long)]
+    pub metrics_port_base: Option<u16>,
+    /// Run the demo mesh without TLS (for comparison only).
+    #[arg(long)]
+    pub insecure_plaintext: bool,
 }
 
 pub async fn main(a: DemoArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let dir = tempfile::Builder::new().prefix("hotline-demo-").tempdir()?;
     let topology = dir.path().join("demo-city.toml");
-    std::fs::write(&topology, crate::DEMO_TOPOLOGY)?;
+    std::fs::write(&topology, hotline_node::DEMO_TOPOLOGY)?;
     let mut opts = MeshOptions::new(std::env::current_exe()?, topology, dir.path().join("data"));
     opts.log_dir = Some(dir.path().join("logs"));
     // The demo owns time: a virtual clock from Monday 16 November 2026, 09:00.
@@ -128,29 +76,6 @@ pub async fn main(a: DemoArgs) -> anyhow::Result<()> {
         print_summary(&report);
     }
     Ok(())
-}
-
-pub(crate) fn submit_req(
-    category: &str,
-    address: &str,
-    kind: RequestKind,
-    text: &str,
-    name: &str,
-    phone: &str,
-) -> SubmitRequestRequest {
-    SubmitRequestRequest {
-        request_id: request_id(),
-        channel: Channel::Phone as i32,
-        kind: kind as i32,
-        requester: Some(Requester {
-            name: name.into(),
-            phone: phone.into(),
-        }),
-        text: text.into(),
-        category_code: category.into(),
-        address: address.into(),
-        ..Default::default()
-    }
 }
 
 /// Every lead of the order handles it at `epoch` with `outcome`.
@@ -311,7 +236,7 @@ pub async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
     say(format!("   epoch 2 handled → {}", state_name(o.state)));
 
     clocks(&c, &mut report, &say).await?;
-    crate::demo_disputes::disputes(&c, &mut report, &say).await?;
+    disputes::disputes(&c, &mut report, &say).await?;
 
     // 9. A pothole reported by location near the Market/Harbour border:
     //    the township owning the point leads, the neighbours are recorded.
@@ -353,7 +278,7 @@ pub async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
         state_name(o.state)
     ));
 
-    crate::demo_integration::integration(&c, &mut report, &say).await?;
+    integration::integration(&c, &mut report, &say).await?;
 
     // Every tier reports its workload to the centre.
     for unit in [
@@ -401,7 +326,7 @@ pub async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
         .iter()
         .map(|p| json!({"from": tier_name(p.from_tier), "to": tier_name(p.to_tier), "count": p.count}))
         .collect();
-    crate::demo_proactive::proactive(&c, &mut report, &say).await?;
+    proactive::proactive(&c, &mut report, &say).await?;
     assess(mesh, &c, &mut report).await?;
     Ok(report)
 }
@@ -631,12 +556,6 @@ async fn clocks(
     Ok(())
 }
 
-pub(crate) fn state_name(s: i32) -> &'static str {
-    OrderState::try_from(s)
-        .map(|s| s.as_str_name().trim_start_matches("ORDER_STATE_"))
-        .unwrap_or("?")
-}
-
 fn tier_name(t: i32) -> String {
     Tier::try_from(t)
         .map(|t| t.as_str_name().trim_start_matches("TIER_").to_lowercase())
@@ -714,105 +633,4 @@ fn print_summary(r: &DemoReport) {
     if let Some(d) = &r.data_dir {
         println!("  data and logs kept in {d}");
     }
-}
-
-fn ts(t: &Option<prost_types::Timestamp>) -> Value {
-    t.as_ref()
-        .map(|t| json!(t.seconds * 1_000_000 + t.nanos as i64 / 1000))
-        .unwrap_or(Value::Null)
-}
-
-/// An order as JSON for `--json` output (instants in UTC microseconds).
-pub fn order_json(o: &Order) -> Value {
-    json!({
-        "name": o.name,
-        "state": state_name(o.state),
-        "category_code": o.category_code,
-        "category_name": o.category_name,
-        "urgency": Urgency::try_from(o.urgency).map(|u| u.as_str_name()).unwrap_or(""),
-        "address": o.address,
-        "territory_unit": o.territory_unit,
-        "location": o.location.as_ref().map(|l| json!({"latitude": l.latitude, "longitude": l.longitude})),
-        "community_unit": o.community_unit,
-        "near_boundary_units": o.near_boundary_units,
-        "requester_ref": o.requester_ref,
-        "answer": o.answer,
-        "received_us": ts(&o.received_time),
-        "due_us": ts(&o.due_time),
-        "closed_us": ts(&o.closed_time),
-        "reopen_count": o.reopen_count,
-        "seq": o.seq,
-        "callback": o.callback.as_ref().map(|c| json!({"resolved": c.resolved, "satisfaction": Satisfaction::try_from(c.satisfaction).map(|s| s.as_str_name()).unwrap_or("")})),
-        "assignments": o.assignments.iter().map(|a| json!({
-            "unit": a.unit_id,
-            "role": AssignmentRole::try_from(a.role).map(|r| r.as_str_name()).unwrap_or(""),
-            "state": AssignmentState::try_from(a.state).map(|s| s.as_str_name()).unwrap_or(""),
-            "epoch": a.epoch,
-            "due_us": ts(&a.due_time),
-            "outcome": ReplyOutcome::try_from(a.outcome).map(|s| s.as_str_name()).unwrap_or(""),
-        })).collect::<Vec<_>>(),
-        "history": o.history.iter().map(|h| json!({"seq": h.seq, "time_us": ts(&h.time), "unit": h.actor_unit, "action": h.action, "detail": h.detail})).collect::<Vec<_>>(),
-    })
-}
-
-/// An order as readable text.
-pub fn order_text(o: &Order) -> String {
-    let mut s = format!(
-        "{}  {}  {} ({})\n  address: {}  territory: {}  requester: {}\n",
-        o.name,
-        state_name(o.state),
-        o.category_code,
-        o.category_name,
-        if o.address.is_empty() {
-            "-"
-        } else {
-            &o.address
-        },
-        if o.territory_unit.is_empty() {
-            "-"
-        } else {
-            &o.territory_unit
-        },
-        o.requester_ref
-    );
-    if let Some(l) = &o.location {
-        s += &format!(
-            "  location: {}, {}  community: {}  near boundary: {}\n",
-            l.latitude,
-            l.longitude,
-            if o.community_unit.is_empty() {
-                "-"
-            } else {
-                &o.community_unit
-            },
-            if o.near_boundary_units.is_empty() {
-                "-".to_string()
-            } else {
-                o.near_boundary_units.join(", ")
-            }
-        );
-    }
-    if !o.answer.is_empty() {
-        s += &format!("  answer: {}\n", o.answer);
-    }
-    for a in &o.assignments {
-        s += &format!(
-            "  assignment {:<16} {:<28} {:<30} epoch {}\n",
-            a.unit_id,
-            AssignmentRole::try_from(a.role)
-                .map(|r| r.as_str_name())
-                .unwrap_or(""),
-            AssignmentState::try_from(a.state)
-                .map(|r| r.as_str_name())
-                .unwrap_or(""),
-            a.epoch
-        );
-    }
-    for h in &o.history {
-        s += &format!(
-            "  #{:<3} {:<16} {:<12} {}\n",
-            h.seq, h.actor_unit, h.action, h.detail
-        );
-    }
-    s
 }

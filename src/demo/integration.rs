@@ -7,8 +7,8 @@
 use hotline_proto::v1::*;
 use serde_json::json;
 
+use super::common::{DemoReport, WAIT, state_name, submit_req};
 use crate::client::MeshClient;
-use crate::demo::{DemoReport, WAIT, state_name, submit_req};
 
 pub(crate) async fn integration(
     c: &MeshClient,
