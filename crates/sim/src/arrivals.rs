@@ -18,13 +18,7 @@ pub const DAY: Micros = 86_400_000_000;
 pub const HOUR: Micros = 3_600_000_000;
 pub const MINUTE: Micros = 60_000_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mood {
-    Calm,
-    Anxious,
-    Angry,
-}
+pub use super::behaviour::Mood;
 
 /// One contact, before it reaches the hotline.
 #[derive(Debug, Clone)]

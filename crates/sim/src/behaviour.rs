@@ -10,8 +10,6 @@ use hotline_core::{Tier, Topology};
 use hotline_geo::tiling::Rng;
 use serde::Deserialize;
 
-use super::arrivals::Mood;
-
 macro_rules! model {
     ($( $(#[$doc:meta])* $f:ident ),* $(,)?) => {
         /// How one unit behaves (all times are means of exponential draws).
@@ -161,6 +159,15 @@ fn type_default(kind: &str) -> Model {
         },
         _ => d,
     }
+}
+
+/// How a requester feels when they call: it shapes what they do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mood {
+    Calm,
+    Anxious,
+    Angry,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
