@@ -81,7 +81,7 @@ pub async fn once<Q: Message, R: Message + Default>(
 
 /// Records the answer to `request`; a concurrent duplicate loses with
 /// ABORTED, so its retry finds this record.
-pub async fn record<Q: Message, R: Message>(
+async fn record<Q: Message, R: Message>(
     conn: &mut Conn,
     scope: &str,
     request_id: &str,
