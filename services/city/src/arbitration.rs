@@ -102,7 +102,7 @@ impl Arbitration {
                 objections::upsert(tx, &o).await?;
                 crate::clocks::arm_ruling(tx, &id, &o.order_id, &authority, o.ruling_due_us, now)
                     .await?;
-                a.state = AssignmentState::Objected;
+                a.state.object()?;
                 assignments::upsert(tx, &a).await?;
                 // The reason stays in the objection, out of the history.
                 let detail = format!(
@@ -196,7 +196,7 @@ impl Arbitration {
                     // accepted, in a new epoch the handler is told of.
                     let mut kept = a.clone();
                     kept.epoch += 1;
-                    kept.state = AssignmentState::Accepted;
+                    kept.state.keep()?;
                     kept.accepted_us = Some(now);
                     kept.order_seq = order.seq;
                     record::reissue(&self.ctx, tx, &order, &kept, now).await?;
@@ -237,7 +237,7 @@ impl Arbitration {
                     let city = self.ctx.topology.city().id.clone();
                     note(tx, &mut order, now, &city, "designated", detail).await?;
                 }
-                o.state = ObjectionState::Ruled;
+                o.state.rule()?;
                 o.ruling = Some(kind);
                 o.ruling_unit = r.unit.clone();
                 o.ruled_by = caller.unit.clone();
@@ -348,7 +348,7 @@ pub async fn supersede_pending(
         ..Default::default()
     };
     for mut o in objections::list(conn, &filter, "", i64::MAX).await? {
-        o.state = ObjectionState::Superseded;
+        o.state.supersede()?;
         o.ruled_by = ctx.topology.city().id.clone();
         o.ruled_us = Some(now);
         objections::upsert(conn, &o).await?;

@@ -2,7 +2,7 @@
 //! the assignment and re-summarises the order. Events for a stale epoch are
 //! refused (the sender parks them as dead letters).
 
-use hotline_core::lifecycle::{further, summarize};
+use hotline_core::lifecycle::Report;
 use hotline_core::{AssignmentState, Micros, ReplyOutcome};
 use hotline_proto::v1::dispatch_service_server::DispatchService;
 use hotline_proto::v1::*;
@@ -95,7 +95,7 @@ impl Events {
                             accepted = Some(time - a.dispatched_us);
                         }
                         a.accepted_us.get_or_insert(time);
-                        a.state = further(a.state, AssignmentState::Accepted);
+                        a.state.merge(Report::Accepted);
                         if lead {
                             clocks::accepted(&self.ctx, tx, &a, time, now).await?;
                         }
@@ -103,7 +103,7 @@ impl Events {
                     }
                     AssignmentEventKind::Progress => {
                         a.progress_note = r.note.clone();
-                        a.state = further(a.state, AssignmentState::InProgress);
+                        a.state.merge(Report::Progress);
                         ("progress", format!("epoch {}", a.epoch))
                     }
                     AssignmentEventKind::Replied => {
@@ -111,7 +111,7 @@ impl Events {
                         a.replied_us = Some(time);
                         a.outcome = Some(outcome);
                         a.reply_text = r.note.clone();
-                        a.state = AssignmentState::Replied;
+                        a.state.merge(Report::Replied);
                         clocks::stop(tx, &a.order_id, &a.unit_id).await?;
                         if !lead {
                             self.report_to_leads(tx, &a, outcome, now).await?;
@@ -188,10 +188,9 @@ pub async fn summarise(ctx: &Ctx, conn: &mut Conn, order: &mut Order, now: Micro
         .filter(|a| a.role.is_lead() && a.lead_unit.is_empty())
         .map(|a| a.state)
         .collect();
-    let next = summarize(order.state, &leads);
-    if next != order.state {
+    if order.state.summarise(&leads) {
+        let next = order.state;
         // Named apart from the handlers' own "replied" and "accepted".
-        order.state = next;
         note(
             conn,
             order,

@@ -248,7 +248,9 @@ impl Intake {
                     ));
                 }
             }
-            order.state = history.last().expect("history").0;
+            for (state, _) in history.iter().skip(1) {
+                order.state.move_to(*state)?;
+            }
             // The order is written once, with its whole history in one
             // statement, and answered from what was written: a request is a
             // handful of round trips to the store, not one per line.

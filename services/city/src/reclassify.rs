@@ -138,8 +138,7 @@ pub async fn reclassify(
                         a.urgency = order.urgency;
                         a.due_us = handler_due;
                         a.order_seq = order.seq;
-                        if a.state == AssignmentState::Objected {
-                            a.state = AssignmentState::Dispatched;
+                        if a.state.overtake_objection() {
                             a.dispatched_us = now;
                         }
                         (a, true)

@@ -1,8 +1,7 @@
 //! The contact relay: a handler reaches the requester through the city,
 //! which records the contact and never hands out the number.
 
-use hotline_core::AssignmentState;
-use hotline_core::lifecycle::further;
+use hotline_core::lifecycle::Report;
 use hotline_proto::v1::contact_relay_service_server::ContactRelayService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
@@ -80,7 +79,7 @@ impl Relay {
                     now <= hotline_core::deadline::contact_due(policy, a.urgency, accepted)
                 });
                 a.contacted_us.get_or_insert(now);
-                a.state = further(a.state, AssignmentState::Contacted);
+                a.state.merge(Report::Contacted);
                 assignments::upsert(tx, &a).await?;
                 crate::clocks::contacted(tx, &a).await?;
                 note(

@@ -105,7 +105,7 @@ impl Inbox {
                 let mut a = self.current(tx, unit, order_id, epoch).await?;
                 hotline_runtime::trace::record_order(order_id);
                 hotline_runtime::trace::link_order_trace(&a.trace_parent);
-                a.state = lifecycle::apply_to(a.kind, a.role, a.state, action)?;
+                a.state.handle(a.kind, a.role, action)?;
                 let kind = match action {
                     HandlerAction::Accept => {
                         a.accepted_us = Some(now);

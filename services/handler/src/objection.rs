@@ -4,7 +4,6 @@
 //! refers it to the arbitration authority. Also the district's side of
 //! district-first arbitration: the objections referred to it.
 
-use hotline_core::AssignmentState;
 use hotline_core::jurisdiction::{self, Objecting};
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
@@ -66,7 +65,7 @@ impl Inbox {
                     dispatched_us: a.dispatched_us,
                 };
                 jurisdiction::may_object(objecting, now, &self.ctx.topology.policy)?;
-                a.state = AssignmentState::Objected;
+                a.state.object()?;
                 assignments::upsert(tx, &a).await?;
                 let record = RecordObjectionRequest {
                     request_id: format!("{unit}:ObjectAssignment:{}", r.request_id),

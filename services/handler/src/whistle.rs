@@ -4,7 +4,7 @@
 //! becomes a co-handler; a missed check-in is escalated to the district and
 //! recorded against the department.
 
-use hotline_core::{Micros, WhistleKind, deadline};
+use hotline_core::{Micros, SummonsState, WhistleKind, deadline};
 use hotline_proto::v1::{self as pb, *};
 use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::handoff::{self, Handoff};
@@ -27,7 +27,7 @@ fn summons_to_wire(s: &Summons) -> pb::Summons {
     pb::Summons {
         department: s.department.clone(),
         due_time: Some(wire::ts(s.due_us)),
-        state: s.state.clone(),
+        state: s.state.as_str().to_string(),
         checked_in_time: wire::opt_ts(s.checked_in_us),
     }
 }
@@ -209,7 +209,7 @@ pub async fn register(
                         whistle_id: w.whistle_id.clone(),
                         department: d.clone(),
                         due_us: due,
-                        state: "summoned".into(),
+                        state: SummonsState::Summoned,
                         checked_in_us: None,
                     },
                 )
@@ -297,11 +297,7 @@ pub async fn check_in(
             hotline_runtime::trace::record_order(&w.order_id);
             let first = s.checked_in_us.is_none();
             if first {
-                s.state = if s.state == "missed" {
-                    "late".into()
-                } else {
-                    "checked_in".into()
-                };
+                s.state.check_in()?;
                 s.checked_in_us = Some(now);
                 whistles::upsert_summons(tx, &s).await?;
                 timers::cancel_one(
@@ -405,10 +401,13 @@ impl TimerEffects for RegistryTimers {
         else {
             return Ok(());
         };
-        if s.state != "summoned" {
-            return Ok(());
+        match s.state {
+            SummonsState::Summoned => s.state.miss()?,
+            // Checked in before the deadline fired, or already missed.
+            SummonsState::CheckedIn | SummonsState::Missed | SummonsState::Late => {
+                return Ok(());
+            }
         }
-        s.state = "missed".into();
         whistles::upsert_summons(conn, &s).await?;
         // Escalated to the district: a notice in its own inbox.
         let escalated = notices::Notice {
