@@ -62,64 +62,67 @@ impl Arbitration {
         let topology = &self.ctx.topology;
         let policy = &topology.policy;
         let scope = idem::scope("RecordObjection", &caller.unit);
-        let now = self.ctx.now();
-        let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-            return Ok(done);
-        }
-        let mut order = locked(&mut tx, &r.order_id).await?;
-        let mut a = hotline_handler::held(&mut tx, &r.order_id, &r.unit_id).await?;
-        guard::current_epoch(&r.order_id, &r.unit_id, r.epoch, a.epoch)?;
-        let objecting = Objecting {
-            role: a.role,
-            state: a.state,
-            designated: a.designated,
-            dispatched_us: a.dispatched_us,
-        };
-        // The handler checked at its own clock; the city checks the same
-        // rules at the time the handler objected.
-        jurisdiction::may_object(objecting, time, policy)?;
-        let authority = jurisdiction::authority(topology, policy, &r.unit_id, &r.proposed_unit);
-        let id = record::next_id(&mut tx, "objection", "OB").await?;
-        let o = StoredObjection {
-            objection_id: id.clone(),
-            order_id: r.order_id.clone(),
-            unit_id: r.unit_id.clone(),
-            epoch: a.epoch,
-            role: a.role,
-            reason: r.reason.clone(),
-            proposed_unit: r.proposed_unit.clone(),
-            objected_us: time,
-            authority_unit: authority.clone(),
-            ruling_due_us: policy.ruling_due(time),
-            state: ObjectionState::Pending,
-            ruling: None,
-            ruling_unit: String::new(),
-            ruled_by: String::new(),
-            ruled_us: None,
-            ruling_note: String::new(),
-        };
-        objections::upsert(&mut tx, &o).await?;
-        crate::clocks::arm_ruling(&mut tx, &id, &o.order_id, &authority, o.ruling_due_us, now)
+        let mut recorded = None;
+        let answer = self
+            .ctx
+            .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+                let mut order = locked(tx, &r.order_id).await?;
+                let mut a = hotline_handler::held(tx, &r.order_id, &r.unit_id).await?;
+                guard::current_epoch(&r.order_id, &r.unit_id, r.epoch, a.epoch)?;
+                let objecting = Objecting {
+                    role: a.role,
+                    state: a.state,
+                    designated: a.designated,
+                    dispatched_us: a.dispatched_us,
+                };
+                // The handler checked at its own clock; the city checks the same
+                // rules at the time the handler objected.
+                jurisdiction::may_object(objecting, time, policy)?;
+                let authority =
+                    jurisdiction::authority(topology, policy, &r.unit_id, &r.proposed_unit);
+                let id = record::next_id(tx, "objection", "OB").await?;
+                let o = StoredObjection {
+                    objection_id: id.clone(),
+                    order_id: r.order_id.clone(),
+                    unit_id: r.unit_id.clone(),
+                    epoch: a.epoch,
+                    role: a.role,
+                    reason: r.reason.clone(),
+                    proposed_unit: r.proposed_unit.clone(),
+                    objected_us: time,
+                    authority_unit: authority.clone(),
+                    ruling_due_us: policy.ruling_due(time),
+                    state: ObjectionState::Pending,
+                    ruling: None,
+                    ruling_unit: String::new(),
+                    ruled_by: String::new(),
+                    ruled_us: None,
+                    ruling_note: String::new(),
+                };
+                objections::upsert(tx, &o).await?;
+                crate::clocks::arm_ruling(tx, &id, &o.order_id, &authority, o.ruling_due_us, now)
+                    .await?;
+                a.state.object()?;
+                assignments::upsert(tx, &a).await?;
+                // The reason stays in the objection, out of the history.
+                let detail = format!(
+                    "{id} epoch {}: proposes {}; ruled by {authority}",
+                    a.epoch, r.proposed_unit
+                );
+                note(tx, &mut order, now, &r.unit_id, "objected", detail).await?;
+                summarise(&self.ctx, tx, &mut order, now).await?;
+                orders::update(tx, &order).await?;
+                refer(&self.ctx, tx, &o, now).await?;
+                let answer = RecordObjectionResponse {
+                    objection: Some(to_wire(&o)),
+                };
+                recorded = Some(o);
+                Ok(answer)
+            })
             .await?;
-        a.state = AssignmentState::Objected;
-        assignments::upsert(&mut tx, &a).await?;
-        // The reason stays in the objection, out of the history.
-        let detail = format!(
-            "{id} epoch {}: proposes {}; ruled by {authority}",
-            a.epoch, r.proposed_unit
-        );
-        note(&mut tx, &mut order, now, &r.unit_id, "objected", detail).await?;
-        summarise(&self.ctx, &mut tx, &mut order, now).await?;
-        orders::update(&mut tx, &order).await?;
-        refer(&self.ctx, &mut tx, &o, now).await?;
-        let answer = RecordObjectionResponse {
-            objection: Some(to_wire(&o)),
-        };
-        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-        tx.commit().await?;
-        self.ctx.outbox.wake();
-        tracing::info!(objection = %id, order_id = %o.order_id, unit = %o.unit_id, authority = %authority, "objection recorded");
+        if let Some(o) = recorded {
+            tracing::info!(objection = %o.objection_id, order_id = %o.order_id, unit = %o.unit_id, authority = %o.authority_unit, "objection recorded");
+        }
         Ok(answer)
     }
 
@@ -137,126 +140,131 @@ impl Arbitration {
         let kind: RulingKind = wire::required_enum("ruling", r.ruling)?;
         let policy = &self.ctx.topology.policy;
         let scope = idem::scope("RuleObjection", &caller.unit);
-        let now = self.ctx.now();
-        let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-            return Ok(done);
-        }
-        let mut o = objections::get(&mut tx, &id)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("objection", format!("objections/{id}")))?;
-        if caller.unit != o.authority_unit {
-            return Err(ServiceError::PermissionDenied(format!(
-                "objections/{id} is ruled by {}; unit {} may not rule on it",
-                o.authority_unit, caller.unit
-            )));
-        }
-        if o.state != ObjectionState::Pending {
-            return Err(ServiceError::FailedPrecondition(format!(
-                "objections/{id} is already {}",
-                o.state
-            )));
-        }
-        let plan = jurisdiction::plan_ruling(kind, &o.unit_id, o.role, &r.unit)
-            .map_err(|e| ServiceError::invalid("unit", e))?;
-        let mut order = locked(&mut tx, &o.order_id).await?;
-        let a = hotline_handler::held(&mut tx, &o.order_id, &o.unit_id).await?;
-        if a.epoch != o.epoch || a.state != AssignmentState::Objected {
-            return Err(ServiceError::FailedPrecondition(format!(
-                "objections/{id} is moot: unit {}'s assignment has moved on",
-                o.unit_id
-            )));
-        }
-        let target = match &plan.added {
-            Some((unit, role)) => Some(self.target(&mut tx, &order, unit, *role, kind, now).await?),
-            None => None,
-        };
-
-        let mut detail = format!("{id} {kind}");
-        if !r.unit.is_empty() {
-            detail += &format!(" to {}", r.unit);
-        }
-        let mut designate = false;
-        if plan.redirects_lead {
-            order.redirect_count += 1;
-            designate = jurisdiction::at_bounce_limit(order.redirect_count as u32, policy);
-            detail += &format!(
-                "; redirect {} of {}",
-                order.redirect_count, policy.bounce_limit
-            );
-        }
-        note(&mut tx, &mut order, now, &caller.unit, "ruled", detail).await?;
-        if plan.objector_kept {
-            // Kept: the first-receiver rule holds and the order is deemed
-            // accepted, in a new epoch the handler is told of.
-            let mut kept = a.clone();
-            kept.epoch += 1;
-            kept.state = AssignmentState::Accepted;
-            kept.accepted_us = Some(now);
-            kept.order_seq = order.seq;
-            record::reissue(&self.ctx, &mut tx, &order, &kept, now).await?;
-        } else {
-            record::revoke(&self.ctx, &mut tx, &order, &a, now).await?;
-        }
-        match target {
-            Some(Target::Issue(mut n)) => {
-                n.designated = designate;
-                n.lead_unit = match kind {
-                    RulingKind::Joint => o.unit_id.clone(),
-                    _ => a.lead_unit.clone(),
-                };
-                n.order_seq = order.seq;
-                record::issue(&self.ctx, &mut tx, &order, &n, now).await?;
-            }
-            Some(Target::Held(mut e)) if designate => {
-                e.designated = true;
-                // Untouched yet: a new epoch tells the handler; once taken
-                // on, the first-receiver rule already bars an objection.
-                if e.state == AssignmentState::Dispatched {
-                    e.epoch += 1;
-                    e.order_seq = order.seq;
-                    record::reissue(&self.ctx, &mut tx, &order, &e, now).await?;
-                } else {
-                    assignments::upsert(&mut tx, &e).await?;
+        // Measured once committed: objection to ruling.
+        let mut ruled = None;
+        let answer = self
+            .ctx
+            .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+                let mut o = objections::get(tx, &id).await?.ok_or_else(|| {
+                    ServiceError::not_found("objection", format!("objections/{id}"))
+                })?;
+                if caller.unit != o.authority_unit {
+                    return Err(ServiceError::PermissionDenied(format!(
+                        "objections/{id} is ruled by {}; unit {} may not rule on it",
+                        o.authority_unit, caller.unit
+                    )));
                 }
-            }
-            Some(Target::Held(_)) | None => {}
-        }
-        if designate {
-            order.bounce_limit_reached = true;
-            order.designated_unit = r.unit.clone();
-            let detail = format!(
-                "{} designated by the centre after {} redirections (bounce limit {})",
-                r.unit, order.redirect_count, policy.bounce_limit
+                if o.state != ObjectionState::Pending {
+                    return Err(ServiceError::FailedPrecondition(format!(
+                        "objections/{id} is already {}",
+                        o.state
+                    )));
+                }
+                let plan = jurisdiction::plan_ruling(kind, &o.unit_id, o.role, &r.unit)
+                    .map_err(|e| ServiceError::invalid("unit", e))?;
+                let mut order = locked(tx, &o.order_id).await?;
+                let a = hotline_handler::held(tx, &o.order_id, &o.unit_id).await?;
+                if a.epoch != o.epoch || a.state != AssignmentState::Objected {
+                    return Err(ServiceError::FailedPrecondition(format!(
+                        "objections/{id} is moot: unit {}'s assignment has moved on",
+                        o.unit_id
+                    )));
+                }
+                let target = match &plan.added {
+                    Some((unit, role)) => {
+                        Some(self.target(tx, &order, unit, *role, kind, now).await?)
+                    }
+                    None => None,
+                };
+
+                let mut detail = format!("{id} {kind}");
+                if !r.unit.is_empty() {
+                    detail += &format!(" to {}", r.unit);
+                }
+                let mut designate = false;
+                if plan.redirects_lead {
+                    order.redirect_count += 1;
+                    designate = jurisdiction::at_bounce_limit(order.redirect_count as u32, policy);
+                    detail += &format!(
+                        "; redirect {} of {}",
+                        order.redirect_count, policy.bounce_limit
+                    );
+                }
+                note(tx, &mut order, now, &caller.unit, "ruled", detail).await?;
+                if plan.objector_kept {
+                    // Kept: the first-receiver rule holds and the order is deemed
+                    // accepted, in a new epoch the handler is told of.
+                    let mut kept = a.clone();
+                    kept.epoch += 1;
+                    kept.state.keep()?;
+                    kept.accepted_us = Some(now);
+                    kept.order_seq = order.seq;
+                    record::reissue(&self.ctx, tx, &order, &kept, now).await?;
+                } else {
+                    record::revoke(&self.ctx, tx, &order, &a, now).await?;
+                }
+                match target {
+                    Some(Target::Issue(mut n)) => {
+                        n.designated = designate;
+                        n.lead_unit = match kind {
+                            RulingKind::Joint => o.unit_id.clone(),
+                            _ => a.lead_unit.clone(),
+                        };
+                        n.order_seq = order.seq;
+                        record::issue(&self.ctx, tx, &order, &n, now).await?;
+                    }
+                    Some(Target::Held(mut e)) if designate => {
+                        e.designated = true;
+                        // Untouched yet: a new epoch tells the handler; once taken
+                        // on, the first-receiver rule already bars an objection.
+                        if e.state == AssignmentState::Dispatched {
+                            e.epoch += 1;
+                            e.order_seq = order.seq;
+                            record::reissue(&self.ctx, tx, &order, &e, now).await?;
+                        } else {
+                            assignments::upsert(tx, &e).await?;
+                        }
+                    }
+                    Some(Target::Held(_)) | None => {}
+                }
+                if designate {
+                    order.bounce_limit_reached = true;
+                    order.designated_unit = r.unit.clone();
+                    let detail = format!(
+                        "{} designated by the centre after {} redirections (bounce limit {})",
+                        r.unit, order.redirect_count, policy.bounce_limit
+                    );
+                    let city = self.ctx.topology.city().id.clone();
+                    note(tx, &mut order, now, &city, "designated", detail).await?;
+                }
+                o.state.rule()?;
+                o.ruling = Some(kind);
+                o.ruling_unit = r.unit.clone();
+                o.ruled_by = caller.unit.clone();
+                o.ruled_us = Some(now);
+                o.ruling_note = r.note.clone();
+                objections::upsert(tx, &o).await?;
+                crate::clocks::ruled(tx, &id).await?;
+                summarise(&self.ctx, tx, &mut order, now).await?;
+                orders::update(tx, &order).await?;
+                refer(&self.ctx, tx, &o, now).await?;
+                let answer = RuleObjectionResponse {
+                    objection: Some(to_wire(&o)),
+                };
+                ruled = Some((o, designate, now));
+                Ok(answer)
+            })
+            .await?;
+        if let Some((o, designate, now)) = ruled {
+            let m = &self.ctx.metrics;
+            let labels = m.pair(&o.unit_id, &caller.unit, kind.as_str());
+            hotline_runtime::metrics::Metrics::observe(
+                &m.business.objection_to_ruling,
+                &labels,
+                now - o.objected_us,
             );
-            let city = self.ctx.topology.city().id.clone();
-            note(&mut tx, &mut order, now, &city, "designated", detail).await?;
+            tracing::info!(objection = %id, order_id = %o.order_id, ruling = %kind, by = %caller.unit, designated = designate, "objection ruled");
         }
-        o.state = ObjectionState::Ruled;
-        o.ruling = Some(kind);
-        o.ruling_unit = r.unit.clone();
-        o.ruled_by = caller.unit.clone();
-        o.ruled_us = Some(now);
-        o.ruling_note = r.note.clone();
-        objections::upsert(&mut tx, &o).await?;
-        crate::clocks::ruled(&mut tx, &id).await?;
-        summarise(&self.ctx, &mut tx, &mut order, now).await?;
-        orders::update(&mut tx, &order).await?;
-        refer(&self.ctx, &mut tx, &o, now).await?;
-        let answer = RuleObjectionResponse {
-            objection: Some(to_wire(&o)),
-        };
-        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-        tx.commit().await?;
-        self.ctx.outbox.wake();
-        let m = &self.ctx.metrics;
-        let labels = m.pair(&o.unit_id, &caller.unit, kind.as_str());
-        hotline_runtime::metrics::Metrics::observe(
-            &m.business.objection_to_ruling,
-            &labels,
-            now - o.objected_us,
-        );
-        tracing::info!(objection = %id, order_id = %o.order_id, ruling = %kind, by = %caller.unit, designated = designate, "objection ruled");
         Ok(answer)
     }
 
@@ -340,7 +348,7 @@ pub async fn supersede_pending(
         ..Default::default()
     };
     for mut o in objections::list(conn, &filter, "", i64::MAX).await? {
-        o.state = ObjectionState::Superseded;
+        o.state.supersede()?;
         o.ruled_by = ctx.topology.city().id.clone();
         o.ruled_us = Some(now);
         objections::upsert(conn, &o).await?;

@@ -144,49 +144,43 @@ impl Privacy {
         let order = locked(&mut tx, &r.order_id).await?;
         // The answer is recorded without the identity, and a replay reads
         // it again: identity is kept in one place.
-        let answer =
-            match idem::replay::<_, UnmaskRequesterResponse>(&mut tx, &scope, &r.request_id, &r)
+        // Not apply_once: the identity is read in the same transaction,
+        // for a replay too.
+        let answer = idem::once(&mut tx, &scope, &r.request_id, &r, now, async |tx, now| {
+            let a = assignments::get(tx, &r.order_id, unit)
                 .await?
+                .ok_or_else(|| {
+                    ServiceError::PermissionDenied(format!(
+                        "unit {unit} has no assignment on orders/{}",
+                        r.order_id
+                    ))
+                })?;
+            guard::current_epoch(&r.order_id, unit, r.epoch, a.epoch)?;
+            if a.role == Role::Copy || a.state == AssignmentState::Revoked || order.state.is_final()
             {
-                Some(done) => done,
-                None => {
-                    let a = assignments::get(&mut tx, &r.order_id, unit)
-                        .await?
-                        .ok_or_else(|| {
-                            ServiceError::PermissionDenied(format!(
-                                "unit {unit} has no assignment on orders/{}",
-                                r.order_id
-                            ))
-                        })?;
-                    guard::current_epoch(&r.order_id, unit, r.epoch, a.epoch)?;
-                    if a.role == Role::Copy
-                        || a.state == AssignmentState::Revoked
-                        || order.state.is_final()
-                    {
-                        return Err(ServiceError::FailedPrecondition(format!(
-                            "orders/{} ({}): unit {unit} as {} ({}) may not unmask its requester",
-                            r.order_id, order.state, a.role, a.state
-                        )));
-                    }
-                    // The row names the proven operator, not only the unit.
-                    let audit_id = record(
-                        &mut tx,
-                        caller,
-                        &r.order_id,
-                        now,
-                        "unmask",
-                        reason,
-                        &r.justification,
-                    )
-                    .await?;
-                    let answer = UnmaskRequesterResponse {
-                        audit_id,
-                        ..Default::default()
-                    };
-                    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-                    answer
-                }
+                return Err(ServiceError::FailedPrecondition(format!(
+                    "orders/{} ({}): unit {unit} as {} ({}) may not unmask its requester",
+                    r.order_id, order.state, a.role, a.state
+                )));
+            }
+            // The row names the proven operator, not only the unit.
+            let audit_id = record(
+                tx,
+                caller,
+                &r.order_id,
+                now,
+                "unmask",
+                reason,
+                &r.justification,
+            )
+            .await?;
+            let answer = UnmaskRequesterResponse {
+                audit_id,
+                ..Default::default()
             };
+            Ok(answer)
+        })
+        .await?;
         let (name, phone) = audit::identity(&mut tx, &order.requester_ref)
             .await?
             .ok_or_else(|| ServiceError::not_found("requester", order.requester_ref.clone()))?;

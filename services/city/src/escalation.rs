@@ -108,57 +108,58 @@ impl CityEscalation {
             )));
         }
         let scope = idem::scope("RecordEscalationEvent", &caller.unit);
-        let now = self.ctx.now();
-        let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-            return Ok(done);
-        }
-        let mut order = locked(&mut tx, &r.order_id).await?;
-        let action = kind
-            .as_str_name()
-            .trim_start_matches("ESCALATION_EVENT_KIND_")
-            .to_lowercase();
-        let detail = format!("{} → {}: {}", r.from_unit, r.to_unit, r.detail);
-        let _sent = time;
-        note(&mut tx, &mut order, now, &r.from_unit, &action, detail).await?;
-        parties(&mut tx, kind, &r, time).await?;
-        if kind == EscalationEventKind::CheckedIn && !order.state.is_final() {
-            // The department that checked in co-handles under the lead's clock.
-            if assignments::get(&mut tx, &r.order_id, &r.from_unit)
-                .await?
-                .is_none()
-            {
-                let leads: Vec<_> = assignments::for_order(&mut tx, &r.order_id)
-                    .await?
-                    .into_iter()
-                    .filter(|a| a.role.is_lead() && a.lead_unit.is_empty())
-                    .collect();
-                let lead_due = leads.iter().map(|a| a.due_us).max().unwrap_or(order.due_us);
-                let mut a = record::fresh(&order, &r.from_unit, Role::CoHandler, 1, now, lead_due);
-                // It reports its part to the township that whistled (Art. 14).
-                let topology = &self.ctx.topology;
-                a.lead_unit = leads
-                    .iter()
-                    .find(|l| topology.unit(&l.unit_id).map(|u| u.tier) == Some(Tier::Township))
-                    .map(|l| l.unit_id.clone())
-                    .unwrap_or_default();
-                record::issue(&self.ctx, &mut tx, &order, &a, now).await?;
-                note(
-                    &mut tx,
-                    &mut order,
-                    now,
-                    "city",
-                    "co_handler_added",
-                    format!("{} co-handles", r.from_unit),
-                )
-                .await?;
-            }
-        }
-        orders::update(&mut tx, &order).await?;
-        let answer = RecordEscalationEventResponse {};
-        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-        tx.commit().await?;
-        self.ctx.outbox.wake();
+        let answer = self
+            .ctx
+            .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+                let mut order = locked(tx, &r.order_id).await?;
+                let action = kind
+                    .as_str_name()
+                    .trim_start_matches("ESCALATION_EVENT_KIND_")
+                    .to_lowercase();
+                let detail = format!("{} → {}: {}", r.from_unit, r.to_unit, r.detail);
+                let _sent = time;
+                note(tx, &mut order, now, &r.from_unit, &action, detail).await?;
+                parties(tx, kind, &r, time).await?;
+                if kind == EscalationEventKind::CheckedIn && !order.state.is_final() {
+                    // The department that checked in co-handles under the lead's clock.
+                    if assignments::get(tx, &r.order_id, &r.from_unit)
+                        .await?
+                        .is_none()
+                    {
+                        let leads: Vec<_> = assignments::for_order(tx, &r.order_id)
+                            .await?
+                            .into_iter()
+                            .filter(|a| a.role.is_lead() && a.lead_unit.is_empty())
+                            .collect();
+                        let lead_due = leads.iter().map(|a| a.due_us).max().unwrap_or(order.due_us);
+                        let mut a =
+                            record::fresh(&order, &r.from_unit, Role::CoHandler, 1, now, lead_due);
+                        // It reports its part to the township that whistled (Art. 14).
+                        let topology = &self.ctx.topology;
+                        a.lead_unit = leads
+                            .iter()
+                            .find(|l| {
+                                topology.unit(&l.unit_id).map(|u| u.tier) == Some(Tier::Township)
+                            })
+                            .map(|l| l.unit_id.clone())
+                            .unwrap_or_default();
+                        record::issue(&self.ctx, tx, &order, &a, now).await?;
+                        note(
+                            tx,
+                            &mut order,
+                            now,
+                            "city",
+                            "co_handler_added",
+                            format!("{} co-handles", r.from_unit),
+                        )
+                        .await?;
+                    }
+                }
+                orders::update(tx, &order).await?;
+                let answer = RecordEscalationEventResponse {};
+                Ok(answer)
+            })
+            .await?;
         Ok(answer)
     }
 
@@ -177,32 +178,30 @@ impl CityEscalation {
             )));
         }
         let scope = idem::scope("DecideExtension", &caller.unit);
-        let now = self.ctx.now();
-        let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-            return Ok(done);
-        }
-        let mut order = locked(&mut tx, &r.order_id).await?;
-        let mut a = hotline_handler::held(&mut tx, &r.order_id, &r.unit_id).await?;
-        if a.requested_due_us.is_none() || !a.state.is_open() {
-            return Err(ServiceError::FailedPrecondition(format!(
-                "no extension is pending for {} on orders/{}",
-                r.unit_id, r.order_id
-            )));
-        }
-        if r.approve {
-            extension::grant(&self.ctx, &mut tx, &mut order, &mut a, &caller.unit, now).await?;
-        } else {
-            extension::refuse(&self.ctx, &mut tx, &mut order, &mut a, &caller.unit, now).await?;
-        }
-        orders::update(&mut tx, &order).await?;
-        // The approver is a handler: it reads the text scrubbed.
-        let answer = DecideExtensionResponse {
-            assignment: Some(crate::audit::for_handler(&mut tx, &a).await?),
-        };
-        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-        tx.commit().await?;
-        self.ctx.outbox.wake();
+        let answer = self
+            .ctx
+            .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+                let mut order = locked(tx, &r.order_id).await?;
+                let mut a = hotline_handler::held(tx, &r.order_id, &r.unit_id).await?;
+                if a.requested_due_us.is_none() || !a.state.is_open() {
+                    return Err(ServiceError::FailedPrecondition(format!(
+                        "no extension is pending for {} on orders/{}",
+                        r.unit_id, r.order_id
+                    )));
+                }
+                if r.approve {
+                    extension::grant(&self.ctx, tx, &mut order, &mut a, &caller.unit, now).await?;
+                } else {
+                    extension::refuse(&self.ctx, tx, &mut order, &mut a, &caller.unit, now).await?;
+                }
+                orders::update(tx, &order).await?;
+                // The approver is a handler: it reads the text scrubbed.
+                let answer = DecideExtensionResponse {
+                    assignment: Some(crate::audit::for_handler(tx, &a).await?),
+                };
+                Ok(answer)
+            })
+            .await?;
         Ok(answer)
     }
 }

@@ -2,7 +2,7 @@
 //! the assignment and re-summarises the order. Events for a stale epoch are
 //! refused (the sender parks them as dead letters).
 
-use hotline_core::lifecycle::{further, summarize};
+use hotline_core::lifecycle::Report;
 use hotline_core::{AssignmentState, Micros, ReplyOutcome};
 use hotline_proto::v1::dispatch_service_server::DispatchService;
 use hotline_proto::v1::*;
@@ -79,74 +79,81 @@ impl Events {
             .map(wire::micros)
             .ok_or_else(|| ServiceError::invalid("time", "required"))?;
         let scope = idem::scope("RecordAssignmentEvent", &caller.unit);
-        let now = self.ctx.now();
-        let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-            return Ok(done);
-        }
-        let mut order = locked(&mut tx, &r.order_id).await?;
-        let mut a = hotline_handler::held(&mut tx, &r.order_id, &r.unit_id).await?;
-        guard::current_epoch(&r.order_id, &r.unit_id, r.epoch, a.epoch)?;
-        let lead = a.role.is_lead();
-        // Measured once committed: dispatch → first accept.
-        let mut accepted = None;
-        let (action, detail) = match kind {
-            AssignmentEventKind::Accepted => {
-                if a.accepted_us.is_none() {
-                    accepted = Some(time - a.dispatched_us);
-                }
-                a.accepted_us.get_or_insert(time);
-                a.state = further(a.state, AssignmentState::Accepted);
-                if lead {
-                    clocks::accepted(&self.ctx, &mut tx, &a, time, now).await?;
-                }
-                ("accepted", format!("epoch {}", a.epoch))
-            }
-            AssignmentEventKind::Progress => {
-                a.progress_note = r.note.clone();
-                a.state = further(a.state, AssignmentState::InProgress);
-                ("progress", format!("epoch {}", a.epoch))
-            }
-            AssignmentEventKind::Replied => {
-                let outcome: ReplyOutcome = wire::required_enum("outcome", r.outcome)?;
-                a.replied_us = Some(time);
-                a.outcome = Some(outcome);
-                a.reply_text = r.note.clone();
-                a.state = AssignmentState::Replied;
-                clocks::stop(&mut tx, &a.order_id, &a.unit_id).await?;
-                if !lead {
-                    self.report_to_leads(&mut tx, &a, outcome, now).await?;
-                }
-                ("replied", format!("epoch {} outcome={outcome}", a.epoch))
-            }
-            AssignmentEventKind::ExtensionRequested => {
-                let until = r
-                    .requested_due_time
-                    .as_ref()
-                    .map(wire::micros)
-                    .ok_or_else(|| ServiceError::invalid("requested_due_time", "required"))?;
-                if !lead || !a.state.is_open() || until <= a.due_us {
-                    return Err(ServiceError::FailedPrecondition(format!(
-                        "no extension for {} on orders/{}: only an open lead may extend, to a later date",
-                        a.unit_id, a.order_id
-                    )));
-                }
-                extension::requested(&self.ctx, &mut tx, &order, &mut a, until, &r.note, now)
-                    .await?;
-                ("extension_requested", format!("until {until}"))
-            }
-            AssignmentEventKind::Unspecified => unreachable!("filtered above"),
+        let mut recorded = None;
+        let answer = self
+            .ctx
+            .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+                let mut order = locked(tx, &r.order_id).await?;
+                let mut a = hotline_handler::held(tx, &r.order_id, &r.unit_id).await?;
+                guard::current_epoch(&r.order_id, &r.unit_id, r.epoch, a.epoch)?;
+                let lead = a.role.is_lead();
+                // Measured once committed: dispatch → first accept.
+                let mut accepted = None;
+                let (action, detail) = match kind {
+                    AssignmentEventKind::Accepted => {
+                        if a.accepted_us.is_none() {
+                            accepted = Some(time - a.dispatched_us);
+                        }
+                        a.accepted_us.get_or_insert(time);
+                        a.state.merge(Report::Accepted);
+                        if lead {
+                            clocks::accepted(&self.ctx, tx, &a, time, now).await?;
+                        }
+                        ("accepted", format!("epoch {}", a.epoch))
+                    }
+                    AssignmentEventKind::Progress => {
+                        a.progress_note = r.note.clone();
+                        a.state.merge(Report::Progress);
+                        ("progress", format!("epoch {}", a.epoch))
+                    }
+                    AssignmentEventKind::Replied => {
+                        let outcome: ReplyOutcome = wire::required_enum("outcome", r.outcome)?;
+                        a.replied_us = Some(time);
+                        a.outcome = Some(outcome);
+                        a.reply_text = r.note.clone();
+                        a.state.merge(Report::Replied);
+                        clocks::stop(tx, &a.order_id, &a.unit_id).await?;
+                        if !lead {
+                            self.report_to_leads(tx, &a, outcome, now).await?;
+                        }
+                        ("replied", format!("epoch {} outcome={outcome}", a.epoch))
+                    }
+                    AssignmentEventKind::ExtensionRequested => {
+                        let until =
+                            r.requested_due_time
+                                .as_ref()
+                                .map(wire::micros)
+                                .ok_or_else(|| {
+                                    ServiceError::invalid("requested_due_time", "required")
+                                })?;
+                        if !lead || !a.state.is_open() || until <= a.due_us {
+                            return Err(ServiceError::FailedPrecondition(format!(
+                                "no extension for {} on orders/{}: only an open lead may extend, \
+                                     to a later date",
+                                a.unit_id, a.order_id
+                            )));
+                        }
+                        extension::requested(&self.ctx, tx, &order, &mut a, until, &r.note, now)
+                            .await?;
+                        ("extension_requested", format!("until {until}"))
+                    }
+                    AssignmentEventKind::Unspecified => unreachable!("filtered above"),
+                };
+                assignments::upsert(tx, &a).await?;
+                note(tx, &mut order, now, &r.unit_id, action, detail).await?;
+                extension::settle(&self.ctx, tx, &mut order, &a, now).await?;
+                summarise(&self.ctx, tx, &mut order, now).await?;
+                orders::update(tx, &order).await?;
+                let answer = RecordAssignmentEventResponse {
+                    order_seq: order.seq as u64,
+                };
+                recorded = Some((order, a, lead, accepted, action));
+                Ok(answer)
+            })
+            .await?;
+        let Some((order, a, lead, accepted, action)) = recorded else {
+            return Ok(answer);
         };
-        assignments::upsert(&mut tx, &a).await?;
-        note(&mut tx, &mut order, now, &r.unit_id, action, detail).await?;
-        extension::settle(&self.ctx, &mut tx, &mut order, &a, now).await?;
-        summarise(&self.ctx, &mut tx, &mut order, now).await?;
-        orders::update(&mut tx, &order).await?;
-        let answer = RecordAssignmentEventResponse {
-            order_seq: order.seq as u64,
-        };
-        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-        tx.commit().await?;
         if let Some(waited) = accepted {
             let m = &self.ctx.metrics;
             // A task's accept is no response to a citizen (Art. 15, 32).
@@ -181,10 +188,9 @@ pub async fn summarise(ctx: &Ctx, conn: &mut Conn, order: &mut Order, now: Micro
         .filter(|a| a.role.is_lead() && a.lead_unit.is_empty())
         .map(|a| a.state)
         .collect();
-    let next = summarize(order.state, &leads);
-    if next != order.state {
+    if order.state.summarise(&leads) {
+        let next = order.state;
         // Named apart from the handlers' own "replied" and "accepted".
-        order.state = next;
         note(
             conn,
             order,

@@ -26,48 +26,50 @@ pub async fn record(
     check_community(ctx, &r.unit_id, &r.community_unit)?;
     let role = hand_down_role(r.role)?;
     let scope = idem::scope("RecordHandDown", &caller.unit);
-    let now = ctx.now();
-    let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-        return Ok(done);
-    }
-    let mut order = locked(&mut tx, &r.order_id).await?;
-    let handing = hotline_handler::held(&mut tx, &r.order_id, &r.unit_id).await?;
-    guard::current_epoch(&r.order_id, &r.unit_id, r.epoch, handing.epoch)?;
-    let item = ctx.topology.item(&order.category_code).ok_or_else(|| {
-        ServiceError::FailedPrecondition(format!(
-            "category {} is not in the current catalogue",
-            order.category_code
-        ))
-    })?;
-    jurisdiction::may_hand_down(
-        item,
-        handing.role,
-        handing.state,
-        role,
-        &ctx.topology.policy,
-    )?;
-    let epoch = record::next_epoch(&mut tx, &r.order_id, &r.community_unit).await?;
-    note(
-        &mut tx,
-        &mut order,
-        now,
-        &r.unit_id,
-        "handed_down",
-        format!("{}:{role} epoch {epoch}", r.community_unit),
-    )
-    .await?;
-    // The community works within the handing unit's own time limit.
-    let mut a = record::fresh(&order, &r.community_unit, role, epoch, now, handing.due_us);
-    a.lead_unit = r.unit_id.clone();
-    record::issue(ctx, &mut tx, &order, &a, now).await?;
-    orders::update(&mut tx, &order).await?;
-    let answer = RecordHandDownResponse {
-        order_seq: order.seq as u64,
+    let mut recorded = None;
+    let answer = ctx
+        .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+            let mut order = locked(tx, &r.order_id).await?;
+            let handing = hotline_handler::held(tx, &r.order_id, &r.unit_id).await?;
+            guard::current_epoch(&r.order_id, &r.unit_id, r.epoch, handing.epoch)?;
+            let item = ctx.topology.item(&order.category_code).ok_or_else(|| {
+                ServiceError::FailedPrecondition(format!(
+                    "category {} is not in the current catalogue",
+                    order.category_code
+                ))
+            })?;
+            jurisdiction::may_hand_down(
+                item,
+                handing.role,
+                handing.state,
+                role,
+                &ctx.topology.policy,
+            )?;
+            let epoch = record::next_epoch(tx, &r.order_id, &r.community_unit).await?;
+            note(
+                tx,
+                &mut order,
+                now,
+                &r.unit_id,
+                "handed_down",
+                format!("{}:{role} epoch {epoch}", r.community_unit),
+            )
+            .await?;
+            // The community works within the handing unit's own time limit.
+            let mut a = record::fresh(&order, &r.community_unit, role, epoch, now, handing.due_us);
+            a.lead_unit = r.unit_id.clone();
+            record::issue(ctx, tx, &order, &a, now).await?;
+            orders::update(tx, &order).await?;
+            let answer = RecordHandDownResponse {
+                order_seq: order.seq as u64,
+            };
+            recorded = Some(order.order_id);
+            Ok(answer)
+        })
+        .await?;
+    let Some(order_id) = recorded else {
+        return Ok(answer);
     };
-    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-    tx.commit().await?;
-    ctx.outbox.wake();
-    tracing::info!(order_id = %order.order_id, unit = %r.unit_id, community = %r.community_unit, role = %role, "hand-down recorded");
+    tracing::info!(order_id = %order_id, unit = %r.unit_id, community = %r.community_unit, role = %role, "hand-down recorded");
     Ok(answer)
 }

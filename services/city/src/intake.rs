@@ -118,199 +118,197 @@ impl Intake {
         let scope = idem::scope("SubmitRequest", &city);
         let now = self.ctx.now();
         let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) =
-            idem::replay::<_, SubmitRequestResponse>(&mut tx, &scope, &r.request_id, &r).await?
-        {
-            // The first credential was never kept in clear: a retry gets a
-            // new one for the same order.
-            let order_id = done.order.as_ref().map(|o| o.order_id.clone());
-            let order_id = order_id.filter(|id| !id.is_empty()).ok_or_else(|| {
-                ServiceError::Store(hotline_store::StoreError::Corrupt(
-                    "stored SubmitRequest answer names no order".into(),
-                ))
-            })?;
-            let token = credential::issue(&mut tx, &order_id, now, policy).await?;
-            tx.commit().await?;
-            return Ok(SubmitRequestResponse {
-                requester_token: token,
-                ..done
+        let mut submitted = None;
+        // Not apply_once: a replay, too, gets a credential in this
+        // transaction.
+        let answer = idem::once(&mut tx, &scope, &r.request_id, &r, now, async |tx, now| {
+            let order_id = record::next_id(tx, "order", "HL").await?;
+            let key = self.key.get(tx).await?;
+            let requester_ref = pseudonym(&key, &phone);
+            orders::upsert_requester(tx, &requester_ref, &requester.name, &phone, now).await?;
+            // A repeat of an open order without new facts is a duplicate,
+            // whether intake said so or the centre finds it.
+            let location = r.location.as_ref().map(|l| (l.latitude, l.longitude));
+            let place = (r.address.as_str(), location);
+            let repeats = match (&declared, item) {
+                (Some(d), Some(item)) if d.kind == Disposition::Duplicate => {
+                    let found = self.repeat_of(tx, &requester_ref, place, item, now).await?;
+                    Some(found.ok_or_else(|| {
+                        ServiceError::FailedPrecondition(format!(
+                            "duplicate: no open order of this requester at this place in {} \
+                             within {} h",
+                            item.code, policy.duplicate_window_hours
+                        ))
+                    })?)
+                }
+                (None, Some(item)) if !r.new_facts => {
+                    self.repeat_of(tx, &requester_ref, place, item, now).await?
+                }
+                _ => None,
+            };
+            let declared = declared.or_else(|| {
+                repeats.as_ref().map(|_| disposition::Declared {
+                    kind: Disposition::Duplicate,
+                    line: None,
+                    channel: None,
+                    reason: String::new(),
+                })
             });
-        }
-        let order_id = record::next_id(&mut tx, "order", "HL").await?;
-        let key = self.key.get(&mut tx).await?;
-        let requester_ref = pseudonym(&key, &phone);
-        orders::upsert_requester(&mut tx, &requester_ref, &requester.name, &phone, now).await?;
-        // A repeat of an open order without new facts is a duplicate,
-        // whether intake said so or the centre finds it.
-        let location = r.location.as_ref().map(|l| (l.latitude, l.longitude));
-        let place = (r.address.as_str(), location);
-        let repeats = match (&declared, item) {
-            (Some(d), Some(item)) if d.kind == Disposition::Duplicate => {
-                let found = self
-                    .repeat_of(&mut tx, &requester_ref, place, item, now)
-                    .await?;
-                Some(found.ok_or_else(|| {
-                    ServiceError::FailedPrecondition(format!(
-                        "duplicate: no open order of this requester at this place in {} \
-                         within {} h",
-                        item.code, policy.duplicate_window_hours
-                    ))
-                })?)
-            }
-            (None, Some(item)) if !r.new_facts => {
-                self.repeat_of(&mut tx, &requester_ref, place, item, now)
-                    .await?
-            }
-            _ => None,
-        };
-        let declared = declared.or_else(|| {
-            repeats.as_ref().map(|_| disposition::Declared {
-                kind: Disposition::Duplicate,
-                line: None,
-                channel: None,
-                reason: String::new(),
-            })
-        });
-        let mut order = Stored {
-            address: r.address.clone(),
-            body: r.text.clone(),
-            requester_ref,
-            location: r.location.as_ref().map(|l| Location {
-                latitude: l.latitude,
-                longitude: l.longitude,
-            }),
-            community_unit: located
-                .as_ref()
-                .and_then(|l| l.place.community.clone())
-                .unwrap_or_default(),
-            near_boundary_units: located.map(|l| l.near_boundary).unwrap_or_default(),
-            trace_parent: hotline_runtime::trace::current_traceparent(),
-            mood,
-            ..Stored::new(
-                order_id.clone(),
-                OrderState::Received,
-                kind,
-                channel,
-                item.map(|i| i.code.clone()).unwrap_or_default(),
-                urgency,
-                topology.catalogue_version.clone(),
-                now,
-                policy.due(urgency, now),
-            )
-        };
-        hotline_runtime::trace::record_order(&order_id);
-        let mut received = format!("channel={channel} kind={kind}");
-        if let Some(l) = &order.location {
-            received += &format!(
-                " location={},{} community={} near_boundary={}",
-                l.latitude,
-                l.longitude,
-                order.community_unit,
-                order.near_boundary_units.join(",")
-            );
-        }
-        let classified = match item {
-            Some(i) => format!(
-                "category={} urgency={} catalogue={}",
-                i.code, i.urgency, order.catalogue_version
-            ),
-            None => format!(
-                "no category urgency={urgency} catalogue={}",
-                order.catalogue_version
-            ),
-        };
-        let mut history = vec![
-            (OrderState::Received, received),
-            (OrderState::Classified, classified),
-        ];
-        let mut issued = Vec::new();
-        let mut notes = Vec::new();
-        match (declared, decision) {
-            (Some(d), _) => {
-                let (told, detail) = disposition::record(&d, repeats.as_ref());
-                order.disposition = Some(d.kind);
-                order.answer = told;
-                order.duplicate_of = repeats
-                    .as_ref()
-                    .map(|o| o.order_id.clone())
-                    .unwrap_or_default();
-                order.closed_us = Some(now);
-                history.push((OrderState::Disposed, detail));
-            }
-            (None, Some(Decision::Answer(answer))) => {
-                order.answer = answer;
-                order.closed_us = Some(now);
-                let from = match &known {
-                    Some(entry) => format!("answered at intake from knowledge entry {entry}"),
-                    None => "answered at intake from the catalogue".into(),
-                };
-                history.push((OrderState::Answered, from));
-            }
-            (
-                None,
-                Some(Decision::Dispatch {
-                    territory,
-                    assignments,
+            let mut order = Stored {
+                address: r.address.clone(),
+                body: r.text.clone(),
+                requester_ref,
+                location: r.location.as_ref().map(|l| Location {
+                    latitude: l.latitude,
+                    longitude: l.longitude,
                 }),
-            ) => {
-                order.territory_unit = territory.unwrap_or_default();
-                history.push((OrderState::Dispatched, planned_units(&assignments)));
-                notes.extend(dispatch_notes(topology, &assignments));
-                issued = assignments;
+                community_unit: located
+                    .as_ref()
+                    .and_then(|l| l.place.community.clone())
+                    .unwrap_or_default(),
+                near_boundary_units: located.map(|l| l.near_boundary).unwrap_or_default(),
+                trace_parent: hotline_runtime::trace::current_traceparent(),
+                mood,
+                ..Stored::new(
+                    order_id.clone(),
+                    OrderState::Received,
+                    kind,
+                    channel,
+                    item.map(|i| i.code.clone()).unwrap_or_default(),
+                    urgency,
+                    topology.catalogue_version.clone(),
+                    now,
+                    policy.due(urgency, now),
+                )
+            };
+            hotline_runtime::trace::record_order(&order_id);
+            let mut received = format!("channel={channel} kind={kind}");
+            if let Some(l) = &order.location {
+                received += &format!(
+                    " location={},{} community={} near_boundary={}",
+                    l.latitude,
+                    l.longitude,
+                    order.community_unit,
+                    order.near_boundary_units.join(",")
+                );
             }
-            (None, None) => {
-                return Err(ServiceError::invalid(
-                    "category_code",
-                    "required unless the knowledge base answers the consultation",
-                ));
+            let classified = match item {
+                Some(i) => format!(
+                    "category={} urgency={} catalogue={}",
+                    i.code, i.urgency, order.catalogue_version
+                ),
+                None => format!(
+                    "no category urgency={urgency} catalogue={}",
+                    order.catalogue_version
+                ),
+            };
+            let mut history = vec![
+                (OrderState::Received, received),
+                (OrderState::Classified, classified),
+            ];
+            let mut issued = Vec::new();
+            let mut notes = Vec::new();
+            match (declared, decision) {
+                (Some(d), _) => {
+                    let (told, detail) = disposition::record(&d, repeats.as_ref());
+                    order.disposition = Some(d.kind);
+                    order.answer = told;
+                    order.duplicate_of = repeats
+                        .as_ref()
+                        .map(|o| o.order_id.clone())
+                        .unwrap_or_default();
+                    order.closed_us = Some(now);
+                    history.push((OrderState::Disposed, detail));
+                }
+                (None, Some(Decision::Answer(answer))) => {
+                    order.answer = answer;
+                    order.closed_us = Some(now);
+                    let from = match &known {
+                        Some(entry) => format!("answered at intake from knowledge entry {entry}"),
+                        None => "answered at intake from the catalogue".into(),
+                    };
+                    history.push((OrderState::Answered, from));
+                }
+                (
+                    None,
+                    Some(Decision::Dispatch {
+                        territory,
+                        assignments,
+                    }),
+                ) => {
+                    order.territory_unit = territory.unwrap_or_default();
+                    history.push((OrderState::Dispatched, planned_units(&assignments)));
+                    notes.extend(dispatch_notes(topology, &assignments));
+                    issued = assignments;
+                }
+                (None, None) => {
+                    return Err(ServiceError::invalid(
+                        "category_code",
+                        "required unless the knowledge base answers the consultation",
+                    ));
+                }
             }
-        }
-        order.state = history.last().expect("history").0;
-        // The order is written once, with its whole history in one
-        // statement, and answered from what was written: a request is a
-        // handful of round trips to the store, not one per line.
-        let lines: Vec<HistoryEntry> = history
-            .into_iter()
-            .map(|(state, detail)| (state.as_str(), detail))
-            .chain(notes)
-            .map(|(action, detail)| record::entry(&mut order, now, &city, action, detail))
-            .collect();
-        orders::insert(&mut tx, &order).await?;
-        orders::append_history_all(&mut tx, &order_id, &lines).await?;
-        if let Some(original) = &repeats {
-            disposition::link(&mut tx, &original.order_id, &order_id, now, &city).await?;
-        }
-        let handler_due = policy.due(order.urgency, now);
-        let mut given = Vec::new();
-        // One scrubber for every handler: the recorded identity, and the
-        // name given this time if it differs.
-        let scrubber = if issued.is_empty() {
-            Default::default()
-        } else {
-            crate::audit::scrubber(&mut tx, &order.requester_ref)
-                .await?
-                .name(&requester.name)
-        };
-        for p in &issued {
-            let a = record::fresh(&order, &p.unit_id, p.role, 1, now, handler_due);
-            record::issue_scrubbed(&self.ctx, &mut tx, &order, &a, now, &scrubber).await?;
-            given.push(a);
-        }
-        if let Some(entry_id) = &known {
-            hotline_store::knowledge::answered(&mut tx, &order_id, entry_id, now).await?;
-        }
-        let name = item.map(|i| i.name.as_str()).unwrap_or_default();
-        // The answer is recorded without the credential, which is kept
-        // only as its hash.
-        let answer = SubmitRequestResponse {
-            order: Some(order_with(&order, name, given, lines)),
-            requester_token: String::new(),
-        };
-        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-        let token = credential::issue(&mut tx, &order.order_id, now, policy).await?;
+            for (state, _) in history.iter().skip(1) {
+                order.state.move_to(*state)?;
+            }
+            // The order is written once, with its whole history in one
+            // statement, and answered from what was written: a request is a
+            // handful of round trips to the store, not one per line.
+            let lines: Vec<HistoryEntry> = history
+                .into_iter()
+                .map(|(state, detail)| (state.as_str(), detail))
+                .chain(notes)
+                .map(|(action, detail)| record::entry(&mut order, now, &city, action, detail))
+                .collect();
+            orders::insert(tx, &order).await?;
+            orders::append_history_all(tx, &order_id, &lines).await?;
+            if let Some(original) = &repeats {
+                disposition::link(tx, &original.order_id, &order_id, now, &city).await?;
+            }
+            let handler_due = policy.due(order.urgency, now);
+            let mut given = Vec::new();
+            // One scrubber for every handler: the recorded identity, and the
+            // name given this time if it differs.
+            let scrubber = if issued.is_empty() {
+                Default::default()
+            } else {
+                crate::audit::scrubber(tx, &order.requester_ref)
+                    .await?
+                    .name(&requester.name)
+            };
+            for p in &issued {
+                let a = record::fresh(&order, &p.unit_id, p.role, 1, now, handler_due);
+                record::issue_scrubbed(&self.ctx, tx, &order, &a, now, &scrubber).await?;
+                given.push(a);
+            }
+            if let Some(entry_id) = &known {
+                hotline_store::knowledge::answered(tx, &order_id, entry_id, now).await?;
+            }
+            let name = item.map(|i| i.name.as_str()).unwrap_or_default();
+            // The answer is recorded without the credential, which is kept
+            // only as its hash.
+            let answer = SubmitRequestResponse {
+                order: Some(order_with(&order, name, given, lines)),
+                requester_token: String::new(),
+            };
+            submitted = Some(order);
+            Ok(answer)
+        })
+        .await?;
+        // The first credential was never kept in clear: a retry gets a new
+        // one for the same order.
+        let order_id = answer.order.as_ref().map(|o| o.order_id.clone());
+        let order_id = order_id.filter(|id| !id.is_empty()).ok_or_else(|| {
+            ServiceError::Store(hotline_store::StoreError::Corrupt(
+                "stored SubmitRequest answer names no order".into(),
+            ))
+        })?;
+        let token = credential::issue(&mut tx, &order_id, now, policy).await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
-        tracing::info!(order_id = %order.order_id, category = %order.category_code, urgency = %order.urgency, state = %order.state, "order received");
+        if let Some(order) = submitted {
+            tracing::info!(order_id = %order.order_id, category = %order.category_code, urgency = %order.urgency, state = %order.state, "order received");
+        }
         Ok(SubmitRequestResponse {
             requester_token: token,
             ..answer
@@ -324,119 +322,134 @@ impl Intake {
     ) -> Result<RecordCallbackResponse> {
         let order_id = record::order_id(&r.name)?.to_string();
         let satisfaction: Satisfaction = wire::required_enum("satisfaction", r.satisfaction)?;
-        let scope = idem::scope("RecordCallback", &caller.unit);
-        let now = self.ctx.now();
         let policy = &self.ctx.topology.policy;
-        let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-            return Ok(done);
-        }
-        let mut order = locked(&mut tx, &order_id).await?;
-        hotline_runtime::trace::record_order(&order_id);
-        let effect =
-            lifecycle::callback(order.state, r.resolved, order.reopen_count as u32, policy)?;
-        order.callback = Some(Callback {
-            resolved: r.resolved,
-            satisfaction,
-            time_us: now,
-        });
-        let detail = format!("resolved={} satisfaction={satisfaction}", r.resolved);
-        transition(
-            &mut tx,
-            &mut order,
-            now,
-            &caller.unit,
-            OrderState::CalledBack,
-            detail,
-        )
-        .await?;
-        crate::clocks::callback_done(&mut tx, &order_id).await?;
-        // Assessment counts every callback, a reopened order's too.
-        hotline_store::assessment::insert_callback(
-            &mut tx,
-            &order_id,
-            order.seq,
-            r.resolved,
-            satisfaction,
-            now,
-        )
-        .await?;
-        let told = format!("resolved={} satisfaction={satisfaction}", r.resolved);
-        crate::requester::tell_handlers(
-            &self.ctx,
-            &mut tx,
-            &order,
-            NoticeKind::CallbackResult,
-            told,
-            now,
-        )
-        .await?;
-        match effect {
-            CallbackEffect::Close => {
-                order.closed_us = Some(now);
-                let why = if r.resolved {
-                    "resolved"
-                } else {
-                    "unresolved; reopen limit reached"
-                };
+        let scope = idem::scope("RecordCallback", &caller.unit);
+        let mut recorded = None;
+        let answer = self
+            .ctx
+            .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+                let mut order = locked(tx, &order_id).await?;
+                hotline_runtime::trace::record_order(&order_id);
+                let effect = lifecycle::callback(
+                    order.state,
+                    r.resolved,
+                    order.reopen_count as u32,
+                    policy,
+                )?;
+                order.callback = Some(Callback {
+                    resolved: r.resolved,
+                    satisfaction,
+                    time_us: now,
+                });
+                let detail = format!("resolved={} satisfaction={satisfaction}", r.resolved);
                 transition(
-                    &mut tx,
+                    tx,
                     &mut order,
                     now,
                     &caller.unit,
-                    OrderState::Closed,
-                    why.into(),
-                )
-                .await?;
-            }
-            CallbackEffect::Reopen => {
-                order.reopen_count += 1;
-                let detail = format!("reopen {} of {}", order.reopen_count, policy.max_reopens);
-                transition(
-                    &mut tx,
-                    &mut order,
-                    now,
-                    &caller.unit,
-                    OrderState::Reopened,
+                    OrderState::CalledBack,
                     detail,
                 )
                 .await?;
-                crate::arbitration::supersede_pending(&self.ctx, &mut tx, &order_id, now).await?;
-                // A new handler clock with a fresh limit; the business
-                // clock (order.due_us) runs on.
-                let due = policy.due(order.urgency, now);
-                let mut units = Vec::new();
-                for old in assignments::for_order(&mut tx, &order_id).await? {
-                    if old.state == AssignmentState::Revoked {
-                        continue;
-                    }
-                    crate::clocks::stop(&mut tx, &order_id, &old.unit_id).await?;
-                    let mut a =
-                        record::fresh(&order, &old.unit_id, old.role, old.epoch + 1, now, due);
-                    a.designated = old.designated;
-                    a.lead_unit = old.lead_unit.clone();
-                    units.push(format!("{}:{}:epoch{}", a.unit_id, a.role, a.epoch));
-                    record::issue(&self.ctx, &mut tx, &order, &a, now).await?;
-                }
-                transition(
-                    &mut tx,
-                    &mut order,
+                crate::clocks::callback_done(tx, &order_id).await?;
+                // Assessment counts every callback, a reopened order's too.
+                hotline_store::assessment::insert_callback(
+                    tx,
+                    &order_id,
+                    order.seq,
+                    r.resolved,
+                    satisfaction,
                     now,
-                    &caller.unit,
-                    OrderState::Dispatched,
-                    units.join(" "),
                 )
                 .await?;
-            }
-        }
-        orders::update(&mut tx, &order).await?;
-        let name = self.category_name(&order.category_code);
-        let answer = RecordCallbackResponse {
-            order: Some(full_order(&mut tx, &order, &name).await?),
+                let told = format!("resolved={} satisfaction={satisfaction}", r.resolved);
+                crate::requester::tell_handlers(
+                    &self.ctx,
+                    tx,
+                    &order,
+                    NoticeKind::CallbackResult,
+                    told,
+                    now,
+                )
+                .await?;
+                match effect {
+                    CallbackEffect::Close => {
+                        order.closed_us = Some(now);
+                        let why = if r.resolved {
+                            "resolved"
+                        } else {
+                            "unresolved; reopen limit reached"
+                        };
+                        transition(
+                            tx,
+                            &mut order,
+                            now,
+                            &caller.unit,
+                            OrderState::Closed,
+                            why.into(),
+                        )
+                        .await?;
+                    }
+                    CallbackEffect::Reopen => {
+                        order.reopen_count += 1;
+                        let detail =
+                            format!("reopen {} of {}", order.reopen_count, policy.max_reopens);
+                        transition(
+                            tx,
+                            &mut order,
+                            now,
+                            &caller.unit,
+                            OrderState::Reopened,
+                            detail,
+                        )
+                        .await?;
+                        crate::arbitration::supersede_pending(&self.ctx, tx, &order_id, now)
+                            .await?;
+                        // A new handler clock with a fresh limit; the business
+                        // clock (order.due_us) runs on.
+                        let due = policy.due(order.urgency, now);
+                        let mut units = Vec::new();
+                        for old in assignments::for_order(tx, &order_id).await? {
+                            if old.state == AssignmentState::Revoked {
+                                continue;
+                            }
+                            crate::clocks::stop(tx, &order_id, &old.unit_id).await?;
+                            let mut a = record::fresh(
+                                &order,
+                                &old.unit_id,
+                                old.role,
+                                old.epoch + 1,
+                                now,
+                                due,
+                            );
+                            a.designated = old.designated;
+                            a.lead_unit = old.lead_unit.clone();
+                            units.push(format!("{}:{}:epoch{}", a.unit_id, a.role, a.epoch));
+                            record::issue(&self.ctx, tx, &order, &a, now).await?;
+                        }
+                        transition(
+                            tx,
+                            &mut order,
+                            now,
+                            &caller.unit,
+                            OrderState::Dispatched,
+                            units.join(" "),
+                        )
+                        .await?;
+                    }
+                }
+                orders::update(tx, &order).await?;
+                let name = self.category_name(&order.category_code);
+                let answer = RecordCallbackResponse {
+                    order: Some(full_order(tx, &order, &name).await?),
+                };
+                recorded = Some((order, now));
+                Ok(answer)
+            })
+            .await?;
+        let Some((order, now)) = recorded else {
+            return Ok(answer);
         };
-        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-        tx.commit().await?;
-        self.ctx.outbox.wake();
         let callback = hotline_runtime::metrics::CallbackLabels {
             urgency: order.urgency.as_str().to_string(),
             resolved: r.resolved.to_string(),
@@ -693,57 +706,54 @@ pub(crate) async fn urge(ctx: &Ctx, actor: &str, r: UrgeOrderRequest) -> Result<
         .filter(|s| *s != UrgeSource::Unspecified)
         .ok_or_else(|| ServiceError::invalid("source", "required"))?;
     let scope = idem::scope("UrgeOrder", actor);
-    let now = ctx.now();
-    let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-        return Ok(done);
-    }
-    let mut order = locked(&mut tx, &order_id).await?;
-    if order.state.is_final() || order.state == OrderState::Received {
-        return Err(ServiceError::FailedPrecondition(format!(
-            "orders/{order_id} is {}: only an open order can be urged",
-            order.state
-        )));
-    }
-    order.urge_count += 1;
-    let by = source
-        .as_str_name()
-        .trim_start_matches("URGE_SOURCE_")
-        .to_lowercase();
-    let detail = format!("by the {by} ({})", order.urge_count);
-    note(&mut tx, &mut order, now, actor, "urged", detail).await?;
-    let mut told = Vec::new();
-    for a in assignments::for_order(&mut tx, &order_id).await? {
-        if a.role.is_lead() && a.state.is_open() {
-            told.push(a.unit_id.clone());
-            told.extend(ctx.topology.parent_of(&a.unit_id).map(|p| p.id.clone()));
-        }
-    }
-    told.sort();
-    told.dedup();
-    for unit in &told {
-        let n = hotline_handler::notice::notice(
-            format!("urge:{order_id}:{}:{unit}", order.urge_count),
-            unit,
-            &order_id,
-            NoticeKind::Urge,
-            now,
-            format!("urged by the {by}"),
-        );
-        hotline_handler::notice::send(&mut tx, actor, n, now).await?;
-    }
-    orders::update(&mut tx, &order).await?;
-    let name = ctx
-        .topology
-        .item(&order.category_code)
-        .map(|i| i.name.clone())
-        .unwrap_or_default();
-    let answer = UrgeOrderResponse {
-        order: Some(full_order(&mut tx, &order, &name).await?),
-    };
-    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-    tx.commit().await?;
-    ctx.outbox.wake();
+    let answer = ctx
+        .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+            let mut order = locked(tx, &order_id).await?;
+            if order.state.is_final() || order.state == OrderState::Received {
+                return Err(ServiceError::FailedPrecondition(format!(
+                    "orders/{order_id} is {}: only an open order can be urged",
+                    order.state
+                )));
+            }
+            order.urge_count += 1;
+            let by = source
+                .as_str_name()
+                .trim_start_matches("URGE_SOURCE_")
+                .to_lowercase();
+            let detail = format!("by the {by} ({})", order.urge_count);
+            note(tx, &mut order, now, actor, "urged", detail).await?;
+            let mut told = Vec::new();
+            for a in assignments::for_order(tx, &order_id).await? {
+                if a.role.is_lead() && a.state.is_open() {
+                    told.push(a.unit_id.clone());
+                    told.extend(ctx.topology.parent_of(&a.unit_id).map(|p| p.id.clone()));
+                }
+            }
+            told.sort();
+            told.dedup();
+            for unit in &told {
+                let n = hotline_handler::notice::notice(
+                    format!("urge:{order_id}:{}:{unit}", order.urge_count),
+                    unit,
+                    &order_id,
+                    NoticeKind::Urge,
+                    now,
+                    format!("urged by the {by}"),
+                );
+                hotline_handler::notice::send(tx, actor, n, now).await?;
+            }
+            orders::update(tx, &order).await?;
+            let name = ctx
+                .topology
+                .item(&order.category_code)
+                .map(|i| i.name.clone())
+                .unwrap_or_default();
+            let answer = UrgeOrderResponse {
+                order: Some(full_order(tx, &order, &name).await?),
+            };
+            Ok(answer)
+        })
+        .await?;
     Ok(answer)
 }
 

@@ -166,42 +166,41 @@ impl Knowledge {
             ));
         }
         let scope = idem::scope("UpsertKnowledgeEntry", &owner);
-        let now = self.ctx.now();
-        let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-            return Ok(done);
-        }
-        let entry_id = if e.entry_id.is_empty() {
-            crate::record::next_id(&mut tx, "knowledge", "KB").await?
-        } else {
-            let old = knowledge::get(&mut tx, &e.entry_id)
-                .await?
-                .ok_or_else(|| ServiceError::not_found("knowledge entry", e.entry_id.clone()))?;
-            if old.owner_unit != owner {
-                return Err(ServiceError::PermissionDenied(format!(
-                    "knowledge entry {} is kept by unit {}",
-                    e.entry_id, old.owner_unit
-                )));
-            }
-            e.entry_id.clone()
-        };
-        let stored = Entry {
-            entry_id,
-            tokens: words(&format!("{} {}", e.question, e.answer)),
-            question: e.question,
-            answer: e.answer,
-            category_codes: e.category_codes,
-            valid_from_us: valid_from.unwrap_or(now),
-            valid_to_us: valid_to,
-            owner_unit: owner,
-            updated_us: now,
-        };
-        knowledge::upsert(&mut tx, &stored).await?;
-        let answer = UpsertKnowledgeEntryResponse {
-            entry: Some(to_wire(&stored)),
-        };
-        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-        tx.commit().await?;
+        let answer = self
+            .ctx
+            .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+                let entry_id = if e.entry_id.is_empty() {
+                    crate::record::next_id(tx, "knowledge", "KB").await?
+                } else {
+                    let old = knowledge::get(tx, &e.entry_id).await?.ok_or_else(|| {
+                        ServiceError::not_found("knowledge entry", e.entry_id.clone())
+                    })?;
+                    if old.owner_unit != owner {
+                        return Err(ServiceError::PermissionDenied(format!(
+                            "knowledge entry {} is kept by unit {}",
+                            e.entry_id, old.owner_unit
+                        )));
+                    }
+                    e.entry_id.clone()
+                };
+                let stored = Entry {
+                    entry_id,
+                    tokens: words(&format!("{} {}", e.question, e.answer)),
+                    question: e.question,
+                    answer: e.answer,
+                    category_codes: e.category_codes,
+                    valid_from_us: valid_from.unwrap_or(now),
+                    valid_to_us: valid_to,
+                    owner_unit: owner,
+                    updated_us: now,
+                };
+                knowledge::upsert(tx, &stored).await?;
+                let answer = UpsertKnowledgeEntryResponse {
+                    entry: Some(to_wire(&stored)),
+                };
+                Ok(answer)
+            })
+            .await?;
         Ok(answer)
     }
 }

@@ -255,34 +255,37 @@ impl CityProactive {
             return Err(ServiceError::invalid("due_time", "must be after now"));
         }
         let scope = idem::scope("CreateProactiveTask", &caller.unit);
-        let mut tx = ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-            return Ok(done);
-        }
-        let city = t.city().id.clone();
-        let order_id = record::next_id(&mut tx, "order", "HL").await?;
-        let mut order = task_order(ctx, &order_id, item, unit, &r.instructions, now, due);
-        orders::insert(&mut tx, &order).await?;
-        let task = Task {
-            order_id: order_id.clone(),
-            issuer_unit: issuer.id.clone(),
-            area_unit: unit.id.clone(),
-            created_us: now,
+        let mut issued = None;
+        let answer = ctx
+            .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+                let city = t.city().id.clone();
+                let order_id = record::next_id(tx, "order", "HL").await?;
+                let mut order = task_order(ctx, &order_id, item, unit, &r.instructions, now, due);
+                orders::insert(tx, &order).await?;
+                let task = Task {
+                    order_id: order_id.clone(),
+                    issuer_unit: issuer.id.clone(),
+                    area_unit: unit.id.clone(),
+                    created_us: now,
+                };
+                store::insert_task(tx, &task).await?;
+                let received = format!("proactive task from {} to {}", issuer.id, unit.id);
+                note(tx, &mut order, now, &issuer.id, "received", received).await?;
+                let dispatched = format!("{}:{}", unit.id, Role::Lead);
+                note(tx, &mut order, now, &city, "dispatched", dispatched).await?;
+                let a = record::fresh(&order, &unit.id, Role::Lead, 1, now, due);
+                record::issue(ctx, tx, &order, &a, now).await?;
+                orders::update(tx, &order).await?;
+                let answer = CreateProactiveTaskResponse {
+                    task: Some(self.task_to_wire(tx, &order, &task, now).await?),
+                };
+                issued = Some(order_id);
+                Ok(answer)
+            })
+            .await?;
+        let Some(order_id) = issued else {
+            return Ok(answer);
         };
-        store::insert_task(&mut tx, &task).await?;
-        let received = format!("proactive task from {} to {}", issuer.id, unit.id);
-        note(&mut tx, &mut order, now, &issuer.id, "received", received).await?;
-        let dispatched = format!("{}:{}", unit.id, Role::Lead);
-        note(&mut tx, &mut order, now, &city, "dispatched", dispatched).await?;
-        let a = record::fresh(&order, &unit.id, Role::Lead, 1, now, due);
-        record::issue(ctx, &mut tx, &order, &a, now).await?;
-        orders::update(&mut tx, &order).await?;
-        let answer = CreateProactiveTaskResponse {
-            task: Some(self.task_to_wire(&mut tx, &order, &task, now).await?),
-        };
-        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-        tx.commit().await?;
-        ctx.outbox.wake();
         tracing::info!(order_id = %order_id, issuer = %issuer.id, unit = %unit.id, category = %item.code, "proactive task issued");
         Ok(answer)
     }

@@ -34,148 +34,138 @@ pub async fn reclassify(
         ))
     })?;
     let scope = idem::scope("ReclassifyOrder", &caller.unit);
-    let now = ctx.now();
-    let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-        return Ok(done);
-    }
-    let mut order = locked(&mut tx, &order_id).await?;
-    // A task's unit was chosen by its issuer, not by the catalogue.
-    if !order.kind.is_citizen_request() {
-        return Err(ServiceError::FailedPrecondition(format!(
-            "orders/{order_id} is a proactive task: it is not classified against the catalogue"
-        )));
-    }
-    if !matches!(order.state, OrderState::Dispatched | OrderState::InProgress) {
-        return Err(ServiceError::FailedPrecondition(format!(
-            "cannot reclassify orders/{order_id} in state {}: only an order with its handlers",
-            order.state
-        )));
-    }
-    if order.category_code == item.code && order.catalogue_version == topology.catalogue_version {
-        return Err(ServiceError::invalid(
-            "category_code",
-            format!("orders/{order_id} is already classified as {}", item.code),
-        ));
-    }
-    // The order's place, as intake found it: its location, or its address.
-    let located = order
-        .location
-        .map(|l| topology.locate(l.latitude, l.longitude))
-        .transpose()
-        .map_err(|e| ServiceError::FailedPrecondition(format!("location: {e}")))?;
-    let site = match &located {
-        Some(l) => Site::Place(&l.place),
-        None => Site::Address(&order.address),
-    };
-    let Decision::Dispatch {
-        territory,
-        assignments: planned,
-    } = dispatch::plan(topology, item, site).map_err(decision_error)?
-    else {
-        unreachable!("plan only dispatches")
-    };
-    // The reason is the centre's own classification note, not the request.
-    let detail = format!(
-        "category {} to {}; urgency {} to {}; catalogue {}; reason: {}",
-        order.category_code,
-        item.code,
-        order.urgency,
-        item.urgency,
-        topology.catalogue_version,
-        r.reason.trim()
-    );
-    order.category_code = item.code.clone();
-    order.urgency = item.urgency;
-    order.catalogue_version = topology.catalogue_version.clone();
-    // The business clock still runs from intake; its limit follows the
-    // new urgency.
-    order.due_us = policy.due(item.urgency, order.received_us);
-    order.territory_unit = territory.unwrap_or_default();
-    supersede_pending(ctx, &mut tx, &order_id, now).await?;
-    note(
-        &mut tx,
-        &mut order,
-        now,
-        &caller.unit,
-        "reclassified",
-        detail,
-    )
-    .await?;
+    let mut reclassified = None;
+    let answer = ctx
+        .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+            let mut order = locked(tx, &order_id).await?;
+            // A task's unit was chosen by its issuer, not by the catalogue.
+            if !order.kind.is_citizen_request() {
+                return Err(ServiceError::FailedPrecondition(format!(
+                    "orders/{order_id} is a proactive task: \
+                     it is not classified against the catalogue"
+                )));
+            }
+            if !matches!(order.state, OrderState::Dispatched | OrderState::InProgress) {
+                return Err(ServiceError::FailedPrecondition(format!(
+                    "cannot reclassify orders/{order_id} in state {}: \
+                     only an order with its handlers",
+                    order.state
+                )));
+            }
+            if order.category_code == item.code
+                && order.catalogue_version == topology.catalogue_version
+            {
+                return Err(ServiceError::invalid(
+                    "category_code",
+                    format!("orders/{order_id} is already classified as {}", item.code),
+                ));
+            }
+            // The order's place, as intake found it: its location, or its address.
+            let located = order
+                .location
+                .map(|l| topology.locate(l.latitude, l.longitude))
+                .transpose()
+                .map_err(|e| ServiceError::FailedPrecondition(format!("location: {e}")))?;
+            let site = match &located {
+                Some(l) => Site::Place(&l.place),
+                None => Site::Address(&order.address),
+            };
+            let Decision::Dispatch {
+                territory,
+                assignments: planned,
+            } = dispatch::plan(topology, item, site).map_err(decision_error)?
+            else {
+                unreachable!("plan only dispatches")
+            };
+            // The reason is the centre's own classification note, not the request.
+            let detail = format!(
+                "category {} to {}; urgency {} to {}; catalogue {}; reason: {}",
+                order.category_code,
+                item.code,
+                order.urgency,
+                item.urgency,
+                topology.catalogue_version,
+                r.reason.trim()
+            );
+            order.category_code = item.code.clone();
+            order.urgency = item.urgency;
+            order.catalogue_version = topology.catalogue_version.clone();
+            // The business clock still runs from intake; its limit follows the
+            // new urgency.
+            order.due_us = policy.due(item.urgency, order.received_us);
+            order.territory_unit = territory.unwrap_or_default();
+            supersede_pending(ctx, tx, &order_id, now).await?;
+            note(tx, &mut order, now, &caller.unit, "reclassified", detail).await?;
 
-    let handler_due = policy.due(order.urgency, now);
-    let held = assignments::for_order(&mut tx, &order_id).await?;
-    let mut revoked = Vec::new();
-    for a in held.iter().filter(|a| a.state != AssignmentState::Revoked) {
-        if !planned.iter().any(|p| p.unit_id == a.unit_id) {
-            record::revoke(ctx, &mut tx, &order, a, now).await?;
-            revoked.push(a.unit_id.clone());
-        }
-    }
-    let mut detail = planned_units(&planned);
-    if !revoked.is_empty() {
-        detail += &format!("; revoked {}", revoked.join(" "));
-    }
-    note(
-        &mut tx,
-        &mut order,
-        now,
-        &topology.city().id,
-        "redispatched",
-        detail,
-    )
-    .await?;
-    for (action, detail) in dispatch_notes(topology, &planned) {
-        note(
-            &mut tx,
-            &mut order,
-            now,
-            &topology.city().id,
-            action,
-            detail,
-        )
-        .await?;
-    }
-    for p in &planned {
-        let kept = held.iter().find(|a| {
-            a.unit_id == p.unit_id && a.role == p.role && a.state != AssignmentState::Revoked
-        });
-        let (a, again) = match kept {
-            // Kept on: the same work under the new facts, in a new epoch;
-            // an objection overtaken by the reclassification starts over.
-            Some(a) => {
-                let mut a = a.clone();
-                a.epoch += 1;
-                a.category_code = order.category_code.clone();
-                a.urgency = order.urgency;
-                a.due_us = handler_due;
-                a.order_seq = order.seq;
-                if a.state == AssignmentState::Objected {
-                    a.state = AssignmentState::Dispatched;
-                    a.dispatched_us = now;
+            let handler_due = policy.due(order.urgency, now);
+            let held = assignments::for_order(tx, &order_id).await?;
+            let mut revoked = Vec::new();
+            for a in held.iter().filter(|a| a.state != AssignmentState::Revoked) {
+                if !planned.iter().any(|p| p.unit_id == a.unit_id) {
+                    record::revoke(ctx, tx, &order, a, now).await?;
+                    revoked.push(a.unit_id.clone());
                 }
-                (a, true)
             }
-            None => {
-                let epoch = record::next_epoch(&mut tx, &order_id, &p.unit_id).await?;
-                let a = record::fresh(&order, &p.unit_id, p.role, epoch, now, handler_due);
-                (a, false)
+            let mut detail = planned_units(&planned);
+            if !revoked.is_empty() {
+                detail += &format!("; revoked {}", revoked.join(" "));
             }
-        };
-        if again {
-            record::reissue(ctx, &mut tx, &order, &a, now).await?;
-        } else {
-            record::issue(ctx, &mut tx, &order, &a, now).await?;
-        }
+            note(
+                tx,
+                &mut order,
+                now,
+                &topology.city().id,
+                "redispatched",
+                detail,
+            )
+            .await?;
+            for (action, detail) in dispatch_notes(topology, &planned) {
+                note(tx, &mut order, now, &topology.city().id, action, detail).await?;
+            }
+            for p in &planned {
+                let kept = held.iter().find(|a| {
+                    a.unit_id == p.unit_id
+                        && a.role == p.role
+                        && a.state != AssignmentState::Revoked
+                });
+                let (a, again) = match kept {
+                    // Kept on: the same work under the new facts, in a new epoch;
+                    // an objection overtaken by the reclassification starts over.
+                    Some(a) => {
+                        let mut a = a.clone();
+                        a.epoch += 1;
+                        a.category_code = order.category_code.clone();
+                        a.urgency = order.urgency;
+                        a.due_us = handler_due;
+                        a.order_seq = order.seq;
+                        if a.state.overtake_objection() {
+                            a.dispatched_us = now;
+                        }
+                        (a, true)
+                    }
+                    None => {
+                        let epoch = record::next_epoch(tx, &order_id, &p.unit_id).await?;
+                        let a = record::fresh(&order, &p.unit_id, p.role, epoch, now, handler_due);
+                        (a, false)
+                    }
+                };
+                if again {
+                    record::reissue(ctx, tx, &order, &a, now).await?;
+                } else {
+                    record::issue(ctx, tx, &order, &a, now).await?;
+                }
+            }
+            summarise(ctx, tx, &mut order, now).await?;
+            orders::update(tx, &order).await?;
+            let answer = ReclassifyOrderResponse {
+                order: Some(full_order(tx, &order, &item.name).await?),
+            };
+            reclassified = Some(order);
+            Ok(answer)
+        })
+        .await?;
+    if let Some(order) = reclassified {
+        tracing::info!(order_id = %order_id, category = %order.category_code, urgency = %order.urgency, "order reclassified");
     }
-    summarise(ctx, &mut tx, &mut order, now).await?;
-    orders::update(&mut tx, &order).await?;
-    let answer = ReclassifyOrderResponse {
-        order: Some(full_order(&mut tx, &order, &item.name).await?),
-    };
-    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-    tx.commit().await?;
-    ctx.outbox.wake();
-    tracing::info!(order_id = %order_id, category = %order.category_code, urgency = %order.urgency, "order reclassified");
     Ok(answer)
 }

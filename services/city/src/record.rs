@@ -56,7 +56,7 @@ pub async fn transition(
     state: OrderState,
     detail: String,
 ) -> Result<()> {
-    order.state = state;
+    order.state.move_to(state)?;
     note(conn, order, now, actor, state.as_str(), detail).await
 }
 
@@ -178,7 +178,7 @@ pub async fn revoke(
 ) -> Result<()> {
     let mut revoked = a.clone();
     revoked.epoch += 1;
-    revoked.state = AssignmentState::Revoked;
+    revoked.state.revoke()?;
     revoked.order_seq = order.seq;
     crate::clocks::stop(conn, &a.order_id, &a.unit_id).await?;
     issue(ctx, conn, order, &revoked, now).await

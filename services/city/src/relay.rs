@@ -1,8 +1,7 @@
 //! The contact relay: a handler reaches the requester through the city,
 //! which records the contact and never hands out the number.
 
-use hotline_core::AssignmentState;
-use hotline_core::lifecycle::further;
+use hotline_core::lifecycle::Report;
 use hotline_proto::v1::contact_relay_service_server::ContactRelayService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
@@ -29,79 +28,80 @@ impl Relay {
         required("order_id", &r.order_id)?;
         let unit = &caller.unit;
         let scope = idem::scope("RelayContact", unit);
-        let now = self.ctx.now();
-        let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-            return Ok(done);
-        }
-        let mut order = locked(&mut tx, &r.order_id).await?;
-        let mut a = assignments::get(&mut tx, &r.order_id, unit)
-            .await?
-            .ok_or_else(|| {
-                ServiceError::PermissionDenied(format!(
-                    "unit {unit} has no assignment on orders/{}",
-                    r.order_id
-                ))
-            })?;
-        guard::current_epoch(&r.order_id, unit, r.epoch, a.epoch)?;
-        if a.role == hotline_core::Role::Copy || order.state.is_final() {
-            return Err(ServiceError::FailedPrecondition(format!(
-                "orders/{} ({}) cannot be contacted by unit {unit} as {}",
-                r.order_id, order.state, a.role
-            )));
-        }
-        let contact_id = record::next_id(&mut tx, "contact", "CT").await?;
-        orders::insert_contact(
-            &mut tx,
-            &orders::Contact {
-                contact_id: contact_id.clone(),
-                order_id: r.order_id.clone(),
-                unit_id: unit.clone(),
-                epoch: a.epoch,
-                time_us: now,
-                purpose: r.purpose.clone(),
-            },
-        )
-        .await?;
-        // The relay dials the requester's number: a read of identity.
-        crate::audit::record(
-            &mut tx,
-            caller,
-            &r.order_id,
-            now,
-            "relay",
-            UnmaskReason::Unspecified,
-            &format!("contact {contact_id}"),
-        )
-        .await?;
         // Measured once committed: the contact window closing.
-        let window = (a.contacted_us.is_none() && a.role.is_lead()).then(|| {
-            let accepted = a.accepted_us.unwrap_or(now);
-            let policy = &self.ctx.topology.policy;
-            now <= hotline_core::deadline::contact_due(policy, a.urgency, accepted)
-        });
-        a.contacted_us.get_or_insert(now);
-        a.state = further(a.state, AssignmentState::Contacted);
-        assignments::upsert(&mut tx, &a).await?;
-        crate::clocks::contacted(&mut tx, &a).await?;
-        note(
-            &mut tx,
-            &mut order,
-            now,
-            unit,
-            "contacted",
-            format!("contact {contact_id} via relay"),
-        )
-        .await?;
-        crate::events::summarise(&self.ctx, &mut tx, &mut order, now).await?;
-        orders::update(&mut tx, &order).await?;
-        let answer = RelayContactResponse {
-            contact_id,
-            contacted_time: Some(wire::ts(now)),
-        };
-        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-        tx.commit().await?;
-        if let Some(met) = window {
+        let mut contact_window = None;
+        let answer = self
+            .ctx
+            .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+                let mut order = locked(tx, &r.order_id).await?;
+                let mut a = assignments::get(tx, &r.order_id, unit)
+                    .await?
+                    .ok_or_else(|| {
+                        ServiceError::PermissionDenied(format!(
+                            "unit {unit} has no assignment on orders/{}",
+                            r.order_id
+                        ))
+                    })?;
+                guard::current_epoch(&r.order_id, unit, r.epoch, a.epoch)?;
+                if a.role == hotline_core::Role::Copy || order.state.is_final() {
+                    return Err(ServiceError::FailedPrecondition(format!(
+                        "orders/{} ({}) cannot be contacted by unit {unit} as {}",
+                        r.order_id, order.state, a.role
+                    )));
+                }
+                let contact_id = record::next_id(tx, "contact", "CT").await?;
+                orders::insert_contact(
+                    tx,
+                    &orders::Contact {
+                        contact_id: contact_id.clone(),
+                        order_id: r.order_id.clone(),
+                        unit_id: unit.clone(),
+                        epoch: a.epoch,
+                        time_us: now,
+                        purpose: r.purpose.clone(),
+                    },
+                )
+                .await?;
+                // The relay dials the requester's number: a read of identity.
+                crate::audit::record(
+                    tx,
+                    caller,
+                    &r.order_id,
+                    now,
+                    "relay",
+                    UnmaskReason::Unspecified,
+                    &format!("contact {contact_id}"),
+                )
+                .await?;
+                let window = (a.contacted_us.is_none() && a.role.is_lead()).then(|| {
+                    let accepted = a.accepted_us.unwrap_or(now);
+                    let policy = &self.ctx.topology.policy;
+                    now <= hotline_core::deadline::contact_due(policy, a.urgency, accepted)
+                });
+                a.contacted_us.get_or_insert(now);
+                a.state.merge(Report::Contacted);
+                assignments::upsert(tx, &a).await?;
+                crate::clocks::contacted(tx, &a).await?;
+                note(
+                    tx,
+                    &mut order,
+                    now,
+                    unit,
+                    "contacted",
+                    format!("contact {contact_id} via relay"),
+                )
+                .await?;
+                crate::events::summarise(&self.ctx, tx, &mut order, now).await?;
+                orders::update(tx, &order).await?;
+                let answer = RelayContactResponse {
+                    contact_id,
+                    contacted_time: Some(wire::ts(now)),
+                };
+                contact_window = window;
+                Ok(answer)
+            })
+            .await?;
+        if let Some(met) = contact_window {
             self.ctx.metrics.window(unit, "contact", met);
         }
         Ok(answer)

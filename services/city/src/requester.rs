@@ -133,22 +133,30 @@ impl Requesters {
         required("request_id", request_id)?;
         let mut tx = self.ctx.db.begin().await?;
         let owned = self.own(&mut tx, req, name).await?;
+        // Not apply_once: the credential read in this transaction names
+        // the scope.
         let scope = idem::scope(method, &owned.requester_ref);
-        if let Some(done) = idem::replay(&mut tx, &scope, request_id, req.get_ref()).await? {
-            return Ok(done);
-        }
-        let mut order = locked(&mut tx, &owned.order_id).await?;
-        if !is_open(order.state) {
-            return Err(ServiceError::FailedPrecondition(format!(
-                "orders/{} is {}: the requester may change only an open order",
-                order.order_id, order.state
-            )));
-        }
         let now = self.ctx.now();
-        change(&mut *tx, &mut order, now).await?;
-        orders::update(&mut tx, &order).await?;
-        let r = answer(self.view(&mut tx, &order).await?);
-        idem::record(&mut tx, &scope, request_id, req.get_ref(), &r, now).await?;
+        let r = idem::once(
+            &mut tx,
+            &scope,
+            request_id,
+            req.get_ref(),
+            now,
+            async |tx, now| {
+                let mut order = locked(tx, &owned.order_id).await?;
+                if !is_open(order.state) {
+                    return Err(ServiceError::FailedPrecondition(format!(
+                        "orders/{} is {}: the requester may change only an open order",
+                        order.order_id, order.state
+                    )));
+                }
+                change(tx, &mut order, now).await?;
+                orders::update(tx, &order).await?;
+                Ok(answer(self.view(tx, &order).await?))
+            },
+        )
+        .await?;
         tx.commit().await?;
         self.ctx.outbox.wake();
         Ok(r)
@@ -311,19 +319,24 @@ impl RequesterService for Requesters {
         })?;
         opens(&grant, order_id)?;
         let order = stored(&mut tx, order_id).await?;
+        // Not apply_once: the credential read in this transaction names
+        // the scope.
         let scope = idem::scope("RevokeRequesterToken", &order.requester_ref);
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, r).await? {
-            return Ok(Response::new(done));
-        }
-        credential::check(&mut tx, token, now).await?;
-        let revoked = credential::revoke_order(&mut tx, order_id, now).await?;
-        let answer = RevokeRequesterTokenResponse {
-            revoked_count: u32::try_from(revoked).unwrap_or(u32::MAX),
-            revoke_time: Some(wire::ts(now)),
-        };
-        idem::record(&mut tx, &scope, &r.request_id, r, &answer, now).await?;
+        let mut revoked = None;
+        let answer = idem::once(&mut tx, &scope, &r.request_id, r, now, async |tx, now| {
+            credential::check(tx, token, now).await?;
+            let count = credential::revoke_order(tx, order_id, now).await?;
+            revoked = Some(count);
+            Ok(RevokeRequesterTokenResponse {
+                revoked_count: u32::try_from(count).unwrap_or(u32::MAX),
+                revoke_time: Some(wire::ts(now)),
+            })
+        })
+        .await?;
         tx.commit().await.map_err(ServiceError::from)?;
-        tracing::info!(order_id = %order_id, revoked, "requester credentials revoked");
+        if let Some(revoked) = revoked {
+            tracing::info!(order_id = %order_id, revoked, "requester credentials revoked");
+        }
         Ok(Response::new(answer))
     }
 }

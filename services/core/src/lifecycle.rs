@@ -5,6 +5,10 @@
 use crate::model::{AssignmentState, OrderState, ReplyOutcome, RequestKind, Role};
 use crate::policy::Policy;
 
+mod moves;
+
+pub use moves::Report;
+
 /// What a handler does to its assignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandlerAction {

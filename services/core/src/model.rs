@@ -204,6 +204,18 @@ named_enum!(
 );
 
 named_enum!(
+    /// Where a department summoned by a whistle stands (吹哨报到).
+    SummonsState {
+        Summoned => "summoned",
+        CheckedIn => "checked_in",
+        /// The check-in deadline passed with no check-in.
+        Missed => "missed",
+        /// Checked in after a miss.
+        Late => "late",
+    }
+);
+
+named_enum!(
     /// Where an objection stands.
     ObjectionState {
         Pending => "pending",

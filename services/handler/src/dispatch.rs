@@ -98,76 +98,78 @@ impl Inbox {
         } = step;
         let unit = &caller.target;
         let scope = idem::scope(method, unit);
-        let now = self.ctx.now();
-        let mut tx = self.ctx.db.begin().await?;
-        if let Some(r) = idem::replay::<Q, R>(&mut tx, &scope, request_id, request).await? {
-            return Ok(r);
+        let mut updated = None;
+        let r = self
+            .ctx
+            .apply_once(&scope, request_id, request, async |tx, now| {
+                let mut a = self.current(tx, unit, order_id, epoch).await?;
+                hotline_runtime::trace::record_order(order_id);
+                hotline_runtime::trace::link_order_trace(&a.trace_parent);
+                a.state.handle(a.kind, a.role, action)?;
+                let kind = match action {
+                    HandlerAction::Accept => {
+                        a.accepted_us = Some(now);
+                        AssignmentEventKind::Accepted
+                    }
+                    HandlerAction::Contact => {
+                        a.contacted_us.get_or_insert(now);
+                        AssignmentEventKind::Unspecified
+                    }
+                    HandlerAction::Progress => {
+                        a.progress_note = note.to_string();
+                        AssignmentEventKind::Progress
+                    }
+                    HandlerAction::Reply(outcome) => {
+                        a.replied_us = Some(now);
+                        a.outcome = Some(outcome);
+                        a.reply_text = note.to_string();
+                        AssignmentEventKind::Replied
+                    }
+                };
+                assignments::upsert(tx, &a).await?;
+                // Contacts are recorded by the relay itself; every other action
+                // is reported to the city through the outbox.
+                if kind != AssignmentEventKind::Unspecified {
+                    let event = RecordAssignmentEventRequest {
+                        request_id: format!("{unit}:{method}:{request_id}"),
+                        order_id: a.order_id.clone(),
+                        unit_id: unit.clone(),
+                        epoch: a.epoch as u64,
+                        kind: kind as i32,
+                        time: Some(wire::ts(now)),
+                        note: note.to_string(),
+                        outcome: a.outcome.map(|o| o.to_wire()).unwrap_or(0),
+                        requested_due_time: None,
+                    };
+                    let handoff_kind = match action {
+                        HandlerAction::Accept => "accept",
+                        HandlerAction::Contact => "contact",
+                        HandlerAction::Progress => "progress",
+                        HandlerAction::Reply(_) => "reply",
+                    };
+                    self.report(tx, handoff_kind, &event, now).await?;
+                }
+                // A unit working under a lead reports its part back to it (Art. 14).
+                if let (HandlerAction::Reply(_), Some(part)) =
+                    (action, crate::handdown::part_report(&a, now))
+                {
+                    let route = Handoff {
+                        message_id: &part.request_id,
+                        order_id: &a.order_id,
+                        from_unit: unit,
+                        target_unit: &a.lead_unit,
+                        method: crate::handdown::REPORT_PART,
+                    };
+                    handoff::send(tx, route, &part, now).await?;
+                }
+                let r = answer(&a);
+                updated = Some(a);
+                Ok(r)
+            })
+            .await?;
+        if let Some(a) = updated {
+            tracing::info!(unit = %unit, order_id = %a.order_id, epoch = a.epoch, action = action.name(), state = %a.state, "assignment updated");
         }
-        let mut a = self.current(&mut tx, unit, order_id, epoch).await?;
-        hotline_runtime::trace::record_order(order_id);
-        hotline_runtime::trace::link_order_trace(&a.trace_parent);
-        a.state = lifecycle::apply_to(a.kind, a.role, a.state, action)?;
-        let kind = match action {
-            HandlerAction::Accept => {
-                a.accepted_us = Some(now);
-                AssignmentEventKind::Accepted
-            }
-            HandlerAction::Contact => {
-                a.contacted_us.get_or_insert(now);
-                AssignmentEventKind::Unspecified
-            }
-            HandlerAction::Progress => {
-                a.progress_note = note.to_string();
-                AssignmentEventKind::Progress
-            }
-            HandlerAction::Reply(outcome) => {
-                a.replied_us = Some(now);
-                a.outcome = Some(outcome);
-                a.reply_text = note.to_string();
-                AssignmentEventKind::Replied
-            }
-        };
-        assignments::upsert(&mut tx, &a).await?;
-        // Contacts are recorded by the relay itself; every other action
-        // is reported to the city through the outbox.
-        if kind != AssignmentEventKind::Unspecified {
-            let event = RecordAssignmentEventRequest {
-                request_id: format!("{unit}:{method}:{request_id}"),
-                order_id: a.order_id.clone(),
-                unit_id: unit.clone(),
-                epoch: a.epoch as u64,
-                kind: kind as i32,
-                time: Some(wire::ts(now)),
-                note: note.to_string(),
-                outcome: a.outcome.map(|o| o.to_wire()).unwrap_or(0),
-                requested_due_time: None,
-            };
-            let handoff_kind = match action {
-                HandlerAction::Accept => "accept",
-                HandlerAction::Contact => "contact",
-                HandlerAction::Progress => "progress",
-                HandlerAction::Reply(_) => "reply",
-            };
-            self.report(&mut tx, handoff_kind, &event, now).await?;
-        }
-        // A unit working under a lead reports its part back to it (Art. 14).
-        if let (HandlerAction::Reply(_), Some(part)) =
-            (action, crate::handdown::part_report(&a, now))
-        {
-            let route = Handoff {
-                message_id: &part.request_id,
-                order_id: &a.order_id,
-                from_unit: unit,
-                target_unit: &a.lead_unit,
-                method: crate::handdown::REPORT_PART,
-            };
-            handoff::send(&mut tx, route, &part, now).await?;
-        }
-        let r = answer(&a);
-        idem::record(&mut tx, &scope, request_id, request, &r, now).await?;
-        tx.commit().await?;
-        self.ctx.outbox.wake();
-        tracing::info!(unit = %unit, order_id = %a.order_id, epoch = a.epoch, action = action.name(), state = %a.state, "assignment updated");
         Ok(r)
     }
 }
@@ -222,44 +224,36 @@ impl DispatchService for Inbox {
             .into());
         }
         let scope = idem::scope("DeliverAssignment", &caller.target);
-        let now = self.ctx.now();
-        let mut tx = self.ctx.db.begin().await.map_err(ServiceError::from)?;
-        if let Some(r) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-            return Ok(Response::new(r));
-        }
-        let existing = assignments::get(&mut tx, &incoming.order_id, &incoming.unit_id)
-            .await
-            .map_err(ServiceError::from)?;
-        // An older delivery never overwrites a newer epoch. A newer version
-        // of the same epoch (an extension) moves the handler clock and
-        // keeps the handler's own progress.
-        let kept = match existing {
-            Some(mut e) if e.epoch == incoming.epoch && incoming.order_seq > e.order_seq => {
-                e.due_us = incoming.due_us;
-                e.order_seq = incoming.order_seq;
-                assignments::upsert(&mut tx, &e)
-                    .await
-                    .map_err(ServiceError::from)?;
-                let event = crate::watch::delivered(&e, true, &r.request_id, now);
-                crate::watch::record(&self.ctx, &mut tx, event).await?;
-                e
-            }
-            Some(e) if e.epoch >= incoming.epoch => e,
-            _ => {
-                assignments::upsert(&mut tx, &incoming)
-                    .await
-                    .map_err(ServiceError::from)?;
-                tracing::info!(unit = %incoming.unit_id, order_id = %incoming.order_id, epoch = incoming.epoch, role = %incoming.role, "assignment received");
-                let event = crate::watch::delivered(&incoming, false, &r.request_id, now);
-                crate::watch::record(&self.ctx, &mut tx, event).await?;
-                incoming
-            }
-        };
-        let answer = DeliverAssignmentResponse {
-            assignment: with(&kept),
-        };
-        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-        tx.commit().await.map_err(ServiceError::from)?;
+        let answer = self
+            .ctx
+            .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+                let existing = assignments::get(tx, &incoming.order_id, &incoming.unit_id).await?;
+                // An older delivery never overwrites a newer epoch. A newer version
+                // of the same epoch (an extension) moves the handler clock and
+                // keeps the handler's own progress.
+                let kept = match existing {
+                    Some(mut e) if e.epoch == incoming.epoch && incoming.order_seq > e.order_seq => {
+                        e.due_us = incoming.due_us;
+                        e.order_seq = incoming.order_seq;
+                        assignments::upsert(tx, &e).await?;
+                        let event = crate::watch::delivered(&e, true, &r.request_id, now);
+                        crate::watch::record(&self.ctx, tx, event).await?;
+                        e
+                    }
+                    Some(e) if e.epoch >= incoming.epoch => e,
+                    _ => {
+                        assignments::upsert(tx, &incoming).await?;
+                        tracing::info!(unit = %incoming.unit_id, order_id = %incoming.order_id, epoch = incoming.epoch, role = %incoming.role, "assignment received");
+                        let event = crate::watch::delivered(&incoming, false, &r.request_id, now);
+                        crate::watch::record(&self.ctx, tx, event).await?;
+                        incoming
+                    }
+                };
+                Ok(DeliverAssignmentResponse {
+                    assignment: with(&kept),
+                })
+            })
+            .await?;
         crate::watch::wake();
         Ok(Response::new(answer))
     }
@@ -298,7 +292,9 @@ impl DispatchService for Inbox {
         let r = req.into_inner();
         let unit = &caller.target;
         let scope = idem::scope("ContactRequester", unit);
-        // Check first, without holding a transaction across the relay call.
+        // Check first, without holding a transaction across the relay call:
+        // a read-only peek, not a mutation, so not apply_once (the mutation
+        // below is, through `act`).
         {
             let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
             if let Some(done) =
@@ -520,44 +516,39 @@ impl DispatchService for Inbox {
             .ok_or_else(|| ServiceError::invalid("new_due_time", "required"))?;
         let unit = &caller.target;
         let scope = idem::scope("RequestExtension", unit);
-        let now = self.ctx.now();
-        let mut tx = self.ctx.db.begin().await.map_err(ServiceError::from)?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-            return Ok(Response::new(done));
-        }
-        let a = self.current(&mut tx, unit, &r.order_id, r.epoch).await?;
-        if !a.role.is_lead() || !a.state.is_open() {
-            return Err(ServiceError::FailedPrecondition(format!(
-                "only an open lead assignment may ask for an extension; this one is {} and {}",
-                a.role, a.state
-            ))
-            .into());
-        }
-        if new_due <= a.due_us {
-            return Err(ServiceError::invalid(
-                "new_due_time",
-                "must be later than the current deadline",
-            )
-            .into());
-        }
-        let event = RecordAssignmentEventRequest {
-            request_id: format!("{unit}:RequestExtension:{}", r.request_id),
-            order_id: a.order_id.clone(),
-            unit_id: unit.clone(),
-            epoch: a.epoch as u64,
-            kind: AssignmentEventKind::ExtensionRequested as i32,
-            time: Some(wire::ts(now)),
-            note: r.reason.clone(),
-            outcome: 0,
-            requested_due_time: Some(wire::ts(new_due)),
-        };
-        self.report(&mut tx, "extension", &event, now).await?;
-        let answer = RequestExtensionResponse {
-            assignment: with(&a),
-        };
-        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-        tx.commit().await.map_err(ServiceError::from)?;
-        self.ctx.outbox.wake();
+        let answer = self
+            .ctx
+            .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+                let a = self.current(tx, unit, &r.order_id, r.epoch).await?;
+                if !a.role.is_lead() || !a.state.is_open() {
+                    return Err(ServiceError::FailedPrecondition(format!(
+                        "only an open lead assignment may ask for an extension; this one is {} and {}",
+                        a.role, a.state
+                    )));
+                }
+                if new_due <= a.due_us {
+                    return Err(ServiceError::invalid(
+                        "new_due_time",
+                        "must be later than the current deadline",
+                    ));
+                }
+                let event = RecordAssignmentEventRequest {
+                    request_id: format!("{unit}:RequestExtension:{}", r.request_id),
+                    order_id: a.order_id.clone(),
+                    unit_id: unit.clone(),
+                    epoch: a.epoch as u64,
+                    kind: AssignmentEventKind::ExtensionRequested as i32,
+                    time: Some(wire::ts(now)),
+                    note: r.reason.clone(),
+                    outcome: 0,
+                    requested_due_time: Some(wire::ts(new_due)),
+                };
+                self.report(tx, "extension", &event, now).await?;
+                Ok(RequestExtensionResponse {
+                    assignment: with(&a),
+                })
+            })
+            .await?;
         Ok(Response::new(answer))
     }
 }

@@ -91,41 +91,42 @@ pub async fn request_coordination(
     required("order_id", &r.order_id)?;
     required("reason", &r.reason)?;
     let scope = idem::scope("RequestCoordination", &caller.unit);
-    let now = ctx.now();
-    let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-        return Ok(done);
+    let mut requested = None;
+    let answer = ctx
+        .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+            let n = misc::next(tx, "coordination").await?;
+            let c = misc::Coordination {
+                coordination_id: format!("CO-{}-{n:06}", caller.target),
+                order_id: r.order_id.clone(),
+                from_unit: caller.unit.clone(),
+                to_unit: caller.target.clone(),
+                reason: r.reason.clone(),
+                time_us: now,
+                answer: String::new(),
+                answered_us: None,
+            };
+            misc::insert_coordination(tx, &c).await?;
+            let event = RecordEscalationEventRequest {
+                request_id: format!("coordination:{}", c.coordination_id),
+                order_id: c.order_id.clone(),
+                kind: EscalationEventKind::CoordinationRequested as i32,
+                from_unit: c.from_unit.clone(),
+                to_unit: c.to_unit.clone(),
+                time: Some(wire::ts(now)),
+                detail: c.coordination_id.clone(),
+                ..Default::default()
+            };
+            tell_city(ctx, tx, &caller.target, event, now).await?;
+            let answer = RequestCoordinationResponse {
+                coordination: Some(to_wire(&c)),
+            };
+            requested = Some(c);
+            Ok(answer)
+        })
+        .await?;
+    if let Some(c) = requested {
+        tracing::info!(from = %c.from_unit, to = %c.to_unit, order_id = %c.order_id, "coordination requested");
     }
-    let n = misc::next(&mut tx, "coordination").await?;
-    let c = misc::Coordination {
-        coordination_id: format!("CO-{}-{n:06}", caller.target),
-        order_id: r.order_id.clone(),
-        from_unit: caller.unit.clone(),
-        to_unit: caller.target.clone(),
-        reason: r.reason.clone(),
-        time_us: now,
-        answer: String::new(),
-        answered_us: None,
-    };
-    misc::insert_coordination(&mut tx, &c).await?;
-    let event = RecordEscalationEventRequest {
-        request_id: format!("coordination:{}", c.coordination_id),
-        order_id: c.order_id.clone(),
-        kind: EscalationEventKind::CoordinationRequested as i32,
-        from_unit: c.from_unit.clone(),
-        to_unit: c.to_unit.clone(),
-        time: Some(wire::ts(now)),
-        detail: c.coordination_id.clone(),
-        ..Default::default()
-    };
-    tell_city(ctx, &mut tx, &caller.target, event, now).await?;
-    let answer = RequestCoordinationResponse {
-        coordination: Some(to_wire(&c)),
-    };
-    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-    tx.commit().await?;
-    ctx.outbox.wake();
-    tracing::info!(from = %c.from_unit, to = %c.to_unit, order_id = %c.order_id, "coordination requested");
     Ok(answer)
 }
 
@@ -158,35 +159,33 @@ pub async fn answer_coordination(
     required("coordination_id", &r.coordination_id)?;
     required("answer", &r.answer)?;
     let scope = idem::scope("AnswerCoordination", &caller.unit);
-    let now = ctx.now();
-    let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-        return Ok(done);
-    }
-    let c = misc::answer_coordination(&mut tx, &r.coordination_id, &caller.target, &r.answer, now)
-        .await?
-        .ok_or_else(|| ServiceError::not_found("coordination", &r.coordination_id))?;
-    let event = RecordEscalationEventRequest {
-        request_id: format!("coordination-answer:{}", c.coordination_id),
-        order_id: c.order_id.clone(),
-        kind: EscalationEventKind::CoordinationAnswered as i32,
-        from_unit: c.to_unit.clone(),
-        to_unit: c.from_unit.clone(),
-        time: Some(wire::ts(now)),
-        detail: format!(
-            "{} after {} s",
-            c.coordination_id,
-            (now - c.time_us) / 1_000_000
-        ),
-        ..Default::default()
-    };
-    tell_city(ctx, &mut tx, &caller.target, event, now).await?;
-    let answer = AnswerCoordinationResponse {
-        coordination: Some(to_wire(&c)),
-    };
-    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-    tx.commit().await?;
-    ctx.outbox.wake();
+    let answer = ctx
+        .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+            let c =
+                misc::answer_coordination(tx, &r.coordination_id, &caller.target, &r.answer, now)
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found("coordination", &r.coordination_id))?;
+            let event = RecordEscalationEventRequest {
+                request_id: format!("coordination-answer:{}", c.coordination_id),
+                order_id: c.order_id.clone(),
+                kind: EscalationEventKind::CoordinationAnswered as i32,
+                from_unit: c.to_unit.clone(),
+                to_unit: c.from_unit.clone(),
+                time: Some(wire::ts(now)),
+                detail: format!(
+                    "{} after {} s",
+                    c.coordination_id,
+                    (now - c.time_us) / 1_000_000
+                ),
+                ..Default::default()
+            };
+            tell_city(ctx, tx, &caller.target, event, now).await?;
+            let answer = AnswerCoordinationResponse {
+                coordination: Some(to_wire(&c)),
+            };
+            Ok(answer)
+        })
+        .await?;
     Ok(answer)
 }
 

@@ -55,44 +55,52 @@ impl Inbox {
         check_community(&self.ctx, unit, &r.community_unit)?;
         let role = hand_down_role(r.role)?;
         let scope = idem::scope("HandDownAssignment", unit);
-        let now = self.ctx.now();
-        let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-            return Ok(done);
+        let mut handed = None;
+        let answer = self
+            .ctx
+            .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+                let a = self.current(tx, unit, &r.order_id, r.epoch).await?;
+                let item = self.ctx.topology.item(&a.category_code).ok_or_else(|| {
+                    ServiceError::FailedPrecondition(format!(
+                        "category {} is not in the current catalogue",
+                        a.category_code
+                    ))
+                })?;
+                jurisdiction::may_hand_down(
+                    item,
+                    a.role,
+                    a.state,
+                    role,
+                    &self.ctx.topology.policy,
+                )?;
+                let record = RecordHandDownRequest {
+                    request_id: format!("{unit}:HandDownAssignment:{}", r.request_id),
+                    order_id: a.order_id.clone(),
+                    unit_id: unit.clone(),
+                    epoch: a.epoch as u64,
+                    community_unit: r.community_unit.clone(),
+                    role: role.to_wire(),
+                    time: Some(wire::ts(now)),
+                };
+                let city = self.ctx.topology.city().id.clone();
+                let route = Handoff {
+                    message_id: &record.request_id,
+                    order_id: &a.order_id,
+                    from_unit: unit,
+                    target_unit: &city,
+                    method: RECORD_HAND_DOWN,
+                };
+                handoff::send(tx, route, &record, now).await?;
+                let answer = HandDownAssignmentResponse {
+                    assignment: Some(wire::assignment_to_wire(&a)),
+                };
+                handed = Some(a.order_id);
+                Ok(answer)
+            })
+            .await?;
+        if let Some(order_id) = handed {
+            tracing::info!(unit = %unit, order_id = %order_id, community = %r.community_unit, role = %role, "handed down");
         }
-        let a = self.current(&mut tx, unit, &r.order_id, r.epoch).await?;
-        let item = self.ctx.topology.item(&a.category_code).ok_or_else(|| {
-            ServiceError::FailedPrecondition(format!(
-                "category {} is not in the current catalogue",
-                a.category_code
-            ))
-        })?;
-        jurisdiction::may_hand_down(item, a.role, a.state, role, &self.ctx.topology.policy)?;
-        let record = RecordHandDownRequest {
-            request_id: format!("{unit}:HandDownAssignment:{}", r.request_id),
-            order_id: a.order_id.clone(),
-            unit_id: unit.clone(),
-            epoch: a.epoch as u64,
-            community_unit: r.community_unit.clone(),
-            role: role.to_wire(),
-            time: Some(wire::ts(now)),
-        };
-        let city = self.ctx.topology.city().id.clone();
-        let route = Handoff {
-            message_id: &record.request_id,
-            order_id: &a.order_id,
-            from_unit: unit,
-            target_unit: &city,
-            method: RECORD_HAND_DOWN,
-        };
-        handoff::send(&mut tx, route, &record, now).await?;
-        let answer = HandDownAssignmentResponse {
-            assignment: Some(wire::assignment_to_wire(&a)),
-        };
-        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-        tx.commit().await?;
-        self.ctx.outbox.wake();
-        tracing::info!(unit = %unit, order_id = %a.order_id, community = %r.community_unit, role = %role, "handed down");
         Ok(answer)
     }
 

@@ -58,27 +58,29 @@ pub async fn deliver(
         ));
     }
     let scope = idem::scope("DeliverNotice", &caller.target);
-    let now = ctx.now();
-    let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-        return Ok(done);
+    let mut received = None;
+    let answer = ctx
+        .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+            let stored = notices::Notice {
+                notice_id: n.notice_id,
+                unit_id: n.unit_id,
+                order_id: n.order_id,
+                kind: kind_name(kind).to_string(),
+                from_unit: caller.unit.clone(),
+                time_us: n.time.as_ref().map(wire::micros).unwrap_or(now),
+                detail: n.detail,
+            };
+            notices::insert(tx, &stored).await?;
+            crate::watch::record(ctx, tx, crate::watch::noticed(&stored)).await?;
+            let answer = DeliverNoticeResponse {};
+            received = Some(stored);
+            Ok(answer)
+        })
+        .await?;
+    if let Some(stored) = received {
+        crate::watch::wake();
+        tracing::info!(unit = %stored.unit_id, order_id = %stored.order_id, kind = %stored.kind, from = %stored.from_unit, "notice received");
     }
-    let stored = notices::Notice {
-        notice_id: n.notice_id,
-        unit_id: n.unit_id,
-        order_id: n.order_id,
-        kind: kind_name(kind).to_string(),
-        from_unit: caller.unit.clone(),
-        time_us: n.time.as_ref().map(wire::micros).unwrap_or(now),
-        detail: n.detail,
-    };
-    notices::insert(&mut tx, &stored).await?;
-    crate::watch::record(ctx, &mut tx, crate::watch::noticed(&stored)).await?;
-    let answer = DeliverNoticeResponse {};
-    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-    tx.commit().await?;
-    crate::watch::wake();
-    tracing::info!(unit = %stored.unit_id, order_id = %stored.order_id, kind = %stored.kind, from = %stored.from_unit, "notice received");
     Ok(answer)
 }
 

@@ -4,7 +4,6 @@
 //! refers it to the arbitration authority. Also the district's side of
 //! district-first arbitration: the objections referred to it.
 
-use hotline_core::AssignmentState;
 use hotline_core::jurisdiction::{self, Objecting};
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
@@ -54,47 +53,49 @@ impl Inbox {
         required("reason", &r.reason)?;
         check_proposed(&self.ctx, unit, &r.proposed_unit)?;
         let scope = idem::scope("ObjectAssignment", unit);
-        let now = self.ctx.now();
-        let mut tx = self.ctx.db.begin().await?;
-        if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-            return Ok(done);
-        }
-        let mut a = self.current(&mut tx, unit, &r.order_id, r.epoch).await?;
-        let objecting = Objecting {
-            role: a.role,
-            state: a.state,
-            designated: a.designated,
-            dispatched_us: a.dispatched_us,
-        };
-        jurisdiction::may_object(objecting, now, &self.ctx.topology.policy)?;
-        a.state = AssignmentState::Objected;
-        assignments::upsert(&mut tx, &a).await?;
-        let record = RecordObjectionRequest {
-            request_id: format!("{unit}:ObjectAssignment:{}", r.request_id),
-            order_id: a.order_id.clone(),
-            unit_id: unit.clone(),
-            epoch: a.epoch as u64,
-            reason: r.reason.clone(),
-            proposed_unit: r.proposed_unit.clone(),
-            time: Some(wire::ts(now)),
-        };
-        let city = self.ctx.topology.city().id.clone();
-        let route = Handoff {
-            message_id: &record.request_id,
-            order_id: &a.order_id,
-            from_unit: unit,
-            target_unit: &city,
-            method: RECORD_OBJECTION,
-        };
-        handoff::send(&mut tx, route, &record, now).await?;
-        let answer = ObjectAssignmentResponse {
-            assignment: Some(wire::assignment_to_wire(&a)),
-        };
-        idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-        tx.commit().await?;
-        self.ctx.outbox.wake();
+        let mut raised = None;
+        let answer = self
+            .ctx
+            .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+                let mut a = self.current(tx, unit, &r.order_id, r.epoch).await?;
+                let objecting = Objecting {
+                    role: a.role,
+                    state: a.state,
+                    designated: a.designated,
+                    dispatched_us: a.dispatched_us,
+                };
+                jurisdiction::may_object(objecting, now, &self.ctx.topology.policy)?;
+                a.state.object()?;
+                assignments::upsert(tx, &a).await?;
+                let record = RecordObjectionRequest {
+                    request_id: format!("{unit}:ObjectAssignment:{}", r.request_id),
+                    order_id: a.order_id.clone(),
+                    unit_id: unit.clone(),
+                    epoch: a.epoch as u64,
+                    reason: r.reason.clone(),
+                    proposed_unit: r.proposed_unit.clone(),
+                    time: Some(wire::ts(now)),
+                };
+                let city = self.ctx.topology.city().id.clone();
+                let route = Handoff {
+                    message_id: &record.request_id,
+                    order_id: &a.order_id,
+                    from_unit: unit,
+                    target_unit: &city,
+                    method: RECORD_OBJECTION,
+                };
+                handoff::send(tx, route, &record, now).await?;
+                let answer = ObjectAssignmentResponse {
+                    assignment: Some(wire::assignment_to_wire(&a)),
+                };
+                raised = Some(a);
+                Ok(answer)
+            })
+            .await?;
         // The reason stays out of the log: it may quote the request.
-        tracing::info!(unit = %unit, order_id = %a.order_id, epoch = a.epoch, proposed = %r.proposed_unit, "objection raised");
+        if let Some(a) = raised {
+            tracing::info!(unit = %unit, order_id = %a.order_id, epoch = a.epoch, proposed = %r.proposed_unit, "objection raised");
+        }
         Ok(answer)
     }
 }
@@ -123,23 +124,25 @@ pub async fn notify(
         ));
     }
     let scope = idem::scope("NotifyObjection", &caller.target);
-    let now = ctx.now();
-    let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-        return Ok(done);
+    let mut referred = false;
+    let answer = ctx
+        .apply_once(&scope, &r.request_id, &r, async |tx, _| {
+            let existing = objections::get(tx, &incoming.objection_id).await?;
+            let stale = existing.is_some_and(|e| {
+                e.state != hotline_core::ObjectionState::Pending
+                    && incoming.state == hotline_core::ObjectionState::Pending
+            });
+            if !stale {
+                objections::upsert(tx, &incoming).await?;
+            }
+            let answer = NotifyObjectionResponse {};
+            referred = true;
+            Ok(answer)
+        })
+        .await?;
+    if referred {
+        tracing::info!(unit = %caller.target, objection = %incoming.objection_id, state = %incoming.state, "objection referred");
     }
-    let existing = objections::get(&mut tx, &incoming.objection_id).await?;
-    let stale = existing.is_some_and(|e| {
-        e.state != hotline_core::ObjectionState::Pending
-            && incoming.state == hotline_core::ObjectionState::Pending
-    });
-    if !stale {
-        objections::upsert(&mut tx, &incoming).await?;
-    }
-    let answer = NotifyObjectionResponse {};
-    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-    tx.commit().await?;
-    tracing::info!(unit = %caller.target, objection = %incoming.objection_id, state = %incoming.state, "objection referred");
     Ok(answer)
 }
 

@@ -4,7 +4,7 @@
 //! becomes a co-handler; a missed check-in is escalated to the district and
 //! recorded against the department.
 
-use hotline_core::{Micros, WhistleKind, deadline};
+use hotline_core::{Micros, SummonsState, WhistleKind, deadline};
 use hotline_proto::v1::{self as pb, *};
 use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::handoff::{self, Handoff};
@@ -27,7 +27,7 @@ fn summons_to_wire(s: &Summons) -> pb::Summons {
     pb::Summons {
         department: s.department.clone(),
         due_time: Some(wire::ts(s.due_us)),
-        state: s.state.clone(),
+        state: s.state.as_str().to_string(),
         checked_in_time: wire::opt_ts(s.checked_in_us),
     }
 }
@@ -76,67 +76,68 @@ pub async fn whistle(
         .map(|p| p.id.clone())
         .ok_or_else(|| ServiceError::FailedPrecondition(format!("unit {unit} has no district")))?;
     let scope = idem::scope("Whistle", &unit);
-    let now = ctx.now();
-    let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-        return Ok(done);
+    let mut blown = false;
+    let answer = ctx
+        .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+            let a = crate::held(tx, &r.order_id, &unit).await?;
+            guard::current_epoch(&r.order_id, &unit, r.epoch, a.epoch)?;
+            hotline_runtime::trace::record_order(&r.order_id);
+            hotline_runtime::trace::link_order_trace(&a.trace_parent);
+            if !a.role.is_lead() {
+                return Err(ServiceError::PermissionDenied(format!(
+                    "unit {unit} does not lead orders/{}: only the lead may whistle",
+                    r.order_id
+                )));
+            }
+            if !a.state.is_open() {
+                return Err(ServiceError::FailedPrecondition(format!(
+                    "orders/{} is {} at unit {unit}; nothing to whistle for",
+                    r.order_id, a.state
+                )));
+            }
+            let n = misc::next(tx, "whistle").await?;
+            let whistle_id = format!("WH-{unit}-{n:06}");
+            let w = pb::Whistle {
+                whistle_id: whistle_id.clone(),
+                order_id: r.order_id.clone(),
+                from_unit: unit.clone(),
+                district_unit: district.clone(),
+                kind: kind.to_wire(),
+                reason: r.reason.clone(),
+                time: Some(wire::ts(now)),
+                summonses: r
+                    .departments
+                    .iter()
+                    .map(|d| pb::Summons {
+                        department: d.clone(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            };
+            let message_id = format!("whistle:{whistle_id}");
+            let register = RegisterWhistleRequest {
+                request_id: message_id.clone(),
+                whistle: Some(w),
+            };
+            let route = Handoff {
+                message_id: &message_id,
+                order_id: &r.order_id,
+                from_unit: &unit,
+                target_unit: &district,
+                method: REGISTER,
+            };
+            handoff::send_as(tx, route, "whistle", &register, now).await?;
+            let answer = WhistleResponse {
+                whistle_id,
+                district_unit: district,
+            };
+            blown = true;
+            Ok(answer)
+        })
+        .await?;
+    if blown {
+        tracing::info!(unit = %unit, order_id = %r.order_id, kind = %kind, departments = r.departments.len(), "whistle blown");
     }
-    let a = crate::held(&mut tx, &r.order_id, &unit).await?;
-    guard::current_epoch(&r.order_id, &unit, r.epoch, a.epoch)?;
-    hotline_runtime::trace::record_order(&r.order_id);
-    hotline_runtime::trace::link_order_trace(&a.trace_parent);
-    if !a.role.is_lead() {
-        return Err(ServiceError::PermissionDenied(format!(
-            "unit {unit} does not lead orders/{}: only the lead may whistle",
-            r.order_id
-        )));
-    }
-    if !a.state.is_open() {
-        return Err(ServiceError::FailedPrecondition(format!(
-            "orders/{} is {} at unit {unit}; nothing to whistle for",
-            r.order_id, a.state
-        )));
-    }
-    let n = misc::next(&mut tx, "whistle").await?;
-    let whistle_id = format!("WH-{unit}-{n:06}");
-    let w = pb::Whistle {
-        whistle_id: whistle_id.clone(),
-        order_id: r.order_id.clone(),
-        from_unit: unit.clone(),
-        district_unit: district.clone(),
-        kind: kind.to_wire(),
-        reason: r.reason.clone(),
-        time: Some(wire::ts(now)),
-        summonses: r
-            .departments
-            .iter()
-            .map(|d| pb::Summons {
-                department: d.clone(),
-                ..Default::default()
-            })
-            .collect(),
-    };
-    let message_id = format!("whistle:{whistle_id}");
-    let register = RegisterWhistleRequest {
-        request_id: message_id.clone(),
-        whistle: Some(w),
-    };
-    let route = Handoff {
-        message_id: &message_id,
-        order_id: &r.order_id,
-        from_unit: &unit,
-        target_unit: &district,
-        method: REGISTER,
-    };
-    handoff::send_as(&mut tx, route, "whistle", &register, now).await?;
-    let answer = WhistleResponse {
-        whistle_id,
-        district_unit: district,
-    };
-    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-    tx.commit().await?;
-    ctx.outbox.wake();
-    tracing::info!(unit = %unit, order_id = %r.order_id, kind = %kind, departments = r.departments.len(), "whistle blown");
     Ok(answer)
 }
 
@@ -185,81 +186,83 @@ pub async fn register(
         ));
     }
     let scope = idem::scope("RegisterWhistle", &caller.unit);
-    let now = ctx.now();
-    let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-        return Ok(done);
-    }
-    let stored = whistles::Whistle {
-        whistle_id: w.whistle_id.clone(),
-        order_id: w.order_id.clone(),
-        from_unit: w.from_unit.clone(),
-        district_unit: caller.target.clone(),
-        kind: kind.as_str().to_string(),
-        reason: w.reason.clone(),
-        time_us: time,
-    };
-    whistles::insert(&mut tx, &stored).await?;
-    let due = deadline::check_in_due(&ctx.topology.policy, kind, time);
-    let departments: Vec<String> = w.summonses.iter().map(|s| s.department.clone()).collect();
-    for d in &departments {
-        whistles::upsert_summons(
-            &mut tx,
-            &Summons {
+    let mut registered = false;
+    let answer = ctx
+        .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+            let stored = whistles::Whistle {
                 whistle_id: w.whistle_id.clone(),
-                department: d.clone(),
-                due_us: due,
-                state: "summoned".into(),
-                checked_in_us: None,
-            },
-        )
+                order_id: w.order_id.clone(),
+                from_unit: w.from_unit.clone(),
+                district_unit: caller.target.clone(),
+                kind: kind.as_str().to_string(),
+                reason: w.reason.clone(),
+                time_us: time,
+            };
+            whistles::insert(tx, &stored).await?;
+            let due = deadline::check_in_due(&ctx.topology.policy, kind, time);
+            let departments: Vec<String> =
+                w.summonses.iter().map(|s| s.department.clone()).collect();
+            for d in &departments {
+                whistles::upsert_summons(
+                    tx,
+                    &Summons {
+                        whistle_id: w.whistle_id.clone(),
+                        department: d.clone(),
+                        due_us: due,
+                        state: SummonsState::Summoned,
+                        checked_in_us: None,
+                    },
+                )
+                .await?;
+                let timer_id = format!("{CHECK_IN_TIMER}:{}:{d}", w.whistle_id);
+                let arm = Arm {
+                    timer_id: &timer_id,
+                    kind: CHECK_IN_TIMER,
+                    order_id: &w.order_id,
+                    unit_id: d,
+                    epoch: 0,
+                    due_us: due,
+                    payload: &w.whistle_id,
+                };
+                timers::arm(tx, arm, now).await?;
+                let summons = notice::notice(
+                    format!("summons:{}:{d}", w.whistle_id),
+                    d,
+                    &w.order_id,
+                    NoticeKind::WhistleSummons,
+                    now,
+                    format!(
+                        "whistle {} ({kind}) by {}: check in with {} by {}",
+                        w.whistle_id, w.from_unit, caller.target, due
+                    ),
+                );
+                notice::send(tx, &caller.target, summons, now).await?;
+            }
+            let event = RecordEscalationEventRequest {
+                request_id: format!("whistle-registered:{}", w.whistle_id),
+                order_id: w.order_id.clone(),
+                kind: EscalationEventKind::WhistleRegistered as i32,
+                from_unit: caller.target.clone(),
+                to_unit: w.from_unit.clone(),
+                time: Some(wire::ts(now)),
+                detail: format!(
+                    "{} kind={kind} summoned={}",
+                    w.whistle_id,
+                    departments.join(",")
+                ),
+                whistle_id: w.whistle_id.clone(),
+                summoned: departments.clone(),
+                check_in_due_time: Some(wire::ts(due)),
+            };
+            tell_city(ctx, tx, &caller.target, event, now).await?;
+            let answer = RegisterWhistleResponse {};
+            registered = true;
+            Ok(answer)
+        })
         .await?;
-        let timer_id = format!("{CHECK_IN_TIMER}:{}:{d}", w.whistle_id);
-        let arm = Arm {
-            timer_id: &timer_id,
-            kind: CHECK_IN_TIMER,
-            order_id: &w.order_id,
-            unit_id: d,
-            epoch: 0,
-            due_us: due,
-            payload: &w.whistle_id,
-        };
-        timers::arm(&mut tx, arm, now).await?;
-        let summons = notice::notice(
-            format!("summons:{}:{d}", w.whistle_id),
-            d,
-            &w.order_id,
-            NoticeKind::WhistleSummons,
-            now,
-            format!(
-                "whistle {} ({kind}) by {}: check in with {} by {}",
-                w.whistle_id, w.from_unit, caller.target, due
-            ),
-        );
-        notice::send(&mut tx, &caller.target, summons, now).await?;
+    if registered {
+        tracing::info!(district = %caller.target, whistle = %w.whistle_id, order_id = %w.order_id, "whistle registered");
     }
-    let event = RecordEscalationEventRequest {
-        request_id: format!("whistle-registered:{}", w.whistle_id),
-        order_id: w.order_id.clone(),
-        kind: EscalationEventKind::WhistleRegistered as i32,
-        from_unit: caller.target.clone(),
-        to_unit: w.from_unit.clone(),
-        time: Some(wire::ts(now)),
-        detail: format!(
-            "{} kind={kind} summoned={}",
-            w.whistle_id,
-            departments.join(",")
-        ),
-        whistle_id: w.whistle_id.clone(),
-        summoned: departments.clone(),
-        check_in_due_time: Some(wire::ts(due)),
-    };
-    tell_city(ctx, &mut tx, &caller.target, event, now).await?;
-    let answer = RegisterWhistleResponse {};
-    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-    tx.commit().await?;
-    ctx.outbox.wake();
-    tracing::info!(district = %caller.target, whistle = %w.whistle_id, order_id = %w.order_id, "whistle registered");
     Ok(answer)
 }
 
@@ -274,66 +277,64 @@ pub async fn check_in(
     let r = req.into_inner();
     required("whistle_id", &r.whistle_id)?;
     let scope = idem::scope("CheckIn", &caller.unit);
-    let now = ctx.now();
-    let mut tx = ctx.db.begin().await?;
-    if let Some(done) = idem::replay(&mut tx, &scope, &r.request_id, &r).await? {
-        return Ok(done);
-    }
-    let w = whistles::get(&mut tx, &r.whistle_id)
-        .await?
-        .ok_or_else(|| ServiceError::not_found("whistle", &r.whistle_id))?;
-    let mut s = whistles::summons(&mut tx, &r.whistle_id)
-        .await?
-        .into_iter()
-        .find(|s| s.department == caller.unit)
-        .ok_or_else(|| {
-            ServiceError::PermissionDenied(format!(
-                "unit {} was not summoned by whistle {}",
-                caller.unit, r.whistle_id
-            ))
-        })?;
-    hotline_runtime::trace::record_order(&w.order_id);
-    let first = s.checked_in_us.is_none();
-    if first {
-        s.state = if s.state == "missed" {
-            "late".into()
-        } else {
-            "checked_in".into()
-        };
-        s.checked_in_us = Some(now);
-        whistles::upsert_summons(&mut tx, &s).await?;
-        timers::cancel_one(
-            &mut tx,
-            &format!("{CHECK_IN_TIMER}:{}:{}", w.whistle_id, s.department),
-        )
+    // Measured once committed: the first check-in's wait.
+    let mut checked_in = None;
+    let answer = ctx
+        .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+            let w = whistles::get(tx, &r.whistle_id)
+                .await?
+                .ok_or_else(|| ServiceError::not_found("whistle", &r.whistle_id))?;
+            let mut s = whistles::summons(tx, &r.whistle_id)
+                .await?
+                .into_iter()
+                .find(|s| s.department == caller.unit)
+                .ok_or_else(|| {
+                    ServiceError::PermissionDenied(format!(
+                        "unit {} was not summoned by whistle {}",
+                        caller.unit, r.whistle_id
+                    ))
+                })?;
+            hotline_runtime::trace::record_order(&w.order_id);
+            let first = s.checked_in_us.is_none();
+            if first {
+                s.state.check_in()?;
+                s.checked_in_us = Some(now);
+                whistles::upsert_summons(tx, &s).await?;
+                timers::cancel_one(
+                    tx,
+                    &format!("{CHECK_IN_TIMER}:{}:{}", w.whistle_id, s.department),
+                )
+                .await?;
+                let event = RecordEscalationEventRequest {
+                    request_id: format!("checked-in:{}:{}", w.whistle_id, s.department),
+                    order_id: w.order_id.clone(),
+                    kind: EscalationEventKind::CheckedIn as i32,
+                    from_unit: s.department.clone(),
+                    to_unit: w.from_unit.clone(),
+                    time: Some(wire::ts(now)),
+                    detail: format!(
+                        "{} {} after {} s",
+                        w.whistle_id,
+                        s.state,
+                        (now - w.time_us) / 1_000_000
+                    ),
+                    whistle_id: w.whistle_id.clone(),
+                    ..Default::default()
+                };
+                tell_city(ctx, tx, &caller.target, event, now).await?;
+            }
+            let answer = CheckInResponse {
+                summons: Some(summons_to_wire(&s)),
+            };
+            if first {
+                checked_in = Some((w, s.department, now));
+            }
+            Ok(answer)
+        })
         .await?;
-        let event = RecordEscalationEventRequest {
-            request_id: format!("checked-in:{}:{}", w.whistle_id, s.department),
-            order_id: w.order_id.clone(),
-            kind: EscalationEventKind::CheckedIn as i32,
-            from_unit: s.department.clone(),
-            to_unit: w.from_unit.clone(),
-            time: Some(wire::ts(now)),
-            detail: format!(
-                "{} {} after {} s",
-                w.whistle_id,
-                s.state,
-                (now - w.time_us) / 1_000_000
-            ),
-            whistle_id: w.whistle_id.clone(),
-            ..Default::default()
-        };
-        tell_city(ctx, &mut tx, &caller.target, event, now).await?;
-    }
-    let answer = CheckInResponse {
-        summons: Some(summons_to_wire(&s)),
-    };
-    idem::record(&mut tx, &scope, &r.request_id, &r, &answer, now).await?;
-    tx.commit().await?;
-    ctx.outbox.wake();
-    if first {
+    if let Some((w, department, now)) = checked_in {
         let m = &ctx.metrics;
-        let labels = m.pair(&w.from_unit, &s.department, &w.kind);
+        let labels = m.pair(&w.from_unit, &department, &w.kind);
         hotline_runtime::metrics::Metrics::observe(
             &m.business.whistle_to_check_in,
             &labels,
@@ -400,10 +401,13 @@ impl TimerEffects for RegistryTimers {
         else {
             return Ok(());
         };
-        if s.state != "summoned" {
-            return Ok(());
+        match s.state {
+            SummonsState::Summoned => s.state.miss()?,
+            // Checked in before the deadline fired, or already missed.
+            SummonsState::CheckedIn | SummonsState::Missed | SummonsState::Late => {
+                return Ok(());
+            }
         }
-        s.state = "missed".into();
         whistles::upsert_summons(conn, &s).await?;
         // Escalated to the district: a notice in its own inbox.
         let escalated = notices::Notice {

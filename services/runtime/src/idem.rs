@@ -9,6 +9,7 @@
 //! and a handoff redelivered from the outbox decodes and encodes to the
 //! bytes it was first sent as.
 
+use hotline_core::Micros;
 use hotline_store::{Conn, idempotency};
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -56,9 +57,31 @@ pub async fn replay<Q: Message, R: Message + Default>(
     })
 }
 
+/// Once per request id, in the caller's transaction: the first answer if
+/// this request was already handled, else `act`'s answer, recorded in the
+/// same transaction as its effect. [`crate::Ctx::apply_once`] wraps it in
+/// its own transaction; call this directly only where the transaction
+/// holds more than the mutation (a read that names the scope, a credential
+/// issued to every caller, replayed or not).
+pub async fn once<Q: Message, R: Message + Default>(
+    conn: &mut Conn,
+    scope: &str,
+    request_id: &str,
+    request: &Q,
+    now: Micros,
+    act: impl AsyncFnOnce(&mut Conn, Micros) -> Result<R>,
+) -> Result<R> {
+    if let Some(done) = replay(conn, scope, request_id, request).await? {
+        return Ok(done);
+    }
+    let answer = act(&mut *conn, now).await?;
+    record(conn, scope, request_id, request, &answer, now).await?;
+    Ok(answer)
+}
+
 /// Records the answer to `request`; a concurrent duplicate loses with
 /// ABORTED, so its retry finds this record.
-pub async fn record<Q: Message, R: Message>(
+async fn record<Q: Message, R: Message>(
     conn: &mut Conn,
     scope: &str,
     request_id: &str,

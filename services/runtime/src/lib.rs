@@ -56,8 +56,38 @@ impl Ctx {
         self.clock.now()
     }
 
+    /// One mutation, once per request id (AIP-155): begins a transaction,
+    /// replays the first answer if `request_id` was already handled for
+    /// this same `request` (ALREADY_EXISTS if for another), else runs `act`
+    /// and records its answer in the same transaction as its effect (a
+    /// concurrent duplicate loses with ABORTED), commits, and wakes the
+    /// outbox for whatever `act` queued. An error from `act` rolls it all
+    /// back and records nothing.
+    pub async fn apply_once<Q, R>(
+        &self,
+        scope: &str,
+        request_id: &str,
+        request: &Q,
+        act: impl AsyncFnOnce(&mut hotline_store::Conn, hotline_core::Micros) -> error::Result<R>,
+    ) -> error::Result<R>
+    where
+        Q: prost::Message,
+        R: prost::Message + Default,
+    {
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let answer = idem::once(&mut tx, scope, request_id, request, now, act).await?;
+        tx.commit().await?;
+        // A spare wake costs the deliverer one empty read.
+        self.outbox.wake();
+        Ok(answer)
+    }
+
     /// Whether this process hosts `unit`.
     pub fn hosts(&self, unit: &str) -> bool {
         self.service.units.iter().any(|u| u == unit)
     }
 }
+
+#[cfg(test)]
+mod apply_once_tests;

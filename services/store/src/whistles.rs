@@ -1,9 +1,10 @@
 //! The district's whistle registry (吹哨报到): who whistled, which
 //! departments were summoned, and whether each checked in in time.
 
+use hotline_core::SummonsState;
 use sqlx::Row;
 
-use crate::{Conn, Result};
+use crate::{Conn, Result, parse};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Whistle {
@@ -21,8 +22,8 @@ pub struct Summons {
     pub whistle_id: String,
     pub department: String,
     pub due_us: i64,
-    /// `summoned`, `checked_in`, `missed`, or `late` (checked in after a miss).
-    pub state: String,
+    /// Stored by name: `summoned`, `checked_in`, `missed` or `late`.
+    pub state: SummonsState,
     pub checked_in_us: Option<i64>,
 }
 
@@ -73,7 +74,7 @@ pub async fn upsert_summons(conn: &mut Conn, s: &Summons) -> Result<()> {
     .bind(&s.whistle_id)
     .bind(&s.department)
     .bind(s.due_us)
-    .bind(&s.state)
+    .bind(s.state.as_str())
     .bind(s.checked_in_us)
     .execute(&mut *conn)
     .await?;
@@ -93,7 +94,11 @@ pub async fn summons(conn: &mut Conn, whistle_id: &str) -> Result<Vec<Summons>> 
                 whistle_id: r.try_get("whistle_id")?,
                 department: r.try_get("department")?,
                 due_us: r.try_get("due_us")?,
-                state: r.try_get("state")?,
+                state: parse(
+                    &r.try_get::<String, _>("state")?,
+                    SummonsState::parse,
+                    "summons state",
+                )?,
                 checked_in_us: r.try_get("checked_in_us")?,
             })
         })
