@@ -143,9 +143,8 @@ impl Privacy {
         let mut tx = self.ctx.db.begin().await?;
         let order = locked(&mut tx, &r.order_id).await?;
         // The answer is recorded without the identity, and a replay reads
-        // it again: identity is kept in one place.
-        // Not apply_once: the identity is read in the same transaction,
-        // for a replay too.
+        // it again: identity is kept in one place. Hence idem::once in this
+        // transaction rather than apply_once.
         let answer = idem::once(&mut tx, &scope, &r.request_id, &r, now, async |tx, now| {
             let a = assignments::get(tx, &r.order_id, unit)
                 .await?
