@@ -3,7 +3,6 @@
 //! read of identity (an unmask, a relayed contact) writes an audit row the
 //! city can list: who, which order, when, why.
 
-use hotline_core::scrub::Scrubber;
 use hotline_core::{AssignmentState, Role};
 use hotline_proto::v1::privacy_service_server::PrivacyService;
 use hotline_proto::v1::*;
@@ -61,60 +60,6 @@ fn to_wire(r: &Row) -> AuditEntry {
             .unwrap_or(0),
         justification: r.justification.clone(),
     }
-}
-
-/// The scrubber for text about one requester's order: numbers, id
-/// numbers and e-mail addresses, and their recorded name and phone. Read
-/// to remove them, never to hand them out: not an audited read.
-pub async fn scrubber(conn: &mut Conn, requester_ref: &str) -> Result<Scrubber> {
-    let identity = match requester_ref {
-        "" => None,
-        r => audit::identity(conn, r).await?,
-    };
-    Ok(match identity {
-        Some((name, phone)) => Scrubber::default().name(&name).number(&phone),
-        None => Scrubber::default(),
-    })
-}
-
-/// An assignment as a handler is given it: its text and address
-/// scrubbed, a proactive task's left as written.
-pub async fn for_handler(conn: &mut Conn, a: &assignments::Assignment) -> Result<Assignment> {
-    let s = scrubber(conn, &a.requester_ref).await?;
-    Ok(to_handler(a, &s))
-}
-
-/// [`for_handler`] with the requester's scrubber at hand.
-pub fn to_handler(a: &assignments::Assignment, s: &Scrubber) -> Assignment {
-    let mut w = hotline_runtime::wire::assignment_to_wire(a);
-    if a.kind.is_citizen_request() {
-        s.scrub_in_place(&mut w.text);
-        s.scrub_in_place(&mut w.address);
-    }
-    w
-}
-
-/// An order as a handler reads it: the requester only as its pseudonym,
-/// every text scrubbed. A proactive task's text is the issuer's
-/// instructions to units, with no requester in it: it is left as written.
-pub fn scrubbed(mut o: Order, s: &Scrubber) -> Order {
-    if o.kind == RequestKind::ProactiveTask as i32 {
-        return o;
-    }
-    let scrub = |t: &mut String| s.scrub_in_place(t);
-    scrub(&mut o.text);
-    scrub(&mut o.answer);
-    scrub(&mut o.address);
-    for h in &mut o.history {
-        scrub(&mut h.detail);
-    }
-    for a in &mut o.assignments {
-        scrub(&mut a.text);
-        scrub(&mut a.reply_text);
-        scrub(&mut a.progress_note);
-        scrub(&mut a.address);
-    }
-    o
 }
 
 pub struct Privacy {
@@ -225,8 +170,8 @@ impl Privacy {
                 .map(|i| i.name.clone())
                 .unwrap_or_default();
             let full = crate::wire::full_order(&mut c, &o, &name).await?;
-            let s = scrubber(&mut c, &o.requester_ref).await?;
-            out.push(scrubbed(full, &s));
+            let s = crate::redact::scrubber(&mut c, &o.requester_ref).await?;
+            out.push(crate::redact::scrubbed(full, &s));
         }
         Ok(ExportUnitOrdersResponse {
             orders: out,

@@ -15,7 +15,7 @@ use hotline_store::assignments::{self, Assignment};
 use hotline_store::orders::{self, Order};
 use hotline_store::timers::{self, Arm, Timer};
 
-use crate::record::note;
+use crate::history::note;
 
 pub const WARNING: &str = "warning";
 pub const BREACH: &str = "breach";

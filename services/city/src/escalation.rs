@@ -197,7 +197,7 @@ impl CityEscalation {
                 orders::update(tx, &order).await?;
                 // The approver is a handler: it reads the text scrubbed.
                 let answer = DecideExtensionResponse {
-                    assignment: Some(crate::audit::for_handler(tx, &a).await?),
+                    assignment: Some(crate::redact::for_handler(tx, &a).await?),
                 };
                 Ok(answer)
             })

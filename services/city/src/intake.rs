@@ -4,7 +4,7 @@ use hmac::{Hmac, Mac};
 use hotline_core::dispatch::{self, Decision, DecisionError, Site};
 use hotline_core::lifecycle::{self, CallbackEffect};
 use hotline_core::{
-    AssignmentState, Channel, Disposition, OrderState, RequestKind, Satisfaction, Tier, Urgency,
+    AssignmentState, Channel, Disposition, OrderState, RequestKind, Satisfaction, Urgency,
 };
 use hotline_proto::v1::intake_service_server::IntakeService;
 use hotline_proto::v1::*;
@@ -17,7 +17,8 @@ use tonic::{Request, Response, Status};
 
 use crate::credential;
 use crate::disposition;
-use crate::record::{self, locked, note, transition};
+use crate::planning::{decision_error, dispatch_notes, planned_units};
+use crate::record::{self, locked, transition};
 use crate::wire::{full_order, order_to_wire, order_with};
 
 pub struct Intake {
@@ -272,7 +273,7 @@ impl Intake {
             let scrubber = if issued.is_empty() {
                 Default::default()
             } else {
-                crate::audit::scrubber(tx, &order.requester_ref)
+                crate::redact::scrubber(tx, &order.requester_ref)
                     .await?
                     .name(&requester.name)
             };
@@ -494,58 +495,6 @@ impl Intake {
     }
 }
 
-/// The dispatch history line: each planned unit with its role.
-pub(crate) fn planned_units(planned: &[dispatch::Planned]) -> String {
-    planned
-        .iter()
-        .map(|p| format!("{}:{}", p.unit_id, p.role))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// History lines for dispatch rules worth reading later: a matter
-/// forwarded to a central unit (Art. 22), a district organising (Art. 12).
-pub(crate) fn dispatch_notes(
-    topology: &hotline_core::Topology,
-    planned: &[dispatch::Planned],
-) -> Vec<(&'static str, String)> {
-    let mut notes = Vec::new();
-    for p in planned.iter().filter(|p| p.role.is_lead()) {
-        match topology.unit(&p.unit_id).map(|u| u.tier) {
-            Some(Tier::Central) => notes.push((
-                "forwarded",
-                format!(
-                    "{} is a central unit; forwarded for coordination",
-                    p.unit_id
-                ),
-            )),
-            Some(Tier::District) => notes.push((
-                "organised",
-                format!(
-                    "{} organises: no handler known below the district",
-                    p.unit_id
-                ),
-            )),
-            _ => {}
-        }
-    }
-    notes
-}
-
-pub(crate) fn decision_error(e: DecisionError) -> ServiceError {
-    let field = match &e {
-        DecisionError::UnknownCategory(_) => "category_code",
-        DecisionError::MissingAddress(_) | DecisionError::UnknownAddress(_) => "address",
-        DecisionError::AnswerOnly(_) => "kind",
-    };
-    let text = e.to_string();
-    let description = text
-        .split_once(": ")
-        .map(|(_, d)| d.to_string())
-        .unwrap_or(text);
-    ServiceError::invalid(field, description)
-}
-
 /// Digits only, with an optional leading +; 5 to 20 of them.
 fn normalise_phone(phone: &str) -> Result<String> {
     let digits: String = phone
@@ -633,8 +582,8 @@ impl IntakeService for Intake {
         let mut order = full_order(&mut c, &o, &self.category_name(&o.category_code)).await?;
         // The centre reads the order as recorded; a handler, scrubbed.
         if guard::is_city(&self.ctx, &caller).is_err() {
-            let s = crate::audit::scrubber(&mut c, &o.requester_ref).await?;
-            order = crate::audit::scrubbed(order, &s);
+            let s = crate::redact::scrubber(&mut c, &o.requester_ref).await?;
+            order = crate::redact::scrubbed(order, &s);
         }
         Ok(Response::new(GetOrderResponse { order: Some(order) }))
     }
@@ -692,69 +641,9 @@ impl IntakeService for Intake {
         let caller = meta::caller(&req)?;
         guard::is_city(&self.ctx, &caller)?;
         Ok(Response::new(
-            urge(&self.ctx, &caller.unit, req.into_inner()).await?,
+            crate::urge::urge(&self.ctx, &caller.unit, req.into_inner()).await?,
         ))
     }
-}
-
-/// An urge (催办) reaches each open lead and its parent, and is counted.
-/// `actor` is the unit recorded as urging: the centre, also for a requester.
-pub(crate) async fn urge(ctx: &Ctx, actor: &str, r: UrgeOrderRequest) -> Result<UrgeOrderResponse> {
-    let order_id = record::order_id(&r.name)?.to_string();
-    let source = UrgeSource::try_from(r.source)
-        .ok()
-        .filter(|s| *s != UrgeSource::Unspecified)
-        .ok_or_else(|| ServiceError::invalid("source", "required"))?;
-    let scope = idem::scope("UrgeOrder", actor);
-    let answer = ctx
-        .apply_once(&scope, &r.request_id, &r, async |tx, now| {
-            let mut order = locked(tx, &order_id).await?;
-            if order.state.is_final() || order.state == OrderState::Received {
-                return Err(ServiceError::FailedPrecondition(format!(
-                    "orders/{order_id} is {}: only an open order can be urged",
-                    order.state
-                )));
-            }
-            order.urge_count += 1;
-            let by = source
-                .as_str_name()
-                .trim_start_matches("URGE_SOURCE_")
-                .to_lowercase();
-            let detail = format!("by the {by} ({})", order.urge_count);
-            note(tx, &mut order, now, actor, "urged", detail).await?;
-            let mut told = Vec::new();
-            for a in assignments::for_order(tx, &order_id).await? {
-                if a.role.is_lead() && a.state.is_open() {
-                    told.push(a.unit_id.clone());
-                    told.extend(ctx.topology.parent_of(&a.unit_id).map(|p| p.id.clone()));
-                }
-            }
-            told.sort();
-            told.dedup();
-            for unit in &told {
-                let n = hotline_handler::notice::notice(
-                    format!("urge:{order_id}:{}:{unit}", order.urge_count),
-                    unit,
-                    &order_id,
-                    NoticeKind::Urge,
-                    now,
-                    format!("urged by the {by}"),
-                );
-                hotline_handler::notice::send(tx, actor, n, now).await?;
-            }
-            orders::update(tx, &order).await?;
-            let name = ctx
-                .topology
-                .item(&order.category_code)
-                .map(|i| i.name.clone())
-                .unwrap_or_default();
-            let answer = UrgeOrderResponse {
-                order: Some(full_order(tx, &order, &name).await?),
-            };
-            Ok(answer)
-        })
-        .await?;
-    Ok(answer)
 }
 
 #[cfg(test)]
@@ -770,15 +659,5 @@ mod tests {
         );
         assert!(normalise_phone("").is_err());
         assert!(normalise_phone("call me").is_err());
-    }
-
-    #[test]
-    fn decision_errors_name_their_field() {
-        let e = decision_error(DecisionError::UnknownAddress("9 Nowhere".into()));
-        let ServiceError::InvalidArgument { field, description } = e else {
-            panic!()
-        };
-        assert_eq!(field, "address");
-        assert!(description.contains("9 Nowhere"));
     }
 }

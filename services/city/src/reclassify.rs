@@ -14,7 +14,7 @@ use hotline_store::{assignments, orders};
 
 use crate::arbitration::supersede_pending;
 use crate::events::summarise;
-use crate::intake::{decision_error, dispatch_notes, planned_units};
+use crate::planning::{decision_error, dispatch_notes, planned_units};
 use crate::record::{self, locked, note};
 use crate::wire::full_order;
 

@@ -9,43 +9,12 @@ use hotline_runtime::Ctx;
 use hotline_runtime::error::{Result, ServiceError};
 use hotline_runtime::handoff::{self, Handoff};
 use hotline_store::assignments::{self, Assignment};
-use hotline_store::orders::{self, HistoryEntry, Order};
+use hotline_store::orders::{self, Order};
 use hotline_store::{Conn, misc};
 
+pub use crate::history::{entry, note};
+
 pub const DELIVER: &str = "/hotline.v1.DispatchService/DeliverAssignment";
-
-/// Appends a history line and advances the order's sequence number.
-pub async fn note(
-    conn: &mut Conn,
-    order: &mut Order,
-    now: Micros,
-    actor: &str,
-    action: &str,
-    detail: String,
-) -> Result<()> {
-    let entry = entry(order, now, actor, action, detail);
-    orders::append_history(conn, &order.order_id, &entry).await?;
-    Ok(())
-}
-
-/// The order's next history line, not yet stored: the sequence number
-/// advances now, the line is written with [`orders::append_history_all`].
-pub fn entry(
-    order: &mut Order,
-    now: Micros,
-    actor: &str,
-    action: &str,
-    detail: String,
-) -> HistoryEntry {
-    order.seq += 1;
-    HistoryEntry {
-        seq: order.seq,
-        time_us: now,
-        actor_unit: actor.to_string(),
-        action: action.to_string(),
-        detail,
-    }
-}
 
 /// Moves the order to `state`, with a history line.
 pub async fn transition(
@@ -70,7 +39,7 @@ pub async fn issue(
     a: &Assignment,
     now: Micros,
 ) -> Result<()> {
-    let s = crate::audit::scrubber(conn, &a.requester_ref).await?;
+    let s = crate::redact::scrubber(conn, &a.requester_ref).await?;
     issue_scrubbed(ctx, conn, order, a, now, &s).await
 }
 
@@ -102,7 +71,7 @@ pub async fn issue_scrubbed(
     // it scrubbed of numbers, ids and the requester's name.
     let request = DeliverAssignmentRequest {
         request_id: message_id.clone(),
-        assignment: Some(crate::audit::to_handler(a, scrubber)),
+        assignment: Some(crate::redact::to_handler(a, scrubber)),
         order_seq: order.seq as u64,
     };
     let route = Handoff {

@@ -29,7 +29,7 @@ pub async fn tell_handlers(
     now: i64,
 ) -> Result<()> {
     let city = ctx.topology.city().id.clone();
-    let scrubber = crate::audit::scrubber(conn, &order.requester_ref).await?;
+    let scrubber = crate::redact::scrubber(conn, &order.requester_ref).await?;
     let detail = scrubber.scrub(&detail).into_owned();
     let tag = hotline_handler::notice::kind_name(kind).to_ascii_lowercase();
     for a in assignments::for_order(conn, &order.order_id).await? {
@@ -281,7 +281,7 @@ impl RequesterService for Requesters {
             self.own(&mut c, &req, &r.name).await?.requester_ref
         };
         let city = self.ctx.topology.city().id.clone();
-        let urged = crate::intake::urge(
+        let urged = crate::urge::urge(
             &self.ctx,
             &city,
             UrgeOrderRequest {

@@ -87,50 +87,7 @@ impl fmt::Display for Principal {
     }
 }
 
-/// Ids and names in certificates: letters, digits, `-`, `_`, `.`.
-pub fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
-
-/// What an operator may do, as the topology grants it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Role {
-    /// Move the virtual clock, drain outboxes (ControlService).
-    Control,
-    /// See a requester's name and phone, with a reason, audited.
-    Unmask,
-    /// Read on behalf of units within scope: reports, exports, audit.
-    Supervise,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Control, Role::Unmask, Role::Supervise];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Control => "control",
-            Role::Unmask => "unmask",
-            Role::Supervise => "supervise",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
-
-/// An operator the topology names: the roles they hold and the unit whose
-/// subtree they may act in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Operator {
-    pub name: String,
-    pub roles: Vec<Role>,
-    pub scope: String,
-}
+pub use crate::units::{Operator, Role, valid_name};
 
 /// One way to be allowed to call an RPC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

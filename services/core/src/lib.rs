@@ -17,6 +17,7 @@ pub mod scoring;
 pub mod scrub;
 pub mod territory;
 pub mod topology;
+pub mod units;
 
 pub use clock::{Clock, ManualClock, Micros};
 pub use model::*;

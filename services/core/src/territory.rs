@@ -13,7 +13,7 @@ use hotline_geo::Atlas;
 use hotline_geo::geo::MultiPolygon;
 
 use crate::model::Tier;
-use crate::topology::{Place, TopologyError, Unit};
+use crate::units::{Place, TopologyError, Unit};
 
 /// A boundary as read, with where it was written.
 pub(crate) struct Bounded {

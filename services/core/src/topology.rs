@@ -8,95 +8,15 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::authz::{Operator, Role};
 use crate::calendar::{Calendar, RawCalendar};
 use crate::model::{Tier, Urgency};
 use crate::policy::Policy;
 use crate::territory::{self, Bounded, LocateError, Located, Territories};
+use crate::units::{Operator, Role};
 
-/// A topology problem, naming the file, the line and what is wrong.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}:{line}: {problem}")]
-pub struct TopologyError {
-    pub file: String,
-    pub line: usize,
-    pub problem: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Unit {
-    pub id: String,
-    pub tier: Tier,
-    pub parent: Option<String>,
-    pub name: String,
-    pub population: u64,
-    /// Departments: `city` or `district` level.
-    pub level: Option<String>,
-    /// Departments: the lines (条线) they answer for.
-    pub lines: Vec<String>,
-    /// Departments: a public-service enterprise (utility).
-    pub enterprise: bool,
-}
-
-/// A level above the items: a category (level 1) or a subcategory (level
-/// 2) of the dispatch catalogue, as Beijing's 45 / 435 / 2,240 taxonomy.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CatalogueGroup {
-    pub code: String,
-    pub name: String,
-    /// The category a subcategory belongs to; `None` for a category.
-    pub parent: Option<String>,
-}
-
-/// An item of the dispatch catalogue (level 3).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CatalogueItem {
-    pub code: String,
-    pub name: String,
-    /// The subcategory (level 2) this item belongs to.
-    pub subcategory: String,
-    pub urgency: Urgency,
-    /// The line department (or central unit, Art. 22) that handles it.
-    pub department: Option<String>,
-    /// Or the line whose department handles it, at the city or at the
-    /// location's district, as the catalogue says.
-    pub line: Option<LineRef>,
-    /// Whether the territory (the township owning the location) handles it.
-    pub territory: bool,
-    /// Answer for consultations at intake, when the item carries one.
-    pub answer: Option<String>,
-    /// On the community duty list (社区职责清单): may be handed to a community.
-    pub duty_list: bool,
-    /// The community assists government work on it (协助事项): it may be
-    /// handed to a community to assist, never to lead (Art. 17).
-    pub community_assist: bool,
-    /// Jurisdiction is often disputed for this item.
-    pub ambiguous: bool,
-}
-
-/// A line (条线) and the level of the department that handles it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineRef {
-    pub line: String,
-    /// The department of the location's district, not the city's.
-    pub district_level: bool,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServiceSpec {
-    pub name: String,
-    pub tier: Tier,
-    pub units: Vec<String>,
-    /// A fixed address; otherwise the service announces itself.
-    pub address: Option<String>,
-}
-
-/// Where an address lies.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Place {
-    pub township: String,
-    pub community: Option<String>,
-}
+pub use crate::units::{
+    CatalogueGroup, CatalogueItem, LineRef, Place, ServiceSpec, TopologyError, Unit,
+};
 
 #[derive(Debug, Clone)]
 pub struct Topology {
@@ -262,7 +182,7 @@ fn build_operators(
     for o in raw {
         let at = o.name.span().start;
         let name = o.name.get_ref();
-        if !crate::authz::valid_name(name) {
+        if !crate::units::valid_name(name) {
             return Err((
                 at,
                 format!("operator {name:?}: a name is letters, digits, '-', '_' or '.'"),

@@ -3,8 +3,6 @@
 //! progress and replies. Every change is committed with its outbox event to
 //! the city before it is acknowledged.
 
-use std::sync::Arc;
-
 use hotline_core::lifecycle::{self, HandlerAction};
 use hotline_core::{AssignmentState, ReplyOutcome};
 use hotline_proto::v1::contact_relay_service_client::ContactRelayServiceClient;
@@ -14,52 +12,16 @@ use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::handoff::{self, Handoff};
 use hotline_runtime::meta::{self, Caller};
 use hotline_runtime::wire::{self, WireEnum};
-use hotline_runtime::{Ctx, guard, idem};
+use hotline_runtime::{guard, idem};
 use hotline_store::assignments::{self, Assignment as Stored};
 use prost::Message;
 use tonic::{Request, Response, Status};
 
-use crate::TierRules;
+use crate::inbox::Inbox;
 
 pub const RECORD_EVENT: &str = "/hotline.v1.DispatchService/RecordAssignmentEvent";
 
-pub struct Inbox {
-    pub(crate) ctx: Ctx,
-    rules: Arc<dyn TierRules>,
-}
-
 impl Inbox {
-    pub fn new(ctx: Ctx, rules: Arc<dyn TierRules>) -> Self {
-        Self { ctx, rules }
-    }
-
-    /// A handler's own call: it acts for itself, on a unit hosted here.
-    pub(crate) fn own_call<T>(&self, req: &Request<T>) -> Result<Caller> {
-        let caller = meta::caller(req)?;
-        guard::acts_for_itself(&caller)?;
-        guard::hosted(&self.ctx, &caller.target)?;
-        Ok(caller)
-    }
-
-    /// Loads the unit's assignment and checks the epoch.
-    pub(crate) async fn current(
-        &self,
-        conn: &mut hotline_store::Conn,
-        unit: &str,
-        order_id: &str,
-        epoch: u64,
-    ) -> Result<Stored> {
-        required("order_id", order_id)?;
-        let a = crate::held(conn, order_id, unit).await?;
-        guard::current_epoch(order_id, unit, epoch, a.epoch)?;
-        if a.state == AssignmentState::Revoked {
-            return Err(ServiceError::StaleEpoch(format!(
-                "unit {unit}'s assignment on orders/{order_id} was revoked"
-            )));
-        }
-        Ok(a)
-    }
-
     /// Queues an assignment event for the city in the caller's transaction.
     async fn report(
         &self,

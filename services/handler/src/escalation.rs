@@ -7,14 +7,13 @@ use std::sync::Arc;
 use hotline_proto::v1::escalation_service_server::EscalationService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
-use hotline_runtime::handoff::{self, Handoff};
 use hotline_runtime::{Ctx, guard, idem, meta, wire};
 use hotline_store::misc;
 use tonic::{Request, Response, Status};
 
 use crate::{TierRules, whistle};
 
-pub const RECORD_ESCALATION: &str = "/hotline.v1.EscalationService/RecordEscalationEvent";
+pub use crate::tell::tell_city;
 
 /// A handling tier's EscalationService.
 pub struct Escalation {
@@ -39,30 +38,6 @@ fn to_wire(c: &misc::Coordination) -> Coordination {
         answer: c.answer.clone(),
         answered_time: wire::opt_ts(c.answered_us),
     }
-}
-
-/// Queues an escalation record for the centre's history, sent by `sender`.
-pub async fn tell_city(
-    ctx: &Ctx,
-    conn: &mut hotline_store::Conn,
-    sender: &str,
-    event: RecordEscalationEventRequest,
-    now: i64,
-) -> Result<()> {
-    let city = ctx.topology.city().id.clone();
-    let route = Handoff {
-        message_id: &event.request_id,
-        order_id: &event.order_id,
-        from_unit: sender,
-        target_unit: &city,
-        method: RECORD_ESCALATION,
-    };
-    let kind = match EscalationEventKind::try_from(event.kind) {
-        Ok(EscalationEventKind::WhistleRegistered) => "whistle",
-        Ok(EscalationEventKind::CheckedIn) => "check_in",
-        _ => "escalation",
-    };
-    handoff::send_as(conn, route, kind, &event, now).await
 }
 
 /// Whom a handler may ask to coordinate: its district (or any unit above

@@ -13,7 +13,7 @@ use hotline_runtime::wire::{self, WireEnum};
 use hotline_runtime::{Ctx, guard, idem};
 use hotline_store::assignments::{self, Assignment as Stored, PartReport as StoredPart};
 
-use crate::dispatch::Inbox;
+use crate::inbox::Inbox;
 
 pub const RECORD_HAND_DOWN: &str = "/hotline.v1.DispatchService/RecordHandDown";
 pub const REPORT_PART: &str = "/hotline.v1.DispatchService/ReportPart";

@@ -5,10 +5,12 @@
 mod dispatch;
 mod escalation;
 pub mod handdown;
+mod inbox;
 pub mod notice;
 pub mod objection;
 mod reporting;
 pub mod scorecards;
+mod tell;
 pub mod watch;
 mod whistle;
 
@@ -24,10 +26,10 @@ use hotline_runtime::server;
 use hotline_runtime::sweeper::TimerEffects;
 use tonic::service::Routes;
 
-pub use dispatch::Inbox;
 pub use escalation::{
     Escalation, answer_coordination, list_coordinations, request_coordination, tell_city,
 };
+pub use inbox::Inbox;
 pub use reporting::{Reporting, list_deadlines, list_handoffs, unit_name};
 pub use whistle::{check_in, get as get_whistle, register as register_whistle, whistle};
 

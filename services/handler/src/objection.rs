@@ -12,7 +12,7 @@ use hotline_runtime::meta::Caller;
 use hotline_runtime::{Ctx, guard, idem, wire};
 use hotline_store::{assignments, objections};
 
-use crate::dispatch::Inbox;
+use crate::inbox::Inbox;
 
 pub const RECORD_OBJECTION: &str = "/hotline.v1.EscalationService/RecordObjection";
 

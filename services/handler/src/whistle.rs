@@ -17,8 +17,8 @@ use hotline_store::{Conn, misc, notices};
 use tonic::Request;
 
 use crate::TierRules;
-use crate::escalation::tell_city;
 use crate::notice;
+use crate::tell::tell_city;
 
 pub const REGISTER: &str = "/hotline.v1.EscalationService/RegisterWhistle";
 pub const CHECK_IN_TIMER: &str = "check_in";

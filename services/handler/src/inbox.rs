@@ -1,0 +1,51 @@
+//! A handling unit's inbox: the service that holds its assignments, and
+//! what every RPC on them shares (who may call, the current assignment).
+
+use std::sync::Arc;
+
+use hotline_core::AssignmentState;
+use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::meta::{self, Caller};
+use hotline_runtime::{Ctx, guard};
+use hotline_store::assignments::Assignment as Stored;
+use tonic::Request;
+
+use crate::TierRules;
+
+pub struct Inbox {
+    pub(crate) ctx: Ctx,
+    pub(crate) rules: Arc<dyn TierRules>,
+}
+
+impl Inbox {
+    pub fn new(ctx: Ctx, rules: Arc<dyn TierRules>) -> Self {
+        Self { ctx, rules }
+    }
+
+    /// A handler's own call: it acts for itself, on a unit hosted here.
+    pub(crate) fn own_call<T>(&self, req: &Request<T>) -> Result<Caller> {
+        let caller = meta::caller(req)?;
+        guard::acts_for_itself(&caller)?;
+        guard::hosted(&self.ctx, &caller.target)?;
+        Ok(caller)
+    }
+
+    /// Loads the unit's assignment and checks the epoch.
+    pub(crate) async fn current(
+        &self,
+        conn: &mut hotline_store::Conn,
+        unit: &str,
+        order_id: &str,
+        epoch: u64,
+    ) -> Result<Stored> {
+        required("order_id", order_id)?;
+        let a = crate::held(conn, order_id, unit).await?;
+        guard::current_epoch(order_id, unit, epoch, a.epoch)?;
+        if a.state == AssignmentState::Revoked {
+            return Err(ServiceError::StaleEpoch(format!(
+                "unit {unit}'s assignment on orders/{order_id} was revoked"
+            )));
+        }
+        Ok(a)
+    }
+}
