@@ -1,12 +1,7 @@
 //! The `hotline` command as a library, so cross-service tests drive the
 //! same mesh supervisor, client and demo as the command line.
 
-pub mod bench;
-mod bench_hop;
-mod bench_inbox;
-pub mod bench_proactive;
-pub mod bench_scoring;
-pub mod bench_tracing;
+pub use hotline_bench as bench;
 pub use hotline_client as client;
 pub mod cmd;
 pub use hotline_client::conformance;

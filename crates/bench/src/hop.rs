@@ -25,8 +25,8 @@ use futures::StreamExt;
 use hotline_proto::v1::*;
 use serde_json::{Value, json};
 
-use crate::bench_tracing::BenchMesh;
-use crate::client::MeshClient;
+use crate::tracing::BenchMesh;
+use hotline_client::MeshClient;
 
 #[derive(Args, Debug, Clone)]
 pub struct HopArgs {
@@ -47,14 +47,14 @@ pub struct HopArgs {
 fn complaint() -> SubmitRequestRequest {
     SubmitRequestRequest {
         new_facts: true,
-        ..crate::bench_tracing::complaint()
+        ..crate::tracing::complaint()
     }
 }
 
 /// CPU seconds so far of this process ("client") and each of the mesh's.
 fn cpu(m: &BenchMesh) -> BTreeMap<String, f64> {
     let procs = std::iter::once(("client".to_string(), std::process::id())).chain(m.mesh.pids());
-    crate::cpu::used_by(procs).into_iter().collect()
+    hotline_node::cpu::used_by(procs).into_iter().collect()
 }
 
 /// Runs `calls` submits or reads, `concurrency` at a time.

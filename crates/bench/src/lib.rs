@@ -1,10 +1,16 @@
 //! `hotline bench`: measured figures, never timed tests. `bench locate`
-//! lives with the topology commands (`crate::topology`).
+//! lives with the topology commands (`hotline_topogen`).
 //! `bench timers` fires due timers with the real sweeper on a fresh
 //! database, each timer's effect shaped like the centre's (a notice row and
 //! an outbox row, written with the timer marked fired). `bench tracing`
 //! runs the same orders through a mesh without and with span export.
-//! `bench simulate` measures the simulator on the real mesh (crate::sim).
+//! `bench simulate` measures the simulator on the real mesh (hotline_sim).
+
+mod hop;
+mod inbox;
+pub mod proactive;
+pub mod scoring;
+pub mod tracing;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -31,24 +37,24 @@ pub enum BenchCommand {
         json: bool,
     },
     /// Locate calls per second on one core, on a topology's boundaries.
-    Locate(crate::topology::BenchLocateArgs),
+    Locate(hotline_topogen::BenchLocateArgs),
     /// The cost of tracing: orders per second through a mesh exporting no
     /// spans, then through one exporting every span to an OTLP receiver.
-    Tracing(crate::bench_tracing::TracingArgs),
+    Tracing(crate::tracing::TracingArgs),
     /// The inbox event log behind WatchAssignments: events recorded and
     /// replayed per second.
-    Inbox(crate::bench_inbox::InboxArgs),
+    Inbox(crate::inbox::InboxArgs),
     /// CPU time per call through the mesh: a read at the centre, and a
     /// complaint's intake with its handoff.
-    Hop(crate::bench_hop::HopArgs),
+    Hop(crate::hop::HopArgs),
     /// Simulated contacts and dispatched orders per second: a scenario
     /// (Beijing by default) for a short span on each transport and backend.
-    Simulate(crate::sim::bench::BenchSimulateArgs),
+    Simulate(hotline_sim::bench::BenchSimulateArgs),
     /// Scorecards and rankings for every unit of the generated Beijing
     /// topology over a month of generated orders.
-    Scoring(crate::bench_scoring::ScoringArgs),
+    Scoring(crate::scoring::ScoringArgs),
     /// Proactive analysis (the pure maths) of a city's worth of requests.
-    Proactive(crate::bench_proactive::ProactiveArgs),
+    Proactive(crate::proactive::ProactiveArgs),
 }
 
 struct BenchEffects;
@@ -87,13 +93,13 @@ impl TimerEffects for BenchEffects {
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     let (db, count, json) = match cmd {
         BenchCommand::Timers { db, count, json } => (db, count, json),
-        BenchCommand::Locate(a) => return crate::topology::bench(a),
-        BenchCommand::Tracing(a) => return crate::bench_tracing::run(a).await,
-        BenchCommand::Hop(a) => return crate::bench_hop::run(a).await,
-        BenchCommand::Inbox(a) => return crate::bench_inbox::run(a).await,
-        BenchCommand::Simulate(a) => return crate::sim::bench::run(a).await,
-        BenchCommand::Scoring(a) => return crate::bench_scoring::run(a).await,
-        BenchCommand::Proactive(a) => return crate::bench_proactive::run(a),
+        BenchCommand::Locate(a) => return hotline_topogen::bench(a),
+        BenchCommand::Tracing(a) => return crate::tracing::run(a).await,
+        BenchCommand::Hop(a) => return crate::hop::run(a).await,
+        BenchCommand::Inbox(a) => return crate::inbox::run(a).await,
+        BenchCommand::Simulate(a) => return hotline_sim::bench::run(a).await,
+        BenchCommand::Scoring(a) => return crate::scoring::run(a).await,
+        BenchCommand::Proactive(a) => return crate::proactive::run(a),
     };
     let dir = tempfile::tempdir()?;
     let pg = (db != "sqlite").then_some(db.as_str());

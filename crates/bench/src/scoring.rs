@@ -40,7 +40,7 @@ const MONTH: &str = "2026-11";
 
 /// The generated Beijing topology, in memory.
 pub fn beijing() -> anyhow::Result<Topology> {
-    let city = crate::topology::beijing::generate(1, "beijing.geojson");
+    let city = hotline_topogen::beijing::generate(1, "beijing.geojson");
     Ok(Topology::parse_with("beijing.toml", &city.toml, |_| {
         Ok(city.geojson.clone())
     })?)

@@ -10,8 +10,8 @@ use clap::Args;
 use hotline_proto::v1::*;
 use hotline_telemetry::sink::Sink;
 
-use crate::client::{MeshClient, request_id};
-use crate::mesh::{Mesh, MeshOptions};
+use hotline_client::{MeshClient, request_id};
+use hotline_node::mesh::{Mesh, MeshOptions};
 
 const WAIT: Duration = Duration::from_secs(60);
 
