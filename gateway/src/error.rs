@@ -36,6 +36,10 @@ pub(crate) enum GatewayError {
     InvalidUnit,
     #[error("{0}")]
     Denied(String),
+    /// A layer found no mark the layer above it should have left: the
+    /// stack in `lib.rs` is put together wrongly.
+    #[error("gateway stack: no {0} on the call")]
+    Unmarked(&'static str),
 }
 
 impl From<GatewayError> for Status {
@@ -58,6 +62,7 @@ impl From<GatewayError> for Status {
             Overloaded => Status::resource_exhausted(message),
             DeadlineExceeded(_) => Status::deadline_exceeded(message),
             UnknownPath(_) => Status::unimplemented(message),
+            Unmarked(_) => Status::internal(message),
         }
     }
 }

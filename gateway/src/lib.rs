@@ -3,16 +3,22 @@
 //! It serves `hotline.v1.GatewayService`, health and reflection itself, and
 //! forwards every other `hotline.v1` call to the service hosting the unit named
 //! in `x-hotline-target`, without decoding the body. Every forwarded call is
-//! counted as a handoff between tiers.
+//! counted as a handoff between tiers. [`stack`] puts it together, one layer
+//! after another.
 
 mod deadline;
 mod error;
+mod forward;
+mod hop_metrics;
 mod identity;
-mod proxy;
 mod registry;
 mod rescue;
+mod route;
 mod stats;
 mod telemetry;
+#[cfg(test)]
+mod testing;
+mod trace_context;
 
 use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
@@ -22,10 +28,22 @@ use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic_health::{ServingStatus, server::HealthReporter};
 use tower::ServiceBuilder;
+use tower::layer::util::{Identity, Stack};
+use tower::limit::ConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
 
 use crate::{
-    proxy::Proxy, registry::Registry, registry::service::GatewayApi, rescue::RescueLayer,
+    deadline::DeadlineLayer,
+    forward::Forward,
+    hop_metrics::HopMetricsLayer,
+    identity::{Admission, IdentityLayer},
+    registry::Registry,
+    registry::service::GatewayApi,
+    rescue::RescueLayer,
+    route::RouteLayer,
     stats::Stats,
+    telemetry::GatewayMetrics,
+    trace_context::TraceContextLayer,
 };
 
 /// Metadata key naming the unit a call is addressed to.
@@ -99,7 +117,7 @@ pub async fn serve(
         &config.static_addresses,
         config.security.clone(),
     )?);
-    let admission = identity::Admission::new(config.security.clone(), config.topology.clone());
+    let admission = Admission::new(config.security.clone(), config.topology.clone());
     let stats = Arc::new(Stats::default());
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -120,22 +138,17 @@ pub async fn serve(
     .add_service(health_service)
     .add_service(reflection_v1)
     .add_service(reflection_v1alpha);
-    // Paths the gateway does not serve itself fall through to the proxy.
-    let router = own_services.into_axum_router().fallback_service(Proxy::new(
-        registry,
-        stats,
-        config.default_timeout,
-        telemetry::GatewayMetrics::new(&config.metrics),
-        admission,
-    ));
-
-    // Read top to bottom: rescue errors into statuses, shed load when the
-    // limit is reached (rather than queueing), bound concurrency, route.
-    let stack = ServiceBuilder::new()
-        .layer(RescueLayer)
-        .load_shed()
-        .concurrency_limit(config.max_concurrency)
-        .into_inner();
+    let metrics = GatewayMetrics::new(&config.metrics);
+    let (server_layers, routes) = stack(
+        &config,
+        own_services,
+        Parts {
+            registry,
+            stats,
+            admission,
+            metrics,
+        },
+    );
 
     // Each connection is handshaken off the accept loop, its client
     // certificate proven; small frames skip Nagle's algorithm.
@@ -156,8 +169,8 @@ pub async fn serve(
         builder = builder.max_connection_age(age);
     }
     let server = builder
-        .layer(stack)
-        .add_routes(Routes::from(router))
+        .layer(server_layers)
+        .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal);
     tokio::pin!(server);
 
@@ -171,6 +184,62 @@ pub async fn serve(
     }
     tracing::info!("gateway stopped");
     Ok(())
+}
+
+/// What the forwarding layers share with the gateway's own API.
+struct Parts {
+    registry: Arc<Registry>,
+    stats: Arc<Stats>,
+    admission: Admission,
+    metrics: GatewayMetrics,
+}
+
+/// The layers every call to the server goes through.
+type ServerLayers =
+    Stack<ConcurrencyLimitLayer, Stack<LoadShedLayer, Stack<RescueLayer, Identity>>>;
+
+/// The gateway, read top to bottom (each layer in the module named after
+/// it). Every call goes through the server's layers; a call the gateway
+/// does not serve itself (its own API, health, reflection) falls through
+/// to the proxy layers and is forwarded. A layer passes what it learnt on
+/// in the request's extensions: the arrival, the route, the principal.
+///
+/// Trace context sits above identity so that refused calls are logged and
+/// measured too, and route above identity because the table is read
+/// against the target unit; a call that fails several checks gets the
+/// status of the first, as it always has.
+fn stack(config: &GatewayConfig, own_services: Routes, parts: Parts) -> (ServerLayers, Routes) {
+    let server = ServiceBuilder::new()
+        // rescue: errors from below become statuses, never INTERNAL.
+        .layer(RescueLayer)
+        // shed: at the limit, RESOURCE_EXHAUSTED rather than a queue.
+        .load_shed()
+        // limit: calls in flight across all connections.
+        .concurrency_limit(config.max_concurrency)
+        .into_inner();
+    let proxy = ServiceBuilder::new()
+        // trace_context: the call's span, traceparent and baggage on, its
+        // log and duration; refusals from below become statuses here.
+        .layer(TraceContextLayer::new(
+            parts.registry.clone(),
+            parts.metrics.clone(),
+        ))
+        // route: the target unit and the service hosting it.
+        .layer(RouteLayer::new(parts.registry.clone()))
+        // identity: the proven principal may make this call.
+        .layer(IdentityLayer::new(parts.admission))
+        // deadline: the caller's grpc-timeout, or the default.
+        .layer(DeadlineLayer::new(config.default_timeout))
+        // hop_metrics: answered calls count; the hop's overhead.
+        .layer(HopMetricsLayer::new(
+            parts.registry,
+            parts.stats,
+            parts.metrics,
+        ))
+        // forward: the request, body unread, to the chosen upstream.
+        .service(Forward);
+    let router = own_services.into_axum_router().fallback_service(proxy);
+    (server, Routes::from(router))
 }
 
 /// Reflection over the whole contract plus health, so a stock grpcurl pointed

@@ -4,7 +4,7 @@
 pub(crate) mod service;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -17,15 +17,17 @@ use crate::{UnitRoute, error::GatewayError};
 /// Bounds connecting to an upstream when the caller's deadline is long.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Where a unit is served, from the topology.
+/// Where a unit is served, from the topology. Cheap to clone: a chosen
+/// route travels with its call.
 #[derive(Debug, Clone)]
 pub(crate) struct UnitHome {
     pub tier: Tier,
-    pub service: String,
+    pub service: Arc<str>,
 }
 
-/// An announced (or statically configured) service.
-#[derive(Debug, Clone)]
+/// An announced (or statically configured) service; shared, so that a
+/// call takes it without copying.
+#[derive(Debug)]
 pub(crate) struct Upstream {
     pub address: String,
     pub pid: u32,
@@ -39,7 +41,7 @@ pub(crate) struct Registry {
     units: HashMap<String, UnitHome>,
     /// Every service in the topology and its units, sorted.
     services: BTreeMap<String, Vec<String>>,
-    upstreams: RwLock<HashMap<String, Upstream>>,
+    upstreams: RwLock<HashMap<String, Arc<Upstream>>>,
     /// How upstream channels connect: over mTLS each checks that the
     /// server is the service it was announced as.
     security: hotline_identity::Security,
@@ -56,7 +58,7 @@ impl Registry {
         for route in routes {
             let home = UnitHome {
                 tier: route.tier,
-                service: route.service.clone(),
+                service: route.service.as_str().into(),
             };
             if units.insert(route.unit_id.clone(), home).is_some() {
                 bail!("unit {} is routed twice", route.unit_id);
@@ -93,7 +95,7 @@ impl Registry {
             .map_or(Tier::Unspecified, |home| home.tier)
     }
 
-    pub(crate) fn upstream(&self, service: &str) -> Option<Upstream> {
+    pub(crate) fn upstream(&self, service: &str) -> Option<Arc<Upstream>> {
         self.upstreams
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -136,7 +138,7 @@ impl Registry {
             pid,
             channel,
         };
-        upstreams.insert(service.to_owned(), upstream);
+        upstreams.insert(service.to_owned(), Arc::new(upstream));
         Ok(units.clone())
     }
 

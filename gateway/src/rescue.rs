@@ -61,3 +61,49 @@ fn rescue(err: BoxError) -> Status {
     }
     Status::from_error(err)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use tonic::Code;
+    use tower::{ServiceBuilder, ServiceExt as _};
+
+    use super::*;
+    use crate::testing::status_of;
+
+    /// A call that waits until `go` is sent, then fails with `status`.
+    fn stack(
+        go: tokio::sync::watch::Receiver<bool>,
+    ) -> impl Service<Request<()>, Response = Response<Body>, Error = BoxError> + Clone {
+        let inner = tower::service_fn(move |_: Request<()>| {
+            let mut go = go.clone();
+            async move {
+                go.wait_for(|go| *go).await?;
+                Err::<Response<Body>, BoxError>(Status::unavailable("upstream gone").into())
+            }
+        });
+        ServiceBuilder::new()
+            .layer(RescueLayer)
+            .load_shed()
+            .concurrency_limit(1)
+            .service(inner)
+    }
+
+    #[tokio::test]
+    async fn a_call_beyond_the_limit_is_shed_as_resource_exhausted() {
+        let (go, wait) = tokio::sync::watch::channel(false);
+        let mut first = stack(wait);
+        let mut second = first.clone();
+        let in_flight = first.ready().await.unwrap().call(Request::new(()));
+
+        let shed = second.ready().await.unwrap().call(Request::new(())).await;
+        let shed = shed.unwrap();
+        assert_eq!(status_of(&shed), Some(Code::ResourceExhausted));
+
+        // An error with a status keeps it.
+        go.send(true).unwrap();
+        let answered = in_flight.await.unwrap();
+        assert_eq!(status_of(&answered), Some(Code::Unavailable));
+    }
+}

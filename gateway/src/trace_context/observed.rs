@@ -38,12 +38,17 @@ struct Observed {
 }
 
 impl CallLog {
-    pub(super) fn new(method: &str, from: Option<String>, to: Option<String>) -> Self {
+    pub(super) fn new(
+        method: &str,
+        started: Instant,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> Self {
         Self {
             method: method.to_owned(),
             from,
             to,
-            started: Instant::now(),
+            started,
             status: None,
             observed: None,
         }
@@ -69,10 +74,6 @@ impl CallLog {
         self.observed
             .as_ref()
             .map_or_else(tracing::Span::none, |o| o.span.clone())
-    }
-
-    pub(super) fn elapsed(&self) -> std::time::Duration {
-        self.started.elapsed()
     }
 
     pub(super) fn from(&self) -> Option<&str> {
