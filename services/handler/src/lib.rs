@@ -8,6 +8,7 @@ pub mod handdown;
 pub mod notice;
 pub mod objection;
 mod reporting;
+mod schema;
 pub mod scorecards;
 pub mod watch;
 mod whistle;
@@ -29,6 +30,7 @@ pub use escalation::{
     Escalation, answer_coordination, list_coordinations, request_coordination, tell_city,
 };
 pub use reporting::{Reporting, list_deadlines, list_handoffs, unit_name};
+pub use schema::SCHEMA;
 pub use whistle::{check_in, get as get_whistle, register as register_whistle, whistle};
 
 /// A unit's assignment on an order in this service's store, or NOT_FOUND.
