@@ -712,7 +712,7 @@ async fn dead_letters(a: DeadLetterArgs) -> anyhow::Result<()> {
         (None, Some(s)) => format!("sqlite://{}/{s}.db", a.data_dir.display()),
         (None, None) => bail!("name --db or --service"),
     };
-    let db = Db::connect(&url, 1).await?;
+    let db = Db::connect(&url, 1, &[&hotline_runtime::SCHEMA]).await?;
     let mut c = db.acquire().await?;
     let dead = hotline_store::outbox::dead_letters(&mut c).await?;
     if dead.is_empty() {

@@ -156,7 +156,7 @@ async fn killed_sender_resumes_its_outbox_and_delivers_once() {
         .wait_assignment("d-riverside", &o.order_id, 1, WAIT)
         .await
         .unwrap();
-    let city_db = Db::connect(&t.opts.db_url("city").unwrap(), 1)
+    let city_db = Db::connect(&t.opts.db_url("city").unwrap(), 1, &[])
         .await
         .unwrap();
     let pending = outbox::pending(&mut city_db.acquire().await.unwrap(), 10)
@@ -193,7 +193,7 @@ async fn killed_sender_resumes_its_outbox_and_delivers_once() {
     assert_eq!(actions(&replied, "dispatched").len(), 1);
     assert_eq!(actions(&replied, "accepted"), vec!["t-harbour"]);
     let dead = outbox::dead_letters(
-        &mut Db::connect(&t.opts.db_url("city").unwrap(), 1)
+        &mut Db::connect(&t.opts.db_url("city").unwrap(), 1, &[])
             .await
             .unwrap()
             .acquire()
@@ -260,7 +260,7 @@ async fn crash_after_send_before_ack_is_deduplicated_by_the_receiver() {
         AssignmentState::Accepted as i32,
         "the redelivery changed nothing"
     );
-    let township = Db::connect(&t.opts.db_url("township").unwrap(), 1)
+    let township = Db::connect(&t.opts.db_url("township").unwrap(), 1, &[])
         .await
         .unwrap();
     let mut conn = township.acquire().await.unwrap();
@@ -297,7 +297,7 @@ mesh_test! {
         // An event for an epoch the city never issued, queued in the
         // township's outbox as its own code would queue it.
         let url = t.opts.db_url("township").unwrap();
-        let db = Db::connect(&url, 1).await.unwrap();
+        let db = Db::connect(&url, 1, &[]).await.unwrap();
         let event = RecordAssignmentEventRequest {
             request_id: "stale-event-1".into(),
             order_id: o.order_id.clone(),

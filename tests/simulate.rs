@@ -142,7 +142,7 @@ async fn demo_scenario_reports_every_area_the_same_for_a_seed_over_both_transpor
 async fn bounce_hits_in_city_store(base: &str) -> i64 {
     let name = base.rsplit('/').next().unwrap().to_string();
     let url = with_database(base, &format!("{name}_city")).unwrap();
-    let db = hotline_store::Db::connect(&url, 1).await.unwrap();
+    let db = hotline_store::Db::connect(&url, 1, &[]).await.unwrap();
     let mut c = db.acquire().await.unwrap();
     let orders = hotline_store::orders::list(&mut c, None, "", i64::MAX)
         .await

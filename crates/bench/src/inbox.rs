@@ -28,7 +28,7 @@ pub struct InboxArgs {
 pub async fn run(a: InboxArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let pg = (a.db != "sqlite").then_some(a.db.as_str());
-    let t = scratch::ScratchDb::new(pg, dir.path(), "bench").await?;
+    let t = scratch::ScratchDb::new(pg, dir.path(), "bench", &hotline_node::EVERY_SCHEMA).await?;
     let backend = format!("{:?}", t.db.backend()).to_lowercase();
     let units = a.units.max(1);
     let started = Instant::now();

@@ -103,7 +103,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     };
     let dir = tempfile::tempdir()?;
     let pg = (db != "sqlite").then_some(db.as_str());
-    let t = scratch::ScratchDb::new(pg, dir.path(), "bench").await?;
+    let t = scratch::ScratchDb::new(pg, dir.path(), "bench", &hotline_node::EVERY_SCHEMA).await?;
     let backend = format!("{:?}", t.db.backend()).to_lowercase();
     let armed = arm(&t.db, count).await?;
     let clock = Arc::new(ManualClock::new(count as i64 + 1));

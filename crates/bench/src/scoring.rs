@@ -248,7 +248,8 @@ pub async fn run(a: ScoringArgs) -> anyhow::Result<()> {
         .count();
     let dir = tempfile::tempdir()?;
     let pg = (a.db != "sqlite").then_some(a.db.as_str());
-    let t = scratch::ScratchDb::new(pg, dir.path(), "bench-scoring").await?;
+    let t = scratch::ScratchDb::new(pg, dir.path(), "bench-scoring", &hotline_node::EVERY_SCHEMA)
+        .await?;
     let backend = format!("{:?}", t.db.backend()).to_lowercase();
     let writing = Instant::now();
     let written = generate(&t.db, &topology, a.orders, a.seed).await?;

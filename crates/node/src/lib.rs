@@ -12,13 +12,15 @@ use hotline_gateway::{GatewayConfig, UnitRoute};
 use hotline_proto::v1 as pb;
 use hotline_runtime::wire::WireEnum;
 use hotline_runtime::{Ctx, client::Gateway, metrics::Metrics, outbox::Waker};
-use hotline_store::Db;
+use hotline_store::{Db, Schema};
 use hotline_telemetry::metrics::Registry;
 
 pub mod cpu;
 pub mod inproc;
 pub mod mesh;
 pub mod pki;
+#[cfg(test)]
+mod schema_tests;
 
 /// The demo city, built into the binary so `hotline demo` runs anywhere.
 pub const DEMO_TOPOLOGY: &str = include_str!("../../../topology/demo-city.toml");
@@ -50,6 +52,29 @@ pub type Clocks = (
     Option<Arc<hotline_core::ManualClock>>,
 );
 
+/// Every owner's tables: for scratch databases that hold them all (the
+/// benchmarks, the store's tests). A service holds only its own: [`schemas`].
+pub static EVERY_SCHEMA: [&Schema; 3] = [
+    &hotline_runtime::SCHEMA,
+    &hotline_city::SCHEMA,
+    &hotline_handler::SCHEMA,
+];
+
+/// The tables a service's database holds: the runtime's, and the city's
+/// or the handler's as the service hosts the city unit or handling units
+/// (a service hosts the units of one tier, its own). A township's database
+/// has no requester, order or audit table at all.
+pub fn schemas(spec: &hotline_core::topology::ServiceSpec) -> Vec<&'static Schema> {
+    let mut schemas = vec![&hotline_runtime::SCHEMA];
+    match spec.tier {
+        Tier::City => schemas.push(&hotline_city::SCHEMA),
+        Tier::District | Tier::Township | Tier::Community | Tier::Department | Tier::Central => {
+            schemas.push(&hotline_handler::SCHEMA)
+        }
+    }
+    schemas
+}
+
 /// A service's context: its database, clock and gateway client.
 pub async fn service_ctx(
     topology: Arc<hotline_core::Topology>,
@@ -60,7 +85,7 @@ pub async fn service_ctx(
     (clock, manual): Clocks,
     security: hotline_identity::Security,
 ) -> anyhow::Result<Ctx> {
-    let db = Db::connect(db_url, pool_size)
+    let db = Db::connect(db_url, pool_size, &schemas(&spec))
         .await
         .with_context(|| format!("opening {}", hotline_store::redact(db_url)))?;
     let tier_of = hotline_runtime::tier_of(topology.clone());

@@ -231,7 +231,7 @@ impl TestMesh {
     pub async fn dead_letters(&self) -> Vec<hotline_store::outbox::DeadLetter> {
         let mut all = Vec::new();
         for s in self.topology.services() {
-            let db = hotline_store::Db::connect(&self.opts.db_url(&s.name).unwrap(), 1)
+            let db = hotline_store::Db::connect(&self.opts.db_url(&s.name).unwrap(), 1, &[])
                 .await
                 .unwrap();
             let mut c = db.acquire().await.unwrap();

@@ -22,9 +22,12 @@ mod redact;
 mod relay;
 mod reporting;
 mod requester;
+mod schema;
 pub mod scorecards;
 mod urge;
 mod wire;
+
+pub use schema::SCHEMA;
 
 use hotline_proto::v1::contact_relay_service_server::ContactRelayServiceServer;
 use hotline_proto::v1::dispatch_service_server::DispatchServiceServer;

@@ -9,6 +9,7 @@ mod inbox;
 pub mod notice;
 pub mod objection;
 mod reporting;
+mod schema;
 pub mod scorecards;
 mod tell;
 pub mod watch;
@@ -31,6 +32,7 @@ pub use escalation::{
 };
 pub use inbox::Inbox;
 pub use reporting::{Reporting, list_deadlines, list_handoffs, unit_name};
+pub use schema::SCHEMA;
 pub use whistle::{check_in, get as get_whistle, register as register_whistle, whistle};
 
 /// A unit's assignment on an order in this service's store, or NOT_FOUND.

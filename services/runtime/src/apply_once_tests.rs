@@ -21,7 +21,9 @@ async fn ctx(dir: &std::path::Path) -> (Ctx, TestDb) {
         include_str!("../../../topology/demo-city.toml"),
     )
     .unwrap();
-    let test = TestDb::new(None, dir, "apply-once").await.unwrap();
+    let test = TestDb::new(None, dir, "apply-once", &[&crate::SCHEMA])
+        .await
+        .unwrap();
     let clock = Arc::new(ManualClock::new(1_000_000));
     let ctx = Ctx {
         db: test.db.clone(),

@@ -14,6 +14,7 @@ pub mod idem;
 pub mod meta;
 pub mod metrics;
 pub mod outbox;
+mod schema;
 pub mod server;
 pub mod sweeper;
 pub mod trace;
@@ -26,6 +27,7 @@ use hotline_core::{Clock, Topology};
 use hotline_store::Db;
 
 pub use error::ServiceError;
+pub use schema::SCHEMA;
 
 /// What a service's handlers share.
 #[derive(Clone)]

@@ -4,58 +4,8 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, ConnectOptions, Connection};
 
+use crate::schema::{LEGACY_TABLE, Schema};
 use crate::{Result, StoreError};
-
-const SQLITE_MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../migrations/sqlite/0001_init.sql")),
-    (2, include_str!("../migrations/sqlite/0002_geo.sql")),
-    (3, include_str!("../migrations/sqlite/0003_disputes.sql")),
-    (4, include_str!("../migrations/sqlite/0004_timers.sql")),
-    (
-        5,
-        include_str!("../migrations/sqlite/0005_trace_context.sql"),
-    ),
-    (6, include_str!("../migrations/sqlite/0006_assessment.sql")),
-    (7, include_str!("../migrations/sqlite/0007_proactive.sql")),
-    (8, include_str!("../migrations/sqlite/0008_integration.sql")),
-    (9, include_str!("../migrations/sqlite/0009_trust.sql")),
-    (
-        10,
-        include_str!("../migrations/sqlite/0010_audit_actor.sql"),
-    ),
-    (
-        11,
-        include_str!("../migrations/sqlite/0011_outbox_lanes.sql"),
-    ),
-];
-const POSTGRES_MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../migrations/postgres/0001_init.sql")),
-    (2, include_str!("../migrations/postgres/0002_geo.sql")),
-    (3, include_str!("../migrations/postgres/0003_disputes.sql")),
-    (4, include_str!("../migrations/postgres/0004_timers.sql")),
-    (
-        5,
-        include_str!("../migrations/postgres/0005_trace_context.sql"),
-    ),
-    (
-        6,
-        include_str!("../migrations/postgres/0006_assessment.sql"),
-    ),
-    (7, include_str!("../migrations/postgres/0007_proactive.sql")),
-    (
-        8,
-        include_str!("../migrations/postgres/0008_integration.sql"),
-    ),
-    (9, include_str!("../migrations/postgres/0009_trust.sql")),
-    (
-        10,
-        include_str!("../migrations/postgres/0010_audit_actor.sql"),
-    ),
-    (
-        11,
-        include_str!("../migrations/postgres/0011_outbox_lanes.sql"),
-    ),
-];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -102,10 +52,13 @@ pub fn redact(url: &str) -> String {
 }
 
 impl Db {
-    /// Opens (creating if missing) the database at `url`, migrates it, and
-    /// caps the pool at `max_connections`. SQLite always gets one connection:
-    /// one writer, as the embedded default promises.
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+    /// Opens (creating if missing) the database at `url`, brings it up to
+    /// date with each of `schemas` (the tables of the crates the service
+    /// hosts, see [`crate::Schema`]), and caps the pool at
+    /// `max_connections`. SQLite always gets one connection: one writer, as
+    /// the embedded default promises. A database made before per-owner
+    /// migrations is refused.
+    pub async fn connect(url: &str, max_connections: u32, schemas: &[&Schema]) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url)?;
         let (url, synchronous) = sqlite_synchronous(url, backend)?;
@@ -156,7 +109,16 @@ impl Db {
             .connect_with(options)
             .await?;
         let db = Db { pool, backend };
-        db.migrate().await?;
+        if db.has_table(LEGACY_TABLE).await? {
+            db.close().await;
+            return Err(StoreError::Config(format!(
+                "db: {} was made by an older hotline, before each crate owned its tables \
+                 (it has a {LEGACY_TABLE} table): it cannot be upgraded in place; move it \
+                 aside or delete it (see docs/operations.md)",
+                redact(&url)
+            )));
+        }
+        db.migrate(schemas).await?;
         Ok(db)
     }
 
@@ -178,34 +140,6 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-
-    async fn migrate(&self) -> Result<()> {
-        let migrations = match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS,
-            Backend::Postgres => POSTGRES_MIGRATIONS,
-        };
-        let mut conn = self.pool.acquire().await?;
-        sqlx::raw_sql("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
-            .execute(&mut *conn)
-            .await?;
-        for (version, sql) in migrations {
-            let mut tx = conn.begin().await?;
-            let done: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
-                    .bind(*version)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if done.is_none() {
-                sqlx::raw_sql(*sql).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
-                    .bind(*version)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-        }
-        Ok(())
     }
 }
 

@@ -19,6 +19,7 @@ pub mod orders;
 pub mod outbox;
 pub mod proactive;
 pub mod requester_tokens;
+mod schema;
 pub mod scratch;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -26,6 +27,7 @@ pub mod timers;
 pub mod whistles;
 
 pub use db::{Backend, Db, Tx, redact, with_database};
+pub use schema::Schema;
 
 pub use sqlx;
 
@@ -39,6 +41,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Config(String),
+    #[error("migrating the {0}'s tables: {1}")]
+    Migrate(&'static str, #[source] sqlx::migrate::MigrateError),
 }
 
 impl StoreError {

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::db::{drop_postgres_database, with_database};
-use crate::{Db, Result};
+use crate::{Db, Result, Schema};
 
 static N: AtomicU32 = AtomicU32::new(0);
 
@@ -29,20 +29,25 @@ pub fn fresh_url(postgres: Option<&str>, dir: &std::path::Path, label: &str) -> 
     }
 }
 
-/// A migrated scratch database, dropped (PostgreSQL) or left in its temp
-/// dir (SQLite) by [`ScratchDb::cleanup`].
 /// Pool cap, so parallel users stay under PostgreSQL's limit.
 pub const POOL: u32 = 3;
 
+/// A scratch database migrated with the given owners' schemas, dropped
+/// (PostgreSQL) or left in its temp dir (SQLite) by [`ScratchDb::cleanup`].
 pub struct ScratchDb {
     pub db: Db,
     pub url: String,
 }
 
 impl ScratchDb {
-    pub async fn new(postgres: Option<&str>, dir: &std::path::Path, label: &str) -> Result<Self> {
+    pub async fn new(
+        postgres: Option<&str>,
+        dir: &std::path::Path,
+        label: &str,
+        schemas: &[&Schema],
+    ) -> Result<Self> {
         let url = fresh_url(postgres, dir, label)?;
-        let db = Db::connect(&url, POOL).await?;
+        let db = Db::connect(&url, POOL, schemas).await?;
         Ok(Self { db, url })
     }
 

@@ -10,11 +10,18 @@ use hotline_core::{
 };
 use hotline_store::assignments::{self, Assignment};
 use hotline_store::orders::{self, Callback, HistoryEntry, Location, Order};
-use hotline_store::testing::{TestDb, postgres_url};
+use hotline_store::testing::{TestDb, drop_url, postgres_url};
 use hotline_store::{
-    Db, assessment, audit, idempotency, inbox_events, knowledge, misc, objections, outbox,
+    Db, Schema, assessment, audit, idempotency, inbox_events, knowledge, misc, objections, outbox,
     proactive, requester_tokens, timers,
 };
+
+/// Every owner's tables: the suite reads and writes them all.
+const EVERY: [&Schema; 3] = [
+    &hotline_runtime::SCHEMA,
+    &hotline_city::SCHEMA,
+    &hotline_handler::SCHEMA,
+];
 
 /// Runs each test body on a fresh SQLite database and a fresh PostgreSQL one.
 macro_rules! store_suite {
@@ -30,6 +37,7 @@ macro_rules! store_suite {
 
 store_suite!(
     migrations_are_idempotent,
+    old_runner_databases_are_refused,
     idempotency_records_first_answer,
     requester_tokens_open_one_order_until_revoked,
     outbox_delivers_in_order_and_parks,
@@ -61,7 +69,7 @@ where
         None
     };
     let dir = tempfile::tempdir().unwrap();
-    let t = TestDb::new(pg.as_deref(), dir.path(), "store")
+    let t = TestDb::new(pg.as_deref(), dir.path(), "store", &EVERY)
         .await
         .unwrap();
     body(t.db.clone(), t.url.clone()).await;
@@ -73,7 +81,7 @@ async fn migrations_are_idempotent(db: Db, url: String) {
     let mut c = db.acquire().await.unwrap();
     misc::setting_or_insert(&mut c, "k", "v").await.unwrap();
     drop(c);
-    let again = Db::connect(&url, 2).await.unwrap();
+    let again = Db::connect(&url, 2, &EVERY).await.unwrap();
     let mut c = again.acquire().await.unwrap();
     assert_eq!(
         misc::setting(&mut c, "k").await.unwrap().as_deref(),
@@ -81,6 +89,30 @@ async fn migrations_are_idempotent(db: Db, url: String) {
     );
     drop(c);
     again.close().await;
+}
+
+/// A database the runner before `sqlx::migrate!` made (it kept a
+/// `schema_migrations` table) is refused, naming it, and left untouched.
+async fn old_runner_databases_are_refused(db: Db, url: String) {
+    let name = url.rsplit('/').next().unwrap().to_string();
+    let old = url.replace(&name, &format!("old-{name}"));
+    let fresh = Db::connect(&old, 1, &[]).await.unwrap();
+    sqlx::raw_sql("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY)")
+        .execute(fresh.pool())
+        .await
+        .unwrap();
+    fresh.close().await;
+    let e = Db::connect(&old, 1, &EVERY).await.unwrap_err().to_string();
+    assert!(
+        e.contains("schema_migrations") && e.contains(&format!("old-{name}")),
+        "{e}"
+    );
+    let opened = Db::connect(&old, 1, &[]).await.unwrap_err().to_string();
+    assert_eq!(opened, e, "refused whatever the caller migrates");
+    drop_url(&old).await.unwrap();
+    // Its own database is not an old one.
+    assert!(db.has_table("_sqlx_migrations").await.unwrap());
+    assert!(!db.has_table("schema_migrations").await.unwrap());
 }
 
 async fn idempotency_records_first_answer(db: Db, _: String) {
@@ -1140,7 +1172,9 @@ async fn pragma(c: &mut sqlx::AnyConnection, name: &str) -> i64 {
 #[tokio::test]
 async fn sqlite_runs_in_wal_with_normal_sync() {
     let dir = tempfile::tempdir().unwrap();
-    let t = TestDb::new(None, dir.path(), "pragmas").await.unwrap();
+    let t = TestDb::new(None, dir.path(), "pragmas", &EVERY)
+        .await
+        .unwrap();
     let mut c = t.db.acquire().await.unwrap();
     let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(&mut *c)
@@ -1161,7 +1195,7 @@ async fn sqlite_runs_in_wal_with_normal_sync() {
 async fn sqlite_synchronous_off_is_taken_from_the_url() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/scratch.db", dir.path().display());
-    let db = Db::connect(&format!("{url}?synchronous=off"), 1)
+    let db = Db::connect(&format!("{url}?synchronous=off"), 1, &EVERY)
         .await
         .unwrap();
     let mut c = db.acquire().await.unwrap();
@@ -1170,7 +1204,7 @@ async fn sqlite_synchronous_off_is_taken_from_the_url() {
     drop(c);
     db.close().await;
 
-    let db = Db::connect(&url, 1).await.unwrap();
+    let db = Db::connect(&url, 1, &EVERY).await.unwrap();
     let mut c = db.acquire().await.unwrap();
     assert_eq!(
         pragma(&mut c, "synchronous").await,
@@ -1181,7 +1215,7 @@ async fn sqlite_synchronous_off_is_taken_from_the_url() {
     drop(c);
     db.close().await;
 
-    let e = Db::connect(&format!("{url}?synchronous=full"), 1)
+    let e = Db::connect(&format!("{url}?synchronous=full"), 1, &EVERY)
         .await
         .unwrap_err();
     assert!(e.to_string().contains("synchronous"), "{e}");
