@@ -111,11 +111,7 @@ pub async fn service_ctx(
 pub fn service_tier(ctx: &Ctx) -> hotline_runtime::server::Tier {
     match ctx.service.tier {
         Tier::City => hotline_city::tier(ctx.clone()),
-        Tier::District => hotline_district::tier(ctx.clone()),
-        Tier::Township => hotline_township::tier(ctx.clone()),
-        Tier::Community => hotline_community::tier(ctx.clone()),
-        Tier::Department => hotline_department::tier(ctx.clone()),
-        Tier::Central => hotline_department::central_tier(ctx.clone()),
+        handling => hotline_handler::tier(ctx.clone(), handling),
     }
 }
 

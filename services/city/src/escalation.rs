@@ -3,7 +3,6 @@
 //! check-in, and extension decisions by a handler's parent.
 
 use hotline_core::{Role, Tier};
-use hotline_handler::TierRules;
 use hotline_proto::v1::escalation_service_server::EscalationService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
@@ -22,19 +21,6 @@ pub struct CityEscalation {
 impl CityEscalation {
     pub fn new(ctx: Ctx) -> Self {
         Self { ctx }
-    }
-}
-
-/// The centre neither whistles nor registers whistles.
-struct CityRules;
-
-impl TierRules for CityRules {
-    fn tier(&self) -> Tier {
-        Tier::City
-    }
-
-    fn takes(&self, _: Role) -> bool {
-        false
     }
 }
 
@@ -280,7 +266,7 @@ impl EscalationService for CityEscalation {
         req: Request<WhistleRequest>,
     ) -> Result<Response<WhistleResponse>, Status> {
         Ok(Response::new(
-            hotline_handler::whistle(&self.ctx, &CityRules, req).await?,
+            hotline_handler::whistle(&self.ctx, Tier::City, req).await?,
         ))
     }
 
@@ -289,7 +275,7 @@ impl EscalationService for CityEscalation {
         req: Request<RegisterWhistleRequest>,
     ) -> Result<Response<RegisterWhistleResponse>, Status> {
         Ok(Response::new(
-            hotline_handler::register_whistle(&self.ctx, &CityRules, req).await?,
+            hotline_handler::register_whistle(&self.ctx, Tier::City, req).await?,
         ))
     }
 
@@ -298,7 +284,7 @@ impl EscalationService for CityEscalation {
         req: Request<CheckInRequest>,
     ) -> Result<Response<CheckInResponse>, Status> {
         Ok(Response::new(
-            hotline_handler::check_in(&self.ctx, &CityRules, req).await?,
+            hotline_handler::check_in(&self.ctx, Tier::City, req).await?,
         ))
     }
 
@@ -307,7 +293,7 @@ impl EscalationService for CityEscalation {
         req: Request<GetWhistleRequest>,
     ) -> Result<Response<GetWhistleResponse>, Status> {
         Ok(Response::new(
-            hotline_handler::get_whistle(&self.ctx, &CityRules, req).await?,
+            hotline_handler::get_whistle(&self.ctx, Tier::City, req).await?,
         ))
     }
 

@@ -239,6 +239,17 @@ impl Tier {
             Tier::Central => matches!(role, Lead),
         }
     }
+
+    /// Only a territorial lead (a township or street) whistles (Art. 16).
+    pub fn may_whistle(self) -> bool {
+        self == Tier::Township
+    }
+
+    /// The district registers its townships' whistles and keeps the
+    /// check-in clocks (Art. 16).
+    pub fn registers_whistles(self) -> bool {
+        self == Tier::District
+    }
 }
 
 named_enum!(
@@ -305,5 +316,35 @@ mod tests {
         }
         assert_eq!(Tier::parse("township"), Some(Tier::Township));
         assert_eq!(Tier::parse("Township"), None);
+    }
+}
+
+#[cfg(test)]
+mod tier_tests {
+    use super::{Role, Tier};
+
+    fn taken(t: Tier) -> Vec<Role> {
+        Role::ALL.iter().copied().filter(|r| t.takes(*r)).collect()
+    }
+
+    /// The table each handling tier runs on (DESIGN.md §2): the roles it
+    /// takes, who whistles and who registers whistles.
+    #[test]
+    fn each_tier_takes_its_roles() {
+        use Role::*;
+        assert_eq!(taken(Tier::City), vec![]);
+        assert_eq!(taken(Tier::District), vec![Lead, Copy]);
+        assert_eq!(taken(Tier::Township), vec![Lead, CoHandler, Assist]);
+        assert_eq!(taken(Tier::Community), vec![Lead, Assist]);
+        assert_eq!(taken(Tier::Department), vec![Lead, CoHandler]);
+        assert_eq!(taken(Tier::Central), vec![Lead]);
+    }
+
+    #[test]
+    fn only_townships_whistle_and_only_districts_register() {
+        for t in Tier::ALL {
+            assert_eq!(t.may_whistle(), *t == Tier::Township, "{t}");
+            assert_eq!(t.registers_whistles(), *t == Tier::District, "{t}");
+        }
     }
 }

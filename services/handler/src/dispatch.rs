@@ -177,11 +177,10 @@ impl DispatchService for Inbox {
             )
             .into());
         }
-        if !self.rules.takes(incoming.role) {
+        if !self.tier.takes(incoming.role) {
             return Err(ServiceError::FailedPrecondition(format!(
                 "a {} unit does not take {} assignments",
-                self.rules.tier(),
-                incoming.role
+                self.tier, incoming.role
             ))
             .into());
         }

@@ -2,8 +2,6 @@
 //! and the whistle with its check-ins (Art. 16; see `whistle`). Decisions the
 //! centre takes (extensions, the record of escalations) are the city's.
 
-use std::sync::Arc;
-
 use hotline_proto::v1::escalation_service_server::EscalationService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
@@ -11,19 +9,20 @@ use hotline_runtime::{Ctx, guard, idem, meta, wire};
 use hotline_store::misc;
 use tonic::{Request, Response, Status};
 
-use crate::{TierRules, whistle};
+use crate::whistle;
+use hotline_core::Tier;
 
 pub use crate::tell::tell_city;
 
 /// A handling tier's EscalationService.
 pub struct Escalation {
     ctx: Ctx,
-    rules: Arc<dyn TierRules>,
+    tier: Tier,
 }
 
 impl Escalation {
-    pub fn new(ctx: Ctx, rules: Arc<dyn TierRules>) -> Self {
-        Self { ctx, rules }
+    pub fn new(ctx: Ctx, tier: Tier) -> Self {
+        Self { ctx, tier }
     }
 }
 
@@ -185,7 +184,7 @@ impl EscalationService for Escalation {
         _req: Request<RuleObjectionRequest>,
     ) -> Result<Response<RuleObjectionResponse>, Status> {
         Err(ServiceError::Unimplemented(
-            "RuleObjection (rulings are recorded at the city, whoever rules)",
+            "RuleObjection (rulings are recorded at the city, whoever tier)",
         )
         .into())
     }
@@ -229,7 +228,7 @@ impl EscalationService for Escalation {
         req: Request<WhistleRequest>,
     ) -> Result<Response<WhistleResponse>, Status> {
         Ok(Response::new(
-            whistle::whistle(&self.ctx, self.rules.as_ref(), req).await?,
+            whistle::whistle(&self.ctx, self.tier, req).await?,
         ))
     }
 
@@ -238,7 +237,7 @@ impl EscalationService for Escalation {
         req: Request<RegisterWhistleRequest>,
     ) -> Result<Response<RegisterWhistleResponse>, Status> {
         Ok(Response::new(
-            whistle::register(&self.ctx, self.rules.as_ref(), req).await?,
+            whistle::register(&self.ctx, self.tier, req).await?,
         ))
     }
 
@@ -247,7 +246,7 @@ impl EscalationService for Escalation {
         req: Request<CheckInRequest>,
     ) -> Result<Response<CheckInResponse>, Status> {
         Ok(Response::new(
-            whistle::check_in(&self.ctx, self.rules.as_ref(), req).await?,
+            whistle::check_in(&self.ctx, self.tier, req).await?,
         ))
     }
 
@@ -256,7 +255,7 @@ impl EscalationService for Escalation {
         req: Request<GetWhistleRequest>,
     ) -> Result<Response<GetWhistleResponse>, Status> {
         Ok(Response::new(
-            whistle::get(&self.ctx, self.rules.as_ref(), req).await?,
+            whistle::get(&self.ctx, self.tier, req).await?,
         ))
     }
 

@@ -1,8 +1,6 @@
 //! A handling unit's inbox: the service that holds its assignments, and
 //! what every RPC on them shares (who may call, the current assignment).
 
-use std::sync::Arc;
-
 use hotline_core::AssignmentState;
 use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::meta::{self, Caller};
@@ -10,16 +8,16 @@ use hotline_runtime::{Ctx, guard};
 use hotline_store::assignments::Assignment as Stored;
 use tonic::Request;
 
-use crate::TierRules;
+use hotline_core::Tier;
 
 pub struct Inbox {
     pub(crate) ctx: Ctx,
-    pub(crate) rules: Arc<dyn TierRules>,
+    pub(crate) tier: Tier,
 }
 
 impl Inbox {
-    pub fn new(ctx: Ctx, rules: Arc<dyn TierRules>) -> Self {
-        Self { ctx, rules }
+    pub fn new(ctx: Ctx, tier: Tier) -> Self {
+        Self { ctx, tier }
     }
 
     /// A handler's own call: it acts for itself, on a unit hosted here.

@@ -1,6 +1,8 @@
 //! Behaviour every handling tier shares, written once: the assignment inbox
 //! (DispatchService), coordination upward (EscalationService) and the unit
-//! report (ReportingService). A tier crate supplies only its [`TierRules`].
+//! report (ReportingService). What differs between tiers is a table in
+//! [`hotline_core::Tier`] (the roles taken, who whistles, who registers
+//! whistles); the district adds proactive governance in its subtree.
 
 mod dispatch;
 mod escalation;
@@ -8,6 +10,7 @@ pub mod handdown;
 mod inbox;
 pub mod notice;
 pub mod objection;
+mod proactive;
 mod reporting;
 mod schema;
 pub mod scorecards;
@@ -17,10 +20,11 @@ mod whistle;
 
 use std::sync::Arc;
 
-use hotline_core::{Role, Tier};
+use hotline_core::Tier;
 use hotline_proto::v1::dispatch_service_server::DispatchServiceServer;
 use hotline_proto::v1::escalation_service_server::EscalationServiceServer;
 use hotline_proto::v1::inbox_service_server::InboxServiceServer;
+use hotline_proto::v1::proactive_service_server::ProactiveServiceServer;
 use hotline_proto::v1::reporting_service_server::ReportingServiceServer;
 use hotline_runtime::Ctx;
 use hotline_runtime::server;
@@ -51,43 +55,39 @@ pub async fn held(
         })
 }
 
-/// What is particular to a tier.
-pub trait TierRules: Send + Sync + 'static {
-    fn tier(&self) -> Tier;
-    /// The roles this tier takes on; a delivery in another role is refused.
-    /// The city consults the same table before it issues an assignment.
-    fn takes(&self, role: Role) -> bool {
-        self.tier().takes(role)
-    }
-    /// Only a territorial lead (a township or street) whistles (Art. 16).
-    fn may_whistle(&self) -> bool {
-        false
-    }
-    /// The district registers whistles and keeps the check-in clocks.
-    fn registers_whistles(&self) -> bool {
-        false
-    }
-}
-
 /// The three families for a handling tier, and its timers.
-pub fn tier(ctx: Ctx, rules: impl TierRules) -> server::Tier {
-    let rules: Arc<dyn TierRules> = Arc::new(rules);
-    let effects: Option<Arc<dyn TimerEffects>> = rules
+pub fn tier(ctx: Ctx, tier: Tier) -> server::Tier {
+    let effects: Option<Arc<dyn TimerEffects>> = tier
         .registers_whistles()
         .then(|| Arc::new(whistle::RegistryTimers { ctx: ctx.clone() }) as Arc<dyn TimerEffects>);
-    let routes = Routes::new(DispatchServiceServer::new(Inbox::new(
-        ctx.clone(),
-        rules.clone(),
-    )))
-    .add_service(EscalationServiceServer::new(Escalation::new(
-        ctx.clone(),
-        rules,
-    )))
-    .add_service(ReportingServiceServer::new(Reporting::new(ctx.clone())))
-    .add_service(InboxServiceServer::new(watch::Inbox::new(ctx)));
+    let routes = Routes::new(DispatchServiceServer::new(Inbox::new(ctx.clone(), tier)))
+        .add_service(EscalationServiceServer::new(Escalation::new(
+            ctx.clone(),
+            tier,
+        )))
+        .add_service(ReportingServiceServer::new(Reporting::new(ctx.clone())))
+        .add_service(InboxServiceServer::new(watch::Inbox::new(ctx.clone())));
+    // The district sub-centre also governs proactively within its subtree.
+    if tier == Tier::District {
+        let proactive = proactive::DistrictProactive::new(ctx);
+        return server::Tier {
+            routes: routes.add_service(ProactiveServiceServer::new(proactive)),
+            served: DISTRICT_SERVICES,
+            effects,
+        };
+    }
     server::Tier {
         routes,
         served: server::TIER_SERVICES,
         effects,
     }
 }
+
+/// The hotline.v1 services a district serves, for health.
+pub const DISTRICT_SERVICES: &[&str] = &[
+    "hotline.v1.DispatchService",
+    "hotline.v1.EscalationService",
+    "hotline.v1.ReportingService",
+    "hotline.v1.InboxService",
+    "hotline.v1.ProactiveService",
+];

@@ -16,9 +16,9 @@ use hotline_store::whistles::{self, Summons};
 use hotline_store::{Conn, misc, notices};
 use tonic::Request;
 
-use crate::TierRules;
 use crate::notice;
 use crate::tell::tell_city;
+use hotline_core::Tier;
 
 pub const REGISTER: &str = "/hotline.v1.EscalationService/RegisterWhistle";
 pub const CHECK_IN_TIMER: &str = "check_in";
@@ -35,17 +35,16 @@ fn summons_to_wire(s: &Summons) -> pb::Summons {
 /// A township's system whistles on an order its township leads.
 pub async fn whistle(
     ctx: &Ctx,
-    rules: &dyn TierRules,
+    tier: Tier,
     req: Request<WhistleRequest>,
 ) -> Result<WhistleResponse> {
     let caller = meta::caller(&req)?;
     guard::acts_for_itself(&caller)?;
     guard::hosted(ctx, &caller.target)?;
-    if !rules.may_whistle() {
+    if !tier.may_whistle() {
         return Err(ServiceError::PermissionDenied(format!(
             "only a township leading the order may whistle; {} is a {}",
-            caller.unit,
-            rules.tier()
+            caller.unit, tier
         )));
     }
     let r = req.into_inner();
@@ -141,14 +140,14 @@ pub async fn whistle(
     Ok(answer)
 }
 
-fn registry(ctx: &Ctx, rules: &dyn TierRules, unit: &str) -> Result<()> {
+fn registry(ctx: &Ctx, tier: Tier, unit: &str) -> Result<()> {
     guard::hosted(ctx, unit)?;
-    if rules.registers_whistles() {
+    if tier.registers_whistles() {
         Ok(())
     } else {
         Err(ServiceError::FailedPrecondition(format!(
             "unit {unit} is a {}; districts register whistles",
-            rules.tier()
+            tier
         )))
     }
 }
@@ -156,11 +155,11 @@ fn registry(ctx: &Ctx, rules: &dyn TierRules, unit: &str) -> Result<()> {
 /// The district registers a whistle from one of its townships.
 pub async fn register(
     ctx: &Ctx,
-    rules: &dyn TierRules,
+    tier: Tier,
     req: Request<RegisterWhistleRequest>,
 ) -> Result<RegisterWhistleResponse> {
     let caller = meta::caller(&req)?;
-    registry(ctx, rules, &caller.target)?;
+    registry(ctx, tier, &caller.target)?;
     if ctx.topology.parent_of(&caller.unit).map(|p| p.id.as_str()) != Some(caller.target.as_str()) {
         return Err(ServiceError::PermissionDenied(format!(
             "district {} registers whistles of its own townships, not of {}",
@@ -269,11 +268,11 @@ pub async fn register(
 /// A summoned department checks in.
 pub async fn check_in(
     ctx: &Ctx,
-    rules: &dyn TierRules,
+    tier: Tier,
     req: Request<CheckInRequest>,
 ) -> Result<CheckInResponse> {
     let caller = meta::caller(&req)?;
-    registry(ctx, rules, &caller.target)?;
+    registry(ctx, tier, &caller.target)?;
     let r = req.into_inner();
     required("whistle_id", &r.whistle_id)?;
     let scope = idem::scope("CheckIn", &caller.unit);
@@ -348,11 +347,11 @@ pub async fn check_in(
 /// whistling township and the summoned departments.
 pub async fn get(
     ctx: &Ctx,
-    rules: &dyn TierRules,
+    tier: Tier,
     req: Request<GetWhistleRequest>,
 ) -> Result<GetWhistleResponse> {
     let caller = meta::caller(&req)?;
-    registry(ctx, rules, &caller.target)?;
+    registry(ctx, tier, &caller.target)?;
     let mut c = ctx.db.acquire().await?;
     let id = &req.get_ref().whistle_id;
     let w = whistles::get(&mut c, id)
