@@ -107,15 +107,7 @@ impl IdentityArgs {
     }
 }
 
-/// Said at the start of anything running without mTLS.
-pub fn warn_plaintext() {
-    eprintln!(
-        "WARNING: --insecure-plaintext: no TLS, and every caller is believed to be whoever \
-         its headers say. Anyone who can reach a port can act as any unit. Never run this \
-         way outside a test bench."
-    );
-    tracing::warn!("running with --insecure-plaintext: callers are not proven");
-}
+pub use hotline_node::warn_plaintext;
 
 #[derive(Subcommand)]
 pub enum CertsCommand {

@@ -2,8 +2,11 @@
 //! the centre's intake desk, a handler unit's system, an operator.
 
 pub mod conformance;
+pub mod instant;
 pub mod integration;
 pub mod scorecards;
+pub mod trace;
+pub mod views;
 
 use std::time::Duration;
 

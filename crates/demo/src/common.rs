@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use hotline_proto::v1::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::client::request_id;
+use hotline_client::request_id;
+pub use hotline_client::views::{order_json, order_text, state_name};
 
 pub(crate) const WAIT: Duration = Duration::from_secs(30);
 pub(crate) const MINUTE: i64 = 60_000_000;
@@ -109,111 +110,4 @@ pub(crate) fn submit_req(
         address: address.into(),
         ..Default::default()
     }
-}
-
-pub(crate) fn state_name(s: i32) -> &'static str {
-    OrderState::try_from(s)
-        .map(|s| s.as_str_name().trim_start_matches("ORDER_STATE_"))
-        .unwrap_or("?")
-}
-
-fn ts(t: &Option<prost_types::Timestamp>) -> Value {
-    t.as_ref()
-        .map(|t| json!(t.seconds * 1_000_000 + t.nanos as i64 / 1000))
-        .unwrap_or(Value::Null)
-}
-
-/// An order as JSON for `--json` output (instants in UTC microseconds).
-pub fn order_json(o: &Order) -> Value {
-    json!({
-        "name": o.name,
-        "state": state_name(o.state),
-        "category_code": o.category_code,
-        "category_name": o.category_name,
-        "urgency": Urgency::try_from(o.urgency).map(|u| u.as_str_name()).unwrap_or(""),
-        "address": o.address,
-        "territory_unit": o.territory_unit,
-        "location": o.location.as_ref().map(|l| json!({"latitude": l.latitude, "longitude": l.longitude})),
-        "community_unit": o.community_unit,
-        "near_boundary_units": o.near_boundary_units,
-        "requester_ref": o.requester_ref,
-        "answer": o.answer,
-        "received_us": ts(&o.received_time),
-        "due_us": ts(&o.due_time),
-        "closed_us": ts(&o.closed_time),
-        "reopen_count": o.reopen_count,
-        "seq": o.seq,
-        "callback": o.callback.as_ref().map(|c| json!({"resolved": c.resolved, "satisfaction": Satisfaction::try_from(c.satisfaction).map(|s| s.as_str_name()).unwrap_or("")})),
-        "assignments": o.assignments.iter().map(|a| json!({
-            "unit": a.unit_id,
-            "role": AssignmentRole::try_from(a.role).map(|r| r.as_str_name()).unwrap_or(""),
-            "state": AssignmentState::try_from(a.state).map(|s| s.as_str_name()).unwrap_or(""),
-            "epoch": a.epoch,
-            "due_us": ts(&a.due_time),
-            "outcome": ReplyOutcome::try_from(a.outcome).map(|s| s.as_str_name()).unwrap_or(""),
-        })).collect::<Vec<_>>(),
-        "history": o.history.iter().map(|h| json!({"seq": h.seq, "time_us": ts(&h.time), "unit": h.actor_unit, "action": h.action, "detail": h.detail})).collect::<Vec<_>>(),
-    })
-}
-
-/// An order as readable text.
-pub fn order_text(o: &Order) -> String {
-    let mut s = format!(
-        "{}  {}  {} ({})\n  address: {}  territory: {}  requester: {}\n",
-        o.name,
-        state_name(o.state),
-        o.category_code,
-        o.category_name,
-        if o.address.is_empty() {
-            "-"
-        } else {
-            &o.address
-        },
-        if o.territory_unit.is_empty() {
-            "-"
-        } else {
-            &o.territory_unit
-        },
-        o.requester_ref
-    );
-    if let Some(l) = &o.location {
-        s += &format!(
-            "  location: {}, {}  community: {}  near boundary: {}\n",
-            l.latitude,
-            l.longitude,
-            if o.community_unit.is_empty() {
-                "-"
-            } else {
-                &o.community_unit
-            },
-            if o.near_boundary_units.is_empty() {
-                "-".to_string()
-            } else {
-                o.near_boundary_units.join(", ")
-            }
-        );
-    }
-    if !o.answer.is_empty() {
-        s += &format!("  answer: {}\n", o.answer);
-    }
-    for a in &o.assignments {
-        s += &format!(
-            "  assignment {:<16} {:<28} {:<30} epoch {}\n",
-            a.unit_id,
-            AssignmentRole::try_from(a.role)
-                .map(|r| r.as_str_name())
-                .unwrap_or(""),
-            AssignmentState::try_from(a.state)
-                .map(|r| r.as_str_name())
-                .unwrap_or(""),
-            a.epoch
-        );
-    }
-    for h in &o.history {
-        s += &format!(
-            "  #{:<3} {:<16} {:<12} {}\n",
-            h.seq, h.actor_unit, h.action, h.detail
-        );
-    }
-    s
 }

@@ -14,8 +14,8 @@ use std::time::Instant;
 use hotline_proto::v1::*;
 use serde_json::{Value, json};
 
-use crate::client::{MeshClient, request_id};
-use crate::mesh::{Mesh, MeshOptions};
+use hotline_client::{MeshClient, request_id};
+use hotline_node::mesh::{Mesh, MeshOptions};
 
 const DEMO_START: &str = "2026-11-16T09:00";
 
@@ -55,7 +55,7 @@ pub async fn main(a: DemoArgs) -> anyhow::Result<()> {
     opts.metrics_port_base = a.metrics_port_base;
     opts.insecure_plaintext = a.insecure_plaintext;
     if a.insecure_plaintext {
-        crate::identity::warn_plaintext();
+        hotline_node::warn_plaintext();
     }
     if !a.json {
         println!(
@@ -340,7 +340,9 @@ async fn assess(mesh: &Mesh, c: &MeshClient, report: &mut DemoReport) -> anyhow:
             .scorecard(&u.id, &u.id, &month, ScorecardScope::Own)
             .await?;
         if s.dispatched > 0 || s.callbacks > 0 || s.summoned > 0 {
-            report.scorecards.push(crate::report::scorecard_json(&s));
+            report
+                .scorecards
+                .push(hotline_client::scorecards::scorecard_json(&s));
         }
     }
     let req = GetRankingsRequest {
@@ -348,8 +350,8 @@ async fn assess(mesh: &Mesh, c: &MeshClient, report: &mut DemoReport) -> anyhow:
         ..Default::default()
     };
     let rankings = c.rankings(&c.city, req).await?;
-    report.rankings = crate::report::rankings_json(&rankings);
-    report.ranking_table = crate::report::rankings_table(&rankings);
+    report.rankings = hotline_client::scorecards::rankings_json(&rankings);
+    report.ranking_table = hotline_client::scorecards::rankings_table(&rankings);
     Ok(())
 }
 
@@ -551,7 +553,7 @@ async fn clocks(
         report.escalations += count("escalated") + count("check_in_missed");
         report.extensions += count("extension_granted");
     }
-    report.trace_sample = crate::trace::trace(c, &w.order_id).await?;
+    report.trace_sample = hotline_client::trace::trace(c, &w.order_id).await?;
     report.whistled_order = w.order_id.clone();
     Ok(())
 }

@@ -6,7 +6,7 @@
 use hotline_proto::v1::*;
 
 use super::common::{DemoReport, HOUR, WAIT, submit_req};
-use crate::client::{MeshClient, request_id};
+use hotline_client::{MeshClient, request_id};
 
 /// Heating complaints: (address, requester, phone, mood). Two callers ring
 /// twice from the same block.
@@ -49,9 +49,9 @@ pub(crate) async fn proactive(
     report.problems = city
         .problems
         .iter()
-        .map(crate::proactive::problem_json)
+        .map(hotline_client::views::problem_json)
         .collect();
-    let mut text = crate::proactive::analysis_text(&city);
+    let mut text = hotline_client::views::analysis_text(&city);
 
     // 11. Hillview District, seeing its own subtree, sends Pine Town a
     //     proactive task before the cold wave; the township accepts it and
@@ -94,17 +94,17 @@ pub(crate) async fn proactive(
             .first()
             .map(|p| format!("{} in {}", p.category_code, p.area_unit))
             .unwrap_or_default(),
-        crate::proactive::task_text(&done)
+        hotline_client::views::task_text(&done)
     ));
     text += &format!(
         "Proactive tasks:\n  {}\n",
-        crate::proactive::task_text(&done)
+        hotline_client::views::task_text(&done)
     );
     report.proactive_tasks = c
         .tasks(&c.city)
         .await?
         .iter()
-        .map(crate::proactive::task_json)
+        .map(hotline_client::views::task_json)
         .collect();
     report.proactive_summary = text;
     Ok(())

@@ -8,7 +8,7 @@ use hotline_proto::v1::*;
 use serde_json::json;
 
 use super::common::{DemoReport, WAIT, state_name, submit_req};
-use crate::client::MeshClient;
+use hotline_client::MeshClient;
 
 pub(crate) async fn integration(
     c: &MeshClient,
@@ -65,7 +65,7 @@ pub(crate) async fn integration(
     )
     .await?;
     c.urge_own(&token, &o.order_id).await?;
-    c.accept(unit, &o.order_id, 1, &crate::client::request_id())
+    c.accept(unit, &o.order_id, 1, &hotline_client::request_id())
         .await?;
     let shown = c
         .unmask(

@@ -1,12 +1,12 @@
-//! `hotline trace ORDER` and `hotline deadlines`: where an order's time
-//! went, and every deadline still pending, read through a running gateway.
+//! Where an order's time went, and every deadline still pending, read
+//! through a running gateway (`hotline trace ORDER`, `hotline deadlines`).
 
 use hotline_proto::v1::*;
 use hotline_runtime::wire::micros;
 use serde_json::{Value, json};
 
-use crate::client::MeshClient;
-use hotline_node::show_instant;
+use crate::MeshClient;
+use crate::instant::show_instant;
 
 fn at(t: &Option<prost_types::Timestamp>) -> i64 {
     t.as_ref().map(micros).unwrap_or_default()
@@ -24,10 +24,7 @@ fn method_name(path: &str) -> &str {
 /// every handoff with its unit pair and the latency of the call itself,
 /// and each assignment's dispatch→accept→contact→reply times.
 pub async fn trace(client: &MeshClient, order_id: &str) -> anyhow::Result<Value> {
-    let order = client
-        .order(order_id)
-        .await
-        .map_err(crate::client::status_error)?;
+    let order = client.order(order_id).await.map_err(crate::status_error)?;
     let received = at(&order.received_time);
     let mut last = received;
     let steps: Vec<Value> = order
@@ -46,11 +43,7 @@ pub async fn trace(client: &MeshClient, order_id: &str) -> anyhow::Result<Value>
         .collect();
     let mut handoffs = Vec::new();
     let mut unreachable = Vec::new();
-    for (service, unit) in client
-        .service_units()
-        .await
-        .map_err(crate::client::status_error)?
-    {
+    for (service, unit) in client.service_units().await.map_err(crate::status_error)? {
         match client.handoffs(&unit, order_id).await {
             Ok(hs) => handoffs.extend(hs),
             Err(_) => unreachable.push(service),
@@ -157,16 +150,12 @@ pub fn print_trace(t: &Value) {
 /// Every pending deadline in the mesh (or of one unit), soonest first.
 pub async fn deadlines(client: &MeshClient, unit: Option<&str>) -> anyhow::Result<Vec<Value>> {
     let mut all = Vec::new();
-    for (_, via) in client
-        .service_units()
-        .await
-        .map_err(crate::client::status_error)?
-    {
+    for (_, via) in client.service_units().await.map_err(crate::status_error)? {
         all.extend(
             client
                 .deadlines(&via, unit)
                 .await
-                .map_err(crate::client::status_error)?,
+                .map_err(crate::status_error)?,
         );
     }
     all.sort_by_key(|d| (at(&d.due_time), d.timer_id.clone()));

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use hotline_proto::v1::*;
 
 use super::common::{DemoReport, HOUR, WAIT, state_name, submit_req};
-use crate::client::{MeshClient, request_id};
+use hotline_client::{MeshClient, request_id};
 
 fn resident(category: &str, address: &str, text: &str, phone: &str) -> SubmitRequestRequest {
     submit_req(
