@@ -1,34 +1,14 @@
+use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, ConnectOptions, Connection};
 
+pub use crate::backend::{Backend, redact};
 use crate::schema::{LEGACY_TABLE, Schema};
 use crate::{Result, StoreError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    pub fn of_url(url: &str) -> Result<Self> {
-        if url.starts_with("sqlite:") {
-            Ok(Backend::Sqlite)
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Ok(Backend::Postgres)
-        } else {
-            Err(StoreError::Config(format!(
-                "db: unsupported database url scheme in {:?}",
-                redact(url)
-            )))
-        }
-    }
-}
-
-/// A service's database.
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
@@ -37,19 +17,6 @@ pub struct Db {
 
 pub type Tx = sqlx::Transaction<'static, Any>;
 
-/// Hides a password in a database URL for messages.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.find(':') {
-                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
-}
 
 impl Db {
     /// Opens (creating if missing) the database at `url`, brings it up to
@@ -268,6 +235,53 @@ pub(crate) async fn drop_postgres_database(url: &str) -> Result<()> {
     .await?;
     conn.close().await?;
     Ok(())
+}
+
+impl Db {
+    /// Brings this database up to date with each schema, in order.
+    pub async fn migrate(&self, schemas: &[&Schema]) -> Result<()> {
+        for (i, a) in schemas.iter().enumerate() {
+            if let Some(b) = schemas[..i]
+                .iter()
+                .find(|b| overlap(&a.versions, &b.versions))
+            {
+                return Err(StoreError::Config(format!(
+                    "db: the {} and {} migrations share versions",
+                    b.owner, a.owner
+                )));
+            }
+        }
+        for schema in schemas {
+            schema
+                .migrator(self.backend())?
+                .run(self.pool())
+                .await
+                .map_err(|e| StoreError::Migrate(schema.owner, e))?;
+        }
+        Ok(())
+    }
+
+    /// Whether the database has a table of this name.
+    pub async fn has_table(&self, name: &str) -> Result<bool> {
+        let sql = match self.backend() {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = $1"
+            }
+        };
+        let n: i64 = sqlx::query_scalar(sql)
+            .bind(name)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(n > 0)
+    }
+}
+
+fn overlap(a: &RangeInclusive<i64>, b: &RangeInclusive<i64>) -> bool {
+    a.start() <= b.end() && b.start() <= a.end()
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 pub mod assessment;
 pub mod assignments;
 pub mod audit;
+mod backend;
 pub mod context;
 mod db;
 pub mod handoffs;

@@ -22,7 +22,7 @@ use std::ops::RangeInclusive;
 
 use sqlx::migrate::Migrator;
 
-use crate::db::{Backend, Db};
+use crate::backend::Backend;
 use crate::{Result, StoreError};
 
 /// One owner's migrations, per backend.
@@ -59,51 +59,4 @@ impl Schema {
         m.set_ignore_missing(true);
         Ok(m)
     }
-}
-
-impl Db {
-    /// Brings this database up to date with each schema, in order.
-    pub async fn migrate(&self, schemas: &[&Schema]) -> Result<()> {
-        for (i, a) in schemas.iter().enumerate() {
-            if let Some(b) = schemas[..i]
-                .iter()
-                .find(|b| overlap(&a.versions, &b.versions))
-            {
-                return Err(StoreError::Config(format!(
-                    "db: the {} and {} migrations share versions",
-                    b.owner, a.owner
-                )));
-            }
-        }
-        for schema in schemas {
-            schema
-                .migrator(self.backend())?
-                .run(self.pool())
-                .await
-                .map_err(|e| StoreError::Migrate(schema.owner, e))?;
-        }
-        Ok(())
-    }
-
-    /// Whether the database has a table of this name.
-    pub async fn has_table(&self, name: &str) -> Result<bool> {
-        let sql = match self.backend() {
-            Backend::Sqlite => {
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1"
-            }
-            Backend::Postgres => {
-                "SELECT COUNT(*) FROM information_schema.tables \
-                 WHERE table_schema = current_schema() AND table_name = $1"
-            }
-        };
-        let n: i64 = sqlx::query_scalar(sql)
-            .bind(name)
-            .fetch_one(self.pool())
-            .await?;
-        Ok(n > 0)
-    }
-}
-
-fn overlap(a: &RangeInclusive<i64>, b: &RangeInclusive<i64>) -> bool {
-    a.start() <= b.end() && b.start() <= a.end()
 }
