@@ -158,6 +158,41 @@ impl TelemetryArgs {
     }
 }
 
+/// Where a process serves its Prometheus metrics.
+#[derive(Args, Clone, Default)]
+pub struct MetricsArgs {
+    /// Serve Prometheus metrics here (`/metrics`); port 0 takes a free one.
+    #[arg(long, env = "HOTLINE_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Write the address metrics are served on to this file once bound
+    /// (how a supervisor finds a port-0 listener).
+    #[arg(long, requires = "metrics_addr")]
+    pub metrics_addr_file: Option<PathBuf>,
+}
+
+impl MetricsArgs {
+    /// Serves `/metrics` when an address is set, and says where.
+    async fn serve(
+        &self,
+        registry: hotline_telemetry::metrics::Registry,
+        refresh: Option<hotline_telemetry::metrics::Refresh>,
+    ) -> anyhow::Result<()> {
+        let Some(addr) = self.metrics_addr else {
+            return Ok(());
+        };
+        let bound = hotline_telemetry::metrics::spawn(addr, registry, refresh).await?;
+        tracing::info!(metrics = %bound, "serving metrics");
+        if let Some(path) = &self.metrics_addr_file {
+            // Written whole, then renamed: a reader never sees half an address.
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, bound.to_string())
+                .and_then(|()| std::fs::rename(&tmp, path))
+                .with_context(|| format!("metrics address file {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Args)]
 pub struct UpArgs {
     #[command(flatten)]
@@ -174,7 +209,8 @@ pub struct UpArgs {
     #[arg(long, default_value_t = 5)]
     pub pool_size: u32,
     /// Serve each process's Prometheus metrics from this port on: the
-    /// gateway here, the services on the ports after it.
+    /// gateway here, the services on the ports after it; 0: each takes a
+    /// free port, and `up` prints where.
     #[arg(long)]
     pub metrics_port_base: Option<u16>,
     /// Keep each process on one CPU: the centre on a CPU of its own, the
@@ -216,9 +252,8 @@ pub struct ServeArgs {
     pub data_dir: PathBuf,
     #[arg(long, default_value_t = 5)]
     pub pool_size: u32,
-    /// Serve Prometheus metrics here (`/metrics`).
-    #[arg(long, env = "HOTLINE_METRICS_ADDR")]
-    pub metrics_addr: Option<SocketAddr>,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
     /// Check the arguments and configuration, then exit without serving.
@@ -249,9 +284,8 @@ pub struct GatewayArgs {
     pub listen: String,
     #[arg(long, default_value_t = 1024)]
     pub max_concurrency: usize,
-    /// Serve Prometheus metrics here (`/metrics`).
-    #[arg(long, env = "HOTLINE_METRICS_ADDR")]
-    pub metrics_addr: Option<SocketAddr>,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
     /// Check the arguments and configuration, then exit without serving.
@@ -560,13 +594,12 @@ async fn serve_spec(
     )
     .await?;
     let tier = service_tier(&ctx);
-    if let Some(addr) = a.metrics_addr {
-        let refresh = hotline_runtime::metrics::refresher(&ctx);
-        let bound =
-            hotline_telemetry::metrics::spawn(addr, ctx.metrics.registry.clone(), Some(refresh))
-                .await?;
-        tracing::info!(service = %spec.name, metrics = %bound, "serving metrics");
-    }
+    a.metrics
+        .serve(
+            ctx.metrics.registry.clone(),
+            Some(hotline_runtime::metrics::refresher(&ctx)),
+        )
+        .await?;
     let listener = tokio::net::TcpListener::bind(&a.listen)
         .await
         .with_context(|| format!("listen: {}", a.listen))?;
@@ -615,10 +648,7 @@ async fn gateway(a: GatewayArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let telemetry = hotline_telemetry::init(&a.telemetry.options("hotline-gateway"))?;
-    if let Some(addr) = a.metrics_addr {
-        let bound = hotline_telemetry::metrics::spawn(addr, config.metrics.clone(), None).await?;
-        tracing::info!(metrics = %bound, "serving metrics");
-    }
+    a.metrics.serve(config.metrics.clone(), None).await?;
     let listener = tokio::net::TcpListener::bind(&a.listen)
         .await
         .with_context(|| format!("listen: {}", a.listen))?;

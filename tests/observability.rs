@@ -262,13 +262,13 @@ const DEMO_IDENTITY: &[&str] = &[
 async fn a_demo_run_is_traced_measured_and_free_of_requester_data() {
     let store = &Store::preferred();
     let sink = Sink::start("127.0.0.1:0").await.unwrap();
-    let base = metrics_port_base();
     let mut t = TestMesh::start(
         store,
         Spec {
             virtual_clock: Some(T0),
             otlp_endpoint: Some(sink.endpoint()),
-            metrics_port_base: Some(base),
+            // Port 0: each process takes a free port and says which.
+            metrics_port_base: Some(0),
             json_logs: true,
             ..processes()
         },
@@ -278,7 +278,13 @@ async fn a_demo_run_is_traced_measured_and_free_of_requester_data() {
 
     // Every process serves /metrics; the business histograms are there.
     let mut all = String::new();
-    for (name, addr) in t.processes().metrics_addrs() {
+    let listeners = t.processes().metrics_addrs();
+    assert_eq!(
+        listeners.len(),
+        1 + t.topology.services().len(),
+        "{listeners:?}"
+    );
+    for (name, addr) in listeners {
         let text = http_get(addr, "/metrics").await.unwrap();
         let family = if name == "gateway" {
             "hotline_gateway_forward_duration_seconds_count"

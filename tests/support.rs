@@ -34,15 +34,6 @@ pub fn demo_with_policy(keys: &[(&str, &str)]) -> String {
     src
 }
 
-/// A base for a mesh's metrics ports, unlikely to be taken: parallel
-/// tests draw apart, and nothing else here listens up there.
-pub fn metrics_port_base() -> u16 {
-    // Below Linux's ephemeral range (32768 up), where port-0 listeners and
-    // outgoing connections take theirs, and above the ports the compose
-    // test moves its processes to.
-    22_000 + 16 * fastrand::u16(0..560)
-}
-
 /// The body of an HTTP GET on loopback (no client library needed).
 pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> anyhow::Result<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -39,7 +39,8 @@ pub struct MeshOptions {
     pub otlp_endpoint: Option<String>,
     pub trace_sample_ratio: Option<f64>,
     /// Metrics on 127.0.0.1 from this port: the gateway's, then each
-    /// service's in topology order.
+    /// service's in topology order. 0: each process takes a free port and
+    /// writes it to the data dir, where [`Mesh::metrics_addrs`] reads it.
     pub metrics_port_base: Option<u16>,
     /// Keep each process on one CPU, the centre on a CPU of its own
     /// (see [`crate::cpu`]).
@@ -157,14 +158,25 @@ impl MeshOptions {
         args
     }
 
-    fn metrics_args(&self, index: u16) -> Vec<String> {
+    fn metrics_args(&self, index: u16, name: &str) -> Vec<String> {
         match self.metrics_port_base {
+            Some(0) => vec![
+                "--metrics-addr".into(),
+                "127.0.0.1:0".into(),
+                "--metrics-addr-file".into(),
+                self.metrics_addr_file(name).display().to_string(),
+            ],
             Some(base) => vec![
                 "--metrics-addr".into(),
                 format!("127.0.0.1:{}", base + index),
             ],
             None => Vec::new(),
         }
+    }
+
+    /// Where a process started with metrics on port 0 writes its address.
+    fn metrics_addr_file(&self, name: &str) -> PathBuf {
+        self.data_dir.join(format!("{name}.metrics-addr"))
     }
 
     /// The CPU of the gateway (`None`) or of the service at this index of
@@ -246,7 +258,7 @@ impl Mesh {
             opts.gateway_listen.clone(),
         ];
         args.extend(opts.telemetry_args());
-        args.extend(opts.metrics_args(0));
+        args.extend(opts.metrics_args(0, "gateway"));
         args.extend(cpu_args(opts.cpu(&topology, None)));
         let identity = opts.identity_args(&topology)?;
         args.extend(identity.iter().cloned());
@@ -312,7 +324,7 @@ impl Mesh {
             .iter()
             .position(|s| s.name == name)
             .unwrap_or(0);
-        args.extend(self.opts.metrics_args(1 + index as u16));
+        args.extend(self.opts.metrics_args(1 + index as u16, name));
         args.extend(cpu_args(self.opts.cpu(&self.topology, Some(index))));
         if let Some(start) = &self.opts.virtual_clock {
             args.extend([
@@ -366,16 +378,24 @@ impl Mesh {
         let Some(base) = self.opts.metrics_port_base else {
             return Vec::new();
         };
-        let at = |i: usize| std::net::SocketAddr::from(([127, 0, 0, 1], base + i as u16));
-        let mut v = vec![("gateway".to_string(), at(0))];
-        v.extend(
-            self.topology
-                .services()
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (s.name.clone(), at(1 + i))),
-        );
-        v
+        let names = std::iter::once("gateway".to_string())
+            .chain(self.topology.services().iter().map(|s| s.name.clone()));
+        names
+            .enumerate()
+            .filter_map(|(i, name)| {
+                let addr = if base == 0 {
+                    // Written before the process listens for calls, so it is
+                    // there once the mesh is ready.
+                    std::fs::read_to_string(self.opts.metrics_addr_file(&name))
+                        .ok()?
+                        .parse()
+                        .ok()?
+                } else {
+                    std::net::SocketAddr::from(([127, 0, 0, 1], base + i as u16))
+                };
+                Some((name, addr))
+            })
+            .collect()
     }
 
     /// Waits until the gateway routes every unit to an announced service

@@ -17,7 +17,6 @@ pub struct Db {
 
 pub type Tx = sqlx::Transaction<'static, Any>;
 
-
 impl Db {
     /// Opens (creating if missing) the database at `url`, brings it up to
     /// date with each of `schemas` (the tables of the crates the service
