@@ -42,6 +42,15 @@ pub(crate) enum GatewayError {
     Unmarked(&'static str),
 }
 
+impl From<hotline_identity::Unproven> for GatewayError {
+    fn from(err: hotline_identity::Unproven) -> Self {
+        match err {
+            hotline_identity::Unproven::NoCertificate => GatewayError::Unauthenticated,
+            hotline_identity::Unproven::Revoked => GatewayError::Revoked,
+        }
+    }
+}
+
 impl From<GatewayError> for Status {
     fn from(err: GatewayError) -> Self {
         use GatewayError::*;

@@ -4,9 +4,11 @@
 //! `x-hotline-principal`, replacing whatever the caller sent there, and
 //! marks the request with it (a [`Principal`] in its extensions).
 //!
-//! [`IdentityLayer`] admits forwarded calls, below the route layer, whose
-//! target the table is read against; [`Admission`] alone also serves the
-//! gateway's own API.
+//! The certificate is proven by the identity layer every server shares
+//! (`hotline_identity::door`, just above this one); this layer reads its
+//! mark. [`IdentityLayer`] admits forwarded calls, below the route layer,
+//! whose target the table is read against; [`Admission`] alone also serves
+//! the gateway's own API.
 
 use std::{
     future::Future,
@@ -17,7 +19,7 @@ use std::{
 
 use hotline_core::Topology;
 use hotline_core::authz::{self, Call, Principal};
-use hotline_identity::{PRINCIPAL_HEADER, Peer, Security};
+use hotline_identity::{PRINCIPAL_HEADER, Security, door};
 use http::{HeaderValue, Request, Response};
 use tonic::body::Body;
 use tower::{Layer, Service};
@@ -63,16 +65,14 @@ impl Admission {
         extensions: &http::Extensions,
         headers: &http::HeaderMap,
     ) -> Result<Principal, GatewayError> {
+        // Over mTLS the certificate, as the shared identity layer proved it
+        // (`hotline_identity::door`); a call to the gateway's own API,
+        // which skips that layer, is proven the same way here.
+        if let Some(principal) = door::prove(&self.security, extensions)? {
+            return Ok(principal);
+        }
         if self.security.is_mtls() {
-            let peer = extensions
-                .get::<Peer>()
-                .filter(|p| p.principal.is_some())
-                .ok_or(GatewayError::Unauthenticated)?;
-            // The connection may outlive the certificate's revocation.
-            if !self.security.peer_valid(peer) {
-                return Err(GatewayError::Revoked);
-            }
-            return peer.principal.clone().ok_or(GatewayError::Unauthenticated);
+            return Err(GatewayError::Unauthenticated);
         }
         let claimed = headers
             .get(PRINCIPAL_HEADER)

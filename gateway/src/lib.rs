@@ -218,6 +218,9 @@ fn stack(config: &GatewayConfig, own_services: Routes, parts: Parts) -> (ServerL
         .concurrency_limit(config.max_concurrency)
         .into_inner();
     let proxy = ServiceBuilder::new()
+        // The caller's traceparent and baggage, read once (the layer every
+        // service's server shares).
+        .layer(hotline_telemetry::trace_context::TraceContextLayer)
         // trace_context: the call's span, traceparent and baggage on, its
         // log and duration; refusals from below become statuses here.
         .layer(TraceContextLayer::new(
@@ -226,6 +229,11 @@ fn stack(config: &GatewayConfig, own_services: Routes, parts: Parts) -> (ServerL
         ))
         // route: the target unit and the service hosting it.
         .layer(RouteLayer::new(parts.registry.clone()))
+        // The peer's certificate proven once, or UNAUTHENTICATED (the
+        // layer every service's server shares).
+        .layer(hotline_identity::IdentityLayer::new(
+            config.security.clone(),
+        ))
         // identity: the proven principal may make this call.
         .layer(IdentityLayer::new(parts.admission))
         // deadline: the caller's grpc-timeout, or the default.

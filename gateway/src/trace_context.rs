@@ -1,5 +1,6 @@
 //! Trace context: the gateway's span for a forwarded call (a child of the
-//! caller's, the parent of the callee's), the W3C `traceparent` and
+//! caller's, as the trace-context layer every server shares read it,
+//! `hotline_telemetry::trace_context`; the parent of the callee's), the W3C `traceparent` and
 //! allow-listed `baggage` it passes on, and the call's log, written with
 //! its duration and status when the response is done. Refusals from the
 //! layers below become statuses here, so that they are logged and
@@ -19,6 +20,7 @@ use std::{
 
 use hotline_telemetry::propagation;
 use hotline_telemetry::rpc::{self as rpc, Rpc, TierOf};
+use hotline_telemetry::trace_context::Incoming;
 use http::{HeaderMap, HeaderValue, Request, Response};
 use opentelemetry::trace::TraceContextExt as _;
 use tonic::{Code, body::Body};
@@ -134,7 +136,8 @@ where
         let layer = &self.layer;
         // Only allow-listed baggage goes on.
         if let Some(rpc) = Rpc::parse(request.uri().path()) {
-            let parent = propagation::extract(request.headers());
+            // The caller's context, as the shared trace-context layer read it.
+            let parent = Incoming::of(&request);
             let span = rpc::rpc_span(
                 "server",
                 &rpc,

@@ -186,8 +186,7 @@ impl PrivacyService for Privacy {
         &self,
         req: Request<UnmaskRequesterRequest>,
     ) -> Result<Response<UnmaskRequesterResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::hosted(&self.ctx, &req)?;
         Ok(Response::new(self.unmask(&caller, req.into_inner()).await?))
     }
 
@@ -195,7 +194,7 @@ impl PrivacyService for Privacy {
         &self,
         req: Request<ListAuditEntriesRequest>,
     ) -> Result<Response<ListAuditEntriesResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         guard::is_city(&self.ctx, &caller)?;
         let r = req.into_inner();
         let page = wire::Page::parse(r.page_size, &r.page_token)?;
@@ -214,7 +213,7 @@ impl PrivacyService for Privacy {
         &self,
         req: Request<ExportUnitOrdersRequest>,
     ) -> Result<Response<ExportUnitOrdersResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         Ok(Response::new(self.export(&caller, req.into_inner()).await?))
     }
 }

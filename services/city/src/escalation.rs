@@ -6,7 +6,7 @@ use hotline_core::{Role, Tier};
 use hotline_proto::v1::escalation_service_server::EscalationService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
-use hotline_runtime::{Ctx, guard, idem, meta, wire};
+use hotline_runtime::{Ctx, idem, meta, wire};
 use hotline_store::{assignments, orders};
 use tonic::{Request, Response, Status};
 
@@ -198,8 +198,7 @@ impl EscalationService for CityEscalation {
         &self,
         req: Request<RecordObjectionRequest>,
     ) -> Result<Response<RecordObjectionResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::hosted(&self.ctx, &req)?;
         let a = Arbitration::new(self.ctx.clone());
         Ok(Response::new(a.record(&caller, req.into_inner()).await?))
     }
@@ -208,8 +207,7 @@ impl EscalationService for CityEscalation {
         &self,
         req: Request<RuleObjectionRequest>,
     ) -> Result<Response<RuleObjectionResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::hosted(&self.ctx, &req)?;
         let a = Arbitration::new(self.ctx.clone());
         Ok(Response::new(a.rule(&caller, req.into_inner()).await?))
     }
@@ -218,8 +216,7 @@ impl EscalationService for CityEscalation {
         &self,
         req: Request<ListObjectionsRequest>,
     ) -> Result<Response<ListObjectionsResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::hosted(&self.ctx, &req)?;
         let a = Arbitration::new(self.ctx.clone());
         Ok(Response::new(a.list(&caller, req.into_inner()).await?))
     }
@@ -301,8 +298,7 @@ impl EscalationService for CityEscalation {
         &self,
         req: Request<DecideExtensionRequest>,
     ) -> Result<Response<DecideExtensionResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::hosted(&self.ctx, &req)?;
         Ok(Response::new(self.decide(&caller, req.into_inner()).await?))
     }
 
@@ -310,8 +306,7 @@ impl EscalationService for CityEscalation {
         &self,
         req: Request<RecordEscalationEventRequest>,
     ) -> Result<Response<RecordEscalationEventResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::hosted(&self.ctx, &req)?;
         Ok(Response::new(self.record(&caller, req.into_inner()).await?))
     }
 }

@@ -302,8 +302,7 @@ impl DispatchService for Events {
         &self,
         req: Request<RecordAssignmentEventRequest>,
     ) -> Result<Response<RecordAssignmentEventResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::hosted(&self.ctx, &req)?;
         Ok(Response::new(self.record(&caller, req.into_inner()).await?))
     }
 
@@ -336,8 +335,7 @@ impl DispatchService for Events {
         &self,
         req: Request<RecordHandDownRequest>,
     ) -> Result<Response<RecordHandDownResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::hosted(&self.ctx, &req)?;
         Ok(Response::new(
             crate::handdown::record(&self.ctx, &caller, req.into_inner()).await?,
         ))

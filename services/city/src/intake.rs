@@ -562,7 +562,7 @@ impl IntakeService for Intake {
         &self,
         req: Request<SubmitRequestRequest>,
     ) -> Result<Response<SubmitRequestResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         guard::is_city(&self.ctx, &caller)?;
         Ok(Response::new(self.submit(req.into_inner()).await?))
     }
@@ -571,7 +571,7 @@ impl IntakeService for Intake {
         &self,
         req: Request<GetOrderRequest>,
     ) -> Result<Response<GetOrderResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         let order_id = record::order_id(&req.get_ref().name)?.to_string();
         let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
         self.may_read_order(&mut c, &caller, &order_id).await?;
@@ -592,7 +592,7 @@ impl IntakeService for Intake {
         &self,
         req: Request<ListOrdersRequest>,
     ) -> Result<Response<ListOrdersResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         guard::is_city(&self.ctx, &caller)?;
         let r = req.into_inner();
         let page = wire::Page::parse(r.page_size, &r.page_token)?;
@@ -616,7 +616,7 @@ impl IntakeService for Intake {
         &self,
         req: Request<RecordCallbackRequest>,
     ) -> Result<Response<RecordCallbackResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         guard::is_city(&self.ctx, &caller)?;
         Ok(Response::new(
             self.callback(&caller, req.into_inner()).await?,
@@ -627,7 +627,7 @@ impl IntakeService for Intake {
         &self,
         req: Request<ReclassifyOrderRequest>,
     ) -> Result<Response<ReclassifyOrderResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         guard::is_city(&self.ctx, &caller)?;
         Ok(Response::new(
             crate::reclassify::reclassify(&self.ctx, &caller, req.into_inner()).await?,
@@ -638,7 +638,7 @@ impl IntakeService for Intake {
         &self,
         req: Request<UrgeOrderRequest>,
     ) -> Result<Response<UrgeOrderResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         guard::is_city(&self.ctx, &caller)?;
         Ok(Response::new(
             crate::urge::urge(&self.ctx, &caller.unit, req.into_inner()).await?,

@@ -211,8 +211,7 @@ impl KnowledgeService for Knowledge {
         &self,
         req: Request<UpsertKnowledgeEntryRequest>,
     ) -> Result<Response<UpsertKnowledgeEntryResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::hosted(&self.ctx, &req)?;
         Ok(Response::new(self.upsert(&caller, req.into_inner()).await?))
     }
 
@@ -220,8 +219,7 @@ impl KnowledgeService for Knowledge {
         &self,
         req: Request<SearchKnowledgeRequest>,
     ) -> Result<Response<SearchKnowledgeResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        meta::Caller::hosted(&self.ctx, &req)?;
         let r = req.into_inner();
         if r.text.trim().is_empty() && r.category_code.is_empty() {
             return Err(ServiceError::invalid("text", "give text or category_code").into());
@@ -241,8 +239,7 @@ impl KnowledgeService for Knowledge {
         &self,
         req: Request<GetKnowledgeStatsRequest>,
     ) -> Result<Response<GetKnowledgeStatsResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        meta::Caller::hosted(&self.ctx, &req)?;
         let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
         let (total, answered, from_kb) = knowledge::consultation_counts(&mut c)
             .await

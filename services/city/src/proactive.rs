@@ -480,8 +480,7 @@ impl ProactiveService for CityProactive {
         &self,
         req: Request<AnalyzeProblemsRequest>,
     ) -> Result<Response<AnalyzeProblemsResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::hosted(&self.ctx, &req)?;
         Ok(Response::new(
             self.analyze(&caller, req.into_inner()).await?,
         ))
@@ -491,8 +490,7 @@ impl ProactiveService for CityProactive {
         &self,
         req: Request<CreateProactiveTaskRequest>,
     ) -> Result<Response<CreateProactiveTaskResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::hosted(&self.ctx, &req)?;
         Ok(Response::new(self.create(&caller, req.into_inner()).await?))
     }
 
@@ -500,8 +498,7 @@ impl ProactiveService for CityProactive {
         &self,
         req: Request<GetProactiveTaskRequest>,
     ) -> Result<Response<GetProactiveTaskResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::hosted(&self.ctx, &req)?;
         let task = self.get(&caller, req.into_inner()).await?;
         Ok(Response::new(GetProactiveTaskResponse { task: Some(task) }))
     }
@@ -510,8 +507,7 @@ impl ProactiveService for CityProactive {
         &self,
         req: Request<ListProactiveTasksRequest>,
     ) -> Result<Response<ListProactiveTasksResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::hosted(&self.ctx, &req)?;
         Ok(Response::new(self.list(&caller, req.into_inner()).await?))
     }
 }

@@ -114,8 +114,7 @@ impl ContactRelayService for Relay {
         &self,
         req: Request<RelayContactRequest>,
     ) -> Result<Response<RelayContactResponse>, Status> {
-        let caller = meta::caller(&req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::hosted(&self.ctx, &req)?;
         Ok(Response::new(self.relay(&caller, req.into_inner()).await?))
     }
 }

@@ -27,7 +27,7 @@ impl ReportingService for CityReporting {
         &self,
         req: Request<GetScorecardRequest>,
     ) -> Result<Response<GetScorecardResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         let scorecard = scorecards::get_scorecard(&self.ctx, &caller, req.get_ref()).await?;
         Ok(Response::new(GetScorecardResponse {
             scorecard: Some(scorecard),
@@ -38,7 +38,7 @@ impl ReportingService for CityReporting {
         &self,
         req: Request<ListUnitOrdersRequest>,
     ) -> Result<Response<ListUnitOrdersResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         Ok(Response::new(
             scorecards::list_unit_orders(&self.ctx, &caller, req.get_ref()).await?,
         ))
@@ -57,7 +57,7 @@ impl ReportingService for CityReporting {
         &self,
         req: Request<GetRankingsRequest>,
     ) -> Result<Response<GetRankingsResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         Ok(Response::new(
             scorecards::get_rankings(&self.ctx, &caller, req.get_ref()).await?,
         ))
@@ -85,7 +85,7 @@ impl ReportingService for CityReporting {
         &self,
         req: Request<GetUnitReportRequest>,
     ) -> Result<Response<GetUnitReportResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         guard::is_city(&self.ctx, &caller)?;
         guard::hosted(&self.ctx, &caller.target)?;
         let unit = hotline_handler::unit_name(&req.get_ref().unit)?;

@@ -69,7 +69,7 @@ impl Requesters {
     }
 
     fn hosted<T>(&self, req: &Request<T>) -> Result<()> {
-        if let Ok(target) = hotline_runtime::meta::caller(req).map(|c| c.target) {
+        if let Ok(target) = hotline_runtime::meta::Caller::of(req).map(|c| c.target) {
             guard::hosted(&self.ctx, &target)?;
         }
         Ok(())

@@ -158,7 +158,7 @@ impl DispatchService for Inbox {
         &self,
         req: Request<DeliverAssignmentRequest>,
     ) -> Result<Response<DeliverAssignmentResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         guard::is_city(&self.ctx, &caller)?;
         guard::hosted(&self.ctx, &caller.target)?;
         let r = req.into_inner();
@@ -361,7 +361,7 @@ impl DispatchService for Inbox {
         &self,
         req: Request<GetAssignmentRequest>,
     ) -> Result<Response<GetAssignmentResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         guard::may_read(&self.ctx, &caller)?;
         guard::hosted(&self.ctx, &caller.target)?;
         let r = req.into_inner();
@@ -382,7 +382,7 @@ impl DispatchService for Inbox {
         &self,
         req: Request<ListAssignmentsRequest>,
     ) -> Result<Response<ListAssignmentsResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         guard::may_read(&self.ctx, &caller)?;
         guard::hosted(&self.ctx, &caller.target)?;
         let r = req.into_inner();
@@ -436,7 +436,7 @@ impl DispatchService for Inbox {
         &self,
         req: Request<ReportPartRequest>,
     ) -> Result<Response<ReportPartResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         Ok(Response::new(
             self.record_part(&caller, req.into_inner()).await?,
         ))

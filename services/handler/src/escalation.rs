@@ -53,8 +53,7 @@ pub async fn request_coordination(
     ctx: &Ctx,
     req: Request<RequestCoordinationRequest>,
 ) -> Result<RequestCoordinationResponse> {
-    let caller = meta::caller(&req)?;
-    guard::hosted(ctx, &caller.target)?;
+    let caller = meta::Caller::hosted(ctx, &req)?;
     if !may_coordinate(ctx, &caller.unit, &caller.target) {
         return Err(ServiceError::PermissionDenied(format!(
             "unit {} may ask its district, the city or an industry authority to coordinate, not {}",
@@ -108,7 +107,7 @@ pub async fn list_coordinations(
     ctx: &Ctx,
     req: Request<ListCoordinationsRequest>,
 ) -> Result<ListCoordinationsResponse> {
-    let caller = meta::caller(&req)?;
+    let caller = meta::Caller::of(&req)?;
     guard::may_read(ctx, &caller)?;
     guard::hosted(ctx, &caller.target)?;
     let r = req.into_inner();
@@ -126,7 +125,7 @@ pub async fn answer_coordination(
     ctx: &Ctx,
     req: Request<AnswerCoordinationRequest>,
 ) -> Result<AnswerCoordinationResponse> {
-    let caller = meta::caller(&req)?;
+    let caller = meta::Caller::of(&req)?;
     guard::acts_for_itself(&caller)?;
     guard::hosted(ctx, &caller.target)?;
     let r = req.into_inner();
@@ -193,7 +192,7 @@ impl EscalationService for Escalation {
         &self,
         req: Request<ListObjectionsRequest>,
     ) -> Result<Response<ListObjectionsResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         Ok(Response::new(
             crate::objection::list(&self.ctx, &caller, req.into_inner()).await?,
         ))
@@ -203,7 +202,7 @@ impl EscalationService for Escalation {
         &self,
         req: Request<NotifyObjectionRequest>,
     ) -> Result<Response<NotifyObjectionResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         Ok(Response::new(
             crate::objection::notify(&self.ctx, &caller, req.into_inner()).await?,
         ))

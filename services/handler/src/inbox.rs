@@ -22,7 +22,7 @@ impl Inbox {
 
     /// A handler's own call: it acts for itself, on a unit hosted here.
     pub(crate) fn own_call<T>(&self, req: &Request<T>) -> Result<Caller> {
-        let caller = meta::caller(req)?;
+        let caller = meta::Caller::of(req)?;
         guard::acts_for_itself(&caller)?;
         guard::hosted(&self.ctx, &caller.target)?;
         Ok(caller)

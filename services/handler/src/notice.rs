@@ -32,8 +32,7 @@ pub async fn deliver(
     ctx: &Ctx,
     req: Request<DeliverNoticeRequest>,
 ) -> Result<DeliverNoticeResponse> {
-    let caller = meta::caller(&req)?;
-    guard::hosted(ctx, &caller.target)?;
+    let caller = meta::Caller::hosted(ctx, &req)?;
     if ctx.topology.unit(&caller.unit).is_none() {
         return Err(ServiceError::PermissionDenied(format!(
             "unit {} is not in the topology",
@@ -85,7 +84,7 @@ pub async fn deliver(
 }
 
 pub async fn list(ctx: &Ctx, req: Request<ListNoticesRequest>) -> Result<ListNoticesResponse> {
-    let caller = meta::caller(&req)?;
+    let caller = meta::Caller::of(&req)?;
     guard::may_read(ctx, &caller)?;
     guard::hosted(ctx, &caller.target)?;
     let r = req.into_inner();

@@ -25,8 +25,7 @@ impl DistrictProactive {
     /// The district itself, or a unit above it, is calling; a unit named
     /// in the request (`field`) is within the district.
     fn admit<T>(&self, req: &Request<T>, field: &str, unit: &str) -> Result<Caller> {
-        let caller = meta::caller(req)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::hosted(&self.ctx, req)?;
         guard::may_read(&self.ctx, &caller)?;
         let id = unit.strip_prefix("units/").unwrap_or(unit);
         if !id.is_empty() {

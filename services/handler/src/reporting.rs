@@ -32,8 +32,7 @@ pub async fn list_handoffs(
     ctx: &Ctx,
     req: Request<ListHandoffsRequest>,
 ) -> Result<ListHandoffsResponse, ServiceError> {
-    let caller = meta::caller(&req)?;
-    guard::hosted(ctx, &caller.target)?;
+    let caller = meta::Caller::hosted(ctx, &req)?;
     hotline_runtime::error::required("order_id", &req.get_ref().order_id)?;
     let city = guard::is_city(ctx, &caller).is_ok();
     let mut c = ctx.db.acquire().await?;
@@ -64,8 +63,7 @@ pub async fn list_deadlines(
     ctx: &Ctx,
     req: Request<ListDeadlinesRequest>,
 ) -> Result<ListDeadlinesResponse, ServiceError> {
-    let caller = meta::caller(&req)?;
-    guard::hosted(ctx, &caller.target)?;
+    let caller = meta::Caller::hosted(ctx, &req)?;
     let r = req.get_ref();
     let unit = (!r.unit_id.is_empty()).then_some(r.unit_id.as_str());
     match unit {
@@ -146,7 +144,7 @@ impl ReportingService for Reporting {
         &self,
         req: Request<GetUnitReportRequest>,
     ) -> Result<Response<GetUnitReportResponse>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         let unit = unit_name(&req.get_ref().unit)?.to_string();
         if unit != caller.target {
             return Err(ServiceError::invalid(

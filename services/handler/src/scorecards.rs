@@ -129,7 +129,7 @@ pub async fn forward_scorecard(
     ctx: &Ctx,
     req: Request<GetScorecardRequest>,
 ) -> Result<GetScorecardResponse, Status> {
-    let caller = meta::caller(&req)?;
+    let caller = meta::Caller::of(&req)?;
     let unit = readable(ctx, &caller, &req.get_ref().unit)?.to_owned();
     let scorecard = city_scorecard(ctx, &on_behalf(ctx, &caller, &unit), req.into_inner()).await?;
     Ok(GetScorecardResponse {
@@ -141,7 +141,7 @@ pub async fn forward_orders(
     ctx: &Ctx,
     req: Request<ListUnitOrdersRequest>,
 ) -> Result<ListUnitOrdersResponse, Status> {
-    let caller = meta::caller(&req)?;
+    let caller = meta::Caller::of(&req)?;
     let unit = readable(ctx, &caller, &req.get_ref().unit)?.to_owned();
     let city = ctx.topology.city().id.clone();
     let acting = on_behalf(ctx, &caller, &unit);
@@ -155,7 +155,7 @@ pub async fn forward_rankings(
     ctx: &Ctx,
     req: Request<GetRankingsRequest>,
 ) -> Result<GetRankingsResponse, Status> {
-    let caller = meta::caller(&req)?;
+    let caller = meta::Caller::of(&req)?;
     let city = ctx.topology.city().id.clone();
     let answer = client(ctx)
         .get_rankings(meta::routed(req.into_inner(), &city, &caller.target))
@@ -170,7 +170,7 @@ pub async fn roll_up(
     ctx: &Ctx,
     req: Request<RollUpScorecardsRequest>,
 ) -> Result<RollUpScorecardsResponse, Status> {
-    let caller = meta::caller(&req)?;
+    let caller = meta::Caller::of(&req)?;
     let r = req.into_inner();
     let unit = readable(ctx, &caller, &r.unit)?.to_string();
     let deadline = match &r.child_deadline {

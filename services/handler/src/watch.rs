@@ -160,7 +160,7 @@ impl InboxService for Inbox {
         &self,
         req: Request<WatchAssignmentsRequest>,
     ) -> Result<Response<EventStream>, Status> {
-        let caller = meta::caller(&req)?;
+        let caller = meta::Caller::of(&req)?;
         guard::acts_for_itself(&caller)?;
         guard::hosted(&self.ctx, &caller.target)?;
         let unit = caller.target;

@@ -38,7 +38,7 @@ pub async fn whistle(
     tier: Tier,
     req: Request<WhistleRequest>,
 ) -> Result<WhistleResponse> {
-    let caller = meta::caller(&req)?;
+    let caller = meta::Caller::of(&req)?;
     guard::acts_for_itself(&caller)?;
     guard::hosted(ctx, &caller.target)?;
     if !tier.may_whistle() {
@@ -158,7 +158,7 @@ pub async fn register(
     tier: Tier,
     req: Request<RegisterWhistleRequest>,
 ) -> Result<RegisterWhistleResponse> {
-    let caller = meta::caller(&req)?;
+    let caller = meta::Caller::of(&req)?;
     registry(ctx, tier, &caller.target)?;
     if ctx.topology.parent_of(&caller.unit).map(|p| p.id.as_str()) != Some(caller.target.as_str()) {
         return Err(ServiceError::PermissionDenied(format!(
@@ -271,7 +271,7 @@ pub async fn check_in(
     tier: Tier,
     req: Request<CheckInRequest>,
 ) -> Result<CheckInResponse> {
-    let caller = meta::caller(&req)?;
+    let caller = meta::Caller::of(&req)?;
     registry(ctx, tier, &caller.target)?;
     let r = req.into_inner();
     required("whistle_id", &r.whistle_id)?;
@@ -350,7 +350,7 @@ pub async fn get(
     tier: Tier,
     req: Request<GetWhistleRequest>,
 ) -> Result<GetWhistleResponse> {
-    let caller = meta::caller(&req)?;
+    let caller = meta::Caller::of(&req)?;
     registry(ctx, tier, &caller.target)?;
     let mut c = ctx.db.acquire().await?;
     let id = &req.get_ref().whistle_id;

@@ -1,7 +1,10 @@
 //! The door of every service: over mTLS only the gateway gets in (anyone
 //! from the mesh CA may ask after health), the principal the gateway proved
 //! is believed only from the gateway, and the call is checked against the
-//! authorization table again before a handler sees it.
+//! authorization table again before a handler sees it. The certificate is
+//! proven by the identity layer the gateway shares (`hotline_identity::door`,
+//! just above this one); the authorised [`Caller`] goes on in the request's
+//! extensions for the handler.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,9 +13,12 @@ use std::task::{Context, Poll};
 
 use hotline_core::Topology;
 use hotline_core::authz::{self, Call, Principal};
-use hotline_identity::{PRINCIPAL_HEADER, Peer, Security, TARGET_HEADER, UNIT_HEADER};
+use hotline_identity::door::{self, Unproven};
+use hotline_identity::{PRINCIPAL_HEADER, Security, TARGET_HEADER, UNIT_HEADER};
 use http::{Request, Response};
 use tonic::Status;
+
+use crate::meta::Caller;
 
 /// The holder of the gateway's certificate.
 pub fn gateway() -> Principal {
@@ -52,25 +58,15 @@ impl GateLayer {
     /// The principal a call is made for, or why it may not be made.
     fn check<B>(&self, request: &Request<B>) -> Result<Option<Principal>, Status> {
         let path = request.uri().path();
-        let peer = request.extensions().get::<Peer>();
         let mtls = self.security.is_mtls();
         if mtls {
-            let Some((peer, principal)) = peer.and_then(|p| Some((p, p.principal.as_ref()?)))
-            else {
-                return Err(Status::unauthenticated(
-                    "no client certificate from the mesh CA",
-                ));
-            };
-            if !self.security.peer_valid(peer) {
-                return Err(Status::unauthenticated(
-                    "the client certificate is revoked or expired",
-                ));
-            }
-            let peer = principal;
+            // Proven once by the identity layer above (`door`).
+            let peer = door::prove(&self.security, request.extensions())?
+                .ok_or(Unproven::NoCertificate)?;
             if path.starts_with("/grpc.health.") || path.starts_with("/grpc.reflection.") {
                 return Ok(None);
             }
-            if *peer != gateway() {
+            if peer != gateway() {
                 return Err(Status::permission_denied(format!(
                     "{peer} may not call a service directly: every call goes through the gateway"
                 )));
@@ -131,6 +127,12 @@ where
         match self.layer.check(&request) {
             Ok(principal) => {
                 if let Some(p) = principal {
+                    // The authorised caller, resolved once for the handler
+                    // (`Caller::of`); without both units the handler
+                    // answers INVALID_ARGUMENT itself.
+                    if let Ok(caller) = Caller::from_headers(request.headers(), Some(p.clone())) {
+                        request.extensions_mut().insert(caller);
+                    }
                     request.extensions_mut().insert(p);
                 }
                 Box::pin(self.inner.call(request))

@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use hotline_proto::v1::control_service_server::ControlServiceServer;
 
+use hotline_identity::IdentityLayer;
 use hotline_telemetry::rpc::ServerLayer;
+use hotline_telemetry::trace_context::TraceContextLayer;
 
 use crate::Ctx;
 use crate::control::Control;
@@ -158,11 +160,16 @@ pub async fn serve(
     }
     let server = tokio::spawn(
         builder
+            // The caller's trace context read once (the gateway's layer too).
+            .layer(TraceContextLayer)
             .layer(ServerLayer::new(
                 ctx.metrics.rpc.clone(),
                 Some(crate::tier_of(ctx.topology.clone())),
             ))
-            // Only the gateway gets in, and only with a call the table allows.
+            // The peer's certificate proven once (the gateway's layer too).
+            .layer(IdentityLayer::new(ctx.security.clone()))
+            // Only the gateway gets in, and only with a call the table
+            // allows; the authorised caller goes on to the handler.
             .layer(GateLayer::new(ctx.security.clone(), ctx.topology.clone()))
             .add_routes(routes)
             // Each connection is handshaken off the accept loop; small

@@ -4,7 +4,8 @@
 //!   endpoint is given), configurable sampling, and a count of dropped spans.
 //!   `tracing` spans become OTel spans through tracing-opentelemetry.
 //! - Logs: `tracing` lines on stderr, text or JSON, each with its trace id.
-//! - Propagation: W3C `traceparent` and allow-listed `baggage` ([`propagation`]).
+//! - Propagation: W3C `traceparent` and allow-listed `baggage` ([`propagation`]),
+//!   read once per call by the layer every server puts first ([`trace_context`]).
 //! - RPCs: a server layer and a client wrapper making one span and one
 //!   measurement per call ([`rpc`]).
 //! - Metrics: a Prometheus registry served on `/metrics` ([`metrics`]).
@@ -18,6 +19,7 @@ pub mod metrics;
 pub mod propagation;
 pub mod rpc;
 pub mod sink;
+pub mod trace_context;
 
 use std::time::Duration;
 

@@ -296,7 +296,8 @@ where
         let path = req.uri().path().to_string();
         let span = match Rpc::parse(&path).filter(Rpc::traced) {
             Some(rpc) => {
-                let parent = propagation::extract(req.headers());
+                // Read once, by the trace-context layer above.
+                let parent = crate::trace_context::Incoming::of(&req);
                 rpc_span(
                     "server",
                     &rpc,
