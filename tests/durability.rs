@@ -319,7 +319,7 @@ mesh_test! {
             payload: event.encode_to_vec(),
             trace_parent: "",
             baggage: "",
-            handoff: "accept",
+            handoff: hotline_core::kinds::HandoffKind::Accept,
         };
         outbox::enqueue(&mut db.acquire().await.unwrap(), m, 0)
             .await

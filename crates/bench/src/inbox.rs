@@ -38,7 +38,7 @@ pub async fn run(a: InboxArgs) -> anyhow::Result<()> {
             source: format!("deliver:bench:{i}"),
             unit_id: format!("u{}", i % units),
             order_id: format!("HL{i:08}"),
-            kind: "DISPATCHED".into(),
+            kind: hotline_core::kinds::InboxEventKind::Dispatched,
             epoch: 1,
             time_us: i as i64,
             detail: "role=lead state=dispatched".into(),

@@ -66,7 +66,7 @@ impl TimerEffects for BenchEffects {
             notice_id: format!("n:{}", t.timer_id),
             unit_id: t.unit_id.clone(),
             order_id: t.order_id.clone(),
-            kind: "WARNING".into(),
+            kind: hotline_core::kinds::NoticeKind::Warning,
             from_unit: "city".into(),
             time_us: now,
             detail: String::new(),
@@ -134,7 +134,7 @@ async fn arm(db: &Db, count: u32) -> anyhow::Result<u64> {
         let order = format!("HL{:08}", i / 4);
         let a = Arm {
             timer_id: &id,
-            kind: "bench",
+            kind: hotline_core::kinds::TimerKind::Warning,
             order_id: &order,
             unit_id: "t-bench",
             epoch: 1,

@@ -17,13 +17,10 @@ use hotline_store::timers::{self, Arm, Timer};
 
 use crate::history::note;
 
-pub const WARNING: &str = "warning";
-pub const BREACH: &str = "breach";
-pub const ESCALATION: &str = "escalation";
-pub const ACCEPT: &str = "accept";
-pub const CONTACT: &str = "contact";
-pub const CALLBACK: &str = "callback";
-pub const RULING: &str = "ruling";
+use hotline_core::kinds::TimerKind::{
+    self, Accept as ACCEPT, Breach as BREACH, Callback as CALLBACK, CheckIn as CHECK_IN,
+    Contact as CONTACT, Escalation as ESCALATION, Ruling as RULING, Warning as WARNING,
+};
 
 /// The authority must rule on an objection by its ruling deadline.
 pub async fn arm_ruling(
@@ -53,13 +50,18 @@ pub async fn ruled(conn: &mut Conn, objection_id: &str) -> Result<()> {
     Ok(())
 }
 
-fn id(kind: &str, a: &Assignment) -> String {
+fn id(kind: TimerKind, a: &Assignment) -> String {
     format!("{kind}:{}:{}:{}", a.order_id, a.unit_id, a.epoch)
 }
 
 /// Arms the assignment's timers of these kinds, in one statement.
-async fn arm(conn: &mut Conn, a: &Assignment, due: &[(&str, Micros)], now: Micros) -> Result<()> {
-    let ids: Vec<String> = due.iter().map(|(kind, _)| id(kind, a)).collect();
+async fn arm(
+    conn: &mut Conn,
+    a: &Assignment,
+    due: &[(TimerKind, Micros)],
+    now: Micros,
+) -> Result<()> {
+    let ids: Vec<String> = due.iter().map(|&(kind, _)| id(kind, a)).collect();
     let arms: Vec<Arm> = due
         .iter()
         .zip(&ids)
@@ -79,7 +81,7 @@ async fn arm(conn: &mut Conn, a: &Assignment, due: &[(&str, Micros)], now: Micro
 
 /// The handler clock of a lead (warning, breach, escalation) from its
 /// dispatch to its due time.
-fn handler_clock(ctx: &Ctx, a: &Assignment) -> [(&'static str, Micros); 3] {
+fn handler_clock(ctx: &Ctx, a: &Assignment) -> [(TimerKind, Micros); 3] {
     let h = HandlerClock::new(&ctx.topology.policy, a.dispatched_us, a.due_us);
     [
         (WARNING, h.warning),
@@ -256,7 +258,7 @@ impl TimerEffects for CityTimers {
             return Ok(());
         }
         let unit = a.unit_id.clone();
-        match t.kind.as_str() {
+        match t.kind {
             WARNING => {
                 note(
                     conn,
@@ -383,7 +385,9 @@ impl TimerEffects for CityTimers {
                 )
                 .await?;
             }
-            _ => return Ok(()),
+            // Accepted or contacted in time; the ruling and callback
+            // timers returned above; a check-in timer is a district's.
+            ACCEPT | CONTACT | RULING | CALLBACK | CHECK_IN => return Ok(()),
         }
         orders::update(conn, &order).await?;
         Ok(())

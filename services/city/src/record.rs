@@ -81,12 +81,7 @@ pub async fn issue_scrubbed(
         target_unit: &a.unit_id,
         method: DELIVER,
     };
-    let kind = match a.role {
-        _ if a.extensions > 0 => "extension",
-        hotline_core::Role::Lead => "dispatch",
-        hotline_core::Role::Copy => "copy",
-        role => role.as_str(),
-    };
+    let kind = hotline_core::kinds::HandoffKind::of_delivery(a.role, a.extensions > 0);
     handoff::send_as(conn, route, kind, &request, now).await
 }
 

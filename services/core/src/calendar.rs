@@ -18,40 +18,58 @@ pub struct Date {
     pub day: u32,
 }
 
+/// 1970-01-01 as a Julian day number.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
+
 impl Date {
     /// Parses `YYYY-MM-DD`.
     pub fn parse(s: &str) -> Option<Date> {
         let mut it = s.trim().splitn(3, '-');
-        let year = it.next()?.parse().ok()?;
-        let month: u32 = it.next()?.parse().ok()?;
-        let day: u32 = it.next()?.parse().ok()?;
-        let d = Date { year, month, day };
-        let valid = (1..=12).contains(&month) && day >= 1 && Date::from_days(d.days()) == d;
-        valid.then_some(d)
+        let year: i32 = it.next()?.parse().ok()?;
+        let month: u8 = it.next()?.parse().ok()?;
+        let day: u8 = it.next()?.parse().ok()?;
+        let month = time::Month::try_from(month).ok()?;
+        time::Date::from_calendar_date(year, month, day)
+            .ok()
+            .map(Date::from_time)
     }
 
-    /// Days since 1970-01-01 (H. Hinnant's days_from_civil).
+    fn from_time(d: time::Date) -> Date {
+        Date {
+            year: d.year(),
+            month: u8::from(d.month()) as u32,
+            day: d.day() as u32,
+        }
+    }
+
+    fn to_time(self) -> Option<time::Date> {
+        let month = time::Month::try_from(u8::try_from(self.month).ok()?).ok()?;
+        time::Date::from_calendar_date(self.year, month, u8::try_from(self.day).ok()?).ok()
+    }
+
+    /// Days since 1970-01-01. Dates `time` cannot represent (an invalid
+    /// day, or a year beyond ±9999) count as the nearest end of its range.
     pub fn days(self) -> i64 {
-        let y = self.year as i64 - (self.month <= 2) as i64;
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let m = self.month as i64;
-        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + self.day as i64 - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
+        let d = self.to_time().unwrap_or(if self.year < 0 {
+            time::Date::MIN
+        } else {
+            time::Date::MAX
+        });
+        i64::from(d.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY
     }
 
+    /// The date `z` days after 1970-01-01, clamped to `time`'s range
+    /// (years ±9999).
     pub fn from_days(z: i64) -> Date {
-        let z = z + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = (yoe + era * 400 + (month <= 2) as i64) as i32;
-        Date { year, month, day }
+        let min = i64::from(time::Date::MIN.to_julian_day());
+        let max = i64::from(time::Date::MAX.to_julian_day());
+        let jd = (z + UNIX_EPOCH_JULIAN_DAY).clamp(min, max);
+        // In range by the clamp, so the conversion cannot fail.
+        let d = i32::try_from(jd)
+            .ok()
+            .and_then(|jd| time::Date::from_julian_day(jd).ok())
+            .unwrap_or(time::Date::MAX);
+        Date::from_time(d)
     }
 
     /// Monday = 0 … Sunday = 6.
@@ -199,5 +217,42 @@ mod tests {
             d("2026-10-10").start() + 9 * HOUR
         );
         assert!(!cal.is_working_day(d("2026-10-11")));
+    }
+
+    /// H. Hinnant's days_from_civil / civil_from_days, the hand-written
+    /// arithmetic `time` replaced, kept here as the oracle.
+    fn hinnant_days(d: Date) -> i64 {
+        let y = d.year as i64 - (d.month <= 2) as i64;
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let m = d.month as i64;
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d.day as i64 - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    fn hinnant_from_days(z: i64) -> Date {
+        let z = z + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = (yoe + era * 400 + (month <= 2) as i64) as i32;
+        Date { year, month, day }
+    }
+
+    proptest::proptest! {
+        /// Years 1000..=9999 and back: `time` agrees with the old formula.
+        #[test]
+        fn time_agrees_with_the_old_civil_arithmetic(z in -354_285i64..2_932_896) {
+            let date = Date::from_days(z);
+            proptest::prop_assert_eq!(date, hinnant_from_days(z));
+            proptest::prop_assert_eq!(date.days(), z);
+            proptest::prop_assert_eq!(hinnant_days(date), z);
+            proptest::prop_assert_eq!(Date::parse(&date.to_string()), Some(date));
+        }
     }
 }

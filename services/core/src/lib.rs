@@ -9,6 +9,7 @@ pub mod deadline;
 pub mod dispatch;
 pub mod disposition;
 pub mod jurisdiction;
+pub mod kinds;
 pub mod lifecycle;
 pub mod model;
 pub mod policy;

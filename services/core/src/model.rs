@@ -25,7 +25,28 @@ macro_rules! named_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::model::UnknownName;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $name::parse(s).ok_or_else(|| $crate::model::UnknownName {
+                    what: stringify!($name),
+                    value: s.to_string(),
+                })
+            }
+        }
     };
+}
+
+pub(crate) use named_enum;
+
+/// A name that is none of an enum's stable names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not a {what}")]
+pub struct UnknownName {
+    pub what: &'static str,
+    pub value: String,
 }
 
 named_enum!(

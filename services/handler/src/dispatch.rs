@@ -3,6 +3,7 @@
 //! progress and replies. Every change is committed with its outbox event to
 //! the city before it is acknowledged.
 
+use hotline_core::kinds::HandoffKind;
 use hotline_core::lifecycle::{self, HandlerAction};
 use hotline_core::{AssignmentState, ReplyOutcome};
 use hotline_proto::v1::contact_relay_service_client::ContactRelayServiceClient;
@@ -26,7 +27,7 @@ impl Inbox {
     async fn report(
         &self,
         conn: &mut hotline_store::Conn,
-        handoff_kind: &str,
+        handoff_kind: HandoffKind,
         event: &RecordAssignmentEventRequest,
         now: i64,
     ) -> Result<()> {
@@ -104,10 +105,10 @@ impl Inbox {
                         requested_due_time: None,
                     };
                     let handoff_kind = match action {
-                        HandlerAction::Accept => "accept",
-                        HandlerAction::Contact => "contact",
-                        HandlerAction::Progress => "progress",
-                        HandlerAction::Reply(_) => "reply",
+                        HandlerAction::Accept => HandoffKind::Accept,
+                        HandlerAction::Contact => HandoffKind::Contact,
+                        HandlerAction::Progress => HandoffKind::Progress,
+                        HandlerAction::Reply(_) => HandoffKind::Reply,
                     };
                     self.report(tx, handoff_kind, &event, now).await?;
                 }
@@ -504,7 +505,7 @@ impl DispatchService for Inbox {
                     outcome: 0,
                     requested_due_time: Some(wire::ts(new_due)),
                 };
-                self.report(tx, "extension", &event, now).await?;
+                self.report(tx, HandoffKind::Extension, &event, now).await?;
                 Ok(RequestExtensionResponse {
                     assignment: with(&a),
                 })

@@ -2,9 +2,10 @@
 //! mesh may send one (through the gateway); the unit and those above it
 //! read them.
 
+use hotline_core::kinds::{self, HandoffKind};
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
-use hotline_runtime::wire;
+use hotline_runtime::wire::{self, WireEnum};
 use hotline_runtime::{Ctx, guard, idem, meta};
 use hotline_store::notices;
 use tonic::Request;
@@ -19,9 +20,7 @@ pub fn to_wire(n: &notices::Notice) -> Notice {
         notice_id: n.notice_id.clone(),
         unit_id: n.unit_id.clone(),
         order_id: n.order_id.clone(),
-        kind: NoticeKind::from_str_name(&format!("NOTICE_KIND_{}", n.kind))
-            .map(|k| k as i32)
-            .unwrap_or(0),
+        kind: n.kind.to_wire(),
         from_unit: n.from_unit.clone(),
         time: Some(wire::ts(n.time_us)),
         detail: n.detail.clone(),
@@ -46,9 +45,7 @@ pub async fn deliver(
         .ok_or_else(|| ServiceError::invalid("notice", "required"))?;
     required("notice.notice_id", &n.notice_id)?;
     required("notice.order_id", &n.order_id)?;
-    let kind = NoticeKind::try_from(n.kind)
-        .ok()
-        .filter(|k| *k != NoticeKind::Unspecified)
+    let kind = kinds::NoticeKind::from_wire(n.kind)
         .ok_or_else(|| ServiceError::invalid("notice.kind", "required"))?;
     if n.unit_id != caller.target {
         return Err(ServiceError::invalid(
@@ -64,7 +61,7 @@ pub async fn deliver(
                 notice_id: n.notice_id,
                 unit_id: n.unit_id,
                 order_id: n.order_id,
-                kind: kind_name(kind).to_string(),
+                kind,
                 from_unit: caller.unit.clone(),
                 time_us: n.time.as_ref().map(wire::micros).unwrap_or(now),
                 detail: n.detail,
@@ -132,9 +129,9 @@ pub async fn send(
     now: i64,
 ) -> Result<()> {
     let notice = n.notice.as_ref().expect("built by notice()");
-    let kind = NoticeKind::try_from(notice.kind)
-        .map(|k| kind_name(k).to_ascii_lowercase())
-        .unwrap_or_else(|_| "notice".into());
+    // Unset only if a caller built the request by hand: a plain `notice`.
+    let kind = kinds::NoticeKind::from_wire(notice.kind)
+        .map_or(HandoffKind::Notice, HandoffKind::of_notice);
     let route = hotline_runtime::handoff::Handoff {
         message_id: &n.request_id,
         order_id: &notice.order_id,
@@ -142,5 +139,5 @@ pub async fn send(
         target_unit: &notice.unit_id,
         method: DELIVER_NOTICE,
     };
-    hotline_runtime::handoff::send_as(conn, route, &kind, &n, now).await
+    hotline_runtime::handoff::send_as(conn, route, kind, &n, now).await
 }

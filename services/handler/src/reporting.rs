@@ -78,7 +78,7 @@ pub async fn list_deadlines(
             .into_iter()
             .map(|t| Deadline {
                 timer_id: t.timer_id,
-                kind: t.kind,
+                kind: t.kind.to_string(),
                 order_id: t.order_id,
                 unit_id: t.unit_id,
                 due_time: Some(wire::ts(t.due_us)),

@@ -2,6 +2,7 @@
 //! a check-in, a coordination): a record for the order's history, queued
 //! in the outbox in the transaction of the effect.
 
+use hotline_core::kinds::HandoffKind;
 use hotline_proto::v1::*;
 use hotline_runtime::Ctx;
 use hotline_runtime::error::Result;
@@ -26,9 +27,15 @@ pub async fn tell_city(
         method: RECORD_ESCALATION,
     };
     let kind = match EscalationEventKind::try_from(event.kind) {
-        Ok(EscalationEventKind::WhistleRegistered) => "whistle",
-        Ok(EscalationEventKind::CheckedIn) => "check_in",
-        _ => "escalation",
+        Ok(EscalationEventKind::WhistleRegistered) => HandoffKind::Whistle,
+        Ok(EscalationEventKind::CheckedIn) => HandoffKind::CheckIn,
+        Ok(
+            EscalationEventKind::Unspecified
+            | EscalationEventKind::CheckInMissed
+            | EscalationEventKind::CoordinationRequested
+            | EscalationEventKind::CoordinationAnswered,
+        )
+        | Err(_) => HandoffKind::Escalation,
     };
     handoff::send_as(conn, route, kind, &event, now).await
 }

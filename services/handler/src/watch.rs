@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use hotline_core::AssignmentState;
 use hotline_core::clock::DAY;
+use hotline_core::kinds::InboxEventKind as Kind;
 use hotline_proto::v1::inbox_service_server::InboxService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError};
+use hotline_runtime::wire::WireEnum;
 use hotline_runtime::{Ctx, guard, meta, wire};
 use hotline_store::Conn;
 use hotline_store::assignments::Assignment as Stored;
@@ -37,11 +39,6 @@ pub fn wake() {
     COMMITTED.notify_waiters();
 }
 
-/// The stable name of an event kind, as stored.
-fn kind_name(kind: InboxEventKind) -> &'static str {
-    kind.as_str_name().trim_start_matches("INBOX_EVENT_KIND_")
-}
-
 /// Records an inbox event in the caller's transaction.
 pub async fn record(ctx: &Ctx, conn: &mut Conn, event: Row) -> Result<()> {
     let retention = (ctx.topology.policy.inbox_retention_days * DAY as f64) as i64;
@@ -52,18 +49,18 @@ pub async fn record(ctx: &Ctx, conn: &mut Conn, event: Row) -> Result<()> {
 /// The event a delivery makes, if it changed the unit's assignment.
 pub fn delivered(a: &Stored, extended: bool, request_id: &str, now: i64) -> Row {
     let kind = if a.state == AssignmentState::Revoked {
-        InboxEventKind::Revoked
+        Kind::Revoked
     } else if extended {
-        InboxEventKind::Extended
+        Kind::Extended
     } else {
-        InboxEventKind::Dispatched
+        Kind::Dispatched
     };
     Row {
         event_id: 0,
         source: format!("deliver:{request_id}"),
         unit_id: a.unit_id.clone(),
         order_id: a.order_id.clone(),
-        kind: kind_name(kind).to_string(),
+        kind,
         epoch: a.epoch,
         time_us: now,
         detail: format!("role={} state={}", a.role, a.state),
@@ -73,21 +70,13 @@ pub fn delivered(a: &Stored, extended: bool, request_id: &str, now: i64) -> Row 
 
 /// The event a notice makes.
 pub fn noticed(n: &hotline_store::notices::Notice) -> Row {
-    let kind = match n.kind.as_str() {
-        "URGE" => InboxEventKind::Urged,
-        "WHISTLE_SUMMONS" => InboxEventKind::Whistled,
-        "WARNING" => InboxEventKind::DeadlineWarning,
-        "CALLBACK_RESULT" => InboxEventKind::CallbackResult,
-        "SUPPLEMENTED" => InboxEventKind::Supplemented,
-        "WITHDRAWN" => InboxEventKind::Withdrawn,
-        _ => InboxEventKind::Notice,
-    };
+    let kind = Kind::of_notice(n.kind);
     Row {
         event_id: 0,
         source: format!("notice:{}", n.notice_id),
         unit_id: n.unit_id.clone(),
         order_id: n.order_id.clone(),
-        kind: kind_name(kind).to_string(),
+        kind,
         epoch: 0,
         time_us: n.time_us,
         detail: n.detail.clone(),
@@ -100,9 +89,7 @@ fn to_wire(e: &Row) -> InboxEvent {
         cursor: e.event_id as u64,
         unit_id: e.unit_id.clone(),
         order_id: e.order_id.clone(),
-        kind: InboxEventKind::from_str_name(&format!("INBOX_EVENT_KIND_{}", e.kind))
-            .map(|k| k as i32)
-            .unwrap_or(0),
+        kind: e.kind.to_wire(),
         epoch: e.epoch as u64,
         time: Some(wire::ts(e.time_us)),
         detail: e.detail.clone(),

@@ -4,6 +4,7 @@
 //! becomes a co-handler; a missed check-in is escalated to the district and
 //! recorded against the department.
 
+use hotline_core::kinds::{HandoffKind, TimerKind};
 use hotline_core::{Micros, SummonsState, WhistleKind, deadline};
 use hotline_proto::v1::{self as pb, *};
 use hotline_runtime::error::{Result, ServiceError, required};
@@ -21,7 +22,7 @@ use crate::tell::tell_city;
 use hotline_core::Tier;
 
 pub const REGISTER: &str = "/hotline.v1.EscalationService/RegisterWhistle";
-pub const CHECK_IN_TIMER: &str = "check_in";
+pub const CHECK_IN_TIMER: TimerKind = TimerKind::CheckIn;
 
 fn summons_to_wire(s: &Summons) -> pb::Summons {
     pb::Summons {
@@ -125,7 +126,7 @@ pub async fn whistle(
                 target_unit: &district,
                 method: REGISTER,
             };
-            handoff::send_as(tx, route, "whistle", &register, now).await?;
+            handoff::send_as(tx, route, HandoffKind::Whistle, &register, now).await?;
             let answer = WhistleResponse {
                 whistle_id,
                 district_unit: district,
@@ -193,7 +194,7 @@ pub async fn register(
                 order_id: w.order_id.clone(),
                 from_unit: w.from_unit.clone(),
                 district_unit: caller.target.clone(),
-                kind: kind.as_str().to_string(),
+                kind,
                 reason: w.reason.clone(),
                 time_us: time,
             };
@@ -333,7 +334,7 @@ pub async fn check_in(
         .await?;
     if let Some((w, department, now)) = checked_in {
         let m = &ctx.metrics;
-        let labels = m.pair(&w.from_unit, &department, &w.kind);
+        let labels = m.pair(&w.from_unit, &department, w.kind.as_str());
         hotline_runtime::metrics::Metrics::observe(
             &m.business.whistle_to_check_in,
             &labels,
@@ -369,9 +370,7 @@ pub async fn get(
             order_id: w.order_id,
             from_unit: w.from_unit,
             district_unit: w.district_unit,
-            kind: WhistleKind::parse(&w.kind)
-                .map(|k| k.to_wire())
-                .unwrap_or(0),
+            kind: w.kind.to_wire(),
             reason: w.reason,
             time: Some(wire::ts(w.time_us)),
             summonses: summonses.iter().map(summons_to_wire).collect(),
@@ -413,7 +412,7 @@ impl TimerEffects for RegistryTimers {
             notice_id: format!("missed:{}", t.timer_id),
             unit_id: w.district_unit.clone(),
             order_id: w.order_id.clone(),
-            kind: notice::kind_name(NoticeKind::CheckInMissed).to_string(),
+            kind: hotline_core::kinds::NoticeKind::CheckInMissed,
             from_unit: w.district_unit.clone(),
             time_us: now,
             detail: format!(

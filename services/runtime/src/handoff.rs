@@ -1,6 +1,7 @@
 //! Queuing a handoff: an encoded gRPC request in the sender's outbox,
 //! written in the caller's transaction and delivered later.
 
+use hotline_core::kinds::HandoffKind;
 use hotline_store::Conn;
 use hotline_store::outbox::{self, NewMessage};
 use prost::Message;
@@ -27,7 +28,9 @@ pub async fn send<M: Message>(
     now: i64,
 ) -> Result<()> {
     let method = h.method.rsplit('/').next().unwrap_or(h.method);
-    let kind = hotline_telemetry::rpc::handoff_kind(method).unwrap_or("handoff");
+    let kind = hotline_telemetry::rpc::handoff_kind(method)
+        .and_then(HandoffKind::parse)
+        .unwrap_or(HandoffKind::Handoff);
     send_as(conn, h, kind, message, now).await
 }
 
@@ -37,7 +40,7 @@ pub async fn send<M: Message>(
 pub async fn send_as<M: Message>(
     conn: &mut Conn,
     h: Handoff<'_>,
-    kind: &str,
+    kind: HandoffKind,
     message: &M,
     now: i64,
 ) -> Result<()> {
@@ -55,4 +58,45 @@ pub async fn send_as<M: Message>(
     };
     outbox::enqueue(conn, m, now).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use hotline_core::kinds::HandoffKind;
+
+    /// Every handoff kind telemetry names for a method is a stored kind,
+    /// so `send` never falls back to `handoff` for a named method.
+    #[test]
+    fn telemetry_handoff_kinds_are_handoff_kinds() {
+        let methods = [
+            "SubmitRequest",
+            "DeliverAssignment",
+            "AcceptAssignment",
+            "ContactRequester",
+            "RelayContact",
+            "UpdateProgress",
+            "ReplyAssignment",
+            "RecordAssignmentEvent",
+            "RequestExtension",
+            "DecideExtension",
+            "Whistle",
+            "RegisterWhistle",
+            "CheckIn",
+            "RecordEscalationEvent",
+            "RequestCoordination",
+            "AnswerCoordination",
+            "DeliverNotice",
+            "RecordCallback",
+            "UrgeOrder",
+            "Urge",
+            "WithdrawRequest",
+            "FileObjection",
+            "RuleOnObjection",
+            "Arbitrate",
+        ];
+        for m in methods {
+            let name = hotline_telemetry::rpc::handoff_kind(m).expect(m);
+            assert!(HandoffKind::parse(name).is_some(), "{m}: {name}");
+        }
+    }
 }

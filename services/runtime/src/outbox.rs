@@ -238,7 +238,7 @@ impl Deliverer {
                 }
                 tx.commit().await?;
                 self.metrics
-                    .delivered(&m.from_unit, &m.target_unit, &m.handoff);
+                    .delivered(&m.from_unit, &m.target_unit, m.handoff.as_str());
                 Outcome::Delivered
             }
             Err(s) if retryable(s.code()) => {
@@ -267,8 +267,11 @@ impl Deliverer {
         let mut req = meta::routed(Bytes::from(m.payload.clone()), &m.target_unit, &m.from_unit);
         req.set_timeout(self.policy.call_timeout);
         let md = req.metadata_mut();
-        for (key, value) in [(rpc::ORDER, &m.order_id), (rpc::HANDOFF, &m.handoff)] {
-            if let (false, Ok(v)) = (value.is_empty(), MetadataValue::try_from(value.as_str())) {
+        for (key, value) in [
+            (rpc::ORDER, m.order_id.as_str()),
+            (rpc::HANDOFF, m.handoff.as_str()),
+        ] {
+            if let (false, Ok(v)) = (value.is_empty(), MetadataValue::try_from(value)) {
                 md.insert(key, v);
             }
         }

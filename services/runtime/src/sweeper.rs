@@ -86,7 +86,7 @@ impl Sweeper {
                 for t in &due {
                     m.timers_fired
                         .get_or_create(&crate::metrics::KindLabels {
-                            kind: t.kind.clone(),
+                            kind: t.kind.to_string(),
                         })
                         .inc();
                 }

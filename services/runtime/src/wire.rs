@@ -60,6 +60,18 @@ wire_enum!(LegalChannel, pb::LegalChannel, {
 });
 wire_enum!(RulingKind, pb::RulingKind, { Keep => Keep, Redirect => Redirect, Joint => Joint });
 wire_enum!(ObjectionState, pb::ObjectionState, { Pending => Pending, Ruled => Ruled, Superseded => Superseded });
+wire_enum!(hotline_core::kinds::NoticeKind, pb::NoticeKind, {
+    Warning => Warning, Supervision => Supervision, Escalation => Escalation, Urge => Urge,
+    WhistleSummons => WhistleSummons, CheckInMissed => CheckInMissed, CoHandlerReport => CoHandlerReport,
+    ExtensionRequest => ExtensionRequest, ExtensionDecision => ExtensionDecision,
+    AcceptOverdue => AcceptOverdue, ContactOverdue => ContactOverdue, CallbackResult => CallbackResult,
+    Supplemented => Supplemented, Withdrawn => Withdrawn,
+});
+wire_enum!(hotline_core::kinds::InboxEventKind, pb::InboxEventKind, {
+    Dispatched => Dispatched, Revoked => Revoked, Extended => Extended, Urged => Urged,
+    Whistled => Whistled, DeadlineWarning => DeadlineWarning, CallbackResult => CallbackResult,
+    Supplemented => Supplemented, Withdrawn => Withdrawn, Notice => Notice,
+});
 
 /// A required wire enum field: unset or unknown → INVALID_ARGUMENT.
 pub fn required_enum<T: WireEnum>(field: &str, v: i32) -> Result<T> {
@@ -233,6 +245,19 @@ mod tests {
             assert_eq!(OrderState::from_wire(s.to_wire()), Some(*s));
         }
         assert_eq!(Urgency::from_wire(0), None);
+        // Stored notice and inbox event kinds are their wire names without
+        // the prefix.
+        use hotline_core::kinds::{InboxEventKind, NoticeKind};
+        for k in NoticeKind::ALL {
+            let w = pb::NoticeKind::try_from(k.to_wire()).unwrap();
+            assert_eq!(w.as_str_name(), format!("NOTICE_KIND_{k}"));
+            assert_eq!(NoticeKind::from_wire(k.to_wire()), Some(*k));
+        }
+        for k in InboxEventKind::ALL {
+            let w = pb::InboxEventKind::try_from(k.to_wire()).unwrap();
+            assert_eq!(w.as_str_name(), format!("INBOX_EVENT_KIND_{k}"));
+            assert_eq!(InboxEventKind::from_wire(k.to_wire()), Some(*k));
+        }
         assert!(required_enum::<Urgency>("urgency", 0).is_err());
         assert_eq!(optional_enum::<AssignmentState>("state", 0).unwrap(), None);
         for us in [0, 1, -1, 1_700_000_000_123_456] {

@@ -4,7 +4,9 @@
 
 use sqlx::Row;
 
-use crate::{Conn, Result};
+use hotline_core::kinds::InboxEventKind;
+
+use crate::{Conn, Result, parse};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboxEvent {
@@ -15,7 +17,7 @@ pub struct InboxEvent {
     pub source: String,
     pub unit_id: String,
     pub order_id: String,
-    pub kind: String,
+    pub kind: InboxEventKind,
     pub epoch: i64,
     pub time_us: i64,
     pub detail: String,
@@ -42,7 +44,7 @@ pub async fn record(conn: &mut Conn, e: &InboxEvent, retain_after_us: i64) -> Re
     .bind(&e.source)
     .bind(&e.unit_id)
     .bind(&e.order_id)
-    .bind(&e.kind)
+    .bind(e.kind.as_str())
     .bind(e.epoch)
     .bind(e.time_us)
     .bind(&e.detail)
@@ -111,7 +113,11 @@ pub async fn after(
                 source: r.try_get("source")?,
                 unit_id: r.try_get("unit_id")?,
                 order_id: r.try_get("order_id")?,
-                kind: r.try_get("kind")?,
+                kind: parse(
+                    &r.try_get::<String, _>("kind")?,
+                    InboxEventKind::parse,
+                    "inbox_events.kind",
+                )?,
                 epoch: r.try_get("epoch")?,
                 time_us: r.try_get("time_us")?,
                 detail: r.try_get("detail")?,

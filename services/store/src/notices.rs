@@ -3,14 +3,16 @@
 
 use sqlx::Row;
 
-use crate::{Conn, Result};
+use hotline_core::kinds::NoticeKind;
+
+use crate::{Conn, Result, parse};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
     pub notice_id: String,
     pub unit_id: String,
     pub order_id: String,
-    pub kind: String,
+    pub kind: NoticeKind,
     pub from_unit: String,
     pub time_us: i64,
     pub detail: String,
@@ -25,7 +27,7 @@ pub async fn insert(conn: &mut Conn, n: &Notice) -> Result<()> {
     .bind(&n.notice_id)
     .bind(&n.unit_id)
     .bind(&n.order_id)
-    .bind(&n.kind)
+    .bind(n.kind.as_str())
     .bind(&n.from_unit)
     .bind(n.time_us)
     .bind(&n.detail)
@@ -56,7 +58,11 @@ pub async fn list(
                 notice_id: r.try_get("notice_id")?,
                 unit_id: r.try_get("unit_id")?,
                 order_id: r.try_get("order_id")?,
-                kind: r.try_get("kind")?,
+                kind: parse(
+                    &r.try_get::<String, _>("kind")?,
+                    NoticeKind::parse,
+                    "notices.kind",
+                )?,
                 from_unit: r.try_get("from_unit")?,
                 time_us: r.try_get("time_us")?,
                 detail: r.try_get("detail")?,

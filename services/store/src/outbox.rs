@@ -5,7 +5,9 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Conn, Result};
+use hotline_core::kinds::HandoffKind;
+
+use crate::{Conn, Result, parse};
 
 /// A handoff waiting to be delivered: a gRPC call to `method` on
 /// `target_unit`, with the encoded request.
@@ -30,7 +32,7 @@ pub struct Message {
     pub trace_parent: String,
     pub baggage: String,
     /// What the handoff is (dispatch, copy, accept, whistle…), for spans.
-    pub handoff: String,
+    pub handoff: HandoffKind,
 }
 
 /// A message the receiver refused for good.
@@ -58,7 +60,7 @@ pub struct NewMessage<'a> {
     pub payload: Vec<u8>,
     pub trace_parent: &'a str,
     pub baggage: &'a str,
-    pub handoff: &'a str,
+    pub handoff: HandoffKind,
 }
 
 /// Queues a message for delivery at once; a message id already queued is
@@ -78,7 +80,7 @@ pub async fn enqueue(conn: &mut Conn, m: NewMessage<'_>, now: i64) -> Result<()>
     .bind(m.order_id)
     .bind(m.trace_parent)
     .bind(m.baggage)
-    .bind(m.handoff)
+    .bind(m.handoff.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -99,7 +101,11 @@ fn message(r: AnyRow) -> Result<Message> {
         last_error: r.try_get("last_error")?,
         trace_parent: r.try_get("trace_parent")?,
         baggage: r.try_get("baggage")?,
-        handoff: r.try_get("handoff")?,
+        handoff: parse(
+            &r.try_get::<String, _>("handoff")?,
+            HandoffKind::parse,
+            "outbox.handoff",
+        )?,
     })
 }
 

@@ -5,13 +5,15 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Backend, Conn, Result};
+use hotline_core::kinds::TimerKind;
+
+use crate::{Backend, Conn, Result, parse};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Timer {
     /// Deterministic: a re-armed deadline replaces, never duplicates.
     pub timer_id: String,
-    pub kind: String,
+    pub kind: TimerKind,
     pub order_id: String,
     pub unit_id: String,
     pub epoch: i64,
@@ -37,7 +39,11 @@ const COLUMNS: &str = "timer_id, kind, order_id, unit_id, epoch, due_us, state, 
 fn from_row(r: AnyRow) -> Result<Timer> {
     Ok(Timer {
         timer_id: r.try_get("timer_id")?,
-        kind: r.try_get("kind")?,
+        kind: parse(
+            &r.try_get::<String, _>("kind")?,
+            TimerKind::parse,
+            "timers.kind",
+        )?,
         order_id: r.try_get("order_id")?,
         unit_id: r.try_get("unit_id")?,
         epoch: r.try_get("epoch")?,
@@ -55,7 +61,7 @@ fn from_row(r: AnyRow) -> Result<Timer> {
 #[derive(Debug, Clone, Copy)]
 pub struct Arm<'a> {
     pub timer_id: &'a str,
-    pub kind: &'a str,
+    pub kind: TimerKind,
     pub order_id: &'a str,
     pub unit_id: &'a str,
     pub epoch: i64,
@@ -88,7 +94,7 @@ pub async fn arm_all(conn: &mut Conn, ts: &[Arm<'_>], now: i64) -> Result<()> {
     for t in ts {
         q = q
             .bind(t.timer_id)
-            .bind(t.kind)
+            .bind(t.kind.as_str())
             .bind(t.order_id)
             .bind(t.unit_id)
             .bind(t.epoch)
@@ -108,7 +114,7 @@ pub async fn cancel(
     conn: &mut Conn,
     order_id: &str,
     unit_id: Option<&str>,
-    kind: Option<&str>,
+    kind: Option<TimerKind>,
 ) -> Result<u64> {
     let r = sqlx::query(
         "UPDATE timers SET state = 'cancelled' WHERE order_id = $1 AND state = 'pending' \
@@ -116,7 +122,7 @@ pub async fn cancel(
     )
     .bind(order_id)
     .bind(unit_id.unwrap_or(""))
-    .bind(kind.unwrap_or(""))
+    .bind(kind.map_or("", TimerKind::as_str))
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected())

@@ -1,7 +1,7 @@
 //! The district's whistle registry (吹哨报到): who whistled, which
 //! departments were summoned, and whether each checked in in time.
 
-use hotline_core::SummonsState;
+use hotline_core::{SummonsState, WhistleKind};
 use sqlx::Row;
 
 use crate::{Conn, Result, parse};
@@ -12,7 +12,7 @@ pub struct Whistle {
     pub order_id: String,
     pub from_unit: String,
     pub district_unit: String,
-    pub kind: String,
+    pub kind: WhistleKind,
     pub reason: String,
     pub time_us: i64,
 }
@@ -36,7 +36,7 @@ pub async fn insert(conn: &mut Conn, w: &Whistle) -> Result<()> {
     .bind(&w.order_id)
     .bind(&w.from_unit)
     .bind(&w.district_unit)
-    .bind(&w.kind)
+    .bind(w.kind.as_str())
     .bind(&w.reason)
     .bind(w.time_us)
     .execute(&mut *conn)
@@ -57,7 +57,11 @@ pub async fn get(conn: &mut Conn, whistle_id: &str) -> Result<Option<Whistle>> {
             order_id: r.try_get("order_id")?,
             from_unit: r.try_get("from_unit")?,
             district_unit: r.try_get("district_unit")?,
-            kind: r.try_get("kind")?,
+            kind: parse(
+                &r.try_get::<String, _>("kind")?,
+                WhistleKind::parse,
+                "whistles.kind",
+            )?,
             reason: r.try_get("reason")?,
             time_us: r.try_get("time_us")?,
         })

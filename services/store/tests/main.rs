@@ -208,7 +208,7 @@ fn msg<'a>(id: &'a str, target: &'a str) -> outbox::NewMessage<'a> {
         payload: id.as_bytes().to_vec(),
         trace_parent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
         baggage: "hotline.order_id=HL1",
-        handoff: "dispatch",
+        handoff: hotline_core::kinds::HandoffKind::Dispatch,
     }
 }
 
@@ -617,7 +617,7 @@ async fn trace_context_is_kept_with_the_work(db: Db, _: String) {
     hotline_store::context::install(current_context);
     let arm = timers::Arm {
         timer_id: "breach:HL1:t1:1",
-        kind: "breach",
+        kind: hotline_core::kinds::TimerKind::Breach,
         order_id: "HL1",
         unit_id: "t1",
         epoch: 1,
@@ -636,7 +636,7 @@ async fn trace_context_is_kept_with_the_work(db: Db, _: String) {
     let moved = timers::Arm { due_us: 900, ..arm };
     let accept = timers::Arm {
         timer_id: "accept:HL1:t1:1",
-        kind: "accept",
+        kind: hotline_core::kinds::TimerKind::Accept,
         due_us: 300,
         ..arm
     };
@@ -649,6 +649,18 @@ async fn trace_context_is_kept_with_the_work(db: Db, _: String) {
     let accept = timers::get(&mut c, "accept:HL1:t1:1").await.unwrap();
     assert_eq!(due(accept), Some(300));
     assert_eq!(timers::counts(&mut c, 899).await.unwrap(), (2, 1));
+    // A kind no enum names is corrupt data, reported with its column.
+    sqlx::query("UPDATE timers SET kind = 'later' WHERE timer_id = 'accept:HL1:t1:1'")
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    let err = timers::get(&mut c, "accept:HL1:t1:1").await.unwrap_err();
+    assert!(err.to_string().contains("timers.kind"), "{err}");
+    timers::cancel_one(&mut c, "accept:HL1:t1:1").await.unwrap();
+    sqlx::query("DELETE FROM timers WHERE timer_id = 'accept:HL1:t1:1'")
+        .execute(&mut *c)
+        .await
+        .unwrap();
     // An assignment keeps the first trace it was stored with.
     let mut a = assignment("HL1", "t1", AssignmentState::Dispatched, 50);
     a.trace_parent = PARENT.into();
@@ -1042,7 +1054,7 @@ fn inbox_event(source: &str, unit: &str, time_us: i64) -> inbox_events::InboxEve
         source: source.into(),
         unit_id: unit.into(),
         order_id: "HL1".into(),
-        kind: "DISPATCHED".into(),
+        kind: hotline_core::kinds::InboxEventKind::Dispatched,
         epoch: 1,
         time_us,
         detail: "role=lead state=dispatched".into(),
