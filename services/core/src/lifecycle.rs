@@ -5,8 +5,10 @@
 use crate::model::{AssignmentState, OrderState, ReplyOutcome, RequestKind, Role};
 use crate::policy::Policy;
 
+pub mod effects;
 mod moves;
 
+pub use effects::{Effect, SummonsEffect};
 pub use moves::Report;
 
 /// What a handler does to its assignment.

@@ -10,38 +10,17 @@ use hotline_proto::v1::contact_relay_service_client::ContactRelayServiceClient;
 use hotline_proto::v1::dispatch_service_server::DispatchService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
-use hotline_runtime::handoff::{self, Handoff};
 use hotline_runtime::meta::{self, Caller};
-use hotline_runtime::wire::{self, WireEnum};
+use hotline_runtime::wire;
 use hotline_runtime::{guard, idem};
 use hotline_store::assignments::{self, Assignment as Stored};
 use prost::Message;
 use tonic::{Request, Response, Status};
 
+use crate::effects;
 use crate::inbox::Inbox;
 
-pub const RECORD_EVENT: &str = "/hotline.v1.DispatchService/RecordAssignmentEvent";
-
 impl Inbox {
-    /// Queues an assignment event for the city in the caller's transaction.
-    async fn report(
-        &self,
-        conn: &mut hotline_store::Conn,
-        handoff_kind: HandoffKind,
-        event: &RecordAssignmentEventRequest,
-        now: i64,
-    ) -> Result<()> {
-        let city = self.ctx.topology.city().id.clone();
-        let route = Handoff {
-            message_id: &event.request_id,
-            order_id: &event.order_id,
-            from_unit: &event.unit_id,
-            target_unit: &city,
-            method: RECORD_EVENT,
-        };
-        handoff::send_as(conn, route, handoff_kind, event, now).await
-    }
-
     /// One handler action: replay or apply, store, and queue the event for
     /// the city, all in one transaction.
     async fn act<Q: Message, R: Message + Default>(
@@ -68,63 +47,16 @@ impl Inbox {
                 let mut a = self.current(tx, unit, order_id, epoch).await?;
                 hotline_runtime::trace::record_order(order_id);
                 hotline_runtime::trace::link_order_trace(&a.trace_parent);
-                a.state.handle(a.kind, a.role, action)?;
-                let kind = match action {
-                    HandlerAction::Accept => {
-                        a.accepted_us = Some(now);
-                        AssignmentEventKind::Accepted
-                    }
-                    HandlerAction::Contact => {
-                        a.contacted_us.get_or_insert(now);
-                        AssignmentEventKind::Unspecified
-                    }
-                    HandlerAction::Progress => {
-                        a.progress_note = note.to_string();
-                        AssignmentEventKind::Progress
-                    }
-                    HandlerAction::Reply(outcome) => {
-                        a.replied_us = Some(now);
-                        a.outcome = Some(outcome);
-                        a.reply_text = note.to_string();
-                        AssignmentEventKind::Replied
-                    }
-                };
+                let effects = a.state.act(a.kind, a.role, action)?;
+                effects::stamp(&mut a, &effects, note, now);
                 assignments::upsert(tx, &a).await?;
-                // Contacts are recorded by the relay itself; every other action
-                // is reported to the city through the outbox.
-                if kind != AssignmentEventKind::Unspecified {
-                    let event = RecordAssignmentEventRequest {
-                        request_id: format!("{unit}:{method}:{request_id}"),
-                        order_id: a.order_id.clone(),
-                        unit_id: unit.clone(),
-                        epoch: a.epoch as u64,
-                        kind: kind as i32,
-                        time: Some(wire::ts(now)),
-                        note: note.to_string(),
-                        outcome: a.outcome.map(|o| o.to_wire()).unwrap_or(0),
-                        requested_due_time: None,
-                    };
-                    let handoff_kind = match action {
-                        HandlerAction::Accept => HandoffKind::Accept,
-                        HandlerAction::Contact => HandoffKind::Contact,
-                        HandlerAction::Progress => HandoffKind::Progress,
-                        HandlerAction::Reply(_) => HandoffKind::Reply,
-                    };
-                    self.report(tx, handoff_kind, &event, now).await?;
-                }
-                // A unit working under a lead reports its part back to it (Art. 14).
-                if let (HandlerAction::Reply(_), Some(part)) =
-                    (action, crate::handdown::part_report(&a, now))
-                {
-                    let route = Handoff {
-                        message_id: &part.request_id,
-                        order_id: &a.order_id,
-                        from_unit: unit,
-                        target_unit: &a.lead_unit,
-                        method: crate::handdown::REPORT_PART,
-                    };
-                    handoff::send(tx, route, &part, now).await?;
-                }
+                let cause = effects::Cause {
+                    method,
+                    request_id,
+                    note,
+                    proposed_unit: "",
+                };
+                effects::run(&self.ctx, tx, &a, &effects, &cause, now).await?;
                 let r = answer(&a);
                 updated = Some(a);
                 Ok(r)
@@ -505,7 +437,8 @@ impl DispatchService for Inbox {
                     outcome: 0,
                     requested_due_time: Some(wire::ts(new_due)),
                 };
-                self.report(tx, HandoffKind::Extension, &event, now).await?;
+                effects::report_to_city(&self.ctx, tx, HandoffKind::Extension, &event, now)
+                    .await?;
                 Ok(RequestExtensionResponse {
                     assignment: with(&a),
                 })

@@ -5,6 +5,7 @@
 //! whistles); the district adds proactive governance in its subtree.
 
 mod dispatch;
+pub mod effects;
 mod escalation;
 pub mod handdown;
 mod inbox;

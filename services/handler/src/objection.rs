@@ -7,11 +7,11 @@
 use hotline_core::jurisdiction::{self, Objecting};
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
-use hotline_runtime::handoff::{self, Handoff};
 use hotline_runtime::meta::Caller;
 use hotline_runtime::{Ctx, guard, idem, wire};
 use hotline_store::{assignments, objections};
 
+use crate::effects;
 use crate::inbox::Inbox;
 
 pub const RECORD_OBJECTION: &str = "/hotline.v1.EscalationService/RecordObjection";
@@ -65,26 +65,15 @@ impl Inbox {
                     dispatched_us: a.dispatched_us,
                 };
                 jurisdiction::may_object(objecting, now, &self.ctx.topology.policy)?;
-                a.state.object()?;
+                let effects = a.state.raise_objection()?;
                 assignments::upsert(tx, &a).await?;
-                let record = RecordObjectionRequest {
-                    request_id: format!("{unit}:ObjectAssignment:{}", r.request_id),
-                    order_id: a.order_id.clone(),
-                    unit_id: unit.clone(),
-                    epoch: a.epoch as u64,
-                    reason: r.reason.clone(),
-                    proposed_unit: r.proposed_unit.clone(),
-                    time: Some(wire::ts(now)),
+                let cause = effects::Cause {
+                    method: "ObjectAssignment",
+                    request_id: &r.request_id,
+                    note: &r.reason,
+                    proposed_unit: &r.proposed_unit,
                 };
-                let city = self.ctx.topology.city().id.clone();
-                let route = Handoff {
-                    message_id: &record.request_id,
-                    order_id: &a.order_id,
-                    from_unit: unit,
-                    target_unit: &city,
-                    method: RECORD_OBJECTION,
-                };
-                handoff::send(tx, route, &record, now).await?;
+                effects::run(&self.ctx, tx, &a, &effects, &cause, now).await?;
                 let answer = ObjectAssignmentResponse {
                     assignment: Some(wire::assignment_to_wire(&a)),
                 };

@@ -14,9 +14,10 @@ use hotline_runtime::wire::{self, WireEnum};
 use hotline_runtime::{Ctx, guard, idem, meta};
 use hotline_store::timers::{self, Arm, Timer};
 use hotline_store::whistles::{self, Summons};
-use hotline_store::{Conn, misc, notices};
+use hotline_store::{Conn, misc};
 use tonic::Request;
 
+use crate::effects;
 use crate::notice;
 use crate::tell::tell_city;
 use hotline_core::Tier;
@@ -214,7 +215,7 @@ pub async fn register(
                     },
                 )
                 .await?;
-                let timer_id = format!("{CHECK_IN_TIMER}:{}:{d}", w.whistle_id);
+                let timer_id = effects::clock_id(TimerKind::CheckIn, &w.whistle_id, d);
                 let arm = Arm {
                     timer_id: &timer_id,
                     kind: CHECK_IN_TIMER,
@@ -297,31 +298,9 @@ pub async fn check_in(
             hotline_runtime::trace::record_order(&w.order_id);
             let first = s.checked_in_us.is_none();
             if first {
-                s.state.check_in()?;
-                s.checked_in_us = Some(now);
+                let effects = s.state.report_in()?;
+                effects::run_summons(ctx, tx, &caller.target, &w, &mut s, &effects, now).await?;
                 whistles::upsert_summons(tx, &s).await?;
-                timers::cancel_one(
-                    tx,
-                    &format!("{CHECK_IN_TIMER}:{}:{}", w.whistle_id, s.department),
-                )
-                .await?;
-                let event = RecordEscalationEventRequest {
-                    request_id: format!("checked-in:{}:{}", w.whistle_id, s.department),
-                    order_id: w.order_id.clone(),
-                    kind: EscalationEventKind::CheckedIn as i32,
-                    from_unit: s.department.clone(),
-                    to_unit: w.from_unit.clone(),
-                    time: Some(wire::ts(now)),
-                    detail: format!(
-                        "{} {} after {} s",
-                        w.whistle_id,
-                        s.state,
-                        (now - w.time_us) / 1_000_000
-                    ),
-                    whistle_id: w.whistle_id.clone(),
-                    ..Default::default()
-                };
-                tell_city(ctx, tx, &caller.target, event, now).await?;
             }
             let answer = CheckInResponse {
                 summons: Some(summons_to_wire(&s)),
@@ -399,51 +378,14 @@ impl TimerEffects for RegistryTimers {
         else {
             return Ok(());
         };
-        match s.state {
-            SummonsState::Summoned => s.state.miss()?,
+        let effects = match s.state {
+            SummonsState::Summoned => s.state.lapse()?,
             // Checked in before the deadline fired, or already missed.
             SummonsState::CheckedIn | SummonsState::Missed | SummonsState::Late => {
                 return Ok(());
             }
-        }
+        };
         whistles::upsert_summons(conn, &s).await?;
-        // Escalated to the district: a notice in its own inbox.
-        let escalated = notices::Notice {
-            notice_id: format!("missed:{}", t.timer_id),
-            unit_id: w.district_unit.clone(),
-            order_id: w.order_id.clone(),
-            kind: hotline_core::kinds::NoticeKind::CheckInMissed,
-            from_unit: w.district_unit.clone(),
-            time_us: now,
-            detail: format!(
-                "{} missed its check-in for whistle {}",
-                s.department, w.whistle_id
-            ),
-        };
-        notices::insert(conn, &escalated).await?;
-        let to_department = notice::notice(
-            format!("missed:{}:dept", t.timer_id),
-            &s.department,
-            &w.order_id,
-            NoticeKind::CheckInMissed,
-            now,
-            format!(
-                "check-in for whistle {} was due by {}",
-                w.whistle_id, s.due_us
-            ),
-        );
-        notice::send(conn, &w.district_unit, to_department, now).await?;
-        let event = RecordEscalationEventRequest {
-            request_id: format!("missed:{}", t.timer_id),
-            order_id: w.order_id.clone(),
-            kind: EscalationEventKind::CheckInMissed as i32,
-            from_unit: w.district_unit.clone(),
-            to_unit: s.department.clone(),
-            time: Some(wire::ts(now)),
-            detail: format!("{} {}", w.whistle_id, s.department),
-            whistle_id: w.whistle_id.clone(),
-            ..Default::default()
-        };
-        tell_city(&self.ctx, conn, &w.district_unit, event, now).await
+        effects::run_summons(&self.ctx, conn, &w.district_unit, &w, &mut s, &effects, now).await
     }
 }
