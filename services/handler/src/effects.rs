@@ -19,6 +19,9 @@ use hotline_store::{Conn, notices, timers};
 use crate::notice;
 use crate::tell::tell_city;
 
+/// Where a referred objection goes: the city records and refers it.
+pub const RECORD_OBJECTION: &str = "/hotline.v1.EscalationService/RecordObjection";
+
 pub const RECORD_EVENT: &str = "/hotline.v1.DispatchService/RecordAssignmentEvent";
 
 /// The call that moved an assignment: what its messages are keyed by and
@@ -108,7 +111,7 @@ pub async fn run(
                     order_id: &a.order_id,
                     from_unit: unit,
                     target_unit: &city,
-                    method: crate::objection::RECORD_OBJECTION,
+                    method: RECORD_OBJECTION,
                 };
                 handoff::send(tx, route, &record, now).await?;
             }

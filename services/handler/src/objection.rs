@@ -14,8 +14,6 @@ use hotline_store::{assignments, objections};
 use crate::effects;
 use crate::inbox::Inbox;
 
-pub const RECORD_OBJECTION: &str = "/hotline.v1.EscalationService/RecordObjection";
-
 /// The proposed unit must be a handling unit other than the objector.
 pub fn check_proposed(ctx: &Ctx, objector: &str, proposed: &str) -> Result<()> {
     required("proposed_unit", proposed)?;
