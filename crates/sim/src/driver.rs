@@ -237,7 +237,9 @@ pub fn handler_type(t: &Topology, unit: &str) -> &'static str {
         Some(u) => match u.tier {
             Tier::Township => "townships",
             Tier::Department if u.enterprise => "enterprises",
-            Tier::Department if u.level.as_deref() == Some("district") => "district_departments",
+            Tier::Department if u.level == Some(hotline_core::Level::District) => {
+                "district_departments"
+            }
             Tier::Department => "city_departments",
             _ => "others",
         },

@@ -50,6 +50,15 @@ pub struct UnknownName {
 }
 
 named_enum!(
+    /// The level a line department works at: the city's own, or a
+    /// district's (区级部门).
+    Level {
+        City => "city",
+        District => "district",
+    }
+);
+
+named_enum!(
     /// Administrative tier of a unit.
     Tier {
         City => "city",

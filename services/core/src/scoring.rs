@@ -418,7 +418,7 @@ impl PeerGroup {
             Tier::District => Some(PeerGroup::Districts),
             Tier::Central => Some(PeerGroup::CentralUnits),
             Tier::Department if unit.enterprise => Some(PeerGroup::Enterprises),
-            Tier::Department if unit.level.as_deref() == Some("district") => {
+            Tier::Department if unit.level == Some(crate::Level::District) => {
                 Some(PeerGroup::DistrictDepartments)
             }
             Tier::Department => Some(PeerGroup::CityDepartments),

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::calendar::{Calendar, RawCalendar};
-use crate::model::{Tier, Urgency};
+use crate::model::{Level, Tier, Urgency};
 use crate::policy::Policy;
 use crate::territory::{self, Bounded, LocateError, Located, Territories};
 use crate::units::{Operator, Role};
@@ -225,13 +225,13 @@ fn build_operators(
 fn line_departments(units: &BTreeMap<String, Unit>) -> HashMap<(String, Option<String>), String> {
     let mut index = HashMap::new();
     for u in units.values().filter(|u| u.tier == Tier::Department) {
-        let at = match u.level.as_deref() {
-            Some("city") => None,
-            Some("district") => match &u.parent {
+        let at = match u.level {
+            Some(Level::City) => None,
+            Some(Level::District) => match &u.parent {
                 Some(d) => Some(d.clone()),
                 None => continue,
             },
-            _ => continue,
+            None => continue,
         };
         for l in &u.lines {
             index
@@ -311,13 +311,22 @@ impl Topology {
                     format!("unit {id}: unknown tier {:?}", u.tier.get_ref()),
                 )
             })?;
+            let level = match &u.level {
+                None => None,
+                Some(l) => Some(l.parse::<Level>().map_err(|_| {
+                    err(
+                        at,
+                        format!("unit {id}: level must be \"city\" or \"district\", not {l:?}"),
+                    )
+                })?),
+            };
             let unit = Unit {
                 id: id.clone(),
                 tier,
                 parent: u.parent.clone(),
                 name: u.name.clone(),
                 population: u.population,
-                level: u.level.clone(),
+                level,
                 lines: u.lines.clone(),
                 enterprise: u.enterprise,
             };
@@ -368,9 +377,7 @@ impl Topology {
         for u in units.values() {
             let at = spans[&u.id];
             check_parent(u, &units).map_err(|p| err(at, p))?;
-            if u.tier == Tier::Department
-                && !matches!(u.level.as_deref(), Some("city") | Some("district"))
-            {
+            if u.tier == Tier::Department && u.level.is_none() {
                 return Err(err(
                     at,
                     format!(
@@ -720,17 +727,17 @@ fn line_ref(
             "catalogue {code}: name a department or a line, not both"
         ));
     }
-    let level = i.level.as_deref().unwrap_or("city");
-    if !matches!(level, "city" | "district") {
-        return Err(format!(
-            "catalogue {code}: level must be \"city\" or \"district\""
-        ));
-    }
+    let level = match i.level.as_deref() {
+        None => Level::City,
+        Some(l) => l
+            .parse::<Level>()
+            .map_err(|_| format!("catalogue {code}: level must be \"city\" or \"district\""))?,
+    };
     let answering = units
         .values()
         .filter(|u| {
             u.tier == Tier::Department
-                && u.level.as_deref() == Some(level)
+                && u.level == Some(level)
                 && u.lines.iter().any(|l| l == line)
         })
         .count();
@@ -738,12 +745,12 @@ fn line_ref(
         (_, 0) => Err(format!(
             "catalogue {code}: no {level}-level department answers for line {line}"
         )),
-        ("city", n) if n > 1 => Err(format!(
+        (Level::City, n) if n > 1 => Err(format!(
             "catalogue {code}: {n} city-level departments answer for line {line}"
         )),
         _ => Ok(Some(LineRef {
             line: line.clone(),
-            district_level: level == "district",
+            district_level: level == Level::District,
         })),
     }
 }
@@ -988,6 +995,17 @@ lines = ["water"]
         let bad = SMALL.replace("tier = \"community\"", "tier = \"village\"");
         let e = Topology::parse("small.toml", &bad).unwrap_err();
         assert!(e.to_string().starts_with("small.toml:20:"), "{e}");
+
+        // A level is a word from a short list, said back with its unit.
+        let bad = SMALL.replacen("level = \"city\"", "level = \"county\"", 1);
+        let e = Topology::parse("small.toml", &bad).unwrap_err();
+        assert!(
+            e.problem.contains("level must be \"city\" or \"district\""),
+            "{e}"
+        );
+        assert!(e.problem.contains("\"county\""), "{e}");
+        let good = Topology::parse("small.toml", SMALL).unwrap();
+        assert!(good.units().any(|u| u.level == Some(Level::City)));
 
         let e = Topology::parse("small.toml", "name = 3").unwrap_err();
         assert_eq!(e.line, 1);

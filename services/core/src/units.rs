@@ -3,7 +3,7 @@
 //! data: the topology (which parses and indexes them), the territories
 //! and the authorization table all build on it.
 
-use crate::model::{Tier, Urgency};
+use crate::model::{Level, Tier, Urgency};
 
 /// A topology problem, naming the file, the line and what is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -21,8 +21,8 @@ pub struct Unit {
     pub parent: Option<String>,
     pub name: String,
     pub population: u64,
-    /// Departments: `city` or `district` level.
-    pub level: Option<String>,
+    /// Departments: city or district level.
+    pub level: Option<Level>,
     /// Departments: the lines (条线) they answer for.
     pub lines: Vec<String>,
     /// Departments: a public-service enterprise (utility).
