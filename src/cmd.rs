@@ -744,7 +744,7 @@ async fn dead_letters(a: DeadLetterArgs) -> anyhow::Result<()> {
     };
     let db = Db::connect(&url, 1, &[&hotline_runtime::SCHEMA]).await?;
     let mut c = db.acquire().await?;
-    let dead = hotline_store::outbox::dead_letters(&mut c).await?;
+    let dead = hotline_runtime::tables::outbox::dead_letters(&mut c).await?;
     if dead.is_empty() {
         println!("no dead letters");
     }

@@ -7,7 +7,8 @@ use hotline::client::request_id;
 use hotline_proto::v1::intake_service_client::IntakeServiceClient;
 use hotline_proto::v1::*;
 use hotline_runtime::meta::routed;
-use hotline_store::{Db, outbox};
+use hotline_runtime::tables::outbox;
+use hotline_store::Db;
 use prost::Message;
 use tonic_types::StatusExt;
 
@@ -265,10 +266,13 @@ async fn crash_after_send_before_ack_is_deduplicated_by_the_receiver() {
         .unwrap();
     let mut conn = township.acquire().await.unwrap();
     let message_id = format!("deliver:{}:t-lake:1", o.order_id);
-    let stored =
-        hotline_store::idempotency::get(&mut conn, "DeliverAssignment:t-lake", &message_id)
-            .await
-            .unwrap();
+    let stored = hotline_runtime::tables::idempotency::get(
+        &mut conn,
+        "DeliverAssignment:t-lake",
+        &message_id,
+    )
+    .await
+    .unwrap();
     assert!(
         stored.is_some(),
         "the delivery is recorded once under its message id"

@@ -144,7 +144,7 @@ async fn bounce_hits_in_city_store(base: &str) -> i64 {
     let url = with_database(base, &format!("{name}_city")).unwrap();
     let db = hotline_store::Db::connect(&url, 1, &[]).await.unwrap();
     let mut c = db.acquire().await.unwrap();
-    let orders = hotline_store::orders::list(&mut c, None, "", i64::MAX)
+    let orders = hotline_city::tables::orders::list(&mut c, None, "", i64::MAX)
         .await
         .unwrap();
     orders.iter().filter(|o| o.bounce_limit_reached).count() as i64

@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use clap::Args;
-use hotline_store::inbox_events::{self, InboxEvent};
+use hotline_handler::tables::inbox_events::{self, InboxEvent};
 use hotline_store::scratch;
 
 #[derive(Args)]

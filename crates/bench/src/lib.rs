@@ -17,11 +17,12 @@ use std::time::Instant;
 
 use clap::Subcommand;
 use hotline_core::{ManualClock, Micros};
+use hotline_handler::tables::notices;
 use hotline_runtime::error::Result;
 use hotline_runtime::handoff::{self, Handoff};
 use hotline_runtime::sweeper::{Sweeper, TimerEffects};
-use hotline_store::timers::{self, Arm, Timer};
-use hotline_store::{Conn, Db, notices, scratch};
+use hotline_runtime::tables::timers::{self, Arm, Timer};
+use hotline_store::{Conn, Db, scratch};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {

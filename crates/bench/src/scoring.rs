@@ -8,14 +8,16 @@
 use std::time::Instant;
 
 use clap::Args;
+use hotline_city::tables::assessment;
 use hotline_core::clock::{DAY, HOUR, MINUTE};
 use hotline_core::scoring::PeerGroup;
 use hotline_core::{
     AssignmentState, ObjectionState, RequestKind, Role, RulingKind, Satisfaction, Tier, Topology,
     Urgency,
 };
-use hotline_store::assignments::{self, Assignment};
-use hotline_store::{Db, assessment, objections, scratch};
+use hotline_runtime::tables::assignments::{self, Assignment};
+use hotline_runtime::tables::objections;
+use hotline_store::{Db, scratch};
 use serde_json::json;
 
 #[derive(Args, Clone)]

@@ -228,14 +228,18 @@ impl TestMesh {
 
     /// Every service's dead letters: handoffs a receiver refused for good.
     /// A healthy run has none.
-    pub async fn dead_letters(&self) -> Vec<hotline_store::outbox::DeadLetter> {
+    pub async fn dead_letters(&self) -> Vec<hotline_runtime::tables::outbox::DeadLetter> {
         let mut all = Vec::new();
         for s in self.topology.services() {
             let db = hotline_store::Db::connect(&self.opts.db_url(&s.name).unwrap(), 1, &[])
                 .await
                 .unwrap();
             let mut c = db.acquire().await.unwrap();
-            all.extend(hotline_store::outbox::dead_letters(&mut c).await.unwrap());
+            all.extend(
+                hotline_runtime::tables::outbox::dead_letters(&mut c)
+                    .await
+                    .unwrap(),
+            );
             drop(c);
             db.close().await;
         }

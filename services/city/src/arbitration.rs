@@ -5,17 +5,17 @@
 //! bounce limit; at the limit the centre designates the handler and flags
 //! the order.
 
+use crate::tables::orders::{self, Order};
 use hotline_core::jurisdiction::{self, Objecting};
 use hotline_core::{AssignmentState, Micros, ObjectionState, Role, RulingKind};
 use hotline_handler::objection::{check_proposed, page, to_wire};
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::handoff::{self, Handoff};
+use hotline_runtime::tables::assignments::{self, Assignment as Stored};
+use hotline_runtime::tables::objections::{self, Objection as StoredObjection};
 use hotline_runtime::{Ctx, guard, idem, meta, wire};
 use hotline_store::Conn;
-use hotline_store::assignments::{self, Assignment as Stored};
-use hotline_store::objections::{self, Objection as StoredObjection};
-use hotline_store::orders::{self, Order};
 
 use crate::events::summarise;
 use crate::record::{self, locked, note};

@@ -3,13 +3,15 @@
 //! read of identity (an unmask, a relayed contact) writes an audit row the
 //! city can list: who, which order, when, why.
 
+use crate::tables::audit::{self, AuditEntry as Row};
+use crate::tables::orders;
 use hotline_core::{AssignmentState, Role};
 use hotline_proto::v1::privacy_service_server::PrivacyService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::tables::assignments;
 use hotline_runtime::{Ctx, guard, idem, meta, wire};
-use hotline_store::audit::{self, AuditEntry as Row};
-use hotline_store::{Conn, assignments, orders};
+use hotline_store::Conn;
 use tonic::{Request, Response, Status};
 
 use crate::record::{self, locked};

@@ -3,6 +3,7 @@
 //! escalation to the parent — the response windows (accept, contact), and
 //! the callback falling due. All durable timers, fired by the sweeper.
 
+use crate::tables::orders::{self, Order};
 use hotline_core::deadline::{self, HandlerClock};
 use hotline_core::{Micros, OrderState};
 use hotline_handler::notice;
@@ -10,10 +11,9 @@ use hotline_proto::v1::NoticeKind;
 use hotline_runtime::Ctx;
 use hotline_runtime::error::Result;
 use hotline_runtime::sweeper::TimerEffects;
+use hotline_runtime::tables::assignments::{self, Assignment};
+use hotline_runtime::tables::timers::{self, Arm, Timer};
 use hotline_store::Conn;
-use hotline_store::assignments::{self, Assignment};
-use hotline_store::orders::{self, Order};
-use hotline_store::timers::{self, Arm, Timer};
 
 use crate::history::note;
 
@@ -214,7 +214,7 @@ impl TimerEffects for CityTimers {
         let city = self.ctx.topology.city().id.clone();
         if t.kind == RULING {
             // The authority has not ruled within the ruling deadline.
-            let pending = hotline_store::objections::get(conn, &t.payload)
+            let pending = hotline_runtime::tables::objections::get(conn, &t.payload)
                 .await?
                 .is_some_and(|o| o.state == hotline_core::ObjectionState::Pending);
             if pending {

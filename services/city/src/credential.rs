@@ -4,10 +4,10 @@
 //! an expiry and, once revoked, the revocation time. It never derives
 //! from the requester's phone or pseudonym.
 
+use crate::tables::requester_tokens::{self, Grant};
 use hotline_core::Policy;
 use hotline_runtime::error::{Result, ServiceError};
 use hotline_store::Conn;
-use hotline_store::requester_tokens::{self, Grant};
 use sha2::{Digest, Sha256};
 
 /// Metadata carrying the requester credential.

@@ -4,13 +4,13 @@
 //! found by the centre itself: the same requester, location and category as
 //! an open order within the duplicate window, and no new facts.
 
+use crate::tables::orders::{self, Order};
 use hotline_core::disposition::{self, Earlier, Incoming, Particulars};
 use hotline_core::{Disposition, EmergencyLine, LegalChannel, Micros, Policy};
 use hotline_proto::v1::SubmitRequestRequest;
 use hotline_runtime::error::{Result, ServiceError};
 use hotline_runtime::wire;
 use hotline_store::Conn;
-use hotline_store::orders::{self, Order};
 
 use crate::record::{locked, note};
 

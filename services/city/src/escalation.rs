@@ -2,12 +2,13 @@
 //! record of whistles, check-ins and coordinations, co-handlers made by a
 //! check-in, and extension decisions by a handler's parent.
 
+use crate::tables::orders;
 use hotline_core::{Role, Tier};
 use hotline_proto::v1::escalation_service_server::EscalationService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::tables::assignments;
 use hotline_runtime::{Ctx, idem, meta, wire};
-use hotline_store::{assignments, orders};
 use tonic::{Request, Response, Status};
 
 use crate::arbitration::Arbitration;
@@ -32,7 +33,7 @@ async fn parties(
     r: &RecordEscalationEventRequest,
     time: hotline_core::Micros,
 ) -> Result<()> {
-    use hotline_store::assessment::{self, WhistleParty};
+    use crate::tables::assessment::{self, WhistleParty};
     if r.whistle_id.is_empty() {
         return Ok(());
     }

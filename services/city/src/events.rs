@@ -2,20 +2,21 @@
 //! the assignment and re-summarises the order. Events for a stale epoch are
 //! refused (the sender parks them as dead letters).
 
+use crate::tables::orders::{self, Order};
 use hotline_core::lifecycle::Report;
 use hotline_core::{AssignmentState, Micros, ReplyOutcome};
 use hotline_proto::v1::dispatch_service_server::DispatchService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::tables::assignments;
 use hotline_runtime::{Ctx, guard, idem, meta, wire};
-use hotline_store::orders::{self, Order};
-use hotline_store::{Conn, assignments};
+use hotline_store::Conn;
 use tonic::{Request, Response, Status};
 
 use crate::record::{locked, note};
 use crate::{clocks, extension};
 use hotline_handler::notice;
-use hotline_store::assignments::Assignment as Stored;
+use hotline_runtime::tables::assignments::Assignment as Stored;
 
 pub struct Events {
     ctx: Ctx,

@@ -3,14 +3,14 @@
 //! so. A grant moves the handler clock, never the business clock, and the
 //! requester's and the centre's notices are recorded.
 
+use crate::tables::orders::Order;
 use hotline_core::Micros;
 use hotline_handler::notice;
 use hotline_proto::v1::NoticeKind;
 use hotline_runtime::Ctx;
 use hotline_runtime::error::Result;
+use hotline_runtime::tables::assignments::{self, Assignment};
 use hotline_store::Conn;
-use hotline_store::assignments::{self, Assignment};
-use hotline_store::orders::Order;
 
 use crate::clocks;
 use crate::record::{self, note};

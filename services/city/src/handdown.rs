@@ -2,12 +2,12 @@
 //! the same rules the handler did, issues the community's assignment under
 //! the handing unit, and records it in the order's history.
 
+use crate::tables::orders;
 use hotline_core::jurisdiction;
 use hotline_handler::handdown::{check_community, hand_down_role};
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::{Ctx, guard, idem, meta};
-use hotline_store::orders;
 
 use crate::record::{self, locked, note};
 

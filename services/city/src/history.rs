@@ -1,10 +1,10 @@
 //! The order's history: every change to an order is a line, numbered by
 //! the order's sequence.
 
+use crate::tables::orders::{self, HistoryEntry, Order};
 use hotline_core::Micros;
 use hotline_runtime::error::Result;
 use hotline_store::Conn;
-use hotline_store::orders::{self, HistoryEntry, Order};
 
 /// Appends a history line and advances the order's sequence number.
 pub async fn note(

@@ -1,5 +1,7 @@
 //! Intake (Art. 10–12), the order record, and the callback (Art. 23).
 
+use crate::tables::orders::{self, Callback, HistoryEntry, Location, Order as Stored};
+use crate::tables::settings;
 use hmac::{Hmac, Mac};
 use hotline_core::dispatch::{self, Decision, DecisionError, Site};
 use hotline_core::lifecycle::{self, CallbackEffect};
@@ -9,9 +11,9 @@ use hotline_core::{
 use hotline_proto::v1::intake_service_server::IntakeService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::tables::assignments;
 use hotline_runtime::{Ctx, guard, idem, meta, wire};
-use hotline_store::orders::{self, Callback, HistoryEntry, Location, Order as Stored};
-use hotline_store::{Conn, assignments, misc};
+use hotline_store::Conn;
 use sha2::Sha256;
 use tonic::{Request, Response, Status};
 
@@ -283,7 +285,7 @@ impl Intake {
                 given.push(a);
             }
             if let Some(entry_id) = &known {
-                hotline_store::knowledge::answered(tx, &order_id, entry_id, now).await?;
+                crate::tables::knowledge::answered(tx, &order_id, entry_id, now).await?;
             }
             let name = item.map(|i| i.name.as_str()).unwrap_or_default();
             // The answer is recorded without the credential, which is kept
@@ -354,7 +356,7 @@ impl Intake {
                 .await?;
                 crate::clocks::callback_done(tx, &order_id).await?;
                 // Assessment counts every callback, a reopened order's too.
-                hotline_store::assessment::insert_callback(
+                crate::tables::assessment::insert_callback(
                     tx,
                     &order_id,
                     order.seq,
@@ -536,11 +538,11 @@ impl CityKey {
         {
             return Ok(self.0.get_or_init(|| key).clone());
         }
-        if let Some(key) = misc::setting(conn, "pseudonym_key").await? {
+        if let Some(key) = settings::setting(conn, "pseudonym_key").await? {
             return Ok(self.0.get_or_init(|| key).clone());
         }
         let fresh = credential::random_hex(32)?;
-        Ok(misc::setting_or_insert(conn, "pseudonym_key", &fresh).await?)
+        Ok(settings::setting_or_insert(conn, "pseudonym_key", &fresh).await?)
     }
 }
 

@@ -7,12 +7,12 @@
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
+use crate::tables::knowledge::{self, Entry};
 use hotline_core::{Tier, Topology};
 use hotline_proto::v1::knowledge_service_server::KnowledgeService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::{Ctx, guard, idem, meta, wire};
-use hotline_store::knowledge::{self, Entry};
 use jieba_rs::Jieba;
 use tonic::{Request, Response, Status};
 

@@ -24,6 +24,7 @@ mod reporting;
 mod requester;
 mod schema;
 pub mod scorecards;
+pub mod tables;
 mod urge;
 mod wire;
 

@@ -7,16 +7,17 @@
 
 use std::collections::BTreeMap;
 
+use crate::tables::orders::{self, Order as Stored};
+use crate::tables::proactive::{self as store, Task};
 use hotline_core::proactive::{self, Month, Window};
 use hotline_core::{Micros, OrderState, RequestKind, Role, Tier, Urgency};
 use hotline_proto::v1::proactive_service_server::ProactiveService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::tables::assignments;
 use hotline_runtime::wire::{self, WireEnum, opt_ts, ts};
 use hotline_runtime::{Ctx, guard, idem, meta};
-use hotline_store::orders::{self, Order as Stored};
-use hotline_store::proactive::{self as store, Task};
-use hotline_store::{Conn, assignments};
+use hotline_store::Conn;
 use tonic::{Request, Response, Status};
 
 use crate::record::{self, note, transition};

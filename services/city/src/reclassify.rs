@@ -5,12 +5,13 @@
 //! correction is not a redirection: it does not count toward the bounce
 //! limit.
 
+use crate::tables::orders;
 use hotline_core::dispatch::{self, Decision, Site};
 use hotline_core::{AssignmentState, OrderState};
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::tables::assignments;
 use hotline_runtime::{Ctx, idem, meta};
-use hotline_store::{assignments, orders};
 
 use crate::arbitration::supersede_pending;
 use crate::events::summarise;

@@ -2,15 +2,16 @@
 //! every change is a history line, and every assignment issued is queued
 //! for delivery through the outbox.
 
+use crate::tables::orders::{self, Order};
 use hotline_core::scrub::Scrubber;
 use hotline_core::{AssignmentState, Micros, OrderState};
 use hotline_proto::v1::DeliverAssignmentRequest;
 use hotline_runtime::Ctx;
 use hotline_runtime::error::{Result, ServiceError};
 use hotline_runtime::handoff::{self, Handoff};
-use hotline_store::assignments::{self, Assignment};
-use hotline_store::orders::{self, Order};
-use hotline_store::{Conn, misc};
+use hotline_runtime::tables::assignments::{self, Assignment};
+use hotline_runtime::tables::misc;
+use hotline_store::Conn;
 
 pub use crate::history::{entry, note};
 

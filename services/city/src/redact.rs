@@ -2,11 +2,12 @@
 //! the requester's name, phone, numbers and addresses (Art. 28). Read to
 //! remove identity, never to hand it out: not an audited read.
 
+use crate::tables::audit;
 use hotline_core::scrub::Scrubber;
 use hotline_proto::v1::*;
 use hotline_runtime::error::Result;
-use hotline_store::audit;
-use hotline_store::{Conn, assignments};
+use hotline_runtime::tables::assignments;
+use hotline_store::Conn;
 
 /// The scrubber for text about one requester's order: numbers, id
 /// numbers and e-mail addresses, and their recorded name and phone. Read

@@ -1,12 +1,13 @@
 //! The contact relay: a handler reaches the requester through the city,
 //! which records the contact and never hands out the number.
 
+use crate::tables::orders;
 use hotline_core::lifecycle::Report;
 use hotline_proto::v1::contact_relay_service_server::ContactRelayService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::tables::assignments;
 use hotline_runtime::{Ctx, guard, idem, meta, wire};
-use hotline_store::{assignments, orders};
 use tonic::{Request, Response, Status};
 
 use crate::record::{self, locked, note};

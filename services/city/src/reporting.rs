@@ -1,12 +1,12 @@
 //! The centre's own report: orders by state.
 
+use crate::tables::orders;
 use hotline_core::Tier;
 use hotline_proto::v1::reporting_service_server::ReportingService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::ServiceError;
 use hotline_runtime::wire::WireEnum;
 use hotline_runtime::{Ctx, guard, meta};
-use hotline_store::orders;
 use tonic::{Request, Response, Status};
 
 use crate::scorecards;
@@ -85,9 +85,7 @@ impl ReportingService for CityReporting {
         &self,
         req: Request<GetUnitReportRequest>,
     ) -> Result<Response<GetUnitReportResponse>, Status> {
-        let caller = meta::Caller::of(&req)?;
-        guard::is_city(&self.ctx, &caller)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::checked(&self.ctx, &req, guard::Rule::Centre)?;
         let unit = hotline_handler::unit_name(&req.get_ref().unit)?;
         if unit != caller.target {
             return Err(ServiceError::invalid(

@@ -3,14 +3,15 @@
 //! them (`x-hotline-requester-token`): random, bound to the one order it
 //! was issued for, expiring and revocable (see [`crate::credential`]).
 
+use crate::tables::orders::{self, Order as Stored};
+use crate::tables::requester_tokens::Grant;
 use hotline_core::{AssignmentState, OrderState};
 use hotline_proto::v1::requester_service_server::RequesterService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::tables::assignments;
 use hotline_runtime::{Ctx, guard, idem, wire};
-use hotline_store::orders::{self, Order as Stored};
-use hotline_store::requester_tokens::Grant;
-use hotline_store::{Conn, assignments};
+use hotline_store::Conn;
 use tonic::{Request, Response, Status};
 
 use crate::credential::{self, TOKEN};

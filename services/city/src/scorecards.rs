@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::tables::assessment;
 use hotline_core::scoring::{self, PeerGroup, Tally, Weights};
 use hotline_core::{Micros, Topology};
 use hotline_handler::scorecards::{readable, to_wire};
@@ -11,7 +12,6 @@ use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError};
 use hotline_runtime::wire::{self, WireEnum};
 use hotline_runtime::{Ctx, guard, meta};
-use hotline_store::assessment;
 
 /// A month of assessment.
 #[derive(Debug, Clone)]

@@ -1,11 +1,12 @@
 //! An urge (催办): the centre, or a requester through it, presses the open
 //! leads of an order and their parents.
 
+use crate::tables::orders;
 use hotline_core::OrderState;
 use hotline_proto::v1::{NoticeKind, UrgeOrderRequest, UrgeOrderResponse, UrgeSource};
 use hotline_runtime::error::{Result, ServiceError};
+use hotline_runtime::tables::assignments;
 use hotline_runtime::{Ctx, idem};
-use hotline_store::{assignments, orders};
 
 use crate::record::{self, locked, note};
 use crate::wire::full_order;

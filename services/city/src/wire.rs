@@ -1,10 +1,10 @@
 //! The city's wire conversions: the order with its assignments and history.
 
+use crate::tables::orders::{self, HistoryEntry, Order};
 use hotline_proto::v1 as pb;
+use hotline_runtime::tables::assignments::{self, Assignment};
 use hotline_runtime::wire::{WireEnum, assignment_to_wire, opt_ts, ts};
 use hotline_store::Conn;
-use hotline_store::assignments::{self, Assignment};
-use hotline_store::orders::{self, HistoryEntry, Order};
 
 use hotline_runtime::error::Result;
 

@@ -11,9 +11,9 @@ use hotline_proto::v1::dispatch_service_server::DispatchService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::meta::{self, Caller};
+use hotline_runtime::tables::assignments::{self, Assignment as Stored};
 use hotline_runtime::wire;
 use hotline_runtime::{guard, idem};
-use hotline_store::assignments::{self, Assignment as Stored};
 use prost::Message;
 use tonic::{Request, Response, Status};
 
@@ -91,9 +91,7 @@ impl DispatchService for Inbox {
         &self,
         req: Request<DeliverAssignmentRequest>,
     ) -> Result<Response<DeliverAssignmentResponse>, Status> {
-        let caller = meta::Caller::of(&req)?;
-        guard::is_city(&self.ctx, &caller)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::checked(&self.ctx, &req, guard::Rule::Centre)?;
         let r = req.into_inner();
         let incoming = r
             .assignment
@@ -294,14 +292,12 @@ impl DispatchService for Inbox {
         &self,
         req: Request<GetAssignmentRequest>,
     ) -> Result<Response<GetAssignmentResponse>, Status> {
-        let caller = meta::Caller::of(&req)?;
-        guard::may_read(&self.ctx, &caller)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::checked(&self.ctx, &req, guard::Rule::Reader)?;
         let r = req.into_inner();
         required("order_id", &r.order_id)?;
         let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
         let a = crate::held(&mut c, &r.order_id, &caller.target).await?;
-        let parts = assignments::parts(&mut c, &r.order_id, &caller.target)
+        let parts = crate::tables::part_reports::parts(&mut c, &r.order_id, &caller.target)
             .await
             .map_err(ServiceError::from)?;
         let mut assignment = wire::assignment_to_wire(&a);
@@ -315,9 +311,7 @@ impl DispatchService for Inbox {
         &self,
         req: Request<ListAssignmentsRequest>,
     ) -> Result<Response<ListAssignmentsResponse>, Status> {
-        let caller = meta::Caller::of(&req)?;
-        guard::may_read(&self.ctx, &caller)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::checked(&self.ctx, &req, guard::Rule::Reader)?;
         let r = req.into_inner();
         let page = wire::Page::parse(r.page_size, &r.page_token)?;
         let filter = assignments::Filter {

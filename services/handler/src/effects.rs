@@ -3,6 +3,8 @@
 //! It decides nothing: which effects follow which move is core's table;
 //! here each effect becomes a stamp, an outbox message or a timer.
 
+use crate::tables::notices;
+use crate::tables::whistles::{Summons, Whistle};
 use hotline_core::lifecycle::effects::{
     Effect, HandoffKind, Notified, Stamp, SummonsEffect, SummonsReport, TimerKind,
 };
@@ -11,10 +13,10 @@ use hotline_proto::v1::*;
 use hotline_runtime::Ctx;
 use hotline_runtime::error::Result;
 use hotline_runtime::handoff::{self, Handoff};
+use hotline_runtime::tables::assignments::Assignment as Stored;
+use hotline_runtime::tables::timers;
 use hotline_runtime::wire::{self, WireEnum};
-use hotline_store::assignments::Assignment as Stored;
-use hotline_store::whistles::{Summons, Whistle};
-use hotline_store::{Conn, notices, timers};
+use hotline_store::Conn;
 
 use crate::notice;
 use crate::tell::tell_city;

@@ -5,8 +5,8 @@
 use hotline_proto::v1::escalation_service_server::EscalationService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
+use hotline_runtime::tables::misc;
 use hotline_runtime::{Ctx, guard, idem, meta, wire};
-use hotline_store::misc;
 use tonic::{Request, Response, Status};
 
 use crate::whistle;
@@ -107,9 +107,7 @@ pub async fn list_coordinations(
     ctx: &Ctx,
     req: Request<ListCoordinationsRequest>,
 ) -> Result<ListCoordinationsResponse> {
-    let caller = meta::Caller::of(&req)?;
-    guard::may_read(ctx, &caller)?;
-    guard::hosted(ctx, &caller.target)?;
+    let caller = meta::Caller::checked(ctx, &req, guard::Rule::Reader)?;
     let r = req.into_inner();
     let page = wire::Page::parse(r.page_size, &r.page_token)?;
     let mut c = ctx.db.acquire().await?;
@@ -125,9 +123,7 @@ pub async fn answer_coordination(
     ctx: &Ctx,
     req: Request<AnswerCoordinationRequest>,
 ) -> Result<AnswerCoordinationResponse> {
-    let caller = meta::Caller::of(&req)?;
-    guard::acts_for_itself(&caller)?;
-    guard::hosted(ctx, &caller.target)?;
+    let caller = meta::Caller::checked(ctx, &req, guard::Rule::Itself)?;
     let r = req.into_inner();
     required("coordination_id", &r.coordination_id)?;
     required("answer", &r.answer)?;

@@ -3,15 +3,16 @@
 //! rules are checked here, at the handler's own service, so the caller
 //! hears at once; the city then issues the community's assignment.
 
+use crate::tables::part_reports::{self, PartReport as StoredPart};
 use hotline_core::jurisdiction;
 use hotline_core::{Role, Tier};
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::handoff::{self, Handoff};
 use hotline_runtime::meta::Caller;
+use hotline_runtime::tables::assignments::Assignment as Stored;
 use hotline_runtime::wire::{self, WireEnum};
 use hotline_runtime::{Ctx, guard, idem};
-use hotline_store::assignments::{self, Assignment as Stored, PartReport as StoredPart};
 
 use crate::inbox::Inbox;
 
@@ -139,7 +140,7 @@ impl Inbox {
         };
         // Keyed by (order, lead, unit, epoch): a retry stores nothing new.
         let mut c = self.ctx.db.acquire().await?;
-        assignments::put_part(&mut c, &part).await?;
+        part_reports::put_part(&mut c, &part).await?;
         tracing::info!(lead = %caller.target, unit = %part.unit_id, order_id = %part.order_id, "part reported");
         Ok(ReportPartResponse {})
     }

@@ -4,8 +4,8 @@
 use hotline_core::AssignmentState;
 use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::meta::{self, Caller};
+use hotline_runtime::tables::assignments::Assignment as Stored;
 use hotline_runtime::{Ctx, guard};
-use hotline_store::assignments::Assignment as Stored;
 use tonic::Request;
 
 use hotline_core::Tier;
@@ -22,9 +22,7 @@ impl Inbox {
 
     /// A handler's own call: it acts for itself, on a unit hosted here.
     pub(crate) fn own_call<T>(&self, req: &Request<T>) -> Result<Caller> {
-        let caller = meta::Caller::of(req)?;
-        guard::acts_for_itself(&caller)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::checked(&self.ctx, req, guard::Rule::Itself)?;
         Ok(caller)
     }
 

@@ -15,6 +15,7 @@ mod proactive;
 mod reporting;
 mod schema;
 pub mod scorecards;
+pub mod tables;
 mod tell;
 pub mod watch;
 mod whistle;
@@ -45,8 +46,9 @@ pub async fn held(
     conn: &mut hotline_store::Conn,
     order_id: &str,
     unit: &str,
-) -> Result<hotline_store::assignments::Assignment, hotline_runtime::error::ServiceError> {
-    hotline_store::assignments::get(conn, order_id, unit)
+) -> Result<hotline_runtime::tables::assignments::Assignment, hotline_runtime::error::ServiceError>
+{
+    hotline_runtime::tables::assignments::get(conn, order_id, unit)
         .await?
         .ok_or_else(|| {
             hotline_runtime::error::ServiceError::not_found(

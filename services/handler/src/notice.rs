@@ -2,12 +2,12 @@
 //! mesh may send one (through the gateway); the unit and those above it
 //! read them.
 
+use crate::tables::notices;
 use hotline_core::kinds::{self, HandoffKind};
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::wire::{self, WireEnum};
 use hotline_runtime::{Ctx, guard, idem, meta};
-use hotline_store::notices;
 use tonic::Request;
 
 /// The wire name of a notice kind, as stored.
@@ -81,9 +81,7 @@ pub async fn deliver(
 }
 
 pub async fn list(ctx: &Ctx, req: Request<ListNoticesRequest>) -> Result<ListNoticesResponse> {
-    let caller = meta::Caller::of(&req)?;
-    guard::may_read(ctx, &caller)?;
-    guard::hosted(ctx, &caller.target)?;
+    let caller = meta::Caller::checked(ctx, &req, guard::Rule::Reader)?;
     let r = req.into_inner();
     let page = wire::Page::parse(r.page_size, &r.page_token)?;
     let mut c = ctx.db.acquire().await?;

@@ -8,8 +8,9 @@ use hotline_core::jurisdiction::{self, Objecting};
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::meta::Caller;
+use hotline_runtime::tables::assignments;
+use hotline_runtime::tables::objections;
 use hotline_runtime::{Ctx, guard, idem, wire};
-use hotline_store::{assignments, objections};
 
 use crate::effects;
 use crate::inbox::Inbox;
@@ -94,8 +95,7 @@ pub async fn notify(
     caller: &Caller,
     r: NotifyObjectionRequest,
 ) -> Result<NotifyObjectionResponse> {
-    guard::is_city(ctx, caller)?;
-    guard::hosted(ctx, &caller.target)?;
+    guard::check(ctx, caller, guard::Rule::Centre)?;
     let o = r
         .objection
         .as_ref()
@@ -139,8 +139,7 @@ pub async fn list(
     caller: &Caller,
     r: ListObjectionsRequest,
 ) -> Result<ListObjectionsResponse> {
-    guard::may_read(ctx, caller)?;
-    guard::hosted(ctx, &caller.target)?;
+    guard::check(ctx, caller, guard::Rule::Reader)?;
     let filter = objections::Filter {
         authority_unit: Some(&caller.target),
         state: wire::optional_enum("state", r.state)?,

@@ -3,10 +3,12 @@
 use hotline_proto::v1::reporting_service_server::ReportingService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::ServiceError;
+use hotline_runtime::tables::assignments;
+use hotline_runtime::tables::handoffs;
+use hotline_runtime::tables::timers;
 use hotline_runtime::wire;
 use hotline_runtime::wire::WireEnum;
 use hotline_runtime::{Ctx, guard, meta};
-use hotline_store::{assignments, handoffs, timers};
 use tonic::{Request, Response, Status};
 
 pub struct Reporting {
@@ -153,8 +155,7 @@ impl ReportingService for Reporting {
             )
             .into());
         }
-        guard::may_read(&self.ctx, &caller)?;
-        guard::hosted(&self.ctx, &unit)?;
+        guard::check(&self.ctx, &caller, guard::Rule::Reader)?;
         let tier = self
             .ctx
             .topology

@@ -8,17 +8,17 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::time::Duration;
 
+use crate::tables::inbox_events::{self, InboxEvent as Row};
 use hotline_core::AssignmentState;
 use hotline_core::clock::DAY;
 use hotline_core::kinds::InboxEventKind as Kind;
 use hotline_proto::v1::inbox_service_server::InboxService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError};
+use hotline_runtime::tables::assignments::Assignment as Stored;
 use hotline_runtime::wire::WireEnum;
 use hotline_runtime::{Ctx, guard, meta, wire};
 use hotline_store::Conn;
-use hotline_store::assignments::Assignment as Stored;
-use hotline_store::inbox_events::{self, InboxEvent as Row};
 use tokio::sync::{Notify, mpsc};
 use tokio_stream::Stream;
 use tonic::{Code, Request, Response, Status};
@@ -69,7 +69,7 @@ pub fn delivered(a: &Stored, extended: bool, request_id: &str, now: i64) -> Row 
 }
 
 /// The event a notice makes.
-pub fn noticed(n: &hotline_store::notices::Notice) -> Row {
+pub fn noticed(n: &crate::tables::notices::Notice) -> Row {
     let kind = Kind::of_notice(n.kind);
     Row {
         event_id: 0,
@@ -147,9 +147,7 @@ impl InboxService for Inbox {
         &self,
         req: Request<WatchAssignmentsRequest>,
     ) -> Result<Response<EventStream>, Status> {
-        let caller = meta::Caller::of(&req)?;
-        guard::acts_for_itself(&caller)?;
-        guard::hosted(&self.ctx, &caller.target)?;
+        let caller = meta::Caller::checked(&self.ctx, &req, guard::Rule::Itself)?;
         let unit = caller.target;
         let start = i64::try_from(req.into_inner().after_cursor)
             .map_err(|_| ServiceError::invalid("after_cursor", "too large"))?;

@@ -4,17 +4,18 @@
 //! becomes a co-handler; a missed check-in is escalated to the district and
 //! recorded against the department.
 
+use crate::tables::whistles::{self, Summons};
 use hotline_core::kinds::{HandoffKind, TimerKind};
 use hotline_core::{Micros, SummonsState, WhistleKind, deadline};
 use hotline_proto::v1::{self as pb, *};
 use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::handoff::{self, Handoff};
 use hotline_runtime::sweeper::TimerEffects;
+use hotline_runtime::tables::misc;
+use hotline_runtime::tables::timers::{self, Arm, Timer};
 use hotline_runtime::wire::{self, WireEnum};
 use hotline_runtime::{Ctx, guard, idem, meta};
-use hotline_store::timers::{self, Arm, Timer};
-use hotline_store::whistles::{self, Summons};
-use hotline_store::{Conn, misc};
+use hotline_store::Conn;
 use tonic::Request;
 
 use crate::effects;
@@ -40,9 +41,7 @@ pub async fn whistle(
     tier: Tier,
     req: Request<WhistleRequest>,
 ) -> Result<WhistleResponse> {
-    let caller = meta::Caller::of(&req)?;
-    guard::acts_for_itself(&caller)?;
-    guard::hosted(ctx, &caller.target)?;
+    let caller = meta::Caller::checked(ctx, &req, guard::Rule::Itself)?;
     if !tier.may_whistle() {
         return Err(ServiceError::PermissionDenied(format!(
             "only a township leading the order may whistle; {} is a {}",

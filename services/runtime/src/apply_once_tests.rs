@@ -5,11 +5,13 @@
 use std::cell::Cell;
 use std::sync::Arc;
 
+use crate::tables::idempotency;
+use crate::tables::misc;
 use hotline_core::topology::ServiceSpec;
 use hotline_core::{ManualClock, Tier, Topology};
 use hotline_proto::v1::{AcceptAssignmentRequest, RecordAssignmentEventResponse};
+use hotline_store::Conn;
 use hotline_store::testing::TestDb;
-use hotline_store::{Conn, idempotency, misc};
 use tonic::Code;
 
 use crate::error::{Result, ServiceError};

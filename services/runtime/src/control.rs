@@ -38,7 +38,7 @@ impl Control {
             let waiting = pass.wait.is_some();
             if !waiting || tokio::time::Instant::now() >= deadline {
                 let mut c = self.deliverer.db.acquire().await?;
-                let pending = hotline_store::outbox::depth(&mut c).await? as u64;
+                let pending = crate::tables::outbox::depth(&mut c).await? as u64;
                 return Ok((delivered, pending));
             }
             if pass.delivered + pass.parked == 0 {

@@ -3,6 +3,8 @@
 
 use crate::Ctx;
 use crate::error::{Result, ServiceError};
+use tonic::Request;
+
 use crate::meta::Caller;
 
 /// The target unit is hosted by this process.
@@ -56,6 +58,46 @@ pub fn is_city(ctx: &Ctx, caller: &Caller) -> Result<()> {
             "only the hotline centre ({city}) may do this; caller is {}",
             caller.unit
         )))
+    }
+}
+
+/// What a call's caller must be to its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// The hotline centre ([`is_city`]).
+    Centre,
+    /// The target or a unit above it ([`may_read`]).
+    Reader,
+    /// The target itself ([`acts_for_itself`]).
+    Itself,
+}
+
+/// The caller obeys `rule` (else PERMISSION_DENIED) and the target is a
+/// unit this process hosts (else NOT_FOUND or FAILED_PRECONDITION, as
+/// [`hosted`]): who may ask is answered before what exists here.
+pub fn check(ctx: &Ctx, caller: &Caller, rule: Rule) -> Result<()> {
+    match rule {
+        Rule::Centre => is_city(ctx, caller)?,
+        Rule::Reader => may_read(ctx, caller)?,
+        Rule::Itself => acts_for_itself(caller)?,
+    }
+    hosted(ctx, &caller.target)
+}
+
+impl Caller {
+    /// [`Caller::of`], for a call to a unit this process hosts (else
+    /// NOT_FOUND or FAILED_PRECONDITION, as [`hosted`]).
+    pub fn hosted<T>(ctx: &Ctx, req: &Request<T>) -> Result<Caller> {
+        let caller = Self::of(req)?;
+        hosted(ctx, &caller.target)?;
+        Ok(caller)
+    }
+
+    /// [`Caller::of`], checked by [`check`] against `rule`.
+    pub fn checked<T>(ctx: &Ctx, req: &Request<T>, rule: Rule) -> Result<Caller> {
+        let caller = Self::of(req)?;
+        check(ctx, &caller, rule)?;
+        Ok(caller)
     }
 }
 

@@ -1,9 +1,9 @@
 //! Queuing a handoff: an encoded gRPC request in the sender's outbox,
 //! written in the caller's transaction and delivered later.
 
+use crate::tables::outbox::{self, NewMessage};
 use hotline_core::kinds::HandoffKind;
 use hotline_store::Conn;
-use hotline_store::outbox::{self, NewMessage};
 use prost::Message;
 
 use crate::error::Result;

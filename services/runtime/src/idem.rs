@@ -9,8 +9,9 @@
 //! and a handoff redelivered from the outbox decodes and encodes to the
 //! bytes it was first sent as.
 
+use crate::tables::idempotency;
 use hotline_core::Micros;
-use hotline_store::{Conn, idempotency};
+use hotline_store::Conn;
 use prost::Message;
 use sha2::{Digest, Sha256};
 

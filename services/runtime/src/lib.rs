@@ -17,6 +17,7 @@ pub mod outbox;
 mod schema;
 pub mod server;
 pub mod sweeper;
+pub mod tables;
 pub mod trace;
 pub mod wire;
 

@@ -4,7 +4,6 @@ use tonic::Request;
 use tonic::metadata::MetadataValue;
 
 use crate::error::{Result, ServiceError};
-use crate::{Ctx, guard};
 use hotline_core::authz::Principal;
 use http::HeaderMap;
 
@@ -44,14 +43,6 @@ impl Caller {
         }
         let principal = req.extensions().get::<Principal>().cloned();
         Self::from_headers(req.metadata().as_ref(), principal)
-    }
-
-    /// [`Caller::of`], for a call to a unit this process hosts (else
-    /// NOT_FOUND or FAILED_PRECONDITION, as [`guard::hosted`]).
-    pub fn hosted<T>(ctx: &Ctx, req: &Request<T>) -> Result<Caller> {
-        let caller = Self::of(req)?;
-        guard::hosted(ctx, &caller.target)?;
-        Ok(caller)
     }
 
     /// The caller named by a call's headers, for `principal`.

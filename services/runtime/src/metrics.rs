@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use hotline_store::{Db, outbox, timers};
+use crate::tables::outbox;
+use crate::tables::timers;
+use hotline_store::Db;
 use hotline_telemetry::metrics::{self as m, Histograms, Registry, RpcMetrics};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;

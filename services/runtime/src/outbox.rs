@@ -11,9 +11,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::tables::handoffs;
+use crate::tables::outbox;
 use bytes::Bytes;
 use futures::StreamExt;
-use hotline_store::{Db, handoffs, outbox};
+use hotline_store::Db;
 use hotline_telemetry::{propagation, rpc};
 use tokio::sync::{Notify, watch};
 use tonic::Code;

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::tables::timers::{self, Timer};
 use hotline_core::Micros;
-use hotline_store::timers::{self, Timer};
 use hotline_store::{Conn, Db};
 use hotline_telemetry::propagation;
 use tokio::sync::watch;

@@ -16,7 +16,7 @@ pub fn current_traceparent() -> String {
 
 /// Lets the store keep the current context with each timer it arms.
 pub fn install() {
-    hotline_store::context::install(current);
+    crate::tables::context::install(current);
 }
 
 pub use hotline_telemetry::rpc::{link_order_trace, record_order};

@@ -1,12 +1,12 @@
 //! Domain ↔ wire conversions shared by every tier, in one place.
 
+use crate::tables::assignments::Assignment;
 use hotline_core::{
     AssignmentState, Channel, Disposition, EmergencyLine, LegalChannel, Micros, Mood,
     ObjectionState, OrderState, ReplyOutcome, RequestKind, RiskLevel, Role, RulingKind,
     Satisfaction, Tier, Urgency, WhistleKind,
 };
 use hotline_proto::v1 as pb;
-use hotline_store::assignments::Assignment;
 
 use crate::error::{Result, ServiceError};
 

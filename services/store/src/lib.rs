@@ -3,29 +3,12 @@
 //! (production and CI), with portable SQL, no compile-time query macros, and
 //! instants as i64 UTC microseconds.
 
-pub mod assessment;
-pub mod assignments;
-pub mod audit;
 mod backend;
-pub mod context;
 mod db;
-pub mod handoffs;
-pub mod idempotency;
-pub mod inbox_events;
-pub mod knowledge;
-pub mod misc;
-pub mod notices;
-pub mod objections;
-pub mod orders;
-pub mod outbox;
-pub mod proactive;
-pub mod requester_tokens;
 mod schema;
 pub mod scratch;
 #[cfg(feature = "testing")]
 pub mod testing;
-pub mod timers;
-pub mod whistles;
 
 pub use db::{Backend, Db, Tx, redact, with_database};
 pub use schema::Schema;
@@ -65,7 +48,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The VALUES rows of a multi-row insert, `($1, …, $cols), ($cols+1, …)`:
 /// one statement for a batch, one round trip to the database.
-pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
+pub fn placeholders(rows: usize, cols: usize) -> String {
     (0..rows)
         .map(|r| {
             let row: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
@@ -76,6 +59,6 @@ pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
 }
 
 /// Decodes a stored enum name.
-pub(crate) fn parse<T>(value: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T> {
+pub fn parse<T>(value: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T> {
     parse(value).ok_or_else(|| StoreError::Corrupt(format!("{what} {value:?}")))
 }

@@ -4,17 +4,27 @@
 // scratch names guard nothing, so fastrand is fine here.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
+use hotline_city::tables::assessment;
+use hotline_city::tables::audit;
+use hotline_city::tables::knowledge;
+use hotline_city::tables::orders::{self, Callback, HistoryEntry, Location, Order};
+use hotline_city::tables::proactive;
+use hotline_city::tables::requester_tokens;
+use hotline_city::tables::settings;
 use hotline_core::{
     AssignmentState, Channel, Disposition, Mood, ObjectionState, OrderState, ReplyOutcome,
     RequestKind, Role, RulingKind, Satisfaction, Urgency,
 };
-use hotline_store::assignments::{self, Assignment};
-use hotline_store::orders::{self, Callback, HistoryEntry, Location, Order};
+use hotline_handler::tables::inbox_events;
+use hotline_handler::tables::part_reports;
+use hotline_runtime::tables::assignments::{self, Assignment};
+use hotline_runtime::tables::idempotency;
+use hotline_runtime::tables::misc;
+use hotline_runtime::tables::objections;
+use hotline_runtime::tables::outbox;
+use hotline_runtime::tables::timers;
 use hotline_store::testing::{TestDb, drop_url, postgres_url};
-use hotline_store::{
-    Db, Schema, assessment, audit, idempotency, inbox_events, knowledge, misc, objections, outbox,
-    proactive, requester_tokens, timers,
-};
+use hotline_store::{Db, Schema};
 
 /// Every owner's tables: the suite reads and writes them all.
 const EVERY: [&Schema; 3] = [
@@ -79,12 +89,12 @@ where
 async fn migrations_are_idempotent(db: Db, url: String) {
     // A second open of the same database migrates nothing and keeps data.
     let mut c = db.acquire().await.unwrap();
-    misc::setting_or_insert(&mut c, "k", "v").await.unwrap();
+    settings::setting_or_insert(&mut c, "k", "v").await.unwrap();
     drop(c);
     let again = Db::connect(&url, 2, &EVERY).await.unwrap();
     let mut c = again.acquire().await.unwrap();
     assert_eq!(
-        misc::setting(&mut c, "k").await.unwrap().as_deref(),
+        settings::setting(&mut c, "k").await.unwrap().as_deref(),
         Some("v")
     );
     drop(c);
@@ -534,11 +544,15 @@ async fn counters_and_settings(db: Db, _: String) {
     assert_eq!(misc::next(&mut tx, "order").await.unwrap(), 2);
     assert_eq!(misc::next(&mut tx, "contact").await.unwrap(), 1);
     assert_eq!(
-        misc::setting_or_insert(&mut tx, "key", "a").await.unwrap(),
+        settings::setting_or_insert(&mut tx, "key", "a")
+            .await
+            .unwrap(),
         "a"
     );
     assert_eq!(
-        misc::setting_or_insert(&mut tx, "key", "b").await.unwrap(),
+        settings::setting_or_insert(&mut tx, "key", "b")
+            .await
+            .unwrap(),
         "a"
     );
     let c = misc::Coordination {
@@ -614,7 +628,7 @@ async fn trace_context_is_kept_with_the_work(db: Db, _: String) {
         (PARENT, "hotline.order_id=HL1", "dispatch")
     );
     // A timer keeps the context of the work that armed it.
-    hotline_store::context::install(current_context);
+    hotline_runtime::tables::context::install(current_context);
     let arm = timers::Arm {
         timer_id: "breach:HL1:t1:1",
         kind: hotline_core::kinds::TimerKind::Breach,
@@ -771,7 +785,7 @@ async fn disputes_round_trip(db: Db, _: String) {
             .is_empty()
     );
 
-    let part = assignments::PartReport {
+    let part = part_reports::PartReport {
         order_id: "HL1".into(),
         lead_unit: "t1".into(),
         unit_id: "c1".into(),
@@ -781,14 +795,14 @@ async fn disputes_round_trip(db: Db, _: String) {
         body: "bins moved".into(),
         time_us: 30,
     };
-    assignments::put_part(&mut c, &part).await.unwrap();
-    assignments::put_part(&mut c, &part).await.unwrap();
+    part_reports::put_part(&mut c, &part).await.unwrap();
+    part_reports::put_part(&mut c, &part).await.unwrap();
     assert_eq!(
-        assignments::parts(&mut c, "HL1", "t1").await.unwrap(),
+        part_reports::parts(&mut c, "HL1", "t1").await.unwrap(),
         vec![part]
     );
     assert!(
-        assignments::parts(&mut c, "HL1", "t2")
+        part_reports::parts(&mut c, "HL1", "t2")
             .await
             .unwrap()
             .is_empty()

@@ -4,7 +4,7 @@
 use hotline_core::{SummonsState, WhistleKind};
 use sqlx::Row;
 
-use crate::{Conn, Result, parse};
+use hotline_store::{Conn, Result, parse};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Whistle {

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 
 use hotline_core::kinds::TimerKind;
 
-use crate::{Backend, Conn, Result, parse};
+use hotline_store::{Backend, Conn, Result, parse};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Timer {
@@ -82,8 +82,8 @@ pub async fn arm_all(conn: &mut Conn, ts: &[Arm<'_>], now: i64) -> Result<()> {
     if ts.is_empty() {
         return Ok(());
     }
-    let (trace_parent, baggage) = crate::context::capture();
-    let rows = crate::placeholders(ts.len(), 11);
+    let (trace_parent, baggage) = super::context::capture();
+    let rows = hotline_store::placeholders(ts.len(), 11);
     let sql = format!(
         "INSERT INTO timers (timer_id, kind, order_id, unit_id, epoch, due_us, state, payload, created_us, trace_parent, baggage) \
          VALUES {rows} \

@@ -1,8 +1,8 @@
-//! Small tables: counters for ids, settings, coordination requests.
+//! Small tables: counters for ids, coordination requests.
 
 use sqlx::Row;
 
-use crate::{Conn, Result};
+use hotline_store::{Conn, Result};
 
 /// The next value of a named counter, inside the caller's transaction (the
 /// row lock serialises concurrent writers on PostgreSQL).
@@ -16,29 +16,6 @@ pub async fn next(conn: &mut Conn, name: &str) -> Result<i64> {
     .fetch_one(&mut *conn)
     .await?;
     Ok(v)
-}
-
-pub async fn setting(conn: &mut Conn, name: &str) -> Result<Option<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *conn)
-            .await?,
-    )
-}
-
-/// Stores `value` unless the setting exists; returns the value in force.
-pub async fn setting_or_insert(conn: &mut Conn, name: &str, value: &str) -> Result<String> {
-    // Read first: the common case (the setting exists) writes nothing.
-    if let Some(v) = setting(conn, name).await? {
-        return Ok(v);
-    }
-    sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-        .bind(name)
-        .bind(value)
-        .execute(&mut *conn)
-        .await?;
-    Ok(setting(conn, name).await?.unwrap_or_default())
 }
 
 /// A request from a handler to its parent tier to coordinate (Art. 20).

@@ -5,7 +5,7 @@ use hotline_core::{Channel, Disposition, Mood, OrderState, RequestKind, Satisfac
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Conn, Result, parse};
+use hotline_store::{Conn, Result, parse};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Order {
@@ -383,7 +383,7 @@ pub async fn append_history_all(
     if entries.is_empty() {
         return Ok(());
     }
-    let rows = crate::placeholders(entries.len(), 6);
+    let rows = hotline_store::placeholders(entries.len(), 6);
     let sql = format!(
         "INSERT INTO history (order_id, seq, time_us, actor_unit, action, detail) VALUES {rows}"
     );

@@ -4,8 +4,8 @@
 
 use sqlx::Row;
 
-use crate::orders::{COLUMNS, Order, from_row};
-use crate::{Conn, Result};
+use super::orders::{COLUMNS, Order, from_row};
+use hotline_store::{Conn, Result};
 
 /// A citizen's request with the marks of difficulty read from the record.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 
 use hotline_core::kinds::HandoffKind;
 
-use crate::{Conn, Result, parse};
+use hotline_store::{Conn, Result, parse};
 
 /// A handoff waiting to be delivered: a gRPC call to `method` on
 /// `target_unit`, with the encoded request.

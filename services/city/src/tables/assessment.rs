@@ -8,7 +8,7 @@ use hotline_core::{Micros, Satisfaction, Urgency};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Conn, Result, parse};
+use hotline_store::{Conn, Result, parse};
 
 /// The kind of order that is a task the government set itself, not a
 /// request (未诉先办); excluded from assessment.

@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use hotline_core::kinds::InboxEventKind;
 
-use crate::{Conn, Result, parse};
+use hotline_store::{Conn, Result, parse};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboxEvent {

@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use crate::{Conn, Result};
+use hotline_store::{Conn, Result};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {

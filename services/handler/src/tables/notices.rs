@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use hotline_core::kinds::NoticeKind;
 
-use crate::{Conn, Result, parse};
+use hotline_store::{Conn, Result, parse};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {

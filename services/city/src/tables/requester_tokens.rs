@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use crate::{Conn, Result};
+use hotline_store::{Conn, Result};
 
 /// A credential as stored; the token itself is never kept.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 
 use sqlx::Row;
 
-use crate::{Conn, Result};
+use hotline_store::{Conn, Result};
 
 /// What a request id was first used for.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use hotline_core::{ObjectionState, Role, RulingKind};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Conn, Result, parse};
+use hotline_store::{Conn, Result, parse};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Objection {
