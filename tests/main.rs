@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
 mod bad_input;
+mod bench;
 mod conformance;
 mod demo;
 mod deploy;

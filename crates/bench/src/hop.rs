@@ -11,7 +11,11 @@
 //!
 //! Both run twice in one invocation: on the mesh as it runs (every hop
 //! mutual TLS) and on the same mesh with `--insecure-plaintext`, so the
-//! cost of mTLS is measured beside its baseline.
+//! cost of mTLS is measured beside its baseline. The same invocation also
+//! measures a bare tonic echo behind a bare tonic relay ([`crate::bare`])
+//! under the same load: each workload's CPU per call is reported beside
+//! the chain's (`ratio_to_chain`) and the gateway's beside the relay's
+//! (`gateway_ratio_to_relay`).
 //!
 //! CPU per call, not calls per second, is the figure: on a machine of two
 //! cores, 1,000 contacts a second leave 2 ms of CPU time per contact for
@@ -22,7 +26,6 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use futures::StreamExt;
-use hotline_proto::v1::*;
 use serde_json::{Value, json};
 
 use crate::tracing::BenchMesh;
@@ -43,14 +46,6 @@ pub struct HopArgs {
     pub json: bool,
 }
 
-/// The benchmarks' complaint, each a new order (not a repeat).
-fn complaint() -> SubmitRequestRequest {
-    SubmitRequestRequest {
-        new_facts: true,
-        ..crate::tracing::complaint()
-    }
-}
-
 /// CPU seconds so far of this process ("client") and each of the mesh's.
 fn cpu(m: &BenchMesh) -> BTreeMap<String, f64> {
     let procs = std::iter::once(("client".to_string(), std::process::id())).chain(m.mesh.pids());
@@ -68,7 +63,7 @@ async fn calls(
         .map(|_| async move {
             match order {
                 Some(id) => c.order(id).await.map(drop),
-                None => c.submit(complaint()).await.map(drop),
+                None => c.submit(crate::tracing::complaint()).await.map(drop),
             }
         })
         .buffer_unordered(concurrency.max(1))
@@ -141,7 +136,7 @@ async fn mesh_rows(a: &HopArgs, plaintext: bool) -> anyhow::Result<Vec<Value>> {
     let m = BenchMesh::start_with(a.db.as_deref(), None, plaintext).await?;
     let result = async {
         let c = m.mesh.client()?;
-        let order = c.submit(complaint()).await?.order_id;
+        let order = c.submit(crate::tracing::complaint()).await?.order_id;
         let read = workload(&m, "read", Some(&order), a).await?;
         let submit = workload(&m, "submit", None, a).await?;
         anyhow::Ok(vec![read, submit])
@@ -174,12 +169,31 @@ fn compare(rows: &[Value]) -> Vec<Value> {
         .collect()
 }
 
+/// Each workload beside the bare baseline: its CPU per call over the
+/// chain's, and the gateway's over the relay's.
+fn against(rows: &mut [Value], baseline: &Value) {
+    let chain = baseline["chain_cpu_us"].as_f64().unwrap_or(0.0);
+    let relay = baseline["relay_cpu_us"].as_f64().unwrap_or(0.0);
+    let ratio = |x: Option<f64>, y: f64| {
+        x.filter(|_| y > 0.0)
+            .map(|x| ((x / y) * 100.0).round() / 100.0)
+    };
+    for r in rows {
+        let total = r["cpu_us_per_call"].as_f64();
+        let gateway = r["cpu_us_per_call_by_process"]["gateway"].as_f64();
+        r["ratio_to_chain"] = json!(ratio(total, chain));
+        r["gateway_ratio_to_relay"] = json!(ratio(gateway, relay));
+    }
+}
+
 pub async fn run(a: HopArgs) -> anyhow::Result<()> {
+    let baseline = crate::bare::baseline(a.calls, a.concurrency).await?;
     let mut rows = mesh_rows(&a, false).await?;
     rows.extend(mesh_rows(&a, true).await?);
+    against(&mut rows, &baseline);
     let ratios = compare(&rows);
     if a.json {
-        let out = json!({ "workloads": rows, "mtls_vs_plaintext": ratios });
+        let out = json!({ "baseline": baseline, "workloads": rows, "mtls_vs_plaintext": ratios });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
@@ -188,6 +202,14 @@ pub async fn run(a: HopArgs) -> anyhow::Result<()> {
     } else {
         "sqlite"
     };
+    println!(
+        "bare    plaintext  a tonic echo behind a tonic relay: {} calls/s, {} µs CPU per call (client {}, relay {}, echo {})",
+        baseline["relay_calls_per_second"],
+        baseline["chain_cpu_us"],
+        baseline["cpu_us_by_process"]["client"],
+        baseline["relay_cpu_us"],
+        baseline["cpu_us_by_process"]["echo"],
+    );
     for r in &rows {
         let mut by: Vec<(String, f64)> = r["cpu_us_per_call_by_process"]
             .as_object()
@@ -207,6 +229,10 @@ pub async fn run(a: HopArgs) -> anyhow::Result<()> {
             r["gateway_calls_per_call"],
             r["cpu_us_per_call"],
             by.join(", ")
+        );
+        println!(
+            "       {:<9} ×{} the bare chain; gateway ×{} the bare relay",
+            "", r["ratio_to_chain"], r["gateway_ratio_to_relay"]
         );
     }
     for r in &ratios {

@@ -2,12 +2,16 @@
 //! lives with the topology commands (`hotline_topogen`).
 //! `bench timers` fires due timers with the real sweeper on a fresh
 //! database, each timer's effect shaped like the centre's (a notice row and
-//! an outbox row, written with the timer marked fired). `bench tracing`
+//! an outbox row, written with the timer marked fired), once with the
+//! effects written timer by timer as the services write theirs and once
+//! as sets (one statement per table per batch). `bench tracing`
 //! runs the same orders through a mesh without and with span export.
 //! `bench simulate` measures the simulator on the real mesh (hotline_sim).
 
+pub mod bare;
 mod hop;
 mod inbox;
+mod lifecycle;
 pub mod proactive;
 pub mod scoring;
 pub mod tracing;
@@ -15,12 +19,14 @@ pub mod tracing;
 use std::sync::Arc;
 use std::time::Instant;
 
+use ::tracing::Instrument;
 use clap::Subcommand;
 use hotline_core::{ManualClock, Micros};
 use hotline_handler::tables::notices;
 use hotline_runtime::error::Result;
 use hotline_runtime::handoff::{self, Handoff};
 use hotline_runtime::sweeper::{Sweeper, TimerEffects};
+use hotline_runtime::tables::outbox::{self, NewMessage};
 use hotline_runtime::tables::timers::{self, Arm, Timer};
 use hotline_store::{Conn, Db, scratch};
 
@@ -48,6 +54,12 @@ pub enum BenchCommand {
     /// CPU time per call through the mesh: a read at the centre, and a
     /// complaint's intake with its handoff.
     Hop(crate::hop::HopArgs),
+    /// Complete lifecycles per second through the gateway, tracing on,
+    /// beside the bare-relay bound.
+    Lifecycle(crate::lifecycle::LifecycleArgs),
+    /// One process of the bare baseline (the benchmarks start it).
+    #[command(hide = true)]
+    Bare(crate::bare::BareArgs),
     /// Simulated contacts and dispatched orders per second: a scenario
     /// (Beijing by default) for a short span on each transport and backend.
     Simulate(hotline_sim::bench::BenchSimulateArgs),
@@ -58,21 +70,33 @@ pub enum BenchCommand {
     Proactive(crate::proactive::ProactiveArgs),
 }
 
-struct BenchEffects;
+/// Each timer's effect shaped like the centre's: a notice row and an
+/// outbox row. `sets` writes a batch's rows as one statement per table;
+/// otherwise each timer's rows are written in turn, in its own span, as
+/// the services' effects are.
+struct BenchEffects {
+    sets: bool,
+}
+
+fn notice(t: &Timer, now: Micros) -> notices::Notice {
+    notices::Notice {
+        notice_id: format!("n:{}", t.timer_id),
+        unit_id: t.unit_id.clone(),
+        order_id: t.order_id.clone(),
+        kind: hotline_core::kinds::NoticeKind::Warning,
+        from_unit: "city".into(),
+        time_us: now,
+        detail: String::new(),
+    }
+}
+
+const PAYLOAD: hotline_proto::v1::DeliverNoticeResponse =
+    hotline_proto::v1::DeliverNoticeResponse {};
 
 #[tonic::async_trait]
 impl TimerEffects for BenchEffects {
     async fn fire(&self, conn: &mut Conn, t: &Timer, now: Micros) -> Result<()> {
-        let n = notices::Notice {
-            notice_id: format!("n:{}", t.timer_id),
-            unit_id: t.unit_id.clone(),
-            order_id: t.order_id.clone(),
-            kind: hotline_core::kinds::NoticeKind::Warning,
-            from_unit: "city".into(),
-            time_us: now,
-            detail: String::new(),
-        };
-        notices::insert(conn, &n).await?;
+        notices::insert(conn, &notice(t, now)).await?;
         let id = format!("m:{}", t.timer_id);
         let route = Handoff {
             message_id: &id,
@@ -81,13 +105,40 @@ impl TimerEffects for BenchEffects {
             target_unit: &t.unit_id,
             method: "/bench",
         };
-        handoff::send(
-            conn,
-            route,
-            &hotline_proto::v1::DeliverNoticeResponse {},
-            now,
-        )
-        .await
+        handoff::send(conn, route, &PAYLOAD, now).await
+    }
+
+    async fn fire_all(&self, conn: &mut Conn, due: &[Timer], now: Micros) -> Result<()> {
+        if !self.sets {
+            for t in due {
+                self.fire(conn, t, now)
+                    .instrument(hotline_runtime::sweeper::timer_span(t))
+                    .await?;
+            }
+            return Ok(());
+        }
+        let ns: Vec<notices::Notice> = due.iter().map(|t| notice(t, now)).collect();
+        notices::insert_all(conn, &ns).await?;
+        let ids: Vec<String> = due.iter().map(|t| format!("m:{}", t.timer_id)).collect();
+        let payload = prost::Message::encode_to_vec(&PAYLOAD);
+        let ms: Vec<NewMessage> = due
+            .iter()
+            .zip(&ids)
+            .map(|(t, id)| NewMessage {
+                message_id: id,
+                order_id: &t.order_id,
+                from_unit: "city",
+                target_unit: &t.unit_id,
+                method: "/bench",
+                payload: payload.clone(),
+                // Each delivery continues the trace that armed its timer.
+                trace_parent: &t.trace_parent,
+                baggage: &t.baggage,
+                handoff: hotline_core::kinds::HandoffKind::Handoff,
+            })
+            .collect();
+        outbox::enqueue_all(conn, &ms, now).await?;
+        Ok(())
     }
 }
 
@@ -97,35 +148,48 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Locate(a) => return hotline_topogen::bench(a),
         BenchCommand::Tracing(a) => return crate::tracing::run(a).await,
         BenchCommand::Hop(a) => return crate::hop::run(a).await,
+        BenchCommand::Lifecycle(a) => return crate::lifecycle::run(a).await,
+        BenchCommand::Bare(a) => return crate::bare::serve(a).await,
         BenchCommand::Inbox(a) => return crate::inbox::run(a).await,
         BenchCommand::Simulate(a) => return hotline_sim::bench::run(a).await,
         BenchCommand::Scoring(a) => return crate::scoring::run(a).await,
         BenchCommand::Proactive(a) => return crate::proactive::run(a),
     };
+    let mut rows = Vec::new();
+    for sets in [false, true] {
+        let (backend, fired, secs) = timers_once(&db, count, sets).await?;
+        let rate = fired as f64 / secs;
+        let effects = if sets { "sets" } else { "per_timer" };
+        if !json {
+            println!(
+                "{backend}, effects {effects}: fired {fired} timers in {secs:.2} s = {rate:.0} timers/s \
+                 (each: claimed and marked fired, a notice row, an outbox row)"
+            );
+        }
+        rows.push(serde_json::json!({"backend": backend, "effects": effects, "timers": fired, "seconds": secs, "timers_per_second": rate.round()}));
+    }
+    if json {
+        println!("{}", serde_json::Value::Array(rows));
+    }
+    Ok(())
+}
+
+/// Arms `count` due timers on a scratch database and sweeps them once:
+/// the backend, how many fired, the seconds the sweep took.
+async fn timers_once(db: &str, count: u32, sets: bool) -> anyhow::Result<(String, u64, f64)> {
     let dir = tempfile::tempdir()?;
-    let pg = (db != "sqlite").then_some(db.as_str());
+    let pg = (db != "sqlite").then_some(db);
     let t = scratch::ScratchDb::new(pg, dir.path(), "bench", &hotline_node::EVERY_SCHEMA).await?;
     let backend = format!("{:?}", t.db.backend()).to_lowercase();
     let armed = arm(&t.db, count).await?;
     let clock = Arc::new(ManualClock::new(count as i64 + 1));
-    let sweeper = Sweeper::new(t.db.clone(), clock, Arc::new(BenchEffects));
+    let sweeper = Sweeper::new(t.db.clone(), clock, Arc::new(BenchEffects { sets }));
     let started = Instant::now();
     let fired = sweeper.sweep().await?;
     let secs = started.elapsed().as_secs_f64();
     t.cleanup().await?;
     anyhow::ensure!(fired == armed, "fired {fired} of {armed} timers");
-    let rate = fired as f64 / secs;
-    if json {
-        println!(
-            "{}",
-            serde_json::json!({"backend": backend, "timers": fired, "seconds": secs, "timers_per_second": rate.round()})
-        );
-    } else {
-        println!(
-            "{backend}: fired {fired} timers in {secs:.2} s = {rate:.0} timers/s (each: claim, notice row, outbox row, mark fired)"
-        );
-    }
-    Ok(())
+    Ok((backend, fired, secs))
 }
 
 async fn arm(db: &Db, count: u32) -> anyhow::Result<u64> {

@@ -52,9 +52,12 @@ where
     }
 }
 
-/// The complaint every mesh benchmark submits (a township's).
+/// The complaint every mesh benchmark submits (a township's), each a new
+/// order: `new_facts` keeps intake from matching it to an open one as a
+/// repeat (Art. 11(3)), which would leave it with no lead to drive.
 pub(crate) fn complaint() -> SubmitRequestRequest {
     SubmitRequestRequest {
+        new_facts: true,
         request_id: request_id(),
         channel: Channel::Phone as i32,
         kind: RequestKind::Complaint as i32,
@@ -93,7 +96,11 @@ async fn one_order(c: &MeshClient) -> anyhow::Result<()> {
 }
 
 /// Runs `count` orders, `concurrency` at a time; returns the seconds taken.
-async fn workload(c: &MeshClient, count: usize, concurrency: usize) -> anyhow::Result<f64> {
+pub(crate) async fn workload(
+    c: &MeshClient,
+    count: usize,
+    concurrency: usize,
+) -> anyhow::Result<f64> {
     let started = Instant::now();
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut workers = tokio::task::JoinSet::new();

@@ -94,3 +94,5 @@ impl Ctx {
 
 #[cfg(test)]
 mod apply_once_tests;
+#[cfg(test)]
+mod sweeper_tests;

@@ -1,6 +1,6 @@
 //! The timer sweeper: claims due timers and, in one transaction per batch,
-//! writes each timer's effect (local rows and outbox rows, never a remote
-//! call) and marks it fired. A crash at any step either loses the whole
+//! marks them fired (one statement) and writes their effects (local rows
+//! and outbox rows, never a remote call). A crash at any step either loses the whole
 //! transaction (the timers are claimed again) or keeps all of it (they are
 //! fired): a timer fires exactly once in effect.
 
@@ -24,9 +24,20 @@ pub trait TimerEffects: Send + Sync + 'static {
     /// Writes the effect of `timer` in the sweep's transaction. A timer
     /// whose cause has gone (the order replied meanwhile) writes nothing.
     async fn fire(&self, conn: &mut Conn, timer: &Timer, now: Micros) -> Result<()>;
+
+    /// Writes the effects of a claimed batch, earliest due first. By
+    /// default each timer's [`fire`](Self::fire) in turn, inside a span
+    /// continuing the trace of the call that armed it; a service whose
+    /// effects can be written as sets overrides this.
+    async fn fire_all(&self, conn: &mut Conn, due: &[Timer], now: Micros) -> Result<()> {
+        for t in due {
+            self.fire(conn, t, now).instrument(timer_span(t)).await?;
+        }
+        Ok(())
+    }
 }
 
-const BATCH: i64 = 64;
+const BATCH: i64 = 128;
 
 #[derive(Clone)]
 pub struct Sweeper {
@@ -70,15 +81,9 @@ impl Sweeper {
                 return Ok(fired);
             }
             failpoint::hit("sweep.after_claim");
-            for t in &due {
-                // The effect (and the handoffs it queues) continues the
-                // trace of the call that armed the timer.
-                self.effects
-                    .fire(&mut tx, t, now)
-                    .instrument(timer_span(t))
-                    .await?;
-                timers::mark_fired(&mut tx, &t.timer_id, now).await?;
-            }
+            // Each effect (and the handoffs it queues) continues the trace
+            // of the call that armed its timer.
+            self.effects.fire_all(&mut tx, &due, now).await?;
             failpoint::hit("sweep.before_commit");
             tx.commit().await?;
             failpoint::hit("sweep.after_commit");
@@ -130,7 +135,7 @@ impl Sweeper {
 }
 
 /// `timer.<kind>`, a child of the context stored when the timer was armed.
-fn timer_span(t: &Timer) -> tracing::Span {
+pub fn timer_span(t: &Timer) -> tracing::Span {
     let span = tracing::info_span!(
         target: "hotline::timer",
         "timer",

@@ -20,19 +20,31 @@ pub struct Notice {
 
 /// Stores a notice; the same id again is ignored.
 pub async fn insert(conn: &mut Conn, n: &Notice) -> Result<()> {
-    sqlx::query(
+    insert_all(conn, std::slice::from_ref(n)).await
+}
+
+/// Records several notices in one statement; an id already kept is left.
+pub async fn insert_all(conn: &mut Conn, ns: &[Notice]) -> Result<()> {
+    if ns.is_empty() {
+        return Ok(());
+    }
+    let rows = hotline_store::placeholders(ns.len(), 7);
+    let sql = format!(
         "INSERT INTO notices (notice_id, unit_id, order_id, kind, from_unit, time_us, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (notice_id) DO NOTHING",
-    )
-    .bind(&n.notice_id)
-    .bind(&n.unit_id)
-    .bind(&n.order_id)
-    .bind(n.kind.as_str())
-    .bind(&n.from_unit)
-    .bind(n.time_us)
-    .bind(&n.detail)
-    .execute(&mut *conn)
-    .await?;
+         VALUES {rows} ON CONFLICT (notice_id) DO NOTHING"
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for n in ns {
+        q = q
+            .bind(&n.notice_id)
+            .bind(&n.unit_id)
+            .bind(&n.order_id)
+            .bind(n.kind.as_str())
+            .bind(&n.from_unit)
+            .bind(n.time_us)
+            .bind(&n.detail);
+    }
+    q.execute(&mut *conn).await?;
     Ok(())
 }
 

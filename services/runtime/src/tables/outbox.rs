@@ -67,22 +67,36 @@ pub struct NewMessage<'a> {
 /// ignored, so a timer or retry that enqueues again changes nothing.
 /// `now` is the business clock; retry times are wall-clock.
 pub async fn enqueue(conn: &mut Conn, m: NewMessage<'_>, now: i64) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO outbox (message_id, order_id, from_unit, target_unit, method, payload, created_us, attempts, next_attempt_us, trace_parent, baggage, handoff) \
-         VALUES ($1, $7, $2, $3, $4, $5, $6, 0, 0, $8, $9, $10) ON CONFLICT (message_id) DO NOTHING",
-    )
-    .bind(m.message_id)
-    .bind(m.from_unit)
-    .bind(m.target_unit)
-    .bind(m.method)
-    .bind(m.payload)
-    .bind(now)
-    .bind(m.order_id)
-    .bind(m.trace_parent)
-    .bind(m.baggage)
-    .bind(m.handoff.as_str())
-    .execute(&mut *conn)
-    .await?;
+    enqueue_all(conn, &[m], now).await
+}
+
+/// Queues several messages in one statement (a sweep's batch of timer
+/// effects); a message id already queued is kept as it was.
+pub async fn enqueue_all(conn: &mut Conn, ms: &[NewMessage<'_>], now: i64) -> Result<()> {
+    if ms.is_empty() {
+        return Ok(());
+    }
+    // Each row: ten parameters, then attempts and next_attempt_us at 0.
+    let rows = hotline_store::placeholders(ms.len(), 10).replace(')', ", 0, 0)");
+    let sql = format!(
+        "INSERT INTO outbox (message_id, order_id, from_unit, target_unit, method, payload, created_us, trace_parent, baggage, handoff, attempts, next_attempt_us) \
+         VALUES {rows} ON CONFLICT (message_id) DO NOTHING"
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for m in ms {
+        q = q
+            .bind(m.message_id)
+            .bind(m.order_id)
+            .bind(m.from_unit)
+            .bind(m.target_unit)
+            .bind(m.method)
+            .bind(m.payload.clone())
+            .bind(now)
+            .bind(m.trace_parent)
+            .bind(m.baggage)
+            .bind(m.handoff.as_str());
+    }
+    q.execute(&mut *conn).await?;
     Ok(())
 }
 

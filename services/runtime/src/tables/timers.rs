@@ -136,9 +136,11 @@ pub async fn cancel_one(conn: &mut Conn, timer_id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Claims up to `limit` due timers inside the caller's transaction. On
-/// PostgreSQL concurrent sweepers skip each other's rows; SQLite has one
-/// writer.
+/// Claims up to `limit` due timers inside the caller's transaction and
+/// marks them fired there, in one statement: the transaction that writes
+/// their effects commits both or neither. On PostgreSQL concurrent
+/// sweepers skip each other's rows; SQLite has one writer. Earliest due
+/// first.
 pub async fn claim_due(
     conn: &mut Conn,
     backend: Backend,
@@ -150,22 +152,19 @@ pub async fn claim_due(
         Backend::Sqlite => "",
     };
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM timers WHERE state = 'pending' AND due_us <= $1 ORDER BY due_us, timer_id LIMIT $2{lock}"
+        "UPDATE timers SET state = 'fired', fired_us = $1 WHERE timer_id IN \
+         (SELECT timer_id FROM timers WHERE state = 'pending' AND due_us <= $1 \
+          ORDER BY due_us, timer_id LIMIT $2{lock}) \
+         RETURNING {COLUMNS}"
     )))
     .bind(now)
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
-    rows.into_iter().map(from_row).collect()
-}
-
-pub async fn mark_fired(conn: &mut Conn, timer_id: &str, now: i64) -> Result<()> {
-    sqlx::query("UPDATE timers SET state = 'fired', fired_us = $2 WHERE timer_id = $1")
-        .bind(timer_id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    let mut due = rows.into_iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    // RETURNING keeps no order.
+    due.sort_by(|a, b| (a.due_us, &a.timer_id).cmp(&(b.due_us, &b.timer_id)));
+    Ok(due)
 }
 
 pub async fn get(conn: &mut Conn, timer_id: &str) -> Result<Option<Timer>> {

@@ -1,0 +1,222 @@
+//! Every benchmark of `hotline bench`, run once at a tiny size as a user
+//! runs it: each finishes, and reports what it measured. Smoke tests, not
+//! timed: the figures are measured by the benchmarks, never asserted.
+
+use std::process::Command;
+
+use hotline_store::testing::postgres_url;
+use serde_json::Value;
+
+/// `hotline bench ARGS --json`, which must succeed; its JSON.
+fn bench(args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .arg("bench")
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "hotline bench {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn positive(v: &Value, key: &str) -> f64 {
+    let x = v[key].as_f64().unwrap_or_else(|| panic!("{key}: {v}"));
+    assert!(x > 0.0, "{key}: {v}");
+    x
+}
+
+/// Timers fire timer by timer (the services' path) and as sets, every
+/// armed timer exactly once, on both backends.
+#[tokio::test]
+async fn bench_timers_fires_every_timer_both_ways_on_both_backends() {
+    let mut dbs = vec!["sqlite".to_string()];
+    dbs.extend(postgres_url());
+    for db in &dbs {
+        let out = bench(&["timers", "--count", "300", "--db", db]);
+        let rows = out.as_array().unwrap();
+        let effects: Vec<&str> = rows
+            .iter()
+            .map(|r| r["effects"].as_str().unwrap())
+            .collect();
+        assert_eq!(effects, ["per_timer", "sets"], "{out}");
+        for r in rows {
+            assert_eq!(r["timers"], 300, "{r}");
+            positive(r, "timers_per_second");
+        }
+    }
+}
+
+#[tokio::test]
+async fn bench_inbox_scoring_and_proactive_run_at_a_tiny_size() {
+    let inbox = bench(&["inbox", "--count", "200"]);
+    positive(&inbox, "recorded_per_second");
+    positive(&inbox, "replayed_per_second");
+    let scoring = bench(&["scoring", "--orders", "2000", "--repeat", "1"]);
+    positive(&scoring, "ranked_units");
+    let proactive = bench(&["proactive", "--requests", "5000"]);
+    positive(&proactive, "requests");
+}
+
+/// A few minutes of the demo scenario, in process on SQLite.
+#[tokio::test]
+async fn bench_simulate_runs_at_a_tiny_size() {
+    let out = bench(&[
+        "simulate",
+        "--scenario",
+        "scenarios/demo.toml",
+        "--hours",
+        "0.25",
+        "--transport",
+        "inproc",
+        "--sqlite-synchronous",
+        "normal",
+    ]);
+    let rows = out.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{out}");
+    positive(&rows[0], "contacts");
+    positive(&rows[0], "contacts_per_second");
+}
+
+/// `bench tracing` drives whole lifecycles (it failed when its repeated
+/// complaint became a duplicate at intake) with export off and on.
+#[tokio::test]
+async fn bench_tracing_drives_lifecycles_with_export_off_and_on() {
+    let Some(pg) = postgres_url() else { return };
+    let out = bench(&[
+        "tracing",
+        "--orders",
+        "4",
+        "--concurrency",
+        "2",
+        "--rounds",
+        "1",
+        "--db",
+        &pg,
+    ]);
+    positive(&out, "untraced_orders_per_second");
+    positive(&out, "traced_orders_per_second");
+    positive(&out, "spans_received");
+}
+
+/// `bench lifecycle` on PostgreSQL, tracing on: lifecycles per second, the
+/// calls each took through the gateway, and the bound the bare relay
+/// measured in the same run puts on them.
+#[tokio::test]
+async fn bench_lifecycle_reports_the_rate_beside_the_bare_relay_bound() {
+    let Some(pg) = postgres_url() else { return };
+    let out = bench(&[
+        "lifecycle",
+        "--orders",
+        "4",
+        "--concurrency",
+        "2",
+        "--db",
+        &pg,
+    ]);
+    assert_eq!(out["backend"], "postgresql");
+    assert_eq!(out["lifecycles"], 4);
+    let rate = positive(&out, "lifecycles_per_second");
+    // submit, the handoff, accept, contact, progress, reply and its
+    // handoff, callback: at least eight forwarded calls each.
+    let per = positive(&out, "gateway_calls_per_lifecycle");
+    assert!(per >= 8.0, "{out}");
+    let relay = positive(&out, "relay_calls_per_second");
+    let bound = positive(&out, "bare_relay_bound");
+    assert!((bound - relay / per).abs() <= 0.1 + bound * 0.01, "{out}");
+    assert!(
+        (out["ratio_to_bound"].as_f64().unwrap() - rate / bound).abs() <= 0.002,
+        "{out}"
+    );
+    positive(&out, "spans_received");
+}
+
+/// `hotline bench hop` on PostgreSQL: both workloads run through the
+/// gateway and every call is charged to the processes that did the work
+/// (the figures themselves are measured, not asserted), beside a bare
+/// tonic chain measured in the same run.
+#[tokio::test]
+async fn bench_hop_charges_each_call_to_the_processes_that_served_it() {
+    let Some(pg) = postgres_url() else { return };
+    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args([
+            "bench",
+            "hop",
+            "--calls",
+            "200",
+            "--concurrency",
+            "8",
+            "--json",
+        ])
+        .args(["--db", &pg])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = out["workloads"].as_array().unwrap();
+    // Each workload over mTLS, then again over plaintext, same run.
+    assert_eq!(rows.len(), 4);
+    let transports: Vec<&str> = rows
+        .iter()
+        .map(|r| r["transport"].as_str().unwrap())
+        .collect();
+    assert_eq!(transports, ["mtls", "mtls", "plaintext", "plaintext"]);
+    let ratios = out["mtls_vs_plaintext"].as_array().unwrap();
+    assert_eq!(ratios.len(), 2, "{out}");
+    for r in ratios {
+        assert!(r["mtls_throughput_ratio"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["mtls_cpu_ratio"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    let (read, submit) = (&rows[0], &rows[1]);
+    assert_eq!(read["workload"], "read");
+    assert_eq!(submit["workload"], "submit");
+    // A read is one forwarded call; a complaint's intake at least two
+    // (the submit, then its handoff to the township's service).
+    assert_eq!(read["gateway_calls_per_call"], 1.0);
+    let submit_calls = submit["gateway_calls_per_call"].as_f64().unwrap();
+    assert!(submit_calls >= 2.0, "{submit}");
+    for (row, served_by) in [(read, "city"), (submit, "township")] {
+        let by = &row["cpu_us_per_call_by_process"];
+        for p in ["client", "gateway", served_by] {
+            assert!(by[p].as_f64().unwrap() > 0.0, "{p}: {row}");
+        }
+    }
+    assert_eq!(read["cpu_us_per_call_by_process"]["township"], 0.0);
+    // The bare chain ran in the same invocation, each of its processes
+    // charged, and every workload is set against it.
+    let base = &out["baseline"];
+    for p in ["client", "relay", "echo"] {
+        assert!(
+            base["cpu_us_by_process"][p].as_f64().unwrap() > 0.0,
+            "{p}: {base}"
+        );
+    }
+    let chain = base["chain_cpu_us"].as_f64().unwrap();
+    let relay = base["relay_cpu_us"].as_f64().unwrap();
+    for row in rows {
+        let total = row["cpu_us_per_call"].as_f64().unwrap();
+        let gateway = row["cpu_us_per_call_by_process"]["gateway"]
+            .as_f64()
+            .unwrap();
+        let close = |x: f64, y: f64| (x - y).abs() <= 0.01;
+        assert!(
+            close(row["ratio_to_chain"].as_f64().unwrap(), total / chain),
+            "{row}"
+        );
+        assert!(
+            close(
+                row["gateway_ratio_to_relay"].as_f64().unwrap(),
+                gateway / relay
+            ),
+            "{row}"
+        );
+    }
+}
