@@ -269,7 +269,7 @@ impl Intake {
                 disposition::link(tx, &original.order_id, &order_id, now, &city).await?;
             }
             let handler_due = policy.due(order.urgency, now);
-            let mut given = Vec::new();
+            let mut given = Vec::with_capacity(issued.len());
             // One scrubber for every handler: the recorded identity, and the
             // name given this time if it differs.
             let scrubber = if issued.is_empty() {
@@ -280,10 +280,16 @@ impl Intake {
                     .name(&requester.name)
             };
             for p in &issued {
-                let a = record::fresh(&order, &p.unit_id, p.role, 1, now, handler_due);
-                record::issue_scrubbed(&self.ctx, tx, &order, &a, now, &scrubber).await?;
-                given.push(a);
+                given.push(record::fresh(
+                    &order,
+                    &p.unit_id,
+                    p.role,
+                    1,
+                    now,
+                    handler_due,
+                ));
             }
+            record::issue_all_scrubbed(&self.ctx, tx, &order, &given, now, &scrubber).await?;
             if let Some(entry_id) = &known {
                 crate::tables::knowledge::answered(tx, &order_id, entry_id, now).await?;
             }

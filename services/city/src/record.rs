@@ -41,49 +41,61 @@ pub async fn issue(
     now: Micros,
 ) -> Result<()> {
     let s = crate::redact::scrubber(conn, &a.requester_ref).await?;
-    issue_scrubbed(ctx, conn, order, a, now, &s).await
+    issue_all_scrubbed(ctx, conn, order, std::slice::from_ref(a), now, &s).await
 }
 
-/// [`issue`] with the requester's scrubber at hand, for a caller issuing
-/// several assignments of one order.
-pub async fn issue_scrubbed(
+/// [`issue`] for several assignments of one order, with the requester's
+/// scrubber at hand: the assignments in one statement, their deliveries
+/// in another.
+pub async fn issue_all_scrubbed(
     ctx: &Ctx,
     conn: &mut Conn,
     order: &Order,
-    a: &Assignment,
+    all: &[Assignment],
     now: Micros,
     scrubber: &Scrubber,
 ) -> Result<()> {
-    assignments::upsert(conn, a).await?;
+    assignments::upsert_all(conn, all).await?;
     let city = ctx.topology.city().id.clone();
-    let message_id = match a.extensions {
-        0 => format!("deliver:{}:{}:{}", a.order_id, a.unit_id, a.epoch),
-        n => format!("deliver:{}:{}:{}:x{n}", a.order_id, a.unit_id, a.epoch),
-    };
-    // A lead handed down works under its township's clock, not its own.
-    if a.role.is_lead()
-        && a.lead_unit.is_empty()
-        && a.extensions == 0
-        && a.state == AssignmentState::Dispatched
-    {
-        crate::clocks::arm_new_lead(ctx, conn, a, now).await?;
+    let mut deliveries = Vec::with_capacity(all.len());
+    for a in all {
+        let message_id = match a.extensions {
+            0 => format!("deliver:{}:{}:{}", a.order_id, a.unit_id, a.epoch),
+            n => format!("deliver:{}:{}:{}:x{n}", a.order_id, a.unit_id, a.epoch),
+        };
+        // A lead handed down works under its township's clock, not its own.
+        if a.role.is_lead()
+            && a.lead_unit.is_empty()
+            && a.extensions == 0
+            && a.state == AssignmentState::Dispatched
+        {
+            crate::clocks::arm_new_lead(ctx, conn, a, now).await?;
+        }
+        // The city keeps the text as the requester gave it; the handler
+        // reads it scrubbed of numbers, ids and the requester's name.
+        let request = DeliverAssignmentRequest {
+            request_id: message_id.clone(),
+            assignment: Some(crate::redact::to_handler(a, scrubber)),
+            order_seq: order.seq as u64,
+        };
+        let kind = hotline_core::kinds::HandoffKind::of_delivery(a.role, a.extensions > 0);
+        deliveries.push((message_id, kind, request));
     }
-    // The city keeps the text as the requester gave it; the handler reads
-    // it scrubbed of numbers, ids and the requester's name.
-    let request = DeliverAssignmentRequest {
-        request_id: message_id.clone(),
-        assignment: Some(crate::redact::to_handler(a, scrubber)),
-        order_seq: order.seq as u64,
-    };
-    let route = Handoff {
-        message_id: &message_id,
-        order_id: &a.order_id,
-        from_unit: &city,
-        target_unit: &a.unit_id,
-        method: DELIVER,
-    };
-    let kind = hotline_core::kinds::HandoffKind::of_delivery(a.role, a.extensions > 0);
-    handoff::send_as(conn, route, kind, &request, now).await
+    let sends: Vec<_> = all
+        .iter()
+        .zip(&deliveries)
+        .map(|(a, (message_id, kind, request))| {
+            let route = Handoff {
+                message_id,
+                order_id: &a.order_id,
+                from_unit: &city,
+                target_unit: &a.unit_id,
+                method: DELIVER,
+            };
+            (route, *kind, request)
+        })
+        .collect();
+    handoff::send_all(conn, &sends, now).await
 }
 
 /// A new assignment (epoch 1 or the next epoch) from an order's facts.

@@ -44,19 +44,31 @@ pub async fn send_as<M: Message>(
     message: &M,
     now: i64,
 ) -> Result<()> {
+    send_all(conn, &[(h, kind, message)], now).await
+}
+
+/// Queues several handoffs, as [`send_as`] each, in one statement.
+pub async fn send_all<M: Message>(
+    conn: &mut Conn,
+    all: &[(Handoff<'_>, HandoffKind, &M)],
+    now: i64,
+) -> Result<()> {
     let (trace_parent, baggage) = crate::trace::current();
-    let m = NewMessage {
-        message_id: h.message_id,
-        order_id: h.order_id,
-        from_unit: h.from_unit,
-        target_unit: h.target_unit,
-        method: h.method,
-        payload: message.encode_to_vec(),
-        trace_parent: &trace_parent,
-        baggage: &baggage,
-        handoff: kind,
-    };
-    outbox::enqueue(conn, m, now).await?;
+    let ms: Vec<NewMessage> = all
+        .iter()
+        .map(|(h, kind, message)| NewMessage {
+            message_id: h.message_id,
+            order_id: h.order_id,
+            from_unit: h.from_unit,
+            target_unit: h.target_unit,
+            method: h.method,
+            payload: message.encode_to_vec(),
+            trace_parent: &trace_parent,
+            baggage: &baggage,
+            handoff: *kind,
+        })
+        .collect();
+    outbox::enqueue_all(conn, &ms, now).await?;
     Ok(())
 }
 

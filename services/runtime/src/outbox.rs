@@ -41,10 +41,12 @@ impl Waker {
 }
 
 /// What one pass did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct Pass {
     pub delivered: u64,
     pub parked: u64,
+    /// Delivered, not yet recorded (the pass records them together).
+    acked: Vec<Acked>,
     /// When to look again: zero when a full batch went out, `None` when
     /// nothing waits.
     pub wait: Option<Duration>,
@@ -101,9 +103,19 @@ const BATCH: i64 = 100;
 /// Lanes in flight at once in a pass.
 const LANES: usize = 16;
 
+/// A message its receiver acknowledged, to be recorded with the pass.
+#[derive(Debug)]
+pub struct Acked {
+    id: i64,
+    /// The handoff log's row (messages about an order only).
+    handoff: Option<handoffs::Handoff>,
+    /// From unit, target unit, handoff kind: the delivery metric's labels.
+    labels: (String, String, &'static str),
+}
+
 /// What became of one message.
 enum Outcome {
-    Delivered,
+    Delivered(Box<Acked>),
     Parked,
     /// Retried after this long; the rest of its lane waits.
     Later(Duration),
@@ -154,7 +166,8 @@ impl Deliverer {
             // down) neither fills the batch nor blocks the other lanes.
             let batch = outbox::due(&mut c, now, BATCH).await?;
             let next = outbox::next_attempt(&mut c, now).await?;
-            self.metrics.outbox_depth.set(outbox::depth(&mut c).await?);
+            // The depth gauge is read before each scrape (`Metrics::refresh`),
+            // not on every pass.
             (batch, next)
         };
         let full = batch.len() as i64 == BATCH;
@@ -175,6 +188,19 @@ impl Deliverer {
             .collect()
             .await;
         let mut done = Pass::default();
+        // Every delivery of the pass recorded in one transaction: the
+        // messages leave the outbox and enter the handoff log together.
+        let mut acked = Vec::new();
+        let passes: Vec<anyhow::Result<Pass>> = passes
+            .into_iter()
+            .map(|p| {
+                p.map(|mut p| {
+                    acked.append(&mut p.acked);
+                    p
+                })
+            })
+            .collect();
+        self.record(&acked).await?;
         if let Some(next) = next {
             done.sooner(Duration::from_micros(next.saturating_sub(now).max(0) as u64));
         }
@@ -202,7 +228,10 @@ impl Deliverer {
                 break;
             }
             match self.deliver(&m).await? {
-                Outcome::Delivered => done.delivered += 1,
+                Outcome::Delivered(ack) => {
+                    done.delivered += 1;
+                    done.acked.push(*ack);
+                }
                 Outcome::Parked => done.parked += 1,
                 Outcome::Later(delay) => {
                     done.sooner(delay);
@@ -218,32 +247,28 @@ impl Deliverer {
         let started = std::time::Instant::now();
         let result = self.gateway.call_raw(&m.method, self.request(m)).await;
         crate::failpoint::hit("outbox.after_send");
-        let mut c = self.db.acquire().await?;
         Ok(match result {
-            Ok(_) => {
-                let rpc_us = started.elapsed().as_micros() as i64;
-                let mut tx = hotline_store::sqlx::Connection::begin(&mut *c).await?;
-                outbox::delivered(&mut tx, m.id).await?;
-                if !m.order_id.is_empty() {
-                    let h = handoffs::Handoff {
-                        message_id: m.message_id.clone(),
-                        order_id: m.order_id.clone(),
-                        from_unit: m.from_unit.clone(),
-                        target_unit: m.target_unit.clone(),
-                        method: m.method.clone(),
-                        created_us: m.created_us,
-                        delivered_wall_us: wall_now(),
-                        rpc_us,
-                        attempts: m.attempts + 1,
-                    };
-                    handoffs::record(&mut tx, &h).await?;
-                }
-                tx.commit().await?;
-                self.metrics
-                    .delivered(&m.from_unit, &m.target_unit, m.handoff.as_str());
-                Outcome::Delivered
-            }
+            Ok(_) => Outcome::Delivered(Box::new(Acked {
+                id: m.id,
+                handoff: (!m.order_id.is_empty()).then(|| handoffs::Handoff {
+                    message_id: m.message_id.clone(),
+                    order_id: m.order_id.clone(),
+                    from_unit: m.from_unit.clone(),
+                    target_unit: m.target_unit.clone(),
+                    method: m.method.clone(),
+                    created_us: m.created_us,
+                    delivered_wall_us: wall_now(),
+                    rpc_us: started.elapsed().as_micros() as i64,
+                    attempts: m.attempts + 1,
+                }),
+                labels: (
+                    m.from_unit.clone(),
+                    m.target_unit.clone(),
+                    m.handoff.as_str(),
+                ),
+            })),
             Err(s) if retryable(s.code()) => {
+                let mut c = self.db.acquire().await?;
                 let delay = self.policy.backoff(m.attempts);
                 let error = format!("{:?}: {}", s.code(), s.message());
                 outbox::retry_later(&mut c, m.id, wall_now() + delay.as_micros() as i64, &error)
@@ -253,6 +278,7 @@ impl Deliverer {
                 Outcome::Later(delay)
             }
             Err(s) => {
+                let mut c = self.db.acquire().await?;
                 let code = format!("{:?}", s.code());
                 outbox::park(&mut c, m, &code, s.message(), wall_now()).await?;
                 self.metrics.outbox_dead_letters.inc();
@@ -260,6 +286,26 @@ impl Deliverer {
                 Outcome::Parked
             }
         })
+    }
+
+    /// Records a pass's deliveries: out of the outbox, into the handoff
+    /// log, in one transaction of two statements. A crash before it
+    /// commits sends them again, which receivers take once by message id.
+    async fn record(&self, acked: &[Acked]) -> anyhow::Result<()> {
+        if acked.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<i64> = acked.iter().map(|a| a.id).collect();
+        let log: Vec<handoffs::Handoff> = acked.iter().filter_map(|a| a.handoff.clone()).collect();
+        let mut c = self.db.acquire().await?;
+        let mut tx = hotline_store::sqlx::Connection::begin(&mut *c).await?;
+        outbox::delivered_all(&mut tx, &ids).await?;
+        handoffs::record_all(&mut tx, &log).await?;
+        tx.commit().await?;
+        for a in acked {
+            self.metrics.delivered(&a.labels.0, &a.labels.1, a.labels.2);
+        }
+        Ok(())
     }
 
     /// The delivering call: routed, naming its order and handoff kind for

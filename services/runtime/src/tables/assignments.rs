@@ -102,8 +102,18 @@ pub async fn get(conn: &mut Conn, order_id: &str, unit_id: &str) -> Result<Optio
 
 /// Inserts or replaces the assignment of (order, unit).
 pub async fn upsert(conn: &mut Conn, a: &Assignment) -> Result<()> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO assignments ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25) \
+    upsert_all(conn, std::slice::from_ref(a)).await
+}
+
+/// Inserts or updates several assignments (of different units) in one
+/// statement.
+pub async fn upsert_all(conn: &mut Conn, all: &[Assignment]) -> Result<()> {
+    if all.is_empty() {
+        return Ok(());
+    }
+    let rows = hotline_store::placeholders(all.len(), 25);
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO assignments ({COLUMNS}) VALUES {rows} \
          ON CONFLICT (order_id, unit_id) DO UPDATE SET role = excluded.role, state = excluded.state, epoch = excluded.epoch, \
          order_seq = excluded.order_seq, dispatched_us = excluded.dispatched_us, accepted_us = excluded.accepted_us, \
          contacted_us = excluded.contacted_us, replied_us = excluded.replied_us, due_us = excluded.due_us, \
@@ -113,34 +123,36 @@ pub async fn upsert(conn: &mut Conn, a: &Assignment) -> Result<()> {
          designated = excluded.designated, lead_unit = excluded.lead_unit, \
          requested_due_us = excluded.requested_due_us, extensions = excluded.extensions, \
          trace_parent = CASE WHEN assignments.trace_parent = '' THEN excluded.trace_parent ELSE assignments.trace_parent END"
-    )))
-    .bind(&a.order_id)
-    .bind(&a.unit_id)
-    .bind(a.role.as_str())
-    .bind(a.state.as_str())
-    .bind(a.epoch)
-    .bind(a.order_seq)
-    .bind(a.dispatched_us)
-    .bind(a.accepted_us)
-    .bind(a.contacted_us)
-    .bind(a.replied_us)
-    .bind(a.due_us)
-    .bind(a.outcome.map(|o| o.as_str()))
-    .bind(&a.reply_text)
-    .bind(&a.progress_note)
-    .bind(&a.category_code)
-    .bind(a.urgency.as_str())
-    .bind(&a.address)
-    .bind(&a.body)
-    .bind(&a.requester_ref)
-    .bind(a.kind.as_str())
-    .bind(a.designated as i64)
-    .bind(&a.lead_unit)
-    .bind(a.requested_due_us)
-    .bind(a.extensions)
-    .bind(&a.trace_parent)
-    .execute(&mut *conn)
-    .await?;
+    )));
+    for a in all {
+        q = q
+            .bind(&a.order_id)
+            .bind(&a.unit_id)
+            .bind(a.role.as_str())
+            .bind(a.state.as_str())
+            .bind(a.epoch)
+            .bind(a.order_seq)
+            .bind(a.dispatched_us)
+            .bind(a.accepted_us)
+            .bind(a.contacted_us)
+            .bind(a.replied_us)
+            .bind(a.due_us)
+            .bind(a.outcome.map(|o| o.as_str()))
+            .bind(&a.reply_text)
+            .bind(&a.progress_note)
+            .bind(&a.category_code)
+            .bind(a.urgency.as_str())
+            .bind(&a.address)
+            .bind(&a.body)
+            .bind(&a.requester_ref)
+            .bind(a.kind.as_str())
+            .bind(a.designated as i64)
+            .bind(&a.lead_unit)
+            .bind(a.requested_due_us)
+            .bind(a.extensions)
+            .bind(&a.trace_parent);
+    }
+    q.execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -20,21 +20,34 @@ pub struct Handoff {
 }
 
 pub async fn record(conn: &mut Conn, h: &Handoff) -> Result<()> {
-    sqlx::query(
+    record_all(conn, std::slice::from_ref(h)).await
+}
+
+/// Records several deliveries in one statement; a message id already
+/// recorded is kept as it was.
+pub async fn record_all(conn: &mut Conn, hs: &[Handoff]) -> Result<()> {
+    if hs.is_empty() {
+        return Ok(());
+    }
+    let rows = hotline_store::placeholders(hs.len(), 9);
+    let sql = format!(
         "INSERT INTO handoffs (message_id, order_id, from_unit, target_unit, method, created_us, delivered_wall_us, rpc_us, attempts) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (message_id) DO NOTHING",
-    )
-    .bind(&h.message_id)
-    .bind(&h.order_id)
-    .bind(&h.from_unit)
-    .bind(&h.target_unit)
-    .bind(&h.method)
-    .bind(h.created_us)
-    .bind(h.delivered_wall_us)
-    .bind(h.rpc_us)
-    .bind(h.attempts)
-    .execute(&mut *conn)
-    .await?;
+         VALUES {rows} ON CONFLICT (message_id) DO NOTHING"
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for h in hs {
+        q = q
+            .bind(&h.message_id)
+            .bind(&h.order_id)
+            .bind(&h.from_unit)
+            .bind(&h.target_unit)
+            .bind(&h.method)
+            .bind(h.created_us)
+            .bind(h.delivered_wall_us)
+            .bind(h.rpc_us)
+            .bind(h.attempts);
+    }
+    q.execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -173,10 +173,21 @@ pub async fn depth(conn: &mut Conn) -> Result<i64> {
 
 /// The receiver acknowledged: the message is done.
 pub async fn delivered(conn: &mut Conn, id: i64) -> Result<()> {
-    sqlx::query("DELETE FROM outbox WHERE id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    delivered_all(conn, &[id]).await
+}
+
+/// The receivers acknowledged these messages: one statement.
+pub async fn delivered_all(conn: &mut Conn, ids: &[i64]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!("DELETE FROM outbox WHERE id IN ({})", list.join(", "));
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        q = q.bind(*id);
+    }
+    q.execute(&mut *conn).await?;
     Ok(())
 }
 
