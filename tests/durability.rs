@@ -214,7 +214,9 @@ async fn crash_after_send_before_ack_is_deduplicated_by_the_receiver() {
         "city".to_string(),
         vec![(
             hotline_runtime::failpoint::ENV.to_string(),
-            "outbox.after_send".to_string(),
+            // The lead's delivery: the district's copy goes out at the
+            // same moment, and whichever returned first would crash it.
+            "outbox.after_send@t-lake".to_string(),
         )],
     )]);
     let mut t = TestMesh::start(store, Spec { env, ..processes() }).await;
@@ -227,7 +229,7 @@ async fn crash_after_send_before_ack_is_deduplicated_by_the_receiver() {
         ))
         .await
         .unwrap();
-    // The city sends its first handoff and dies before marking it sent.
+    // The city sends the lead's handoff and dies before marking it sent.
     let status = t.processes().wait_exit("city", WAIT).await.unwrap();
     assert!(!status.success(), "the failpoint aborted the city");
     let a = t

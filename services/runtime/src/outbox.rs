@@ -246,7 +246,7 @@ impl Deliverer {
     async fn deliver(&self, m: &outbox::Message) -> anyhow::Result<Outcome> {
         let started = std::time::Instant::now();
         let result = self.gateway.call_raw(&m.method, self.request(m)).await;
-        crate::failpoint::hit("outbox.after_send");
+        crate::failpoint::hit_for("outbox.after_send", &m.target_unit);
         Ok(match result {
             Ok(_) => Outcome::Delivered(Box::new(Acked {
                 id: m.id,
