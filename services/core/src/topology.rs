@@ -559,7 +559,7 @@ impl Topology {
     /// boundaries) and township, and the units within the policy's
     /// near-boundary distance.
     pub fn locate(&self, lat: f64, lon: f64) -> Result<Located, LocateError> {
-        self.territories.locate(&self.units, lat, lon)
+        self.territories.locate(lat, lon)
     }
 
     /// The locator itself, for callers that map leaves to units themselves
