@@ -19,7 +19,6 @@ pub mod tracing;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ::tracing::Instrument;
 use clap::Subcommand;
 use hotline_core::{ManualClock, Micros};
 use hotline_handler::tables::notices;
@@ -71,12 +70,12 @@ pub enum BenchCommand {
 }
 
 /// Each timer's effect shaped like the centre's: a notice row and an
-/// outbox row. `sets` writes a batch's rows as one statement per table;
-/// otherwise each timer's rows are written in turn, in its own span, as
-/// the services' effects are.
-struct BenchEffects {
-    sets: bool,
-}
+/// outbox row, written timer by timer in its own span, as the services'
+/// effects are (the sweeper's default `fire_all`).
+struct PerTimer;
+
+/// The same effects written as sets: one statement per table per batch.
+struct Sets;
 
 fn notice(t: &Timer, now: Micros) -> notices::Notice {
     notices::Notice {
@@ -94,7 +93,7 @@ const PAYLOAD: hotline_proto::v1::DeliverNoticeResponse =
     hotline_proto::v1::DeliverNoticeResponse {};
 
 #[tonic::async_trait]
-impl TimerEffects for BenchEffects {
+impl TimerEffects for PerTimer {
     async fn fire(&self, conn: &mut Conn, t: &Timer, now: Micros) -> Result<()> {
         notices::insert(conn, &notice(t, now)).await?;
         let id = format!("m:{}", t.timer_id);
@@ -107,16 +106,15 @@ impl TimerEffects for BenchEffects {
         };
         handoff::send(conn, route, &PAYLOAD, now).await
     }
+}
+
+#[tonic::async_trait]
+impl TimerEffects for Sets {
+    async fn fire(&self, conn: &mut Conn, t: &Timer, now: Micros) -> Result<()> {
+        self.fire_all(conn, std::slice::from_ref(t), now).await
+    }
 
     async fn fire_all(&self, conn: &mut Conn, due: &[Timer], now: Micros) -> Result<()> {
-        if !self.sets {
-            for t in due {
-                self.fire(conn, t, now)
-                    .instrument(hotline_runtime::sweeper::timer_span(t))
-                    .await?;
-            }
-            return Ok(());
-        }
         let ns: Vec<notices::Notice> = due.iter().map(|t| notice(t, now)).collect();
         notices::insert_all(conn, &ns).await?;
         let ids: Vec<String> = due.iter().map(|t| format!("m:{}", t.timer_id)).collect();
@@ -183,7 +181,12 @@ async fn timers_once(db: &str, count: u32, sets: bool) -> anyhow::Result<(String
     let backend = format!("{:?}", t.db.backend()).to_lowercase();
     let armed = arm(&t.db, count).await?;
     let clock = Arc::new(ManualClock::new(count as i64 + 1));
-    let sweeper = Sweeper::new(t.db.clone(), clock, Arc::new(BenchEffects { sets }));
+    let effects: Arc<dyn TimerEffects> = if sets {
+        Arc::new(Sets)
+    } else {
+        Arc::new(PerTimer)
+    };
+    let sweeper = Sweeper::new(t.db.clone(), clock, effects);
     let started = Instant::now();
     let fired = sweeper.sweep().await?;
     let secs = started.elapsed().as_secs_f64();

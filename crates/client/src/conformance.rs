@@ -186,26 +186,14 @@ impl Kit {
         epoch: u64,
         seq: u64,
     ) -> Result<Assignment, Status> {
-        self.deliver_in(rid, order_id, epoch, seq, AssignmentState::Dispatched)
-            .await
+        let req = self.delivery(rid, order_id, epoch, seq, AssignmentState::Dispatched);
+        self.send_delivery(req).await
     }
 
-    /// Delivers an assignment in `state`: progress and reply need the
-    /// requester contacted, which only the centre's relay records, so the
-    /// kit delivers those already contacted.
-    async fn deliver_in(
-        &self,
-        rid: &str,
-        order_id: &str,
-        epoch: u64,
-        seq: u64,
-        state: AssignmentState,
-    ) -> Result<Assignment, Status> {
-        self.send_delivery(self.delivery(rid, order_id, epoch, seq, state))
-            .await
-    }
-
-    /// A delivery as the centre makes it (its times read now).
+    /// A delivery as the centre makes it (its times read now), of an
+    /// assignment in `state`: progress and reply need the requester
+    /// contacted, which only the centre's relay records, so the kit
+    /// delivers those already contacted.
     fn delivery(
         &self,
         rid: &str,
@@ -364,15 +352,16 @@ impl Kit {
             format!("a retried accept answered state {}", accepted.state)
         })?;
         let order = self.order(4);
-        self.deliver_in(
+        let contacted = self.delivery(
             &self.rid("deliver-4"),
             &order,
             1,
             1,
             AssignmentState::Contacted,
-        )
-        .await
-        .map_err(|s| format!("deliver a contacted assignment: {s}"))?;
+        );
+        self.send_delivery(contacted)
+            .await
+            .map_err(|s| format!("deliver a contacted assignment: {s}"))?;
         let first = self
             .progress(&self.rid("progress-1"), &order, "first note")
             .await

@@ -188,29 +188,32 @@ impl Deliverer {
             .collect()
             .await;
         let mut done = Pass::default();
-        // Every delivery of the pass recorded in one transaction: the
-        // messages leave the outbox and enter the handoff log together.
-        let mut acked = Vec::new();
-        let passes: Vec<anyhow::Result<Pass>> = passes
-            .into_iter()
-            .map(|p| {
-                p.map(|mut p| {
-                    acked.append(&mut p.acked);
-                    p
-                })
-            })
-            .collect();
-        self.record(&acked).await?;
         if let Some(next) = next {
             done.sooner(Duration::from_micros(next.saturating_sub(now).max(0) as u64));
         }
+        let mut acked = Vec::new();
+        let mut failed = None;
         for p in passes {
-            let p = p?;
-            done.delivered += p.delivered;
-            done.parked += p.parked;
-            if let Some(w) = p.wait {
-                done.sooner(w);
+            match p {
+                Ok(mut p) => {
+                    acked.append(&mut p.acked);
+                    done.delivered += p.delivered;
+                    done.parked += p.parked;
+                    if let Some(w) = p.wait {
+                        done.sooner(w);
+                    }
+                }
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
             }
+        }
+        // Every delivery of the pass recorded in one transaction (the
+        // messages leave the outbox and enter the handoff log together),
+        // those of the lanes that went well even when one failed.
+        self.record(&acked).await?;
+        if let Some(e) = failed {
+            return Err(e);
         }
         if full {
             done.wait = Some(Duration::ZERO);

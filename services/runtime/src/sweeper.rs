@@ -122,12 +122,17 @@ impl Sweeper {
         outbox: crate::outbox::Waker,
     ) {
         loop {
-            match self.sweep().await {
-                Ok(n) if n > 0 => outbox.wake(),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "timer sweep failed"),
+            // Idle, one read: the next due instant, swept only when reached.
+            let mut next = self.next_due().await;
+            if next.is_some_and(|due| due <= self.clock.now()) {
+                match self.sweep().await {
+                    Ok(n) if n > 0 => outbox.wake(),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "timer sweep failed"),
+                }
+                next = self.next_due().await;
             }
-            let wait = match self.next_due().await {
+            let wait = match next {
                 Some(due) => Duration::from_micros(
                     (due - self.clock.now()).clamp(0, poll.as_micros() as i64) as u64,
                 ),
