@@ -59,7 +59,8 @@ pub enum Command {
         #[command(subcommand)]
         command: OrderCommand,
     },
-    /// List a service's dead letters: handoffs its receivers refused for good.
+    /// A service's dead letters: handoffs its receivers refused for good or
+    /// that were retried past their caps; list them, or put them back.
     DeadLetters(DeadLetterArgs),
     /// Generate or check a topology.
     Topology {
@@ -263,6 +264,14 @@ pub struct ServeArgs {
     /// clients spread their load (behind a headless Service).
     #[arg(long)]
     pub max_connection_age_secs: Option<u64>,
+    /// Deliveries of one outbox message before it is parked as poison
+    /// (`hotline dead-letters replay` puts it back).
+    #[arg(long, env = "HOTLINE_OUTBOX_MAX_ATTEMPTS", default_value_t = hotline_runtime::outbox::RetryPolicy::default().max_attempts)]
+    pub outbox_max_attempts: u32,
+    /// Seconds after its first failed delivery that an outbox message is
+    /// still retried before it is parked as poison.
+    #[arg(long, env = "HOTLINE_OUTBOX_MAX_AGE_SECS", default_value_t = hotline_runtime::outbox::RetryPolicy::default().max_age.as_secs())]
+    pub outbox_max_age_secs: u64,
     /// Keep this process's threads on this CPU (see `hotline up --pin-cpus`).
     #[arg(long, env = "HOTLINE_CPU")]
     pub cpu: Option<usize>,
@@ -379,13 +388,35 @@ pub enum OrderCommand {
 #[derive(Args)]
 pub struct DeadLetterArgs {
     /// The service's database URL.
-    #[arg(long, env = "HOTLINE_DB", required_unless_present = "service")]
+    #[arg(long, env = "HOTLINE_DB", global = true)]
     pub db: Option<String>,
     /// Service name; its SQLite file in --data-dir.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub service: Option<String>,
-    #[arg(long, default_value = "hotline-data")]
+    #[arg(long, default_value = "hotline-data", global = true)]
     pub data_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Option<DeadLetterCommand>,
+}
+
+#[derive(Subcommand)]
+pub enum DeadLetterCommand {
+    /// List them (the default).
+    List,
+    /// Put parked messages back in the service's outbox, due at once; its
+    /// deliverer sends them on its next pass. Receivers take a message once
+    /// by its id, so replaying one that did arrive changes nothing.
+    Replay {
+        /// One message, by its id.
+        #[arg(long, conflicts_with_all = ["target", "all"], required_unless_present_any = ["target", "all"])]
+        id: Option<String>,
+        /// Every message parked for this unit.
+        #[arg(long, conflicts_with = "all")]
+        target: Option<String>,
+        /// Every dead letter of the service.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -608,6 +639,11 @@ async fn serve_spec(
         max_connection_age: a
             .max_connection_age_secs
             .map(std::time::Duration::from_secs),
+        retry: hotline_runtime::outbox::RetryPolicy {
+            max_attempts: a.outbox_max_attempts.max(1),
+            max_age: std::time::Duration::from_secs(a.outbox_max_age_secs),
+            ..Default::default()
+        },
         ..ServeOptions::default()
     };
     hotline_runtime::server::serve(
@@ -737,6 +773,7 @@ async fn show_order(client: &MeshClient, id: &str, json: bool) -> anyhow::Result
 }
 
 async fn dead_letters(a: DeadLetterArgs) -> anyhow::Result<()> {
+    use hotline_runtime::tables::outbox::{self, Replay};
     let url = match (a.db, a.service) {
         (Some(u), _) => u,
         (None, Some(s)) => format!("sqlite://{}/{s}.db", a.data_dir.display()),
@@ -744,15 +781,40 @@ async fn dead_letters(a: DeadLetterArgs) -> anyhow::Result<()> {
     };
     let db = Db::connect(&url, 1, &[&hotline_runtime::SCHEMA]).await?;
     let mut c = db.acquire().await?;
-    let dead = hotline_runtime::tables::outbox::dead_letters(&mut c).await?;
-    if dead.is_empty() {
-        println!("no dead letters");
-    }
-    for d in dead {
-        println!(
-            "{}  {} -> {}  {}  {}: {}  (attempts {})",
-            d.message_id, d.from_unit, d.target_unit, d.method, d.code, d.error, d.attempts
-        );
+    match a.command.unwrap_or(DeadLetterCommand::List) {
+        DeadLetterCommand::List => {
+            let dead = outbox::dead_letters(&mut c).await?;
+            if dead.is_empty() {
+                println!("no dead letters");
+            }
+            for d in dead {
+                println!(
+                    "{}  {} -> {}  {}  {} ({}): {}  (attempts {})",
+                    d.message_id,
+                    d.from_unit,
+                    d.target_unit,
+                    d.method,
+                    d.reason.as_str(),
+                    d.code,
+                    d.error,
+                    d.attempts
+                );
+            }
+        }
+        DeadLetterCommand::Replay { id, target, all } => {
+            let which = match (&id, &target) {
+                (Some(id), _) => Replay::Message(id),
+                (None, Some(unit)) => Replay::Target(unit),
+                (None, None) if all => Replay::All,
+                (None, None) => bail!("name --id, --target or --all"),
+            };
+            let now = hotline_runtime::clock::wall_now();
+            let n = outbox::replay(&mut c, which, now).await?;
+            if let (0, Some(id)) = (n, &id) {
+                bail!("no dead letter {id} (already replayed, or never parked)");
+            }
+            println!("{n} dead letter(s) put back in the outbox");
+        }
     }
     Ok(())
 }

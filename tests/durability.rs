@@ -207,6 +207,86 @@ async fn killed_sender_resumes_its_outbox_and_delivers_once() {
     t.stop().await;
 }
 
+/// A handoff its receiver cannot take for longer than the sender's retry
+/// cap is parked as poison, not retried forever; once the receiver is
+/// back, `hotline dead-letters replay` puts it back and it arrives once.
+#[tokio::test]
+async fn a_handoff_past_its_retry_cap_is_parked_and_replayed_once() {
+    let store = &Store::preferred();
+    let env = BTreeMap::from([(
+        "city".to_string(),
+        vec![("HOTLINE_OUTBOX_MAX_ATTEMPTS".to_string(), "3".to_string())],
+    )]);
+    let mut t = TestMesh::start(store, Spec { env, ..processes() }).await;
+    t.processes().kill("township").await.unwrap();
+    let o = t
+        .client
+        .submit(submit(
+            "road.pothole",
+            "1 Harbour Road",
+            RequestKind::Complaint,
+        ))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let dead = loop {
+        let dead = t.dead_letters().await;
+        if !dead.is_empty() || tokio::time::Instant::now() > deadline {
+            break dead;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    let d = &dead[0];
+    assert_eq!((d.target_unit.as_str(), d.attempts), ("t-harbour", 3));
+    assert_eq!(d.reason, outbox::ParkReason::RetriesExhausted);
+    assert_eq!(d.code, "Unavailable");
+
+    t.processes().restart("township", vec![]).await.unwrap();
+    let url = t.opts.db_url("city").unwrap();
+    let replay = |target: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+            .args(["dead-letters", "replay", "--db", &url, "--target", target])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(replay("t-harbour").starts_with("1 dead letter(s)"));
+    let a = t
+        .client
+        .wait_assignment("t-harbour", &o.order_id, 1, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(a.state, AssignmentState::Dispatched as i32);
+    // Again: nothing is parked any more, nothing is sent twice.
+    assert!(replay("t-harbour").starts_with("0 dead letter(s)"));
+    let by_id = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args([
+            "dead-letters",
+            "replay",
+            "--db",
+            &url,
+            "--id",
+            &d.message_id,
+        ])
+        .output()
+        .unwrap();
+    assert!(!by_id.status.success(), "a message no longer parked");
+    assert!(String::from_utf8_lossy(&by_id.stderr).contains("no dead letter"));
+    assert!(t.dead_letters().await.is_empty());
+    let c = &t.client;
+    c.handle("t-harbour", &o.order_id, 1, ReplyOutcome::Resolved)
+        .await
+        .unwrap();
+    let replied = c
+        .wait_order_state(&o.order_id, OrderState::Replied, WAIT)
+        .await
+        .unwrap();
+    assert_eq!(actions(&replied, "accepted"), vec!["t-harbour"]);
+    t.stop().await;
+}
+
 #[tokio::test]
 async fn crash_after_send_before_ack_is_deduplicated_by_the_receiver() {
     let store = &Store::preferred();

@@ -157,9 +157,17 @@ impl From<ServiceError> for Status {
                 "concurrent update; retry",
                 reason("CONFLICT"),
             ),
+            // A store that may come back is worth a retry; one that fails
+            // the same way every time (a corrupt row, a broken constraint)
+            // is INTERNAL, so senders park the message rather than retry
+            // it forever.
+            ServiceError::Store(s) if s.is_transient() => {
+                tracing::error!(error = %s, "store unavailable");
+                Status::new(Code::Unavailable, "store unavailable")
+            }
             ServiceError::Store(s) => {
                 tracing::error!(error = %s, "store failure");
-                Status::new(Code::Unavailable, "store unavailable")
+                Status::new(Code::Internal, "store failure")
             }
             ServiceError::Upstream(s) => s,
         }
@@ -223,5 +231,25 @@ mod tests {
         assert_eq!(info.reason, "REQUEST_ID_REUSED");
         assert_eq!(info.metadata["field"], "request_id");
         assert_eq!(info.metadata["method"], "AcceptAssignment");
+    }
+
+    #[test]
+    fn a_store_that_may_come_back_is_unavailable_and_a_broken_one_internal() {
+        use hotline_store::sqlx::Error as Sqlx;
+        let code = |e: StoreError| Status::from(ServiceError::Store(e)).code();
+        assert_eq!(code(StoreError::Sqlx(Sqlx::PoolClosed)), Code::Unavailable);
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(code(StoreError::Sqlx(Sqlx::Io(io))), Code::Unavailable);
+        assert_eq!(
+            code(StoreError::Corrupt("orders.state \"x\"".into())),
+            Code::Internal
+        );
+        assert_eq!(code(StoreError::Sqlx(Sqlx::RowNotFound)), Code::Internal);
+        let s = Status::from(ServiceError::Store(StoreError::Corrupt("secret".into())));
+        assert!(
+            !s.message().contains("secret"),
+            "no store detail leaks: {}",
+            s.message()
+        );
     }
 }

@@ -1,8 +1,12 @@
 //! Delivers the outbox through the gateway until each message is
-//! acknowledged. Retries only UNAVAILABLE, DEADLINE_EXCEEDED,
-//! RESOURCE_EXHAUSTED and ABORTED (a concurrent update the receiver asks to
-//! retry), with capped, jittered backoff; any other answer parks the message
-//! as a dead letter. Messages about one order to one unit go in order, one
+//! acknowledged. Retries only what a retry can change — UNAVAILABLE (a
+//! call cut off mid-flight included), DEADLINE_EXCEEDED,
+//! RESOURCE_EXHAUSTED, ABORTED (a concurrent update the receiver asks to
+//! retry) and CANCELLED (a receiver or gateway shutting down) — with
+//! capped, jittered backoff, up to an attempt cap and an age cap; any
+//! other answer parks the message as a dead letter at once, and one retried
+//! past its caps is parked as poison (`hotline dead-letters replay` puts
+//! either back). Messages about one order to one unit go in order, one
 //! lane each: one in backoff holds back the later ones of its lane. Lanes
 //! go out concurrently (a pass no longer waits for each round trip in
 //! turn).
@@ -12,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::tables::handoffs;
-use crate::tables::outbox;
+use crate::tables::outbox::{self, ParkReason};
 use bytes::Bytes;
 use futures::StreamExt;
 use hotline_store::Db;
@@ -58,6 +62,10 @@ pub struct RetryPolicy {
     pub cap: Duration,
     pub call_timeout: Duration,
     pub idle_poll: Duration,
+    /// Attempts before a message that keeps failing is parked as poison.
+    pub max_attempts: u32,
+    /// How long after its first failure a message is still retried.
+    pub max_age: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -67,6 +75,10 @@ impl Default for RetryPolicy {
             cap: Duration::from_secs(10),
             call_timeout: Duration::from_secs(10),
             idle_poll: Duration::from_secs(1),
+            // At the 10 s backoff cap, about 2 h 45 min of retries; a unit
+            // down for longer has its messages parked and replayed.
+            max_attempts: 1_000,
+            max_age: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -81,12 +93,24 @@ impl RetryPolicy {
         let low = self.base / 2;
         low + exp.saturating_sub(low).mul_f64(fastrand::f64())
     }
+
+    /// Whether a message that has failed `attempts` times, first at
+    /// `first_failed_us`, has used up its retries at `now` (wall clock).
+    pub fn exhausted(&self, attempts: i64, first_failed_us: Option<i64>, now: i64) -> bool {
+        let age = first_failed_us.map_or(0, |t| now.saturating_sub(t));
+        attempts >= i64::from(self.max_attempts)
+            || age >= i64::try_from(self.max_age.as_micros()).unwrap_or(i64::MAX)
+    }
 }
 
 pub fn retryable(code: Code) -> bool {
     matches!(
         code,
-        Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted | Code::Aborted
+        Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::ResourceExhausted
+            | Code::Aborted
+            | Code::Cancelled
     )
 }
 
@@ -270,22 +294,30 @@ impl Deliverer {
                     m.handoff.as_str(),
                 ),
             })),
-            Err(s) if retryable(s.code()) => {
-                let mut c = self.db.acquire().await?;
-                let delay = self.policy.backoff(m.attempts);
-                let error = format!("{:?}: {}", s.code(), s.message());
-                outbox::retry_later(&mut c, m.id, wall_now() + delay.as_micros() as i64, &error)
-                    .await?;
-                self.metrics.outbox_retries.inc();
-                tracing::debug!(message_id = %m.message_id, target = %m.target_unit, code = ?s.code(), "handoff will be retried");
-                Outcome::Later(delay)
-            }
             Err(s) => {
-                let mut c = self.db.acquire().await?;
+                let now = wall_now();
                 let code = format!("{:?}", s.code());
-                outbox::park(&mut c, m, &code, s.message(), wall_now()).await?;
+                let reason = if !retryable(s.code()) {
+                    ParkReason::Refused
+                } else if self
+                    .policy
+                    .exhausted(m.attempts + 1, m.first_failed_us, now)
+                {
+                    ParkReason::RetriesExhausted
+                } else {
+                    let mut c = self.db.acquire().await?;
+                    let delay = self.policy.backoff(m.attempts);
+                    let error = format!("{code}: {}", s.message());
+                    let at = now + delay.as_micros() as i64;
+                    outbox::retry_later(&mut c, m.id, at, &error, now).await?;
+                    self.metrics.outbox_retries.inc();
+                    tracing::debug!(message_id = %m.message_id, target = %m.target_unit, code = ?s.code(), "handoff will be retried");
+                    return Ok(Outcome::Later(delay));
+                };
+                let mut c = self.db.acquire().await?;
+                outbox::park(&mut c, m, &code, s.message(), reason, now).await?;
                 self.metrics.outbox_dead_letters.inc();
-                tracing::warn!(message_id = %m.message_id, target = %m.target_unit, method = %m.method, code = %code, "handoff refused; parked as dead letter");
+                tracing::warn!(message_id = %m.message_id, target = %m.target_unit, method = %m.method, code = %code, attempts = m.attempts + 1, reason = reason.as_str(), "handoff parked as dead letter");
                 Outcome::Parked
             }
         })
@@ -355,8 +387,27 @@ mod tests {
         assert!(retryable(Code::DeadlineExceeded));
         assert!(retryable(Code::ResourceExhausted));
         assert!(retryable(Code::Aborted));
+        assert!(retryable(Code::Cancelled), "a receiver shutting down");
+        assert!(!retryable(Code::Unknown), "a server's own UNKNOWN");
         assert!(!retryable(Code::FailedPrecondition));
         assert!(!retryable(Code::InvalidArgument));
         assert!(!retryable(Code::Internal));
+    }
+
+    #[test]
+    fn retries_stop_at_the_attempt_cap_or_the_age_cap() {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            max_age: Duration::from_secs(60),
+            ..RetryPolicy::default()
+        };
+        let minute = 60_000_000;
+        assert!(!p.exhausted(1, None, 0), "never failed before");
+        assert!(!p.exhausted(4, Some(0), minute - 1));
+        assert!(p.exhausted(5, Some(0), 1), "fifth attempt");
+        assert!(
+            p.exhausted(2, Some(0), minute),
+            "a minute after the first failure"
+        );
     }
 }

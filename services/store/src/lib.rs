@@ -42,6 +42,33 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// Whether the database could not be reached or was short of a
+    /// resource for a while: the same call may succeed later. Anything
+    /// else (a corrupt row, a constraint the data breaks, a malformed
+    /// file) fails the same way every time.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Sqlx(
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::WorkerCrashed
+                | sqlx::Error::Tls(_),
+            ) => true,
+            StoreError::Sqlx(sqlx::Error::Database(e)) => match e.code().as_deref() {
+                // PostgreSQL: connection exception, insufficient resources,
+                // operator intervention (a server shutting down).
+                Some(c) if c.len() == 5 => {
+                    c.starts_with("08") || c.starts_with("53") || c.starts_with("57P")
+                }
+                // SQLite: busy, locked, I/O error, disk full, cannot open.
+                Some(c) => matches!(c, "5" | "6" | "10" | "13" | "14"),
+                None => false,
+            },
+            _ => false,
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -51,6 +51,7 @@ store_suite!(
     idempotency_records_first_answer,
     requester_tokens_open_one_order_until_revoked,
     outbox_delivers_in_order_and_parks,
+    outbox_replays_dead_letters,
     outbox_due_skips_lanes_backing_off,
     orders_round_trip_with_history,
     orders_keep_their_location,
@@ -232,10 +233,10 @@ async fn outbox_due_skips_lanes_backing_off(db: Db, _: String) {
     }
     let all = outbox::pending(&mut c, 10).await.unwrap();
     // t1's head and t3's only message back off until 500.
-    outbox::retry_later(&mut c, all[0].id, 500, "unavailable")
+    outbox::retry_later(&mut c, all[0].id, 500, "unavailable", 150)
         .await
         .unwrap();
-    outbox::retry_later(&mut c, all[3].id, 500, "unavailable")
+    outbox::retry_later(&mut c, all[3].id, 500, "unavailable", 150)
         .await
         .unwrap();
     let ids = |v: Vec<outbox::Message>| v.into_iter().map(|m| m.message_id).collect::<Vec<_>>();
@@ -268,23 +269,110 @@ async fn outbox_delivers_in_order_and_parks(db: Db, _: String) {
     assert_eq!(p[0].payload, b"m1");
     assert_eq!(outbox::depth(&mut c).await.unwrap(), 2);
 
-    outbox::retry_later(&mut c, p[0].id, 500, "unavailable")
+    outbox::retry_later(&mut c, p[0].id, 500, "unavailable", 150)
+        .await
+        .unwrap();
+    outbox::retry_later(&mut c, p[0].id, 700, "unavailable", 550)
         .await
         .unwrap();
     let p = outbox::pending(&mut c, 10).await.unwrap();
-    assert_eq!((p[0].attempts, p[0].next_attempt_us), (1, 500));
+    assert_eq!((p[0].attempts, p[0].next_attempt_us), (2, 700));
     assert_eq!(p[0].last_error.as_deref(), Some("unavailable"));
+    assert_eq!(p[0].first_failed_us, Some(150), "the first failure is kept");
+    assert_eq!(p[1].first_failed_us, None);
 
     outbox::delivered(&mut c, p[0].id).await.unwrap();
-    outbox::park(&mut c, &p[1], "FAILED_PRECONDITION", "stale epoch", 900)
-        .await
-        .unwrap();
+    let refused = outbox::ParkReason::Refused;
+    outbox::park(
+        &mut c,
+        &p[1],
+        "FAILED_PRECONDITION",
+        "stale epoch",
+        refused,
+        900,
+    )
+    .await
+    .unwrap();
     assert_eq!(outbox::depth(&mut c).await.unwrap(), 0);
     let dead = outbox::dead_letters(&mut c).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].message_id, "m2");
     assert_eq!(dead[0].code, "FAILED_PRECONDITION");
     assert_eq!((dead[0].parked_us, dead[0].attempts), (900, 1));
+    assert_eq!(dead[0].reason, outbox::ParkReason::Refused);
+}
+
+/// Parked messages go back to the outbox by id, by target or all, due at
+/// once with their attempts reset and everything a delivery needs; a
+/// replay run again puts nothing back twice.
+async fn outbox_replays_dead_letters(db: Db, _: String) {
+    let mut c = db.acquire().await.unwrap();
+    for (id, target) in [("d1", "t1"), ("d2", "t1"), ("d3", "t2"), ("d4", "t3")] {
+        outbox::enqueue(&mut c, msg(id, target), 100).await.unwrap();
+    }
+    let poison = outbox::ParkReason::RetriesExhausted;
+    for (i, m) in outbox::pending(&mut c, 10)
+        .await
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        outbox::park(&mut c, m, "UNAVAILABLE", "down", poison, 900 + i as i64)
+            .await
+            .unwrap();
+    }
+    assert_eq!(outbox::depth(&mut c).await.unwrap(), 0);
+    let ids = |v: Vec<outbox::Message>| v.into_iter().map(|m| m.message_id).collect::<Vec<_>>();
+    let dead_ids =
+        |v: Vec<outbox::DeadLetter>| v.into_iter().map(|m| m.message_id).collect::<Vec<_>>();
+
+    let one = outbox::replay(&mut c, outbox::Replay::Message("d3"), 2_000)
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
+    let back = outbox::pending(&mut c, 10).await.unwrap();
+    assert_eq!(ids(back.clone()), ["d3"]);
+    let m = &back[0];
+    assert_eq!(
+        (m.attempts, m.next_attempt_us, m.first_failed_us),
+        (0, 2_000, None)
+    );
+    assert_eq!((m.order_id.as_str(), m.target_unit.as_str()), ("HL1", "t2"));
+    assert_eq!(m.payload, b"d3");
+    assert_eq!(m.handoff, hotline_core::kinds::HandoffKind::Dispatch);
+    assert_eq!(m.trace_parent, msg("d3", "t2").trace_parent);
+    assert_eq!(
+        dead_ids(outbox::dead_letters(&mut c).await.unwrap()),
+        ["d1", "d2", "d4"]
+    );
+
+    let t1 = outbox::replay(&mut c, outbox::Replay::Target("t1"), 2_100)
+        .await
+        .unwrap();
+    assert_eq!(t1, 2);
+    assert_eq!(
+        ids(outbox::pending(&mut c, 10).await.unwrap()),
+        ["d3", "d1", "d2"]
+    );
+    // Again: nothing is parked for t1 any more, nothing doubles.
+    let again = outbox::replay(&mut c, outbox::Replay::Target("t1"), 2_200)
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    assert_eq!(outbox::depth(&mut c).await.unwrap(), 3);
+
+    let rest = outbox::replay(&mut c, outbox::Replay::All, 2_300)
+        .await
+        .unwrap();
+    assert_eq!(rest, 1);
+    assert!(outbox::dead_letters(&mut c).await.unwrap().is_empty());
+    assert_eq!(outbox::depth(&mut c).await.unwrap(), 4);
+    assert_eq!(
+        outbox::replay(&mut c, outbox::Replay::All, 2_400)
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 fn order(id: &str) -> Order {

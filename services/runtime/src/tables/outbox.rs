@@ -27,6 +27,8 @@ pub struct Message {
     pub attempts: i64,
     pub next_attempt_us: i64,
     pub last_error: Option<String>,
+    /// When its first delivery failed (wall clock), for the age cap.
+    pub first_failed_us: Option<i64>,
     /// The trace context of the call that queued the message (W3C
     /// `traceparent` and `baggage`), continued by its delivery.
     pub trace_parent: String,
@@ -45,8 +47,46 @@ pub struct DeadLetter {
     pub created_us: i64,
     pub parked_us: i64,
     pub attempts: i64,
+    /// The last answer's gRPC code.
     pub code: String,
     pub error: String,
+    pub reason: ParkReason,
+}
+
+/// Why a message was parked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParkReason {
+    /// The receiver refused it with an answer a retry cannot change.
+    Refused,
+    /// Retried past the attempt or age cap (poison).
+    RetriesExhausted,
+}
+
+impl ParkReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParkReason::Refused => "refused",
+            ParkReason::RetriesExhausted => "retries_exhausted",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "refused" => Some(ParkReason::Refused),
+            "retries_exhausted" => Some(ParkReason::RetriesExhausted),
+            _ => None,
+        }
+    }
+}
+
+/// Which dead letters a replay puts back.
+#[derive(Debug, Clone, Copy)]
+pub enum Replay<'a> {
+    /// One message, by its id.
+    Message(&'a str),
+    /// Every message parked for this target unit.
+    Target(&'a str),
+    All,
 }
 
 /// What to send, before it has a row id.
@@ -113,6 +153,7 @@ fn message(r: AnyRow) -> Result<Message> {
         attempts: r.try_get("attempts")?,
         next_attempt_us: r.try_get("next_attempt_us")?,
         last_error: r.try_get("last_error")?,
+        first_failed_us: r.try_get("first_failed_us")?,
         trace_parent: r.try_get("trace_parent")?,
         baggage: r.try_get("baggage")?,
         handoff: parse(
@@ -124,7 +165,7 @@ fn message(r: AnyRow) -> Result<Message> {
 }
 
 const COLUMNS: &str = "id, message_id, order_id, from_unit, target_unit, method, payload, created_us, attempts, \
-    next_attempt_us, last_error, trace_parent, baggage, handoff";
+    next_attempt_us, last_error, first_failed_us, trace_parent, baggage, handoff";
 
 /// Pending messages in the order they were written, oldest first.
 pub async fn pending(conn: &mut Conn, limit: i64) -> Result<Vec<Message>> {
@@ -191,27 +232,43 @@ pub async fn delivered_all(conn: &mut Conn, ids: &[i64]) -> Result<()> {
     Ok(())
 }
 
-/// A retryable failure: try again at `next_attempt_us`.
+/// A retryable failure: try again at `next_attempt_us`; the first
+/// failure's wall time `now` is kept for the age cap.
 pub async fn retry_later(
     conn: &mut Conn,
     id: i64,
     next_attempt_us: i64,
     error: &str,
+    now: i64,
 ) -> Result<()> {
-    sqlx::query("UPDATE outbox SET attempts = attempts + 1, next_attempt_us = $2, last_error = $3 WHERE id = $1")
-        .bind(id)
-        .bind(next_attempt_us)
-        .bind(error)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_us = $2, last_error = $3, \
+         first_failed_us = COALESCE(first_failed_us, $4) WHERE id = $1",
+    )
+    .bind(id)
+    .bind(next_attempt_us)
+    .bind(error)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
-/// A final refusal: move the message to the dead letters.
-pub async fn park(conn: &mut Conn, m: &Message, code: &str, error: &str, now: i64) -> Result<()> {
+/// Moves the message to the dead letters, in one transaction: refused for
+/// good, or retried past its caps.
+pub async fn park(
+    conn: &mut Conn,
+    m: &Message,
+    code: &str,
+    error: &str,
+    reason: ParkReason,
+    now: i64,
+) -> Result<()> {
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     sqlx::query(
-        "INSERT INTO dead_letters (message_id, from_unit, target_unit, method, payload, created_us, parked_us, attempts, code, error) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (message_id) DO NOTHING",
+        "INSERT INTO dead_letters (message_id, from_unit, target_unit, method, payload, created_us, parked_us, attempts, code, error, \
+           order_id, trace_parent, baggage, handoff, reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (message_id) DO NOTHING",
     )
     .bind(&m.message_id)
     .bind(&m.from_unit)
@@ -223,14 +280,57 @@ pub async fn park(conn: &mut Conn, m: &Message, code: &str, error: &str, now: i6
     .bind(m.attempts + 1)
     .bind(code)
     .bind(error)
-    .execute(&mut *conn)
+    .bind(&m.order_id)
+    .bind(&m.trace_parent)
+    .bind(&m.baggage)
+    .bind(m.handoff.as_str())
+    .bind(reason.as_str())
+    .execute(&mut *tx)
     .await?;
-    delivered(conn, m.id).await
+    delivered(&mut tx, m.id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Puts parked messages back in the outbox, due at once with their
+/// attempts reset, in one transaction; the number put back. A message id
+/// still queued is left as it is, and a replayed message is no longer a
+/// dead letter, so a replay run twice puts nothing back the second time;
+/// receivers take a message once by its id however often it arrives.
+pub async fn replay(conn: &mut Conn, which: Replay<'_>, now: i64) -> Result<u64> {
+    // SQLite reads `INSERT … SELECT … ON CONFLICT` unambiguously only when
+    // the SELECT has a WHERE clause.
+    let (filter, key) = match which {
+        Replay::Message(id) => ("WHERE message_id = $1", Some(id)),
+        Replay::Target(unit) => ("WHERE target_unit = $1", Some(unit)),
+        Replay::All => ("WHERE true", None),
+    };
+    let at = if key.is_some() { "$2" } else { "$1" };
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let insert = format!(
+        "INSERT INTO outbox (message_id, order_id, from_unit, target_unit, method, payload, created_us, trace_parent, baggage, handoff, attempts, next_attempt_us) \
+         SELECT message_id, order_id, from_unit, target_unit, method, payload, created_us, trace_parent, baggage, \
+           CASE WHEN handoff = '' THEN 'handoff' ELSE handoff END, 0, {at} \
+         FROM dead_letters {filter} ORDER BY parked_us, message_id ON CONFLICT (message_id) DO NOTHING"
+    );
+    let delete = format!("DELETE FROM dead_letters {filter}");
+    let (mut insert, mut delete) = (
+        sqlx::query(sqlx::AssertSqlSafe(insert)),
+        sqlx::query(sqlx::AssertSqlSafe(delete)),
+    );
+    if let Some(k) = key {
+        insert = insert.bind(k);
+        delete = delete.bind(k);
+    }
+    insert.bind(now).execute(&mut *tx).await?;
+    let put_back = delete.execute(&mut *tx).await?.rows_affected();
+    tx.commit().await?;
+    Ok(put_back)
 }
 
 pub async fn dead_letters(conn: &mut Conn) -> Result<Vec<DeadLetter>> {
     let rows = sqlx::query(
-        "SELECT message_id, from_unit, target_unit, method, created_us, parked_us, attempts, code, error \
+        "SELECT message_id, from_unit, target_unit, method, created_us, parked_us, attempts, code, error, reason \
          FROM dead_letters ORDER BY parked_us, message_id",
     )
     .fetch_all(&mut *conn)
@@ -247,6 +347,11 @@ pub async fn dead_letters(conn: &mut Conn) -> Result<Vec<DeadLetter>> {
                 attempts: r.try_get("attempts")?,
                 code: r.try_get("code")?,
                 error: r.try_get("error")?,
+                reason: parse(
+                    &r.try_get::<String, _>("reason")?,
+                    ParkReason::parse,
+                    "dead_letters.reason",
+                )?,
             })
         })
         .collect()
