@@ -128,3 +128,84 @@ async fn a_killed_supervisor_leaves_no_process_running() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// `up` keeps the mesh up: a gateway and a township killed outright are
+/// started again, the gateway on the address every client and service
+/// already has, and a complaint submitted afterwards reaches its township.
+#[tokio::test]
+async fn up_restarts_a_killed_gateway_and_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut up, mut lines) = start_up(dir.path());
+    let first = lines.next().unwrap().unwrap();
+    let gateway = first
+        .strip_prefix("hotline mesh up: gateway ")
+        .expect(&first)
+        .to_string();
+    let pids: std::collections::BTreeMap<String, i32> = (0..7)
+        .map(|_| {
+            let line = lines.next().unwrap().unwrap();
+            let mut words = line.split_whitespace();
+            let name = words.next().unwrap().to_string();
+            (name, words.last().unwrap().parse().unwrap())
+        })
+        .collect();
+    let kill = |pid: i32| {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap()
+    };
+    kill(pids["gateway"]);
+    kill(pids["township"]);
+    // `up` says which it started again, with the new pids.
+    let mut restarted = std::collections::BTreeMap::new();
+    while restarted.len() < 2 {
+        let line = lines.next().unwrap().unwrap();
+        if line.contains("started again") {
+            let name = line.split_whitespace().next().unwrap().to_string();
+            let pid: i32 = line.split_whitespace().last().unwrap().parse().unwrap();
+            restarted.insert(name, pid);
+        }
+    }
+    assert_ne!(restarted["gateway"], pids["gateway"]);
+    assert_ne!(restarted["township"], pids["township"]);
+    assert!(up.try_wait().unwrap().is_none(), "up keeps running");
+
+    let client = MeshClient::new(
+        &gateway,
+        "city",
+        hotline_identity::Credentials::Mint(hotline_identity::Pki::open(dir.path().join("pki"))),
+    )
+    .unwrap();
+    // The services re-announce to the new gateway within seconds; until
+    // then a submit may be refused as unavailable.
+    let deadline = std::time::Instant::now() + crate::support::WAIT;
+    let order = loop {
+        let req = crate::support::submit(
+            "road.pothole",
+            "1 Harbour Road",
+            hotline_proto::v1::RequestKind::Complaint,
+        );
+        match client.submit(req).await {
+            Ok(o) => break o,
+            Err(s) => assert!(
+                std::time::Instant::now() < deadline,
+                "the mesh did not come back: {s:?}"
+            ),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let a = client
+        .wait_assignment("t-harbour", &order.order_id, 1, crate::support::WAIT)
+        .await
+        .unwrap();
+    assert_eq!(a.unit_id, "t-harbour");
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(up.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(up.wait().unwrap().success());
+}

@@ -221,6 +221,39 @@ fn cpu_args(cpu: Option<usize>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The longest a process that keeps dying waits before its next start.
+pub const MAX_RESTART_DELAY: Duration = Duration::from_secs(30);
+
+/// When a crashed process may start again.
+struct Restart {
+    started: tokio::time::Instant,
+    delay: Duration,
+    not_before: tokio::time::Instant,
+}
+
+impl Restart {
+    fn new(now: tokio::time::Instant) -> Self {
+        Self {
+            started: now,
+            delay: Duration::ZERO,
+            not_before: now,
+        }
+    }
+
+    /// Started again at `now`: should it die within a minute, it waits
+    /// twice as long as last time before the next start.
+    fn started(&mut self, now: tokio::time::Instant) {
+        let ran = now.saturating_duration_since(self.started);
+        self.delay = if ran >= Duration::from_secs(60) || self.delay.is_zero() {
+            Duration::from_millis(500)
+        } else {
+            (self.delay * 2).min(MAX_RESTART_DELAY)
+        };
+        self.started = now;
+        self.not_before = now + self.delay;
+    }
+}
+
 struct Proc {
     args: Vec<String>,
     env: Vec<(String, String)>,
@@ -516,28 +549,78 @@ impl Mesh {
         Ok(status)
     }
 
-    /// Supervises until `shutdown`: a service that dies is started again.
+    /// Supervises until `shutdown`: any process that dies, the gateway
+    /// included, is started again with the same arguments (the gateway on
+    /// the address it had, so services still reach it). One that keeps
+    /// dying soon after a start waits longer each time, from half a second
+    /// up to [`MAX_RESTART_DELAY`]; one that ran a minute starts over.
     pub async fn supervise(&mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         tokio::pin!(shutdown);
+        let mut backoff: BTreeMap<String, Restart> = BTreeMap::new();
         loop {
             tokio::select! {
                 _ = &mut shutdown => return Ok(()),
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
             }
-            if let Some(status) = self.gateway.child.try_wait()? {
-                bail!("gateway exited ({status})");
+            let now = tokio::time::Instant::now();
+            let mut dead = Vec::new();
+            for (name, p) in std::iter::once(("gateway", &mut self.gateway))
+                .chain(self.services.iter_mut().map(|(n, p)| (n.as_str(), p)))
+            {
+                if !p.down && p.child.try_wait()?.is_some() {
+                    dead.push(name.to_string());
+                }
             }
-            let dead: Vec<String> = self
-                .services
-                .iter_mut()
-                .filter_map(|(n, p)| p.child.try_wait().ok().flatten().map(|_| n.clone()))
-                .collect();
             for name in dead {
-                eprintln!("hotline: service {name} exited; starting it again");
-                let p = self.services.get_mut(&name).expect("present");
-                p.child = spawn(&self.opts, &name, &p.args, &p.env, false)?;
+                let r = backoff
+                    .entry(name.clone())
+                    .or_insert_with(|| Restart::new(now));
+                if now < r.not_before {
+                    continue;
+                }
+                let pid = if name == "gateway" {
+                    self.restart_gateway().await?;
+                    self.gateway.child.id()
+                } else {
+                    let p = self.services.get_mut(&name).context("known service")?;
+                    p.child = spawn(&self.opts, &name, &p.args, &p.env, false)?;
+                    p.child.id()
+                };
+                println!(
+                    "  {name:<12} exited; started again, pid {}",
+                    pid.unwrap_or(0)
+                );
+                r.started(tokio::time::Instant::now());
             }
         }
+    }
+
+    /// Starts the gateway again where it listened, and waits for it to say so.
+    async fn restart_gateway(&mut self) -> anyhow::Result<()> {
+        let bound = self
+            .gateway_url
+            .split_once("://")
+            .map_or(self.gateway_url.as_str(), |(_, a)| a)
+            .to_string();
+        let mut args = self.gateway.args.clone();
+        if let Some(i) = args.iter().position(|a| a == "--listen") {
+            args[i + 1] = bound;
+        }
+        let mut child = spawn(&self.opts, "gateway", &args, &self.gateway.env, true)?;
+        let stdout = child.stdout.take().context("gateway stdout")?;
+        let line = tokio::time::timeout(
+            Duration::from_secs(30),
+            BufReader::new(stdout).lines().next_line(),
+        )
+        .await
+        .context("the restarted gateway did not report its address within 30 s")??
+        .context("the restarted gateway exited before reporting its address")?;
+        anyhow::ensure!(
+            line.ends_with(&self.gateway_url),
+            "the restarted gateway listens elsewhere: {line}"
+        );
+        self.gateway.child = child;
+        Ok(())
     }
 
     /// Stops every child: SIGTERM, a bounded wait, then SIGKILL.
