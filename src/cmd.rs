@@ -264,6 +264,13 @@ pub struct ServeArgs {
     /// clients spread their load (behind a headless Service).
     #[arg(long)]
     pub max_connection_age_secs: Option<u64>,
+    /// Calls in flight at once before new ones are shed with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "HOTLINE_MAX_IN_FLIGHT", default_value_t = hotline_runtime::server::DEFAULT_MAX_IN_FLIGHT)]
+    pub max_in_flight: usize,
+    /// The centre's intake answers RESOURCE_EXHAUSTED while the oldest
+    /// handoff it has not yet sent is older than this many seconds (0: never).
+    #[arg(long, env = "HOTLINE_INTAKE_MAX_LAG_SECS", default_value_t = hotline_runtime::server::DEFAULT_INTAKE_MAX_LAG.as_secs())]
+    pub intake_max_lag_secs: u64,
     /// Deliveries of one outbox message before it is parked as poison
     /// (`hotline dead-letters replay` puts it back).
     #[arg(long, env = "HOTLINE_OUTBOX_MAX_ATTEMPTS", default_value_t = hotline_runtime::outbox::RetryPolicy::default().max_attempts)]
@@ -639,6 +646,9 @@ async fn serve_spec(
         max_connection_age: a
             .max_connection_age_secs
             .map(std::time::Duration::from_secs),
+        max_in_flight: a.max_in_flight,
+        intake_max_lag: (a.intake_max_lag_secs > 0)
+            .then(|| std::time::Duration::from_secs(a.intake_max_lag_secs)),
         retry: hotline_runtime::outbox::RetryPolicy {
             max_attempts: a.outbox_max_attempts.max(1),
             max_age: std::time::Duration::from_secs(a.outbox_max_age_secs),

@@ -19,6 +19,7 @@ mod integration;
 mod jurisdiction;
 mod lifecycle;
 mod observability;
+mod overload;
 mod privacy;
 mod proactive;
 mod reporting;

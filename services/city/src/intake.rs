@@ -572,6 +572,8 @@ impl IntakeService for Intake {
     ) -> Result<Response<SubmitRequestResponse>, Status> {
         let caller = meta::Caller::of(&req)?;
         guard::is_city(&self.ctx, &caller)?;
+        // Back-pressure: no new intake while promised handoffs lag.
+        self.ctx.outbox.admit(&self.ctx.db, self.ctx.now()).await?;
         Ok(Response::new(self.submit(req.into_inner()).await?))
     }
 

@@ -44,6 +44,12 @@ pub enum ServiceError {
     RequestIdReused { request_id: String, method: String },
     #[error("{0}")]
     Unavailable(String),
+    /// Too much work already: RESOURCE_EXHAUSTED with a retry hint.
+    #[error("{what}")]
+    Overloaded {
+        what: String,
+        retry_after: std::time::Duration,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -152,6 +158,9 @@ impl From<ServiceError> for Status {
                 ),
             ),
             ServiceError::Unavailable(_) => Status::new(Code::Unavailable, msg),
+            ServiceError::Overloaded { retry_after, .. } => {
+                crate::admit::overloaded(&msg, retry_after)
+            }
             ServiceError::Store(s) if s.is_conflict() => Status::with_error_details(
                 Code::Aborted,
                 "concurrent update; retry",

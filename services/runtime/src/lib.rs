@@ -2,6 +2,7 @@
 //! table, call metadata, the gateway client, outbox delivery, request-id
 //! replay, wire conversions and the server bootstrap.
 
+pub mod admit;
 pub mod client;
 pub mod clock;
 pub mod control;
@@ -94,5 +95,7 @@ impl Ctx {
 
 #[cfg(test)]
 mod apply_once_tests;
+#[cfg(test)]
+mod backends;
 #[cfg(test)]
 mod sweeper_tests;

@@ -36,11 +36,77 @@ use crate::metrics::Metrics;
 pub struct Waker {
     notify: Arc<Notify>,
     pass: Arc<tokio::sync::Mutex<()>>,
+    backlog: Arc<Backlog>,
 }
+
+/// How far behind the deliverer may fall before intake sheds new work.
+#[derive(Debug, Default)]
+struct Backlog {
+    /// The bound in business-clock microseconds; 0 sheds nothing.
+    bound_us: std::sync::atomic::AtomicI64,
+    /// The last reading: when it was taken and the oldest unsent message.
+    last: std::sync::Mutex<Option<(std::time::Instant, Option<i64>)>>,
+}
+
+/// How often intake reads the outbox's lag (between, it uses the last
+/// reading): one cheap query a tenth of a second, not one per call.
+const LAG_READ_EVERY: Duration = Duration::from_millis(100);
 
 impl Waker {
     pub fn wake(&self) {
         self.notify.notify_one();
+    }
+
+    /// Intake sheds while the oldest message not yet sent is older than
+    /// `bound`; `None` never sheds.
+    pub fn shed_intake_after(&self, bound: Option<Duration>) {
+        let us = bound.map_or(0, |b| i64::try_from(b.as_micros()).unwrap_or(i64::MAX));
+        self.backlog
+            .bound_us
+            .store(us, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether new work may come in at `now`: RESOURCE_EXHAUSTED with a
+    /// retry hint while the outbox lags past its bound, so that handoffs
+    /// already promised go out in bounded time before more are taken on.
+    pub async fn admit(&self, db: &Db, now: i64) -> Result<(), crate::ServiceError> {
+        let bound = self
+            .backlog
+            .bound_us
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if bound == 0 {
+            return Ok(());
+        }
+        let fresh = *self
+            .backlog
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let oldest = match fresh {
+            Some((at, oldest)) if at.elapsed() < LAG_READ_EVERY => oldest,
+            _ => {
+                let mut c = db.acquire().await?;
+                let oldest = outbox::oldest_unsent(&mut c).await?;
+                *self
+                    .backlog
+                    .last
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some((std::time::Instant::now(), oldest));
+                oldest
+            }
+        };
+        match oldest {
+            Some(t) if now - t > bound => Err(crate::ServiceError::Overloaded {
+                what: format!(
+                    "intake paused: handoffs are {} s behind (bound {} s); retry later",
+                    (now - t) / 1_000_000,
+                    bound / 1_000_000
+                ),
+                retry_after: Duration::from_secs(1),
+            }),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -409,5 +475,53 @@ mod tests {
             p.exhausted(2, Some(0), minute),
             "a minute after the first failure"
         );
+    }
+
+    /// Intake sheds while a message not yet sent once is older than the
+    /// bound, not for messages backing off for a unit that is down; with
+    /// no bound it never sheds.
+    #[tokio::test]
+    async fn intake_sheds_while_unsent_handoffs_lag() {
+        crate::backends::on_each_backend("backlog", |db| async move {
+            let waker = Waker::default();
+            let second = 1_000_000;
+            let m = outbox::NewMessage {
+                message_id: "m1",
+                order_id: "HL1",
+                from_unit: "city",
+                target_unit: "t1",
+                method: "/hotline.v1.DispatchService/DeliverAssignment",
+                payload: Vec::new(),
+                trace_parent: "",
+                baggage: "",
+                handoff: hotline_core::kinds::HandoffKind::Dispatch,
+            };
+            let mut c = db.acquire().await.unwrap();
+            outbox::enqueue(&mut c, m, 0).await.unwrap();
+            let id = outbox::pending(&mut c, 1).await.unwrap()[0].id;
+            drop(c);
+            assert!(waker.admit(&db, 60 * second).await.is_ok(), "no bound");
+
+            waker.shed_intake_after(Some(Duration::from_secs(10)));
+            assert!(waker.admit(&db, 10 * second).await.is_ok(), "at the bound");
+            tokio::time::sleep(LAG_READ_EVERY).await;
+            let shed = waker.admit(&db, 11 * second).await.unwrap_err();
+            let status = tonic::Status::from(shed);
+            assert_eq!(status.code(), Code::ResourceExhausted);
+            assert!(status.message().contains("11 s behind"), "{status:?}");
+            use tonic_types::StatusExt as _;
+            assert!(status.get_details_retry_info().is_some(), "a retry hint");
+
+            // Tried once and backing off (its unit is down): not a lag of
+            // the deliverer's, intake goes on.
+            let mut c = db.acquire().await.unwrap();
+            outbox::retry_later(&mut c, id, 20 * second, "UNAVAILABLE", 11 * second)
+                .await
+                .unwrap();
+            drop(c);
+            tokio::time::sleep(LAG_READ_EVERY).await;
+            assert!(waker.admit(&db, 12 * second).await.is_ok());
+        })
+        .await;
     }
 }

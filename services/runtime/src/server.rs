@@ -20,6 +20,7 @@ use hotline_telemetry::rpc::ServerLayer;
 use hotline_telemetry::trace_context::TraceContextLayer;
 
 use crate::Ctx;
+use crate::admit::AdmitLayer;
 use crate::control::Control;
 use crate::gate::GateLayer;
 use crate::outbox::{Deliverer, RetryPolicy};
@@ -37,6 +38,12 @@ pub struct ServeOptions {
     /// Close client connections after this long, so that clients balancing
     /// over DNS (a headless Service) reconnect and spread their load.
     pub max_connection_age: Option<Duration>,
+    /// Calls in flight at once before new ones are shed with
+    /// RESOURCE_EXHAUSTED ([`crate::admit`]).
+    pub max_in_flight: usize,
+    /// Intake sheds while the oldest handoff not yet sent is older than
+    /// this; `None` never sheds.
+    pub intake_max_lag: Option<Duration>,
 }
 
 impl Default for ServeOptions {
@@ -48,9 +55,19 @@ impl Default for ServeOptions {
             announce_every: Duration::from_secs(5),
             sweep_every: Duration::from_secs(1),
             max_connection_age: None,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            intake_max_lag: Some(DEFAULT_INTAKE_MAX_LAG),
         }
     }
 }
+
+/// A service's in-flight bound unless told otherwise: well above what the
+/// simulator and the benchmarks keep in flight (32–64), well under the
+/// gateway's 1,024, so an overloaded service sheds before the gateway does.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+
+/// How far behind its outbox may fall before the centre's intake sheds.
+pub const DEFAULT_INTAKE_MAX_LAG: Duration = Duration::from_secs(10);
 
 /// The hotline.v1 services a tier serves, for health.
 pub const TIER_SERVICES: &[&str] = &[
@@ -118,6 +135,7 @@ pub async fn serve(
                 |b, name| b.with_service_name(*name),
             )
     };
+    ctx.outbox.shed_intake_after(options.intake_max_lag);
     let deliverer = Arc::new(Deliverer {
         db: ctx.db.clone(),
         gateway: ctx.gateway.clone(),
@@ -166,6 +184,9 @@ pub async fn serve(
                 ctx.metrics.rpc.clone(),
                 Some(crate::tier_of(ctx.topology.clone())),
             ))
+            // Back-pressure: past the bound, RESOURCE_EXHAUSTED at once
+            // (counted and traced by the layers above).
+            .layer(AdmitLayer::new(options.max_in_flight))
             // The peer's certificate proven once (the gateway's layer too).
             .layer(IdentityLayer::new(ctx.security.clone()))
             // Only the gateway gets in, and only with a call the table

@@ -4,13 +4,13 @@
 
 use std::sync::Arc;
 
+use crate::backends::on_each_backend;
 use crate::error::Result;
 use crate::sweeper::{Sweeper, TimerEffects};
 use crate::tables::misc;
 use crate::tables::timers::{self, Arm, Timer};
 use hotline_core::kinds::TimerKind;
 use hotline_core::{ManualClock, Micros};
-use hotline_store::testing::{TestDb, postgres_url};
 use hotline_store::{Conn, Db};
 
 /// Counts every firing (a second firing of a timer would count twice)
@@ -64,23 +64,6 @@ async fn fired(db: &Db) -> i64 {
     let mut c = db.acquire().await.unwrap();
     // The counter's next value is one past the firings so far.
     misc::next(&mut c, "fired").await.unwrap() - 1
-}
-
-async fn on_each_backend<F, Fut>(label: &str, body: F)
-where
-    F: Fn(Db) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let mut backends = vec![None];
-    backends.extend(postgres_url().map(Some));
-    for pg in backends {
-        let dir = tempfile::tempdir().unwrap();
-        let t = TestDb::new(pg.as_deref(), dir.path(), label, &[&crate::SCHEMA])
-            .await
-            .unwrap();
-        body(t.db.clone()).await;
-        t.cleanup().await.unwrap();
-    }
 }
 
 /// Three sweepers at once over 600 due timers (several batches each):

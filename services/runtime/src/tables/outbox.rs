@@ -212,6 +212,17 @@ pub async fn depth(conn: &mut Conn) -> Result<i64> {
         .await?)
 }
 
+/// When the oldest message not yet sent even once was queued (business
+/// clock): how far behind the deliverer is. Messages backing off for a
+/// unit that is down have been tried and do not count.
+pub async fn oldest_unsent(conn: &mut Conn) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT MIN(created_us) FROM outbox WHERE attempts = 0")
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
 /// The receiver acknowledged: the message is done.
 pub async fn delivered(conn: &mut Conn, id: i64) -> Result<()> {
     delivered_all(conn, &[id]).await
