@@ -391,7 +391,7 @@ mesh_test! {
             epoch: 7,
             kind: AssignmentEventKind::Accepted as i32,
             time: Some(prost_types::Timestamp {
-                seconds: 1,
+                seconds: 1_780_000_000,
                 nanos: 0,
             }),
             ..Default::default()

@@ -356,6 +356,13 @@ mesh_test! {
             tonic::Code::InvalidArgument,
             "an extension moves the date later"
         );
+        // At most the policy's 15 days (max_extension_days), approval or not.
+        let s = c
+            .request_extension("t-pine", id, 1, old_due + 15 * 24 * HOUR + 1)
+            .await
+            .unwrap_err();
+        assert_eq!(s.code(), tonic::Code::InvalidArgument);
+        assert!(s.message().contains("at most 15 days"), "{}", s.message());
         let until = old_due + 3 * 24 * HOUR;
         c.request_extension("t-pine", id, 1, until).await.unwrap();
         let deadline = tokio::time::Instant::now() + WAIT;

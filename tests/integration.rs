@@ -536,9 +536,10 @@ mesh_test! {
         .await
         .unwrap();
         assert!(before.contains(&signal.order_id), "{before:?}");
+        // 2000-01-01, the earliest instant the contract takes.
         let none = list(ListAssignmentsRequest {
             deadline_before: Some(prost_types::Timestamp {
-                seconds: 0,
+                seconds: 946_684_800,
                 nanos: 0,
             }),
             ..Default::default()

@@ -17,6 +17,7 @@ mod examples;
 mod geo;
 mod integration;
 mod jurisdiction;
+mod limits;
 mod lifecycle;
 mod observability;
 mod overload;

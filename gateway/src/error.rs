@@ -36,6 +36,8 @@ pub(crate) enum GatewayError {
     InvalidUnit,
     #[error("{0}")]
     Denied(String),
+    #[error("{0} is not a method of the hotline.v1 contract")]
+    NoSuchMethod(String),
     /// A layer found no mark the layer above it should have left: the
     /// stack in `lib.rs` is put together wrongly.
     #[error("gateway stack: no {0} on the call")]
@@ -62,6 +64,7 @@ impl From<GatewayError> for Status {
             MissingUnit | InvalidUnit => bad_request("x-hotline-unit", message),
             Unauthenticated | Revoked => Status::unauthenticated(message),
             Denied(_) => Status::permission_denied(message),
+            NoSuchMethod(_) => Status::unimplemented(message),
             UnknownUnit(_) => Status::not_found(message),
             // UNAVAILABLE tells senders to retry: the service may announce or
             // come back. Mutating RPCs carry a request_id, so a retry is safe.

@@ -107,6 +107,9 @@ impl Admission {
             },
         };
         if let Some(topology) = &self.topology {
+            if authz::rule(request.uri().path()).is_none() {
+                return Err(GatewayError::NoSuchMethod(request.uri().path().to_owned()));
+            }
             let call = Call {
                 method: request.uri().path(),
                 principal: &principal,

@@ -161,7 +161,9 @@ pub async fn serve(
         let _ = draining_tx.send(());
     };
 
-    let mut builder = Server::builder();
+    // Header lists up to 64 KiB are read, so that metadata over the 16 KiB
+    // limit is answered RESOURCE_EXHAUSTED (rescue) rather than reset.
+    let mut builder = Server::builder().http2_max_header_list_size(rescue::HEADER_LIST_READ);
     if let Some(age) = config
         .security
         .max_connection_age(config.max_connection_age)

@@ -1,5 +1,8 @@
-//! The top of the stack: errors from the layers below become gRPC statuses
-//! with a known cause, never a reset stream or a bare INTERNAL.
+//! The top of the stack: a request that is not gRPC at all is answered as
+//! the gRPC over HTTP/2 protocol prescribes (HTTP 405 for a method other
+//! than POST, HTTP 415 for a content-type other than `application/grpc…`),
+//! and errors from the layers below become gRPC statuses with a known
+//! cause, never a reset stream or a bare INTERNAL.
 
 use std::{
     future::Future,
@@ -44,6 +47,9 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        if let Some(refused) = not_grpc(&request) {
+            return Box::pin(std::future::ready(Ok(refused)));
+        }
         let response = self.inner.call(request);
         Box::pin(async move {
             match response.await {
@@ -52,6 +58,46 @@ where
             }
         })
     }
+}
+
+/// The most request metadata a call may carry, counted as HTTP/2 counts a
+/// header list (name, value and 32 bytes per entry): over it, the call is
+/// refused RESOURCE_EXHAUSTED naming the limit. HTTP/2 itself reads up to
+/// [`HEADER_LIST_READ`], so a call between the two gets this answer
+/// rather than a reset stream.
+pub(crate) const METADATA_LIMIT: usize = 16 * 1024;
+pub(crate) const HEADER_LIST_READ: u32 = 64 * 1024;
+
+/// The HTTP answer to a request that is not a gRPC call, or the gRPC one
+/// to a call whose metadata is over [`METADATA_LIMIT`].
+fn not_grpc<B>(request: &Request<B>) -> Option<Response<Body>> {
+    let metadata: usize = request
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 32)
+        .sum();
+    if metadata > METADATA_LIMIT {
+        let status = Status::resource_exhausted(format!(
+            "request metadata: at most {METADATA_LIMIT} bytes (this call has {metadata})"
+        ));
+        return Some(status.into_http());
+    }
+    let status = if request.method() != http::Method::POST {
+        http::StatusCode::METHOD_NOT_ALLOWED
+    } else if !request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
+    {
+        http::StatusCode::UNSUPPORTED_MEDIA_TYPE
+    } else {
+        return None;
+    };
+    tracing::debug!(method = %request.method(), path = %request.uri().path(), %status, "not a gRPC call");
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    Some(response)
 }
 
 fn rescue(err: BoxError) -> Status {
@@ -90,14 +136,56 @@ mod tests {
             .service(inner)
     }
 
+    fn grpc(content_type: &str) -> Request<()> {
+        Request::builder()
+            .method(http::Method::POST)
+            .uri("/hotline.v1.IntakeService/GetOrder")
+            .header(http::header::CONTENT_TYPE, content_type)
+            .body(())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_request_that_is_not_grpc_gets_the_protocols_http_answer() {
+        let (_go, wait) = tokio::sync::watch::channel(false);
+        let mut s = stack(wait);
+        let json = s
+            .ready()
+            .await
+            .unwrap()
+            .call(grpc("application/json"))
+            .await;
+        assert_eq!(
+            json.unwrap().status(),
+            http::StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+        let text = s.ready().await.unwrap().call(grpc("text/plain")).await;
+        assert_eq!(
+            text.unwrap().status(),
+            http::StatusCode::UNSUPPORTED_MEDIA_TYPE
+        );
+        let get = s.ready().await.unwrap().call(Request::new(())).await;
+        assert_eq!(get.unwrap().status(), http::StatusCode::METHOD_NOT_ALLOWED);
+        let mut big = grpc("application/grpc");
+        let value = http::HeaderValue::from_str(&"x".repeat(METADATA_LIMIT)).unwrap();
+        big.headers_mut().insert("x-big-bin", value);
+        let big = s.ready().await.unwrap().call(big).await.unwrap();
+        assert_eq!(status_of(&big), Some(Code::ResourceExhausted));
+    }
+
     #[tokio::test]
     async fn a_call_beyond_the_limit_is_shed_as_resource_exhausted() {
         let (go, wait) = tokio::sync::watch::channel(false);
         let mut first = stack(wait);
         let mut second = first.clone();
-        let in_flight = first.ready().await.unwrap().call(Request::new(()));
+        let in_flight = first.ready().await.unwrap().call(grpc("application/grpc"));
 
-        let shed = second.ready().await.unwrap().call(Request::new(())).await;
+        let shed = second
+            .ready()
+            .await
+            .unwrap()
+            .call(grpc("application/grpc+proto"))
+            .await;
         let shed = shed.unwrap();
         assert_eq!(status_of(&shed), Some(Code::ResourceExhausted));
 

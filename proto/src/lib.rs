@@ -1,9 +1,12 @@
 //! The `hotline.v1` wire contract: generated messages, clients and servers.
 
+pub mod limits;
+
 /// Generated code for package `hotline.v1`.
 pub mod v1 {
     #![allow(clippy::all, missing_docs)]
     tonic::include_proto!("hotline.v1");
+    include!(concat!(env!("OUT_DIR"), "/limits.rs"));
 }
 
 /// Encoded `FileDescriptorSet` of the whole contract, for server reflection.

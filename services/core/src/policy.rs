@@ -29,6 +29,9 @@ pub struct Policy {
     pub escalation_grace_fraction: f64,
     /// Extensions need the parent's approval (some cities' rule).
     pub extension_approval: bool,
+    /// An extension moves a deadline by at most this many days; a request
+    /// for more is refused (INVALID_ARGUMENT), approval or not.
+    pub max_extension_days: f64,
     /// When the centre's callback falls due: "reply" or "limit".
     pub callback_at: String,
     /// Response (Art. 15, 32): accept within this window after dispatch…
@@ -110,6 +113,7 @@ impl Default for Policy {
             warning_fraction: 0.8,
             escalation_grace_fraction: 0.5,
             extension_approval: false,
+            max_extension_days: 15.0,
             callback_at: "reply".into(),
             accept_window_minutes: 60.0,
             emergency_accept_window_minutes: 15.0,

@@ -1010,4 +1010,32 @@ lines = ["water"]
         let e = Topology::parse("small.toml", "name = 3").unwrap_err();
         assert_eq!(e.line, 1);
     }
+
+    proptest::proptest! {
+        /// A topology as a user's file may be: any text, or the demo city
+        /// with one character changed or a slice cut out. Loaded or refused
+        /// with a reason; never a panic.
+        #[test]
+        fn any_text_loads_or_is_refused(src in ".{0,400}") {
+            let _ = Topology::parse("prop.toml", &src);
+        }
+
+        #[test]
+        fn the_demo_city_changed_loads_or_is_refused(
+            at in 0usize..DEMO.len(),
+            len in 0usize..64,
+            c in proptest::prelude::any::<char>(),
+        ) {
+            let mut src: Vec<char> = DEMO.chars().collect();
+            let at = at.min(src.len() - 1);
+            let end = (at + len).min(src.len());
+            src.splice(at..end, [c]);
+            let src: String = src.into_iter().collect();
+            if let Err(e) = Topology::parse("demo-city.toml", &src) {
+                proptest::prop_assert!(!e.to_string().is_empty());
+            }
+        }
+    }
+
+    const DEMO: &str = include_str!("../../../topology/demo-city.toml");
 }

@@ -179,4 +179,28 @@ mod tests {
         let e = parse("{\"type\": \"Topology\", \"features\": []}").unwrap_err();
         assert!(e.problem.contains("FeatureCollection"), "{e:?}");
     }
+
+    proptest::proptest! {
+        /// GeoJSON as a user's file may be: any text, or a good file with
+        /// one character changed. Parsed or refused with a reason; never a
+        /// panic.
+        #[test]
+        fn any_text_parses_or_is_refused(src in ".{0,400}") {
+            let _ = parse(&src);
+        }
+
+        #[test]
+        fn a_good_file_with_one_character_changed_parses_or_is_refused(
+            at in 0usize..TWO.len(),
+            c in proptest::prelude::any::<char>(),
+        ) {
+            let mut src: Vec<char> = TWO.chars().collect();
+            let at = at.min(src.len() - 1);
+            src[at] = c;
+            let src: String = src.into_iter().collect();
+            if let Err(e) = parse(&src) {
+                proptest::prop_assert!(!e.problem.is_empty());
+            }
+        }
+    }
 }

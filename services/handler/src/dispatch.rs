@@ -420,6 +420,13 @@ impl DispatchService for Inbox {
                         "must be later than the current deadline",
                     ));
                 }
+                let most = self.ctx.topology.policy.max_extension_days;
+                if (new_due - a.due_us) as f64 > most * hotline_core::clock::DAY as f64 {
+                    return Err(ServiceError::invalid(
+                        "new_due_time",
+                        format!("an extension moves the deadline by at most {most} days"),
+                    ));
+                }
                 let event = RecordAssignmentEventRequest {
                     request_id: format!("{unit}:RequestExtension:{}", r.request_id),
                     order_id: a.order_id.clone(),
