@@ -207,6 +207,75 @@ async fn killed_sender_resumes_its_outbox_and_delivers_once() {
     t.stop().await;
 }
 
+/// SIGTERM with a backlog in the city's outbox (its receiver is down):
+/// every process stops by itself, none spins past the drain bound, nothing
+/// is parked, and after a restart every handoff arrives.
+#[tokio::test]
+async fn sigterm_with_a_backlog_stops_everything_and_loses_nothing() {
+    let store = &Store::preferred();
+    let mut t = TestMesh::start(store, processes()).await;
+    t.processes().kill("township").await.unwrap();
+    let mut orders = Vec::new();
+    for i in 0..20 {
+        let address = if i % 2 == 0 {
+            "1 Harbour Road"
+        } else {
+            "21 Shore Street"
+        };
+        let req = SubmitRequestRequest {
+            new_facts: true,
+            ..submit("road.pothole", address, RequestKind::Complaint)
+        };
+        orders.push(t.client.submit(req).await.unwrap());
+    }
+    let city_db = Db::connect(&t.opts.db_url("city").unwrap(), 1, &[])
+        .await
+        .unwrap();
+    let backlog = outbox::depth(&mut city_db.acquire().await.unwrap())
+        .await
+        .unwrap();
+    city_db.close().await;
+    assert!(backlog >= 20, "the townships' handoffs wait: {backlog}");
+
+    for name in [
+        "city",
+        "district",
+        "community",
+        "department",
+        "central",
+        "gateway",
+    ] {
+        let status = t.processes().sigterm(name).await.unwrap();
+        assert!(status.success(), "{name} exited {status}");
+    }
+    assert!(
+        t.dead_letters().await.is_empty(),
+        "nothing parked on the way down"
+    );
+
+    for name in [
+        "gateway",
+        "township",
+        "city",
+        "district",
+        "community",
+        "department",
+        "central",
+    ] {
+        t.processes().restart(name, vec![]).await.unwrap();
+    }
+    for o in &orders {
+        for a in &o.assignments {
+            t.client
+                .wait_assignment(&a.unit_id, &o.order_id, 1, WAIT)
+                .await
+                .unwrap();
+        }
+    }
+    assert!(t.dead_letters().await.is_empty());
+    t.stop().await;
+}
+
 /// A handoff its receiver cannot take for longer than the sender's retry
 /// cap is parked as poison, not retried forever; once the receiver is
 /// back, `hotline dead-letters replay` puts it back and it arrives once.

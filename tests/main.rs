@@ -7,6 +7,7 @@
 
 mod bad_input;
 mod bench;
+mod chaos;
 mod conformance;
 mod demo;
 mod deploy;
@@ -17,8 +18,8 @@ mod examples;
 mod geo;
 mod integration;
 mod jurisdiction;
-mod limits;
 mod lifecycle;
+mod limits;
 mod observability;
 mod overload;
 mod privacy;

@@ -507,20 +507,51 @@ impl Mesh {
         true
     }
 
-    /// Kills a service's process at once (SIGKILL), as a crash would.
+    /// Kills a process at once (SIGKILL), as a crash would: a service, or
+    /// the gateway.
     pub async fn kill(&mut self, name: &str) -> anyhow::Result<()> {
-        let p = self
-            .services
-            .get_mut(name)
-            .with_context(|| format!("no service {name}"))?;
+        let p = self.proc(name)?;
         p.child.kill().await?;
         p.down = true;
         Ok(())
     }
 
-    /// Starts a killed or exited service again with the same arguments and
-    /// `env` (failpoints disarmed unless given again), and waits for it.
+    /// Asks a process to stop (SIGTERM) and waits for it: how it exited.
+    /// One still running 10 s later (twice the drain bound) is killed and
+    /// reported as an error.
+    pub async fn sigterm(&mut self, name: &str) -> anyhow::Result<std::process::ExitStatus> {
+        let p = self.proc(name)?;
+        terminate(&mut p.child);
+        p.down = true;
+        match tokio::time::timeout(Duration::from_secs(10), p.child.wait()).await {
+            Ok(status) => Ok(status?),
+            Err(_) => {
+                let _ = p.child.kill().await;
+                bail!("{name} did not stop within 10 s of SIGTERM")
+            }
+        }
+    }
+
+    fn proc(&mut self, name: &str) -> anyhow::Result<&mut Proc> {
+        if name == "gateway" {
+            return Ok(&mut self.gateway);
+        }
+        self.services
+            .get_mut(name)
+            .with_context(|| format!("no service {name}"))
+    }
+
+    /// Starts a killed or exited process again with the same arguments and
+    /// `env` (failpoints disarmed unless given again), and waits for it:
+    /// the gateway on the address it had.
     pub async fn restart(&mut self, name: &str, env: Vec<(String, String)>) -> anyhow::Result<()> {
+        if name == "gateway" {
+            let _ = self.gateway.child.kill().await;
+            self.gateway.env = env;
+            self.restart_gateway().await?;
+            self.gateway.down = false;
+            return self.wait_ready(Duration::from_secs(60)).await;
+        }
         let p = self
             .services
             .get_mut(name)
