@@ -220,3 +220,24 @@ async fn bench_hop_charges_each_call_to_the_processes_that_served_it() {
         );
     }
 }
+
+/// `hotline bench overload` at a tiny size: what was offered is accounted
+/// for (admitted, shed or other), nothing admitted is left undelivered or
+/// parked. Whether anything is shed at this size is the machine's.
+#[tokio::test]
+async fn bench_overload_accounts_for_every_call_offered() {
+    let out = bench(&["overload", "--seconds", "1", "--concurrency", "4"]);
+    let offered = out["offered"].as_u64().unwrap();
+    let parts: u64 = ["admitted", "shed", "other"]
+        .iter()
+        .map(|k| out[*k].as_u64().unwrap())
+        .sum();
+    assert_eq!(parts, offered, "{out}");
+    assert!(out["admitted"].as_u64().unwrap() > 0, "{out}");
+    assert_eq!(out["other"], 0, "{out}");
+    assert_eq!(
+        (out["outbox_after"].as_i64(), out["dead_letters"].as_i64()),
+        (Some(0), Some(0)),
+        "{out}"
+    );
+}

@@ -12,6 +12,7 @@ pub mod bare;
 mod hop;
 mod inbox;
 mod lifecycle;
+mod overload;
 pub mod proactive;
 pub mod scoring;
 pub mod tracing;
@@ -56,6 +57,9 @@ pub enum BenchCommand {
     /// Complete lifecycles per second through the gateway, tracing on,
     /// beside the bare-relay bound.
     Lifecycle(crate::lifecycle::LifecycleArgs),
+    /// The mesh offered several times what it can take: admitted, shed,
+    /// latency of each, and the handoff lag left behind.
+    Overload(crate::overload::OverloadArgs),
     /// One process of the bare baseline (the benchmarks start it).
     #[command(hide = true)]
     Bare(crate::bare::BareArgs),
@@ -147,6 +151,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Tracing(a) => return crate::tracing::run(a).await,
         BenchCommand::Hop(a) => return crate::hop::run(a).await,
         BenchCommand::Lifecycle(a) => return crate::lifecycle::run(a).await,
+        BenchCommand::Overload(a) => return crate::overload::run(a).await,
         BenchCommand::Bare(a) => return crate::bare::serve(a).await,
         BenchCommand::Inbox(a) => return crate::inbox::run(a).await,
         BenchCommand::Simulate(a) => return hotline_sim::bench::run(a).await,
