@@ -42,7 +42,7 @@ pub struct Waker {
 /// How far behind the deliverer may fall before intake sheds new work.
 #[derive(Debug, Default)]
 struct Backlog {
-    /// The bound in business-clock microseconds; 0 sheds nothing.
+    /// The bound in microseconds; 0 sheds nothing.
     bound_us: std::sync::atomic::AtomicI64,
     /// The last reading: when it was taken and the oldest unsent message.
     last: std::sync::Mutex<Option<(std::time::Instant, Option<i64>)>>,
@@ -66,9 +66,11 @@ impl Waker {
             .store(us, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Whether new work may come in at `now`: RESOURCE_EXHAUSTED with a
-    /// retry hint while the outbox lags past its bound, so that handoffs
-    /// already promised go out in bounded time before more are taken on.
+    /// Whether new work may come in at `now` (wall clock: the lag is real
+    /// time, whatever a virtual business clock says): RESOURCE_EXHAUSTED
+    /// with a retry hint while the outbox lags past its bound, so that
+    /// handoffs already promised go out in bounded time before more are
+    /// taken on.
     pub async fn admit(&self, db: &Db, now: i64) -> Result<(), crate::ServiceError> {
         let bound = self
             .backlog
@@ -497,15 +499,20 @@ mod tests {
                 handoff: hotline_core::kinds::HandoffKind::Dispatch,
             };
             let mut c = db.acquire().await.unwrap();
-            outbox::enqueue(&mut c, m, 0).await.unwrap();
-            let id = outbox::pending(&mut c, 1).await.unwrap()[0].id;
+            outbox::enqueue(&mut c, m.clone(), 0).await.unwrap();
+            let queued = outbox::pending(&mut c, 1).await.unwrap()[0].clone();
+            let (id, q) = (queued.id, queued.queued_wall_us);
+            assert!(q > 0, "queued at a wall time");
             drop(c);
-            assert!(waker.admit(&db, 60 * second).await.is_ok(), "no bound");
+            assert!(waker.admit(&db, q + 60 * second).await.is_ok(), "no bound");
 
             waker.shed_intake_after(Some(Duration::from_secs(10)));
-            assert!(waker.admit(&db, 10 * second).await.is_ok(), "at the bound");
+            assert!(
+                waker.admit(&db, q + 10 * second).await.is_ok(),
+                "at the bound"
+            );
             tokio::time::sleep(LAG_READ_EVERY).await;
-            let shed = waker.admit(&db, 11 * second).await.unwrap_err();
+            let shed = waker.admit(&db, q + 11 * second).await.unwrap_err();
             let status = tonic::Status::from(shed);
             assert_eq!(status.code(), Code::ResourceExhausted);
             assert!(status.message().contains("11 s behind"), "{status:?}");
@@ -519,8 +526,17 @@ mod tests {
                 .await
                 .unwrap();
             drop(c);
+            // A later message of the same lane waits behind it, untried:
+            // not the deliverer's lag either.
+            let mut c = db.acquire().await.unwrap();
+            let behind = outbox::NewMessage {
+                message_id: "m2",
+                ..m.clone()
+            };
+            outbox::enqueue(&mut c, behind, 0).await.unwrap();
+            drop(c);
             tokio::time::sleep(LAG_READ_EVERY).await;
-            assert!(waker.admit(&db, 12 * second).await.is_ok());
+            assert!(waker.admit(&db, q + 3_600 * second).await.is_ok());
         })
         .await;
     }

@@ -29,6 +29,8 @@ pub struct Message {
     pub last_error: Option<String>,
     /// When its first delivery failed (wall clock), for the age cap.
     pub first_failed_us: Option<i64>,
+    /// When it was queued (wall clock), for the deliverer's lag.
+    pub queued_wall_us: i64,
     /// The trace context of the call that queued the message (W3C
     /// `traceparent` and `baggage`), continued by its delivery.
     pub trace_parent: String,
@@ -116,10 +118,11 @@ pub async fn enqueue_all(conn: &mut Conn, ms: &[NewMessage<'_>], now: i64) -> Re
     if ms.is_empty() {
         return Ok(());
     }
-    // Each row: ten parameters, then attempts and next_attempt_us at 0.
-    let rows = hotline_store::placeholders(ms.len(), 10).replace(')', ", 0, 0)");
+    // Each row: eleven parameters, then attempts and next_attempt_us at 0.
+    let rows = hotline_store::placeholders(ms.len(), 11).replace(')', ", 0, 0)");
+    let queued = crate::clock::wall_now();
     let sql = format!(
-        "INSERT INTO outbox (message_id, order_id, from_unit, target_unit, method, payload, created_us, trace_parent, baggage, handoff, attempts, next_attempt_us) \
+        "INSERT INTO outbox (message_id, order_id, from_unit, target_unit, method, payload, created_us, trace_parent, baggage, handoff, queued_wall_us, attempts, next_attempt_us) \
          VALUES {rows} ON CONFLICT (message_id) DO NOTHING"
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -134,7 +137,8 @@ pub async fn enqueue_all(conn: &mut Conn, ms: &[NewMessage<'_>], now: i64) -> Re
             .bind(now)
             .bind(m.trace_parent)
             .bind(m.baggage)
-            .bind(m.handoff.as_str());
+            .bind(m.handoff.as_str())
+            .bind(queued);
     }
     q.execute(&mut *conn).await?;
     Ok(())
@@ -154,6 +158,7 @@ fn message(r: AnyRow) -> Result<Message> {
         next_attempt_us: r.try_get("next_attempt_us")?,
         last_error: r.try_get("last_error")?,
         first_failed_us: r.try_get("first_failed_us")?,
+        queued_wall_us: r.try_get("queued_wall_us")?,
         trace_parent: r.try_get("trace_parent")?,
         baggage: r.try_get("baggage")?,
         handoff: parse(
@@ -165,7 +170,7 @@ fn message(r: AnyRow) -> Result<Message> {
 }
 
 const COLUMNS: &str = "id, message_id, order_id, from_unit, target_unit, method, payload, created_us, attempts, \
-    next_attempt_us, last_error, first_failed_us, trace_parent, baggage, handoff";
+    next_attempt_us, last_error, first_failed_us, queued_wall_us, trace_parent, baggage, handoff";
 
 /// Pending messages in the order they were written, oldest first.
 pub async fn pending(conn: &mut Conn, limit: i64) -> Result<Vec<Message>> {
@@ -212,15 +217,18 @@ pub async fn depth(conn: &mut Conn) -> Result<i64> {
         .await?)
 }
 
-/// When the oldest message not yet sent even once was queued (business
-/// clock): how far behind the deliverer is. Messages backing off for a
-/// unit that is down have been tried and do not count.
+/// When the oldest message the deliverer could send but has not tried
+/// even once was queued (wall clock): how far behind it is. Messages that
+/// were tried and back off (their unit is down), and those waiting behind
+/// such a lane-mate, do not count: a dead unit is not the deliverer's lag.
 pub async fn oldest_unsent(conn: &mut Conn) -> Result<Option<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT MIN(created_us) FROM outbox WHERE attempts = 0")
-            .fetch_one(&mut *conn)
-            .await?,
+    Ok(sqlx::query_scalar(
+        "SELECT MIN(m.queued_wall_us) FROM outbox m WHERE m.attempts = 0 AND NOT EXISTS ( \
+           SELECT 1 FROM outbox e WHERE e.target_unit = m.target_unit \
+           AND e.order_id = m.order_id AND e.id < m.id AND e.attempts > 0)",
     )
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 /// The receiver acknowledged: the message is done.
@@ -319,9 +327,9 @@ pub async fn replay(conn: &mut Conn, which: Replay<'_>, now: i64) -> Result<u64>
     let at = if key.is_some() { "$2" } else { "$1" };
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let insert = format!(
-        "INSERT INTO outbox (message_id, order_id, from_unit, target_unit, method, payload, created_us, trace_parent, baggage, handoff, attempts, next_attempt_us) \
+        "INSERT INTO outbox (message_id, order_id, from_unit, target_unit, method, payload, created_us, trace_parent, baggage, handoff, queued_wall_us, attempts, next_attempt_us) \
          SELECT message_id, order_id, from_unit, target_unit, method, payload, created_us, trace_parent, baggage, \
-           CASE WHEN handoff = '' THEN 'handoff' ELSE handoff END, 0, {at} \
+           CASE WHEN handoff = '' THEN 'handoff' ELSE handoff END, {at}, 0, {at} \
          FROM dead_letters {filter} ORDER BY parked_us, message_id ON CONFLICT (message_id) DO NOTHING"
     );
     let delete = format!("DELETE FROM dead_letters {filter}");
