@@ -8,8 +8,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use hotline_proto::v1::*;
-
 use crate::support::*;
 
 /// Where the load's complaints are (each a township's, copied to its district).
@@ -30,10 +28,7 @@ async fn every_acknowledged_submit_arrives_once_while_each_process_kind_is_kille
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                let req = SubmitRequestRequest {
-                    new_facts: true,
-                    ..submit("road.pothole", ADDRESSES[i % 3], RequestKind::Complaint)
-                };
+                let req = fresh_complaint(ADDRESSES[i % 3]);
                 // The caller's side of AIP-155: the same request, with the
                 // same id, until it is acknowledged.
                 let deadline = tokio::time::Instant::now() + WAIT;

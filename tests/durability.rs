@@ -222,11 +222,7 @@ async fn sigterm_with_a_backlog_stops_everything_and_loses_nothing() {
         } else {
             "21 Shore Street"
         };
-        let req = SubmitRequestRequest {
-            new_facts: true,
-            ..submit("road.pothole", address, RequestKind::Complaint)
-        };
-        orders.push(t.client.submit(req).await.unwrap());
+        orders.push(t.client.submit(fresh_complaint(address)).await.unwrap());
     }
     let city_db = Db::connect(&t.opts.db_url("city").unwrap(), 1, &[])
         .await
@@ -297,14 +293,7 @@ async fn a_handoff_past_its_retry_cap_is_parked_and_replayed_once() {
         ))
         .await
         .unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let dead = loop {
-        let dead = t.dead_letters().await;
-        if !dead.is_empty() || tokio::time::Instant::now() > deadline {
-            break dead;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let dead = wait_for_dead_letters(&t).await;
     assert_eq!(dead.len(), 1, "{dead:?}");
     let d = &dead[0];
     assert_eq!((d.target_unit.as_str(), d.attempts), ("t-harbour", 3));

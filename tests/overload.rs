@@ -27,12 +27,7 @@ async fn a_service_past_its_bound_sheds_and_what_it_admits_completes() {
             } else {
                 "21 Shore Street"
             };
-            // New facts each time: not matched as repeats of one another.
-            let req = SubmitRequestRequest {
-                new_facts: true,
-                ..submit("road.pothole", address, RequestKind::Complaint)
-            };
-            c.submit(req).await
+            c.submit(fresh_complaint(address)).await
         })
         .buffer_unordered(48)
         .collect()

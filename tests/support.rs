@@ -68,6 +68,30 @@ pub fn submit(category: &str, address: &str, kind: RequestKind) -> SubmitRequest
     }
 }
 
+/// A pothole complaint at `address` with new facts: never matched as a
+/// repeat of another, for tests that submit many.
+pub fn fresh_complaint(address: &str) -> SubmitRequestRequest {
+    SubmitRequestRequest {
+        new_facts: true,
+        ..submit("road.pothole", address, RequestKind::Complaint)
+    }
+}
+
+/// Every service's dead letters once there is at least one (or, after
+/// `WAIT`, none).
+pub async fn wait_for_dead_letters(
+    t: &TestMesh,
+) -> Vec<hotline_runtime::tables::outbox::DeadLetter> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let dead = t.dead_letters().await;
+        if !dead.is_empty() || tokio::time::Instant::now() > deadline {
+            return dead;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 pub fn actions(o: &Order, action: &str) -> Vec<String> {
     o.history
         .iter()

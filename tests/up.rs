@@ -23,6 +23,20 @@ fn start_up(
     (up, lines)
 }
 
+/// The seven `  NAME  pid N` lines `up` prints after its first line.
+fn pid_lines(
+    lines: &mut std::io::Lines<BufReader<std::process::ChildStdout>>,
+) -> Vec<(String, i32)> {
+    (0..7)
+        .map(|_| {
+            let line = lines.next().unwrap().unwrap();
+            let mut words = line.split_whitespace();
+            let name = words.next().unwrap().to_string();
+            (name, words.last().unwrap().parse().unwrap())
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn up_starts_separate_processes_and_stops_them_all_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
@@ -32,17 +46,7 @@ async fn up_starts_separate_processes_and_stops_them_all_on_sigterm() {
         .strip_prefix("hotline mesh up: gateway ")
         .expect(&first)
         .to_string();
-    let mut pids = Vec::new();
-    for _ in 0..7 {
-        let line = lines.next().unwrap().unwrap();
-        pids.push(
-            line.split_whitespace()
-                .last()
-                .unwrap()
-                .parse::<i32>()
-                .unwrap(),
-        );
-    }
+    let mut pids: Vec<i32> = pid_lines(&mut lines).into_iter().map(|(_, p)| p).collect();
     pids.sort_unstable();
     pids.dedup();
     assert_eq!(
@@ -109,12 +113,7 @@ async fn a_killed_supervisor_leaves_no_process_running() {
             .unwrap()
             .starts_with("hotline mesh up")
     );
-    let pids: Vec<i32> = (0..7)
-        .map(|_| {
-            let line = lines.next().unwrap().unwrap();
-            line.split_whitespace().last().unwrap().parse().unwrap()
-        })
-        .collect();
+    let pids: Vec<i32> = pid_lines(&mut lines).into_iter().map(|(_, p)| p).collect();
     up.kill().unwrap();
     up.wait().unwrap();
     let alive = |pid: i32| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
@@ -141,14 +140,7 @@ async fn up_restarts_a_killed_gateway_and_service() {
         .strip_prefix("hotline mesh up: gateway ")
         .expect(&first)
         .to_string();
-    let pids: std::collections::BTreeMap<String, i32> = (0..7)
-        .map(|_| {
-            let line = lines.next().unwrap().unwrap();
-            let mut words = line.split_whitespace();
-            let name = words.next().unwrap().to_string();
-            (name, words.last().unwrap().parse().unwrap())
-        })
-        .collect();
+    let pids: std::collections::BTreeMap<String, i32> = pid_lines(&mut lines).into_iter().collect();
     let kill = |pid: i32| {
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),

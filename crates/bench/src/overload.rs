@@ -113,9 +113,10 @@ async fn measure(m: &BenchMesh, a: &OverloadArgs) -> anyhow::Result<Value> {
     let stopped = Instant::now();
     // The handoff lag left behind: until the centre's outbox is empty.
     let city = hotline_store::Db::connect(&m.opts.db_url("city")?, 1, &[]).await?;
+    let mut conn = city.acquire().await?;
     let deadline = stopped + Duration::from_secs(300);
     let backlog = loop {
-        let depth = hotline_runtime::tables::outbox::depth(&mut *city.acquire().await?).await?;
+        let depth = hotline_runtime::tables::outbox::depth(&mut conn).await?;
         if depth == 0 {
             break depth;
         }
@@ -126,14 +127,9 @@ async fn measure(m: &BenchMesh, a: &OverloadArgs) -> anyhow::Result<Value> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let drain = stopped.elapsed().as_secs_f64();
+    let parked = hotline_runtime::tables::outbox::dead_letter_count(&mut conn).await?;
+    drop(conn);
     city.close().await;
-    let parked = {
-        let city = hotline_store::Db::connect(&m.opts.db_url("city")?, 1, &[]).await?;
-        let n =
-            hotline_runtime::tables::outbox::dead_letter_count(&mut *city.acquire().await?).await?;
-        city.close().await;
-        n
-    };
     for v in [&mut admitted, &mut shed] {
         v.sort_by(f64::total_cmp);
     }
