@@ -18,7 +18,9 @@ use hotline_store::{Backend, Db};
 use crate::client::{MeshClient, request_id, status_error};
 pub use crate::identity::{GatewayArg, TopologyArg};
 use crate::mesh::{Mesh, MeshOptions};
-use hotline_node::{Clocks, gateway_config, parse_instant, service_ctx, service_tier};
+use hotline_node::{
+    Clocks, gateway_config, parse_instant, service_ctx, service_tier, show_instant,
+};
 
 #[derive(Parser)]
 #[command(
@@ -66,6 +68,11 @@ pub enum Command {
     Topology {
         #[command(subcommand)]
         command: crate::topology::TopologyCommand,
+    },
+    /// Working-day deadlines on a topology's holiday calendar.
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
     },
     /// The unit path of a location (community → township → district) and its near-boundary neighbours.
     Locate(crate::topology::LocateArgs),
@@ -426,6 +433,92 @@ pub enum DeadLetterCommand {
     },
 }
 
+#[derive(Subcommand)]
+pub enum CalendarCommand {
+    /// When a clock started at an instant falls due under the topology's
+    /// policy and calendar, and the days its count passed over.
+    Due {
+        #[command(flatten)]
+        topology: TopologyArg,
+        /// The start: YYYY-MM-DDTHH:MM[:SS] in Asia/Shanghai, or UTC
+        /// microseconds.
+        #[arg(long)]
+        from: String,
+        /// emergency, utility, general or complex.
+        #[arg(long)]
+        urgency: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `hotline calendar due`.
+fn calendar(command: CalendarCommand) -> anyhow::Result<()> {
+    let CalendarCommand::Due {
+        topology,
+        from,
+        urgency,
+        json,
+    } = command;
+    let t = match &topology.topology {
+        Some(p) => crate::load_topology(p)?,
+        None => hotline_core::Topology::parse("demo-city.toml", crate::DEMO_TOPOLOGY)?,
+    };
+    let urgency = hotline_core::Urgency::parse(&urgency).ok_or_else(|| {
+        anyhow::anyhow!("urgency: {urgency:?} is not emergency, utility, general or complex")
+    })?;
+    let start = parse_instant(&from)?;
+    let due = t.due(urgency, start);
+    let working = hotline_core::deadline::counts_working_days(&t.policy, urgency);
+    let skipped: Vec<serde_json::Value> = due
+        .skipped
+        .iter()
+        .map(|(d, why)| serde_json::json!({"date": d.to_string(), "why": why.as_str()}))
+        .collect();
+    let covered = t.calendar.years.map(|(a, b)| format!("{a}-{b}"));
+    if json {
+        let v = serde_json::json!({
+            "urgency": urgency.as_str(),
+            "from": show_instant(start),
+            "from_us": start,
+            "due": show_instant(due.at),
+            "due_us": due.at,
+            "working_days": working,
+            "skipped": skipped,
+            "provisional": due.provisional,
+            "calendar_years": covered,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    let count = if working {
+        "working days"
+    } else {
+        "natural time"
+    };
+    println!(
+        "{} from {}: due {} (Asia/Shanghai; {count})",
+        urgency.as_str(),
+        show_instant(start),
+        show_instant(due.at)
+    );
+    if due.skipped.is_empty() {
+        println!("no day skipped");
+    } else {
+        println!("skipped {} days:", due.skipped.len());
+        for (d, why) in &due.skipped {
+            println!("  {d}  {}", why.as_str());
+        }
+    }
+    if due.provisional {
+        println!(
+            "provisional: the calendar covers {}; days after it were counted Monday to Friday",
+            covered.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up(a) => up(a).await,
@@ -449,6 +542,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Certs { command } => crate::identity::run(command),
         Command::DeadLetters(a) => dead_letters(a).await,
         Command::Topology { command } => crate::topology::run(command),
+        Command::Calendar { command } => calendar(command),
         Command::Locate(a) => crate::topology::locate(a),
         Command::Trace { id, at, json } => {
             let client = at.client()?;

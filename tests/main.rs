@@ -5,6 +5,7 @@
 // scratch names guard nothing, so fastrand is fine here.
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
+mod articles;
 mod bad_input;
 mod bench;
 mod chaos;

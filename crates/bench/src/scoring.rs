@@ -127,7 +127,7 @@ async fn generate(db: &Db, t: &Topology, orders: u32, seed: u64) -> anyhow::Resu
             leads.push(h.townships[rng.usize(..h.townships.len())].clone());
             leads.dedup();
         }
-        let due = t.policy.due(urgency, dispatched);
+        let due = t.due(urgency, dispatched).at;
         for unit in &leads {
             // 90 % accept within 50 minutes; the rest up to 3 hours.
             let accept = if rng.u8(..100) < 90 {

@@ -29,8 +29,9 @@ pub struct Arbitration {
 
 /// Where a ruling sends the order.
 enum Target {
-    /// A new assignment (or a new epoch of a copy or assist, in a new role).
-    Issue(Stored),
+    /// A new assignment (or a new epoch of a copy or assist, in a new
+    /// role), and whether its deadline is provisional.
+    Issue(Stored, bool),
     /// The unit already holds the order in that role: the redirect merges.
     Held(Stored),
 }
@@ -204,7 +205,8 @@ impl Arbitration {
                     record::revoke(&self.ctx, tx, &order, &a, now).await?;
                 }
                 match target {
-                    Some(Target::Issue(mut n)) => {
+                    Some(Target::Issue(mut n, provisional)) => {
+                        order.deadline_provisional |= provisional;
                         n.designated = designate;
                         n.lead_unit = match kind {
                             RulingKind::Joint => o.unit_id.clone(),
@@ -306,10 +308,11 @@ impl Arbitration {
             };
         }
         let epoch = existing.map_or(1, |e| e.epoch + 1);
-        let due = self.ctx.topology.policy.due(order.urgency, now);
-        Ok(Target::Issue(record::fresh(
-            order, unit, role, epoch, now, due,
-        )))
+        let due = self.ctx.topology.due(order.urgency, now);
+        Ok(Target::Issue(
+            record::fresh(order, unit, role, epoch, now, due.at),
+            due.provisional,
+        ))
     }
 }
 

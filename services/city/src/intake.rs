@@ -157,6 +157,9 @@ impl Intake {
                     reason: String::new(),
                 })
             });
+            // One count for the business clock and the handlers' clocks:
+            // both start now.
+            let due = topology.due(urgency, now);
             let mut order = Stored {
                 address: r.address.clone(),
                 body: r.text.clone(),
@@ -172,6 +175,7 @@ impl Intake {
                 near_boundary_units: located.map(|l| l.near_boundary).unwrap_or_default(),
                 trace_parent: hotline_runtime::trace::current_traceparent(),
                 mood,
+                deadline_provisional: due.provisional,
                 ..Stored::new(
                     order_id.clone(),
                     OrderState::Received,
@@ -181,7 +185,7 @@ impl Intake {
                     urgency,
                     topology.catalogue_version.clone(),
                     now,
-                    policy.due(urgency, now),
+                    due.at,
                 )
             };
             hotline_runtime::trace::record_order(&order_id);
@@ -268,7 +272,7 @@ impl Intake {
             if let Some(original) = &repeats {
                 disposition::link(tx, &original.order_id, &order_id, now, &city).await?;
             }
-            let handler_due = policy.due(order.urgency, now);
+            let handler_due = due.at;
             let mut given = Vec::with_capacity(issued.len());
             // One scrubber for every handler: the recorded identity, and the
             // name given this time if it differs.
@@ -416,7 +420,9 @@ impl Intake {
                             .await?;
                         // A new handler clock with a fresh limit; the business
                         // clock (order.due_us) runs on.
-                        let due = policy.due(order.urgency, now);
+                        let due = self.ctx.topology.due(order.urgency, now);
+                        order.deadline_provisional |= due.provisional;
+                        let due = due.at;
                         let mut units = Vec::new();
                         for old in assignments::for_order(tx, &order_id).await? {
                             if old.state == AssignmentState::Revoked {

@@ -28,7 +28,6 @@ pub async fn reclassify(
     required("category_code", &r.category_code)?;
     required("reason", &r.reason)?;
     let topology = &ctx.topology;
-    let policy = &topology.policy;
     let item = topology.item(&r.category_code).ok_or_else(|| {
         decision_error(dispatch::DecisionError::UnknownCategory(
             r.category_code.clone(),
@@ -93,12 +92,15 @@ pub async fn reclassify(
             order.catalogue_version = topology.catalogue_version.clone();
             // The business clock still runs from intake; its limit follows the
             // new urgency.
-            order.due_us = policy.due(item.urgency, order.received_us);
+            let business = topology.due(item.urgency, order.received_us);
+            order.due_us = business.at;
             order.territory_unit = territory.unwrap_or_default();
             supersede_pending(ctx, tx, &order_id, now).await?;
             note(tx, &mut order, now, &caller.unit, "reclassified", detail).await?;
 
-            let handler_due = policy.due(order.urgency, now);
+            let handler_due = topology.due(order.urgency, now);
+            order.deadline_provisional = business.provisional || handler_due.provisional;
+            let handler_due = handler_due.at;
             let held = assignments::for_order(tx, &order_id).await?;
             let mut revoked = Vec::new();
             for a in held.iter().filter(|a| a.state != AssignmentState::Revoked) {

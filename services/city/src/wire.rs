@@ -43,6 +43,7 @@ pub fn order_to_wire(o: &Order, category_name: &str) -> pb::Order {
         bounce_limit_reached: o.bounce_limit_reached,
         designated_unit: o.designated_unit.clone(),
         overdue: o.overdue,
+        deadline_provisional: o.deadline_provisional,
         urge_count: o.urge_count as u32,
         location: o.location.map(|l| pb::Location {
             latitude: l.latitude,

@@ -99,7 +99,19 @@ impl std::fmt::Display for Date {
 pub struct Calendar {
     pub holidays: BTreeSet<Date>,
     pub workdays: BTreeSet<Date>,
+    /// The years the lists cover, first and last, when the calendar says;
+    /// a day past them is counted Monday to Friday and marks a deadline
+    /// provisional. `None`: the lists are taken as complete.
+    pub years: Option<(i32, i32)>,
 }
+
+/// The name a topology gives the calendar shipped with the mesh:
+/// `calendar = "builtin:china"`.
+pub const CHINA: &str = "builtin:china";
+
+/// China's holidays and make-up working days from the State Council's
+/// notices, as shipped (`services/core/calendar/china.toml`).
+const CHINA_TOML: &str = include_str!("../calendar/china.toml");
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -108,6 +120,35 @@ pub(crate) struct RawCalendar {
     holidays: Vec<String>,
     #[serde(default)]
     workdays: Vec<String>,
+    #[serde(default)]
+    years: Option<[i32; 2]>,
+}
+
+/// Where `n` working days from an instant end, and what was passed over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkingSpan {
+    pub end: Micros,
+    /// The days passed over and why, in order.
+    pub skipped: Vec<(Date, DayOff)>,
+    /// Some day counted lies in a year the calendar does not cover: the end
+    /// may move when that year's notice is published.
+    pub provisional: bool,
+}
+
+/// Why a day is not worked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayOff {
+    Weekend,
+    Holiday,
+}
+
+impl DayOff {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DayOff::Weekend => "weekend",
+            DayOff::Holiday => "public holiday",
+        }
+    }
 }
 
 impl RawCalendar {
@@ -120,10 +161,32 @@ impl RawCalendar {
                 })
                 .collect::<Result<BTreeSet<_>, _>>()
         };
-        Ok(Calendar {
+        let years = match self.years {
+            Some([first, last]) if first > last => {
+                return Err(format!("calendar.years: {first} comes after {last}"));
+            }
+            Some([first, last]) => Some((first, last)),
+            None => None,
+        };
+        let cal = Calendar {
             holidays: parse(&self.holidays, "holidays")?,
             workdays: parse(&self.workdays, "workdays")?,
-        })
+            years,
+        };
+        if let Some(d) = cal
+            .holidays
+            .iter()
+            .chain(&cal.workdays)
+            .find(|d| !cal.covers(d.year))
+        {
+            return Err(format!("calendar: {d} lies outside its years"));
+        }
+        if let Some(d) = cal.workdays.iter().find(|d| d.weekday() < 5) {
+            return Err(format!(
+                "calendar.workdays: {d} is a weekday; list only weekend days worked (调休)"
+            ));
+        }
+        Ok(cal)
     }
 }
 
@@ -139,27 +202,63 @@ impl Calendar {
         raw.build().map_err(err)
     }
 
-    /// A weekday that is no holiday, or a listed make-up working day.
-    pub fn is_working_day(&self, d: Date) -> bool {
-        if self.workdays.contains(&d) {
-            return true;
-        }
-        d.weekday() < 5 && !self.holidays.contains(&d)
+    /// The calendar shipped with the mesh: China's public holidays and
+    /// make-up working days, 2020 to the latest year the State Council has
+    /// published (see `services/core/calendar/generate.py`).
+    pub fn china() -> Calendar {
+        // Checked by this crate's tests; a broken table fails them all.
+        Calendar::parse(CHINA, CHINA_TOML).unwrap_or_default()
     }
 
-    /// The instant `n` working days after `start`: the same time of day on
-    /// the n-th working day after the start's date.
-    pub fn add_working_days(&self, start: Micros, n: u32) -> Micros {
+    /// Whether the lists hold `year`.
+    pub fn covers(&self, year: i32) -> bool {
+        self.years
+            .is_none_or(|(first, last)| (first..=last).contains(&year))
+    }
+
+    /// Whether `d` is worked, and if not, why.
+    pub fn day_off(&self, d: Date) -> Option<DayOff> {
+        if self.workdays.contains(&d) {
+            return None;
+        }
+        if self.holidays.contains(&d) {
+            return Some(DayOff::Holiday);
+        }
+        (d.weekday() >= 5).then_some(DayOff::Weekend)
+    }
+
+    /// A weekday that is no holiday, or a listed make-up working day.
+    pub fn is_working_day(&self, d: Date) -> bool {
+        self.day_off(d).is_none()
+    }
+
+    /// `n` working days after `start`: the same time of day on the n-th
+    /// working day after the start's date, the days passed over, and
+    /// whether a day counted lies beyond the calendar's years.
+    pub fn working_days_after(&self, start: Micros, n: u32) -> WorkingSpan {
         let mut d = Date::of(start);
         let time_of_day = start - d.start();
         let mut left = n;
+        let mut skipped = Vec::new();
+        let mut provisional = false;
         while left > 0 {
             d = Date::from_days(d.days() + 1);
-            if self.is_working_day(d) {
-                left -= 1;
+            provisional |= !self.covers(d.year);
+            match self.day_off(d) {
+                None => left -= 1,
+                Some(why) => skipped.push((d, why)),
             }
         }
-        d.start() + time_of_day
+        WorkingSpan {
+            end: d.start() + time_of_day,
+            skipped,
+            provisional,
+        }
+    }
+
+    /// The instant `n` working days after `start`.
+    pub fn add_working_days(&self, start: Micros, n: u32) -> Micros {
+        self.working_days_after(start, n).end
     }
 }
 
@@ -169,6 +268,56 @@ mod tests {
 
     fn d(s: &str) -> Date {
         Date::parse(s).unwrap()
+    }
+
+    #[test]
+    fn the_shipped_table_covers_2020_to_2026_as_the_notices_say() {
+        let cal = Calendar::china();
+        assert_eq!(cal.years, Some((2020, 2026)));
+        assert!(cal.holidays.len() > 200, "{} holidays", cal.holidays.len());
+        // 2025 National Day and Mid-Autumn: 1–8 October off, Sunday 28
+        // September and Saturday 11 October worked.
+        for day in 1..=8 {
+            let date = d(&format!("2025-10-{day:02}"));
+            assert_eq!(cal.day_off(date), Some(DayOff::Holiday), "{date}");
+        }
+        assert!(cal.is_working_day(d("2025-09-28")));
+        assert!(cal.is_working_day(d("2025-10-11")));
+        assert!(!cal.is_working_day(d("2025-10-12")), "an ordinary Sunday");
+        // 2026 Spring Festival: 15–23 February off, Saturdays 14 and 28
+        // February worked.
+        assert_eq!(cal.day_off(d("2026-02-16")), Some(DayOff::Holiday));
+        assert_eq!(cal.day_off(d("2026-02-23")), Some(DayOff::Holiday));
+        assert!(cal.is_working_day(d("2026-02-14")));
+        assert!(cal.is_working_day(d("2026-02-28")));
+        // 2020: the Spring Festival extended to 2 February.
+        assert_eq!(cal.day_off(d("2020-01-31")), Some(DayOff::Holiday));
+        assert!(cal.covers(2026) && !cal.covers(2027) && !cal.covers(2019));
+    }
+
+    #[test]
+    fn a_span_into_an_uncovered_year_counts_weekdays_and_is_provisional() {
+        let cal = Calendar::china();
+        // Wednesday 2026-12-30 10:00 + 3 working days: Thu 31 (2026), then
+        // Fri 1 January 2027 (no notice: a weekday), Mon 4.
+        let wed = d("2026-12-30").start() + 10 * HOUR;
+        let span = cal.working_days_after(wed, 3);
+        assert_eq!(span.end, d("2027-01-04").start() + 10 * HOUR);
+        assert!(span.provisional);
+        assert_eq!(
+            span.skipped,
+            vec![(d("2027-01-02"), DayOff::Weekend), (d("2027-01-03"), DayOff::Weekend)]
+        );
+        let inside = cal.working_days_after(d("2026-12-01").start(), 3);
+        assert!(!inside.provisional);
+    }
+
+    #[test]
+    fn a_calendar_file_is_checked() {
+        let bad = |src: &str| Calendar::parse("c.toml", src).unwrap_err().problem;
+        assert!(bad("years = [2027, 2026]").contains("comes after"));
+        assert!(bad("years = [2026, 2026]\nholidays = [\"2025-10-01\"]").contains("outside its years"));
+        assert!(bad("workdays = [\"2026-10-09\"]").contains("is a weekday"));
     }
 
     #[test]
@@ -196,6 +345,7 @@ mod tests {
         let cal = Calendar {
             holidays: [d("2026-10-01"), d("2026-10-02"), d("2026-10-05")].into(),
             workdays: [d("2026-10-10")].into(),
+            years: None,
         };
         // Friday 2026-09-25 10:00 Shanghai + 3 working days: Mon 28, Tue 29, Wed 30.
         let fri = d("2026-09-25").start() + 10 * HOUR;

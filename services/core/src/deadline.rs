@@ -2,7 +2,7 @@
 //! from intake and is never reset; each lead assignment has a handler clock
 //! that drives the warning, the breach and the escalation after it.
 
-use crate::calendar::Calendar;
+use crate::calendar::{Calendar, Date, DayOff};
 use crate::clock::{DAY, Micros};
 use crate::model::{Urgency, WhistleKind};
 use crate::policy::Policy;
@@ -11,16 +11,43 @@ fn minutes(m: f64) -> Micros {
     (m * 60_000_000.0).round() as Micros
 }
 
+/// The end of a clock: when, the days its count passed over, and whether
+/// it ran into a year the calendar does not cover (the deadline may move
+/// when that year's holidays are published).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub at: Micros,
+    pub skipped: Vec<(Date, DayOff)>,
+    pub provisional: bool,
+}
+
 /// The end of a clock started at `start` for `urgency`: natural time, or
-/// working days for day-based limits when the policy says so.
-pub fn due(policy: &Policy, calendar: &Calendar, urgency: Urgency, start: Micros) -> Micros {
+/// working days for day-based limits when the policy says so. The one
+/// deadline function of the mesh; services reach it through
+/// [`crate::Topology::due`], which brings the topology's calendar.
+pub fn due(policy: &Policy, calendar: &Calendar, urgency: Urgency, start: Micros) -> Due {
     let limit = policy.limit(urgency);
-    let day_based = matches!(urgency, Urgency::General | Urgency::Complex);
-    if policy.working_days && day_based && limit % DAY == 0 {
-        calendar.add_working_days(start, (limit / DAY) as u32)
+    if counts_working_days(policy, urgency) {
+        let span = calendar.working_days_after(start, (limit / DAY) as u32);
+        Due {
+            at: span.end,
+            skipped: span.skipped,
+            provisional: span.provisional,
+        }
     } else {
-        start + limit
+        Due {
+            at: start + limit,
+            skipped: Vec::new(),
+            provisional: false,
+        }
     }
+}
+
+/// Whether `urgency`'s limit is counted in working days: a whole number of
+/// days (general, complex) under a working-day policy. Hours run on.
+pub fn counts_working_days(policy: &Policy, urgency: Urgency) -> bool {
+    let day_based = matches!(urgency, Urgency::General | Urgency::Complex);
+    policy.working_days && day_based && policy.limit(urgency) % DAY == 0
 }
 
 /// The deadlines of one handler clock.
@@ -78,17 +105,16 @@ pub fn check_in_due(policy: &Policy, kind: WhistleKind, whistled: Micros) -> Mic
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calendar::Date;
     use crate::clock::{HOUR, MINUTE};
 
     #[test]
     fn each_urgency_has_its_natural_limit() {
         let p = Policy::default();
         let c = Calendar::default();
-        assert_eq!(due(&p, &c, Urgency::Emergency, 0), 2 * HOUR);
-        assert_eq!(due(&p, &c, Urgency::Utility, 0), 24 * HOUR);
-        assert_eq!(due(&p, &c, Urgency::General, 0), 7 * DAY);
-        assert_eq!(due(&p, &c, Urgency::Complex, 0), 15 * DAY);
+        assert_eq!(due(&p, &c, Urgency::Emergency, 0).at, 2 * HOUR);
+        assert_eq!(due(&p, &c, Urgency::Utility, 0).at, 24 * HOUR);
+        assert_eq!(due(&p, &c, Urgency::General, 0).at, 7 * DAY);
+        assert_eq!(due(&p, &c, Urgency::Complex, 0).at, 15 * DAY);
     }
 
     #[test]
@@ -101,11 +127,11 @@ mod tests {
         let mon = Date::parse("2026-11-16").unwrap().start() + 9 * HOUR;
         // 7 working days from Monday: Tue..Fri (4), Mon..Wed (3) → Wednesday next week.
         assert_eq!(
-            due(&p, &c, Urgency::General, mon),
+            due(&p, &c, Urgency::General, mon).at,
             Date::parse("2026-11-25").unwrap().start() + 9 * HOUR
         );
-        assert_eq!(due(&p, &c, Urgency::Emergency, mon), mon + 2 * HOUR);
-        assert_eq!(due(&p, &c, Urgency::Utility, mon), mon + 24 * HOUR);
+        assert_eq!(due(&p, &c, Urgency::Emergency, mon).at, mon + 2 * HOUR);
+        assert_eq!(due(&p, &c, Urgency::Utility, mon).at, mon + 24 * HOUR);
     }
 
     #[test]

@@ -155,11 +155,6 @@ impl Policy {
         (secs * SECOND as f64).round() as Micros
     }
 
-    /// Deadline of a clock started at `start`.
-    pub fn due(&self, urgency: Urgency, start: Micros) -> Micros {
-        start + self.limit(urgency)
-    }
-
     fn hours(h: f64) -> Micros {
         (h * HOUR as f64).round() as Micros
     }
@@ -277,7 +272,6 @@ mod tests {
         assert_eq!(p.limit(Urgency::Utility), 24 * HOUR);
         assert_eq!(p.limit(Urgency::General), 7 * DAY);
         assert_eq!(p.limit(Urgency::Complex), 15 * DAY);
-        assert_eq!(p.due(Urgency::Emergency, 5), 5 + 2 * HOUR);
     }
 
     #[test]

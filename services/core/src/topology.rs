@@ -95,7 +95,8 @@ struct RawArea {
     addresses: Vec<String>,
 }
 
-/// `calendar = "file.toml"` or an inline `[calendar]` table.
+/// `calendar = "file.toml"`, `calendar = "builtin:china"` (the table
+/// shipped with the mesh) or an inline `[calendar]` table.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum CalendarSpec {
@@ -291,6 +292,7 @@ impl Topology {
         raw.policy.validate().map_err(|p| err(0, p))?;
         let (calendar, calendar_file) = match &raw.calendar {
             None => (Calendar::default(), None),
+            Some(CalendarSpec::File(f)) if f == crate::calendar::CHINA => (Calendar::china(), None),
             Some(CalendarSpec::File(f)) => (Calendar::default(), Some(f.clone())),
             Some(CalendarSpec::Inline(c)) => (c.build().map_err(|p| err(0, p))?, None),
         };
@@ -574,8 +576,8 @@ impl Topology {
     }
 
     /// The deadline of a clock started at `start` for `urgency`, by policy
-    /// and calendar.
-    pub fn due(&self, urgency: Urgency, start: crate::Micros) -> crate::Micros {
+    /// and calendar: every service's one way to a time limit.
+    pub fn due(&self, urgency: Urgency, start: crate::Micros) -> crate::deadline::Due {
         crate::deadline::due(&self.policy, &self.calendar, urgency, start)
     }
 

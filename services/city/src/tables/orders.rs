@@ -38,6 +38,9 @@ pub struct Order {
     pub designated_unit: String,
     /// A lead's handler clock passed its limit before the reply.
     pub overdue: bool,
+    /// A deadline of the order ran into a year the calendar does not cover
+    /// (counted Monday to Friday): it may move once that year is published.
+    pub deadline_provisional: bool,
     pub urge_count: i64,
     /// Where the requester said the request is, if they gave a location.
     pub location: Option<Location>,
@@ -92,6 +95,7 @@ impl Order {
             bounce_limit_reached: false,
             designated_unit: String::new(),
             overdue: false,
+            deadline_provisional: false,
             urge_count: 0,
             location: None,
             community_unit: String::new(),
@@ -120,7 +124,7 @@ pub(crate) const COLUMNS: &str = "order_id, state, kind, channel, category_code,
     requester_ref, territory_unit, received_us, due_us, answer, seq, reopen_count, callback_resolved, \
     callback_satisfaction, callback_us, closed_us, disposition, duplicate_of, redirect_count, \
     bounce_limit_reached, designated_unit, overdue, urge_count, latitude, longitude, community_unit, \
-    near_boundary_units, trace_parent, mood";
+    near_boundary_units, trace_parent, mood, deadline_provisional";
 
 pub(crate) fn from_row(r: AnyRow) -> Result<Order> {
     let resolved: Option<i64> = r.try_get("callback_resolved")?;
@@ -176,6 +180,7 @@ pub(crate) fn from_row(r: AnyRow) -> Result<Order> {
         bounce_limit_reached: r.try_get::<i64, _>("bounce_limit_reached")? != 0,
         designated_unit: r.try_get("designated_unit")?,
         overdue: r.try_get::<i64, _>("overdue")? != 0,
+        deadline_provisional: r.try_get::<i64, _>("deadline_provisional")? != 0,
         urge_count: r.try_get("urge_count")?,
         location: match (r.try_get("latitude")?, r.try_get("longitude")?) {
             (Some(latitude), Some(longitude)) => Some(Location {
@@ -200,7 +205,7 @@ pub(crate) fn from_row(r: AnyRow) -> Result<Order> {
 
 pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)"
+        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)"
     )))
     // Not cached: sqlx's Any driver binds a NULL f64 as float4, so a cached
     // statement first run without a location refuses the next location's
@@ -239,6 +244,7 @@ pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(o.near_boundary_units.join(" "))
     .bind(&o.trace_parent)
     .bind(o.mood.map(|m| m.as_str()).unwrap_or(""))
+    .bind(o.deadline_provisional as i64)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -274,7 +280,7 @@ pub async fn update(conn: &mut Conn, o: &Order) -> Result<()> {
          callback_satisfaction = $6, callback_us = $7, closed_us = $8, answer = $9, \
          category_code = $10, urgency = $11, catalogue_version = $12, territory_unit = $13, due_us = $14, \
          redirect_count = $15, bounce_limit_reached = $16, designated_unit = $17, overdue = $18, \
-         urge_count = $19 WHERE order_id = $1",
+         urge_count = $19, deadline_provisional = $20 WHERE order_id = $1",
     )
     .bind(&o.order_id)
     .bind(o.state.as_str())
@@ -295,6 +301,7 @@ pub async fn update(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(&o.designated_unit)
     .bind(o.overdue as i64)
     .bind(o.urge_count)
+    .bind(o.deadline_provisional as i64)
     .execute(&mut *conn)
     .await?;
     Ok(())
