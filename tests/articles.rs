@@ -14,7 +14,11 @@ const HOUR: i64 = 3_600_000_000;
 /// topologies do) on the shipped calendar.
 fn working_day_city() -> String {
     let t = hotline::DEMO_TOPOLOGY.replace("working_days = false", "working_days = true");
-    assert_ne!(t, hotline::DEMO_TOPOLOGY, "the demo city names working_days");
+    assert_ne!(
+        t,
+        hotline::DEMO_TOPOLOGY,
+        "the demo city names working_days"
+    );
     t
 }
 
@@ -91,6 +95,161 @@ mesh_test! {
         assert_eq!(at(&o.due_time), shanghai("2027-01-18", 9));
         assert!(o.deadline_provisional, "counted into an unpublished year");
         assert!(c.order(&o.order_id).await.unwrap().deadline_provisional);
+        t.stop().await;
+    }
+}
+
+/// A garbage complaint at 8 West Arcade (t-market leads): its order.
+async fn garbage_at_the_market(c: &hotline::client::MeshClient) -> Order {
+    c.submit(submit(
+        "sanitation.garbage",
+        "8 West Arcade",
+        RequestKind::Complaint,
+    ))
+    .await
+    .unwrap()
+}
+
+/// t-market accepts, contacts and replies resolved; the order is replied.
+async fn handled(c: &hotline::client::MeshClient, id: &str) {
+    c.wait_assignment("t-market", id, 1, WAIT).await.unwrap();
+    c.handle("t-market", id, 1, ReplyOutcome::Resolved)
+        .await
+        .unwrap();
+    c.wait_order_state(id, OrderState::Replied, WAIT)
+        .await
+        .unwrap();
+}
+
+fn rate(r: &Option<Rate>) -> (f64, u64) {
+    let r = r.unwrap();
+    (r.numerator, r.denominator)
+}
+
+mesh_test! {
+    /// Art. 23: an order its handler accepted and contacted but never
+    /// replied to is called back when its time limit ends. Before then a
+    /// callback is refused (FAILED_PRECONDITION) and nothing changes; at
+    /// the limit the centre's timer says the callback is due; the callback
+    /// counts as unresolved whatever the requester says, the order stays
+    /// with its handler, and the unit's resolution rate carries it — a unit
+    /// cannot keep a perfect score by never replying.
+    async fn art23_an_unreplied_order_is_called_back_at_its_limit_and_counts_unresolved(store) {
+        let t = virtual_mesh(store).await;
+        let c = &t.client;
+        let o = garbage_at_the_market(c).await;
+        let id = o.order_id.clone();
+        let due = at(&o.due_time);
+        c.wait_assignment("t-market", &id, 1, WAIT).await.unwrap();
+        c.accept("t-market", &id, 1, &request_id()).await.unwrap();
+        c.contact("t-market", &id, 1, "confirm the place").await.unwrap();
+
+        c.advance_to(due - 1).await.unwrap();
+        let before = c.order(&id).await.unwrap();
+        assert!(actions(&before, "callback_due").is_empty(), "not before the limit");
+        let refused = c
+            .callback(&id, true, Satisfaction::Satisfied)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+        assert!(refused.message().contains("time limit"), "{}", refused.message());
+        assert_eq!(c.order(&id).await.unwrap(), before, "a refused callback changes nothing");
+
+        c.advance_to(due).await.unwrap();
+        let o = c.order(&id).await.unwrap();
+        assert_eq!(actions(&o, "callback_due"), vec!["city"]);
+        let o = c.callback(&id, true, Satisfaction::Satisfied).await.unwrap();
+        let cb = o.callback.unwrap();
+        assert!(!cb.resolved, "without a reply it is unresolved");
+        assert_eq!(actions(&o, "called_back_unreplied"), vec!["city"]);
+        assert_eq!(o.state, OrderState::InProgress as i32, "still with its handler");
+        assert!(o.closed_time.is_none());
+
+        let s = c
+            .scorecard("t-market", "t-market", &o.received_time.as_ref().map(|ts| {
+                let d = Date::of(micros(ts));
+                format!("{:04}-{:02}", d.year, d.month)
+            }).unwrap(), ScorecardScope::Own)
+            .await
+            .unwrap();
+        assert_eq!(rate(&s.resolution), (0.0, 1), "one callback, unresolved");
+
+        // The late reply is called back too, at once (its limit has passed).
+        c.reply("t-market", &id, 1, ReplyOutcome::Resolved, "cleared")
+            .await
+            .unwrap();
+        c.wait_order_state(&id, OrderState::Replied, WAIT).await.unwrap();
+        c.advance_to(due + 1).await.unwrap();
+        assert_eq!(actions(&c.order(&id).await.unwrap(), "callback_due").len(), 2);
+        let o = c.callback(&id, true, Satisfaction::Satisfied).await.unwrap();
+        assert_eq!(o.state, OrderState::Closed as i32);
+        t.stop().await;
+    }
+
+    /// Art. 23 and DESIGN.md §8: by default (`callback_at = "limit"`) a
+    /// replied order's callback falls due when the time limit ends, not at
+    /// the reply; with `callback_at = "reply"` it falls due at the reply.
+    async fn art23_a_replied_order_is_called_back_when_its_limit_ends_by_default(store) {
+        for policy in ["limit", "reply"] {
+            let topology = hotline::DEMO_TOPOLOGY
+                .replace("callback_at = \"limit\"", &format!("callback_at = \"{policy}\""));
+            let t = TestMesh::start(
+                store,
+                Spec {
+                    virtual_clock: Some(T0),
+                    topology: Some(topology),
+                    ..Spec::default()
+                },
+            )
+            .await;
+            let c = &t.client;
+            let o = garbage_at_the_market(c).await;
+            let (id, due) = (o.order_id.clone(), at(&o.due_time));
+            handled(c, &id).await;
+            c.advance_to(t0() + HOUR).await.unwrap();
+            let early = actions(&c.order(&id).await.unwrap(), "callback_due").len();
+            assert_eq!(early, (policy == "reply") as usize, "{policy}: at the reply");
+            c.advance_to(due - 1).await.unwrap();
+            let o = c.order(&id).await.unwrap();
+            assert_eq!(actions(&o, "callback_due").len(), early, "{policy}: before the limit");
+            c.advance_to(due).await.unwrap();
+            let o = c.order(&id).await.unwrap();
+            assert_eq!(actions(&o, "callback_due").len(), 1, "{policy}: once");
+            t.stop().await;
+        }
+    }
+}
+
+mesh_test! {
+    /// Art. 11(3): a request repeating a finished (办理完毕) one of the same
+    /// requester, place and matter, with no new facts or reasons, is not
+    /// taken again: it is disposed of as a duplicate linked to the closed
+    /// order, and the requester is told why. With new facts it is a new
+    /// order.
+    async fn art11_a_repeat_of_a_finished_request_is_a_duplicate(store) {
+        let t = virtual_mesh(store).await;
+        let c = &t.client;
+        let first = garbage_at_the_market(c).await.order_id;
+        handled(c, &first).await;
+        let closed = c.callback(&first, true, Satisfaction::Satisfied).await.unwrap();
+        assert_eq!(closed.state, OrderState::Closed as i32);
+        // Four days on: past the 72 h window for open orders, inside the
+        // 30 days for finished ones.
+        c.advance_to(t0() + 96 * HOUR).await.unwrap();
+        let again = garbage_at_the_market(c).await;
+        assert_eq!(again.state, OrderState::Disposed as i32);
+        assert_eq!(again.disposition, Disposition::Duplicate as i32);
+        assert_eq!(again.duplicate_of, first);
+        assert!(again.answer.contains("Art. 11(3)"), "{}", again.answer);
+        assert!(again.assignments.is_empty(), "nothing dispatched");
+        let new_facts = c
+            .submit(SubmitRequestRequest {
+                new_facts: true,
+                ..submit("sanitation.garbage", "8 West Arcade", RequestKind::Complaint)
+            })
+            .await
+            .unwrap();
+        assert_eq!(new_facts.state, OrderState::Dispatched as i32);
         t.stop().await;
     }
 }

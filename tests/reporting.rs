@@ -86,12 +86,17 @@ async fn scripted_month(c: &MeshClient) -> Vec<String> {
         called_back(c, &o2, !first, s).await;
     }
 
+    // The same place and matter as o1, which is closed: new facts (a new
+    // pile), or Art. 11(3) makes it a duplicate of o1.
     let o3 = c
-        .submit(submit(
-            "sanitation.garbage",
-            "8 West Arcade",
-            RequestKind::Complaint,
-        ))
+        .submit(SubmitRequestRequest {
+            new_facts: true,
+            ..submit(
+                "sanitation.garbage",
+                "8 West Arcade",
+                RequestKind::Complaint,
+            )
+        })
         .await
         .unwrap()
         .order_id;

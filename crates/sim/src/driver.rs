@@ -132,8 +132,9 @@ enum Done {
         whistle_id: String,
         district: String,
     },
-    /// The callback found the order not yet replied.
-    NotReplied,
+    /// The callback found the order neither replied nor at its time
+    /// limit, which ends then.
+    NotReplied(Micros),
     Refused(tonic::Code),
 }
 
@@ -155,7 +156,6 @@ struct Sim {
     /// Lead (unit, epoch) turns already scheduled.
     known: BTreeSet<(String, u64)>,
     in_hand: BTreeSet<String>,
-    callback_pending: bool,
     /// Rulings made on the order so far.
     rulings: u32,
     seq: u64,
@@ -229,6 +229,18 @@ fn leads(o: &pb::Order) -> impl Iterator<Item = &pb::Assignment> {
     o.assignments.iter().filter(|a| {
         a.role == AssignmentRole::Lead as i32 && a.state != AssignmentState::Revoked as i32
     })
+}
+
+fn at(t: &Option<prost_types::Timestamp>) -> Micros {
+    t.as_ref().map(micros).unwrap_or(0)
+}
+
+/// When the order's time limit ends, as the centre counts it for the
+/// callback (Art. 23): the later of its deadline and its live leads'.
+fn time_limit(o: &pb::Order) -> Micros {
+    leads(o)
+        .map(|a| at(&a.due_time))
+        .fold(at(&o.due_time), Micros::max)
 }
 
 /// The handler type the published shares use.
@@ -515,7 +527,14 @@ impl<'a> Driver<'a> {
             order_id: order.order_id.clone(),
             rng,
             urgency,
-            limit: self.topology.policy.limit(urgency),
+            // A request's own limit (working days where the policy counts
+            // them); a proactive task's work is paced by its urgency's limit,
+            // not by its task window.
+            limit: if task {
+                self.topology.policy.limit(urgency)
+            } else {
+                (time_limit(&order) - at(&order.received_time)).max(MINUTE)
+            },
             received: order.received_time.as_ref().map(micros).unwrap_or(self.now),
             ambiguous,
             duty_list: item.is_some_and(|i| i.duty_list),
@@ -525,13 +544,17 @@ impl<'a> Driver<'a> {
             truth,
             known: BTreeSet::new(),
             in_hand: BTreeSet::new(),
-            callback_pending: false,
             rulings: 0,
             seq: 0,
             arrival: a,
             task,
         };
         self.orders.insert(key, sim);
+        if !task {
+            // Art. 23: every dispatched order is called back once its time
+            // limit ends, replied or not.
+            self.callback_after(key, time_limit(&order));
+        }
         self.turns(key, &order);
     }
 
@@ -742,8 +765,14 @@ impl<'a> Driver<'a> {
             }
             Ev::Reply { unit, .. } => {
                 self.released(key, &unit);
-                if !refused && !self.orders[&key].task {
-                    self.callback_soon(key);
+                // The centre calls back at the reply where the policy says
+                // so, and at once after a reply past the limit; otherwise
+                // the callback at the limit stands.
+                let sim = &self.orders[&key];
+                let at_reply = self.topology.policy.callback_at == "reply"
+                    || self.now >= sim.received + sim.limit;
+                if !refused && !sim.task && at_reply {
+                    self.callback_after(key, self.now);
                 }
             }
             Ev::Object {
@@ -779,18 +808,28 @@ impl<'a> Driver<'a> {
                 }
             }
             Ev::Callback { tries, .. } => {
-                let sim = self.orders.get_mut(&key).expect("admitted");
-                sim.callback_pending = false;
                 match done {
                     Done::Order(o) if o.state == OrderState::Reopened as i32 => {
                         self.schedule(key, 1.0, Ev::Refresh);
                     }
-                    Done::NotReplied if tries < 12 => {
+                    // Reopened and dispatched again (a callback on an
+                    // unreplied order leaves its limit behind it): the
+                    // new round's leads take their turns, and it is called
+                    // back at its own limit.
+                    Done::Order(o) if o.state == OrderState::Dispatched as i32 => {
+                        let limit = time_limit(&o);
+                        if limit > self.now {
+                            self.turns(key, &o);
+                            self.callback_after(key, limit);
+                        }
+                    }
+                    Done::NotReplied(limit) if tries < 12 => {
+                        let sim = self.orders.get_mut(&key).expect("admitted");
                         let seed = sim.rng.next_u64();
-                        sim.callback_pending = true;
+                        let wait = ((limit - self.now) / MINUTE).max(360) as f64;
                         self.schedule(
                             key,
-                            360.0,
+                            wait,
                             Ev::Callback {
                                 seed,
                                 tries: tries + 1,
@@ -910,15 +949,13 @@ impl<'a> Driver<'a> {
         }
     }
 
-    fn callback_soon(&mut self, key: u64) {
+    /// A callback some time after `from` (the citizen's reachability, the
+    /// centre's queue), at `from` or later.
+    fn callback_after(&mut self, key: u64, from: Micros) {
         let hours = self.behaviours.citizen.callback_hours;
         let sim = self.orders.get_mut(&key).expect("admitted");
-        if sim.callback_pending {
-            return;
-        }
-        sim.callback_pending = true;
         let seed = sim.rng.next_u64();
-        let d = exp(&mut sim.rng, hours * 60.0);
+        let d = ((from - self.now).max(0) / MINUTE) as f64 + exp(&mut sim.rng, hours * 60.0);
         self.schedule(key, d, Ev::Callback { seed, tries: 0 });
     }
 
@@ -1213,10 +1250,28 @@ async fn execute(c: &MeshClient, behaviours: &Behaviours, sim: &Sim, ev: &Ev, no
             }
             Ev::Callback { seed, .. } => {
                 let o = call!(c.order(id))?;
-                if o.state != OrderState::Replied as i32 {
-                    return Ok(Done::NotReplied);
+                let replied = o.state == OrderState::Replied as i32;
+                let open = [
+                    OrderState::Dispatched,
+                    OrderState::InProgress,
+                    OrderState::Reopened,
+                ]
+                .iter()
+                .any(|s| *s as i32 == o.state);
+                let limit = time_limit(&o);
+                if !replied {
+                    if !open {
+                        // Called back already, or closed another way.
+                        return Ok(Done::Nothing);
+                    }
+                    if now < limit {
+                        return Ok(Done::NotReplied(limit));
+                    }
                 }
-                let resolved_reply = leads(&o).all(|a| a.outcome == ReplyOutcome::Resolved as i32);
+                // Without a reply nothing was resolved by the handler; the
+                // centre counts it unresolved whatever the citizen says.
+                let resolved_reply =
+                    replied && leads(&o).all(|a| a.outcome == ReplyOutcome::Resolved as i32);
                 let lateness = (now - sim.received) as f64 / sim.limit.max(1) as f64 - 1.0;
                 let mut rng = Rng::new(*seed);
                 let (resolved, sat) = behaviour::callback(

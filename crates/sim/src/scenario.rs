@@ -247,7 +247,9 @@ impl Scenario {
         };
         let mut t: toml::Table = toml::from_str(&src).context("topology")?;
         for key in ["boundaries", "calendar"] {
-            if let Some(toml::Value::String(f)) = t.get(key) {
+            if let Some(toml::Value::String(f)) = t.get(key)
+                && f != hotline_core::calendar::CHINA
+            {
                 let abs = std::path::absolute(dir.join(f))?;
                 t.insert(key.into(), toml::Value::String(abs.display().to_string()));
             }

@@ -139,14 +139,52 @@ pub async fn stop(conn: &mut Conn, order_id: &str, unit_id: &str) -> Result<()> 
     Ok(())
 }
 
-/// The order is replied: the callback falls due at the reply or at the end
-/// of the time limit, as policy says.
+/// When the order's time limit ends: the later of its business deadline
+/// and its live leads' handler deadlines (a reopen, a redirect or an
+/// extension moves a lead's).
+pub async fn time_limit(conn: &mut Conn, order: &Order) -> Result<Micros> {
+    Ok(assignments::for_order(conn, &order.order_id)
+        .await?
+        .iter()
+        .filter(|a| a.role.is_lead() && a.state != hotline_core::AssignmentState::Revoked)
+        .map(|a| a.due_us)
+        .fold(order.due_us, Micros::max))
+}
+
+/// Art. 23: a dispatched order is called back when its time limit ends,
+/// replied or not: armed when a lead's clock starts, at the later of the
+/// order's deadline and `lead_due`. Proactive tasks have no one to call.
+pub async fn arm_callback_at_limit(
+    conn: &mut Conn,
+    order: &Order,
+    lead_due: Micros,
+    now: Micros,
+) -> Result<()> {
+    if !order.kind.is_citizen_request() {
+        return Ok(());
+    }
+    arm_callback_timer(conn, order, order.due_us.max(lead_due), now).await
+}
+
+/// The order is replied: the callback falls due at the reply
+/// (`callback_at = "reply"`) or still at the end of the time limit
+/// (`"limit"`, the default), at once if that has passed.
 pub async fn arm_callback(ctx: &Ctx, conn: &mut Conn, order: &Order, now: Micros) -> Result<()> {
-    let due = if ctx.topology.policy.callback_at == "limit" {
-        order.due_us.max(now)
-    } else {
+    let due = if ctx.topology.policy.callback_at == "reply" {
         now
+    } else {
+        time_limit(conn, order).await?.max(now)
     };
+    arm_callback_timer(conn, order, due, now).await
+}
+
+/// The callback timer of the order's current round.
+async fn arm_callback_timer(
+    conn: &mut Conn,
+    order: &Order,
+    due: Micros,
+    now: Micros,
+) -> Result<()> {
     let timer_id = format!("{CALLBACK}:{}:{}", order.order_id, order.reopen_count);
     let t = Arm {
         timer_id: &timer_id,
@@ -236,18 +274,17 @@ impl TimerEffects for CityTimers {
             return Ok(());
         }
         if t.kind == CALLBACK {
-            if order.state == OrderState::Replied {
-                note(
-                    conn,
-                    &mut order,
-                    now,
-                    &city,
-                    "callback_due",
-                    "the centre's callback to the requester is due".into(),
-                )
-                .await?;
-                orders::update(conn, &order).await?;
-            }
+            // Art. 23: due at the end of the time limit, replied or not
+            // (or at the reply, by policy).
+            let detail = match order.state {
+                OrderState::Replied => "the centre's callback to the requester is due",
+                OrderState::Dispatched | OrderState::InProgress | OrderState::Reopened => {
+                    "the time limit has ended without a reply: the centre's callback is due"
+                }
+                _ => return Ok(()),
+            };
+            note(conn, &mut order, now, &city, "callback_due", detail.into()).await?;
+            orders::update(conn, &order).await?;
             return Ok(());
         }
         // A timer whose cause has gone (replied, superseded) does nothing.

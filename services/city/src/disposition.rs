@@ -92,8 +92,8 @@ pub fn needs_category(d: Option<&Declared>) -> bool {
     d.is_none_or(|d| d.kind == Disposition::Duplicate)
 }
 
-/// The open order a request repeats, if any, at its address or location
-/// (latitude, longitude).
+/// The order a request repeats, if any (open, or finished: Art. 11(3)),
+/// at its address or location (latitude, longitude).
 pub async fn find_repeat(
     conn: &mut Conn,
     requester_ref: &str,
@@ -102,8 +102,13 @@ pub async fn find_repeat(
     now: Micros,
     policy: &Policy,
 ) -> Result<Option<Order>> {
-    let rows =
-        orders::recent_for_requester(conn, requester_ref, policy.duplicate_since(now)).await?;
+    let rows = orders::recent_for_requester(
+        conn,
+        requester_ref,
+        policy.duplicate_since(now),
+        policy.finished_repeat_since(now),
+    )
+    .await?;
     let incoming = Incoming {
         requester_ref,
         address,
@@ -125,6 +130,7 @@ fn earlier(o: &Order) -> Earlier<'_> {
         category_code: &o.category_code,
         received_us: o.received_us,
         state: o.state,
+        closed_us: o.closed_us,
     }
 }
 

@@ -132,6 +132,10 @@ pub async fn grant(
     // The new version of the assignment, with the new handler deadline.
     record::issue(ctx, conn, order, a, now).await?;
     clocks::arm_handler_clock(ctx, conn, a, now).await?;
+    if a.role.is_lead() {
+        // The time limit ends later: so does the wait for the callback.
+        clocks::arm_callback_at_limit(conn, order, a.due_us, now).await?;
+    }
     order.overdue = clocks::any_lead_overdue(conn, &order.order_id, now).await?;
     decided(ctx, conn, a, true, now).await
 }

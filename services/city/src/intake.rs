@@ -19,6 +19,7 @@ use tonic::{Request, Response, Status};
 
 use crate::credential;
 use crate::disposition;
+use crate::history::note;
 use crate::planning::{decision_error, dispatch_notes, planned_units};
 use crate::record::{self, locked, transition};
 use crate::wire::{full_order, order_to_wire, order_with};
@@ -129,8 +130,9 @@ impl Intake {
             let key = self.key.get(tx).await?;
             let requester_ref = pseudonym(&key, &phone);
             orders::upsert_requester(tx, &requester_ref, &requester.name, &phone, now).await?;
-            // A repeat of an open order without new facts is a duplicate,
-            // whether intake said so or the centre finds it.
+            // A repeat of an open order, or of a finished one (Art. 11(3)),
+            // without new facts is a duplicate, whether intake said so or
+            // the centre finds it.
             let location = r.location.as_ref().map(|l| (l.latitude, l.longitude));
             let place = (r.address.as_str(), location);
             let repeats = match (&declared, item) {
@@ -138,9 +140,9 @@ impl Intake {
                     let found = self.repeat_of(tx, &requester_ref, place, item, now).await?;
                     Some(found.ok_or_else(|| {
                         ServiceError::FailedPrecondition(format!(
-                            "duplicate: no open order of this requester at this place in {} \
-                             within {} h",
-                            item.code, policy.duplicate_window_hours
+                            "duplicate: no order of this requester at this place in {} open \
+                             within {} h or closed within {} days",
+                            item.code, policy.duplicate_window_hours, policy.finished_repeat_days
                         ))
                     })?)
                 }
@@ -343,39 +345,66 @@ impl Intake {
             .apply_once(&scope, &r.request_id, &r, async |tx, now| {
                 let mut order = locked(tx, &order_id).await?;
                 hotline_runtime::trace::record_order(&order_id);
+                let limit = crate::clocks::time_limit(tx, &order).await?;
                 let effect = lifecycle::callback(
                     order.state,
                     r.resolved,
                     order.reopen_count as u32,
+                    now >= limit,
                     policy,
                 )?;
+                // Without a reply the order counts as unresolved, whatever
+                // the requester says (Art. 23).
+                let resolved = r.resolved && effect != CallbackEffect::Unreplied;
                 order.callback = Some(Callback {
-                    resolved: r.resolved,
+                    resolved,
                     satisfaction,
                     time_us: now,
                 });
-                let detail = format!("resolved={} satisfaction={satisfaction}", r.resolved);
-                transition(
-                    tx,
-                    &mut order,
-                    now,
-                    &caller.unit,
-                    OrderState::CalledBack,
-                    detail,
-                )
-                .await?;
+                if effect == CallbackEffect::Unreplied {
+                    let detail = format!(
+                        "no reply by the time limit ({limit}): counted unresolved; \
+                         satisfaction={satisfaction}"
+                    );
+                    note(
+                        tx,
+                        &mut order,
+                        now,
+                        &caller.unit,
+                        "called_back_unreplied",
+                        detail,
+                    )
+                    .await?;
+                } else {
+                    let detail = format!("resolved={resolved} satisfaction={satisfaction}");
+                    transition(
+                        tx,
+                        &mut order,
+                        now,
+                        &caller.unit,
+                        OrderState::CalledBack,
+                        detail,
+                    )
+                    .await?;
+                }
                 crate::clocks::callback_done(tx, &order_id).await?;
                 // Assessment counts every callback, a reopened order's too.
                 crate::tables::assessment::insert_callback(
                     tx,
                     &order_id,
                     order.seq,
-                    r.resolved,
+                    resolved,
                     satisfaction,
                     now,
                 )
                 .await?;
-                let told = format!("resolved={} satisfaction={satisfaction}", r.resolved);
+                let told = match effect {
+                    CallbackEffect::Unreplied => format!(
+                        "called back without a reply at the time limit: counted unresolved, \
+                         satisfaction={satisfaction}"
+                    ),
+                    _ => format!("resolved={resolved} satisfaction={satisfaction}"),
+                };
                 crate::requester::tell_handlers(
                     &self.ctx,
                     tx,
@@ -388,7 +417,7 @@ impl Intake {
                 match effect {
                     CallbackEffect::Close => {
                         order.closed_us = Some(now);
-                        let why = if r.resolved {
+                        let why = if resolved {
                             "resolved"
                         } else {
                             "unresolved; reopen limit reached"
@@ -452,6 +481,7 @@ impl Intake {
                         )
                         .await?;
                     }
+                    CallbackEffect::Unreplied => {}
                 }
                 orders::update(tx, &order).await?;
                 let name = self.category_name(&order.category_code);
@@ -465,9 +495,10 @@ impl Intake {
         let Some((order, now)) = recorded else {
             return Ok(answer);
         };
+        let resolved = order.callback.is_some_and(|c| c.resolved);
         let callback = hotline_runtime::metrics::CallbackLabels {
             urgency: order.urgency.as_str().to_string(),
-            resolved: r.resolved.to_string(),
+            resolved: resolved.to_string(),
             satisfaction: satisfaction.as_str().to_string(),
         };
         self.ctx.metrics.callbacks.get_or_create(&callback).inc();
@@ -479,7 +510,7 @@ impl Intake {
             let m = &self.ctx.metrics.business.intake_to_close;
             m.get_or_create(&labels).observe(seconds);
         }
-        tracing::info!(order_id = %order.order_id, resolved = r.resolved, state = %order.state, "callback recorded");
+        tracing::info!(order_id = %order.order_id, resolved, state = %order.state, "callback recorded");
         Ok(answer)
     }
 

@@ -58,6 +58,7 @@ pub async fn issue_all_scrubbed(
     assignments::upsert_all(conn, all).await?;
     let city = ctx.topology.city().id.clone();
     let mut deliveries = Vec::with_capacity(all.len());
+    let mut lead_due = None;
     for a in all {
         let message_id = match a.extensions {
             0 => format!("deliver:{}:{}:{}", a.order_id, a.unit_id, a.epoch),
@@ -70,6 +71,7 @@ pub async fn issue_all_scrubbed(
             && a.state == AssignmentState::Dispatched
         {
             crate::clocks::arm_new_lead(ctx, conn, a, now).await?;
+            lead_due = lead_due.max(Some(a.due_us));
         }
         // The city keeps the text as the requester gave it; the handler
         // reads it scrubbed of numbers, ids and the requester's name.
@@ -80,6 +82,9 @@ pub async fn issue_all_scrubbed(
         };
         let kind = hotline_core::kinds::HandoffKind::of_delivery(a.role, a.extensions > 0);
         deliveries.push((message_id, kind, request));
+    }
+    if let Some(due) = lead_due {
+        crate::clocks::arm_callback_at_limit(conn, order, due, now).await?;
     }
     let sends: Vec<_> = all
         .iter()

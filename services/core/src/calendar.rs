@@ -306,7 +306,10 @@ mod tests {
         assert!(span.provisional);
         assert_eq!(
             span.skipped,
-            vec![(d("2027-01-02"), DayOff::Weekend), (d("2027-01-03"), DayOff::Weekend)]
+            vec![
+                (d("2027-01-02"), DayOff::Weekend),
+                (d("2027-01-03"), DayOff::Weekend)
+            ]
         );
         let inside = cal.working_days_after(d("2026-12-01").start(), 3);
         assert!(!inside.provisional);
@@ -316,7 +319,9 @@ mod tests {
     fn a_calendar_file_is_checked() {
         let bad = |src: &str| Calendar::parse("c.toml", src).unwrap_err().problem;
         assert!(bad("years = [2027, 2026]").contains("comes after"));
-        assert!(bad("years = [2026, 2026]\nholidays = [\"2025-10-01\"]").contains("outside its years"));
+        assert!(
+            bad("years = [2026, 2026]\nholidays = [\"2025-10-01\"]").contains("outside its years")
+        );
         assert!(bad("workdays = [\"2026-10-09\"]").contains("is a weekday"));
     }
 

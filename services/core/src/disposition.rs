@@ -17,6 +17,8 @@ pub struct Earlier<'a> {
     pub category_code: &'a str,
     pub received_us: Micros,
     pub state: OrderState,
+    /// When it was closed, if it was.
+    pub closed_us: Option<Micros>,
 }
 
 /// The request being taken, as far as duplicate matching looks at it.
@@ -49,9 +51,13 @@ fn metres_between(p: (f64, f64), q: (f64, f64)) -> f64 {
     ((p.1 - q.1) * kx).hypot((p.0 - q.0) * ky)
 }
 
-/// The open order a request repeats, if any: the same requester, place and
-/// category, received within the duplicate window and not yet final; the
-/// latest such order when several match.
+/// The order a request repeats, if any: the same requester, place and
+/// category, and either still open and received within the duplicate
+/// window, or finished (办理完毕: closed after its callback) within the
+/// finished-repeat window (Art. 11(3): a repeat of a finished request with
+/// no new facts or reasons is not taken again); the latest such order when
+/// several match. A request that says it brings new facts is never
+/// matched (the caller does not ask).
 pub fn repeated<'a>(
     earlier: impl IntoIterator<Item = Earlier<'a>>,
     incoming: Incoming<'_>,
@@ -68,8 +74,10 @@ pub fn repeated<'a>(
                     policy,
                 )
                 && e.category_code == incoming.category_code
-                && e.received_us >= since
-                && !e.state.is_final()
+                && ((e.received_us >= since && !e.state.is_final())
+                    || (e.state == OrderState::Closed
+                        && e.closed_us
+                            .is_some_and(|c| c >= policy.finished_repeat_since(incoming.now))))
         })
         .max_by_key(|e| (e.received_us, e.order_id))
 }
@@ -94,6 +102,10 @@ pub fn told(d: Disposition, p: Particulars<'_>, reason: &str) -> String {
         (Disposition::LegalChannel, Particulars::Channel(c)) => {
             format!("to be pursued through {}", c.as_str().replace('_', " "))
         }
+        (Disposition::Duplicate, Particulars::Repeats(id, OrderState::Closed)) => format!(
+            "repeats orders/{id}, which was handled and closed; a request with no new facts \
+             or reasons is not taken again (Art. 11(3))"
+        ),
         (Disposition::Duplicate, Particulars::Repeats(id, state)) => {
             format!(
                 "repeats orders/{id}, which is {}",
@@ -126,6 +138,7 @@ mod tests {
             category_code: "road",
             received_us,
             state,
+            closed_us: None,
         }
     }
 
@@ -137,6 +150,38 @@ mod tests {
             category_code: "road",
             now,
         }
+    }
+
+    #[test]
+    fn art11_a_repeat_of_a_finished_order_matches_within_the_finished_window() {
+        let p = Policy::default();
+        let day = 24 * HOUR;
+        let now = 100 * day;
+        let closed = |id, at| Earlier {
+            closed_us: Some(at),
+            ..earlier(id, at - 10 * day, OrderState::Closed)
+        };
+        let rows = [closed("HL1", now - 40 * day), closed("HL2", now - 20 * day)];
+        let hit = repeated(rows, incoming(now), &p).unwrap();
+        assert_eq!(hit.order_id, "HL2", "closed 20 days ago, inside 30");
+        assert!(
+            repeated([rows[0]], incoming(now), &p).is_none(),
+            "closed 40 days ago"
+        );
+        // Withdrawn or answered is not 办理完毕 of a handled request.
+        let withdrawn = Earlier {
+            closed_us: Some(now - day),
+            ..earlier("HL3", now - 2 * day, OrderState::Withdrawn)
+        };
+        assert!(repeated([withdrawn], incoming(now), &p).is_none());
+        let off = Policy {
+            finished_repeat_days: 0.0,
+            ..Policy::default()
+        };
+        assert!(
+            repeated(rows, incoming(now), &off).is_none(),
+            "a window of 0 days"
+        );
     }
 
     #[test]

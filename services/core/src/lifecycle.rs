@@ -157,34 +157,50 @@ pub fn summarize(current: OrderState, leads: &[AssignmentState]) -> OrderState {
     }
 }
 
-/// What a callback does to a replied order.
+/// What a callback does to an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallbackEffect {
     Close,
     /// Dispatch again: a new epoch for each lead, a new handler clock.
     Reopen,
+    /// Called back when its time limit ended without a reply (Art. 23):
+    /// recorded and assessed as unresolved; the order stays with its
+    /// handlers, who still owe the reply.
+    Unreplied,
 }
 
-/// A callback is recorded on a replied order only. Unresolved reopens it,
-/// unless it has reached the reopen limit, when it closes unresolved.
+/// Art. 23: the centre calls back a replied order, and a dispatched order
+/// whose time limit has ended, replied or not. On a replied order,
+/// unresolved reopens it, unless it has reached the reopen limit, when it
+/// closes unresolved. On an unreplied one the callback counts as
+/// unresolved whatever the requester says, and changes nothing else.
 pub fn callback(
     state: OrderState,
     resolved: bool,
     reopen_count: u32,
+    limit_ended: bool,
     policy: &Policy,
 ) -> Result<CallbackEffect, TransitionError> {
-    if state != OrderState::Replied {
-        return Err(TransitionError {
-            action: "record a callback on",
-            subject: "an order",
-            from: state.to_string(),
-            reason: "callbacks follow the handlers' reply",
-        });
-    }
-    if resolved || reopen_count >= policy.max_reopens {
-        Ok(CallbackEffect::Close)
-    } else {
-        Ok(CallbackEffect::Reopen)
+    let refused = |reason| TransitionError {
+        action: "record a callback on",
+        subject: "an order",
+        from: state.to_string(),
+        reason,
+    };
+    match state {
+        OrderState::Replied if resolved || reopen_count >= policy.max_reopens => {
+            Ok(CallbackEffect::Close)
+        }
+        OrderState::Replied => Ok(CallbackEffect::Reopen),
+        OrderState::Dispatched | OrderState::InProgress | OrderState::Reopened if limit_ended => {
+            Ok(CallbackEffect::Unreplied)
+        }
+        OrderState::Dispatched | OrderState::InProgress | OrderState::Reopened => Err(refused(
+            "an order without a reply is called back when its time limit ends (Art. 23)",
+        )),
+        _ => Err(refused(
+            "callbacks follow the handlers' reply or the end of the time limit",
+        )),
     }
 }
 
@@ -288,19 +304,42 @@ mod tests {
     #[test]
     fn callback_rules() {
         let p = Policy::default();
-        assert_eq!(
-            callback(OrderState::Replied, true, 0, &p).unwrap(),
-            CallbackEffect::Close
-        );
-        assert_eq!(
-            callback(OrderState::Replied, false, 0, &p).unwrap(),
-            CallbackEffect::Reopen
-        );
-        assert_eq!(
-            callback(OrderState::Replied, false, p.max_reopens, &p).unwrap(),
-            CallbackEffect::Close
-        );
-        assert!(callback(OrderState::InProgress, true, 0, &p).is_err());
+        for limit_ended in [false, true] {
+            let cb = |state, resolved, reopens| callback(state, resolved, reopens, limit_ended, &p);
+            assert_eq!(
+                cb(OrderState::Replied, true, 0).unwrap(),
+                CallbackEffect::Close
+            );
+            assert_eq!(
+                cb(OrderState::Replied, false, 0).unwrap(),
+                CallbackEffect::Reopen
+            );
+            assert_eq!(
+                cb(OrderState::Replied, false, p.max_reopens).unwrap(),
+                CallbackEffect::Close
+            );
+            for unreplied in [
+                OrderState::Dispatched,
+                OrderState::InProgress,
+                OrderState::Reopened,
+            ] {
+                for resolved in [false, true] {
+                    let effect = cb(unreplied, resolved, 0);
+                    if limit_ended {
+                        assert_eq!(effect.unwrap(), CallbackEffect::Unreplied, "{unreplied}");
+                    } else {
+                        assert!(effect.is_err(), "{unreplied} before its limit");
+                    }
+                }
+            }
+            for done in [
+                OrderState::Closed,
+                OrderState::Answered,
+                OrderState::Withdrawn,
+            ] {
+                assert!(cb(done, true, 0).is_err(), "{done}");
+            }
+        }
     }
 
     /// A step against a model order with two leads.
@@ -348,8 +387,9 @@ mod tests {
                         }
                         order = summarize(order, &leads);
                     }
-                    Step::Callback(resolved) => match callback(order, resolved, reopens, &policy) {
+                    Step::Callback(resolved) => match callback(order, resolved, reopens, false, &policy) {
                         Ok(CallbackEffect::Close) => order = OrderState::Closed,
+                        Ok(CallbackEffect::Unreplied) => prop_assert!(false, "the limit has not ended"),
                         Ok(CallbackEffect::Reopen) => {
                             reopens += 1;
                             leads = [S::Dispatched, S::Dispatched];

@@ -32,7 +32,10 @@ pub struct Policy {
     /// An extension moves a deadline by at most this many days; a request
     /// for more is refused (INVALID_ARGUMENT), approval or not.
     pub max_extension_days: f64,
-    /// When the centre's callback falls due: "reply" or "limit".
+    /// When the centre's callback falls due (Art. 23): "limit" (the
+    /// default, DESIGN.md §8: when the time limit ends, replied or not) or
+    /// "reply" (a replied order at once; an unreplied one still at the
+    /// limit).
     pub callback_at: String,
     /// Response (Art. 15, 32): accept within this window after dispatch…
     pub accept_window_minutes: f64,
@@ -60,6 +63,10 @@ pub struct Policy {
     /// A request repeating an open order of the same requester, location
     /// and category received within this window is a duplicate (Art. 11).
     pub duplicate_window_hours: f64,
+    /// A request repeating an order of the same requester, place and
+    /// category that was closed (办理完毕) within this many days, and
+    /// bringing no new facts or reasons, is a duplicate too (Art. 11(3)).
+    pub finished_repeat_days: f64,
     /// Two located requests this close (metres) are at the same place.
     pub duplicate_radius_meters: f64,
     /// A handler's inbox events (WatchAssignments) are kept this many days
@@ -114,7 +121,7 @@ impl Default for Policy {
             escalation_grace_fraction: 0.5,
             extension_approval: false,
             max_extension_days: 15.0,
-            callback_at: "reply".into(),
+            callback_at: "limit".into(),
             accept_window_minutes: 60.0,
             emergency_accept_window_minutes: 15.0,
             contact_window_minutes: 120.0,
@@ -128,6 +135,7 @@ impl Default for Policy {
             bounce_limit: 3,
             arbitration: Arbitration::City,
             duplicate_window_hours: 72.0,
+            finished_repeat_days: 30.0,
             duplicate_radius_meters: 100.0,
             inbox_retention_days: 30.0,
             requester_token_days: 90.0,
@@ -177,6 +185,12 @@ impl Policy {
     /// The earliest receipt time of an order a request at `now` may repeat.
     pub fn duplicate_since(&self, now: Micros) -> Micros {
         now - Self::hours(self.duplicate_window_hours)
+    }
+
+    /// The earliest closing time of a finished order a request at `now`
+    /// may repeat.
+    pub fn finished_repeat_since(&self, now: Micros) -> Micros {
+        now - (self.finished_repeat_days * DAY as f64).round() as Micros
     }
 
     pub(crate) fn validate(&self) -> Result<(), String> {
@@ -243,6 +257,7 @@ impl Policy {
             ("objection_window_hours", self.objection_window_hours),
             ("ruling_deadline_hours", self.ruling_deadline_hours),
             ("duplicate_window_hours", self.duplicate_window_hours),
+            ("finished_repeat_days", self.finished_repeat_days),
             ("duplicate_radius_meters", self.duplicate_radius_meters),
         ];
         for (name, v) in disputes {

@@ -401,6 +401,7 @@ fn order(id: &str) -> Order {
         bounce_limit_reached: false,
         designated_unit: String::new(),
         overdue: false,
+        deadline_provisional: false,
         urge_count: 0,
         location: None,
         community_unit: String::new(),
@@ -798,10 +799,11 @@ async fn disputes_round_trip(db: Db, _: String) {
     o.category_code = "noise".into();
     o.urgency = Urgency::Complex;
     o.due_us = 9_000;
+    o.deadline_provisional = true;
     orders::update(&mut c, &o).await.unwrap();
     assert_eq!(orders::get(&mut c, "HL1").await.unwrap(), Some(o));
     assert_eq!(orders::get(&mut c, "HL2").await.unwrap(), Some(dup));
-    let recent = orders::recent_for_requester(&mut c, "rq-abc", 2_000)
+    let recent = orders::recent_for_requester(&mut c, "rq-abc", 2_000, i64::MAX)
         .await
         .unwrap();
     assert_eq!(

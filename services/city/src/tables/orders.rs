@@ -307,17 +307,21 @@ pub async fn update(conn: &mut Conn, o: &Order) -> Result<()> {
     Ok(())
 }
 
-/// A requester's orders received since `since_us`, for duplicate matching.
+/// A requester's orders received since `since_us` or closed since
+/// `closed_since_us`, for duplicate matching.
 pub async fn recent_for_requester(
     conn: &mut Conn,
     requester_ref: &str,
     since_us: i64,
+    closed_since_us: i64,
 ) -> Result<Vec<Order>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM orders WHERE requester_ref = $1 AND received_us >= $2 ORDER BY received_us, order_id"
+        "SELECT {COLUMNS} FROM orders WHERE requester_ref = $1 \
+         AND (received_us >= $2 OR closed_us >= $3) ORDER BY received_us, order_id"
     )))
     .bind(requester_ref)
     .bind(since_us)
+    .bind(closed_since_us)
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter().map(from_row).collect()
