@@ -12,7 +12,7 @@ use futures::StreamExt;
 use hotline_core::{Micros, Tier, Topology, Urgency};
 use hotline_geo::tiling::Rng;
 use hotline_proto::v1 as pb;
-use hotline_runtime::wire::micros;
+use hotline_runtime::wire::{WireEnum, micros};
 use pb::{AssignmentRole, AssignmentState, OrderState, ReplyOutcome};
 
 use super::arrivals::{Arrival, Generator, MINUTE, Mood};
@@ -238,9 +238,7 @@ fn at(t: &Option<prost_types::Timestamp>) -> Micros {
 /// When the order's time limit ends, as the centre counts it for the
 /// callback (Art. 23): the later of its deadline and its live leads'.
 fn time_limit(o: &pb::Order) -> Micros {
-    leads(o)
-        .map(|a| at(&a.due_time))
-        .fold(at(&o.due_time), Micros::max)
+    hotline_core::deadline::time_limit(at(&o.due_time), leads(o).map(|a| at(&a.due_time)))
 }
 
 /// The handler type the published shares use.
@@ -1251,13 +1249,8 @@ async fn execute(c: &MeshClient, behaviours: &Behaviours, sim: &Sim, ev: &Ev, no
             Ev::Callback { seed, .. } => {
                 let o = call!(c.order(id))?;
                 let replied = o.state == OrderState::Replied as i32;
-                let open = [
-                    OrderState::Dispatched,
-                    OrderState::InProgress,
-                    OrderState::Reopened,
-                ]
-                .iter()
-                .any(|s| *s as i32 == o.state);
+                let open = <hotline_core::OrderState as WireEnum>::from_wire(o.state)
+                    .is_some_and(hotline_core::OrderState::awaits_reply);
                 let limit = time_limit(&o);
                 if !replied {
                     if !open {

@@ -101,14 +101,45 @@ pub async fn arm_handler_clock(
     arm(conn, a, &handler_clock(ctx, a), now).await
 }
 
-/// A new lead: its handler clock and its accept window.
-pub async fn arm_new_lead(ctx: &Ctx, conn: &mut Conn, a: &Assignment, now: Micros) -> Result<()> {
-    let mut due = handler_clock(ctx, a).to_vec();
-    due.push((
-        ACCEPT,
-        deadline::accept_due(&ctx.topology.policy, a.urgency, a.dispatched_us),
-    ));
-    arm(conn, a, &due, now).await
+/// New leads of `order`: each one's handler clock and accept window, and
+/// the order's callback at the end of the time limit (Art. 23, as
+/// [`arm_callback_at_limit`]), in one statement.
+pub async fn arm_new_leads(
+    ctx: &Ctx,
+    conn: &mut Conn,
+    order: &Order,
+    leads: &[&Assignment],
+    now: Micros,
+) -> Result<()> {
+    let Some(latest) = leads.iter().map(|a| a.due_us).max() else {
+        return Ok(());
+    };
+    let mut due: Vec<(TimerKind, Micros, &Assignment)> = Vec::with_capacity(leads.len() * 4);
+    for &a in leads {
+        let accept = deadline::accept_due(&ctx.topology.policy, a.urgency, a.dispatched_us);
+        let clock = handler_clock(ctx, a).into_iter().chain([(ACCEPT, accept)]);
+        due.extend(clock.map(|(kind, at)| (kind, at, a)));
+    }
+    let ids: Vec<String> = due.iter().map(|&(kind, _, a)| id(kind, a)).collect();
+    let mut arms: Vec<Arm> = due
+        .iter()
+        .zip(&ids)
+        .map(|(&(kind, due_us, a), timer_id)| Arm {
+            timer_id,
+            kind,
+            order_id: &a.order_id,
+            unit_id: &a.unit_id,
+            epoch: a.epoch,
+            due_us,
+            payload: "",
+        })
+        .collect();
+    let callback = callback_id(order);
+    if order.kind.is_citizen_request() {
+        arms.push(callback_arm(order, &callback, order.due_us.max(latest)));
+    }
+    timers::arm_all(conn, &arms, now).await?;
+    Ok(())
 }
 
 /// Accepted: the accept window closes, the contact window opens.
@@ -139,16 +170,14 @@ pub async fn stop(conn: &mut Conn, order_id: &str, unit_id: &str) -> Result<()> 
     Ok(())
 }
 
-/// When the order's time limit ends: the later of its business deadline
-/// and its live leads' handler deadlines (a reopen, a redirect or an
-/// extension moves a lead's).
+/// When the order's time limit ends ([`deadline::time_limit`]), from its
+/// live leads as stored.
 pub async fn time_limit(conn: &mut Conn, order: &Order) -> Result<Micros> {
-    Ok(assignments::for_order(conn, &order.order_id)
-        .await?
+    let held = assignments::for_order(conn, &order.order_id).await?;
+    let leads = held
         .iter()
-        .filter(|a| a.role.is_lead() && a.state != hotline_core::AssignmentState::Revoked)
-        .map(|a| a.due_us)
-        .fold(order.due_us, Micros::max))
+        .filter(|a| a.role.is_lead() && a.state != hotline_core::AssignmentState::Revoked);
+    Ok(deadline::time_limit(order.due_us, leads.map(|a| a.due_us)))
 }
 
 /// Art. 23: a dispatched order is called back when its time limit ends,
@@ -185,18 +214,27 @@ async fn arm_callback_timer(
     due: Micros,
     now: Micros,
 ) -> Result<()> {
-    let timer_id = format!("{CALLBACK}:{}:{}", order.order_id, order.reopen_count);
-    let t = Arm {
-        timer_id: &timer_id,
+    let timer_id = callback_id(order);
+    timers::arm(conn, callback_arm(order, &timer_id, due), now).await?;
+    Ok(())
+}
+
+/// The id of the callback timer of the order's current round.
+fn callback_id(order: &Order) -> String {
+    format!("{CALLBACK}:{}:{}", order.order_id, order.reopen_count)
+}
+
+/// The order's callback timer, due at `due`.
+fn callback_arm<'a>(order: &'a Order, timer_id: &'a str, due: Micros) -> Arm<'a> {
+    Arm {
+        timer_id,
         kind: CALLBACK,
         order_id: &order.order_id,
         unit_id: "",
         epoch: 0,
         due_us: due,
         payload: "",
-    };
-    timers::arm(conn, t, now).await?;
-    Ok(())
+    }
 }
 
 pub async fn callback_done(conn: &mut Conn, order_id: &str) -> Result<()> {
@@ -278,7 +316,7 @@ impl TimerEffects for CityTimers {
             // (or at the reply, by policy).
             let detail = match order.state {
                 OrderState::Replied => "the centre's callback to the requester is due",
-                OrderState::Dispatched | OrderState::InProgress | OrderState::Reopened => {
+                s if s.awaits_reply() => {
                     "the time limit has ended without a reply: the centre's callback is due"
                 }
                 _ => return Ok(()),

@@ -58,7 +58,7 @@ pub async fn issue_all_scrubbed(
     assignments::upsert_all(conn, all).await?;
     let city = ctx.topology.city().id.clone();
     let mut deliveries = Vec::with_capacity(all.len());
-    let mut lead_due = None;
+    let mut new_leads = Vec::new();
     for a in all {
         let message_id = match a.extensions {
             0 => format!("deliver:{}:{}:{}", a.order_id, a.unit_id, a.epoch),
@@ -70,8 +70,7 @@ pub async fn issue_all_scrubbed(
             && a.extensions == 0
             && a.state == AssignmentState::Dispatched
         {
-            crate::clocks::arm_new_lead(ctx, conn, a, now).await?;
-            lead_due = lead_due.max(Some(a.due_us));
+            new_leads.push(a);
         }
         // The city keeps the text as the requester gave it; the handler
         // reads it scrubbed of numbers, ids and the requester's name.
@@ -83,9 +82,7 @@ pub async fn issue_all_scrubbed(
         let kind = hotline_core::kinds::HandoffKind::of_delivery(a.role, a.extensions > 0);
         deliveries.push((message_id, kind, request));
     }
-    if let Some(due) = lead_due {
-        crate::clocks::arm_callback_at_limit(conn, order, due, now).await?;
-    }
+    crate::clocks::arm_new_leads(ctx, conn, order, &new_leads, now).await?;
     let sends: Vec<_> = all
         .iter()
         .zip(&deliveries)

@@ -43,6 +43,13 @@ pub fn due(policy: &Policy, calendar: &Calendar, urgency: Urgency, start: Micros
     }
 }
 
+/// When an order's time limit ends, for its callback (Art. 23): the later
+/// of its business deadline and its live leads' handler deadlines (a
+/// reopen, a redirect or an extension moves a lead's).
+pub fn time_limit(order_due: Micros, lead_dues: impl IntoIterator<Item = Micros>) -> Micros {
+    lead_dues.into_iter().fold(order_due, Micros::max)
+}
+
 /// Whether `urgency`'s limit is counted in working days: a whole number of
 /// days (general, complex) under a working-day policy. Hours run on.
 pub fn counts_working_days(policy: &Policy, urgency: Urgency) -> bool {

@@ -192,10 +192,8 @@ pub fn callback(
             Ok(CallbackEffect::Close)
         }
         OrderState::Replied => Ok(CallbackEffect::Reopen),
-        OrderState::Dispatched | OrderState::InProgress | OrderState::Reopened if limit_ended => {
-            Ok(CallbackEffect::Unreplied)
-        }
-        OrderState::Dispatched | OrderState::InProgress | OrderState::Reopened => Err(refused(
+        s if s.awaits_reply() && limit_ended => Ok(CallbackEffect::Unreplied),
+        s if s.awaits_reply() => Err(refused(
             "an order without a reply is called back when its time limit ends (Art. 23)",
         )),
         _ => Err(refused(

@@ -310,6 +310,15 @@ impl OrderState {
                 | OrderState::Withdrawn
         )
     }
+
+    /// Dispatched and still waiting for its handlers' reply: called back
+    /// without one once its time limit ends (Art. 23).
+    pub fn awaits_reply(self) -> bool {
+        matches!(
+            self,
+            OrderState::Dispatched | OrderState::InProgress | OrderState::Reopened
+        )
+    }
 }
 
 impl AssignmentState {
