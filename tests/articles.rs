@@ -253,3 +253,94 @@ mesh_test! {
         t.stop().await;
     }
 }
+
+mesh_test! {
+    /// Art. 22: a matter of a central unit is forwarded to it and pushed:
+    /// past its limit the centre pushes it (an urge), without supervision
+    /// (督办) of it or its parent and without escalation after the grace.
+    /// It is in no ranking unless the policy assesses central units, and
+    /// then in a group of its own.
+    async fn art22_a_central_unit_is_pushed_not_supervised_and_ranked_only_by_policy(store) {
+        for assessed in [false, true] {
+            let topology = hotline::DEMO_TOPOLOGY.replace(
+                "assess_central_units = false",
+                &format!("assess_central_units = {assessed}"),
+            );
+            let t = TestMesh::start(
+                store,
+                Spec {
+                    virtual_clock: Some(T0),
+                    topology: Some(topology),
+                    ..Spec::default()
+                },
+            )
+            .await;
+            let c = &t.client;
+            let o = c
+                .submit(submit("railway.crossing_noise", "", RequestKind::Complaint))
+                .await
+                .unwrap();
+            let lead = o
+                .assignments
+                .iter()
+                .find(|a| a.role == AssignmentRole::Lead as i32)
+                .unwrap();
+            assert_eq!(lead.unit_id, "central-rail");
+            let clock = hotline_core::deadline::HandlerClock::new(
+                &hotline_core::Policy::default(),
+                at(&lead.dispatched_time),
+                at(&lead.due_time),
+            );
+            c.advance_to(clock.breach).await.unwrap();
+            let o = c.order(&o.order_id).await.unwrap();
+            assert_eq!(actions(&o, "pushed"), vec!["city"]);
+            assert!(o.overdue);
+            assert!(actions(&o, "breached").is_empty() && actions(&o, "supervision").is_empty());
+            let kinds: Vec<i32> = c
+                .notices("central-rail")
+                .await
+                .unwrap()
+                .iter()
+                .filter(|n| n.order_id == o.order_id)
+                .map(|n| n.kind)
+                .collect();
+            assert!(kinds.contains(&(NoticeKind::Urge as i32)), "{kinds:?}");
+            assert!(!kinds.contains(&(NoticeKind::Supervision as i32)), "{kinds:?}");
+            c.advance_to(clock.escalation + 1).await.unwrap();
+            let o = c.order(&o.order_id).await.unwrap();
+            assert!(actions(&o, "escalated").is_empty(), "nothing above a central unit");
+
+            let month = {
+                let d = Date::of(at(&o.received_time));
+                format!("{:04}-{:02}", d.year, d.month)
+            };
+            let r = c
+                .rankings(
+                    "city",
+                    GetRankingsRequest {
+                        month,
+                        peer_group: PeerGroup::CentralUnits as i32,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            let members: Vec<String> = r
+                .rankings
+                .iter()
+                .flat_map(|g| {
+                    g.entries
+                        .iter()
+                        .filter_map(|e| e.scorecard.as_ref().map(|s| s.unit.clone()))
+                        .chain(g.unrated.iter().cloned())
+                })
+                .collect();
+            assert_eq!(
+                members.iter().any(|u| u.ends_with("central-rail")),
+                assessed,
+                "assessed {assessed}: {members:?}"
+            );
+            t.stop().await;
+        }
+    }
+}

@@ -61,7 +61,7 @@ impl Handlers {
     fn of(t: &Topology) -> Handlers {
         let ids = |g: PeerGroup| -> Vec<String> {
             t.units()
-                .filter(|u| PeerGroup::of(u) == Some(g))
+                .filter(|u| PeerGroup::of(u, &t.policy) == Some(g))
                 .map(|u| u.id.clone())
                 .collect()
         };
@@ -246,7 +246,7 @@ pub async fn run(a: ScoringArgs) -> anyhow::Result<()> {
     let units = topology.units().count();
     let ranked = topology
         .units()
-        .filter(|u| PeerGroup::of(u).is_some())
+        .filter(|u| PeerGroup::of(u, &topology.policy).is_some())
         .count();
     let dir = tempfile::tempdir()?;
     let pg = (a.db != "sqlite").then_some(a.db.as_str());

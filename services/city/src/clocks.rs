@@ -276,6 +276,13 @@ impl CityTimers {
         notice::send(conn, &self.ctx.topology.city().id, n, now).await
     }
 
+    fn is_central(&self, unit: &str) -> bool {
+        self.ctx
+            .topology
+            .unit(unit)
+            .is_some_and(|u| u.tier == hotline_core::Tier::Central)
+    }
+
     fn parent(&self, unit: &str) -> Option<String> {
         self.ctx.topology.parent_of(unit).map(|p| p.id.clone())
     }
@@ -354,6 +361,31 @@ impl TimerEffects for CityTimers {
                 )
                 .await?;
             }
+            BREACH if self.is_central(&unit) => {
+                order.overdue = true;
+                // Art. 22: the centre forwards and pushes (推动); it does
+                // not supervise a central unit.
+                note(
+                    conn,
+                    &mut order,
+                    now,
+                    &city,
+                    "pushed",
+                    format!("{unit} (a central unit, Art. 22) passed its limit: the centre pushes"),
+                )
+                .await?;
+                self.tell(
+                    conn,
+                    t,
+                    &unit,
+                    NoticeKind::Urge,
+                    now,
+                    "the centre pushes: the matter is past its limit".into(),
+                )
+                .await?;
+            }
+            // Nothing is escalated above a central unit.
+            ESCALATION if self.is_central(&unit) => {}
             BREACH => {
                 order.overdue = true;
                 // Observed in the sweep's transaction: a rolled-back sweep

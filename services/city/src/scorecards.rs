@@ -177,7 +177,7 @@ fn ranking(
     let weights = Weights::from_policy(&topology.policy);
     let members: Vec<&str> = topology
         .units()
-        .filter(|u| PeerGroup::of(u) == Some(group))
+        .filter(|u| PeerGroup::of(u, &topology.policy) == Some(group))
         .filter(|u| within.is_none_or(|d| topology.is_within(&u.id, d)))
         .map(|u| u.id.as_str())
         .collect();

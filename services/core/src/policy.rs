@@ -82,6 +82,12 @@ pub struct Policy {
     /// leads (dual dispatch, counted for both); off, the territory leads
     /// and the department co-handles.
     pub dual_dispatch: bool,
+    /// Art. 22: matters of central units (在京中央单位) are forwarded to
+    /// them and pushed (推动), never supervised (督办) or escalated. On, the
+    /// centre also assesses and ranks them, in a group of their own; off
+    /// (the default, as the regulation asks only to forward and push), they
+    /// are in no ranking.
+    pub assess_central_units: bool,
     /// Composite score weights (Art. 32: resolution and satisfaction weigh
     /// more; Beijing does not publish its weights).
     pub score_weight_response: f64,
@@ -141,6 +147,7 @@ impl Default for Policy {
             requester_token_days: 90.0,
             community_duty_list: true,
             dual_dispatch: true,
+            assess_central_units: false,
             score_weight_response: 0.2,
             score_weight_resolution: 0.4,
             score_weight_satisfaction: 0.4,

@@ -411,12 +411,14 @@ impl PeerGroup {
     }
 
     /// The group a unit is ranked in, if any (communities and the centre
-    /// are not ranked).
-    pub fn of(unit: &Unit) -> Option<PeerGroup> {
+    /// are not ranked; central units only when the policy assesses them,
+    /// Art. 22).
+    pub fn of(unit: &Unit, policy: &crate::Policy) -> Option<PeerGroup> {
         match unit.tier {
             Tier::Township => Some(PeerGroup::Townships),
             Tier::District => Some(PeerGroup::Districts),
-            Tier::Central => Some(PeerGroup::CentralUnits),
+            Tier::Central if policy.assess_central_units => Some(PeerGroup::CentralUnits),
+            Tier::Central => None,
             Tier::Department if unit.enterprise => Some(PeerGroup::Enterprises),
             Tier::Department if unit.level == Some(crate::Level::District) => {
                 Some(PeerGroup::DistrictDepartments)
