@@ -112,8 +112,15 @@ async fn garbage_at_the_market(c: &hotline::client::MeshClient) -> Order {
 
 /// t-market accepts, contacts and replies resolved; the order is replied.
 async fn handled(c: &hotline::client::MeshClient, id: &str) {
-    c.wait_assignment("t-market", id, 1, WAIT).await.unwrap();
-    c.handle("t-market", id, 1, ReplyOutcome::Resolved)
+    handled_at_epoch(c, id, 1).await;
+}
+
+/// [`handled`], in the round of `epoch`.
+async fn handled_at_epoch(c: &hotline::client::MeshClient, id: &str, epoch: u64) {
+    c.wait_assignment("t-market", id, epoch, WAIT)
+        .await
+        .unwrap();
+    c.handle("t-market", id, epoch, ReplyOutcome::Resolved)
         .await
         .unwrap();
     c.wait_order_state(id, OrderState::Replied, WAIT)
@@ -342,5 +349,35 @@ mesh_test! {
             );
             t.stop().await;
         }
+    }
+}
+
+mesh_test! {
+    /// Art. 32 (the response rate, Art. 15): a reopened order is assessed
+    /// once per round. A first round accepted late stays a miss after the
+    /// reopen's prompt second round: the response rate is 1 of 2, not the
+    /// latest round's 1 of 1.
+    async fn art32_each_reopened_round_keeps_its_own_response_assessment(store) {
+        let t = virtual_mesh(store).await;
+        let c = &t.client;
+        let id = garbage_at_the_market(c).await.order_id;
+        c.wait_assignment("t-market", &id, 1, WAIT).await.unwrap();
+        // Two hours: past the 60-minute accept window.
+        c.advance_to(t0() + 2 * HOUR).await.unwrap();
+        c.handle("t-market", &id, 1, ReplyOutcome::Resolved).await.unwrap();
+        c.wait_order_state(&id, OrderState::Replied, WAIT).await.unwrap();
+        let reopened = c.callback(&id, false, Satisfaction::Dissatisfied).await.unwrap();
+        assert_eq!(reopened.reopen_count, 1);
+        handled_at_epoch(c, &id, 2).await;
+        let month = {
+            let d = Date::of(t0());
+            format!("{:04}-{:02}", d.year, d.month)
+        };
+        let s = c
+            .scorecard("t-market", "t-market", &month, ScorecardScope::Own)
+            .await
+            .unwrap();
+        assert_eq!(rate(&s.response), (1.0, 2), "the late first round still counts");
+        t.stop().await;
     }
 }

@@ -142,9 +142,9 @@ mesh_test! {
             .scorecard("t-market", "t-market", MONTH, ScorecardScope::Own)
             .await
             .unwrap();
-        // Dispatched: o1, o2 (latest dispatch), o3; all accepted and contacted
-        // in time.
-        assert_eq!(rate(&s.response), (3.0, 3, Some(1.0)));
+        // Dispatched: o1, o2 twice (reopened: each round assessed), o3; all
+        // accepted and contacted in time.
+        assert_eq!(rate(&s.response), (4.0, 4, Some(1.0)));
         // Callbacks: o1, o2 twice (reopened: once per callback), o3.
         assert_eq!(rate(&s.resolution), (3.0, 4, Some(0.75)));
         // Satisfied o1, o3 + basically satisfied o2 (weight 1) over 4.
@@ -159,7 +159,8 @@ mesh_test! {
             .scorecard("city", "dept-urban", MONTH, ScorecardScope::Own)
             .await
             .unwrap();
-        assert_eq!(rate(&u.response), (0.0, 1, Some(0.0)));
+        // Late in both rounds of o2.
+        assert_eq!(rate(&u.response), (0.0, 2, Some(0.0)));
         assert_eq!(rate(&u.resolution), (2.0, 3, Some(2.0 / 3.0)));
         assert_eq!((u.summoned, u.checked_in_on_time), (1, 1));
         // dept-housing: summoned, missed its check-in, never dispatched:
@@ -195,13 +196,14 @@ mesh_test! {
         let combined = r.combined.unwrap();
         assert_eq!(combined, direct);
         assert_eq!(
-            combined.dispatched, 3,
-            "only t-market's dispatches are in d-riverside"
+            combined.dispatched, 4,
+            "only t-market's dispatches (o2's two rounds) are in d-riverside"
         );
         // The whole city rolled up from its children's services.
         let city = c.roll_up("city", "city", MONTH, None).await.unwrap();
         assert!(city.missing.is_empty(), "{:?}", city.missing);
-        assert_eq!(city.combined.as_ref().unwrap().dispatched, 4);
+        // t-market's four rounds and dept-urban's two.
+        assert_eq!(city.combined.as_ref().unwrap().dispatched, 6);
         assert_eq!(city.combined.as_ref().unwrap().callbacks, 4 + 3 + 1);
 
         // Rankings: within townships t-market is the only one rated; among

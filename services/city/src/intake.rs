@@ -458,6 +458,8 @@ impl Intake {
                                 continue;
                             }
                             crate::clocks::stop(tx, &order_id, &old.unit_id).await?;
+                            // The round it leaves is assessed on its own.
+                            crate::tables::assessment::keep_round(tx, &old).await?;
                             let mut a = record::fresh(
                                 &order,
                                 &old.unit_id,

@@ -91,8 +91,12 @@ pub async fn dataset(
         return Ok(Dataset::default());
     }
     let leads = assessed_leads!();
+    // Each lead's current round, and its earlier rounds of reopened orders.
     let sql = format!(
-        "SELECT {} FROM assignments a WHERE {leads} AND a.dispatched_us >= $1 AND a.dispatched_us < $2{}",
+        "SELECT {} FROM assignments a WHERE {leads} AND a.dispatched_us >= $1 AND a.dispatched_us < $2{} \
+         UNION ALL SELECT {} FROM reopened_rounds a WHERE a.dispatched_us >= $1 AND a.dispatched_us < $2{}",
+        dispatch_columns!(),
+        within("a.unit_id", units),
         dispatch_columns!(),
         within("a.unit_id", units)
     );
@@ -217,6 +221,39 @@ pub struct AssessedOrder {
     pub state: String,
     pub resolved: Option<bool>,
     pub satisfaction: Option<String>,
+}
+
+/// Keeps the round an assessed lead is leaving when its order is reopened
+/// (its epoch's dispatch, acceptance, contact, deadline and reply), so the
+/// round is still assessed after the assignment moves to the next epoch.
+pub async fn keep_round(
+    conn: &mut Conn,
+    a: &hotline_runtime::tables::assignments::Assignment,
+) -> Result<()> {
+    let assessed = a.role.is_lead()
+        && a.lead_unit.is_empty()
+        && a.state != hotline_core::AssignmentState::Revoked
+        && a.kind.is_citizen_request();
+    if !assessed {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO reopened_rounds (order_id, unit_id, epoch, urgency, dispatched_us, accepted_us, \
+         contacted_us, due_us, replied_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (order_id, unit_id, epoch) DO NOTHING",
+    )
+    .bind(&a.order_id)
+    .bind(&a.unit_id)
+    .bind(a.epoch)
+    .bind(a.urgency.as_str())
+    .bind(a.dispatched_us)
+    .bind(a.accepted_us)
+    .bind(a.contacted_us)
+    .bind(a.due_us)
+    .bind(a.replied_us)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// A unit's assessed orders dispatched in [start, end), by order id,
