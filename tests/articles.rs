@@ -381,3 +381,72 @@ mesh_test! {
         t.stop().await;
     }
 }
+
+mesh_test! {
+    /// Art. 14 ¶2: a co-handler has a deadline of its own for its part —
+    /// the lead clock's warning fraction of the time left, so the lead can
+    /// still reply in time — and when it runs late the centre sends the
+    /// lead an interim report of where the part stands and urges the
+    /// co-handler; a microsecond before, nothing.
+    async fn art14_a_late_co_handler_owes_the_lead_an_interim_report(store) {
+        // The territory leads and the department co-handles.
+        let topology =
+            hotline::DEMO_TOPOLOGY.replace("[policy]\n", "[policy]\ndual_dispatch = false\n");
+        let t = TestMesh::start(
+            store,
+            Spec {
+                virtual_clock: Some(T0),
+                topology: Some(topology),
+                ..Spec::default()
+            },
+        )
+        .await;
+        let c = &t.client;
+        let o = c
+            .submit(submit("noise.night_construction", "8 West Arcade", RequestKind::Complaint))
+            .await
+            .unwrap();
+        let role = |unit: &str| {
+            o.assignments
+                .iter()
+                .find(|a| a.unit_id == unit)
+                .unwrap_or_else(|| panic!("{unit} in {:?}", o.assignments))
+                .clone()
+        };
+        let (lead, co) = (role("t-market"), role("dept-urban"));
+        assert_eq!(lead.role, AssignmentRole::Lead as i32);
+        assert_eq!(co.role, AssignmentRole::CoHandler as i32);
+        let clock = hotline_core::deadline::HandlerClock::new(
+            &hotline_core::Policy::default(),
+            at(&lead.dispatched_time),
+            at(&lead.due_time),
+        );
+        let part_due = at(&co.due_time);
+        assert_eq!(part_due, clock.warning, "the co-handler's own deadline");
+        c.wait_assignment("dept-urban", &o.order_id, 1, WAIT).await.unwrap();
+        c.accept("dept-urban", &o.order_id, 1, &request_id()).await.unwrap();
+
+        let late = |o: &Order| actions(o, "co_handler_late");
+        c.advance_to(part_due - 1).await.unwrap();
+        assert!(late(&c.order(&o.order_id).await.unwrap()).is_empty());
+        c.advance_to(part_due).await.unwrap();
+        assert_eq!(late(&c.order(&o.order_id).await.unwrap()), vec!["city"]);
+        let told = |unit: &'static str, kind: NoticeKind| {
+            let id = o.order_id.clone();
+            async move {
+                c.notices(unit)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|n| n.order_id == id && n.kind == kind as i32)
+                    .map(|n| n.detail)
+                    .collect::<Vec<String>>()
+            }
+        };
+        let interim = told("t-market", NoticeKind::CoHandlerReport).await;
+        assert_eq!(interim.len(), 1, "{interim:?}");
+        assert!(interim[0].contains("dept-urban"), "{interim:?}");
+        assert_eq!(told("dept-urban", NoticeKind::Urge).await.len(), 1);
+        t.stop().await;
+    }
+}

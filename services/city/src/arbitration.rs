@@ -310,7 +310,15 @@ impl Arbitration {
         let epoch = existing.map_or(1, |e| e.epoch + 1);
         let due = self.ctx.topology.due(order.urgency, now);
         Ok(Target::Issue(
-            record::fresh(order, unit, role, epoch, now, due.at),
+            record::fresh(
+                &self.ctx.topology.policy,
+                order,
+                unit,
+                role,
+                epoch,
+                now,
+                due.at,
+            ),
             due.provisional,
         ))
     }

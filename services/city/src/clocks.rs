@@ -19,7 +19,8 @@ use crate::history::note;
 
 use hotline_core::kinds::TimerKind::{
     self, Accept as ACCEPT, Breach as BREACH, Callback as CALLBACK, CheckIn as CHECK_IN,
-    Contact as CONTACT, Escalation as ESCALATION, Ruling as RULING, Warning as WARNING,
+    CoHandler as CO_HANDLER, Contact as CONTACT, Escalation as ESCALATION, Ruling as RULING,
+    Warning as WARNING,
 };
 
 /// The authority must rule on an objection by its ruling deadline.
@@ -101,24 +102,27 @@ pub async fn arm_handler_clock(
     arm(conn, a, &handler_clock(ctx, a), now).await
 }
 
-/// New leads of `order`: each one's handler clock and accept window, and
-/// the order's callback at the end of the time limit (Art. 23, as
-/// [`arm_callback_at_limit`]), in one statement.
-pub async fn arm_new_leads(
+/// New assignments of `order`: each new lead's handler clock and accept
+/// window, each new co-handler's part deadline (Art. 14 ¶2), and, with a
+/// new lead, the order's callback at the end of the time limit (Art. 23,
+/// as [`arm_callback_at_limit`]), in one statement.
+pub async fn arm_new_clocks(
     ctx: &Ctx,
     conn: &mut Conn,
     order: &Order,
     leads: &[&Assignment],
+    co_handlers: &[&Assignment],
     now: Micros,
 ) -> Result<()> {
-    let Some(latest) = leads.iter().map(|a| a.due_us).max() else {
-        return Ok(());
-    };
     let mut due: Vec<(TimerKind, Micros, &Assignment)> = Vec::with_capacity(leads.len() * 4);
     for &a in leads {
         let accept = deadline::accept_due(&ctx.topology.policy, a.urgency, a.dispatched_us);
         let clock = handler_clock(ctx, a).into_iter().chain([(ACCEPT, accept)]);
         due.extend(clock.map(|(kind, at)| (kind, at, a)));
+    }
+    due.extend(co_handlers.iter().map(|&a| (CO_HANDLER, a.due_us, a)));
+    if due.is_empty() {
+        return Ok(());
     }
     let ids: Vec<String> = due.iter().map(|&(kind, _, a)| id(kind, a)).collect();
     let mut arms: Vec<Arm> = due
@@ -135,7 +139,8 @@ pub async fn arm_new_leads(
         })
         .collect();
     let callback = callback_id(order);
-    if order.kind.is_citizen_request() {
+    let latest = leads.iter().map(|a| a.due_us).max();
+    if let Some(latest) = latest.filter(|_| order.kind.is_citizen_request()) {
         arms.push(callback_arm(order, &callback, order.due_us.max(latest)));
     }
     timers::arm_all(conn, &arms, now).await?;
@@ -386,6 +391,57 @@ impl TimerEffects for CityTimers {
             }
             // Nothing is escalated above a central unit.
             ESCALATION if self.is_central(&unit) => {}
+            // Art. 14 ¶2: a co-handler late with its part; the lead gets an
+            // interim report of where it stands, the co-handler an urge.
+            CO_HANDLER => {
+                let leads: Vec<String> = if a.lead_unit.is_empty() {
+                    assignments::for_order(conn, &t.order_id)
+                        .await?
+                        .into_iter()
+                        .filter(|l| l.role.is_lead() && l.state.is_open())
+                        .map(|l| l.unit_id)
+                        .collect()
+                } else {
+                    vec![a.lead_unit.clone()]
+                };
+                let progress = match a.progress_note.as_str() {
+                    "" => "no progress reported".to_string(),
+                    p => format!("latest progress: {p}"),
+                };
+                note(
+                    conn,
+                    &mut order,
+                    now,
+                    &city,
+                    "co_handler_late",
+                    format!(
+                        "{unit} has not reported its part (due {}) to {}: interim report sent",
+                        a.due_us,
+                        leads.join(", ")
+                    ),
+                )
+                .await?;
+                self.tell(
+                    conn,
+                    t,
+                    &unit,
+                    NoticeKind::Urge,
+                    now,
+                    "your part is due: report it to the lead, or where it stands".into(),
+                )
+                .await?;
+                for l in &leads {
+                    self.tell(
+                        conn,
+                        t,
+                        l,
+                        NoticeKind::CoHandlerReport,
+                        now,
+                        format!("interim: {unit} has not finished its part; {progress}"),
+                    )
+                    .await?;
+                }
+            }
             BREACH => {
                 order.overdue = true;
                 // Observed in the sweep's transaction: a rolled-back sweep

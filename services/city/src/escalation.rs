@@ -119,8 +119,15 @@ impl CityEscalation {
                             .filter(|a| a.role.is_lead() && a.lead_unit.is_empty())
                             .collect();
                         let lead_due = leads.iter().map(|a| a.due_us).max().unwrap_or(order.due_us);
-                        let mut a =
-                            record::fresh(&order, &r.from_unit, Role::CoHandler, 1, now, lead_due);
+                        let mut a = record::fresh(
+                            &self.ctx.topology.policy,
+                            &order,
+                            &r.from_unit,
+                            Role::CoHandler,
+                            1,
+                            now,
+                            lead_due,
+                        );
                         // It reports its part to the township that whistled (Art. 14).
                         let topology = &self.ctx.topology;
                         a.lead_unit = leads

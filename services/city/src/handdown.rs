@@ -56,7 +56,15 @@ pub async fn record(
             )
             .await?;
             // The community works within the handing unit's own time limit.
-            let mut a = record::fresh(&order, &r.community_unit, role, epoch, now, handing.due_us);
+            let mut a = record::fresh(
+                &ctx.topology.policy,
+                &order,
+                &r.community_unit,
+                role,
+                epoch,
+                now,
+                handing.due_us,
+            );
             a.lead_unit = r.unit_id.clone();
             record::issue(ctx, tx, &order, &a, now).await?;
             orders::update(tx, &order).await?;

@@ -287,6 +287,7 @@ impl Intake {
             };
             for p in &issued {
                 given.push(record::fresh(
+                    &self.ctx.topology.policy,
                     &order,
                     &p.unit_id,
                     p.role,
@@ -461,6 +462,7 @@ impl Intake {
                             // The round it leaves is assessed on its own.
                             crate::tables::assessment::keep_round(tx, &old).await?;
                             let mut a = record::fresh(
+                                &self.ctx.topology.policy,
                                 &order,
                                 &old.unit_id,
                                 old.role,

@@ -274,7 +274,15 @@ impl CityProactive {
                 note(tx, &mut order, now, &issuer.id, "received", received).await?;
                 let dispatched = format!("{}:{}", unit.id, Role::Lead);
                 note(tx, &mut order, now, &city, "dispatched", dispatched).await?;
-                let a = record::fresh(&order, &unit.id, Role::Lead, 1, now, due);
+                let a = record::fresh(
+                    &ctx.topology.policy,
+                    &order,
+                    &unit.id,
+                    Role::Lead,
+                    1,
+                    now,
+                    due,
+                );
                 record::issue(ctx, tx, &order, &a, now).await?;
                 orders::update(tx, &order).await?;
                 let answer = CreateProactiveTaskResponse {

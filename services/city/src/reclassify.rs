@@ -148,7 +148,15 @@ pub async fn reclassify(
                     }
                     None => {
                         let epoch = record::next_epoch(tx, &order_id, &p.unit_id).await?;
-                        let a = record::fresh(&order, &p.unit_id, p.role, epoch, now, handler_due);
+                        let a = record::fresh(
+                            &ctx.topology.policy,
+                            &order,
+                            &p.unit_id,
+                            p.role,
+                            epoch,
+                            now,
+                            handler_due,
+                        );
                         (a, false)
                     }
                 };

@@ -58,7 +58,7 @@ pub async fn issue_all_scrubbed(
     assignments::upsert_all(conn, all).await?;
     let city = ctx.topology.city().id.clone();
     let mut deliveries = Vec::with_capacity(all.len());
-    let mut new_leads = Vec::new();
+    let (mut new_leads, mut new_co_handlers) = (Vec::new(), Vec::new());
     for a in all {
         let message_id = match a.extensions {
             0 => format!("deliver:{}:{}:{}", a.order_id, a.unit_id, a.epoch),
@@ -72,6 +72,12 @@ pub async fn issue_all_scrubbed(
         {
             new_leads.push(a);
         }
+        if a.role == hotline_core::Role::CoHandler
+            && a.extensions == 0
+            && a.state == AssignmentState::Dispatched
+        {
+            new_co_handlers.push(a);
+        }
         // The city keeps the text as the requester gave it; the handler
         // reads it scrubbed of numbers, ids and the requester's name.
         let request = DeliverAssignmentRequest {
@@ -82,7 +88,7 @@ pub async fn issue_all_scrubbed(
         let kind = hotline_core::kinds::HandoffKind::of_delivery(a.role, a.extensions > 0);
         deliveries.push((message_id, kind, request));
     }
-    crate::clocks::arm_new_leads(ctx, conn, order, &new_leads, now).await?;
+    crate::clocks::arm_new_clocks(ctx, conn, order, &new_leads, &new_co_handlers, now).await?;
     let sends: Vec<_> = all
         .iter()
         .zip(&deliveries)
@@ -100,8 +106,12 @@ pub async fn issue_all_scrubbed(
     handoff::send_all(conn, &sends, now).await
 }
 
-/// A new assignment (epoch 1 or the next epoch) from an order's facts.
+/// A new assignment (epoch 1 or the next epoch) from an order's facts,
+/// due at `due_us` (a co-handler earlier: [`deadline::part_due`]).
+///
+/// [`deadline::part_due`]: hotline_core::deadline::part_due
 pub fn fresh(
+    policy: &hotline_core::Policy,
     order: &Order,
     unit: &str,
     role: hotline_core::Role,
@@ -120,7 +130,7 @@ pub fn fresh(
         accepted_us: None,
         contacted_us: None,
         replied_us: None,
-        due_us,
+        due_us: hotline_core::deadline::part_due(policy, role, now, due_us),
         outcome: None,
         reply_text: String::new(),
         progress_note: String::new(),

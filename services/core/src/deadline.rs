@@ -79,6 +79,18 @@ impl HandlerClock {
     }
 }
 
+/// The deadline of an assignment in `role` issued at `start` under a lead
+/// deadline `lead_due`: the lead's own; a co-handler's part falls due at
+/// the lead clock's warning fraction of the time left (Art. 14 ¶2: the
+/// co-handlers report to the lead in time for it to reply within the
+/// limit).
+pub fn part_due(policy: &Policy, role: crate::Role, start: Micros, lead_due: Micros) -> Micros {
+    match role {
+        crate::Role::CoHandler => HandlerClock::new(policy, start, lead_due).warning,
+        _ => lead_due,
+    }
+}
+
 /// When the handler must have accepted (Art. 15, 32).
 pub fn accept_due(policy: &Policy, urgency: Urgency, dispatched: Micros) -> Micros {
     let m = if urgency == Urgency::Emergency {

@@ -24,6 +24,8 @@ named_enum!(
         Ruling => "ruling",
         /// A summoned department's check-in deadline.
         CheckIn => "check_in",
+        /// A co-handler's part falls due (Art. 14 ¶2).
+        CoHandler => "co_handler",
     }
 );
 
