@@ -450,3 +450,75 @@ mesh_test! {
         t.stop().await;
     }
 }
+
+mesh_test! {
+    /// Art. 9 and 37: the centre marks a request unreasonable or malicious
+    /// with its reason (kept on the order, out of its history); by default
+    /// the order then counts in no unit's rates — a late, unresolved order
+    /// marked malicious leaves t-market's response and resolution, both
+    /// its rounds — and the scorecard reports how many dispatches were
+    /// marked. With
+    /// `assess_marked_requests` it counts as before. Bad input changes
+    /// nothing: no mark is INVALID_ARGUMENT, a mark without a reason too,
+    /// an unknown order NOT_FOUND.
+    async fn art9_art37_marked_requests_leave_assessment_by_policy(store) {
+        for assessed in [false, true] {
+            let topology = hotline::DEMO_TOPOLOGY.replace(
+                "assess_marked_requests = false",
+                &format!("assess_marked_requests = {assessed}"),
+            );
+            let t = TestMesh::start(
+                store,
+                Spec {
+                    virtual_clock: Some(T0),
+                    topology: Some(topology),
+                    ..Spec::default()
+                },
+            )
+            .await;
+            let c = &t.client;
+            let id = garbage_at_the_market(c).await.order_id;
+            c.wait_assignment("t-market", &id, 1, WAIT).await.unwrap();
+            // Late: past the accept window.
+            c.advance_to(t0() + 2 * HOUR).await.unwrap();
+            handled(c, &id).await;
+            let s = c.mark(&id, RequestMark::Unspecified, "x").await.unwrap_err();
+            assert_eq!(s.code(), tonic::Code::InvalidArgument);
+            assert!(s.message().contains("mark"), "{}", s.message());
+            let s = c.mark(&id, RequestMark::Malicious, " ").await.unwrap_err();
+            assert_eq!(s.code(), tonic::Code::InvalidArgument);
+            assert!(s.message().contains("reason"), "{}", s.message());
+            let s = c.mark("HL99999999", RequestMark::Malicious, "x").await.unwrap_err();
+            assert_eq!(s.code(), tonic::Code::NotFound);
+            assert_eq!(c.order(&id).await.unwrap().mark, RequestMark::None as i32);
+
+            let o = c
+                .mark(&id, RequestMark::Malicious, "the same abusive call every night")
+                .await
+                .unwrap();
+            assert_eq!(o.mark, RequestMark::Malicious as i32);
+            assert_eq!(o.mark_reason, "the same abusive call every night");
+            assert_eq!(actions(&o, "marked_malicious"), vec!["city"]);
+            assert!(o.history.iter().all(|h| !h.detail.contains("abusive")));
+            c.callback(&id, false, Satisfaction::Dissatisfied).await.unwrap();
+
+            let month = {
+                let d = Date::of(t0());
+                format!("{:04}-{:02}", d.year, d.month)
+            };
+            let s = c
+                .scorecard("t-market", "t-market", &month, ScorecardScope::Own)
+                .await
+                .unwrap();
+            // The round the unresolved callback reopened is marked too.
+            assert_eq!(s.marked_requests, 2, "reported either way");
+            if assessed {
+                assert_eq!(rate(&s.response), (0.0, 2));
+                assert_eq!(rate(&s.resolution), (0.0, 1));
+            } else {
+                assert_eq!((s.dispatched, s.callbacks), (0, 0), "out of the rates");
+            }
+            t.stop().await;
+        }
+    }
+}

@@ -832,6 +832,30 @@ impl MeshClient {
             .unwrap_or_default())
     }
 
+    /// The centre marks an order (Art. 9, 37), or clears its mark
+    /// (`RequestMark::None`).
+    pub async fn mark(
+        &self,
+        order_id: &str,
+        mark: RequestMark,
+        reason: &str,
+    ) -> Result<Order, Status> {
+        let mut c = IntakeServiceClient::new(self.channel());
+        let req = MarkOrderRequest {
+            request_id: request_id(),
+            name: format!("orders/{order_id}"),
+            mark: mark as i32,
+            reason: reason.into(),
+        };
+        Ok(
+            c.mark_order(self.on_order(order_id, routed(req, &self.city, &self.city)))
+                .await?
+                .into_inner()
+                .order
+                .unwrap_or_default(),
+        )
+    }
+
     pub async fn urge(&self, order_id: &str, source: UrgeSource) -> Result<Order, Status> {
         let mut c = IntakeServiceClient::new(self.channel());
         let req = UrgeOrderRequest {

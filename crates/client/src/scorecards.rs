@@ -68,6 +68,7 @@ pub fn scorecard_json(s: &Scorecard) -> Value {
         "checked_in_on_time": s.checked_in_on_time,
         "objections_lost": s.objections_lost,
         "bounce_limit_hits": s.bounce_limit_hits,
+        "marked_requests": s.marked_requests,
         "overdue": s.overdue,
     })
 }

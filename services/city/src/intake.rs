@@ -695,6 +695,17 @@ impl IntakeService for Intake {
             crate::urge::urge(&self.ctx, &caller.unit, req.into_inner()).await?,
         ))
     }
+
+    async fn mark_order(
+        &self,
+        req: Request<MarkOrderRequest>,
+    ) -> Result<Response<MarkOrderResponse>, Status> {
+        let caller = meta::Caller::of(&req)?;
+        guard::is_city(&self.ctx, &caller)?;
+        Ok(Response::new(
+            crate::mark::mark(&self.ctx, &caller.unit, req.into_inner()).await?,
+        ))
+    }
 }
 
 #[cfg(test)]

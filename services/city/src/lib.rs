@@ -14,6 +14,7 @@ mod handdown;
 mod history;
 mod intake;
 mod knowledge;
+mod mark;
 mod planning;
 mod proactive;
 mod reclassify;

@@ -69,7 +69,7 @@ pub async fn scores(
     as_of: Micros,
     units: Option<&[String]>,
 ) -> hotline_store::Result<Scores> {
-    let data = assessment::dataset(conn, month.start, month.end, units).await?;
+    let data = assessment::dataset(conn, month.start, month.end, units, &topology.policy).await?;
     let own = scoring::tally(&topology.policy, &data, as_of);
     let subtree = scoring::subtrees(topology, &own);
     Ok(Scores { own, subtree })

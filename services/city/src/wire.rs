@@ -44,6 +44,8 @@ pub fn order_to_wire(o: &Order, category_name: &str) -> pb::Order {
         designated_unit: o.designated_unit.clone(),
         overdue: o.overdue,
         deadline_provisional: o.deadline_provisional,
+        mark: o.mark.map_or(pb::RequestMark::None as i32, |m| m.to_wire()),
+        mark_reason: o.mark_reason.clone(),
         urge_count: o.urge_count as u32,
         location: o.location.map(|l| pb::Location {
             latitude: l.latitude,

@@ -345,6 +345,11 @@ pub const TABLE: &[Rule] = &[
         allow: &[Allow::City],
         note: "the order is open",
     },
+    Rule {
+        method: "hotline.v1.IntakeService/MarkOrder",
+        allow: &[Allow::City],
+        note: "any order the centre received; a reason unless clearing",
+    },
     // ContactRelayService.
     Rule {
         method: "hotline.v1.ContactRelayService/RelayContact",

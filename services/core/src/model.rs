@@ -96,6 +96,15 @@ named_enum!(
 );
 
 named_enum!(
+    /// The centre's mark on a request it finds unreasonable (无理诉求,
+    /// Art. 9) or malicious (恶意诉求, Art. 37).
+    RequestMark {
+        Unreasonable => "unreasonable",
+        Malicious => "malicious",
+    }
+);
+
+named_enum!(
     /// The requester's mood as intake heard it; feeds the intensity degree.
     Mood {
         Calm => "calm",

@@ -88,6 +88,10 @@ pub struct Policy {
     /// (the default, as the regulation asks only to forward and push), they
     /// are in no ranking.
     pub assess_central_units: bool,
+    /// Orders the centre marked unreasonable (Art. 9) or malicious
+    /// (Art. 37) stay in assessment when on; off (the default, as Beijing
+    /// excludes them), their dispatches and callbacks count for no unit.
+    pub assess_marked_requests: bool,
     /// Composite score weights (Art. 32: resolution and satisfaction weigh
     /// more; Beijing does not publish its weights).
     pub score_weight_response: f64,
@@ -148,6 +152,7 @@ impl Default for Policy {
             community_duty_list: true,
             dual_dispatch: true,
             assess_central_units: false,
+            assess_marked_requests: false,
             score_weight_response: 0.2,
             score_weight_resolution: 0.4,
             score_weight_satisfaction: 0.4,

@@ -76,6 +76,9 @@ pub enum Mark {
     ObjectionLost,
     /// An order the unit bounced that reached the bounce limit.
     BounceLimit,
+    /// A dispatch of a request the centre marked unreasonable or
+    /// malicious (Art. 9, 37).
+    MarkedRequest,
 }
 
 /// Everything one period's scorecards are computed from.
@@ -106,6 +109,7 @@ pub struct Tally {
     pub checked_in_on_time: u64,
     pub objections_lost: u64,
     pub bounce_limit_hits: u64,
+    pub marked_requests: u64,
 }
 
 impl Add for Tally {
@@ -132,6 +136,7 @@ impl AddAssign for Tally {
         self.checked_in_on_time += o.checked_in_on_time;
         self.objections_lost += o.objections_lost;
         self.bounce_limit_hits += o.bounce_limit_hits;
+        self.marked_requests += o.marked_requests;
     }
 }
 
@@ -291,6 +296,7 @@ pub fn tally(policy: &Policy, data: &Dataset, as_of: Micros) -> BTreeMap<String,
             Mark::Whistle => t.whistles += 1,
             Mark::ObjectionLost => t.objections_lost += 1,
             Mark::BounceLimit => t.bounce_limit_hits += 1,
+            Mark::MarkedRequest => t.marked_requests += 1,
         }
     }
     out

@@ -54,6 +54,7 @@ pub fn to_wire(
         checked_in_on_time: t.checked_in_on_time,
         objections_lost: t.objections_lost,
         bounce_limit_hits: t.bounce_limit_hits,
+        marked_requests: t.marked_requests,
         overdue: t.overdue,
     }
 }
@@ -74,6 +75,7 @@ pub fn tally_of(s: &Scorecard) -> Tally {
         checked_in_on_time: s.checked_in_on_time,
         objections_lost: s.objections_lost,
         bounce_limit_hits: s.bounce_limit_hits,
+        marked_requests: s.marked_requests,
     }
 }
 

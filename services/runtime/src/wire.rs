@@ -34,6 +34,7 @@ wire_enum!(Tier, pb::Tier, { City => City, District => District, Township => Tow
 wire_enum!(Channel, pb::Channel, { Phone => Phone, Web => Web, App => App, MessageBoard => MessageBoard, MiniProgram => MiniProgram });
 wire_enum!(RequestKind, pb::RequestKind, { Consultation => Consultation, Help => Help, Complaint => Complaint, Report => Report, Suggestion => Suggestion, ProactiveTask => ProactiveTask });
 wire_enum!(Mood, pb::Mood, { Calm => Calm, Anxious => Anxious, Angry => Angry });
+wire_enum!(hotline_core::RequestMark, pb::RequestMark, { Unreasonable => Unreasonable, Malicious => Malicious });
 wire_enum!(RiskLevel, pb::RiskLevel, { Low => Low, Medium => Medium, High => High, Critical => Critical });
 wire_enum!(Urgency, pb::Urgency, { Emergency => Emergency, Utility => Utility, General => General, Complex => Complex });
 wire_enum!(OrderState, pb::OrderState, {

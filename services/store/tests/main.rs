@@ -402,6 +402,8 @@ fn order(id: &str) -> Order {
         designated_unit: String::new(),
         overdue: false,
         deadline_provisional: false,
+        mark: None,
+        mark_reason: String::new(),
         urge_count: 0,
         location: None,
         community_unit: String::new(),
@@ -800,6 +802,8 @@ async fn disputes_round_trip(db: Db, _: String) {
     o.urgency = Urgency::Complex;
     o.due_us = 9_000;
     o.deadline_provisional = true;
+    o.mark = Some(hotline_core::RequestMark::Malicious);
+    o.mark_reason = "abusive calls".into();
     orders::update(&mut c, &o).await.unwrap();
     assert_eq!(orders::get(&mut c, "HL1").await.unwrap(), Some(o));
     assert_eq!(orders::get(&mut c, "HL2").await.unwrap(), Some(dup));
@@ -1083,19 +1087,33 @@ async fn assessment_reads_one_period(db: Db, _: String) {
     // Read for p2 alone: its summons and the callback of the order it was
     // summoned to, nothing of t1's or p1's.
     let p2 = ["p2".to_string()];
-    let d = assessment::dataset(&mut c, 100, 200, Some(&p2))
-        .await
-        .unwrap();
+    let d = assessment::dataset(
+        &mut c,
+        100,
+        200,
+        Some(&p2),
+        &hotline_core::Policy::default(),
+    )
+    .await
+    .unwrap();
     assert!(d.dispatched.is_empty() && d.marks.is_empty());
     assert_eq!(d.callbacks.len(), 2);
     assert!(d.parties.iter().all(|p| p.unit == "p2"));
     assert_eq!(d.summons.len(), 1);
-    let none = assessment::dataset(&mut c, 100, 200, Some(&[]))
-        .await
-        .unwrap();
+    let none = assessment::dataset(
+        &mut c,
+        100,
+        200,
+        Some(&[]),
+        &hotline_core::Policy::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(none, hotline_core::scoring::Dataset::default());
 
-    let d = assessment::dataset(&mut c, 100, 200, None).await.unwrap();
+    let d = assessment::dataset(&mut c, 100, 200, None, &hotline_core::Policy::default())
+        .await
+        .unwrap();
     let mut units: Vec<&str> = d.dispatched.iter().map(|x| x.unit.as_str()).collect();
     units.sort();
     assert_eq!(

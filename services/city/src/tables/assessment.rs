@@ -86,6 +86,7 @@ pub async fn dataset(
     start: Micros,
     end: Micros,
     units: Option<&[String]>,
+    policy: &hotline_core::Policy,
 ) -> Result<Dataset> {
     if units.is_some_and(|u| u.is_empty()) {
         return Ok(Dataset::default());
@@ -204,13 +205,47 @@ pub async fn dataset(
             marks.push((unit, mark));
         }
     }
-    Ok(Dataset {
+    let mut data = Dataset {
         dispatched,
         callbacks,
         parties,
         summons,
         marks,
-    })
+    };
+    set_apart_marked(conn, &mut data, policy).await?;
+    Ok(data)
+}
+
+/// Counts the dispatches of requests the centre marked unreasonable or
+/// malicious (Art. 9, 37) and, unless the policy assesses them, takes
+/// their dispatches, callbacks and callback parties out of the period.
+async fn set_apart_marked(
+    conn: &mut Conn,
+    data: &mut Dataset,
+    policy: &hotline_core::Policy,
+) -> Result<()> {
+    let marked: std::collections::BTreeSet<String> =
+        sqlx::query_scalar("SELECT order_id FROM orders WHERE request_mark <> ''")
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
+    if marked.is_empty() {
+        return Ok(());
+    }
+    for d in data
+        .dispatched
+        .iter()
+        .filter(|d| marked.contains(&d.order_id))
+    {
+        data.marks.push((d.unit.clone(), Mark::MarkedRequest));
+    }
+    if !policy.assess_marked_requests {
+        data.dispatched.retain(|d| !marked.contains(&d.order_id));
+        data.callbacks.retain(|c| !marked.contains(&c.order_id));
+        data.parties.retain(|p| !marked.contains(&p.order_id));
+    }
+    Ok(())
 }
 
 /// One order as a unit is assessed on it.

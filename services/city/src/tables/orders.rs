@@ -41,6 +41,9 @@ pub struct Order {
     /// A deadline of the order ran into a year the calendar does not cover
     /// (counted Monday to Friday): it may move once that year is published.
     pub deadline_provisional: bool,
+    /// The centre's mark (Art. 9, 37) and its reason.
+    pub mark: Option<hotline_core::RequestMark>,
+    pub mark_reason: String,
     pub urge_count: i64,
     /// Where the requester said the request is, if they gave a location.
     pub location: Option<Location>,
@@ -96,6 +99,8 @@ impl Order {
             designated_unit: String::new(),
             overdue: false,
             deadline_provisional: false,
+            mark: None,
+            mark_reason: String::new(),
             urge_count: 0,
             location: None,
             community_unit: String::new(),
@@ -124,7 +129,7 @@ pub(crate) const COLUMNS: &str = "order_id, state, kind, channel, category_code,
     requester_ref, territory_unit, received_us, due_us, answer, seq, reopen_count, callback_resolved, \
     callback_satisfaction, callback_us, closed_us, disposition, duplicate_of, redirect_count, \
     bounce_limit_reached, designated_unit, overdue, urge_count, latitude, longitude, community_unit, \
-    near_boundary_units, trace_parent, mood, deadline_provisional";
+    near_boundary_units, trace_parent, mood, deadline_provisional, request_mark, mark_reason";
 
 pub(crate) fn from_row(r: AnyRow) -> Result<Order> {
     let resolved: Option<i64> = r.try_get("callback_resolved")?;
@@ -181,6 +186,11 @@ pub(crate) fn from_row(r: AnyRow) -> Result<Order> {
         designated_unit: r.try_get("designated_unit")?,
         overdue: r.try_get::<i64, _>("overdue")? != 0,
         deadline_provisional: r.try_get::<i64, _>("deadline_provisional")? != 0,
+        mark: match r.try_get::<String, _>("request_mark")?.as_str() {
+            "" => None,
+            m => Some(parse(m, hotline_core::RequestMark::parse, "request mark")?),
+        },
+        mark_reason: r.try_get("mark_reason")?,
         urge_count: r.try_get("urge_count")?,
         location: match (r.try_get("latitude")?, r.try_get("longitude")?) {
             (Some(latitude), Some(longitude)) => Some(Location {
@@ -205,7 +215,7 @@ pub(crate) fn from_row(r: AnyRow) -> Result<Order> {
 
 pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)"
+        "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)"
     )))
     // Not cached: sqlx's Any driver binds a NULL f64 as float4, so a cached
     // statement first run without a location refuses the next location's
@@ -245,6 +255,8 @@ pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(&o.trace_parent)
     .bind(o.mood.map(|m| m.as_str()).unwrap_or(""))
     .bind(o.deadline_provisional as i64)
+    .bind(o.mark.map_or("", |m| m.as_str()))
+    .bind(&o.mark_reason)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -280,7 +292,8 @@ pub async fn update(conn: &mut Conn, o: &Order) -> Result<()> {
          callback_satisfaction = $6, callback_us = $7, closed_us = $8, answer = $9, \
          category_code = $10, urgency = $11, catalogue_version = $12, territory_unit = $13, due_us = $14, \
          redirect_count = $15, bounce_limit_reached = $16, designated_unit = $17, overdue = $18, \
-         urge_count = $19, deadline_provisional = $20 WHERE order_id = $1",
+         urge_count = $19, deadline_provisional = $20, request_mark = $21, mark_reason = $22 \
+         WHERE order_id = $1",
     )
     .bind(&o.order_id)
     .bind(o.state.as_str())
@@ -302,6 +315,8 @@ pub async fn update(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(o.overdue as i64)
     .bind(o.urge_count)
     .bind(o.deadline_provisional as i64)
+    .bind(o.mark.map_or("", |m| m.as_str()))
+    .bind(&o.mark_reason)
     .execute(&mut *conn)
     .await?;
     Ok(())
