@@ -72,7 +72,7 @@ fn held_by(o: &Order, unit: &str) -> Assignment {
 }
 
 mesh_test! {
-    async fn the_centre_rules_keep_redirect_and_joint(store) {
+    async fn art12_the_centre_rules_keep_redirect_and_joint(store) {
         let t = mesh(store).await;
         let c = &t.client;
 
@@ -260,7 +260,7 @@ mesh_test! {
 }
 
 mesh_test! {
-    async fn the_bounce_limit_designates_the_handler(store) {
+    async fn art12_the_bounce_limit_designates_the_handler(store) {
         let t = mesh(store).await;
         let c = &t.client;
         let o = dispatched(c, "sanitation.garbage", "1 Harbour Road", "t-harbour").await;
@@ -323,7 +323,7 @@ mesh_test! {
 }
 
 mesh_test! {
-    async fn the_district_rules_first_inside_it(store) {
+    async fn art12_the_district_rules_first_inside_it(store) {
         let topology = demo_with_policy(&[("arbitration", "\"district_first\"")]);
         let t = mesh_on(store, &topology).await;
         let c = &t.client;
@@ -457,7 +457,7 @@ async fn wait_referred(
 }
 
 mesh_test! {
-    async fn an_objection_after_the_window_is_refused(store) {
+    async fn art14_an_objection_after_the_window_is_refused(store) {
         // A zero window makes every objection late, without waiting.
         let topology = demo_with_policy(&[("objection_window_hours", "0")]);
         let t = mesh_on(store, &topology).await;
@@ -485,7 +485,7 @@ mesh_test! {
 }
 
 mesh_test! {
-    async fn an_objection_left_unruled_past_its_deadline_is_supervised(store) {
+    async fn art12_an_objection_left_unruled_past_its_deadline_is_supervised(store) {
         let t = virtual_mesh(store).await;
         let c = &t.client;
         let o = dispatched(c, "sanitation.garbage", "1 Harbour Road", "t-harbour").await;

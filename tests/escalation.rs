@@ -26,7 +26,7 @@ fn notice_kinds(ns: &[Notice], order_id: &str) -> Vec<i32> {
 }
 
 mesh_test! {
-    async fn each_urgency_warns_then_breaches_at_its_instant(store) {
+    async fn art13_each_urgency_warns_then_breaches_at_its_instant(store) {
         let t = virtual_mesh(store).await;
         let c = &t.client;
         let cases = [
@@ -181,7 +181,7 @@ async fn a_kill_at_each_sweep_failpoint_neither_loses_nor_doubles_a_breach() {
 }
 
 mesh_test! {
-    async fn whistle_check_in_rules_and_a_missed_check_in_escalates(store) {
+    async fn art16_whistle_check_in_rules_and_a_missed_check_in_escalates(store) {
         let t = virtual_mesh(store).await;
         let c = &t.client;
         let o = c
@@ -327,7 +327,7 @@ mesh_test! {
 }
 
 mesh_test! {
-    async fn extension_needs_the_parent_when_policy_says_so_and_never_moves_the_business_clock(store) {
+    async fn art15_extension_needs_the_parent_when_policy_says_so_and_never_moves_the_business_clock(store) {
         let topology =
             hotline::DEMO_TOPOLOGY.replace("extension_approval = false", "extension_approval = true");
         let t = TestMesh::start(store, Spec {
@@ -429,7 +429,7 @@ mesh_test! {
 }
 
 mesh_test! {
-    async fn urges_reach_handler_and_parent_and_coordination_is_answered(store) {
+    async fn art20_urges_reach_handler_and_parent_and_coordination_is_answered(store) {
         let t = virtual_mesh(store).await;
         let c = &t.client;
         let o = c

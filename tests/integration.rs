@@ -279,7 +279,7 @@ mesh_test! {
 }
 
 mesh_test! {
-    async fn every_unmask_is_audited_and_exports_carry_no_identity(store) {
+    async fn art28_every_unmask_is_audited_and_exports_carry_no_identity(store) {
         let t = mesh(store).await;
         let c = &t.client;
         let text = "Signal dark; I am Qin Hao, call 13755556666";
@@ -424,7 +424,7 @@ mesh_test! {
 }
 
 mesh_test! {
-    async fn the_knowledge_base_answers_chinese_consultations_at_intake(store) {
+    async fn art31_the_knowledge_base_answers_chinese_consultations_at_intake(store) {
         let t = mesh(store).await;
         let c = &t.client;
         let entry = KnowledgeEntry {

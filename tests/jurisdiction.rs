@@ -39,7 +39,7 @@ fn disposed_line(o: &Order) -> String {
 }
 
 mesh_test! {
-    async fn intake_dispositions_are_recorded_and_never_dispatched(store) {
+    async fn art11_intake_dispositions_are_recorded_and_never_dispatched(store) {
         let t = mesh(store).await;
         let c = &t.client;
         let mut emergency = disposed(Disposition::EmergencyTransfer, "smoke in the stairwell");
@@ -217,7 +217,7 @@ async fn accepted(c: &MeshClient, category: &str, address: &str, lead: &str) -> 
 }
 
 mesh_test! {
-    async fn hand_downs_follow_the_community_duty_list(store) {
+    async fn art17_hand_downs_follow_the_community_duty_list(store) {
         let t = mesh(store).await;
         let c = &t.client;
         let assist = AssignmentRole::Assist;
@@ -346,7 +346,7 @@ mesh_test! {
 }
 
 mesh_test! {
-    async fn dispatch_rules_and_reclassification(store) {
+    async fn art12_dispatch_rules_and_reclassification(store) {
         let t = mesh(store).await;
         let c = &t.client;
         let complaint = |category, address| submit(category, address, RequestKind::Complaint);

@@ -157,7 +157,7 @@ mesh_test! {
 }
 
 mesh_test! {
-    async fn unresolved_callback_reopens_with_a_new_epoch_and_handler_clock(store) {
+    async fn art23_unresolved_callback_reopens_with_a_new_epoch_and_handler_clock(store) {
         let t = mesh(store).await;
         let c = &t.client;
         let o = c
@@ -247,7 +247,7 @@ mesh_test! {
 }
 
 mesh_test! {
-    async fn consultation_is_answered_at_intake_without_dispatch(store) {
+    async fn art11_consultation_is_answered_at_intake_without_dispatch(store) {
         let t = mesh(store).await;
         let o = t
             .client

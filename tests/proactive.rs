@@ -43,7 +43,7 @@ fn heating(phone: &str, mood: Mood) -> SubmitRequestRequest {
 }
 
 mesh_test! {
-    async fn a_district_finds_the_problem_and_its_task_is_tracked_like_an_order(store) {
+    async fn art24_a_district_finds_the_problem_and_its_task_is_tracked_like_an_order(store) {
         let t = virtual_mesh(store).await;
         let c = &t.client;
 

@@ -132,7 +132,7 @@ async fn scripted_month(c: &MeshClient) -> Vec<String> {
 }
 
 mesh_test! {
-    async fn scorecards_roll_ups_and_rankings_match_the_hand_worked_month(store) {
+    async fn art32_scorecards_roll_ups_and_rankings_match_the_hand_worked_month(store) {
         let t = virtual_mesh(store).await;
         let c = &t.client;
         let orders = scripted_month(c).await;
