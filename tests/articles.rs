@@ -22,6 +22,16 @@ fn working_day_city() -> String {
     t
 }
 
+/// A mesh on `topology` with a virtual clock at `start`.
+async fn virtual_mesh_on(store: &Store, start: &'static str, topology: String) -> TestMesh {
+    let spec = Spec {
+        virtual_clock: Some(start),
+        topology: Some(topology),
+        ..Spec::default()
+    };
+    TestMesh::start(store, spec).await
+}
+
 fn at(t: &Option<prost_types::Timestamp>) -> i64 {
     t.as_ref().map(micros).unwrap()
 }
@@ -39,15 +49,7 @@ mesh_test! {
     /// a microsecond before. A deadline counted into 2027, which the
     /// State Council has not published, is provisional on the order.
     async fn art13_working_day_limits_pass_over_holidays_and_count_make_up_saturdays(store) {
-        let t = TestMesh::start(
-            store,
-            Spec {
-                virtual_clock: Some("2025-09-30T10:00"),
-                topology: Some(working_day_city()),
-                ..Spec::default()
-            },
-        )
-        .await;
+        let t = virtual_mesh_on(store, "2025-09-30T10:00", working_day_city()).await;
         let c = &t.client;
         let cases = [
             // Submitted, due (7 working days later, 10:00 Shanghai).
@@ -200,15 +202,7 @@ mesh_test! {
         for policy in ["limit", "reply"] {
             let topology = hotline::DEMO_TOPOLOGY
                 .replace("callback_at = \"limit\"", &format!("callback_at = \"{policy}\""));
-            let t = TestMesh::start(
-                store,
-                Spec {
-                    virtual_clock: Some(T0),
-                    topology: Some(topology),
-                    ..Spec::default()
-                },
-            )
-            .await;
+            let t = virtual_mesh_on(store, T0, topology).await;
             let c = &t.client;
             let o = garbage_at_the_market(c).await;
             let (id, due) = (o.order_id.clone(), at(&o.due_time));
@@ -273,15 +267,7 @@ mesh_test! {
                 "assess_central_units = false",
                 &format!("assess_central_units = {assessed}"),
             );
-            let t = TestMesh::start(
-                store,
-                Spec {
-                    virtual_clock: Some(T0),
-                    topology: Some(topology),
-                    ..Spec::default()
-                },
-            )
-            .await;
+            let t = virtual_mesh_on(store, T0, topology).await;
             let c = &t.client;
             let o = c
                 .submit(submit("railway.crossing_noise", "", RequestKind::Complaint))
@@ -392,15 +378,7 @@ mesh_test! {
         // The territory leads and the department co-handles.
         let topology =
             hotline::DEMO_TOPOLOGY.replace("[policy]\n", "[policy]\ndual_dispatch = false\n");
-        let t = TestMesh::start(
-            store,
-            Spec {
-                virtual_clock: Some(T0),
-                topology: Some(topology),
-                ..Spec::default()
-            },
-        )
-        .await;
+        let t = virtual_mesh_on(store, T0, topology).await;
         let c = &t.client;
         let o = c
             .submit(submit("noise.night_construction", "8 West Arcade", RequestKind::Complaint))
@@ -467,15 +445,7 @@ mesh_test! {
                 "assess_marked_requests = false",
                 &format!("assess_marked_requests = {assessed}"),
             );
-            let t = TestMesh::start(
-                store,
-                Spec {
-                    virtual_clock: Some(T0),
-                    topology: Some(topology),
-                    ..Spec::default()
-                },
-            )
-            .await;
+            let t = virtual_mesh_on(store, T0, topology).await;
             let c = &t.client;
             let id = garbage_at_the_market(c).await.order_id;
             c.wait_assignment("t-market", &id, 1, WAIT).await.unwrap();

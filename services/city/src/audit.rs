@@ -165,13 +165,7 @@ impl Privacy {
             let Some(o) = orders::get(&mut c, &a.order_id).await? else {
                 continue;
             };
-            let name = self
-                .ctx
-                .topology
-                .item(&o.category_code)
-                .map(|i| i.name.clone())
-                .unwrap_or_default();
-            let full = crate::wire::full_order(&mut c, &o, &name).await?;
+            let full = crate::wire::full_order_of(&self.ctx.topology, &mut c, &o).await?;
             let s = crate::redact::scrubber(&mut c, &o.requester_ref).await?;
             out.push(crate::redact::scrubbed(full, &s));
         }

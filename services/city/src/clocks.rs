@@ -62,11 +62,24 @@ async fn arm(
     due: &[(TimerKind, Micros)],
     now: Micros,
 ) -> Result<()> {
-    let ids: Vec<String> = due.iter().map(|&(kind, _)| id(kind, a)).collect();
-    let arms: Vec<Arm> = due
+    let due: Vec<_> = due.iter().map(|&(kind, at)| (kind, at, a)).collect();
+    arm_timers(conn, &due, None, now).await
+}
+
+/// Arms assignments' timers (kind, instant, assignment) and, when given,
+/// an order's callback timer (the order, its due instant), in one
+/// statement.
+async fn arm_timers(
+    conn: &mut Conn,
+    due: &[(TimerKind, Micros, &Assignment)],
+    callback: Option<(&Order, Micros)>,
+    now: Micros,
+) -> Result<()> {
+    let ids: Vec<String> = due.iter().map(|&(kind, _, a)| id(kind, a)).collect();
+    let mut arms: Vec<Arm> = due
         .iter()
         .zip(&ids)
-        .map(|(&(kind, due_us), timer_id)| Arm {
+        .map(|(&(kind, due_us, a), timer_id)| Arm {
             timer_id,
             kind,
             order_id: &a.order_id,
@@ -76,6 +89,13 @@ async fn arm(
             payload: "",
         })
         .collect();
+    let callback_timer = callback.map(|(order, _)| callback_id(order));
+    if let (Some((order, at)), Some(timer_id)) = (callback, &callback_timer) {
+        arms.push(callback_arm(order, timer_id, at));
+    }
+    if arms.is_empty() {
+        return Ok(());
+    }
     timers::arm_all(conn, &arms, now).await?;
     Ok(())
 }
@@ -121,30 +141,11 @@ pub async fn arm_new_clocks(
         due.extend(clock.map(|(kind, at)| (kind, at, a)));
     }
     due.extend(co_handlers.iter().map(|&a| (CO_HANDLER, a.due_us, a)));
-    if due.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<String> = due.iter().map(|&(kind, _, a)| id(kind, a)).collect();
-    let mut arms: Vec<Arm> = due
-        .iter()
-        .zip(&ids)
-        .map(|(&(kind, due_us, a), timer_id)| Arm {
-            timer_id,
-            kind,
-            order_id: &a.order_id,
-            unit_id: &a.unit_id,
-            epoch: a.epoch,
-            due_us,
-            payload: "",
-        })
-        .collect();
-    let callback = callback_id(order);
     let latest = leads.iter().map(|a| a.due_us).max();
-    if let Some(latest) = latest.filter(|_| order.kind.is_citizen_request()) {
-        arms.push(callback_arm(order, &callback, order.due_us.max(latest)));
-    }
-    timers::arm_all(conn, &arms, now).await?;
-    Ok(())
+    let callback = latest
+        .filter(|_| order.kind.is_citizen_request())
+        .map(|latest| (order, order.due_us.max(latest)));
+    arm_timers(conn, &due, callback, now).await
 }
 
 /// Accepted: the accept window closes, the contact window opens.

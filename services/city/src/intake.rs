@@ -22,7 +22,7 @@ use crate::disposition;
 use crate::history::note;
 use crate::planning::{decision_error, dispatch_notes, planned_units};
 use crate::record::{self, locked, transition};
-use crate::wire::{full_order, order_to_wire, order_with};
+use crate::wire::{full_order_of, order_to_wire, order_with};
 
 pub struct Intake {
     ctx: Ctx,
@@ -488,9 +488,8 @@ impl Intake {
                     CallbackEffect::Unreplied => {}
                 }
                 orders::update(tx, &order).await?;
-                let name = self.category_name(&order.category_code);
                 let answer = RecordCallbackResponse {
-                    order: Some(full_order(tx, &order, &name).await?),
+                    order: Some(full_order_of(&self.ctx.topology, tx, &order).await?),
                 };
                 recorded = Some((order, now));
                 Ok(answer)
@@ -630,7 +629,7 @@ impl IntakeService for Intake {
             .await
             .map_err(ServiceError::from)?
             .ok_or_else(|| ServiceError::not_found("order", format!("orders/{order_id}")))?;
-        let mut order = full_order(&mut c, &o, &self.category_name(&o.category_code)).await?;
+        let mut order = full_order_of(&self.ctx.topology, &mut c, &o).await?;
         // The centre reads the order as recorded; a handler, scrubbed.
         if guard::is_city(&self.ctx, &caller).is_err() {
             let s = crate::redact::scrubber(&mut c, &o.requester_ref).await?;

@@ -11,7 +11,7 @@ use hotline_runtime::{Ctx, idem};
 
 use crate::record::{self, locked, note};
 use crate::tables::orders;
-use crate::wire::full_order;
+use crate::wire::full_order_of;
 
 pub async fn mark(ctx: &Ctx, actor: &str, r: MarkOrderRequest) -> Result<MarkOrderResponse> {
     let order_id = record::order_id(&r.name)?.to_string();
@@ -45,13 +45,8 @@ pub async fn mark(ctx: &Ctx, actor: &str, r: MarkOrderRequest) -> Result<MarkOrd
         };
         note(tx, &mut order, now, actor, &action, String::new()).await?;
         orders::update(tx, &order).await?;
-        let name = ctx
-            .topology
-            .item(&order.category_code)
-            .map(|i| i.name.clone())
-            .unwrap_or_default();
         Ok(MarkOrderResponse {
-            order: Some(full_order(tx, &order, &name).await?),
+            order: Some(full_order_of(&ctx.topology, tx, &order).await?),
         })
     })
     .await

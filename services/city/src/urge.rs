@@ -9,7 +9,7 @@ use hotline_runtime::tables::assignments;
 use hotline_runtime::{Ctx, idem};
 
 use crate::record::{self, locked, note};
-use crate::wire::full_order;
+use crate::wire::full_order_of;
 
 /// An urge (催办) reaches each open lead and its parent, and is counted.
 /// `actor` is the unit recorded as urging: the centre, also for a requester.
@@ -57,13 +57,8 @@ pub async fn urge(ctx: &Ctx, actor: &str, r: UrgeOrderRequest) -> Result<UrgeOrd
                 hotline_handler::notice::send(tx, actor, n, now).await?;
             }
             orders::update(tx, &order).await?;
-            let name = ctx
-                .topology
-                .item(&order.category_code)
-                .map(|i| i.name.clone())
-                .unwrap_or_default();
             let answer = UrgeOrderResponse {
-                order: Some(full_order(tx, &order, &name).await?),
+                order: Some(full_order_of(&ctx.topology, tx, &order).await?),
             };
             Ok(answer)
         })

@@ -64,6 +64,20 @@ pub async fn full_order(conn: &mut Conn, o: &Order, category_name: &str) -> Resu
     Ok(order_with(o, category_name, given, history))
 }
 
+/// [`full_order`] named by the topology's catalogue item (empty for an
+/// item the catalogue no longer has).
+pub async fn full_order_of(
+    topology: &hotline_core::Topology,
+    conn: &mut Conn,
+    o: &Order,
+) -> Result<pb::Order> {
+    let name = topology
+        .item(&o.category_code)
+        .map(|i| i.name.as_str())
+        .unwrap_or_default();
+    full_order(conn, o, name).await
+}
+
 /// The whole order from its assignments and history at hand, in the order
 /// the store lists them (assignments by dispatch time and unit).
 pub fn order_with(
