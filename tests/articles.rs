@@ -101,6 +101,105 @@ mesh_test! {
     }
 }
 
+/// The order's lead assignments.
+fn leads(o: &Order) -> Vec<&Assignment> {
+    o.assignments
+        .iter()
+        .filter(|a| a.role == AssignmentRole::Lead as i32)
+        .collect()
+}
+
+/// Advances to `due`: a microsecond before, no lead of order `id` has
+/// breached and it is not overdue; at `due`, every lead has.
+async fn breaches_at(c: &hotline::client::MeshClient, id: &str, leads: usize, due: i64) {
+    c.advance_to(due - 1).await.unwrap();
+    let o = c.order(id).await.unwrap();
+    assert!(
+        actions(&o, "breached").is_empty(),
+        "{id}: no breach before {due}"
+    );
+    assert!(!o.overdue, "{id}: not overdue before {due}");
+    c.advance_to(due).await.unwrap();
+    let o = c.order(id).await.unwrap();
+    assert_eq!(
+        actions(&o, "breached").len(),
+        leads,
+        "{id}: breach at {due}"
+    );
+    assert!(o.overdue, "{id}: overdue at {due}");
+}
+
+mesh_test! {
+    /// Art. 19: water, power, gas and heating serve around the clock
+    /// (全天候服务). On a working-day topology their 24 h limit stays
+    /// natural time: a utility request received on the eve of National
+    /// Day 2025, during it, or on a Saturday falls due 24 hours later, on
+    /// the holiday or the Sunday, and breaches then, while a general
+    /// request received at the same instant is counted in working days
+    /// past the holiday and the weekend, and is not overdue at the
+    /// utility's deadline.
+    async fn art19_utilities_are_due_around_the_clock_over_holidays_and_weekends(store) {
+        let t = virtual_mesh_on(store, "2025-09-30T10:00", working_day_city()).await;
+        let c = &t.client;
+        let cases = [
+            // Received, the utility item, its due (24 natural hours), a
+            // general request's due (7 working days, 10:00 Shanghai).
+            // Tuesday, the eve of National Day (1-8 October off,
+            // Saturday 11 October worked).
+            (
+                shanghai("2025-09-30", 10),
+                "water.outage",
+                shanghai("2025-10-01", 10),
+                shanghai("2025-10-16", 10),
+            ),
+            // Saturday 15 November, the first day of heating.
+            (
+                shanghai("2025-11-15", 10),
+                "heating.no_heat",
+                shanghai("2025-11-16", 10),
+                shanghai("2025-11-25", 10),
+            ),
+            // Tuesday 17 February 2026, inside the Spring Festival (15-23
+            // February off, Saturday 28 February worked).
+            (
+                shanghai("2026-02-17", 10),
+                "water.outage",
+                shanghai("2026-02-18", 10),
+                shanghai("2026-03-03", 10),
+            ),
+        ];
+        for (received, item, utility_due, general_due) in cases {
+            c.advance_to(received).await.unwrap();
+            // New facts each time: none is a repeat of an earlier case.
+            let fresh = |category: &str| SubmitRequestRequest {
+                new_facts: true,
+                ..submit(category, "6 South Quay", RequestKind::Complaint)
+            };
+            let u = c.submit(fresh(item)).await.unwrap();
+            let g = c.submit(fresh("sanitation.garbage")).await.unwrap();
+            assert_eq!(u.urgency, Urgency::Utility as i32, "{item}");
+            assert_eq!(g.urgency, Urgency::General as i32);
+            for (o, due) in [(&u, utility_due), (&g, general_due)] {
+                assert_eq!(at(&o.received_time), received);
+                assert!(!leads(o).is_empty(), "{} dispatched", o.category_code);
+                // As the centre stores it, and on each handler's clock.
+                let stored = c.order(&o.order_id).await.unwrap();
+                assert_eq!(at(&stored.due_time), due, "{}", o.category_code);
+                assert!(!stored.deadline_provisional);
+                for a in leads(&stored) {
+                    assert_eq!(at(&a.due_time), due, "{}'s handler clock", a.unit_id);
+                }
+            }
+            breaches_at(c, &u.order_id, leads(&u).len(), utility_due).await;
+            let general = c.order(&g.order_id).await.unwrap();
+            assert!(!general.overdue, "the general request waits for working days");
+            assert!(actions(&general, "breached").is_empty());
+            breaches_at(c, &g.order_id, leads(&g).len(), general_due).await;
+        }
+        t.stop().await;
+    }
+}
+
 /// A garbage complaint at 8 West Arcade (t-market leads): its order.
 async fn garbage_at_the_market(c: &hotline::client::MeshClient) -> Order {
     c.submit(submit(

@@ -284,6 +284,87 @@ mesh_test! {
     }
 }
 
+/// `hotline report ARGS` for MONTH through the mesh's gateway: what it
+/// printed.
+fn report(t: &TestMesh, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        // The CLI presents each unit's certificate from the mesh CA.
+        .env("HOTLINE_PKI_DIR", t.opts.pki_dir())
+        .args(["report", "--month", MONTH, "--gateway", &t.gateway_url])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+mesh_test! {
+    /// Art. 9 and 37: `hotline report` gives, for the scope it reports,
+    /// how many lead assignments are on requests the centre marked and
+    /// their share of all the scope's lead assignments, whether the policy
+    /// leaves marked requests out of the rates (the default) or counts
+    /// them: one of t-market's three garbage orders marked is 1 of 3
+    /// either way, in its roll-up, its JSON and the townships' ranking.
+    async fn art9_art37_hotline_report_prints_the_share_of_marked_requests(store) {
+        for assessed in [false, true] {
+            let topology = demo_with_policy(&[("assess_marked_requests", &assessed.to_string())]);
+            let spec = Spec {
+                virtual_clock: Some(T0),
+                topology: Some(topology),
+                ..Spec::default()
+            };
+            let t = TestMesh::start(store, spec).await;
+            let c = &t.client;
+            let mut ids = Vec::new();
+            for _ in 0..3 {
+                let garbage = SubmitRequestRequest {
+                    new_facts: true,
+                    ..submit("sanitation.garbage", "8 West Arcade", RequestKind::Complaint)
+                };
+                let id = c.submit(garbage).await.unwrap().order_id;
+                c.wait_assignment("t-market", &id, 1, WAIT).await.unwrap();
+                ids.push(id);
+            }
+            c.mark(&ids[0], RequestMark::Unreasonable, "wants the neighbours moved out")
+                .await
+                .unwrap();
+            let rates = if assessed {
+                "counted in the rates"
+            } else {
+                "outside the rates"
+            };
+
+            let table = report(&t, &["--unit", "t-market", "--as", "t-market"]);
+            let line = format!(
+                "marked unreasonable/malicious, t-market and below: \
+                 1 of 3 lead assignments (33.3%), {rates}\n"
+            );
+            assert!(table.contains(&line), "assessed {assessed}:\n{table}");
+            let json = report(&t, &["--unit", "t-market", "--as", "t-market", "--json"]);
+            let j: serde_json::Value = serde_json::from_str(&json).unwrap();
+            let combined = &j["combined"];
+            assert_eq!(combined["dispatched"], if assessed { 3 } else { 2 });
+            assert_eq!(combined["marked_requests"], 1);
+            let share = &combined["marked_share"];
+            assert_eq!(share["numerator"], 1);
+            assert_eq!(share["denominator"], 3);
+            assert_eq!(share["assessed"], assessed);
+
+            let table = report(&t, &["--tier", "township"]);
+            let line = format!(
+                "marked unreasonable/malicious, ranked units: \
+                 1 of 3 lead assignments (33.3%), {rates}\n"
+            );
+            assert!(table.contains(&line), "assessed {assessed}:\n{table}");
+            t.stop().await;
+        }
+    }
+}
+
 mesh_test! {
     async fn reporting_refuses_bad_input_and_other_subtrees(store) {
         let t = virtual_mesh(store).await;

@@ -38,6 +38,56 @@ fn rate_json(r: &Option<Rate>) -> Value {
     json!({"numerator": r.numerator, "denominator": r.denominator, "value": r.value})
 }
 
+/// Lead assignments on requests the centre marked unreasonable (Art. 9)
+/// or malicious (Art. 37), over every lead assignment in the scorecard's
+/// scope: `dispatched` holds the marked ones only when the policy
+/// assesses them (docs/assessment.md).
+pub fn marked_share(s: &Scorecard) -> (u64, u64) {
+    let all = if s.marked_assessed {
+        s.dispatched
+    } else {
+        s.dispatched + s.marked_requests
+    };
+    (s.marked_requests, all)
+}
+
+/// The sum of [`marked_share`] over `cards`, and whether the marked are
+/// assessed (one policy holds for a whole mesh).
+fn marked_total<'a>(cards: impl Iterator<Item = &'a Scorecard>) -> (u64, u64, bool) {
+    cards.fold((0, 0, false), |(m, all, assessed), s| {
+        let (sm, sall) = marked_share(s);
+        (m + sm, all + sall, assessed || s.marked_assessed)
+    })
+}
+
+fn marked_json((marked, all, assessed): (u64, u64, bool)) -> Value {
+    json!({
+        "numerator": marked,
+        "denominator": all,
+        "value": (all > 0).then(|| marked as f64 / all as f64),
+        "assessed": assessed,
+    })
+}
+
+/// The readable line of [`marked_share`] for `scope`, e.g. "marked
+/// unreasonable/malicious, t-market and below: 1 of 2 lead assignments
+/// (50.0%), outside the rates".
+fn marked_line(scope: &str, (marked, all, assessed): (u64, u64, bool)) -> String {
+    let share = if all > 0 {
+        format!("{:.1}%", marked as f64 * 100.0 / all as f64)
+    } else {
+        "—".into()
+    };
+    let rates = if assessed {
+        "counted in the rates"
+    } else {
+        "outside the rates"
+    };
+    format!(
+        "   marked unreasonable/malicious, {scope}: {marked} of {all} lead assignments ({share}), {rates}"
+    )
+}
+
 /// A scorecard as JSON: the rates with their numerators and denominators,
 /// and the columns beside them.
 pub fn scorecard_json(s: &Scorecard) -> Value {
@@ -69,6 +119,7 @@ pub fn scorecard_json(s: &Scorecard) -> Value {
         "objections_lost": s.objections_lost,
         "bounce_limit_hits": s.bounce_limit_hits,
         "marked_requests": s.marked_requests,
+        "marked_share": marked_json(marked_total(std::iter::once(s))),
         "overdue": s.overdue,
     })
 }
@@ -93,10 +144,16 @@ pub fn rankings_json(r: &GetRankingsResponse) -> Value {
                 "top": g.top.iter().filter_map(|e| e.scorecard.as_ref()).map(|s| unit_id(&s.unit)).collect::<Vec<_>>(),
                 "bottom": g.bottom.iter().filter_map(|e| e.scorecard.as_ref()).map(|s| unit_id(&s.unit)).collect::<Vec<_>>(),
                 "unrated": g.unrated.iter().map(|u| unit_id(u)).collect::<Vec<_>>(),
+                "marked_share": marked_json(marked_total(ranked_cards(g))),
             })
         })
         .collect();
     json!({"month": r.month, "rankings": groups})
+}
+
+/// The scorecards of a peer group's ranked units.
+fn ranked_cards(g: &Ranking) -> impl Iterator<Item = &Scorecard> {
+    g.entries.iter().filter_map(|e| e.scorecard.as_ref())
 }
 
 pub fn roll_up_json(r: &RollUpScorecardsResponse) -> Value {
@@ -187,6 +244,8 @@ pub fn rankings_table(r: &GetRankingsResponse) -> String {
             let names: Vec<&str> = g.unrated.iter().map(|u| unit_id(u)).collect();
             let _ = writeln!(out, "   unrated: {}", names.join(", "));
         }
+        let marked = marked_total(ranked_cards(g));
+        let _ = writeln!(out, "{}", marked_line("ranked units", marked));
         out.push('\n');
     }
     out
@@ -208,6 +267,14 @@ pub fn roll_up_table(r: &RollUpScorecardsResponse) -> String {
     }
     for m in &r.missing {
         let _ = writeln!(out, "   MISSING {}: {}", unit_id(&m.unit), m.reason);
+    }
+    if let Some(c) = &r.combined {
+        let scope = format!("{} and below", unit_id(&c.unit));
+        let _ = writeln!(
+            out,
+            "{}",
+            marked_line(&scope, marked_total(std::iter::once(c)))
+        );
     }
     out
 }
@@ -310,6 +377,8 @@ mod tests {
             })
             .collect();
         towns[11] = card("t-11", "新区", (3.0, 4), (0.0, 0), (0.0, 0));
+        // Two rounds marked malicious, outside t-00's rates.
+        towns[0].marked_requests = 2;
         towns[7] = towns[6].clone();
         towns[7].unit = "units/t-07".into();
         let scored: Vec<(String, Option<f64>)> = towns
@@ -396,6 +465,32 @@ mod tests {
             .flat_map(|g| &g.entries)
             .filter_map(|e| e.scorecard.as_ref());
         golden("scorecards.csv", &csv(cards));
+    }
+
+    #[test]
+    fn the_marked_share_is_over_every_lead_assignment_in_scope() {
+        let mut s = card("t-market", "市场街道", (3.0, 4), (0.0, 0), (0.0, 0));
+        s.marked_requests = 1;
+        // By default the marked round is outside `dispatched`…
+        assert_eq!(marked_share(&s), (1, 5));
+        // …and inside it when the policy assesses marked requests.
+        s.marked_assessed = true;
+        assert_eq!(marked_share(&s), (1, 4));
+        s.marked_assessed = false;
+        let r = RollUpScorecardsResponse {
+            combined: Some(s.clone()),
+            own: Some(s),
+            ..Default::default()
+        };
+        let table = roll_up_table(&r);
+        let line = "   marked unreasonable/malicious, t-market and below: \
+                    1 of 5 lead assignments (20.0%), outside the rates\n";
+        assert!(table.ends_with(line), "{table}");
+        let j = roll_up_json(&r);
+        assert_eq!(j["combined"]["marked_share"]["numerator"], 1);
+        assert_eq!(j["combined"]["marked_share"]["denominator"], 5);
+        assert_eq!(j["combined"]["marked_share"]["value"], 0.2);
+        assert_eq!(j["combined"]["marked_share"]["assessed"], false);
     }
 
     #[test]

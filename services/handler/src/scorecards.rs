@@ -55,6 +55,7 @@ pub fn to_wire(
         objections_lost: t.objections_lost,
         bounce_limit_hits: t.bounce_limit_hits,
         marked_requests: t.marked_requests,
+        marked_assessed: topology.policy.assess_marked_requests,
         overdue: t.overdue,
     }
 }
