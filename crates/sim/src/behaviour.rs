@@ -22,8 +22,18 @@ macro_rules! model {
         pub struct Partial { $( #[serde(default)] pub $f: Option<f64>, )* }
 
         impl Model {
+            /// The fields' names, as a scenario writes them.
+            pub const FIELDS: &[&str] = &[$( stringify!($f) ),*];
+
             fn apply(&mut self, p: &Partial) {
                 $( if let Some(v) = p.$f { self.$f = v; } )*
+            }
+
+            fn scale(&mut self, field: &str, factor: f64) {
+                match field {
+                    $( stringify!($f) => self.$f *= factor, )*
+                    _ => {}
+                }
             }
         }
     };
@@ -55,8 +65,17 @@ model!(
     reply_fraction,
     /// Share of replies that resolve the matter.
     resolve_probability,
-    /// Propensity to whistle departments (townships).
+    /// A township leading alone on a matter of a line department's powers
+    /// resolves it at this fraction of `resolve_probability` unless a
+    /// department it whistled has helped by the reply (Art. 16).
+    unaided_resolve_factor,
+    /// Share of answered (dispatched) consultations whose answer the unit
+    /// adds to the knowledge base (Art. 31).
+    publish_answer,
+    /// Propensity to whistle departments (townships), and on a matter of a
+    /// line department's powers that no department co-leads.
     whistle_propensity,
+    whistle_if_beyond,
     /// Summoned departments: mean hours to check in, per whistle kind.
     check_in_daily_hours,
     check_in_tough_hours,
@@ -92,7 +111,10 @@ impl Default for Model {
             object_minutes: 40.0,
             reply_fraction: 0.35,
             resolve_probability: 0.85,
+            unaided_resolve_factor: 1.0,
+            publish_answer: 0.5,
             whistle_propensity: 0.0,
+            whistle_if_beyond: 0.0,
             check_in_daily_hours: 8.0,
             check_in_tough_hours: 30.0,
             check_in_emergency_minutes: 20.0,
@@ -128,6 +150,8 @@ fn type_default(kind: &str) -> Model {
     match kind {
         "township" => Model {
             whistle_propensity: 0.04,
+            whistle_if_beyond: 0.5,
+            unaided_resolve_factor: 0.6,
             hand_down_propensity: 0.25,
             hand_down_other_propensity: 0.02,
             ..d
@@ -228,13 +252,37 @@ pub struct Behaviours {
     pub group: BTreeMap<String, Group>,
     pub unit: BTreeMap<String, Partial>,
     pub citizen: Citizen,
+    /// A factor on one field for every unit, after every other table
+    /// (`[behaviour.scale] resolve_probability = 1.2`): what the
+    /// sensitivity runs move.
+    pub scale: BTreeMap<String, f64>,
 }
 
 impl Behaviours {
-    /// The model of one unit: type default, then the scenario's default,
-    /// type, groups (in name order) and unit tables.
-    pub fn model(&self, topology: &Topology, unit: &str) -> Model {
-        let kind = unit_type(topology, unit);
+    /// Multiplies `field` for every unit by `factor` (on top of any
+    /// factor already set).
+    pub fn scale(&mut self, field: &str, factor: f64) {
+        *self.scale.entry(field.to_string()).or_insert(1.0) *= factor;
+    }
+
+    /// A scale naming no field, if any.
+    pub fn unknown_scale(&self) -> Option<&str> {
+        self.scale
+            .keys()
+            .map(String::as_str)
+            .find(|k| !Model::FIELDS.contains(k))
+    }
+
+    /// The model of a unit type before group and unit tables.
+    pub fn model_of_type(&self, kind: &str) -> Model {
+        let mut m = self.typed(kind);
+        for (k, f) in &self.scale {
+            m.scale(k, *f);
+        }
+        m
+    }
+
+    fn typed(&self, kind: &str) -> Model {
         let mut m = type_default(kind);
         m.apply(&self.default);
         let by_type = match kind {
@@ -248,6 +296,13 @@ impl Behaviours {
             _ => &self.default,
         };
         m.apply(by_type);
+        m
+    }
+
+    /// The model of one unit: type default, then the scenario's default,
+    /// type, groups (in name order) and unit tables, then the scales.
+    pub fn model(&self, topology: &Topology, unit: &str) -> Model {
+        let mut m = self.typed(unit_type(topology, unit));
         for g in self.group.values() {
             if g.units.iter().any(|u| u == unit) {
                 m.apply(&g.model);
@@ -255,6 +310,9 @@ impl Behaviours {
         }
         if let Some(p) = self.unit.get(unit) {
             m.apply(p);
+        }
+        for (k, f) in &self.scale {
+            m.scale(k, *f);
         }
         m
     }

@@ -73,6 +73,13 @@ pub async fn run(a: BenchSimulateArgs) -> anyhow::Result<()> {
                 transport: *t,
                 sqlite_synchronous: *sync,
                 quiet: true,
+                seeds: 1,
+                sensitivity: false,
+                vary: Vec::new(),
+                per_day: None,
+                // The arrivals' span only: what the mesh sustains under
+                // intake, not the quiet days after.
+                settle_days: Some(0.0),
             };
             let r = super::run_scenario(&a.scenario, &args).await;
             if let Some(url) = &db_url {

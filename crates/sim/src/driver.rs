@@ -58,6 +58,14 @@ enum Ev {
         unit: String,
         epoch: u64,
         outcome: ReplyOutcome,
+        /// The outcome when the matter needs powers the unit lacks and no
+        /// summoned department has helped by the reply (Art. 16).
+        unaided: Option<ReplyOutcome>,
+    },
+    /// A unit adds its answer to a dispatched consultation to the
+    /// knowledge base (Art. 31), so intake answers the question next time.
+    Publish {
+        unit: String,
     },
     Object {
         unit: String,
@@ -120,6 +128,7 @@ impl Ev {
             Ev::HandDown { .. } => "hand_down",
             Ev::Extension { .. } => "extension",
             Ev::Decide { .. } => "decide_extension",
+            Ev::Publish { .. } => "publish_answer",
         }
     }
 }
@@ -161,6 +170,10 @@ struct Sim {
     seq: u64,
     /// A proactive task: no requester to contact or call back.
     task: bool,
+    /// A department leads beside the territory (dual dispatch).
+    department_leads: bool,
+    /// A summoned department has helped (checked in and handled its part).
+    assisted: bool,
 }
 
 /// Counts the driver keeps (what the behaviours did); everything the
@@ -178,9 +191,10 @@ pub struct Activity {
     /// Dispatches whose lead territory was truly a neighbour's.
     pub misrouted: u64,
     pub whistle_ids: Vec<(String, String)>,
-    /// Orders whose record the report reads in full.
-    #[serde(skip)]
-    pub detail_orders: BTreeSet<String>,
+    /// Knowledge base entries the run seeded at the start, and those units
+    /// published after answering a dispatched consultation.
+    pub knowledge_seeded: u64,
+    pub knowledge_published: u64,
     /// Handler type of each initial lead, from the centre's dispatch.
     pub initial_leads: BTreeMap<String, u64>,
     /// Contacts per simulated day.
@@ -310,13 +324,22 @@ impl<'a> Driver<'a> {
     }
 
     /// One step: arrivals of `[now, now + len)` submitted, due events run.
-    pub async fn step(&mut self, arrivals_gen: &mut Generator, len: Micros) -> anyhow::Result<()> {
+    /// After the arrivals' span (`arrive` false) only behaviours and the
+    /// services' timers act, so the orders received run their course.
+    pub async fn step(
+        &mut self,
+        arrivals_gen: &mut Generator,
+        len: Micros,
+        arrive: bool,
+    ) -> anyhow::Result<()> {
         let t0 = std::time::Instant::now();
         advance(&self.client, &self.services, self.now).await?;
         let t1 = std::time::Instant::now();
         self.issue_tasks().await?;
-        let arrivals = arrivals_gen.step(self.topology, self.now, len);
-        self.submit(arrivals).await?;
+        if arrive {
+            let arrivals = arrivals_gen.step(self.topology, self.now, len);
+            self.submit(arrivals).await?;
+        }
         let t2 = std::time::Instant::now();
         self.run_due().await?;
         let t3 = std::time::Instant::now();
@@ -330,6 +353,43 @@ impl<'a> Driver<'a> {
         p[2] += (t3 - t2).as_secs_f64();
         self.activity.steps += 1;
         self.now += len;
+        Ok(())
+    }
+
+    /// The knowledge base at the start: for each item a consultation may
+    /// ask about without a catalogue answer, its `seeded_per_item` most
+    /// asked questions, entered by the centre through
+    /// `KnowledgeService.UpsertKnowledgeEntry`.
+    pub async fn seed_knowledge(&mut self, arrivals_gen: &Generator) -> anyhow::Result<()> {
+        let n = self.scenario.knowledge.seeded_per_item;
+        let c = &self.client;
+        let now = self.now;
+        let entries: Vec<pb::KnowledgeEntry> = arrivals_gen
+            .knowledge_items()
+            .into_iter()
+            .flat_map(|item| {
+                (0..n).map(move |question| {
+                    let a = Arrival {
+                        item: item.clone(),
+                        question,
+                        ..Arrival::blank()
+                    };
+                    knowledge_entry(&a, now)
+                })
+            })
+            .collect();
+        let seeded = entries.len() as u64;
+        futures::stream::iter(
+            entries
+                .into_iter()
+                .map(|e| async move { c.upsert_knowledge(&c.city, e).await }),
+        )
+        .buffer_unordered(self.scenario.concurrency)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+        self.activity.knowledge_seeded = seeded;
         Ok(())
     }
 
@@ -417,6 +477,7 @@ impl<'a> Driver<'a> {
                     near_border: false,
                     mood: Mood::Calm,
                     repeat: false,
+                    question: 0,
                 };
                 self.admit(arrival, order, true);
             }
@@ -544,6 +605,12 @@ impl<'a> Driver<'a> {
             in_hand: BTreeSet::new(),
             rulings: 0,
             seq: 0,
+            department_leads: leads(&order).any(|l| {
+                self.topology
+                    .unit(&l.unit_id)
+                    .is_some_and(|u| matches!(u.tier, Tier::Department | Tier::Central))
+            }),
+            assisted: false,
             arrival: a,
             task,
         };
@@ -763,6 +830,15 @@ impl<'a> Driver<'a> {
             }
             Ev::Reply { unit, .. } => {
                 self.released(key, &unit);
+                let publish = self.model(&unit).publish_answer;
+                let sim = self.orders.get_mut(&key).expect("admitted");
+                if !refused
+                    && sim.arrival.kind == pb::RequestKind::Consultation
+                    && sim.rng.unit() < publish
+                {
+                    let d = exp(&mut sim.rng, 120.0);
+                    self.schedule(key, d, Ev::Publish { unit: unit.clone() });
+                }
                 // The centre calls back at the reply where the policy says
                 // so, and at once after a reply past the limit; otherwise
                 // the callback at the limit stands.
@@ -847,8 +923,6 @@ impl<'a> Driver<'a> {
                 else {
                     return;
                 };
-                let order_id = self.orders[&key].order_id.clone();
-                self.activity.detail_orders.insert(order_id);
                 self.activity
                     .whistle_ids
                     .push((district.clone(), whistle_id.clone()));
@@ -906,8 +980,6 @@ impl<'a> Driver<'a> {
                 }
             }
             Ev::Extension { unit, .. } => {
-                let order_id = self.orders[&key].order_id.clone();
-                self.activity.detail_orders.insert(order_id);
                 if !refused && self.topology.policy.extension_approval {
                     let approver = self
                         .topology
@@ -930,6 +1002,13 @@ impl<'a> Driver<'a> {
                 }
             }
             Ev::Assist { unit, tries } => {
+                let department = self
+                    .topology
+                    .unit(&unit)
+                    .is_some_and(|u| u.tier == Tier::Department);
+                if department && matches!(done, Done::Nothing) {
+                    self.orders.get_mut(&key).expect("admitted").assisted = true;
+                }
                 // Not arrived yet (the assignment travels through two
                 // outboxes): look again later.
                 if matches!(done, Done::Refused(tonic::Code::NotFound)) && tries < 4 {
@@ -944,6 +1023,9 @@ impl<'a> Driver<'a> {
                 }
             }
             Ev::Decide { .. } => {}
+            Ev::Publish { .. } => {
+                self.activity.knowledge_published += !refused as u64;
+            }
         }
     }
 
@@ -972,6 +1054,7 @@ impl<'a> Driver<'a> {
                 unit,
                 epoch,
                 outcome: ReplyOutcome::Resolved,
+                unaided: None,
             },
         );
     }
@@ -985,8 +1068,21 @@ impl<'a> Driver<'a> {
         let sim = self.orders.get_mut(&key).expect("admitted");
         let mut extra = 0.0;
         let mut later: Vec<(f64, Ev)> = Vec::new();
+        // A township alone on a matter of a line department's powers
+        // (看得见的管不着) whistles more readily, and resolves it less often
+        // unless a summoned department helps.
+        let beyond = tier == Some(Tier::Township)
+            && !sim.department_leads
+            && topology
+                .item(&sim.arrival.item)
+                .is_some_and(|i| i.line.is_some() || i.department.is_some());
         if tier == Some(Tier::Township) {
-            let p = m.whistle_propensity
+            let base = if beyond {
+                m.whistle_if_beyond
+            } else {
+                m.whistle_propensity
+            };
+            let p = base
                 * if sim.urgency == Urgency::Complex {
                     2.0
                 } else {
@@ -1044,13 +1140,18 @@ impl<'a> Driver<'a> {
             ));
             extra = sim.limit as f64 / MINUTE as f64 * 0.3;
         }
-        let outcome = if sim.rng.unit() < m.resolve_probability {
-            ReplyOutcome::Resolved
-        } else if sim.rng.unit() < 0.5 {
-            ReplyOutcome::PartlyResolved
-        } else {
-            ReplyOutcome::Explained
+        let (x, y) = (sim.rng.unit(), sim.rng.unit());
+        let outcome_at = |p: f64| {
+            if x < p {
+                ReplyOutcome::Resolved
+            } else if y < 0.5 {
+                ReplyOutcome::PartlyResolved
+            } else {
+                ReplyOutcome::Explained
+            }
         };
+        let outcome = outcome_at(m.resolve_probability);
+        let unaided = beyond.then(|| outcome_at(m.resolve_probability * m.unaided_resolve_factor));
         let mean = m.reply_fraction * sim.limit as f64 / MINUTE as f64;
         let reply = exp(&mut sim.rng, mean) * f + extra + 5.0;
         later.push((
@@ -1059,6 +1160,7 @@ impl<'a> Driver<'a> {
                 unit,
                 epoch,
                 outcome,
+                unaided,
             },
         ));
         for (d, ev) in later {
@@ -1069,6 +1171,11 @@ impl<'a> Driver<'a> {
     /// Pending order ids, for the closing read.
     pub fn pending_events(&self) -> usize {
         self.queue.len()
+    }
+
+    /// When the next behaviour event is due.
+    pub fn next_due(&self) -> Option<Micros> {
+        self.queue.keys().next().map(|k| k.0)
     }
 }
 
@@ -1161,6 +1268,23 @@ fn summoned(t: &Topology, item: &str, township: &str, rng: &mut Rng) -> Vec<Stri
     vec![depts[rng.below(depts.len())].to_string()]
 }
 
+/// The words a consultation's question is asked and answered in: one word
+/// per question, so an entry answers its own question and no other.
+fn question_words(rank: u32) -> String {
+    format!("q{rank}")
+}
+
+/// A knowledge base entry answering `a`'s question.
+fn knowledge_entry(a: &Arrival, now: Micros) -> pb::KnowledgeEntry {
+    pb::KnowledgeEntry {
+        question: question_words(a.question),
+        answer: format!("答复 {}", question_words(a.question)),
+        category_codes: vec![a.item.clone()],
+        valid_from: Some(hotline_runtime::wire::ts(now)),
+        ..Default::default()
+    }
+}
+
 fn request(a: &Arrival) -> pb::SubmitRequestRequest {
     pb::SubmitRequestRequest {
         request_id: format!("sim-{:016x}-{}", a.requester, a.index),
@@ -1171,12 +1295,16 @@ fn request(a: &Arrival) -> pb::SubmitRequestRequest {
             phone: format!("1{:010}", 3_000_000_000u64 + a.requester),
         }),
         text: format!(
-            "simulated {} ({})",
+            "simulated {} ({}){}",
             a.item,
             match a.mood {
                 Mood::Calm => "calm",
                 Mood::Anxious => "anxious",
                 Mood::Angry => "angry",
+            },
+            match a.kind {
+                pb::RequestKind::Consultation => format!(" {}", question_words(a.question)),
+                _ => String::new(),
             }
         ),
         category_code: a.item.clone(),
@@ -1209,9 +1337,17 @@ async fn execute(c: &MeshClient, behaviours: &Behaviours, sim: &Sim, ev: &Ev, no
                 unit,
                 epoch,
                 outcome,
+                unaided,
             } => {
+                let outcome = match unaided {
+                    Some(o) if !sim.assisted => o,
+                    _ => outcome,
+                };
                 call!(c.progress(unit, id, *epoch, "work under way"))?;
                 call!(c.reply(unit, id, *epoch, *outcome, "handled; details given"))?;
+            }
+            Ev::Publish { unit } => {
+                call!(c.upsert_knowledge(unit, knowledge_entry(&sim.arrival, now)))?;
             }
             Ev::Object {
                 unit,

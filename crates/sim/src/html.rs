@@ -335,28 +335,41 @@ fn charts(r: &Report) -> String {
         &[("late", tiers.values().map(|v| num(&v["late"])).collect())],
     );
     out += "<h2>Handler shares</h2>";
-    let shares = s.handler_shares["by_type"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-    let hl: Vec<String> = shares.keys().cloned().collect();
+    let h = &s.handler_shares;
+    let hl: Vec<String> = crate::report::PUBLISHED_SHARES
+        .iter()
+        .map(|(k, _)| k.to_string())
+        .collect();
+    let series = |way: &str| -> Vec<f64> {
+        hl.iter()
+            .map(|k| num(&h[way]["by_type"][k.as_str()]["share_percent"]))
+            .collect()
+    };
     out += &bars(
-        "Share of leads by handler type (%)",
+        "Share by handler type (%): at intake, final leads, published",
         &hl,
         &[
-            (
-                "simulated",
-                shares.values().map(|v| num(&v["share_percent"])).collect(),
-            ),
+            ("at intake", series("at_intake")),
+            ("final leads", series("final_leads")),
             (
                 "published",
-                shares
-                    .values()
-                    .map(|v| num(&v["published_percent"]))
+                crate::report::PUBLISHED_SHARES
+                    .iter()
+                    .map(|(_, v)| *v)
                     .collect(),
             ),
         ],
     );
+    for way in ["at_intake", "final_leads", "final_handlers"] {
+        let _ = write!(
+            out,
+            "<p>{}: {} ({} in all).</p>",
+            way.replace('_', " "),
+            esc(h[way]["denominator"].as_str().unwrap_or("")),
+            h[way]["total"]
+        );
+    }
+    out += &evidence_tables(r);
     out += "<h2>Proactive tasks</h2>";
     for task in s.proactive["tasks"].as_array().cloned().unwrap_or_default() {
         let days = task["days"].as_array().cloned().unwrap_or_default();
@@ -410,6 +423,122 @@ fn charts(r: &Report) -> String {
             }
             out += "</table>";
         }
+    }
+    out
+}
+
+fn table(head: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = String::from("<table><tr>");
+    for h in head {
+        let _ = write!(out, "<th>{}</th>", esc(h));
+    }
+    out += "</tr>";
+    for row in rows {
+        out += "<tr>";
+        for c in row {
+            let _ = write!(out, "<td>{}</td>", esc(c));
+        }
+        out += "</tr>";
+    }
+    out + "</table>"
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
+/// Inputs apart from outputs, the outputs' intervals over seeds, the
+/// sensitivity table and the out-of-sample check.
+fn evidence_tables(r: &Report) -> String {
+    let s = &r.summary;
+    let mut out = String::from("<h2>Inputs (given to the model)</h2>");
+    let rows: Vec<Vec<String>> = s
+        .inputs
+        .iter()
+        .map(|i| {
+            vec![
+                text(&i["input"]),
+                text(&i["value"]),
+                text(&i["basis"]),
+                text(if i["basis"] == "fitted" {
+                    &i["fitted_to"]
+                } else {
+                    &i["meaning"]
+                }),
+                text(&i["source"]).replace("null", ""),
+            ]
+        })
+        .collect();
+    out += &table(
+        &["input", "value", "basis", "fitted to / meaning", "source"],
+        &rows,
+    );
+    out += "<h2>Outputs (produced by the mesh)</h2>";
+    let seeds = &r.evidence["seeds"]["outputs"];
+    let rows: Vec<Vec<String>> = s
+        .outputs
+        .iter()
+        .map(|(k, v)| {
+            vec![
+                k.clone(),
+                format!("{v:.2}"),
+                text(&seeds[k.as_str()]["mean"]).replace("null", ""),
+                text(&seeds[k.as_str()]["interval_95"]).replace("null", ""),
+            ]
+        })
+        .collect();
+    out += &table(
+        &["output", "this seed", "mean over seeds", "95 % interval"],
+        &rows,
+    );
+    let sens = &r.evidence["sensitivity"];
+    if let Some(variants) = sens["variants"].as_array() {
+        out += "<h2>Sensitivity (change from the base, points)</h2>";
+        let keys: Vec<String> = sens["base"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        let mut head = vec!["variant"];
+        head.extend(keys.iter().map(String::as_str));
+        let mut rows = vec![
+            std::iter::once("base".to_string())
+                .chain(keys.iter().map(|k| text(&sens["base"][k.as_str()])))
+                .collect::<Vec<_>>(),
+        ];
+        for v in variants {
+            rows.push(
+                std::iter::once(text(&v["variant"]))
+                    .chain(
+                        keys.iter()
+                            .map(|k| text(&v["outputs"][k.as_str()]["change"]).replace("null", "")),
+                    )
+                    .collect(),
+            );
+        }
+        out += &table(&head, &rows);
+    }
+    if let Some(switches) = r.evidence["out_of_sample"]["switches"].as_array() {
+        out += "<h2>Out of sample: the published rise 2019 → 2024 (resolution 53 → 97 %, satisfaction 65 → 97 %)</h2>";
+        let rows: Vec<Vec<String>> = switches
+            .iter()
+            .map(|x| {
+                vec![
+                    text(&x["switch"]),
+                    text(&x["resolution_change_points"]).replace("null", "–"),
+                    text(&x["satisfaction_change_points"]).replace("null", "–"),
+                    text(&x["why"]).replace("null", ""),
+                ]
+            })
+            .collect();
+        out += &table(
+            &[
+                "switch",
+                "resolution (points)",
+                "satisfaction (points)",
+                "note",
+            ],
+            &rows,
+        );
     }
     out
 }

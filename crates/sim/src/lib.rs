@@ -5,6 +5,7 @@ pub mod arrivals;
 pub mod behaviour;
 pub mod bench;
 pub mod driver;
+pub mod evidence;
 pub mod html;
 pub mod rates;
 pub mod report;
@@ -65,6 +66,27 @@ pub struct SimulateArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Runs per scenario, with seeds S, S+1, …: every output is reported
+    /// with its mean and 95 % interval over them, and `--compare` says
+    /// whether the two scenarios differ beyond that interval.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub seeds: u32,
+    /// Also runs each calibrated input at −20 % and +20 %, dual dispatch
+    /// off, and the whistle off (the out-of-sample check), each on the
+    /// same seeds, and reports how the outputs move.
+    #[arg(long, conflicts_with = "compare")]
+    pub sensitivity: bool,
+    /// With `--sensitivity`, moves only this input (repeatable; every
+    /// input in the table when unset).
+    #[arg(long, requires = "sensitivity")]
+    pub vary: Vec<String>,
+    /// Contacts a day (the scenario's `arrivals.per_day` when unset).
+    #[arg(long)]
+    pub per_day: Option<f64>,
+    /// Days the clock runs on after the arrivals (the scenario's
+    /// `settle_days` when unset).
+    #[arg(long)]
+    pub settle_days: Option<f64>,
 }
 
 /// One simulation run on its own mesh.
@@ -123,19 +145,41 @@ async fn run_on(
         .into_iter()
         .map(|(_, unit)| unit)
         .collect();
+    driver.seed_knowledge(&arrivals_gen).await?;
+    let settle_end = end + (scenario.settle_days * DAY as f64) as i64;
     let step = (scenario.step_minutes * MINUTE as f64) as i64;
     let to_stdout = a.json.as_deref() == Some(std::path::Path::new("-"));
     let bar = progress(
         !a.quiet && !to_stdout && std::io::stderr().is_terminal(),
-        end - start,
+        settle_end - start,
     );
     let cpu_before = mesh.cpu_seconds();
     let calls_before = client.stats().await?.calls;
     let sim_started = Instant::now();
-    while driver.now < end {
-        let len = step.min(end - driver.now);
-        driver.step(&mut arrivals_gen, len).await?;
-        if (driver.now - start) % DAY == 0 || driver.now >= end {
+    while driver.now < settle_end {
+        let arrive = driver.now < end;
+        if !arrive && driver.pending_events() == 0 {
+            break;
+        }
+        // While settling, a step reaches the next behaviour event's step
+        // (an hour at most, so the services' timers still fire within the
+        // hour they fall due): the quiet days cost no empty steps.
+        let len = if arrive {
+            step.min(end - driver.now)
+        } else {
+            let next = driver
+                .next_due()
+                .unwrap_or(settle_end)
+                .max(driver.now + step);
+            let grid = start + (next - start + step - 1).div_euclid(step) * step;
+            (grid - driver.now)
+                .clamp(step, 6 * step)
+                .min(settle_end - driver.now)
+        };
+        driver.step(&mut arrivals_gen, len, arrive).await?;
+        let day_done =
+            (driver.now - start).div_euclid(DAY) > (driver.now - len - start).div_euclid(DAY);
+        if day_done || driver.now == end || driver.now >= settle_end {
             driver::advance(&client, &driver.services, driver.now).await?;
             let mut point = rates::city_point(&client, driver.now).await?;
             point["day"] = json!((driver.now - start) as f64 / DAY as f64);
@@ -153,7 +197,8 @@ async fn run_on(
             ));
         }
     }
-    driver::advance(&client, &driver.services, end).await?;
+    let finish = driver.now;
+    driver::advance(&client, &driver.services, finish).await?;
     let simulate_seconds = sim_started.elapsed().as_secs_f64();
     let cpu: BTreeMap<String, f64> = mesh
         .cpu_seconds()
@@ -192,6 +237,7 @@ async fn run_on(
         scenario,
         start,
         end,
+        finish,
         seed,
         proactive,
     )
@@ -227,6 +273,7 @@ async fn run_on(
         summary,
         timings,
         map_svg: String::new(),
+        evidence: serde_json::Value::Null,
     };
     if a.html.is_some() {
         r.map_svg = html::volume_map(topology, &r);
@@ -279,9 +326,18 @@ fn proactive_json(
     })
 }
 
-/// Runs `scenario`, keeping data in `--data-dir` or a temporary directory.
-pub async fn run_scenario(path: &std::path::Path, a: &SimulateArgs) -> anyhow::Result<Report> {
-    let scenario = Scenario::load(path)?;
+/// Runs `scenario` once, keeping data in `--data-dir` or a temporary
+/// directory.
+pub async fn run_loaded(scenario: &Scenario, a: &SimulateArgs) -> anyhow::Result<Report> {
+    let mut scenario = scenario.clone();
+    if let Some(n) = a.per_day {
+        anyhow::ensure!(n >= 0.0 && n.is_finite(), "--per-day: zero or more");
+        scenario.arrivals.per_day = n;
+    }
+    if let Some(d) = a.settle_days {
+        anyhow::ensure!(d >= 0.0 && d.is_finite(), "--settle-days: zero or more");
+        scenario.settle_days = d;
+    }
     match &a.data_dir {
         Some(d) => simulate(&scenario, a, d).await,
         None => {
@@ -291,32 +347,67 @@ pub async fn run_scenario(path: &std::path::Path, a: &SimulateArgs) -> anyhow::R
     }
 }
 
+/// Runs the scenario file at `path` once.
+pub async fn run_scenario(path: &std::path::Path, a: &SimulateArgs) -> anyhow::Result<Report> {
+    run_loaded(&Scenario::load(path)?, a).await
+}
+
+/// The arguments of one run among several: its own data directory
+/// (`D/TAG`) and its own databases (`{name}_TAG_{service}`).
+fn tagged(a: &SimulateArgs, tag: &str) -> anyhow::Result<SimulateArgs> {
+    let mut out = a.clone();
+    if let Some(d) = &a.data_dir {
+        out.data_dir = Some(d.join(tag));
+    }
+    if let Some(url) = &a.db {
+        let base = url.split('?').next().unwrap_or(url);
+        let name = base
+            .rsplit('/')
+            .next()
+            .filter(|n| !n.is_empty())
+            .unwrap_or("hotline");
+        out.db = Some(hotline_store::with_database(url, &format!("{name}_{tag}"))?);
+    }
+    Ok(out)
+}
+
+/// `--seeds N` runs of one scenario: the first run's report, and every
+/// run's outputs.
+async fn run_seeds(
+    scenario: &Scenario,
+    a: &SimulateArgs,
+    tag: &str,
+) -> anyhow::Result<(Report, Vec<u64>, Vec<evidence::Outputs>)> {
+    let first_seed = a.seed.unwrap_or(scenario.seed);
+    let mut first = None;
+    let (mut seeds, mut outputs) = (Vec::new(), Vec::new());
+    for i in 0..a.seeds as u64 {
+        let seed = first_seed + i;
+        let mut run = match (tag.is_empty(), a.seeds) {
+            (true, 1) => a.clone(),
+            (false, 1) => tagged(a, tag)?,
+            _ => tagged(a, &format!("{tag}s{i}"))?,
+        };
+        run.seed = Some(seed);
+        let r = run_loaded(scenario, &run).await?;
+        seeds.push(seed);
+        outputs.push(r.summary.outputs.clone());
+        first.get_or_insert(r);
+    }
+    Ok((first.context("no run")?, seeds, outputs))
+}
+
 fn write_out(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
 pub async fn main(a: SimulateArgs) -> anyhow::Result<()> {
     if let Some(pair) = &a.compare {
-        let mut a1 = a.clone();
-        let mut a2 = a.clone();
-        if let Some(d) = &a.data_dir {
-            a1.data_dir = Some(d.join("a"));
-            a2.data_dir = Some(d.join("b"));
-        }
         // Each run on databases of its own: `{name}_a_{service}`, `{name}_b_…`.
-        if let Some(url) = &a.db {
-            let base = url.split('?').next().unwrap_or(url);
-            let name = base
-                .rsplit('/')
-                .next()
-                .filter(|n| !n.is_empty())
-                .unwrap_or("hotline");
-            a1.db = Some(hotline_store::with_database(url, &format!("{name}_a"))?);
-            a2.db = Some(hotline_store::with_database(url, &format!("{name}_b"))?);
-        }
-        let ra = run_scenario(&pair[0], &a1).await?;
-        let rb = run_scenario(&pair[1], &a2).await?;
-        let cmp = html::compare_json(&ra, &rb);
+        let (ra, _, oa) = run_seeds(&Scenario::load(&pair[0])?, &a, "a").await?;
+        let (rb, _, ob) = run_seeds(&Scenario::load(&pair[1])?, &a, "b").await?;
+        let mut cmp = html::compare_json(&ra, &rb);
+        cmp["significance"] = evidence::significance(&oa, &ob);
         match a.json.as_deref() {
             Some(p) if p == std::path::Path::new("-") => {
                 println!("{}", serde_json::to_string_pretty(&cmp)?)
@@ -329,6 +420,7 @@ pub async fn main(a: SimulateArgs) -> anyhow::Result<()> {
         }
         if a.json.as_deref() != Some(std::path::Path::new("-")) {
             html::print_compare(&ra, &rb);
+            report::print_significance(&cmp["significance"]);
         }
         return Ok(());
     }
@@ -336,7 +428,27 @@ pub async fn main(a: SimulateArgs) -> anyhow::Result<()> {
         .scenario
         .clone()
         .context("scenario: name a scenario file")?;
-    let r = run_scenario(&path, &a).await?;
+    let scenario = Scenario::load(&path)?;
+    let (mut r, seeds, outputs) = run_seeds(&scenario, &a, "").await?;
+    if a.seeds > 1 {
+        r.evidence["seeds"] = evidence::intervals(&seeds, &outputs);
+    }
+    if a.sensitivity {
+        let mut runs = Vec::new();
+        let variants = evidence::sensitivity_variants(&a.vary)?;
+        for (i, v) in variants.into_iter().enumerate() {
+            let mut s = scenario.clone();
+            (v.apply)(&mut s);
+            let (_, _, o) = run_seeds(&s, &a, &format!("v{i}")).await?;
+            runs.push((v.name, v.input, o));
+        }
+        let off = evidence::whistle_off();
+        let mut s = scenario.clone();
+        (off.apply)(&mut s);
+        let (_, _, o) = run_seeds(&s, &a, "w").await?;
+        r.evidence["sensitivity"] = evidence::sensitivity(&outputs, &runs);
+        r.evidence["out_of_sample"] = evidence::out_of_sample(&outputs, &o);
+    }
     match a.json.as_deref() {
         Some(p) if p == std::path::Path::new("-") => {
             println!("{}", serde_json::to_string_pretty(&r)?);

@@ -102,6 +102,34 @@ pub async fn city_point(c: &MeshClient, now: Micros) -> anyhow::Result<Value> {
     }))
 }
 
+/// The city-wide rates over the whole span: the centre's subtree
+/// scorecards of every month the span touches, numerators and
+/// denominators summed, in percent.
+pub async fn city_rates(c: &MeshClient, start: Micros, end: Micros) -> anyhow::Result<Value> {
+    let mut sums = [(0.0, 0u64); 3];
+    for month in months(start, end) {
+        let s = c
+            .scorecard(&c.city, &c.city, &month, pb::ScorecardScope::Subtree)
+            .await?;
+        for (i, r) in [&s.response, &s.resolution, &s.satisfaction]
+            .into_iter()
+            .enumerate()
+        {
+            let r = r.unwrap_or_default();
+            sums[i].0 += r.numerator;
+            sums[i].1 += r.denominator;
+        }
+    }
+    let pct = |(n, d): (f64, u64)| (d > 0).then(|| (n * 1e4 / d as f64).round() / 100.0);
+    Ok(json!({
+        "source": "ReportingService.GetScorecard (the centre's subtree, every month of the run)",
+        "response_percent": pct(sums[0]),
+        "resolution_percent": pct(sums[1]),
+        "satisfaction_percent": pct(sums[2]),
+        "assessed": [sums[0].1, sums[1].1, sums[2].1],
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::arrivals::{DAY, HOUR, MINUTE};
-use super::driver::Activity;
+use super::driver::{Activity, handler_type};
 use hotline_client::MeshClient;
 
 /// Published handler shares (Beijing): district departments, townships,
@@ -40,6 +40,8 @@ pub struct Summary {
     pub escalations: Value,
     pub overdue_by_tier: Value,
     pub rates: Value,
+    /// The city's three rates over the whole run, in percent.
+    pub city_rates: Value,
     /// City-wide rates month to date at the end of each simulated day,
     /// from the centre's scorecard.
     pub rates_over_time: Vec<Value>,
@@ -47,6 +49,15 @@ pub struct Summary {
     pub daily: Vec<Value>,
     pub proactive: Value,
     pub simulation: Value,
+    /// The knowledge base (Art. 31): what intake answered from it, what
+    /// the run seeded and what units added.
+    pub knowledge: Value,
+    /// What the model is given: each input with its value, and the
+    /// published figure it was fitted to or that it is an assumption.
+    pub inputs: Vec<Value>,
+    /// What the model produced: the figures seeds, comparisons and the
+    /// sensitivity table are stated on (see `evidence::outputs`).
+    pub outputs: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq)]
@@ -80,6 +91,10 @@ pub struct Report {
     /// The volume map (inline SVG) for the HTML page; not in the JSON.
     #[serde(skip)]
     pub map_svg: String,
+    /// Over several runs: intervals over the seeds, the sensitivity table
+    /// and the out-of-sample check (`evidence`); null for one run alone.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub evidence: Value,
 }
 
 /// Percentiles (minutes) of a sample of durations in microseconds.
@@ -166,6 +181,7 @@ pub async fn collect(
     scenario: &super::scenario::Scenario,
     start: Micros,
     end: Micros,
+    finish: Micros,
     seed: u64,
     proactive: Value,
 ) -> anyhow::Result<Summary> {
@@ -179,7 +195,8 @@ pub async fn collect(
     let (mut reopened, mut bounce_hits, mut overdue_orders, mut redirects) =
         (0u64, 0u64, 0u64, 0u64);
     let mut satisfaction: BTreeMap<String, u64> = BTreeMap::new();
-    let mut detail: Vec<String> = act.detail_orders.iter().cloned().collect();
+    // Every dispatched order is read in full: final handlers, history.
+    let mut detail: Vec<String> = Vec::new();
     for o in &orders {
         *by_state
             .entry(name_of(
@@ -208,7 +225,10 @@ pub async fn collect(
         reopened += (o.reopen_count > 0) as u64;
         bounce_hits += o.bounce_limit_reached as u64;
         redirects += o.redirect_count as u64;
-        if o.overdue || o.reopen_count > 0 || o.redirect_count > 0 {
+        if !matches!(
+            pb::OrderState::try_from(o.state).unwrap_or_default(),
+            pb::OrderState::Answered | pb::OrderState::Disposed
+        ) {
             detail.push(o.order_id.clone());
         }
         overdue_orders += o.overdue as u64;
@@ -236,10 +256,8 @@ pub async fn collect(
             daily.entry(day(cl)).or_default().2 += 1;
         }
     }
-    detail.sort();
-    detail.dedup();
     let details: Vec<pb::Order> = futures::stream::iter(detail.iter().map(|id| c.order(id)))
-        .buffer_unordered(16)
+        .buffer_unordered(32)
         .collect::<Vec<_>>()
         .await
         .into_iter()
@@ -278,7 +296,7 @@ pub async fn collect(
                 .map(|u| u.tier.as_str())
                 .unwrap_or("unknown");
             let due = ts(&a.due_time).unwrap_or(Micros::MAX);
-            let late = ts(&a.replied_time).map_or(end > due, |r| r > due);
+            let late = ts(&a.replied_time).map_or(finish > due, |r| r > due);
             let e = overdue_tier.entry(tier.to_string()).or_default();
             e.0 += 1;
             e.1 += late as u64;
@@ -368,15 +386,8 @@ pub async fn collect(
         }
     }
 
-    let total_leads: u64 = act.initial_leads.values().sum();
-    let shares: BTreeMap<&str, Value> = PUBLISHED_SHARES
-        .iter()
-        .map(|(k, published)| {
-            let n = act.initial_leads.get(*k).copied().unwrap_or(0);
-            let share = if total_leads == 0 { 0.0 } else { n as f64 * 100.0 / total_leads as f64 };
-            (*k, json!({"leads": n, "share_percent": (share * 10.0).round() / 10.0, "published_percent": published}))
-        })
-        .collect();
+    let (final_leads, final_handlers) = final_handlers(t, &details);
+    let shares = shares_json(&act.initial_leads, &final_leads, &final_handlers);
 
     let answered = by_state.get("answered").copied().unwrap_or(0);
     let consultations = act
@@ -386,7 +397,8 @@ pub async fn collect(
         .unwrap_or(0);
     let dispatched =
         orders.len() as u64 - answered - by_state.get("disposed").copied().unwrap_or(0);
-    Ok(Summary {
+    let kb = c.knowledge_stats().await?;
+    let mut summary = Summary {
         scenario: scenario.name.clone(),
         seed,
         start: scenario.start.clone(),
@@ -408,11 +420,7 @@ pub async fn collect(
             "repeat_contacts": act.repeat_contacts,
             "callbacks": satisfaction,
         }),
-        handler_shares: json!({
-            "by_type": shares,
-            "total_leads": total_leads,
-            "note": "from the centre's dispatch records: catalogue routing applied to the category mix; no parameter sets these shares",
-        }),
+        handler_shares: shares,
         disputes: json!({
             "objections": objections.len(),
             "by_state": states,
@@ -444,7 +452,8 @@ pub async fn collect(
             "overdue_orders": overdue_orders,
             "late_leads_by_tier": overdue_tier.iter().map(|(k, (n, late))| (k.clone(), json!({"leads_of_overdue_orders": n, "late": late}))).collect::<BTreeMap<_, _>>(),
         }),
-        rates: super::rates::rates(c, start, end).await?,
+        rates: super::rates::rates(c, start, finish).await?,
+        city_rates: super::rates::city_rates(c, start, finish).await?,
         rates_over_time: act.rates_over_time.clone(),
         volume_by_township: township_volume,
         daily: daily
@@ -455,11 +464,26 @@ pub async fn collect(
             .collect(),
         proactive,
         simulation: json!({
+            "settled_days": (finish - end) as f64 / DAY as f64,
             "steps": act.steps,
             "events": act.events,
             "refusals": act.refusals,
         }),
-    })
+        knowledge: json!({
+            "source": "KnowledgeService.GetKnowledgeStats",
+            "consultations": kb.consultations,
+            "answered_at_intake": kb.answered_at_intake,
+            "answered_from_knowledge_base": kb.answered_from_knowledge_base,
+            "share_answered_at_intake": (kb.share_answered_at_intake * 1e4).round() / 1e4,
+            "entries_at_end": kb.entries,
+            "entries_seeded": act.knowledge_seeded,
+            "entries_published_by_units": act.knowledge_published,
+        }),
+        inputs: super::evidence::inputs(scenario),
+        outputs: BTreeMap::new(),
+    };
+    summary.outputs = super::evidence::outputs(&summary);
+    Ok(summary)
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
@@ -467,6 +491,79 @@ fn ratio(a: u64, b: u64) -> f64 {
         0.0
     } else {
         (a as f64 / b as f64 * 1000.0).round() / 1000.0
+    }
+}
+
+/// Per handler type, on the centre's final records of the requests it
+/// dispatched (proactive tasks left out): the lead units (one per unit per
+/// order, those that objected or were revoked left out), and every unit
+/// handling it (leads, co-handlers and assisting units such as summoned
+/// departments and communities; copies left out).
+fn final_handlers(
+    t: &Topology,
+    orders: &[pb::Order],
+) -> (BTreeMap<String, u64>, BTreeMap<String, u64>) {
+    let (mut leads, mut all) = (BTreeMap::new(), BTreeMap::new());
+    for o in orders
+        .iter()
+        .filter(|o| o.kind != pb::RequestKind::ProactiveTask as i32)
+    {
+        let live = |a: &&pb::Assignment| {
+            a.state != pb::AssignmentState::Objected as i32
+                && a.state != pb::AssignmentState::Revoked as i32
+                && a.role != pb::AssignmentRole::Copy as i32
+        };
+        let mut lead_units = std::collections::BTreeSet::new();
+        let mut units = std::collections::BTreeSet::new();
+        for a in o.assignments.iter().filter(live) {
+            units.insert(a.unit_id.as_str());
+            if a.role == pb::AssignmentRole::Lead as i32 {
+                lead_units.insert(a.unit_id.as_str());
+            }
+        }
+        for u in lead_units {
+            *leads.entry(handler_type(t, u).to_string()).or_default() += 1;
+        }
+        for u in units {
+            *all.entry(handler_type(t, u).to_string()).or_default() += 1;
+        }
+    }
+    (leads, all)
+}
+
+/// Handler shares three ways beside the published ones: at intake (the
+/// leads the centre's dispatch named), final leads, and every final
+/// handler. Each names its denominator.
+fn shares_json(
+    at_intake: &BTreeMap<String, u64>,
+    final_leads: &BTreeMap<String, u64>,
+    final_handlers: &BTreeMap<String, u64>,
+) -> Value {
+    let one = |counts: &BTreeMap<String, u64>, denominator: &str| {
+        let total: u64 = counts.values().sum();
+        let by_type: BTreeMap<&str, Value> = PUBLISHED_SHARES
+            .iter()
+            .map(|(k, _)| {
+                let n = counts.get(*k).copied().unwrap_or(0);
+                (*k, json!({"count": n, "share_percent": percent(n, total)}))
+            })
+            .collect();
+        json!({"denominator": denominator, "total": total, "by_type": by_type})
+    };
+    json!({
+        "published_percent": PUBLISHED_SHARES.iter().map(|(k, v)| (*k, *v)).collect::<BTreeMap<_, _>>(),
+        "published_source": "Beijing's three-year data report, as quoted in seeds/003 (district departments 37.8 %, townships 36.0 %, city bodies 16.1 %, state enterprises 7.4 %, others 2.7 %)",
+        "at_intake": one(at_intake, "lead assignments the centre's dispatch made at intake, one per unit per request"),
+        "final_leads": one(final_leads, "lead units at the end of the run, one per unit per dispatched request, after objections, redirects, reclassification and designation (objected and revoked leads left out)"),
+        "final_handlers": one(final_handlers, "every unit handling a dispatched request at the end of the run, one per unit per request: leads, co-handlers, summoned departments and communities (copies, objected and revoked assignments left out)"),
+    })
+}
+
+fn percent(n: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        (n as f64 * 1000.0 / total as f64).round() / 10.0
     }
 }
 
@@ -563,15 +660,52 @@ pub fn print(r: &Report) {
             }
         }
     }
-    println!("Handler shares (simulated vs published, %)");
-    if let Some(m) = s.handler_shares["by_type"].as_object() {
-        for (k, v) in m {
-            println!(
-                "  {k:<28} {:>5} vs {:>5}",
-                v["share_percent"], v["published_percent"]
-            );
+    println!("Knowledge base (Art. 31)");
+    for k in [
+        "consultations",
+        "answered_at_intake",
+        "share_answered_at_intake",
+        "entries_seeded",
+        "entries_published_by_units",
+    ] {
+        print_kv(k, &s.knowledge[k]);
+    }
+    println!("Handler shares, % (at intake / final leads / all final handlers; published)");
+    let h = &s.handler_shares;
+    for (k, published) in PUBLISHED_SHARES {
+        let v = |way: &str| h[way]["by_type"][k]["share_percent"].clone();
+        println!(
+            "  {k:<28} {:>5} / {:>5} / {:>5};  {published}",
+            v("at_intake"),
+            v("final_leads"),
+            v("final_handlers")
+        );
+    }
+    println!("Inputs (fitted to a published figure, or assumed)");
+    for i in &s.inputs {
+        let basis = match i["basis"].as_str() {
+            Some("fitted") => format!("fitted to {}", i["fitted_to"].as_str().unwrap_or("")),
+            _ => format!("assumption: {}", i["meaning"].as_str().unwrap_or("")),
+        };
+        println!("  {:<52} {basis}", i["input"].as_str().unwrap_or(""));
+    }
+    println!("Outputs (emergent)");
+    let seeds = &r.evidence["seeds"]["outputs"];
+    for (k, v) in &s.outputs {
+        match seeds[k.as_str()]["interval_95"].as_array() {
+            Some(iv) => println!(
+                "  {k:<46} {:>8.2}   mean {:.2}, 95 % [{}, {}] over {} seeds",
+                v,
+                seeds[k.as_str()]["mean"].as_f64().unwrap_or(0.0),
+                iv[0],
+                iv[1],
+                r.evidence["seeds"]["runs"]
+            ),
+            None => println!("  {k:<46} {v:>8.2}"),
         }
     }
+    print_sensitivity(&r.evidence["sensitivity"]);
+    print_out_of_sample(&r.evidence["out_of_sample"]);
     println!(
         "Throughput ({} transport, {})",
         r.timings.transport, r.timings.backend
@@ -588,6 +722,109 @@ pub fn print(r: &Report) {
         r.timings.advance_seconds, r.timings.submit_seconds, r.timings.behaviour_seconds
     );
     println!("  {}", cost_line(&r.timings));
+}
+
+/// The sensitivity table: one line per variant, the change of each main
+/// output from the base.
+fn print_sensitivity(v: &Value) {
+    let (Some(base), Some(rows)) = (v["base"].as_object(), v["variants"].as_array()) else {
+        return;
+    };
+    let keys = [
+        ("answered_at_intake_percent", "answered"),
+        ("final_lead_share_percent.townships", "townships"),
+        ("final_lead_share_percent.enterprises", "enterpr."),
+        ("resolution_rate_percent", "resolution"),
+        ("satisfaction_rate_percent", "satisfaction"),
+        ("overdue_percent", "overdue"),
+    ];
+    println!(
+        "Sensitivity (change in points from the base; {} run(s) each)",
+        v["runs_per_variant"]
+    );
+    let head: Vec<String> = keys.iter().map(|(_, h)| format!("{h:>12}")).collect();
+    println!("  {:<44}{}", "variant", head.join(""));
+    let cells: Vec<String> = keys
+        .iter()
+        .map(|(k, _)| {
+            format!(
+                "{:>12}",
+                base.get(*k).map_or("-".into(), |x| format!("{x:.2}"))
+            )
+        })
+        .collect();
+    println!("  {:<44}{}", "base", cells.join(""));
+    for row in rows {
+        let cells: Vec<String> = keys
+            .iter()
+            .map(|(k, _)| {
+                format!(
+                    "{:>12}",
+                    row["outputs"][*k]["change"]
+                        .as_f64()
+                        .map_or("-".into(), |x| format!("{x:+.2}"))
+                )
+            })
+            .collect();
+        println!(
+            "  {:<44}{}",
+            row["variant"].as_str().unwrap_or(""),
+            cells.join("")
+        );
+    }
+}
+
+fn print_out_of_sample(v: &Value) {
+    let Some(switches) = v["switches"].as_array() else {
+        return;
+    };
+    println!(
+        "Out of sample: published rise 2019 → 2024, resolution 53 → 97 %, satisfaction 65 → 97 %"
+    );
+    for s in switches {
+        if s["modelled"] == true {
+            println!(
+                "  {}: resolution {:+} points, satisfaction {:+} points ({}% and {}% of the published rise)",
+                s["switch"].as_str().unwrap_or(""),
+                s["resolution_change_points"],
+                s["satisfaction_change_points"],
+                s["share_of_published_rise_percent"]["resolution"],
+                s["share_of_published_rise_percent"]["satisfaction"]
+            );
+        } else {
+            println!(
+                "  {}: not modelled — {}",
+                s["switch"].as_str().unwrap_or(""),
+                s["why"].as_str().unwrap_or("")
+            );
+        }
+    }
+}
+
+/// `--compare`: each output's difference and whether it exceeds the seeds'
+/// spread.
+pub fn print_significance(v: &Value) {
+    let Some(rows) = v["outputs"].as_object() else {
+        return;
+    };
+    println!(
+        "Differences beyond the seeds' spread ({} seeds a side; 95 % interval of B − A)",
+        v["seeds_per_side"][0]
+    );
+    for (k, r) in rows {
+        let verdict = match r["differs"].as_bool() {
+            Some(true) => "differs".to_string(),
+            Some(false) => "within the spread".to_string(),
+            None => "needs --seeds 2 or more".to_string(),
+        };
+        println!(
+            "  {k:<40} {:>8} → {:>8} ({:+}; {}) {verdict}",
+            r["a"],
+            r["b"],
+            r["difference"].as_f64().unwrap_or(0.0),
+            r["interval_95"]
+        );
+    }
 }
 
 /// Where the CPU went: per contact, and by process.

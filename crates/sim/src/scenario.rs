@@ -26,6 +26,12 @@ pub struct Scenario {
     pub start: String,
     #[serde(default = "one")]
     pub days: f64,
+    /// Days the clock runs on after the arrivals stop, with no new
+    /// arrivals, so the orders received reach their replies and callbacks
+    /// (a general request's limit is 7 days); the run ends sooner once no
+    /// behaviour is left to act.
+    #[serde(default)]
+    pub settle_days: f64,
     #[serde(default = "one_u64")]
     pub seed: u64,
     /// Virtual minutes per step: arrivals of a step are submitted at its
@@ -44,6 +50,8 @@ pub struct Scenario {
     pub policy: toml::Table,
     #[serde(default)]
     pub proactive: Proactive,
+    #[serde(default)]
+    pub knowledge: Knowledge,
     /// Where the scenario file was read from (for relative paths).
     #[serde(skip)]
     pub dir: PathBuf,
@@ -92,6 +100,11 @@ pub struct Arrivals {
     pub urgency_weights: BTreeMap<String, f64>,
     /// Requester moods: calm, anxious, angry.
     pub moods: BTreeMap<String, f64>,
+    /// Distinct questions a consultation may ask about one catalogue item,
+    /// and how concentrated they are (a Zipf exponent: the question of
+    /// rank k is asked in proportion to 1 / k^s).
+    pub questions_per_item: u32,
+    pub question_zipf: f64,
 }
 
 impl Default for Arrivals {
@@ -138,7 +151,25 @@ impl Default for Arrivals {
                 ("complex", 0.12),
             ]),
             moods: map(&[("calm", 0.7), ("anxious", 0.22), ("angry", 0.08)]),
+            questions_per_item: 40,
+            question_zipf: 1.0,
         }
+    }
+}
+
+/// The knowledge base at the start (Art. 31). Units add to it as they
+/// answer dispatched consultations (`publish_answer` in their behaviour).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Knowledge {
+    /// Per catalogue item without a catalogue answer, how many of its most
+    /// asked questions the knowledge base answers on the first day.
+    pub seeded_per_item: u32,
+}
+
+impl Default for Knowledge {
+    fn default() -> Self {
+        Knowledge { seeded_per_item: 8 }
     }
 }
 
@@ -182,6 +213,10 @@ impl Scenario {
             self.days > 0.0 && self.days.is_finite(),
             "days: must be positive"
         );
+        anyhow::ensure!(
+            self.settle_days >= 0.0 && self.settle_days.is_finite(),
+            "settle_days: zero or more"
+        );
         anyhow::ensure!(self.step_minutes >= 1.0, "step_minutes: at least 1");
         anyhow::ensure!(self.concurrency >= 1, "concurrency: at least 1");
         anyhow::ensure!(a.per_day >= 0.0, "arrivals.per_day: must not be negative");
@@ -204,6 +239,20 @@ impl Scenario {
             ("repeat_same_matter", a.repeat_same_matter),
         ] {
             anyhow::ensure!((0.0..=1.0).contains(&v), "arrivals.{name}: between 0 and 1");
+        }
+        anyhow::ensure!(
+            a.questions_per_item >= 1,
+            "arrivals.questions_per_item: at least 1"
+        );
+        anyhow::ensure!(
+            a.question_zipf >= 0.0 && a.question_zipf.is_finite(),
+            "arrivals.question_zipf: zero or more"
+        );
+        if let Some(k) = self.behaviour.unknown_scale() {
+            anyhow::bail!(
+                "behaviour.scale.{k}: not a behaviour field (one of {})",
+                super::behaviour::Model::FIELDS.join(", ")
+            );
         }
         for t in &self.proactive.tasks {
             anyhow::ensure!(

@@ -252,14 +252,9 @@ pub fn toml() -> String {
                 if territory {
                     item += "territory = true\n";
                 }
-                if aspect == "question" {
-                    item += &format!(
-                        "answer = {}\n",
-                        quote(&format!(
-                            "{sub_name}: the rules and the office to apply to are published by the responsible department; the hotline can read them out."
-                        ))
-                    );
-                }
+                // A policy question carries no catalogue answer: what intake
+                // can answer is what the knowledge base holds (Art. 31),
+                // and the rest goes to the item's handler like a request.
                 if kind == Community && aspect == "complaint" {
                     item += "duty_list = true\n";
                 }

@@ -45,7 +45,9 @@ pub fn words(text: &str) -> Vec<String> {
 /// given, best first.
 async fn ranked(ctx: &Ctx, text: &str, category: &str, now: i64) -> Result<Vec<(usize, Entry)>> {
     let mut c = ctx.db.acquire().await?;
-    let entries: Vec<Entry> = knowledge::valid_at(&mut c, now)
+    // SQL narrows by item (LIKE reads `_` as any character); the exact
+    // test stays here.
+    let entries: Vec<Entry> = knowledge::valid_at(&mut c, now, category)
         .await?
         .into_iter()
         .filter(|e| category.is_empty() || e.category_codes.iter().any(|c| c == category))

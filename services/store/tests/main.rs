@@ -1280,9 +1280,32 @@ async fn audit_and_knowledge_round_trip(db: Db, _: String) {
         knowledge::get(&mut c, "KB1").await.unwrap(),
         Some(entry.clone())
     );
-    assert_eq!(knowledge::valid_at(&mut c, 15).await.unwrap(), vec![entry]);
-    assert!(knowledge::valid_at(&mut c, 20).await.unwrap().is_empty());
-    assert!(knowledge::valid_at(&mut c, 9).await.unwrap().is_empty());
+    assert_eq!(
+        knowledge::valid_at(&mut c, 15, "").await.unwrap(),
+        vec![entry.clone()]
+    );
+    // Narrowed by catalogue item, in SQL: either of its items finds it,
+    // another item does not.
+    for item in ["water.outage", "water.pipe_burst"] {
+        assert_eq!(
+            knowledge::valid_at(&mut c, 15, item).await.unwrap(),
+            vec![entry.clone()],
+            "{item}"
+        );
+    }
+    assert!(
+        knowledge::valid_at(&mut c, 15, "water")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        knowledge::valid_at(&mut c, 20, "")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(knowledge::valid_at(&mut c, 9, "").await.unwrap().is_empty());
     knowledge::answered(&mut c, "HL9", "KB1", 15).await.unwrap();
     knowledge::answered(&mut c, "HL9", "KB1", 16).await.unwrap();
     assert_eq!(

@@ -77,14 +77,20 @@ pub async fn get(conn: &mut Conn, entry_id: &str) -> Result<Option<Entry>> {
     row.map(decode).transpose()
 }
 
-/// Every entry valid at `t`; the caller ranks them (a city's knowledge
-/// base is thousands of entries, not millions).
-pub async fn valid_at(conn: &mut Conn, t: i64) -> Result<Vec<Entry>> {
+/// Every entry valid at `t`, in catalogue item `category` when it is not
+/// empty; the caller ranks them (a city's knowledge base is thousands of
+/// entries, not millions). The item is matched in SQL: intake asks once
+/// per consultation, and decoding every entry of every line each time
+/// was most of a consultation's cost once the base held thousands.
+pub async fn valid_at(conn: &mut Conn, t: i64, category: &str) -> Result<Vec<Entry>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM knowledge_entries WHERE valid_from_us <= $1 \
-         AND (valid_to_us IS NULL OR valid_to_us > $1) ORDER BY entry_id"
+         AND (valid_to_us IS NULL OR valid_to_us > $1) \
+         AND ($2 = '' OR (' ' || category_codes || ' ') LIKE $3) ORDER BY entry_id"
     )))
     .bind(t)
+    .bind(category)
+    .bind(format!("% {category} %"))
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter().map(decode).collect()
