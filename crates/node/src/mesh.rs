@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use hotline_core::Topology;
-use hotline_store::with_database;
+use hotline_store::with_database_suffix;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -203,15 +203,7 @@ impl MeshOptions {
                     SqliteSync::Off => "?synchronous=off",
                 }
             )),
-            Some(url) => {
-                let base = url.split('?').next().unwrap_or(url);
-                let name = base
-                    .rsplit('/')
-                    .next()
-                    .filter(|n| !n.is_empty())
-                    .unwrap_or("hotline");
-                Ok(with_database(url, &format!("{name}_{service}"))?)
-            }
+            Some(url) => Ok(with_database_suffix(url, service)?),
         }
     }
 }

@@ -360,13 +360,7 @@ fn tagged(a: &SimulateArgs, tag: &str) -> anyhow::Result<SimulateArgs> {
         out.data_dir = Some(d.join(tag));
     }
     if let Some(url) = &a.db {
-        let base = url.split('?').next().unwrap_or(url);
-        let name = base
-            .rsplit('/')
-            .next()
-            .filter(|n| !n.is_empty())
-            .unwrap_or("hotline");
-        out.db = Some(hotline_store::with_database(url, &format!("{name}_{tag}"))?);
+        out.db = Some(hotline_store::with_database_suffix(url, tag)?);
     }
     Ok(out)
 }

@@ -31,10 +31,11 @@ fn rate(numerator: f64, denominator: u64) -> Value {
     json!({"numerator": numerator, "denominator": denominator, "value": value})
 }
 
-/// A peer group's rates: the members' numerators and denominators summed.
-fn group_rates(g: &pb::Ranking) -> Value {
+/// Response, resolution and satisfaction of several scorecards:
+/// numerators and denominators summed.
+fn summed<'a>(cards: impl IntoIterator<Item = &'a pb::Scorecard>) -> [(f64, u64); 3] {
     let mut sums = [(0.0, 0u64); 3];
-    for s in g.entries.iter().filter_map(|e| e.scorecard.as_ref()) {
+    for s in cards {
         for (i, r) in [&s.response, &s.resolution, &s.satisfaction]
             .into_iter()
             .enumerate()
@@ -44,6 +45,12 @@ fn group_rates(g: &pb::Ranking) -> Value {
             sums[i].1 += r.denominator;
         }
     }
+    sums
+}
+
+/// A peer group's rates: the members' numerators and denominators summed.
+fn group_rates(g: &pb::Ranking) -> Value {
+    let sums = summed(g.entries.iter().filter_map(|e| e.scorecard.as_ref()));
     json!({
         "ranked_units": g.entries.len(),
         "unrated_units": g.unrated.len(),
@@ -106,20 +113,14 @@ pub async fn city_point(c: &MeshClient, now: Micros) -> anyhow::Result<Value> {
 /// scorecards of every month the span touches, numerators and
 /// denominators summed, in percent.
 pub async fn city_rates(c: &MeshClient, start: Micros, end: Micros) -> anyhow::Result<Value> {
-    let mut sums = [(0.0, 0u64); 3];
+    let mut cards = Vec::new();
     for month in months(start, end) {
-        let s = c
-            .scorecard(&c.city, &c.city, &month, pb::ScorecardScope::Subtree)
-            .await?;
-        for (i, r) in [&s.response, &s.resolution, &s.satisfaction]
-            .into_iter()
-            .enumerate()
-        {
-            let r = r.unwrap_or_default();
-            sums[i].0 += r.numerator;
-            sums[i].1 += r.denominator;
-        }
+        cards.push(
+            c.scorecard(&c.city, &c.city, &month, pb::ScorecardScope::Subtree)
+                .await?,
+        );
     }
+    let sums = summed(&cards);
     let pct = |(n, d): (f64, u64)| (d > 0).then(|| (n * 1e4 / d as f64).round() / 100.0);
     Ok(json!({
         "source": "ReportingService.GetScorecard (the centre's subtree, every month of the run)",

@@ -184,6 +184,18 @@ pub fn with_database(url: &str, name: &str) -> Result<String> {
     ))
 }
 
+/// `url` naming the database `{its name}_{suffix}` (`hotline_{suffix}` when
+/// it names none): one database per service or per run from one URL.
+pub fn with_database_suffix(url: &str, suffix: &str) -> Result<String> {
+    let base = url.split('?').next().unwrap_or(url);
+    let name = base
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("hotline");
+    with_database(url, &format!("{name}_{suffix}"))
+}
+
 async fn ensure_postgres_database(url: &str) -> Result<()> {
     sqlx::any::install_default_drivers();
     let (admin, name) = postgres_parts(url)?;
