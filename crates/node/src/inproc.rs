@@ -6,7 +6,14 @@
 //! On a virtual clock each service keeps a clock of its own, as a process
 //! does, so time moves through the mesh in the same order as over
 //! processes.
+//!
+//! With `pin_cpus` each node runs as the processes of `hotline up
+//! --pin-cpus` do: on a thread of its own with an async runtime of its own,
+//! kept on one CPU (the centre alone on the first), so that a service's
+//! hand-offs to its database thread, which inherits the CPU, stay on one
+//! CPU. Without it every node is a task of the caller's runtime.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,14 +55,15 @@ impl InProcess {
             opts.security(&Principal::Service("gateway".into()))?,
         );
         config.max_concurrency = 1024;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = loopback()?;
         let gateway_url = format!("http://{}", listener.local_addr()?);
-        tasks.push(tokio::spawn(hotline_gateway::serve(
-            listener,
-            config,
-            until(rx.clone()),
-        )));
-        for spec in topology.services() {
+        let cpus = opts.placements(&topology);
+        let stopped = until(rx.clone());
+        tasks.push(spawn_node(cpus[0], move || async move {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            hotline_gateway::serve(listener, config, stopped).await
+        }));
+        for (index, spec) in topology.services().iter().enumerate() {
             let clocks: crate::Clocks = match start {
                 Some(at) => {
                     let manual = Arc::new(ManualClock::new(at));
@@ -63,25 +71,35 @@ impl InProcess {
                 }
                 None => (Arc::new(SystemClock), None),
             };
-            let ctx = crate::service_ctx(
-                topology.clone(),
-                spec.clone(),
-                &opts.db_url(&spec.name)?,
-                opts.pool_size,
-                &gateway_url,
-                clocks,
-                opts.security(&Principal::Service(spec.name.clone()))?,
-            )
-            .await?;
-            let tier = crate::service_tier(&ctx);
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            tasks.push(tokio::spawn(hotline_runtime::server::serve(
-                ctx,
-                tier,
-                listener,
-                hotline_runtime::server::ServeOptions::default(),
-                until(rx.clone()),
-            )));
+            let (topology, spec) = (topology.clone(), spec.clone());
+            let (db_url, pool_size) = (opts.db_url(&spec.name)?, opts.pool_size);
+            let security = opts.security(&Principal::Service(spec.name.clone()))?;
+            let (gateway_url, stopped) = (gateway_url.clone(), until(rx.clone()));
+            let listener = loopback()?;
+            // The service's database connections open on its own runtime,
+            // so their threads share its CPU.
+            tasks.push(spawn_node(cpus[index + 1], move || async move {
+                let ctx = crate::service_ctx(
+                    topology,
+                    spec,
+                    &db_url,
+                    pool_size,
+                    &gateway_url,
+                    clocks,
+                    security,
+                )
+                .await?;
+                let tier = crate::service_tier(&ctx);
+                let listener = tokio::net::TcpListener::from_std(listener)?;
+                hotline_runtime::server::serve(
+                    ctx,
+                    tier,
+                    listener,
+                    hotline_runtime::server::ServeOptions::default(),
+                    stopped,
+                )
+                .await
+            }));
         }
         let p = InProcess {
             gateway_url,
@@ -131,4 +149,43 @@ impl InProcess {
             let _ = tokio::time::timeout(Duration::from_secs(15), t).await;
         }
     }
+}
+
+/// A loopback listener on a free port, not yet tied to a runtime.
+fn loopback() -> anyhow::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Runs a node: on `cpu`, a thread of its own pinned there with a runtime
+/// of its own (whose threads inherit the CPU); without one, a task of the
+/// caller's runtime. The handle ends with the node.
+fn spawn_node<F, Fut>(cpu: Option<usize>, node: F) -> tokio::task::JoinHandle<anyhow::Result<()>>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let Some(cpu) = cpu else {
+        return tokio::spawn(node());
+    };
+    let (done, ended) = tokio::sync::oneshot::channel();
+    let thread = std::thread::Builder::new()
+        .name(format!("node-cpu{cpu}"))
+        .spawn(move || {
+            let run = || -> anyhow::Result<()> {
+                crate::cpu::pin(cpu)?;
+                tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()?
+                    .block_on(node())
+            };
+            let _ = done.send(run());
+        });
+    tokio::spawn(async move {
+        thread.context("start a node's thread")?;
+        ended
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("a node's thread panicked")))
+    })
 }

@@ -182,14 +182,20 @@ impl MeshOptions {
     /// The CPU of the gateway (`None`) or of the service at this index of
     /// the topology, when the mesh pins its processes.
     fn cpu(&self, topology: &Topology, service: Option<usize>) -> Option<usize> {
-        if !self.pin_cpus {
-            return None;
-        }
+        self.placements(topology)[service.map_or(0, |i| i + 1)]
+    }
+
+    /// The CPU of the gateway, then of each service of the topology in
+    /// order, when the mesh pins its processes (`None` each otherwise).
+    pub(crate) fn placements(&self, topology: &Topology) -> Vec<Option<usize>> {
         let city = &topology.city().id;
         let centre = std::iter::once(false)
             .chain(topology.services().iter().map(|s| s.units.contains(city)));
-        let placed = crate::cpu::placement(&crate::cpu::allowed(), centre);
-        placed[service.map_or(0, |i| i + 1)]
+        if self.pin_cpus {
+            crate::cpu::placement(&crate::cpu::allowed(), centre)
+        } else {
+            centre.map(|_| None).collect()
+        }
     }
 
     /// The database URL of one service.

@@ -57,7 +57,12 @@ impl Running {
                 opts.pin_cpus = true;
                 Ok(Running::Mesh(Box::new(Mesh::start(opts).await?)))
             }
-            Transport::Inproc => Ok(Running::InProc(InProcess::start(&opts, Some(start)).await?)),
+            Transport::Inproc => {
+                // Each node on a thread and runtime of its own, pinned as
+                // the processes are.
+                opts.pin_cpus = true;
+                Ok(Running::InProc(InProcess::start(&opts, Some(start)).await?))
+            }
         }
     }
 
