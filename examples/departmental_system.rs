@@ -1,7 +1,9 @@
 //! A small departmental system: it follows its unit's inbox in the mesh
 //! (WatchAssignments), and handles each order it leads — accept, record
 //! progress, reply — keeping its cursor in a file so a restart resumes
-//! where it stopped, missing nothing and handling nothing twice.
+//! where it stopped, missing nothing and handling nothing twice. Its calls
+//! about an order continue the order's trace (W3C `traceparent`), so the
+//! department's work shows in the same trace as the order's dispatch.
 //!
 //! Every hop of the mesh is mutual TLS: the unit's certificate (from
 //! `hotline certs issue --unit dept-transport`) proves which unit it is.
@@ -95,6 +97,41 @@ fn own<T>(unit: &str, message: T) -> Request<T> {
     req
 }
 
+/// A call about an order: its own call, continuing the order's trace.
+fn on_order<T>(unit: &str, traceparent: Option<&str>, message: T) -> Request<T> {
+    let mut req = own(unit, message);
+    if let Some(tp) = traceparent.and_then(|tp| tp.parse().ok()) {
+        req.metadata_mut().insert("traceparent", tp);
+    }
+    req
+}
+
+/// A child of the order's W3C `traceparent` (the assignment's
+/// `trace_parent`): the same trace id and flags, and a span id of our own
+/// for this handling of the assignment. None when the parent is missing or
+/// malformed: the calls then start traces of their own, which the mesh
+/// only links to the order's.
+fn child_traceparent(parent: &str) -> Option<String> {
+    let parts: Vec<&str> = parent.split('-').collect();
+    let [version, trace_id, span_id, flags] = parts[..] else {
+        return None;
+    };
+    let hex = |s: &str, len: usize| {
+        s.len() == len
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let valid = version == "00"
+        && hex(trace_id, 32)
+        && hex(span_id, 16)
+        && hex(flags, 2)
+        && trace_id.bytes().any(|b| b != b'0');
+    // A span id names a span and guards nothing: fastrand will do.
+    #[allow(clippy::disallowed_methods)]
+    let span = fastrand::u64(1..);
+    valid.then(|| format!("00-{trace_id}-{span:016x}-{flags}"))
+}
+
 /// Accepts, contacts the requester, records progress and replies; each call's request_id is derived
 /// from the order and epoch, so a retry after a crash is answered, not
 /// applied twice.
@@ -118,9 +155,17 @@ async fn handle(
     if !lead || a.state != AssignmentState::Dispatched as i32 {
         return Ok(false);
     }
+    // The calls about the order continue its trace; the read above did not
+    // (a poll is no part of the order's story).
+    let tp = child_traceparent(&a.trace_parent);
+    if let Some(tp) = &tp {
+        println!("traceparent {order_id} {tp}");
+    }
+    let tp = tp.as_deref();
     let rid = |step: &str| format!("{unit}:{order_id}:{}:{step}", a.epoch);
-    c.accept_assignment(own(
+    c.accept_assignment(on_order(
         unit,
+        tp,
         AcceptAssignmentRequest {
             request_id: rid("accept"),
             order_id: order_id.into(),
@@ -130,8 +175,9 @@ async fn handle(
     .await?;
     // The requester is reached through the centre's relay: the number
     // never leaves the centre.
-    c.contact_requester(own(
+    c.contact_requester(on_order(
         unit,
+        tp,
         ContactRequesterRequest {
             request_id: rid("contact"),
             order_id: order_id.into(),
@@ -140,8 +186,9 @@ async fn handle(
         },
     ))
     .await?;
-    c.update_progress(own(
+    c.update_progress(on_order(
         unit,
+        tp,
         UpdateProgressRequest {
             request_id: rid("progress"),
             order_id: order_id.into(),
@@ -150,8 +197,9 @@ async fn handle(
         },
     ))
     .await?;
-    c.reply_assignment(own(
+    c.reply_assignment(on_order(
         unit,
+        tp,
         ReplyAssignmentRequest {
             request_id: rid("reply"),
             order_id: order_id.into(),

@@ -2,7 +2,9 @@
 """A small departmental system in Python, talking to the mesh with grpcio.
 
 It follows its unit's inbox (InboxService.WatchAssignments) and handles each
-order it leads: accept, record progress, reply. Stubs are generated from the
+order it leads: accept, record progress, reply. Its calls about an order
+continue the order's trace (W3C traceparent), so the department's work shows
+in the same trace as the order's dispatch. Stubs are generated from the
 repository's .proto files at start, into a temporary directory, with
 grpcio-tools (pip install grpcio grpcio-tools).
 
@@ -21,6 +23,8 @@ import argparse
 import glob
 import importlib
 import os
+import re
+import secrets
 import sys
 import tempfile
 
@@ -55,6 +59,24 @@ def own(unit):
     return (("x-hotline-target", unit), ("x-hotline-unit", unit))
 
 
+TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})")
+
+
+def child_traceparent(parent):
+    """A child of the order's W3C traceparent (the assignment's trace_parent):
+    the same trace id and flags, and a span id of our own for this handling
+    of the assignment. None when the parent is missing or malformed: the
+    calls then start traces of their own, which the mesh only links to the
+    order's."""
+    m = TRACEPARENT.fullmatch(parent)
+    if not m or m.group(1) == "0" * 32:
+        return None
+    span_id = "0" * 16
+    while span_id == "0" * 16:
+        span_id = secrets.token_hex(8)
+    return f"00-{m.group(1)}-{span_id}-{m.group(2)}"
+
+
 def handle(pb, dispatch, unit, order_id):
     """Accepts, contacts the requester, records progress and replies; request ids come from the order
     and epoch, so a retry after a crash is answered, not applied twice."""
@@ -65,27 +87,35 @@ def handle(pb, dispatch, unit, order_id):
     if a.state != t.ASSIGNMENT_STATE_DISPATCHED:
         return False
 
+    # The calls about the order continue its trace; the read above did not
+    # (a poll is no part of the order's story).
+    on_order = own(unit)
+    tp = child_traceparent(a.trace_parent)
+    if tp:
+        print(f"traceparent {order_id} {tp}", flush=True)
+        on_order += (("traceparent", tp),)
+
     def rid(step):
         return f"{unit}:{order_id}:{a.epoch}:{step}"
 
     dispatch.AcceptAssignment(
         d.AcceptAssignmentRequest(request_id=rid("accept"), order_id=order_id, epoch=a.epoch),
-        metadata=own(unit))
+        metadata=on_order)
     # The requester is reached through the centre's relay: the number never
     # leaves the centre.
     dispatch.ContactRequester(
         d.ContactRequesterRequest(request_id=rid("contact"), order_id=order_id, epoch=a.epoch,
                                   purpose="confirm the location"),
-        metadata=own(unit))
+        metadata=on_order)
     dispatch.UpdateProgress(
         d.UpdateProgressRequest(request_id=rid("progress"), order_id=order_id, epoch=a.epoch,
                                 note="crew sent"),
-        metadata=own(unit))
+        metadata=on_order)
     dispatch.ReplyAssignment(
         d.ReplyAssignmentRequest(request_id=rid("reply"), order_id=order_id, epoch=a.epoch,
                                  outcome=t.REPLY_OUTCOME_RESOLVED,
                                  text="repaired by the Python departmental system"),
-        metadata=own(unit))
+        metadata=on_order)
     return True
 
 
