@@ -5,14 +5,21 @@
 use std::collections::{BTreeSet, HashMap};
 
 use hotline::client::request_id;
+use hotline_proto::v1::dispatch_service_client::DispatchServiceClient;
+use hotline_proto::v1::intake_service_client::IntakeServiceClient;
 use hotline_proto::v1::*;
+use hotline_runtime::meta::routed;
 use hotline_telemetry::sink::{ReceivedSpan, Sink};
+use tonic::Code;
 
 use crate::support::*;
 
 const HOUR: i64 = 3_600_000_000;
 const SERVER: i32 = 2;
 const CLIENT: i32 = 3;
+/// OTLP status codes.
+const UNSET: i32 = 0;
+const ERROR: i32 = 2;
 
 /// The spans of one trace, by span id.
 fn trace_of<'a>(spans: &'a [ReceivedSpan], trace_id: &str) -> HashMap<&'a str, &'a ReceivedSpan> {
@@ -83,6 +90,36 @@ async fn a_whistled_order_is_one_connected_trace() {
     // A day on, the housing commission has missed its check-in: the
     // district's timer fires in the trace it was armed in.
     c.advance_to(t0() + 26 * HOUR).await.unwrap();
+    // Two refusals, each in a trace of its own: the centre takes no
+    // assignments (its own failure to serve the method, UNIMPLEMENTED),
+    // and a township may not take intake (an answer, PERMISSION_DENIED).
+    let accept = AcceptAssignmentRequest {
+        request_id: request_id(),
+        order_id: id.clone(),
+        epoch: 1,
+    };
+    let s = DispatchServiceClient::new(c.channel())
+        .accept_assignment(routed(accept, "city", "city"))
+        .await
+        .unwrap_err();
+    assert_eq!(s.code(), Code::Unimplemented, "{s:?}");
+    let intake = submit(
+        "sanitation.garbage",
+        "1 Harbour Road",
+        RequestKind::Complaint,
+    );
+    let s = IntakeServiceClient::new(c.channel())
+        .submit_request(routed(intake, "city", "t-harbour"))
+        .await
+        .unwrap_err();
+    assert_eq!(s.code(), Code::PermissionDenied, "{s:?}");
+    let gateway_port = t
+        .gateway_url
+        .parse::<tonic::transport::Uri>()
+        .unwrap()
+        .port_u16()
+        .unwrap()
+        .to_string();
     t.stop().await;
 
     let spans = sink.spans();
@@ -110,7 +147,7 @@ async fn a_whistled_order_is_one_connected_trace() {
     assert_eq!(roots.len(), 1, "one root: {roots:#?}");
     assert_eq!(
         (roots[0].service.as_str(), roots[0].name.as_str()),
-        ("hotline-gateway", "intake.submit_request")
+        ("hotline-gateway", "hotline.v1.IntakeService/SubmitRequest")
     );
     let parent = |s: &ReceivedSpan| *trace.get(s.parent_span_id.as_str()).expect("parent");
 
@@ -119,7 +156,7 @@ async fn a_whistled_order_is_one_connected_trace() {
     let delivered = find(
         &trace,
         "hotline-township",
-        "dispatch.deliver_assignment",
+        "hotline.v1.DispatchService/DeliverAssignment",
         SERVER,
     );
     let d = delivered
@@ -133,7 +170,7 @@ async fn a_whistled_order_is_one_connected_trace() {
     );
     let sent = parent(hop);
     assert_eq!((sent.service.as_str(), sent.kind), ("hotline-city", CLIENT));
-    assert_eq!(sent.name, "dispatch.deliver_assignment");
+    assert_eq!(sent.name, "hotline.v1.DispatchService/DeliverAssignment");
     for (key, want) in [
         ("rpc.system", "grpc"),
         ("rpc.service", "hotline.v1.DispatchService"),
@@ -154,7 +191,7 @@ async fn a_whistled_order_is_one_connected_trace() {
     let copy = find(
         &trace,
         "hotline-district",
-        "dispatch.deliver_assignment",
+        "hotline.v1.DispatchService/DeliverAssignment",
         SERVER,
     );
     assert!(
@@ -166,13 +203,18 @@ async fn a_whistled_order_is_one_connected_trace() {
     // The whistle: the township's system continued the order's trace; the
     // township registers it with its district, which summons the
     // departments and tells the centre.
-    let whistle = find(&trace, "hotline-township", "escalation.whistle", SERVER);
+    let whistle = find(
+        &trace,
+        "hotline-township",
+        "hotline.v1.EscalationService/Whistle",
+        SERVER,
+    );
     assert_eq!(whistle.len(), 1, "{whistle:#?}");
     assert_eq!(whistle[0].attr("hotline.order_id"), Some(id.as_str()));
     let registered = find(
         &trace,
         "hotline-district",
-        "escalation.register_whistle",
+        "hotline.v1.EscalationService/RegisterWhistle",
         SERVER,
     );
     assert_eq!(registered.len(), 1);
@@ -187,7 +229,7 @@ async fn a_whistled_order_is_one_connected_trace() {
     let summons: Vec<&ReceivedSpan> = find(
         &trace,
         "hotline-department",
-        "dispatch.deliver_notice",
+        "hotline.v1.DispatchService/DeliverNotice",
         SERVER,
     )
     .into_iter()
@@ -195,7 +237,12 @@ async fn a_whistled_order_is_one_connected_trace() {
     .collect();
     assert_eq!(summons.len(), 2, "both departments summoned: {summons:#?}");
     // The department's check-in, and the missed one fired by a timer.
-    let checked = find(&trace, "hotline-district", "escalation.check_in", SERVER);
+    let checked = find(
+        &trace,
+        "hotline-district",
+        "hotline.v1.EscalationService/CheckIn",
+        SERVER,
+    );
     assert_eq!(checked.len(), 1);
     assert_eq!(checked[0].attr("hotline.from_unit"), Some("dept-urban"));
     assert!(
@@ -207,7 +254,7 @@ async fn a_whistled_order_is_one_connected_trace() {
     let told = find(
         &trace,
         "hotline-city",
-        "escalation.record_escalation_event",
+        "hotline.v1.EscalationService/RecordEscalationEvent",
         SERVER,
     );
     let kinds: BTreeSet<&str> = told
@@ -218,6 +265,89 @@ async fn a_whistled_order_is_one_connected_trace() {
         kinds.contains("whistle") && kinds.contains("check_in") && kinds.contains("escalation"),
         "{kinds:?}"
     );
+
+    rpc_conventions_hold(&spans, &gateway_port);
+}
+
+/// Keys tracing-opentelemetry adds of its own unless told not to.
+const BOOKKEEPING: &[&str] = &[
+    "busy_ns",
+    "idle_ns",
+    "target",
+    "level",
+    "code.file.path",
+    "code.module.name",
+    "code.line.number",
+    "code.filepath",
+    "code.namespace",
+    "code.lineno",
+    "thread.id",
+    "thread.name",
+];
+
+/// Every exported span, of every process: RPC spans named
+/// `$rpc.service/$rpc.method` with the conventions' `rpc.*` and `server.*`
+/// attributes and status (a server errs only on its own failures, a client
+/// on any code but OK), and no span with tracing's bookkeeping.
+fn rpc_conventions_hold(spans: &[ReceivedSpan], gateway_port: &str) {
+    for s in spans {
+        for key in BOOKKEEPING {
+            assert_eq!(s.attr(key), None, "{key} on {s:#?}");
+        }
+    }
+    let rpcs: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|s| s.attr("rpc.system").is_some())
+        .collect();
+    assert!(rpcs.len() > 50, "{} RPC spans", rpcs.len());
+    for s in &rpcs {
+        assert_eq!(s.attr("rpc.system"), Some("grpc"), "{s:#?}");
+        let service = s.attr("rpc.service").expect("rpc.service");
+        let method = s.attr("rpc.method").expect("rpc.method");
+        assert!(service.starts_with("hotline.v1."), "{s:#?}");
+        assert_eq!(s.name, format!("{service}/{method}"), "{s:#?}");
+        assert!(
+            s.attr("server.address").is_some_and(|a| !a.is_empty()),
+            "server.address on {s:#?}"
+        );
+        let port = s.attr("server.port").expect("server.port");
+        assert!(port.parse::<u16>().is_ok_and(|p| p > 0), "{s:#?}");
+        // The gateway is the server its callers address; the services
+        // are addressed at their own ports.
+        let at_gateway = s.service == "hotline-gateway" || s.kind == CLIENT;
+        assert_eq!(port == gateway_port, at_gateway, "server.port on {s:#?}");
+        let code: i32 = s
+            .attr("rpc.grpc.status_code")
+            .expect("rpc.grpc.status_code")
+            .parse()
+            .unwrap();
+        let error = match s.kind {
+            // UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL,
+            // UNAVAILABLE, DATA_LOSS.
+            SERVER => matches!(code, 2 | 4 | 12 | 13 | 14 | 15),
+            _ => code != 0,
+        };
+        assert_eq!(s.status == ERROR, error, "status of {s:#?}");
+    }
+    // The two refusals: the centre's UNIMPLEMENTED is an error at the
+    // gateway and at the centre; PERMISSION_DENIED is an answer.
+    let coded = |method: &str, code: &str| -> Vec<&ReceivedSpan> {
+        rpcs.iter()
+            .filter(|s| s.attr("rpc.method") == Some(method))
+            .filter(|s| s.attr("rpc.grpc.status_code") == Some(code))
+            .copied()
+            .collect()
+    };
+    let unimplemented = coded("AcceptAssignment", "12");
+    let services: BTreeSet<&str> = unimplemented.iter().map(|s| s.service.as_str()).collect();
+    assert!(
+        services.contains("hotline-gateway") && services.contains("hotline-city"),
+        "{unimplemented:#?}"
+    );
+    assert!(unimplemented.iter().all(|s| s.status == ERROR));
+    let denied = coded("SubmitRequest", "7");
+    assert!(!denied.is_empty(), "the refused intake was traced");
+    assert!(denied.iter().all(|s| s.status == UNSET), "{denied:#?}");
 }
 
 /// What the demo's requesters said and who they are.
@@ -403,4 +533,129 @@ async fn hotline_demo_exports_the_whistled_order_as_one_trace() {
         .map(|s| s.service.as_str())
         .collect();
     assert!(services.len() >= 4, "{services:?}");
+}
+
+/// What a fresh mesh's `/metrics` already says, before any request: every
+/// family a dashboard panel reads is there at zero, not missing, and every
+/// process (the gateway too) has the standard process metrics and its
+/// build.
+#[tokio::test]
+async fn a_fresh_mesh_has_every_family_at_zero_and_process_metrics() {
+    let store = &Store::preferred();
+    let mut t = TestMesh::start(
+        store,
+        Spec {
+            metrics_port_base: Some(0),
+            ..processes()
+        },
+    )
+    .await;
+    let listeners = t.processes().metrics_addrs();
+    assert_eq!(listeners.len(), 1 + t.topology.services().len());
+    let (mut seeded_centre, mut seeded_whistles) = (false, false);
+    let build = format!(
+        "hotline_build_info{{version=\"{}\"}} 1\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    for (name, addr) in listeners {
+        let text = http_get(addr, "/metrics").await.unwrap();
+        assert!(text.contains(&build), "{name}: {text}");
+        let value = |metric: &str| -> f64 {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(&format!("{metric} ")))
+                .unwrap_or_else(|| panic!("{name}: {metric} missing: {text}"));
+            line[metric.len() + 1..].parse().unwrap()
+        };
+        assert!(value("process_cpu_seconds_total") >= 0.0, "{name}");
+        assert!(value("process_resident_memory_bytes") > 1e6, "{name}");
+        assert!(value("process_open_fds") >= 3.0, "{name}");
+        let started = value("process_start_time_seconds");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        assert!(
+            (now - 600.0..=now).contains(&started),
+            "{name} started at {started}, now {now}"
+        );
+        if name == "gateway" {
+            continue;
+        }
+        // The families the dashboard's panels read, at zero, in the
+        // service that observes them: the centre's, and the townships'
+        // whistles; none in a service that never observes them.
+        let centre = [
+            "hotline_callbacks_total{urgency=\"general\",resolved=\"true\",satisfaction=\"satisfied\"} 0\n",
+            "hotline_response_windows_total{to_tier=\"township\",window=\"accept\",met=\"true\"} 0\n",
+            "hotline_intake_to_close_seconds_count{urgency=\"general\"} 0\n",
+            "hotline_breach_to_supervision_seconds_count{from_tier=\"city\",to_tier=\"township\",kind=\"general\"} 0\n",
+            "hotline_objection_to_ruling_seconds_count{from_tier=\"township\",to_tier=\"city\",kind=\"keep\"} 0\n",
+            "hotline_dispatch_to_accept_seconds_count{from_tier=\"city\",to_tier=\"township\",kind=\"lead\"} 0\n",
+        ];
+        let whistle = "hotline_whistle_to_check_in_seconds_count{from_tier=\"township\",to_tier=\"department\",kind=\"daily\"} 0\n";
+        let spec = t
+            .topology
+            .service(&name)
+            .unwrap_or_else(|| panic!("{name}: no such service"));
+        let hosts_centre = spec.tier == hotline_core::Tier::City;
+        for series in centre {
+            assert_eq!(text.contains(series), hosts_centre, "{name}: {series}");
+        }
+        let whistles = spec.tier == hotline_core::Tier::Township;
+        assert_eq!(text.contains(whistle), whistles, "{name}: {whistle}");
+        seeded_centre |= hosts_centre;
+        seeded_whistles |= whistles;
+    }
+    assert!(
+        seeded_centre && seeded_whistles,
+        "the demo city has a centre and a township service"
+    );
+    t.stop().await;
+}
+
+/// Runs `hotline demo` exporting to a fresh receiver with `env` set, and
+/// returns what it received.
+async fn demo_spans(env: &[(&str, &str)]) -> Vec<ReceivedSpan> {
+    let sink = Sink::start("127.0.0.1:0").await.unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["demo", "--json", "--otlp-endpoint", &sink.endpoint()])
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_TRACES_SAMPLER_ARG")
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    sink.spans()
+}
+
+/// The standard `OTEL_TRACES_SAMPLER` governs every process, over the
+/// mesh's own `HOTLINE_TRACE_SAMPLE_RATIO`, both ways.
+#[tokio::test]
+async fn the_standard_sampler_variable_wins_over_the_meshs_ratio() {
+    let kept = demo_spans(&[
+        ("HOTLINE_TRACE_SAMPLE_RATIO", "0"),
+        ("OTEL_TRACES_SAMPLER", "always_on"),
+    ])
+    .await;
+    let services: BTreeSet<&str> = kept.iter().map(|s| s.service.as_str()).collect();
+    assert!(
+        services.contains("hotline-gateway") && services.contains("hotline-city"),
+        "a ratio of 0 lost to always_on: {services:?}"
+    );
+    let dropped = demo_spans(&[
+        ("HOTLINE_TRACE_SAMPLE_RATIO", "1"),
+        ("OTEL_TRACES_SAMPLER", "always_off"),
+    ])
+    .await;
+    assert!(
+        dropped.is_empty(),
+        "a ratio of 1 lost to always_off: {} spans",
+        dropped.len()
+    );
 }

@@ -142,6 +142,7 @@ where
                 "server",
                 &rpc,
                 request.headers(),
+                request.uri().authority(),
                 parent,
                 Some(&layer.tier_of),
             );

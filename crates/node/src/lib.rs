@@ -90,6 +90,7 @@ pub async fn service_ctx(
         .with_context(|| format!("opening {}", hotline_store::redact(db_url)))?;
     let tier_of = hotline_runtime::tier_of(topology.clone());
     let metrics = Arc::new(Metrics::new(Registry::default(), Some(tier_of.clone())));
+    metrics.seed(spec.tier);
     let mut client = Gateway::traced(gateway, Some(metrics.rpc.clone()), Some(tier_of), &security)?;
     if !security.is_mtls() {
         client = client.claiming(&hotline_identity::Principal::Service(spec.name.clone()));

@@ -38,7 +38,7 @@ impl Gateway {
         // Over mTLS the other end must hold the gateway's certificate.
         let channel = security.channel(endpoint, Some(crate::gate::gateway()))?;
         Ok(Self {
-            channel: Traced::new(channel, metrics, tier_of),
+            channel: Traced::new(channel, metrics, tier_of).with_server(url),
             url: url.to_string(),
         })
     }

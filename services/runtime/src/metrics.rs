@@ -3,11 +3,16 @@
 //! durations of handoffs by tier pair. Business durations are measured on
 //! the business clock (virtual under the simulator), in seconds. Labels are
 //! bounded: tiers, roles, kinds, urgencies; never an order or unit id.
+//! Every series the domain can name in advance is there from the start at
+//! zero ([`Metrics::seed`]), so a fresh mesh's dashboards read zero rather
+//! than "no data".
 
 use std::sync::Arc;
 
 use crate::tables::outbox;
 use crate::tables::timers;
+use hotline_core::jurisdiction::handles_dispatch;
+use hotline_core::{Role, RulingKind, Satisfaction, Tier, Urgency, WhistleKind};
 use hotline_store::Db;
 use hotline_telemetry::metrics::{self as m, Histograms, Registry, RpcMetrics};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -206,6 +211,112 @@ impl Metrics {
         metrics
     }
 
+    /// Creates, at zero, every series whose labels the domain fixes, in
+    /// the service that observes them (`host`, the tier of the units it
+    /// hosts): the centre's callbacks, response windows and business
+    /// durations in the city's service, whistle to check-in in the
+    /// townships'. Families labelled by what only traffic tells (RPC
+    /// codes, handoff kinds, timer kinds) appear with their first event.
+    pub fn seed(&self, host: Tier) {
+        if host == Tier::Township {
+            self.seed_whistles();
+        }
+        if host == Tier::City {
+            self.seed_centre();
+        }
+    }
+
+    fn seed_whistles(&self) {
+        // A township whistles; departments check in.
+        for kind in WhistleKind::ALL {
+            drop(
+                self.business
+                    .whistle_to_check_in
+                    .get_or_create(&PairLabels {
+                        from_tier: Tier::Township.as_str().to_string(),
+                        to_tier: Tier::Department.as_str().to_string(),
+                        kind: kind.as_str().to_string(),
+                    }),
+            );
+        }
+    }
+
+    fn seed_centre(&self) {
+        let pair = |from: Tier, to: Tier, kind: &str| PairLabels {
+            from_tier: from.as_str().to_string(),
+            to_tier: to.as_str().to_string(),
+            kind: kind.to_string(),
+        };
+        let b = &self.business;
+        let leads: Vec<Tier> = Tier::ALL
+            .iter()
+            .copied()
+            .filter(|t| t.takes(Role::Lead))
+            .collect();
+        for urgency in Urgency::ALL.iter().map(|u| u.as_str()) {
+            let labels = UrgencyLabels {
+                urgency: urgency.to_string(),
+            };
+            drop(b.intake_to_close.get_or_create(&labels));
+            for resolved in ["true", "false"] {
+                for satisfaction in Satisfaction::ALL {
+                    let labels = CallbackLabels {
+                        urgency: urgency.to_string(),
+                        resolved: resolved.to_string(),
+                        satisfaction: satisfaction.as_str().to_string(),
+                    };
+                    drop(self.callbacks.get_or_create(&labels));
+                }
+            }
+            // The centre supervises a lead that passed its limit.
+            for &to in &leads {
+                drop(
+                    b.breach_to_supervision
+                        .get_or_create(&pair(Tier::City, to, urgency)),
+                );
+            }
+        }
+        for &to in &leads {
+            for window in ["accept", "contact"] {
+                for met in ["true", "false"] {
+                    let labels = WindowLabels {
+                        to_tier: to.as_str().to_string(),
+                        window: window.to_string(),
+                        met: met.to_string(),
+                    };
+                    drop(self.response_windows.get_or_create(&labels));
+                }
+            }
+        }
+        // The centre dispatches; a unit accepts in any role it takes but a copy.
+        for &to in Tier::ALL {
+            for role in [Role::Lead, Role::CoHandler, Role::Assist] {
+                if to.takes(role) {
+                    drop(
+                        b.dispatch_to_accept
+                            .get_or_create(&pair(Tier::City, to, role.as_str())),
+                    );
+                }
+            }
+        }
+        // A unit that handles dispatch objects; the centre rules, or under
+        // district-first the district of a township or department.
+        for &from in Tier::ALL.iter().filter(|t| handles_dispatch(**t)) {
+            let rulers: &[Tier] = match from {
+                Tier::Township | Tier::Department => &[Tier::City, Tier::District],
+                _ => &[Tier::City],
+            };
+            for &to in rulers {
+                for ruling in RulingKind::ALL {
+                    drop(
+                        b.objection_to_ruling
+                            .get_or_create(&pair(from, to, ruling.as_str())),
+                    );
+                }
+            }
+        }
+    }
+
     /// A unit's tier name, or `unknown`.
     pub fn tier(&self, unit: &str) -> &'static str {
         self.tier_of
@@ -299,7 +410,46 @@ mod tests {
             text.contains("hotline_dispatch_to_accept_seconds_sum{from_tier=\"unknown\",to_tier=\"unknown\",kind=\"lead\"} 90.0"),
             "{text}"
         );
-        // A family shows once it has a series.
+        // Unseeded: a family shows once it has a series.
         assert!(!text.contains("hotline_intake_to_close_seconds"), "{text}");
+    }
+
+    #[test]
+    fn a_fresh_service_has_every_family_it_observes_at_zero() {
+        let centre = Metrics::default();
+        centre.seed(Tier::City);
+        let township = Metrics::default();
+        township.seed(Tier::Township);
+        let department = Metrics::default();
+        department.seed(Tier::Department);
+        let (text, township, department) = (
+            centre.registry.render(),
+            township.registry.render(),
+            department.registry.render(),
+        );
+        let whistle = "hotline_whistle_to_check_in_seconds_count{from_tier=\"township\",to_tier=\"department\",kind=\"daily\"} 0\n";
+        assert!(township.contains(whistle), "{township}");
+        assert!(!text.contains(whistle), "the centre observes no whistle");
+        assert!(!township.contains("hotline_callbacks_total{"), "{township}");
+        assert!(!department.contains("_seconds_count{"), "{department}");
+        for series in [
+            "hotline_callbacks_total{urgency=\"general\",resolved=\"true\",satisfaction=\"satisfied\"} 0\n",
+            "hotline_callbacks_total{urgency=\"emergency\",resolved=\"false\",satisfaction=\"dissatisfied\"} 0\n",
+            "hotline_response_windows_total{to_tier=\"township\",window=\"accept\",met=\"true\"} 0\n",
+            "hotline_intake_to_close_seconds_count{urgency=\"complex\"} 0\n",
+            "hotline_breach_to_supervision_seconds_count{from_tier=\"city\",to_tier=\"township\",kind=\"general\"} 0\n",
+            "hotline_objection_to_ruling_seconds_count{from_tier=\"township\",to_tier=\"district\",kind=\"redirect\"} 0\n",
+            "hotline_dispatch_to_accept_seconds_count{from_tier=\"city\",to_tier=\"department\",kind=\"co_handler\"} 0\n",
+        ] {
+            assert!(text.contains(series), "{series} missing: {text}");
+        }
+        // Only pairs the domain allows: the centre takes no lead, a district
+        // no co-handler.
+        for absent in [
+            "to_tier=\"city\",kind=\"lead\"",
+            "to_tier=\"district\",kind=\"co_handler\"",
+        ] {
+            assert!(!text.contains(absent), "{absent}: {text}");
+        }
     }
 }

@@ -1,14 +1,17 @@
 //! Traces, logs and metrics every hotline process shares.
 //!
 //! - Traces: the OpenTelemetry SDK with a batch OTLP/gRPC exporter (when an
-//!   endpoint is given), configurable sampling, and a count of dropped spans.
-//!   `tracing` spans become OTel spans through tracing-opentelemetry.
+//!   endpoint is given), sampling (the standard `OTEL_TRACES_SAMPLER` first,
+//!   [`sampling`]), and a count of dropped spans. `tracing` spans become
+//!   OTel spans through tracing-opentelemetry, without its bookkeeping
+//!   attributes ([`otel_layer`]).
 //! - Logs: `tracing` lines on stderr, text or JSON, each with its trace id.
 //! - Propagation: W3C `traceparent` and allow-listed `baggage` ([`propagation`]),
 //!   read once per call by the layer every server puts first ([`trace_context`]).
 //! - RPCs: a server layer and a client wrapper making one span and one
 //!   measurement per call ([`rpc`]).
-//! - Metrics: a Prometheus registry served on `/metrics` ([`metrics`]).
+//! - Metrics: a Prometheus registry served on `/metrics` ([`metrics`]), with
+//!   the standard `process_*` metrics and the build ([`process`]).
 //!
 //! Nothing here reads a message body: request text and requester identity
 //! cannot reach a span, a log line or a label through this crate.
@@ -16,8 +19,10 @@
 pub mod export;
 pub mod logs;
 pub mod metrics;
+pub mod process;
 pub mod propagation;
 pub mod rpc;
+pub mod sampling;
 pub mod sink;
 pub mod trace_context;
 
@@ -45,7 +50,8 @@ pub struct Options {
     /// OTLP/gRPC collector, e.g. `http://127.0.0.1:4317`; no export when unset.
     pub otlp_endpoint: Option<String>,
     /// Share of new traces kept (parent-based: a call continues its
-    /// caller's decision). Unset: the SDK's `OTEL_TRACES_SAMPLER` or all.
+    /// caller's decision). The standard `OTEL_TRACES_SAMPLER` wins over
+    /// it ([`sampling`]); with neither, every trace is kept.
     pub sample_ratio: Option<f64>,
 }
 
@@ -73,13 +79,7 @@ impl Telemetry {
 
 /// The sampler: `ratio` of new traces, parent-based.
 pub fn sampler(ratio: f64) -> anyhow::Result<Sampler> {
-    anyhow::ensure!(
-        (0.0..=1.0).contains(&ratio),
-        "trace sample ratio: {ratio} is not between 0 and 1"
-    );
-    Ok(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-        ratio,
-    ))))
+    sampling::ratio(ratio)
 }
 
 /// Checks an OTLP endpoint without connecting.
@@ -105,9 +105,11 @@ pub fn init(o: &Options) -> anyhow::Result<Telemetry> {
             .with_attribute(KeyValue::new("process.pid", i64::from(std::process::id())))
             .build(),
     );
-    if let Some(ratio) = o.sample_ratio {
-        builder = builder.with_sampler(sampler(ratio)?);
-    }
+    let sampling = sampling::choose(
+        sampling::Env::from_process(),
+        o.sample_ratio.map(sampler).transpose()?,
+    );
+    builder = builder.with_sampler(sampling.sampler);
     if let Some(endpoint) = &o.otlp_endpoint {
         check_endpoint(endpoint)?;
         let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -161,11 +163,132 @@ pub fn init(o: &Options) -> anyhow::Result<Telemetry> {
         .with_target("tower", Level::WARN)
         .with_target("sqlx", Level::WARN)
         .and(filter_fn(|m| m.is_span() || *m.level() <= Level::WARN));
-    let traces = tracing_opentelemetry::layer()
-        .with_tracer(tracer)
-        .with_location(false)
-        .with_threads(false)
-        .with_filter(otel_filter);
+    let traces = otel_layer(tracer).with_filter(otel_filter);
     let _ = Registry::default().with(logs).with(traces).try_init();
+    if let Some(warning) = sampling.warning {
+        tracing::warn!(%warning, "trace sampler");
+    }
     Ok(Telemetry { provider })
+}
+
+/// `tracing` spans as OTel spans carrying only the attributes each span
+/// names itself, not the layer's bookkeeping (`busy_ns`, `idle_ns`,
+/// `target`, `code.*`, `thread.*`, `level`): it describes the
+/// instrumentation rather than the call, and its timings cost two clock
+/// reads at every enter and exit of every span.
+pub fn otel_layer<S>(
+    tracer: opentelemetry_sdk::trace::Tracer,
+) -> tracing_opentelemetry::OpenTelemetryLayer<S, opentelemetry_sdk::trace::Tracer>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_tracked_inactivity(false)
+        .with_location(false)
+        .with_target(false)
+        .with_threads(false)
+        .with_level(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use opentelemetry::trace::{SpanKind, Status};
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+    use tonic::Code;
+
+    use super::*;
+
+    /// Keeps what it is given.
+    #[derive(Debug, Clone, Default)]
+    struct Kept(Arc<Mutex<Vec<SpanData>>>);
+
+    impl SpanExporter for Kept {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            self.0.lock().unwrap().extend(batch);
+            Ok(())
+        }
+    }
+
+    /// One server span of `path` through the layer `init` installs,
+    /// answered with `code`, as exported.
+    fn served(path: &str, code: Code) -> SpanData {
+        let kept = Kept::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(kept.clone())
+            .build();
+        let subscriber = Registry::default().with(otel_layer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let rpc = rpc::Rpc::parse(path).unwrap();
+            let server: http::uri::Authority = "127.0.0.1:7345".parse().unwrap();
+            let span = rpc::rpc_span(
+                "server",
+                &rpc,
+                &http::HeaderMap::new(),
+                Some(&server),
+                opentelemetry::Context::new(),
+                None,
+            );
+            span.in_scope(|| tracing::debug!("inside"));
+            rpc::finish(&span, code, true);
+        });
+        let mut spans = kept.0.lock().unwrap().clone();
+        assert_eq!(spans.len(), 1, "{spans:#?}");
+        spans.remove(0)
+    }
+
+    #[test]
+    fn rpc_spans_follow_the_rpc_conventions_and_nothing_else() {
+        let span = served("/hotline.v1.DispatchService/DeliverAssignment", Code::Ok);
+        assert_eq!(span.name, "hotline.v1.DispatchService/DeliverAssignment");
+        assert_eq!(span.span_kind, SpanKind::Server);
+        assert_eq!(span.status, Status::Unset);
+        let attrs: std::collections::BTreeMap<String, String> = span
+            .attributes
+            .iter()
+            .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+            .collect();
+        for (key, want) in [
+            ("rpc.system", "grpc"),
+            ("rpc.service", "hotline.v1.DispatchService"),
+            ("rpc.method", "DeliverAssignment"),
+            ("rpc.grpc.status_code", "0"),
+            ("server.address", "127.0.0.1"),
+            ("server.port", "7345"),
+            ("hotline.handoff", "dispatch"),
+        ] {
+            assert_eq!(
+                attrs.get(key).map(String::as_str),
+                Some(want),
+                "{key}: {attrs:?}"
+            );
+        }
+        // Only the attributes the span names: no tracing bookkeeping.
+        let ours = |k: &str| {
+            k.starts_with("rpc.") || k.starts_with("server.") || k.starts_with("hotline.")
+        };
+        let others: Vec<&String> = attrs.keys().filter(|k| !ours(k)).collect();
+        assert!(others.is_empty(), "{others:?}");
+    }
+
+    #[test]
+    fn a_servers_own_failure_is_an_error_and_a_refusal_is_not() {
+        let failed = served(
+            "/hotline.v1.DispatchService/AcceptAssignment",
+            Code::Internal,
+        );
+        assert!(
+            matches!(failed.status, Status::Error { .. }),
+            "{:?}",
+            failed.status
+        );
+        let refused = served(
+            "/hotline.v1.DispatchService/AcceptAssignment",
+            Code::FailedPrecondition,
+        );
+        assert_eq!(refused.status, Status::Unset);
+    }
 }

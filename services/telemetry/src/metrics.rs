@@ -1,7 +1,8 @@
 //! Prometheus metrics: one registry per process, served as text on
 //! `/metrics`. Names are in base units (`_seconds`, `_total`); labels are
 //! bounded (tier, handoff kind, gRPC service, method and code), never an
-//! order id or a community's unit id.
+//! order id or a community's unit id. Every registry also has the
+//! standard `process_*` metrics and `hotline_build_info` ([`crate::process`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -43,6 +44,8 @@ impl Default for Registry {
             "Spans handed to the OTLP collector",
             SPANS_EXPORTED.clone(),
         );
+        inner.register_collector(Box::new(crate::process::ProcessCollector));
+        inner.register_collector(Box::new(crate::process::BuildInfo));
         Self {
             inner: Arc::new(Mutex::new(inner)),
         }
@@ -203,5 +206,36 @@ mod tests {
         );
         assert!(text.contains("hotline_rpc_server_duration_seconds_count{service=\"hotline.v1.DispatchService\",method=\"AcceptAssignment\",code=\"OK\"} 1"), "{text}");
         assert!(text.contains("hotline_spans_dropped_total"), "{text}");
+    }
+
+    #[test]
+    fn every_registry_has_process_metrics_and_build_info() {
+        let text = Registry::default().render();
+        let build = format!(
+            "hotline_build_info{{version=\"{}\"}} 1\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(text.contains(&build), "{text}");
+        assert!(
+            text.contains("# TYPE process_cpu_seconds counter"),
+            "{text}"
+        );
+        let value = |name: &str| -> f64 {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(&format!("{name} ")))
+                .unwrap_or_else(|| panic!("{name} missing: {text}"));
+            line[name.len() + 1..].parse().unwrap()
+        };
+        assert!(value("process_cpu_seconds_total") >= 0.0);
+        assert!(value("process_resident_memory_bytes") > 1e6);
+        assert!(value("process_open_fds") >= 3.0);
+        // Started in this century, before now.
+        let start = value("process_start_time_seconds");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        assert!((1.6e9..=now + 1.0).contains(&start), "{start}");
     }
 }

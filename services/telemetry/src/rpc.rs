@@ -1,9 +1,11 @@
 //! One span and one measurement per RPC, on either side of a call: a tower
-//! layer for servers and a wrapper for client channels. Spans are named
-//! `<service>.<rpc>` (`dispatch.deliver_assignment`) and carry the OTel RPC
-//! attributes and ours (`hotline.order_id`, units, tiers, handoff kind), all
-//! read from metadata: bodies are never decoded, so request text cannot
-//! reach a span.
+//! layer for servers and a wrapper for client channels. Spans follow the
+//! OTel RPC conventions: named `$package.$service/$method`
+//! (`hotline.v1.DispatchService/DeliverAssignment`, the call's path, so
+//! naming costs nothing), with `rpc.*` and `server.*` attributes and an
+//! error status by the gRPC rules ([`finish`]); ours add
+//! `hotline.order_id`, units, tiers and the handoff kind. All are read from
+//! metadata: bodies are never decoded, so request text cannot reach a span.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,6 +13,7 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
+use http::uri::Authority;
 use http::{HeaderMap, HeaderValue, Request, Response};
 use opentelemetry::Context;
 use opentelemetry::trace::TraceContextExt;
@@ -39,13 +42,19 @@ pub type TierOf = Arc<dyn Fn(&str) -> Option<&'static str> + Send + Sync>;
 pub struct Rpc<'a> {
     pub service: &'a str,
     pub method: &'a str,
+    /// `hotline.v1.DispatchService/DeliverAssignment`.
+    name: &'a str,
 }
 
 impl<'a> Rpc<'a> {
     pub fn parse(path: &'a str) -> Option<Self> {
-        let (service, method) = path.strip_prefix('/')?.split_once('/')?;
-        (!service.is_empty() && !method.is_empty() && !method.contains('/'))
-            .then_some(Rpc { service, method })
+        let name = path.strip_prefix('/')?;
+        let (service, method) = name.split_once('/')?;
+        (!service.is_empty() && !method.is_empty() && !method.contains('/')).then_some(Rpc {
+            service,
+            method,
+            name,
+        })
     }
 
     /// Calls of the hotline contract get spans; health checks and
@@ -54,11 +63,10 @@ impl<'a> Rpc<'a> {
         self.service.starts_with("hotline.")
     }
 
-    /// `dispatch.deliver_assignment`.
-    pub fn span_name(&self) -> String {
-        let short = self.service.rsplit('.').next().unwrap_or(self.service);
-        let short = short.strip_suffix("Service").unwrap_or(short);
-        format!("{}.{}", snake(short), snake(self.method))
+    /// `hotline.v1.DispatchService/DeliverAssignment`: the conventions'
+    /// `$rpc.service/$rpc.method`, borrowed from the path.
+    pub fn span_name(&self) -> &'a str {
+        self.name
     }
 
     fn labels(&self, code: Code) -> RpcLabels {
@@ -68,21 +76,6 @@ impl<'a> Rpc<'a> {
             code: code_name(code).to_string(),
         }
     }
-}
-
-fn snake(camel: &str) -> String {
-    let mut out = String::with_capacity(camel.len() + 4);
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The handoff a direct call makes, by its method; a call from the outbox
@@ -142,8 +135,9 @@ pub fn grpc_status(headers: &HeaderMap) -> Option<Code> {
         .map(|v| Code::from_bytes(v.as_bytes()))
 }
 
-/// OTel's RPC conventions: a server errs only when it failed, a client on
-/// any code but OK.
+/// OTel's gRPC conventions: a server errs only when it failed (UNKNOWN,
+/// DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS), a
+/// client on any code but OK. Otherwise the status stays unset.
 fn is_error(code: Code, server: bool) -> bool {
     if !server {
         return code != Code::Ok;
@@ -166,25 +160,45 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// A span for one RPC with the hop's attributes from metadata. `parent`
-/// is set before the span is first entered, as tracing-opentelemetry needs.
+/// `server.address` and `server.port` of an authority (`host:port`), the
+/// host without an IPv6 address's brackets.
+fn server_of(server: Option<&Authority>) -> (Option<&str>, Option<i64>) {
+    let Some(a) = server else {
+        return (None, None);
+    };
+    let host = a.host();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    (Some(host), a.port_u16().map(i64::from))
+}
+
+/// A span for one RPC with the hop's attributes from metadata. `server` is
+/// the authority the call was addressed to (a server's `:authority`, a
+/// client's endpoint). `parent` is set before the span is first entered,
+/// as tracing-opentelemetry needs.
 pub fn rpc_span(
     kind: &'static str,
     rpc: &Rpc<'_>,
     headers: &HeaderMap,
+    server: Option<&Authority>,
     parent: Context,
     tier_of: Option<&TierOf>,
 ) -> Span {
+    let (address, port) = server_of(server);
     let span = tracing::info_span!(
         target: "hotline::rpc",
         "rpc",
-        otel.name = %rpc.span_name(),
+        otel.name = rpc.span_name(),
         otel.kind = kind,
         otel.status_code = Empty,
         rpc.system = "grpc",
         rpc.service = rpc.service,
         rpc.method = rpc.method,
         rpc.grpc.status_code = Empty,
+        server.address = address,
+        server.port = port,
         hotline.order_id = Empty,
         hotline.from_unit = Empty,
         hotline.to_unit = Empty,
@@ -302,6 +316,7 @@ where
                     "server",
                     &rpc,
                     req.headers(),
+                    req.uri().authority(),
                     parent,
                     self.layer.tier_of.as_ref(),
                 )
@@ -354,6 +369,9 @@ pub struct Traced<S> {
     inner: S,
     metrics: Option<RpcMetrics>,
     tier_of: Option<TierOf>,
+    /// Where the channel connects, for `server.*` (a channel adds it to
+    /// the request only below this wrapper).
+    server: Option<Authority>,
     /// A header every call carries (a plaintext mesh's claimed identity).
     header: Option<(http::HeaderName, http::HeaderValue)>,
 }
@@ -370,8 +388,19 @@ impl<S> Traced<S> {
             inner,
             metrics,
             tier_of,
+            server: None,
             header: None,
         }
+    }
+
+    /// Spans name `url`'s host and port as `server.address` and
+    /// `server.port`.
+    pub fn with_server(mut self, url: &str) -> Self {
+        self.server = url
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|u| u.authority().cloned());
+        self
     }
 
     /// Every call also carries `name: value`.
@@ -411,7 +440,15 @@ where
         };
         let span = match (parent, Rpc::parse(&path).filter(Rpc::traced)) {
             (Some(parent), Some(rpc)) => {
-                let span = rpc_span("client", &rpc, req.headers(), parent, self.tier_of.as_ref());
+                let server = req.uri().authority().or(self.server.as_ref());
+                let span = rpc_span(
+                    "client",
+                    &rpc,
+                    req.headers(),
+                    server,
+                    parent,
+                    self.tier_of.as_ref(),
+                );
                 propagation::inject(&span.context(), req.headers_mut());
                 span
             }
@@ -446,15 +483,51 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_spans_service_dot_rpc() {
+    fn names_spans_service_slash_method() {
         let rpc = Rpc::parse("/hotline.v1.DispatchService/DeliverAssignment").unwrap();
-        assert_eq!(rpc.span_name(), "dispatch.deliver_assignment");
+        assert_eq!(
+            rpc.span_name(),
+            "hotline.v1.DispatchService/DeliverAssignment"
+        );
+        assert_eq!(
+            (rpc.service, rpc.method),
+            ("hotline.v1.DispatchService", "DeliverAssignment")
+        );
         assert!(rpc.traced());
-        let rpc = Rpc::parse("/hotline.v1.IntakeService/SubmitRequest").unwrap();
-        assert_eq!(rpc.span_name(), "intake.submit_request");
         assert!(!Rpc::parse("/grpc.health.v1.Health/Check").unwrap().traced());
         assert!(Rpc::parse("/").is_none());
         assert!(Rpc::parse("/a/b/c").is_none());
+        assert!(Rpc::parse("/a/").is_none());
+    }
+
+    #[test]
+    fn a_server_is_named_by_host_and_port() {
+        let a: Authority = "gateway.hotline.svc:7345".parse().unwrap();
+        assert_eq!(
+            server_of(Some(&a)),
+            (Some("gateway.hotline.svc"), Some(7345))
+        );
+        let a: Authority = "[::1]:50051".parse().unwrap();
+        assert_eq!(server_of(Some(&a)), (Some("::1"), Some(50051)));
+        let a: Authority = "city".parse().unwrap();
+        assert_eq!(server_of(Some(&a)), (Some("city"), None));
+        assert_eq!(server_of(None), (None, None));
+    }
+
+    #[test]
+    fn only_a_servers_own_failures_are_errors() {
+        for code in [
+            Code::InvalidArgument,
+            Code::FailedPrecondition,
+            Code::NotFound,
+        ] {
+            assert!(!is_error(code, true), "{code:?}");
+            assert!(is_error(code, false), "{code:?}");
+        }
+        for code in [Code::Internal, Code::Unavailable, Code::Unimplemented] {
+            assert!(is_error(code, true) && is_error(code, false), "{code:?}");
+        }
+        assert!(!is_error(Code::Ok, true) && !is_error(Code::Ok, false));
     }
 
     #[test]
