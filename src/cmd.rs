@@ -15,6 +15,7 @@ use hotline_runtime::server::ServeOptions;
 use hotline_runtime::wire::WireEnum;
 use hotline_store::{Backend, Db};
 
+use crate::client::table::Table;
 use crate::client::{MeshClient, request_id, status_error};
 pub use crate::identity::{GatewayArg, TopologyArg};
 use crate::mesh::{Mesh, MeshOptions};
@@ -503,12 +504,13 @@ fn calendar(command: CalendarCommand) -> anyhow::Result<()> {
         show_instant(due.at)
     );
     if due.skipped.is_empty() {
-        println!("no day skipped");
+        println!("No day was skipped.");
     } else {
-        println!("skipped {} days:", due.skipped.len());
+        let mut t = Table::new(["skipped day", "why"]);
         for (d, why) in &due.skipped {
-            println!("  {d}  {}", why.as_str());
+            t.row([d.to_string(), why.as_str().replace('_', " ")]);
         }
+        print!("{} days skipped:\n{t}", due.skipped.len());
     }
     if due.provisional {
         println!(
@@ -562,16 +564,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             } else if all.is_empty() {
                 println!("no pending deadlines");
             } else {
-                for d in &all {
-                    println!(
-                        "{}  {:<12} {:<14} {:<16} ({})",
-                        d["due"].as_str().unwrap_or(""),
-                        d["kind"].as_str().unwrap_or(""),
-                        d["order_id"].as_str().unwrap_or(""),
-                        d["unit"].as_str().unwrap_or(""),
-                        d["service"].as_str().unwrap_or("")
-                    );
-                }
+                let now = client.now().await.ok();
+                print!("{}", deadlines_table(&all, now));
             }
             Ok(())
         }
@@ -615,17 +609,65 @@ async fn up(a: UpArgs) -> anyhow::Result<()> {
     }
     let mut mesh = Mesh::start(opts).await?;
     println!("hotline mesh up: gateway {}", mesh.gateway_url);
-    for (name, pid) in mesh.pids() {
-        println!("  {name:<12} pid {pid}");
-    }
+    print!("{}", processes_table(&mesh));
     println!("Ctrl-C stops all.");
-    for (name, addr) in mesh.metrics_addrs() {
-        println!("  {name:<12} metrics http://{addr}/metrics");
-    }
     let result = mesh.supervise(shutdown).await;
     mesh.stop().await;
     telemetry.shutdown().await;
     result
+}
+
+/// Each process `up` started, its pid, and where it serves metrics when
+/// asked to.
+fn processes_table(mesh: &Mesh) -> Table {
+    let metrics: std::collections::BTreeMap<_, _> = mesh.metrics_addrs().into_iter().collect();
+    let mut header = vec!["process", "pid"];
+    if !metrics.is_empty() {
+        header.push("metrics");
+    }
+    let mut t = Table::new(header).right(&[1]);
+    for (name, pid) in mesh.pids() {
+        let mut row = vec![pid.to_string()];
+        if !metrics.is_empty() {
+            row.push(
+                metrics
+                    .get(&name)
+                    .map_or("—".to_string(), |a| format!("http://{a}/metrics")),
+            );
+        }
+        row.insert(0, name);
+        t.row(row);
+    }
+    t
+}
+
+/// `hotline deadlines`: when each falls due and, on the mesh's clock, how
+/// long from now.
+fn deadlines_table(all: &[serde_json::Value], now: Option<i64>) -> Table {
+    let mut t = Table::new(["due", "in", "kind", "order", "unit", "service"]).right(&[1]);
+    for d in all {
+        let due_us = d["due_us"].as_i64().unwrap_or(0);
+        let left = match now {
+            Some(now) if due_us < now => {
+                format!(
+                    "{} ago",
+                    crate::client::duration::human_micros(now - due_us)
+                )
+            }
+            Some(now) => crate::client::duration::human_micros(due_us - now),
+            None => "—".into(),
+        };
+        let text = |k: &str| d[k].as_str().unwrap_or("").to_string();
+        t.row([
+            text("due"),
+            left,
+            text("kind"),
+            text("order_id"),
+            text("unit"),
+            text("service"),
+        ]);
+    }
+    t
 }
 
 async fn serve(a: ServeArgs) -> anyhow::Result<()> {
@@ -890,19 +932,31 @@ async fn dead_letters(a: DeadLetterArgs) -> anyhow::Result<()> {
             let dead = outbox::dead_letters(&mut c).await?;
             if dead.is_empty() {
                 println!("no dead letters");
-            }
-            for d in dead {
-                println!(
-                    "{}  {} -> {}  {}  {} ({}): {}  (attempts {})",
-                    d.message_id,
-                    d.from_unit,
-                    d.target_unit,
-                    d.method,
-                    d.reason.as_str(),
-                    d.code,
-                    d.error,
-                    d.attempts
-                );
+            } else {
+                let mut t = Table::new([
+                    "message",
+                    "from",
+                    "to",
+                    "call",
+                    "why parked",
+                    "code",
+                    "attempts",
+                    "error",
+                ])
+                .right(&[6]);
+                for d in dead {
+                    t.row([
+                        d.message_id,
+                        d.from_unit,
+                        d.target_unit,
+                        d.method,
+                        d.reason.as_str().replace('_', " "),
+                        d.code,
+                        d.attempts.to_string(),
+                        d.error,
+                    ]);
+                }
+                print!("{t}");
             }
         }
         DeadLetterCommand::Replay { id, target, all } => {

@@ -134,7 +134,7 @@ async fn a_server_that_applies_a_retry_twice_fails_naming_the_case() {
     assert!(!out.status.success(), "{stdout}");
     let line = stdout
         .lines()
-        .find(|l| l.starts_with("idempotent_retry"))
+        .find(|l| l.trim_start().starts_with("idempotent_retry"))
         .unwrap_or_default();
     assert!(
         line.contains("FAIL") && line.contains("applied again"),

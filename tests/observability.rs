@@ -507,21 +507,9 @@ async fn a_demo_run_is_traced_measured_and_free_of_requester_data() {
 /// --otlp-endpoint URL` against a plain OTLP receiver.
 #[tokio::test]
 async fn hotline_demo_exports_the_whistled_order_as_one_trace() {
-    let sink = Sink::start("127.0.0.1:0").await.unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .args(["demo", "--json", "--otlp-endpoint", &sink.endpoint()])
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (spans, stdout) = demo_exporting(&[]).await;
+    let report: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
     let order = report["whistled_order"].as_str().unwrap();
-    let spans = sink.spans();
     let trace = spans
         .iter()
         .find(|s| s.service == "hotline-city" && s.attr("hotline.order_id") == Some(order))
@@ -614,9 +602,9 @@ async fn a_fresh_mesh_has_every_family_at_zero_and_process_metrics() {
     t.stop().await;
 }
 
-/// Runs `hotline demo` exporting to a fresh receiver with `env` set, and
-/// returns what it received.
-async fn demo_spans(env: &[(&str, &str)]) -> Vec<ReceivedSpan> {
+/// Runs `hotline demo --json` exporting to a fresh receiver with `env`
+/// set, and returns what it received and what the demo printed.
+async fn demo_exporting(env: &[(&str, &str)]) -> (Vec<ReceivedSpan>, Vec<u8>) {
     let sink = Sink::start("127.0.0.1:0").await.unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
         .args(["demo", "--json", "--otlp-endpoint", &sink.endpoint()])
@@ -631,7 +619,12 @@ async fn demo_spans(env: &[(&str, &str)]) -> Vec<ReceivedSpan> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    sink.spans()
+    (sink.spans(), out.stdout)
+}
+
+/// The spans of [`demo_exporting`].
+async fn demo_spans(env: &[(&str, &str)]) -> Vec<ReceivedSpan> {
+    demo_exporting(env).await.0
 }
 
 /// The standard `OTEL_TRACES_SAMPLER` governs every process, over the

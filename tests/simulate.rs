@@ -759,6 +759,13 @@ async fn sensitivity_moves_each_input_and_the_out_of_sample_check_reports_the_wh
         text.contains("Sensitivity") && text.contains("Out of sample"),
         "{text}"
     );
+    // The terminal summary is tables and sentences, not JSON maps.
+    assert!(!text.contains("{\"") && !text.contains("null"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("variant ") && l.contains("│ answered at intake")),
+        "the sensitivity table's header: {text}"
+    );
     for tag in ["", "_v0", "_v1", "_v2", "_w"] {
         drop_dbs(&format!("{db}{tag}")).await;
     }

@@ -23,16 +23,22 @@ fn start_up(
     (up, lines)
 }
 
-/// The seven `  NAME  pid N` lines `up` prints after its first line.
+/// The seven rows of the `process │ pid` table `up` prints after its
+/// first line (its header and rule first).
 fn pid_lines(
     lines: &mut std::io::Lines<BufReader<std::process::ChildStdout>>,
 ) -> Vec<(String, i32)> {
+    let header = lines.next().unwrap().unwrap();
+    assert_eq!(
+        header.split('│').map(str::trim).collect::<Vec<_>>(),
+        ["process", "pid"]
+    );
+    lines.next().unwrap().unwrap();
     (0..7)
         .map(|_| {
             let line = lines.next().unwrap().unwrap();
-            let mut words = line.split_whitespace();
-            let name = words.next().unwrap().to_string();
-            (name, words.last().unwrap().parse().unwrap())
+            let cells: Vec<&str> = line.split('│').map(str::trim).collect();
+            (cells[0].to_string(), cells[1].parse().expect(&line))
         })
         .collect()
 }

@@ -30,6 +30,8 @@ use serde_json::{Value, json};
 
 use crate::tracing::BenchMesh;
 use hotline_client::MeshClient;
+use hotline_client::duration::human;
+use hotline_client::table::Table;
 
 #[derive(Args, Debug, Clone)]
 pub struct HopArgs {
@@ -203,13 +205,28 @@ pub async fn run(a: HopArgs) -> anyhow::Result<()> {
         "sqlite"
     };
     println!(
-        "bare    plaintext  a tonic echo behind a tonic relay: {} calls/s, {} µs CPU per call (client {}, relay {}, echo {})",
+        "The bare baseline, a tonic echo behind a tonic relay over plaintext: {} calls/s, {} µs CPU \
+         per call (client {}, relay {}, echo {}).",
         baseline["relay_calls_per_second"],
         baseline["chain_cpu_us"],
         baseline["cpu_us_by_process"]["client"],
         baseline["relay_cpu_us"],
         baseline["cpu_us_by_process"]["echo"],
     );
+    let mut t = Table::new([
+        "workload",
+        "transport",
+        "calls",
+        "took",
+        "calls/s",
+        "gateway calls each",
+        "CPU per call",
+        "× bare chain",
+        "gateway × bare relay",
+        "CPU per call by process (µs)",
+    ])
+    .right(&[2, 3, 4, 5, 6, 7, 8]);
+    let num = |v: &Value| v.as_f64().map_or("—".to_string(), |x| x.to_string());
     for r in &rows {
         let mut by: Vec<(String, f64)> = r["cpu_us_per_call_by_process"]
             .as_object()
@@ -219,28 +236,30 @@ pub async fn run(a: HopArgs) -> anyhow::Result<()> {
             .collect();
         by.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
         let by: Vec<String> = by.iter().map(|(p, v)| format!("{p} {v:.0}")).collect();
-        println!(
-            "{:<6} {:<9} ({backend}) {} calls in {} s, {} calls/s, {} gateway calls each: {} µs CPU per call ({})",
-            r["workload"].as_str().unwrap_or_default(),
-            r["transport"].as_str().unwrap_or_default(),
-            r["calls"],
-            r["seconds"],
-            r["calls_per_second"],
-            r["gateway_calls_per_call"],
-            r["cpu_us_per_call"],
-            by.join(", ")
-        );
-        println!(
-            "       {:<9} ×{} the bare chain; gateway ×{} the bare relay",
-            "", r["ratio_to_chain"], r["gateway_ratio_to_relay"]
-        );
+        let took =
+            Duration::try_from_secs_f64(r["seconds"].as_f64().unwrap_or(0.0)).unwrap_or_default();
+        let cpu = Duration::try_from_secs_f64(r["cpu_us_per_call"].as_f64().unwrap_or(0.0) / 1e6)
+            .unwrap_or_default();
+        t.row([
+            r["workload"].as_str().unwrap_or_default().to_string(),
+            r["transport"].as_str().unwrap_or_default().to_string(),
+            num(&r["calls"]),
+            human(took),
+            num(&r["calls_per_second"]),
+            num(&r["gateway_calls_per_call"]),
+            human(cpu),
+            num(&r["ratio_to_chain"]),
+            num(&r["gateway_ratio_to_relay"]),
+            by.join(", "),
+        ]);
     }
+    print!("On {backend}:\n{t}");
     for r in &ratios {
         println!(
-            "{:<6} mTLS / plaintext: throughput {}, CPU per call {}",
+            "{}: mTLS over plaintext, throughput ×{}, CPU per call ×{}.",
             r["workload"].as_str().unwrap_or_default(),
-            r["mtls_throughput_ratio"],
-            r["mtls_cpu_ratio"]
+            num(&r["mtls_throughput_ratio"]),
+            num(&r["mtls_cpu_ratio"])
         );
     }
     Ok(())

@@ -4,9 +4,10 @@
 //! lock), then replays them in the stream's batches, as a reconnecting
 //! watcher does.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Args;
+use hotline_client::duration::human;
 use hotline_handler::tables::inbox_events::{self, InboxEvent};
 use hotline_store::scratch;
 
@@ -70,8 +71,10 @@ pub async fn run(a: InboxArgs) -> anyhow::Result<()> {
         );
     } else {
         println!(
-            "{backend}: recorded {} events in {record_secs:.2} s = {recorded:.0}/s (one tx each); replayed {replayed} of one unit in {replay_secs:.3} s = {read:.0}/s",
-            a.count
+            "{backend}: recorded {} events in {} = {recorded:.0}/s (one tx each); replayed {replayed} of one unit in {} = {read:.0}/s",
+            a.count,
+            human(Duration::from_secs_f64(record_secs)),
+            human(Duration::from_secs_f64(replay_secs))
         );
     }
     Ok(())

@@ -18,9 +18,10 @@ pub mod scoring;
 pub mod tracing;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Subcommand;
+use hotline_client::duration::human;
 use hotline_core::{ManualClock, Micros};
 use hotline_handler::tables::notices;
 use hotline_runtime::error::Result;
@@ -165,8 +166,9 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         let effects = if sets { "sets" } else { "per_timer" };
         if !json {
             println!(
-                "{backend}, effects {effects}: fired {fired} timers in {secs:.2} s = {rate:.0} timers/s \
-                 (each: claimed and marked fired, a notice row, an outbox row)"
+                "{backend}, effects {effects}: fired {fired} timers in {} = {rate:.0} timers/s \
+                 (each: claimed and marked fired, a notice row, an outbox row)",
+                human(Duration::from_secs_f64(secs))
             );
         }
         rows.push(serde_json::json!({"backend": backend, "effects": effects, "timers": fired, "seconds": secs, "timers_per_second": rate.round()}));

@@ -10,6 +10,7 @@
 //! same concurrency ([`crate::bare`]), divided by those calls.
 
 use clap::Args;
+use hotline_client::duration::human;
 use hotline_telemetry::sink::Sink;
 use serde_json::json;
 
@@ -79,9 +80,10 @@ pub async fn run(a: LifecycleArgs) -> anyhow::Result<()> {
         );
     } else {
         println!(
-            "{backend}, tracing on: {} lifecycles in {secs:.2} s = {rate:.1} lifecycles/s; \
+            "{backend}, tracing on: {} lifecycles in {} = {rate:.1} lifecycles/s; \
              {per:.1} gateway calls each ({spans} spans exported)",
-            a.orders
+            a.orders,
+            human(std::time::Duration::from_secs_f64(secs))
         );
         println!(
             "bare-relay bound: {relay:.0} relay calls/s ÷ {per:.1} = {bound:.1} lifecycles/s; \

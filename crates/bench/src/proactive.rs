@@ -3,9 +3,10 @@
 //! 343 townships, a hundred categories, spread over the window, its
 //! baseline and the same month of two earlier years.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Args;
+use hotline_client::duration::human;
 use hotline_core::proactive::{self, Month, ProactivePolicy, Request, Season};
 use hotline_core::{Mood, Urgency};
 
@@ -69,11 +70,11 @@ pub fn run(a: ProactiveArgs) -> anyhow::Result<()> {
         );
     } else {
         println!(
-            "analysed {} requests ({} in the window) into {} problems in {:.2} s",
+            "analysed {} requests ({} in the window) into {} problems in {}",
             requests.len(),
             a.requests,
             problems.len(),
-            secs
+            human(Duration::from_secs_f64(secs))
         );
     }
     Ok(())

@@ -5,10 +5,11 @@
 //! month from the store, tally every unit, sum subtrees, rank every peer
 //! group.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use hotline_city::tables::assessment;
+use hotline_client::duration::human;
 use hotline_core::clock::{DAY, HOUR, MINUTE};
 use hotline_core::scoring::PeerGroup;
 use hotline_core::{
@@ -337,18 +338,25 @@ pub async fn run(a: ScoringArgs) -> anyhow::Result<()> {
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
+        let took = |s: f64| human(Duration::from_secs_f64(s));
         println!(
-            "{backend}: {} assignments, {} callbacks written in {write_seconds:.1} s",
-            written.assignments, written.callbacks
+            "{backend}: {} assignments, {} callbacks written in {}",
+            written.assignments,
+            written.callbacks,
+            took(write_seconds)
         );
         println!(
-            "  scorecards and rankings for all {units} units ({ranked} ranked): {total:.3} s \
-             (read, tally and subtrees {read_and_tally:.3} s, rankings {rank:.3} s; best of {})",
+            "  scorecards and rankings for all {units} units ({ranked} ranked): {} \
+             (read, tally and subtrees {}, rankings {}; best of {})",
+            took(total),
+            took(read_and_tally),
+            took(rank),
             a.repeat.max(1)
         );
         println!(
-            "  one district's subtree scorecard ({district}, {} units): {district_best:.3} s",
-            subtree.len()
+            "  one district's subtree scorecard ({district}, {} units): {}",
+            subtree.len(),
+            took(district_best)
         );
     }
     anyhow::ensure!(

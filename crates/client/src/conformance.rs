@@ -56,15 +56,20 @@ pub struct CaseResult {
 
 /// The results as a table, one case a line.
 pub fn table(results: &[CaseResult]) -> String {
-    let mut out = format!("{:<22} {:<6} {}\n", "case", "result", "checks");
+    let mut t = crate::table::Table::new(["case", "result", "checks"]);
     for r in results {
         let (word, note) = match &r.outcome {
             Outcome::Pass => ("pass", String::new()),
             Outcome::Fail(why) => ("FAIL", format!(" — {why}")),
             Outcome::Skip(why) => ("skip", format!(" — {why}")),
         };
-        out += &format!("{:<22} {:<6} {}{note}\n", r.name, word, r.what);
+        t.row([
+            r.name.to_string(),
+            word.to_string(),
+            format!("{}{note}", r.what),
+        ]);
     }
+    let mut out = t.to_string();
     let failed = results
         .iter()
         .filter(|r| matches!(r.outcome, Outcome::Fail(_)))

@@ -2,9 +2,11 @@
 //! the centre's intake desk, a handler unit's system, an operator.
 
 pub mod conformance;
+pub mod duration;
 pub mod instant;
 pub mod integration;
 pub mod scorecards;
+pub mod table;
 pub mod trace;
 pub mod views;
 

@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 use hotline_proto::v1::*;
 use serde_json::{Value, json};
 
+use crate::table::Table;
+
 /// The peer groups a tier's units are ranked in.
 pub fn groups_of_tier(tier: &str) -> anyhow::Result<Vec<PeerGroup>> {
     Ok(match tier {
@@ -84,7 +86,7 @@ fn marked_line(scope: &str, (marked, all, assessed): (u64, u64, bool)) -> String
         "outside the rates"
     };
     format!(
-        "   marked unreasonable/malicious, {scope}: {marked} of {all} lead assignments ({share}), {rates}"
+        "marked unreasonable/malicious, {scope}: {marked} of {all} lead assignments ({share}), {rates}"
     )
 }
 
@@ -165,14 +167,17 @@ pub fn roll_up_json(r: &RollUpScorecardsResponse) -> Value {
     })
 }
 
+/// A rate with its numerator and denominator, e.g. "97.5% (19.5/20)";
+/// "— (0/0)" when absent.
 fn pct(r: &Option<Rate>) -> String {
     match r.as_ref().and_then(|r| r.value.map(|v| (v, r))) {
         Some((v, r)) => format!(
-            "{:>5.1}% {:>9}",
+            "{:.1}% ({}/{})",
             v * 100.0,
-            format!("({}/{})", trim(r.numerator), r.denominator)
+            trim(r.numerator),
+            r.denominator
         ),
-        None => format!("{:>6} {:>9}", "—", "(0/0)"),
+        None => "— (0/0)".into(),
     }
 }
 
@@ -186,24 +191,40 @@ fn trim(x: f64) -> String {
     }
 }
 
-const HEADER: &str = "rank  unit                    composite   response          resolution        satisfaction      overdue  obj.lost  bounce  name";
+/// The scorecard table: rank, unit, its rates and the columns beside them.
+fn table() -> Table {
+    Table::new([
+        "rank",
+        "unit",
+        "name",
+        "composite",
+        "response",
+        "resolution",
+        "satisfaction",
+        "overdue",
+        "objections lost",
+        "bounce limit hits",
+    ])
+    .right(&[0, 3, 4, 5, 6, 7, 8, 9])
+}
 
-fn row(rank: &str, s: &Scorecard) -> String {
+fn row(t: &mut Table, rank: &str, s: &Scorecard) {
     let composite = s
         .composite
         .map(|c| format!("{:.3}", c))
         .unwrap_or_else(|| "—".into());
-    format!(
-        "{rank:>4}  {:<22}  {composite:>9}   {}  {}  {}  {:>7}  {:>8}  {:>6}  {}",
-        unit_id(&s.unit),
+    t.row([
+        rank.to_string(),
+        unit_id(&s.unit).to_string(),
+        s.name.clone(),
+        composite,
         pct(&s.response),
         pct(&s.resolution),
         pct(&s.satisfaction),
-        s.overdue,
-        s.objections_lost,
-        s.bounce_limit_hits,
-        s.name
-    )
+        s.overdue.to_string(),
+        s.objections_lost.to_string(),
+        s.bounce_limit_hits.to_string(),
+    ]);
 }
 
 /// The readable ranking table: per peer group, the top and the bottom ten
@@ -216,16 +237,19 @@ pub fn rankings_table(r: &GetRankingsResponse) -> String {
         } else {
             format!(" within {}", unit_id(&g.within))
         };
+        let ranked = match g.entries.len() {
+            0 => "none ranked".to_string(),
+            n => format!("{n} ranked by composite, best first"),
+        };
         let _ = writeln!(
             out,
-            "== {} {}{} — {} ranked, {} unrated",
+            "{} {}{}: {ranked}; {} unrated.",
             r.month,
-            group_name(g.peer_group),
+            group_name(g.peer_group).replace('_', " "),
             within,
-            g.entries.len(),
             g.unrated.len()
         );
-        let _ = writeln!(out, "{HEADER}");
+        let mut t = table();
         let shown = g.top.len() + g.bottom.len();
         let lines: Vec<&RankEntry> = if shown >= g.entries.len() {
             g.entries.iter().collect()
@@ -234,15 +258,18 @@ pub fn rankings_table(r: &GetRankingsResponse) -> String {
         };
         for (i, e) in lines.iter().enumerate() {
             if shown < g.entries.len() && i == g.top.len() {
-                let _ = writeln!(out, "   …");
+                t.row(["…"]);
             }
             if let Some(s) = &e.scorecard {
-                let _ = writeln!(out, "{}", row(&e.rank.to_string(), s));
+                row(&mut t, &e.rank.to_string(), s);
             }
+        }
+        if !lines.is_empty() {
+            let _ = write!(out, "{t}");
         }
         if !g.unrated.is_empty() {
             let names: Vec<&str> = g.unrated.iter().map(|u| unit_id(u)).collect();
-            let _ = writeln!(out, "   unrated: {}", names.join(", "));
+            let _ = writeln!(out, "Unrated (no rate to score yet): {}.", names.join(", "));
         }
         let marked = marked_total(ranked_cards(g));
         let _ = writeln!(out, "{}", marked_line("ranked units", marked));
@@ -254,19 +281,23 @@ pub fn rankings_table(r: &GetRankingsResponse) -> String {
 pub fn roll_up_table(r: &RollUpScorecardsResponse) -> String {
     let mut out = String::new();
     let month = r.combined.as_ref().map(|c| c.month.as_str()).unwrap_or("");
-    let _ = writeln!(out, "== {month} roll-up");
-    let _ = writeln!(out, "{HEADER}");
+    let _ = writeln!(
+        out,
+        "{month} roll-up: \"all\" is the unit and every unit below it, \"own\" the unit's own orders, then each unit below."
+    );
+    let mut t = table();
     if let Some(c) = &r.combined {
-        let _ = writeln!(out, "{}", row("all", c));
+        row(&mut t, "all", c);
     }
     if let Some(o) = &r.own {
-        let _ = writeln!(out, "{}", row("own", o));
+        row(&mut t, "own", o);
     }
     for c in &r.children {
-        let _ = writeln!(out, "{}", row("", c));
+        row(&mut t, "", c);
     }
+    let _ = write!(out, "{t}");
     for m in &r.missing {
-        let _ = writeln!(out, "   MISSING {}: {}", unit_id(&m.unit), m.reason);
+        let _ = writeln!(out, "Missing {}: {}.", unit_id(&m.unit), m.reason);
     }
     if let Some(c) = &r.combined {
         let scope = format!("{} and below", unit_id(&c.unit));
@@ -279,45 +310,74 @@ pub fn roll_up_table(r: &RollUpScorecardsResponse) -> String {
     out
 }
 
-/// One CSV line per scorecard.
-pub fn csv<'a>(cards: impl Iterator<Item = &'a Scorecard>) -> String {
-    let mut out = String::from(
-        "unit,tier,month,scope,response_num,response_den,response,resolution_num,resolution_den,resolution,\
-         satisfaction_num,satisfaction_den,satisfaction,composite,overdue,objections_lost,bounce_limit_hits,\
-         whistles,summoned,checked_in_on_time\n",
-    );
-    let v = |x: Option<f64>| x.map(|x| format!("{x:.6}")).unwrap_or_default();
+/// The CSV's columns: a unit, then each rate as numerator, denominator and
+/// value, then the counts beside the rates.
+pub const CSV_HEADER: [&str; 21] = [
+    "unit",
+    "name",
+    "tier",
+    "month",
+    "scope",
+    "response_num",
+    "response_den",
+    "response",
+    "resolution_num",
+    "resolution_den",
+    "resolution",
+    "satisfaction_num",
+    "satisfaction_den",
+    "satisfaction",
+    "composite",
+    "overdue",
+    "objections_lost",
+    "bounce_limit_hits",
+    "whistles",
+    "summoned",
+    "checked_in_on_time",
+];
+
+/// One CSV record per scorecard. The csv crate quotes what needs it: a
+/// unit's name may hold a comma ("National Railway Group, Demo City
+/// Bureau") or a quote.
+/// One CSV record per scorecard, through the csv crate (names with
+/// commas or quotes stay one field).
+pub fn csv<'a>(cards: impl Iterator<Item = &'a Scorecard>) -> anyhow::Result<String> {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    w.write_record(CSV_HEADER)?;
+    let value = |x: Option<f64>| x.map(|x| format!("{x:.6}")).unwrap_or_default();
     for s in cards {
         let j = scorecard_json(s);
-        let r = |k: &str| {
-            let rate = &j[k];
-            format!(
-                "{},{},{}",
-                trim(rate["numerator"].as_f64().unwrap_or(0.0)),
-                rate["denominator"],
-                v(rate["value"].as_f64())
-            )
-        };
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            unit_id(&s.unit),
-            j["tier"].as_str().unwrap_or(""),
-            s.month,
-            j["scope"].as_str().unwrap_or(""),
-            r("response"),
-            r("resolution"),
-            r("satisfaction"),
-            v(s.composite),
-            s.overdue,
-            s.objections_lost,
-            s.bounce_limit_hits,
-            s.whistles,
-            s.summoned,
-            s.checked_in_on_time
+        let field = |k: &str| j[k].as_str().unwrap_or("").to_string();
+        let mut record = vec![
+            field("unit"),
+            s.name.clone(),
+            field("tier"),
+            s.month.clone(),
+            field("scope"),
+        ];
+        for r in [&s.response, &s.resolution, &s.satisfaction] {
+            let r = r.unwrap_or_default();
+            record.extend([
+                r.numerator.to_string(),
+                r.denominator.to_string(),
+                value(r.value),
+            ]);
+        }
+        record.push(value(s.composite));
+        record.extend(
+            [
+                s.overdue,
+                s.objections_lost,
+                s.bounce_limit_hits,
+                s.whistles,
+                s.summoned,
+                s.checked_in_on_time,
+            ]
+            .map(|n| n.to_string()),
         );
+        w.write_record(&record)?;
     }
-    out
+    Ok(String::from_utf8(w.into_inner()?)?)
 }
 
 #[cfg(test)]
@@ -464,7 +524,7 @@ mod tests {
             .iter()
             .flat_map(|g| &g.entries)
             .filter_map(|e| e.scorecard.as_ref());
-        golden("scorecards.csv", &csv(cards));
+        golden("scorecards.csv", &csv(cards).unwrap());
     }
 
     #[test]
@@ -483,7 +543,7 @@ mod tests {
             ..Default::default()
         };
         let table = roll_up_table(&r);
-        let line = "   marked unreasonable/malicious, t-market and below: \
+        let line = "\nmarked unreasonable/malicious, t-market and below: \
                     1 of 5 lead assignments (20.0%), outside the rates\n";
         assert!(table.ends_with(line), "{table}");
         let j = roll_up_json(&r);

@@ -1,15 +1,26 @@
 //! Where an order's time went, and every deadline still pending, read
 //! through a running gateway (`hotline trace ORDER`, `hotline deadlines`).
 
+use std::time::Duration;
+
 use hotline_proto::v1::*;
 use hotline_runtime::wire::micros;
 use serde_json::{Value, json};
 
 use crate::MeshClient;
+use crate::duration::human;
 use crate::instant::show_instant;
+use crate::table::Table;
 
 fn at(t: &Option<prost_types::Timestamp>) -> i64 {
     t.as_ref().map(micros).unwrap_or_default()
+}
+
+/// An instant as Shanghai wall time, or null when it is not set (a copy
+/// has no due time).
+fn shown(t: &Option<prost_types::Timestamp>) -> Value {
+    t.as_ref()
+        .map_or(Value::Null, |t| json!(show_instant(micros(t))))
 }
 
 fn seconds(us: i64) -> f64 {
@@ -81,7 +92,7 @@ pub async fn trace(client: &MeshClient, order_id: &str) -> anyhow::Result<Value>
                 "dispatch_to_accept_s": span(&a.dispatched_time, &a.accepted_time),
                 "accept_to_contact_s": span(&a.accepted_time, &a.contacted_time),
                 "dispatch_to_reply_s": span(&a.dispatched_time, &a.replied_time),
-                "due": show_instant(at(&a.due_time)),
+                "due": shown(&a.due_time),
             })
         })
         .collect();
@@ -89,7 +100,7 @@ pub async fn trace(client: &MeshClient, order_id: &str) -> anyhow::Result<Value>
         "order": order.name,
         "state": OrderState::try_from(order.state).map(|s| s.as_str_name()).unwrap_or(""),
         "received": show_instant(received),
-        "due": show_instant(at(&order.due_time)),
+        "due": shown(&order.due_time),
         "overdue": order.overdue,
         "steps": steps,
         "handoffs": handoffs,
@@ -99,52 +110,131 @@ pub async fn trace(client: &MeshClient, order_id: &str) -> anyhow::Result<Value>
 }
 
 pub fn print_trace(t: &Value) {
-    println!(
-        "{}  {}  received {}  due {}{}",
-        t["order"].as_str().unwrap_or(""),
-        t["state"].as_str().unwrap_or(""),
-        t["received"].as_str().unwrap_or(""),
-        t["due"].as_str().unwrap_or(""),
-        if t["overdue"] == true {
-            "  OVERDUE"
-        } else {
-            ""
-        }
+    print!("{}", trace_text(t));
+}
+
+/// A proto enum name as a word: `ASSIGNMENT_ROLE_LEAD` → `lead`.
+fn word(name: &Value, prefix: &str) -> String {
+    name.as_str()
+        .unwrap_or("")
+        .trim_start_matches(prefix)
+        .to_lowercase()
+        .replace('_', " ")
+}
+
+/// Seconds from the JSON view as a human duration; "—" when the step
+/// was never reached.
+fn span_text(secs: &Value) -> String {
+    secs.as_f64()
+        .map(|s| human(Duration::try_from_secs_f64(s).unwrap_or_default()))
+        .unwrap_or_else(|| "—".into())
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+/// The trace as people read it: a heading, then the steps, the handoffs
+/// and the assignments, each a table (the JSON view holds the same).
+pub fn trace_text(t: &Value) -> String {
+    let due = match t["due"].as_str() {
+        Some(due) if t["overdue"] == true => format!(", due {due} and overdue"),
+        Some(due) => format!(", due {due}"),
+        None => String::new(),
+    };
+    let mut out = format!(
+        "{} is {}: received {}{due}.\n",
+        text(&t["order"]),
+        word(&t["state"], "ORDER_STATE_"),
+        text(&t["received"]),
     );
-    println!("steps (business time since intake):");
+    let mut steps = Table::new([
+        "since intake",
+        "after the step before",
+        "unit",
+        "action",
+        "detail",
+    ])
+    .right(&[0, 1]);
     for s in t["steps"].as_array().into_iter().flatten() {
-        println!(
-            "  {:>10}s  {:<16} {:<24} {}",
-            s["business_s"],
-            s["unit"].as_str().unwrap_or(""),
-            s["action"].as_str().unwrap_or(""),
-            s["detail"].as_str().unwrap_or("")
-        );
+        steps.row([
+            span_text(&s["business_s"]),
+            span_text(&s["since_previous_s"]),
+            text(&s["unit"]).to_string(),
+            text(&s["action"]).to_string(),
+            text(&s["detail"]).to_string(),
+        ]);
     }
-    println!("handoffs (through the gateway):");
+    out += &format!("\nSteps, in business time since intake:\n{steps}");
+    let mut handoffs = Table::new([
+        "since intake",
+        "from",
+        "to",
+        "call",
+        "call took",
+        "attempts",
+    ])
+    .right(&[0, 4, 5]);
     for h in t["handoffs"].as_array().into_iter().flatten() {
-        println!(
-            "  {:>10}s  {:>16} → {:<16} {:<24} {} ms, {} attempt(s)",
-            h["business_s"],
-            h["from"].as_str().unwrap_or(""),
-            h["to"].as_str().unwrap_or(""),
-            h["call"].as_str().unwrap_or(""),
-            h["rpc_latency_ms"],
-            h["attempts"]
-        );
+        let took = h["rpc_latency_ms"]
+            .as_f64()
+            .map(|ms| human(Duration::try_from_secs_f64(ms / 1e3).unwrap_or_default()))
+            .unwrap_or_else(|| "—".into());
+        handoffs.row([
+            span_text(&h["business_s"]),
+            text(&h["from"]).to_string(),
+            text(&h["to"]).to_string(),
+            text(&h["call"]).to_string(),
+            took,
+            h["attempts"].as_u64().unwrap_or(0).to_string(),
+        ]);
     }
-    println!("assignments:");
+    if handoffs.is_empty() {
+        out += "\nNo handoff between units went through the gateway.\n";
+    } else {
+        out += &format!("\nHandoffs between units, through the gateway:\n{handoffs}");
+    }
+    let mut assignments = Table::new([
+        "unit",
+        "role",
+        "epoch",
+        "dispatch → accept",
+        "accept → contact",
+        "dispatch → reply",
+        "due",
+    ])
+    .right(&[2, 3, 4, 5]);
+    let mut copies = false;
     for a in t["assignments"].as_array().into_iter().flatten() {
-        println!(
-            "  {:<16} {:<28} epoch {}  dispatch→accept {}s  accept→contact {}s  dispatch→reply {}s",
-            a["unit"].as_str().unwrap_or(""),
-            a["role"].as_str().unwrap_or(""),
-            a["epoch"],
-            a["dispatch_to_accept_s"],
-            a["accept_to_contact_s"],
-            a["dispatch_to_reply_s"]
+        let role = word(&a["role"], "ASSIGNMENT_ROLE_");
+        copies |= role == "copy";
+        assignments.row([
+            text(&a["unit"]).to_string(),
+            role,
+            a["epoch"].as_u64().unwrap_or(0).to_string(),
+            span_text(&a["dispatch_to_accept_s"]),
+            span_text(&a["accept_to_contact_s"]),
+            span_text(&a["dispatch_to_reply_s"]),
+            a["due"].as_str().unwrap_or("—").to_string(),
+        ]);
+    }
+    out += &format!("\nAssignments (— : not reached):\n{assignments}");
+    if copies {
+        out += "A copy informs its unit only: it is never accepted, contacted or replied to.\n";
+    }
+    let unreachable: Vec<&str> = t["unreachable_services"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if !unreachable.is_empty() {
+        out += &format!(
+            "Not shown: the handoffs kept by {}, which did not answer.\n",
+            unreachable.join(", ")
         );
     }
+    out
 }
 
 /// Every pending deadline in the mesh (or of one unit), soonest first.
@@ -166,4 +256,85 @@ pub async fn deadlines(client: &MeshClient, unit: Option<&str>) -> anyhow::Resul
                    "order_id": d.order_id, "unit": d.unit_id, "service": d.service, "timer_id": d.timer_id})
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A trace as `trace` builds it: a lead that went the whole way, a
+    /// copy (never accepted: nulls in the JSON) and a lead not yet replied.
+    fn sample() -> Value {
+        json!({
+            "order": "orders/HL26111600002", "state": "ORDER_STATE_DISPATCHED",
+            "received": "2026-11-16 09:00:00", "due": "2026-11-17 09:00:00", "overdue": true,
+            "steps": [
+                {"business_s": 0.0, "since_previous_s": 0.0, "unit": "city", "action": "received", "detail": ""},
+                {"business_s": 0.04, "since_previous_s": 0.04, "unit": "city", "action": "dispatched", "detail": "t-harbour:lead d-riverside:copy"},
+                {"business_s": 7500.0, "since_previous_s": 7499.96, "unit": "t-harbour", "action": "replied", "detail": "resolved"},
+            ],
+            "handoffs": [
+                {"business_s": 0.01, "from": "city", "to": "t-harbour", "call": "DeliverAssignment", "rpc_latency_ms": 3.27, "attempts": 1},
+                {"business_s": 93600.0, "from": "d-riverside-long-name", "to": "city", "call": "RecordEscalationEvent", "rpc_latency_ms": 512.0, "attempts": 12},
+            ],
+            "assignments": [
+                {"unit": "t-harbour", "role": "ASSIGNMENT_ROLE_LEAD", "epoch": 1, "dispatch_to_accept_s": 1800.0,
+                 "accept_to_contact_s": 300.0, "dispatch_to_reply_s": 7500.0, "due": "2026-11-17 09:00:00"},
+                {"unit": "d-riverside", "role": "ASSIGNMENT_ROLE_COPY", "epoch": 1, "dispatch_to_accept_s": null,
+                 "accept_to_contact_s": null, "dispatch_to_reply_s": null, "due": null},
+                {"unit": "dept-urban", "role": "ASSIGNMENT_ROLE_LEAD", "epoch": 12, "dispatch_to_accept_s": 90.0,
+                 "accept_to_contact_s": null, "dispatch_to_reply_s": null, "due": "2026-11-23 18:00:00"},
+            ],
+            "unreachable_services": [],
+        })
+    }
+
+    /// The display columns of each column rule, per table line.
+    fn rules(text: &str) -> Vec<Vec<usize>> {
+        text.lines()
+            .filter(|l| l.contains(['│', '┼']))
+            .map(|l| {
+                l.chars()
+                    .enumerate()
+                    .filter(|(_, c)| matches!(c, '│' | '┼'))
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_trace_reads_without_nulls_and_in_aligned_columns() {
+        let text = trace_text(&sample());
+        assert!(!text.contains("null"), "{text}");
+        // Three tables; within each, every row's rules at the same columns.
+        let tables: Vec<&str> = text.split("\n\n").skip(1).collect();
+        assert_eq!(tables.len(), 3, "{text}");
+        for t in tables {
+            let r = rules(t);
+            assert!(r.len() >= 3, "a header, its rule and rows: {t}");
+            assert!(r.iter().all(|row| row == &r[0]), "{t}");
+        }
+        // Durations in human form; a step never reached is a dash, and
+        // the copy is explained.
+        for want in [
+            "2 h 05 min",
+            "30 min",
+            "3.3 ms",
+            "512 ms",
+            "1 d 2 h",
+            "40 ms",
+        ] {
+            assert!(text.contains(want), "{want} in {text}");
+        }
+        let copy = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("d-riverside"))
+            .expect("the copy's row");
+        assert_eq!(copy.matches('—').count(), 4, "{copy}");
+        assert!(text.contains("A copy informs its unit only"), "{text}");
+        assert!(text.starts_with(
+            "orders/HL26111600002 is dispatched: received 2026-11-16 09:00:00, due 2026-11-17 09:00:00 and overdue."
+        ), "{text}");
+    }
 }

@@ -5,6 +5,8 @@
 use hotline_proto::v1::*;
 use serde_json::{Value, json};
 
+use crate::table::Table;
+
 /// An order state's proto name without its prefix (`DISPATCHED`).
 pub fn state_name(s: i32) -> &'static str {
     OrderState::try_from(s)
@@ -52,65 +54,78 @@ pub fn order_json(o: &Order) -> Value {
     })
 }
 
-/// An order as readable text.
+/// A proto enum name as a word: `ASSIGNMENT_ROLE_LEAD` → `lead`.
+fn word(name: &str, prefix: &str) -> String {
+    name.trim_start_matches(prefix)
+        .to_lowercase()
+        .replace('_', " ")
+}
+
+/// An order as readable text: what it is, then its assignments and its
+/// history as tables.
 pub fn order_text(o: &Order) -> String {
+    let or_dash = |s: &str| {
+        if s.is_empty() {
+            "—".to_string()
+        } else {
+            s.to_string()
+        }
+    };
     let mut s = format!(
-        "{}  {}  {} ({})\n  address: {}  territory: {}  requester: {}\n",
+        "{} is {}: {} ({}).\nAddress: {}; territory: {}; requester: {}.\n",
         o.name,
-        state_name(o.state),
+        word(state_name(o.state), ""),
         o.category_code,
         o.category_name,
-        if o.address.is_empty() {
-            "-"
-        } else {
-            &o.address
-        },
-        if o.territory_unit.is_empty() {
-            "-"
-        } else {
-            &o.territory_unit
-        },
+        or_dash(&o.address),
+        or_dash(&o.territory_unit),
         o.requester_ref
     );
     if let Some(l) = &o.location {
         s += &format!(
-            "  location: {}, {}  community: {}  near boundary: {}\n",
+            "Location: {}, {} in community {}; near the boundary of: {}.\n",
             l.latitude,
             l.longitude,
-            if o.community_unit.is_empty() {
-                "-"
-            } else {
-                &o.community_unit
-            },
-            if o.near_boundary_units.is_empty() {
-                "-".to_string()
-            } else {
-                o.near_boundary_units.join(", ")
-            }
+            or_dash(&o.community_unit),
+            or_dash(&o.near_boundary_units.join(", "))
         );
     }
     if !o.answer.is_empty() {
-        s += &format!("  answer: {}\n", o.answer);
+        s += &format!("Answer: {}\n", o.answer);
     }
-    for a in &o.assignments {
-        s += &format!(
-            "  assignment {:<16} {:<28} {:<30} epoch {}\n",
-            a.unit_id,
-            AssignmentRole::try_from(a.role)
-                .map(|r| r.as_str_name())
-                .unwrap_or(""),
-            AssignmentState::try_from(a.state)
-                .map(|r| r.as_str_name())
-                .unwrap_or(""),
-            a.epoch
-        );
+    if !o.assignments.is_empty() {
+        let mut t = Table::new(["unit", "role", "state", "epoch"]).right(&[3]);
+        for a in &o.assignments {
+            let name = |n: Option<&str>, prefix| word(n.unwrap_or(""), prefix);
+            t.row([
+                a.unit_id.clone(),
+                name(
+                    AssignmentRole::try_from(a.role)
+                        .ok()
+                        .map(|r| r.as_str_name()),
+                    "ASSIGNMENT_ROLE_",
+                ),
+                name(
+                    AssignmentState::try_from(a.state)
+                        .ok()
+                        .map(|r| r.as_str_name()),
+                    "ASSIGNMENT_STATE_",
+                ),
+                a.epoch.to_string(),
+            ]);
+        }
+        s += &format!("Assignments:\n{t}");
     }
+    let mut t = Table::new(["#", "unit", "action", "detail"]).right(&[0]);
     for h in &o.history {
-        s += &format!(
-            "  #{:<3} {:<16} {:<12} {}\n",
-            h.seq, h.actor_unit, h.action, h.detail
-        );
+        t.row([
+            h.seq.to_string(),
+            h.actor_unit.clone(),
+            h.action.clone(),
+            h.detail.clone(),
+        ]);
     }
+    s += &format!("History:\n{t}");
     s
 }
 
@@ -181,54 +196,73 @@ pub fn analysis_json(r: &AnalyzeProblemsResponse) -> Value {
 /// The analysis as a readable table.
 pub fn analysis_text(r: &AnalyzeProblemsResponse) -> String {
     let mut out = format!(
-        "Proactive analysis of {} for {} ({} requests)\n",
+        "Proactive analysis of {} for {}: {} requests, problems ranked by risk. \
+         Each degree runs 1 to 4 and the risk score is their sum; the baseline is the mean \
+         count of the windows before.\n",
         r.area_unit, r.month, r.requests
     );
-    out += &format!(
-        "{:<4} {:<24} {:<14} {:>5} {:>8}  {:<7} {:>5}  {:<9} flags\n",
-        "rank", "category", "area", "count", "baseline", "F B I D", "score", "risk"
-    );
+    let mut t = Table::new([
+        "rank",
+        "category",
+        "area",
+        "requests",
+        "baseline",
+        "frequency",
+        "breadth",
+        "intensity",
+        "difficulty",
+        "risk score",
+        "risk",
+        "flags",
+    ])
+    .right(&[0, 3, 4, 5, 6, 7, 8, 9]);
     for (i, p) in r.problems.iter().enumerate() {
         let d = p.degrees.unwrap_or_default();
         let mut flags = Vec::new();
         if p.high_frequency {
-            flags.push("high-frequency".to_string());
+            flags.push("high frequency".to_string());
         }
         if p.periodic {
             flags.push("periodic".to_string());
         }
-        flags.extend(p.seasons.iter().map(|s| format!("season:{s}")));
+        flags.extend(p.seasons.iter().map(|s| format!("{s} season")));
         if p.repeat_requesters > 0 {
-            flags.push(format!("repeat-requesters:{}", p.repeat_requesters));
+            flags.push(format!("repeat requesters: {}", p.repeat_requesters));
         }
         if p.repeat_locations > 0 {
-            flags.push(format!("repeat-places:{}", p.repeat_locations));
+            flags.push(format!("repeat places: {}", p.repeat_locations));
         }
-        out += &format!(
-            "{:<4} {:<24} {:<14} {:>5} {:>8.1}  {} {} {} {} {:>5}  {:<9} {}\n",
-            i + 1,
-            p.category_code,
-            p.area_unit,
-            p.count,
-            p.baseline,
-            d.frequency,
-            d.breadth,
-            d.intensity,
-            d.difficulty,
-            p.risk_score,
+        t.row([
+            (i + 1).to_string(),
+            p.category_code.clone(),
+            p.area_unit.clone(),
+            p.count.to_string(),
+            format!("{:.1}", p.baseline),
+            d.frequency.to_string(),
+            d.breadth.to_string(),
+            d.intensity.to_string(),
+            d.difficulty.to_string(),
+            p.risk_score.to_string(),
             risk_name(p.risk_level),
-            flags.join(" ")
-        );
+            flags.join(", "),
+        ]);
     }
+    out += &t.to_string();
     if !r.focus_townships.is_empty() {
-        out += "Focus townships (requests per 10,000 people):";
-        for f in &r.focus_townships {
-            out += &format!(
-                " {} {:.2} ({} / {})",
-                f.unit_id, f.per_ten_thousand, f.volume, f.population
-            );
-        }
-        out += "\n";
+        let focus: Vec<String> = r
+            .focus_townships
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {:.2} ({} requests, {} people)",
+                    f.unit_id, f.per_ten_thousand, f.volume, f.population
+                )
+            })
+            .collect();
+        out += &format!(
+            "Focus townships, by requests per 10,000 people: {}.\n",
+            focus.join("; ")
+        );
     }
     out
 }
@@ -260,13 +294,13 @@ pub fn task_json(t: &ProactiveTask) -> Value {
 pub fn task_text(t: &ProactiveTask) -> String {
     let e = t.effect.unwrap_or_default();
     format!(
-        "{} {} → {} [{}] {}{}; matching requests {} days before: {}, after: {}{}",
+        "{} from {} to {} on {} is {}{}; matching requests in the {} days before it: {}, after it: {}{}",
         t.order_id,
         t.issuer_unit,
         t.area_unit,
         t.category_code,
-        task_state(t.state),
-        if t.overdue { " (overdue)" } else { "" },
+        task_state(t.state).replace('_', " "),
+        if t.overdue { " and overdue" } else { "" },
         e.window_days,
         e.before,
         e.after,

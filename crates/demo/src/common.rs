@@ -2,6 +2,7 @@
 //! submit, and how an order reads as JSON or text (also for `hotline order
 //! show` and `hotline export`).
 
+use std::cell::Cell;
 use std::time::Duration;
 
 use hotline_proto::v1::*;
@@ -87,6 +88,56 @@ pub struct DemoReport {
     pub wall_seconds: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<String>,
+}
+
+/// The demo's narration: each step numbered once, in the order the steps
+/// run, whichever part of the demo runs them.
+pub(crate) struct Story {
+    talk: bool,
+    told: Cell<usize>,
+}
+
+impl Story {
+    pub(crate) fn new(talk: bool) -> Story {
+        Story {
+            talk,
+            told: Cell::new(0),
+        }
+    }
+
+    /// The next step, numbered.
+    pub(crate) fn step(&self, text: impl AsRef<str>) {
+        let n = self.told.get() + 1;
+        self.told.set(n);
+        if self.talk {
+            println!("{n}. {}", text.as_ref());
+        }
+    }
+
+    /// More about the step just told, indented under it.
+    pub(crate) fn more(&self, text: impl AsRef<str>) {
+        if self.talk {
+            println!("   {}", text.as_ref());
+        }
+    }
+}
+
+/// `n` with its noun: "1 entry", "2 entries".
+pub(crate) fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    match n.into() {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}
+
+/// An order's state as a word: `closed`, `in progress`.
+pub(crate) fn state_word(s: i32) -> String {
+    word(state_name(s))
+}
+
+/// A wire name as a word: `CHECKED_IN` → `checked in`.
+pub(crate) fn word(name: &str) -> String {
+    name.to_lowercase().replace('_', " ")
 }
 
 pub(crate) fn submit_req(

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use hotline_proto::v1::*;
 
-use super::common::{DemoReport, HOUR, WAIT, state_name, submit_req};
+use super::common::{DemoReport, HOUR, Story, WAIT, state_word, submit_req, word};
 use hotline_client::{MeshClient, request_id};
 
 fn resident(category: &str, address: &str, text: &str, phone: &str) -> SubmitRequestRequest {
@@ -92,9 +92,9 @@ async fn redirected(
 pub(crate) async fn disputes(
     c: &MeshClient,
     report: &mut DemoReport,
-    say: &impl Fn(String),
+    story: &Story,
 ) -> anyhow::Result<()> {
-    // 9. Dual dispatch; the township objects and the centre redirects it.
+    // Dual dispatch; the township objects and the centre redirects it.
     let o = c
         .submit(resident(
             "property.management_dispute",
@@ -107,12 +107,14 @@ pub(crate) async fn disputes(
     report.order_ids.push(id.clone());
     redirected(c, &id, "t-market", 1, "t-harbour").await?;
     let o = finish(c, &id).await?;
-    say(format!(
-        "9. estate lift {id} → t-market + dept-housing (dual); t-market objects → the centre redirects to t-harbour → {}",
-        state_name(o.state)
+    story.step(format!(
+        "An estate's broken lift, {id}, goes to t-market and the housing commission (dual \
+         dispatch). t-market objects that the site lies in the other street; the centre rules and \
+         redirects its part to t-harbour: {}.",
+        state_word(o.state)
     ));
 
-    // 10. Three hours after dispatch the two-hour window has closed.
+    // Three hours after dispatch the two-hour window has closed.
     let o = c
         .submit(resident(
             "sanitation.garbage",
@@ -131,12 +133,18 @@ pub(crate) async fn disputes(
     );
     report.objections_refused += late.is_some() as usize;
     finish(c, &id).await?;
-    say(format!(
-        "10. bins {id}: t-harbour objects 3 h after dispatch → refused ({})",
-        late.as_deref().unwrap_or("accepted?!")
-    ));
+    story.step(match &late {
+        Some(rule) => format!(
+            "Overflowing bins, {id}: t-harbour objects 3 h after dispatch, past the 2 h objection \
+             window, and the rules refuse it ({rule})."
+        ),
+        None => format!(
+            "Overflowing bins, {id}: t-harbour objects 3 h after dispatch, past the 2 h objection \
+             window, and the objection is NOT refused."
+        ),
+    });
 
-    // 11. Ping-pong: three redirections, then the centre designates.
+    // Ping-pong: three redirections, then the centre designates.
     let o = c
         .submit(resident(
             "sanitation.garbage",
@@ -157,17 +165,23 @@ pub(crate) async fn disputes(
     );
     report.objections_refused += designated.is_some() as usize;
     let o = finish(c, &id).await?;
-    say(format!(
-        "11. boundary rubbish {id} bounced t-harbour ⇄ t-market {} times → the centre designates {}; its objection → refused ({}) → {}",
+    story.step(format!(
+        "Rubbish at the street boundary, {id}, is redirected between t-harbour and t-market {} \
+         times. At the bounce limit the centre designates {} as the handler, and its further \
+         objection is {}. Handled: {}.",
         o.redirect_count,
         o.designated_unit,
-        designated.as_deref().unwrap_or("accepted?!"),
-        state_name(o.state)
+        designated
+            .as_deref()
+            .map_or("NOT refused".to_string(), |rule| format!(
+                "refused ({rule})"
+            )),
+        state_word(o.state)
     ));
 
-    // 12. Hand-downs: a non-duty item is refused; a duty-list item goes
-    //     to a community, which reports its part back. A repeat of the
-    //     open noise order is a duplicate.
+    // Hand-downs: a non-duty item is refused; a duty-list item goes
+    // to a community, which reports its part back. A repeat of the
+    // open noise order is a duplicate.
     let noise = c
         .submit(resident(
             "noise.night_construction",
@@ -227,20 +241,28 @@ pub(crate) async fn disputes(
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    say(format!(
-        "12. night piling {}: hand-down to c-market-east → refused ({}); its repeat {} → {}; sorting guidance {id} handed to c-market-west, {parts} part reported back",
+    story.step(format!(
+        "Night piling, {}: t-market tries to hand it down to community c-market-east, {}. The \
+         same request again, {}, is recorded as a {} and not dispatched.",
         noise.order_id,
-        refused
-            .err()
-            .map(|s| s.message().split(':').next().unwrap_or("").to_string())
-            .unwrap_or_else(|| "accepted?!".into()),
+        match refused {
+            Err(s) => format!(
+                "which is refused ({}): a community takes only the items on its duty list",
+                s.message().split(':').next().unwrap_or("")
+            ),
+            Ok(_) => "and the hand-down is NOT refused".into(),
+        },
         repeat.order_id,
         Disposition::try_from(repeat.disposition)
-            .map(|d| d.as_str_name())
-            .unwrap_or("?"),
+            .map(|d| word(d.as_str_name().trim_start_matches("DISPOSITION_")))
+            .unwrap_or_else(|_| "?".into()),
+    ));
+    story.more(format!(
+        "Sorting guidance, {id}, is on the duty list: t-market hands it down to c-market-west, \
+         which handles it and reports {parts} part back to the lead."
     ));
 
-    // 13. The other intake dispositions: none is dispatched.
+    // The other intake dispositions: none is dispatched.
     let mut fire = resident("", "", "Smoke in the stairwell", "13910000006");
     fire.disposition = Disposition::EmergencyTransfer as i32;
     fire.emergency_line = EmergencyLine::Fire119 as i32;
@@ -297,11 +319,11 @@ pub(crate) async fn disputes(
             .is_some_and(|h| h.detail.matches(":lead").count() >= 2);
         report.dual_dispatches += dual as usize;
     }
-    say(format!(
-        "13. dispositions at intake (none dispatched): {}",
+    story.step(format!(
+        "Intake settles requests without dispatching them: {}.",
         dispositions
             .iter()
-            .map(|(k, n)| format!("{k} {n}"))
+            .map(|(k, n)| format!("{n} {}", word(k)))
             .collect::<Vec<_>>()
             .join(", ")
     ));

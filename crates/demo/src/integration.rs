@@ -7,13 +7,13 @@
 use hotline_proto::v1::*;
 use serde_json::json;
 
-use super::common::{DemoReport, WAIT, state_name, submit_req};
+use super::common::{DemoReport, Story, WAIT, count, state_word, submit_req};
 use hotline_client::MeshClient;
 
 pub(crate) async fn integration(
     c: &MeshClient,
     report: &mut DemoReport,
-    say: &impl Fn(String),
+    story: &Story,
 ) -> anyhow::Result<()> {
     let entry = c
         .upsert_knowledge(
@@ -37,10 +37,11 @@ pub(crate) async fn integration(
         ))
         .await?;
     report.order_ids.push(q.order_id.clone());
-    say(format!(
-        "10. consultation {} → {} from knowledge entry {}",
+    story.step(format!(
+        "A consultation on a broken signal, {}, is {} at intake from the knowledge base entry {} \
+         that dept-transport keeps.",
         q.order_id,
-        state_name(q.state),
+        state_word(q.state),
         entry.entry_id
     ));
 
@@ -87,12 +88,14 @@ pub(crate) async fn integration(
     .await?;
     let audit = c.audit_log("city", "").await?;
     let exported = c.export(unit, unit).await?;
-    say(format!(
-        "11. requester supplemented and urged {}; {unit} unmasked them ({}); {} audit entries; {} orders exported without identity",
+    story.step(format!(
+        "A requester adds a photo to their order {} and urges it, with the credential intake gave \
+         them. {unit} unmasks their name and phone for a site visit, a read the audit log records ({}; \
+         {} in all), and exports its {} with requester identity removed.",
         o.order_id,
         shown.audit_id,
-        audit.len(),
-        exported.len()
+        count(audit.len() as u64, "audit entry", "audit entries"),
+        count(exported.len() as u64, "order", "orders")
     ));
     let stats = c.knowledge_stats().await?;
     report.knowledge_base = json!({

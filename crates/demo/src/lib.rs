@@ -5,9 +5,10 @@ mod common;
 mod disputes;
 mod integration;
 mod proactive;
+mod summary;
 
 pub use common::{DemoReport, order_json, order_text};
-use common::{HOUR, MINUTE, WAIT, state_name, submit_req};
+use common::{HOUR, MINUTE, Story, WAIT, state_word, submit_req, word};
 
 use std::time::Instant;
 
@@ -73,7 +74,7 @@ pub async fn main(a: DemoArgs) -> anyhow::Result<()> {
     if a.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
-        print_summary(&report);
+        print!("{}", summary::summary(&report));
     }
     Ok(())
 }
@@ -103,14 +104,10 @@ async fn handle_all(
 /// Pushes the demo's orders through a running mesh on the demo city.
 pub async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
     let c = mesh.client()?;
-    let say = |s: String| {
-        if talk {
-            println!("{s}");
-        }
-    };
+    let story = Story::new(talk);
     let mut report = DemoReport::default();
 
-    // 1. A consultation answered at intake from the catalogue.
+    // A consultation answered at intake from the catalogue.
     let q = c
         .submit(submit_req(
             "policy.hukou",
@@ -121,16 +118,16 @@ pub async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
             "13900000001",
         ))
         .await?;
-    say(format!(
-        "1. consultation {} → {} ({})",
+    story.step(format!(
+        "A consultation on household registration, {}, is {} at intake from the catalogue: \"{}\"",
         q.order_id,
-        state_name(q.state),
+        state_word(q.state),
         q.answer
     ));
     report.order_ids.push(q.order_id.clone());
 
-    // 2. Garbage at a community address: the township leads, its district
-    //    gets a copy; handled, called back satisfied, closed.
+    // Garbage at a community address: the township leads, its district
+    // gets a copy; handled, called back satisfied, closed.
     let o = c
         .submit(submit_req(
             "sanitation.garbage",
@@ -146,13 +143,14 @@ pub async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
     let o = c
         .callback(&o.order_id, true, Satisfaction::Satisfied)
         .await?;
-    say(format!(
-        "2. garbage {} → t-harbour (copy d-riverside) → {}",
+    story.step(format!(
+        "A garbage complaint, {}, goes to Harbour Street (t-harbour), which leads; its district \
+         d-riverside gets a copy to follow it. Handled and called back satisfied: {}.",
         o.order_id,
-        state_name(o.state)
+        state_word(o.state)
     ));
 
-    // 3. No heating: dual dispatch to the township and the utility.
+    // No heating: dual dispatch to the township and the utility.
     let o = c
         .submit(submit_req(
             "heating.no_heat",
@@ -168,14 +166,15 @@ pub async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
     let o = c
         .callback(&o.order_id, true, Satisfaction::BasicallySatisfied)
         .await?;
-    say(format!(
-        "3. heating {} → t-pine + dept-utility (dual) → {}",
+    story.step(format!(
+        "A heating complaint, {}, goes to two leads at once (dual dispatch): Pine Town (t-pine) \
+         for the territory and the utility (dept-utility) for the trade. Both handle it: {}.",
         o.order_id,
-        state_name(o.state)
+        state_word(o.state)
     ));
 
-    // 4. Night construction: partly handled, the requester says unresolved,
-    //    the order reopens with a new epoch and is handled again.
+    // Night construction: partly handled, the requester says unresolved,
+    // the order reopens with a new epoch and is handled again.
     let o = c
         .submit(submit_req(
             "noise.night_construction",
@@ -212,34 +211,52 @@ pub async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
     let reopened = c
         .callback(&o.order_id, false, Satisfaction::Dissatisfied)
         .await?;
-    say(format!(
-        "4. noise {} → t-market + dept-urban → unresolved → {} (reopen {})",
+    story.step(format!(
+        "A night-construction complaint, {}, goes to Market Street (t-market) with urban \
+         management (dept-urban). t-market's system sends its accept twice with one request id{}. \
+         The requester calls back unresolved, so the order is {} again as epoch 2 (reopened {}).",
         o.order_id,
-        state_name(reopened.state),
-        reopened.reopen_count
+        if report.retry_same_answer {
+            " and gets the first answer back"
+        } else {
+            ", and the retry is NOT answered as the first"
+        },
+        state_word(reopened.state),
+        match reopened.reopen_count {
+            1 => "once".to_string(),
+            n => format!("{n} times"),
+        }
     ));
     c.wait_assignment("t-market", &o.order_id, 2, WAIT).await?;
     let stale = c.accept("t-market", &o.order_id, 1, &request_id()).await;
     report.stale_epoch_refused =
         matches!(&stale, Err(s) if s.code() == tonic::Code::FailedPrecondition);
-    say(format!(
-        "   accept on the old epoch 1 → {}",
-        stale
-            .err()
-            .map(|s| format!("{:?}", s.code()))
-            .unwrap_or("accepted?!".into())
-    ));
+    story.more(match stale {
+        Err(s) if report.stale_epoch_refused => format!(
+            "A late accept for epoch 1 is refused ({:?}): the epoch was superseded by the reopening, \
+             so no unit can act on the old round.",
+            s.code()
+        ),
+        Err(s) => format!(
+            "A late accept for the superseded epoch 1 fails with {:?}, not as a stale epoch.",
+            s.code()
+        ),
+        Ok(_) => "A late accept for the superseded epoch 1 is ACCEPTED: it should be refused.".into(),
+    });
     handle_all(&c, &reopened, 2, ReplyOutcome::Resolved).await?;
     let o = c
         .callback(&o.order_id, true, Satisfaction::Satisfied)
         .await?;
-    say(format!("   epoch 2 handled → {}", state_name(o.state)));
+    story.more(format!(
+        "Handled again in epoch 2 and called back satisfied: {}.",
+        state_word(o.state)
+    ));
 
-    clocks(&c, &mut report, &say).await?;
-    disputes::disputes(&c, &mut report, &say).await?;
+    clocks(&c, &mut report, &story).await?;
+    disputes::disputes(&c, &mut report, &story).await?;
 
-    // 9. A pothole reported by location near the Market/Harbour border:
-    //    the township owning the point leads, the neighbours are recorded.
+    // A pothole reported by location near the Market/Harbour border:
+    // the township owning the point leads, the neighbours are recorded.
     let mut req = submit_req(
         "road.pothole",
         "",
@@ -254,11 +271,12 @@ pub async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
     });
     let o = c.submit(req).await?;
     report.order_ids.push(o.order_id.clone());
-    say(format!(
-        "9. pothole by location {} → {} ({}), near {}",
+    story.step(format!(
+        "A pothole reported by its location, {}, lies in {} of {}, which leads it; the units \
+         just across the border ({}) are recorded as near-boundary neighbours.",
         o.order_id,
-        o.territory_unit,
         o.community_unit,
+        o.territory_unit,
         o.near_boundary_units.join(", ")
     ));
     report.border_case = json!({
@@ -272,13 +290,13 @@ pub async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
     let o = c
         .callback(&o.order_id, true, Satisfaction::Satisfied)
         .await?;
-    say(format!(
-        "   handled by {} → {}",
+    story.more(format!(
+        "Handled by {}: {}.",
         o.territory_unit,
-        state_name(o.state)
+        state_word(o.state)
     ));
 
-    integration::integration(&c, &mut report, &say).await?;
+    integration::integration(&c, &mut report, &story).await?;
 
     // Every tier reports its workload to the centre.
     for unit in [
@@ -326,7 +344,7 @@ pub async fn script(mesh: &Mesh, talk: bool) -> anyhow::Result<DemoReport> {
         .iter()
         .map(|p| json!({"from": tier_name(p.from_tier), "to": tier_name(p.to_tier), "count": p.count}))
         .collect();
-    proactive::proactive(&c, &mut report, &say).await?;
+    proactive::proactive(&c, &mut report, &story).await?;
     assess(mesh, &c, &mut report).await?;
     Ok(report)
 }
@@ -358,11 +376,7 @@ async fn assess(mesh: &Mesh, c: &MeshClient, report: &mut DemoReport) -> anyhow:
 /// The clocks: an emergency handled inside its 2 hours, a whistle with two
 /// departments (one checks in, one misses and is escalated), an order left
 /// to breach (warning, supervision, escalation), and an extension.
-async fn clocks(
-    c: &MeshClient,
-    report: &mut DemoReport,
-    say: &impl Fn(String),
-) -> anyhow::Result<()> {
+async fn clocks(c: &MeshClient, report: &mut DemoReport, story: &Story) -> anyhow::Result<()> {
     let t0 = c.now().await?;
     let submit = |cat: &'static str,
                   addr: &'static str,
@@ -417,10 +431,12 @@ async fn clocks(
     let e = c
         .callback(&e.order_id, true, Satisfaction::Satisfied)
         .await?;
-    say(format!(
-        "5. emergency {} (2 h limit) → t-market + dept-utility within 30 min → {}",
+    story.step(format!(
+        "A gas leak, {}, is an emergency with a 2 h limit: t-market and dept-utility both \
+         handle it within {}: {}.",
         e.order_id,
-        state_name(e.state)
+        hotline_client::duration::human_micros(30 * MINUTE),
+        state_word(e.state)
     ));
 
     // The whistle: Market Street cannot clear the dumping alone.
@@ -472,15 +488,20 @@ async fn clocks(
         .iter()
         .filter(|s| s.state == "missed")
         .count();
-    say(format!(
-        "6. whistle {} by t-market: {}",
+    story.step(format!(
+        "Illegal dumping, {}: t-market cannot clear it alone and blows the whistle ({}), summoning \
+         departments to report in. A day later: {}.",
+        w.order_id,
         whistle.whistle_id,
         summoned
             .summonses
             .iter()
-            .map(|s| format!("{} {}", s.department, s.state))
+            .map(|s| match s.state.as_str() {
+                "missed" => format!("{} missed its check-in and is escalated", s.department),
+                other => format!("{} {}", s.department, word(other)),
+            })
             .collect::<Vec<_>>()
-            .join(", ")
+            .join("; ")
     ));
     // The co-handler reports its part; the lead replies.
     c.wait_assignment("dept-urban", &w.order_id, 1, WAIT)
@@ -518,10 +539,11 @@ async fn clocks(
     let b = c
         .callback(&b.order_id, true, Satisfaction::BasicallySatisfied)
         .await?;
-    say(format!(
-        "7. signal {} breached 24 h: warned, supervised, escalated to d-riverside, then {}",
+    story.step(format!(
+        "A dark traffic signal, {}, passes its 24 h limit: the centre warns the handler, sends a \
+         supervision notice (督办) and escalates it to d-riverside; dept-transport then handles it: {}.",
         b.order_id,
-        state_name(b.state)
+        state_word(b.state)
     ));
 
     c.progress("t-pine", &x.order_id, 1, "lift parts arrived")
@@ -539,10 +561,11 @@ async fn clocks(
     let x = c
         .callback(&x.order_id, true, Satisfaction::Satisfied)
         .await?;
-    say(format!(
-        "8. lift {} extended by 5 days (the business clock unchanged) → {}",
+    story.step(format!(
+        "A broken lift, {}: t-pine waits for parts and is granted 5 more days; the extension moves \
+         the handler's deadline, while the business clock since intake runs on. Repaired: {}.",
         x.order_id,
-        state_name(x.state)
+        state_word(x.state)
     ));
 
     for id in [&e.order_id, &w.order_id, &b.order_id, &x.order_id] {
@@ -562,77 +585,4 @@ fn tier_name(t: i32) -> String {
     Tier::try_from(t)
         .map(|t| t.as_str_name().trim_start_matches("TIER_").to_lowercase())
         .unwrap_or_default()
-}
-
-fn print_summary(r: &DemoReport) {
-    println!();
-    println!("Summary");
-    println!("  orders              {}", r.orders);
-    println!("  closed              {}", r.closed);
-    println!("  answered at intake  {}", r.answered_at_intake);
-    println!("  reopened            {}", r.reopened);
-    println!("  stale epoch refused {}", r.stale_epoch_refused);
-    println!(
-        "  whistles            {} ({} checked in, {} missed)",
-        r.whistles, r.check_ins, r.missed_check_ins
-    );
-    println!(
-        "  overdue             {} (supervisions {}, escalations {})",
-        r.overdue, r.supervisions, r.escalations
-    );
-    println!("  extensions          {}", r.extensions);
-    println!(
-        "  objections          {} ({} ruled, {} refused by the rules)",
-        r.objections, r.rulings, r.objections_refused
-    );
-    println!("  bounce limit hits   {}", r.bounce_limit_hits);
-    println!("  dual dispatches     {}", r.dual_dispatches);
-    println!("  hand-downs refused  {}", r.hand_downs_refused);
-    println!(
-        "  dispositions        {}",
-        r.dispositions
-            .iter()
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    println!("  retry, same answer  {}", r.retry_same_answer);
-    println!(
-        "  gateway calls       {} ({} cross-unit handoffs)",
-        r.calls, r.handoffs
-    );
-    println!("  processes served    {}", r.processes);
-    println!("  gateway calls by tier pair:");
-    for p in &r.calls_by_tier_pair {
-        println!(
-            "    {:>10} → {:<10} {}",
-            p["from"].as_str().unwrap_or(""),
-            p["to"].as_str().unwrap_or(""),
-            p["count"]
-        );
-    }
-    println!("  unit reports:");
-    for u in &r.unit_reports {
-        println!(
-            "    {:<16} total {:<3} resolved {:<3} {}",
-            u["unit"].as_str().unwrap_or(""),
-            u["total"],
-            u["resolved"],
-            u["by_state"]
-        );
-    }
-    println!(
-        "  border case         {} → {} (near {})",
-        r.border_case["order_id"].as_str().unwrap_or(""),
-        r.border_case["territory_unit"].as_str().unwrap_or(""),
-        r.border_case["near_boundary_units"]
-    );
-    println!();
-    println!("Rankings (Art. 32), {} units assessed", r.scorecards.len());
-    print!("{}", r.ranking_table);
-    print!("{}", r.proactive_summary);
-    println!("  wall time           {:.2} s", r.wall_seconds);
-    if let Some(d) = &r.data_dir {
-        println!("  data and logs kept in {d}");
-    }
 }

@@ -5,7 +5,7 @@
 
 use hotline_proto::v1::*;
 
-use super::common::{DemoReport, HOUR, WAIT, submit_req};
+use super::common::{DemoReport, HOUR, Story, WAIT, submit_req};
 use hotline_client::{MeshClient, request_id};
 
 /// Heating complaints: (address, requester, phone, mood). Two callers ring
@@ -22,9 +22,9 @@ const HEATING: &[(&str, &str, &str, Mood)] = &[
 pub(crate) async fn proactive(
     c: &MeshClient,
     report: &mut DemoReport,
-    say: &impl Fn(String),
+    story: &Story,
 ) -> anyhow::Result<()> {
-    // 10. The heating season began on 15 November: radiators are cold.
+    // The heating season began on 15 November: radiators are cold.
     for (address, name, phone, mood) in HEATING {
         let mut req = submit_req(
             "heating.no_heat",
@@ -39,8 +39,9 @@ pub(crate) async fn proactive(
         req.new_facts = true;
         c.submit(req).await?;
     }
-    say(format!(
-        "10. {} heating complaints (Pine Town, Lake Town) in the first days of the heating season",
+    story.step(format!(
+        "{} heating complaints come in from Pine Town and Lake Town in the first days of the \
+         heating season, two callers ringing twice.",
         HEATING.len()
     ));
 
@@ -53,9 +54,9 @@ pub(crate) async fn proactive(
         .collect();
     let mut text = hotline_client::views::analysis_text(&city);
 
-    // 11. Hillview District, seeing its own subtree, sends Pine Town a
-    //     proactive task before the cold wave; the township accepts it and
-    //     replies, and the task closes without a callback.
+    // Hillview District, seeing its own subtree, sends Pine Town a
+    // proactive task before the cold wave; the township accepts it and
+    // replies, and the task closes without a callback.
     let hillview = c.analyze_problems("d-hillview", "", "", 3).await?;
     // An hour on, so the complaints fall before the task's issue.
     let now = c.now().await? + HOUR;
@@ -87,17 +88,18 @@ pub(crate) async fn proactive(
     c.wait_order_state(&task.order_id, OrderState::Closed, WAIT)
         .await?;
     let done = c.task("d-hillview", &task.order_id).await?;
-    say(format!(
-        "11. d-hillview's top problem: {}; proactive task {}",
+    story.step(format!(
+        "Hillview District's own analysis puts {} first. Before the cold wave it sends Pine Town a \
+         proactive task (未诉先办), which the township accepts and replies to: {}.",
         hillview
             .problems
             .first()
             .map(|p| format!("{} in {}", p.category_code, p.area_unit))
-            .unwrap_or_default(),
+            .unwrap_or_else(|| "no problem".into()),
         hotline_client::views::task_text(&done)
     ));
     text += &format!(
-        "Proactive tasks:\n  {}\n",
+        "Proactive task: {}.\n",
         hotline_client::views::task_text(&done)
     );
     report.proactive_tasks = c

@@ -12,7 +12,9 @@ use hotline_node::mesh::SqliteSync;
 
 #[derive(Args, Clone, Debug)]
 pub struct BenchSimulateArgs {
-    #[arg(long, default_value = "scenarios/beijing.toml")]
+    /// A scenario name from scenarios/ (`beijing`, `demo`, …) or a
+    /// scenario file's path.
+    #[arg(long, default_value = "beijing")]
     pub scenario: PathBuf,
     /// Simulated hours per run (from the scenario's start).
     #[arg(long, default_value_t = 2.0)]

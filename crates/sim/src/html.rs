@@ -1,16 +1,27 @@
-//! The HTML report: one self-contained page, charts as inline SVG (no
-//! script, no external resource), and the side-by-side comparison.
+//! The HTML report: one self-contained page (no script, no external
+//! resource). Charts are plotters' SVG with titled axes from zero; the
+//! township map is shaded on the topology's boundaries; each calibrated
+//! figure states the published one beside it; the full JSON report is a
+//! download link, not a dump.
 
+mod charts;
+mod compare;
+mod map;
+mod tables;
+
+pub use compare::{compare_json, compare_page, print_compare};
+
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use hotline_core::{Tier, Topology};
-use serde_json::{Value, json};
+use base64::Engine;
+use hotline_core::Topology;
+use serde_json::Value;
 
-use super::report::Report;
+use charts::{Bars, Lines, series};
+use tables::{evidence_tables, ranking_tables, table, text};
 
-const W: f64 = 560.0;
-const H: f64 = 220.0;
-const COLOURS: [&str; 4] = ["#3b6ea8", "#d9822b", "#3a9a5b", "#9b59b6"];
+use super::report::{PUBLISHED_SHARES, Report, Summary};
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -19,381 +30,434 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Grouped bars: one group per label, one bar per series.
-pub fn bars(title: &str, labels: &[String], series: &[(&str, Vec<f64>)]) -> String {
-    let mut s = format!(
-        "<figure><figcaption>{}</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{}\" viewBox=\"0 0 {W} {}\">",
-        esc(title),
-        H + 60.0,
-        H + 60.0
-    );
-    let max = series
-        .iter()
-        .flat_map(|(_, v)| v.iter().copied())
-        .fold(0.0f64, f64::max)
-        .max(1e-9);
-    let n = labels.len().max(1) as f64;
-    let group = (W - 40.0) / n;
-    let bw = (group * 0.8 / series.len().max(1) as f64).max(1.0);
-    let _ = write!(
-        s,
-        "<line x1=\"35\" y1=\"{H}\" x2=\"{W}\" y2=\"{H}\" stroke=\"#999\"/>"
-    );
-    let _ = write!(
-        s,
-        "<text x=\"0\" y=\"12\" font-size=\"10\">{}</text>",
-        fmt(max)
-    );
-    for (i, label) in labels.iter().enumerate() {
-        let x0 = 40.0 + i as f64 * group;
-        for (j, (_, v)) in series.iter().enumerate() {
-            let val = v.get(i).copied().unwrap_or(0.0);
-            let h = val / max * (H - 20.0);
-            let _ = write!(
-                s,
-                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{}: {}</title></rect>",
-                x0 + j as f64 * bw,
-                H - h,
-                bw * 0.95,
-                h,
-                COLOURS[j % COLOURS.len()],
-                esc(label),
-                fmt(val)
-            );
-        }
-        if labels.len() <= 30 {
-            let _ = write!(
-                s,
-                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\" transform=\"rotate(35 {:.1} {:.1})\">{}</text>",
-                x0,
-                H + 12.0,
-                x0,
-                H + 12.0,
-                esc(label)
-            );
-        }
-    }
-    s += "</svg>";
-    s += &legend(series.iter().map(|(n, _)| *n));
-    s += "</figure>";
-    s
-}
-
-/// Lines over a shared x axis (days).
-pub fn lines(title: &str, xs: &[f64], series: &[(&str, Vec<f64>)]) -> String {
-    let mut s = format!(
-        "<figure><figcaption>{}</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{}\" viewBox=\"0 0 {W} {}\">",
-        esc(title),
-        H + 30.0,
-        H + 30.0
-    );
-    let max = series
-        .iter()
-        .flat_map(|(_, v)| v.iter().copied())
-        .fold(0.0f64, f64::max)
-        .max(1e-9);
-    let (xmin, xmax) = (
-        xs.first().copied().unwrap_or(0.0),
-        xs.last().copied().unwrap_or(1.0),
-    );
-    let span = (xmax - xmin).max(1.0);
-    let px = |x: f64| 40.0 + (x - xmin) / span * (W - 50.0);
-    let py = |y: f64| H - y / max * (H - 20.0);
-    let _ = write!(
-        s,
-        "<line x1=\"35\" y1=\"{H}\" x2=\"{W}\" y2=\"{H}\" stroke=\"#999\"/>"
-    );
-    let _ = write!(
-        s,
-        "<text x=\"0\" y=\"12\" font-size=\"10\">{}</text>",
-        fmt(max)
-    );
-    for (j, (_, v)) in series.iter().enumerate() {
-        let pts: Vec<String> = xs
-            .iter()
-            .zip(v)
-            .map(|(x, y)| format!("{:.1},{:.1}", px(*x), py(*y)))
-            .collect();
-        let _ = write!(
-            s,
-            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>",
-            COLOURS[j % COLOURS.len()],
-            pts.join(" ")
-        );
-    }
-    for x in xs {
-        let _ = write!(
-            s,
-            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"9\">{}</text>",
-            px(*x) - 3.0,
-            H + 14.0,
-            x
-        );
-    }
-    s += "</svg>";
-    s += &legend(series.iter().map(|(n, _)| *n));
-    s += "</figure>";
-    s
-}
-
-fn legend<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    let mut s = String::from("<div class=\"legend\">");
-    for (j, n) in names.enumerate() {
-        let _ = write!(
-            s,
-            "<span><i style=\"background:{}\"></i>{}</span>",
-            COLOURS[j % COLOURS.len()],
-            esc(n)
-        );
-    }
-    s + "</div>"
-}
-
 fn fmt(v: f64) -> String {
-    if v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
+    charts::value_label(v)
 }
 
 fn num(v: &Value) -> f64 {
     v.as_f64().unwrap_or(0.0)
 }
 
-fn map_entries(v: &Value) -> (Vec<String>, Vec<f64>) {
+/// A number, or NaN where the report has none (a gap, not a zero).
+fn opt(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+/// `snake_case` as words: "district_departments" → "District departments".
+fn human(k: &str) -> String {
+    let s = k.replace('_', " ");
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => "(none)".into(),
+    }
+}
+
+/// Unit names by id, from the rankings: every ranked unit's scorecard
+/// names it. A unit no scorecard names keeps its id.
+fn unit_names(s: &Summary) -> BTreeMap<String, String> {
+    let mut names = BTreeMap::new();
+    for m in s.rates["months"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(_, m)| m)
+    {
+        for g in m["rankings"]["rankings"].as_array().into_iter().flatten() {
+            for e in g["entries"].as_array().into_iter().flatten() {
+                if let (Some(id), Some(name)) = (e["unit"].as_str(), e["name"].as_str())
+                    && !name.is_empty()
+                {
+                    names.insert(id.to_string(), name.to_string());
+                }
+            }
+        }
+    }
+    names
+}
+
+/// Keys and values of a JSON object, keys as words.
+fn entries(v: &Value) -> (Vec<String>, Vec<f64>) {
     v.as_object()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), num(v))).unzip())
+        .map(|m| m.iter().map(|(k, v)| (human(k), num(v))).unzip())
         .unwrap_or_default()
 }
 
-fn histogram(title: &str, v: &Value, bin: &str) -> String {
-    let counts: Vec<f64> = v
-        .as_array()
+fn column(v: &Value) -> Vec<f64> {
+    v.as_array()
         .map(|a| a.iter().map(num).collect())
-        .unwrap_or_default();
-    let labels: Vec<String> = (0..counts.len())
-        .map(|i| {
-            if i + 1 == counts.len() {
-                format!("≥{i}{bin}")
-            } else {
-                format!("{i}{bin}")
-            }
+        .unwrap_or_default()
+}
+
+/// The labels of `n` bins of `width` hours, the last open-ended.
+fn bins(n: usize, width: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| match i + 1 == n {
+            true => format!("≥{}", i * width),
+            false => format!("{}–{}", i * width, (i + 1) * width),
         })
-        .collect();
-    bars(title, &labels, &[("count", counts)])
+        .collect()
+}
+
+/// Counts in bins of `width` hours.
+fn histogram(title: &str, v: &Value, width: usize, axis: &str, counted: &str) -> String {
+    let counts = column(v);
+    charts::bars(&Bars {
+        title,
+        categories: bins(counts.len(), width),
+        series: vec![series(counted, counts)],
+        category_axis: axis,
+        value_axis: &format!("{counted} (count)"),
+        counts: true,
+        upright: true,
+    })
+}
+
+/// Bars of counts across named categories.
+fn counts(title: &str, categories: Vec<String>, values: Vec<f64>, what: &str, of: &str) -> String {
+    charts::bars(&Bars {
+        title,
+        categories,
+        series: vec![series(what, values)],
+        category_axis: of,
+        value_axis: &format!("{what} (count)"),
+        counts: true,
+        upright: false,
+    })
+}
+
+/// A chart with its note beside it.
+fn beside(chart: &str, note: &str) -> String {
+    format!("<div class=\"beside\">{chart}<aside>{note}</aside></div>")
+}
+
+/// The fitted input named `input`: its value and the published figure.
+fn fitted<'a>(s: &'a Summary, input: &str) -> Option<&'a Value> {
+    s.inputs
+        .iter()
+        .find(|i| i["input"] == input && i["basis"] == "fitted")
 }
 
 /// The request volume by township, drawn on the communities' boundaries.
 pub fn volume_map(t: &Topology, r: &Report) -> String {
-    let atlas = t.atlas();
-    if atlas.is_empty() {
-        return String::new();
-    }
-    let vol = &r.summary.volume_by_township;
-    let max = vol.values().copied().max().unwrap_or(1).max(1) as f64;
-    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-    for s in atlas.shapes() {
-        for p in &s.0 {
-            for c in p.exterior().0.iter() {
-                x0 = x0.min(c.x);
-                y0 = y0.min(c.y);
-                x1 = x1.max(c.x);
-                y1 = y1.max(c.y);
-            }
-        }
-    }
-    let scale = (W / (x1 - x0).max(1e-9)).min(360.0 / (y1 - y0).max(1e-9));
-    let height = (y1 - y0) * scale;
-    let mut s = format!(
-        "<figure><figcaption>Requests by township (darker: more)</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{height:.0}\" viewBox=\"0 0 {W} {height:.0}\">"
-    );
-    for leaf in 0..atlas.len() as u32 {
-        let unit = t.leaf_unit(leaf);
-        let Some(township) = t.parent_of(&unit.id).filter(|u| u.tier == Tier::Township) else {
-            continue;
-        };
-        let n = vol.get(&township.id).copied().unwrap_or(0) as f64;
-        let shade = 240.0 - 200.0 * (n / max);
-        for p in &atlas.shape(leaf).0 {
-            let pts: Vec<String> = p
-                .exterior()
-                .0
-                .iter()
-                .map(|c| format!("{:.1},{:.1}", (c.x - x0) * scale, (y1 - c.y) * scale))
-                .collect();
-            let _ = write!(
-                s,
-                "<polygon points=\"{}\" fill=\"rgb({shade:.0},{:.0},255)\" stroke=\"#fff\" stroke-width=\"0.3\"><title>{}: {n}</title></polygon>",
-                pts.join(" "),
-                shade + 10.0,
-                esc(&township.name)
-            );
-        }
-    }
-    s + "</svg></figure>"
+    map::township_map(t, &r.summary.volume_by_township)
 }
 
-const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:1200px}figure{display:inline-block;margin:1em;vertical-align:top}figcaption{font-weight:bold;margin-bottom:.3em}.legend span{margin-right:1em;font-size:12px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#eee}pre{background:#f6f6f6;padding:1em;overflow:auto}";
+const STYLE: &str = "body{font-family:sans-serif;margin:2em auto;max-width:1220px;padding:0 1em;color:#222}\
+h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}\
+figure{display:inline-block;margin:.6em 1em .6em 0;vertical-align:top;max-width:100%}\
+figure svg{max-width:100%;height:auto;display:block}\
+figcaption{font-weight:bold;margin-bottom:.3em}\
+.beside{display:flex;flex-wrap:wrap;gap:0 1.5em;align-items:flex-start}\
+.beside aside{flex:1 1 320px;max-width:560px;font-size:14px}\
+table{border-collapse:collapse;margin:.5em 0;max-width:100%}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
+th{background:#eee}td:first-child,th:first-child{text-align:left}\
+table.text td,table.text th{text-align:left}table.text td:nth-child(2){overflow-wrap:anywhere;min-width:14em}\
+table.names td:nth-child(2),table.names th:nth-child(2){text-align:left}\
+.gap{font-weight:bold}.download{background:#f3f6fa;border:1px solid #cdd;padding:.6em 1em}";
 
 fn head(title: &str) -> String {
     format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body><h1>{}</h1>",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>{}</title><style>{STYLE}</style></head><body><h1>{}</h1>",
         esc(title),
         esc(title)
     )
 }
 
-fn charts(r: &Report) -> String {
-    let s = &r.summary;
-    let mut out = String::new();
-    let days: Vec<&Value> = s.daily.iter().collect();
-    let xs: Vec<f64> = days.iter().map(|d| num(&d["day"])).collect();
-    let col = |k: &str| days.iter().map(|d| num(&d[k])).collect::<Vec<_>>();
-    out += "<h2>Three rates and rankings</h2>";
-    let pts = &s.rates_over_time;
-    let rx: Vec<f64> = pts.iter().map(|p| num(&p["day"])).collect();
-    let rcol = |k: &str| pts.iter().map(|p| num(&p[k]) * 100.0).collect::<Vec<_>>();
-    out += &lines(
-        "City-wide rates, month to date (%)",
-        &rx,
-        &[
-            ("response", rcol("response")),
-            ("resolution", rcol("resolution")),
-            ("satisfaction", rcol("satisfaction")),
-        ],
-    );
-    out += &ranking_tables(&s.rates);
-    out += &lines(
-        "Orders per day",
-        &xs,
-        &[
-            ("received", col("received")),
-            ("dispatched", col("dispatched")),
-            ("closed", col("closed")),
-        ],
-    );
-    out += "<h2>Disputes</h2>";
-    let pairs = s.disputes["by_unit_pair"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let (pl, pv): (Vec<String>, Vec<f64>) = pairs
-        .iter()
-        .map(|p| {
-            (
-                p["pair"].as_str().unwrap_or("").to_string(),
-                num(&p["objections"]),
-            )
+/// The JSON `--json` writes, as a link that downloads it as `file`.
+fn download(json: &impl serde::Serialize, file: &str) -> String {
+    let json = serde_json::to_string_pretty(json).unwrap_or_default();
+    let file: String = file
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
         })
-        .unzip();
-    out += &bars(
-        "Objections by unit pair (objector → proposed)",
-        &pl,
-        &[("objections", pv)],
-    );
-    let (cl, cv) = map_entries(&s.disputes["by_category"]);
-    out += &bars("Objections by category", &cl, &[("objections", cv)]);
-    out += &histogram(
-        "Ruling time (hours, 2-hour bins)",
-        &s.disputes["ruling_time_histogram_hours"],
-        "×2h",
-    );
-    out += &bars(
-        "Redirects and bounce-limit hits",
-        &[
-            "redirects".into(),
-            "bounce-limit hits".into(),
-            "rulings overdue".into(),
-        ],
-        &[(
-            "count",
-            vec![
-                num(&s.disputes["redirects"]),
-                num(&s.disputes["bounce_limit_hits"]),
-                num(&s.disputes["ruling_overdue"]),
-            ],
-        )],
-    );
-    out += "<h2>Escalations</h2>";
-    out += &histogram(
-        "Whistle → check-in latency (hours)",
-        &s.escalations["check_in_histogram_hours"],
-        "h",
-    );
-    let (sl, sv) = map_entries(&s.escalations["summonses"]);
-    out += &bars("Summonses by outcome", &sl, &[("summonses", sv)]);
-    out += "<h2>Overdue by tier</h2>";
-    let tiers = s.overdue_by_tier["late_leads_by_tier"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-    let tl: Vec<String> = tiers.keys().cloned().collect();
-    out += &bars(
-        "Late leads of overdue orders, by tier",
-        &tl,
-        &[("late", tiers.values().map(|v| num(&v["late"])).collect())],
-    );
-    out += "<h2>Handler shares</h2>";
-    let h = &s.handler_shares;
-    let hl: Vec<String> = crate::report::PUBLISHED_SHARES
-        .iter()
-        .map(|(k, _)| k.to_string())
         .collect();
-    let series = |way: &str| -> Vec<f64> {
-        hl.iter()
-            .map(|k| num(&h[way]["by_type"][k.as_str()]["share_percent"]))
-            .collect()
+    format!(
+        "<p class=\"download\"><a download=\"{file}\" href=\"data:application/json;base64,{}\">Download the full report as JSON</a> ({:.0} kB: every figure on this page and more, as <code>hotline simulate --json</code> writes it).</p>",
+        base64::engine::general_purpose::STANDARD.encode(json.as_bytes()),
+        json.len() as f64 / 1024.0
+    )
+}
+
+/// Published shares beside the simulated ones, and the gaps.
+fn calibration_note(s: &Summary) -> String {
+    let h = &s.handler_shares;
+    let share = |way: &str, k: &str| opt(&h[way]["by_type"][k]["share_percent"]);
+    let gap = |x: f64, p: f64| match x.is_finite() {
+        true => format!("{:+.1}", x - p),
+        false => "–".into(),
     };
-    out += &bars(
-        "Share by handler type (%): at intake, final leads, published",
-        &hl,
+    let pct = |x: f64| match x.is_finite() {
+        true => format!("{x:.1}"),
+        false => "–".into(),
+    };
+    let mut rows = Vec::new();
+    let mut worst: Option<(f64, &str)> = None;
+    for (k, p) in PUBLISHED_SHARES {
+        let (at, fin) = (share("at_intake", k), share("final_leads", k));
+        if at.is_finite() && worst.is_none_or(|(w, _)| (at - p).abs() > w.abs()) {
+            worst = Some((at - p, k));
+        }
+        rows.push(vec![
+            human(k),
+            format!("{p:.1}"),
+            pct(at),
+            gap(at, p),
+            pct(fin),
+            gap(fin, p),
+        ]);
+    }
+    let mut out = String::from("<h3>Calibration: published against simulated</h3>");
+    out += &table(
         &[
-            ("at intake", series("at_intake")),
-            ("final leads", series("final_leads")),
-            (
-                "published",
-                crate::report::PUBLISHED_SHARES
-                    .iter()
-                    .map(|(_, v)| *v)
-                    .collect(),
-            ),
+            "handler type",
+            "published %",
+            "at intake %",
+            "gap (points)",
+            "final leads %",
+            "gap (points)",
         ],
+        &rows,
+    );
+    if let Some((g, k)) = worst {
+        let _ = write!(
+            out,
+            "<p class=\"gap\">Largest gap at intake: {}, {g:+.1} points against the published share.</p>",
+            esc(&human(k))
+        );
+    }
+    if let Some(i) = fitted(s, "catalogue routing") {
+        let _ = write!(
+            out,
+            "<p>The catalogue's routing is fitted to {} ({}).</p>",
+            esc(&text(&i["fitted_to"])),
+            esc(&text(&i["source"]))
+        );
+    }
+    let _ = write!(
+        out,
+        "<p>Published: {}.</p>",
+        esc(h["published_source"]
+            .as_str()
+            .unwrap_or("Beijing's published shares"))
     );
     for way in ["at_intake", "final_leads", "final_handlers"] {
         let _ = write!(
             out,
             "<p>{}: {} ({} in all).</p>",
-            way.replace('_', " "),
+            human(way),
             esc(h[way]["denominator"].as_str().unwrap_or("")),
             h[way]["total"]
         );
     }
+    out
+}
+
+/// The consultations' share of contacts beside the published one.
+fn volume_note(s: &Summary) -> String {
+    let share = opt(&s.volume["consultation_share"]) * 100.0;
+    let mut out = format!(
+        "<p>{} contacts; {} orders dispatched; consultations {}% of contacts.</p>",
+        s.volume["contacts"],
+        s.volume["dispatched"],
+        fmt(share)
+    );
+    if let Some(i) = fitted(s, "arrivals.consultation_share") {
+        let _ = write!(
+            out,
+            "<p>Published: {} ({}); the input is {}.</p>",
+            esc(&text(&i["fitted_to"])),
+            esc(&text(&i["source"])),
+            esc(&text(&i["value"]))
+        );
+    }
+    out
+}
+
+/// Days as the scenario counts them (a task's `from_day`, say).
+const DAY_AXIS: &str = "day of the run (0 = the first day)";
+
+/// Every section of one run's report after the map.
+fn sections(r: &Report) -> String {
+    let s = &r.summary;
+    let names = unit_names(s);
+    let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_string());
+    let mut out = String::from("<h2>Volume</h2>");
+    let xs: Vec<f64> = s.daily.iter().map(|d| num(&d["day"])).collect();
+    let col = |k: &str| s.daily.iter().map(|d| num(&d[k])).collect::<Vec<_>>();
+    out += &beside(
+        &charts::lines(&Lines {
+            title: "Orders per day",
+            xs,
+            series: vec![
+                series("received", col("received")),
+                series("dispatched", col("dispatched")),
+                series("closed", col("closed")),
+            ],
+            x_axis: DAY_AXIS,
+            y_axis: "orders per day (count)",
+            y_top: None,
+        }),
+        &volume_note(s),
+    );
+    out += "<h2>Three rates and rankings</h2>";
+    let pts = &s.rates_over_time;
+    let rate = |k: &str| pts.iter().map(|p| opt(&p[k]) * 100.0).collect::<Vec<_>>();
+    out += &charts::lines(&Lines {
+        title: "City-wide rates, month to date",
+        xs: pts.iter().map(|p| num(&p["day"])).collect(),
+        series: vec![
+            series("response", rate("response")),
+            series("resolution", rate("resolution")),
+            series("satisfaction", rate("satisfaction")),
+        ],
+        x_axis: "days since the start (at the end of each day)",
+        y_axis: "rate, month to date (%)",
+        y_top: Some(100.0),
+    });
+    out += &ranking_tables(&s.rates);
+    out += "<h2>Disputes</h2>";
+    let (pl, pv): (Vec<String>, Vec<f64>) = s.disputes["by_unit_pair"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let pair = p["pair"].as_str().unwrap_or("");
+            let label = match pair.split_once(" → ") {
+                Some((a, b)) => format!("{} → {}", name(a), name(b)),
+                None => pair.to_string(),
+            };
+            (label, num(&p["objections"]))
+        })
+        .unzip();
+    out += &counts(
+        "Objections by unit pair",
+        pl,
+        pv,
+        "objections",
+        "objecting unit → unit it proposed",
+    );
+    let (cl, cv) = entries(&s.disputes["by_category"]);
+    out += &counts("Objections by category", cl, cv, "objections", "category");
+    out += &histogram(
+        "Time from objection to ruling",
+        &s.disputes["ruling_time_histogram_hours"],
+        2,
+        "hours from objection to ruling (2-hour bins)",
+        "rulings",
+    );
+    out += &counts(
+        "Redirects, bounce-limit hits and overdue rulings",
+        vec![
+            "Redirects".into(),
+            "Bounce-limit hits".into(),
+            "Rulings overdue".into(),
+        ],
+        vec![
+            num(&s.disputes["redirects"]),
+            num(&s.disputes["bounce_limit_hits"]),
+            num(&s.disputes["ruling_overdue"]),
+        ],
+        "events",
+        "event",
+    );
+    out += "<h2>Escalations</h2>";
+    out += &histogram(
+        "Time from whistle to check-in",
+        &s.escalations["check_in_histogram_hours"],
+        1,
+        "hours from whistle to check-in (1-hour bins)",
+        "check-ins",
+    );
+    let (sl, sv) = entries(&s.escalations["summonses"]);
+    out += &counts("Summonses by outcome", sl, sv, "summonses", "outcome");
+    out += "<h2>Overdue by tier</h2>";
+    let tiers = s.overdue_by_tier["late_leads_by_tier"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    out += &charts::bars(&Bars {
+        title: "Lead assignments of overdue orders, by tier",
+        categories: tiers.keys().map(|k| human(k)).collect(),
+        series: vec![
+            series(
+                "lead assignments",
+                tiers
+                    .values()
+                    .map(|v| num(&v["leads_of_overdue_orders"]))
+                    .collect(),
+            ),
+            series("late", tiers.values().map(|v| num(&v["late"])).collect()),
+        ],
+        category_axis: "tier",
+        value_axis: "lead assignments (count)",
+        counts: true,
+        upright: false,
+    });
+    out += "<h2>Handler shares</h2>";
+    let h = &s.handler_shares;
+    let share = |way: &str| -> Vec<f64> {
+        PUBLISHED_SHARES
+            .iter()
+            .map(|(k, _)| opt(&h[way]["by_type"][*k]["share_percent"]))
+            .collect()
+    };
+    out += &beside(
+        &charts::bars(&Bars {
+            title: "Share of requests by handler type",
+            categories: PUBLISHED_SHARES.iter().map(|(k, _)| human(k)).collect(),
+            series: vec![
+                series("at intake", share("at_intake")),
+                series("final leads", share("final_leads")),
+                series(
+                    "published (Beijing)",
+                    PUBLISHED_SHARES.iter().map(|(_, v)| *v).collect(),
+                ),
+            ],
+            category_axis: "handler type",
+            value_axis: "share of lead assignments (%)",
+            counts: false,
+            upright: false,
+        }),
+        &calibration_note(s),
+    );
     out += &evidence_tables(r);
-    out += "<h2>Proactive tasks</h2>";
-    for task in s.proactive["tasks"].as_array().cloned().unwrap_or_default() {
+    out += &proactive(s);
+    out
+}
+
+fn proactive(s: &Summary) -> String {
+    let mut out = String::from("<h2>Proactive tasks</h2>");
+    for task in s.proactive["tasks"].as_array().into_iter().flatten() {
         let days = task["days"].as_array().cloned().unwrap_or_default();
-        let xs: Vec<f64> = days.iter().map(|d| num(&d["day"])).collect();
-        out += &lines(
-            &format!(
-                "Before/after: {} requests (effect {})",
-                task["category"].as_str().unwrap_or(""),
+        out += &charts::lines(&Lines {
+            title: &format!(
+                "Before and after: {} requests (effect {})",
+                human(task["category"].as_str().unwrap_or("")),
                 task["effect"]
             ),
-            &xs,
-            &[
-                (
+            xs: days.iter().map(|d| num(&d["day"])).collect(),
+            series: vec![
+                series(
                     "would have called",
                     days.iter().map(|d| num(&d["matching"])).collect(),
                 ),
-                (
+                series(
                     "called",
                     days.iter()
                         .map(|d| num(&d["matching"]) - num(&d["prevented"]))
                         .collect(),
                 ),
             ],
-        );
+            x_axis: DAY_AXIS,
+            y_axis: "matching requests per day (count)",
+            y_top: None,
+        });
         let issued = task["issued"].as_array().cloned().unwrap_or_default();
         if !issued.is_empty() {
             const COLUMNS: [(&str, &str); 8] = [
@@ -406,182 +470,11 @@ fn charts(r: &Report) -> String {
                 ("matching before", "matching_before"),
                 ("matching after", "matching_after"),
             ];
-            out += "<table><tr>";
-            for (head, _) in COLUMNS {
-                let _ = write!(out, "<th>{head}</th>");
-            }
-            out += "</tr>";
-            for t in &issued {
-                out += "<tr>";
-                for (_, k) in COLUMNS {
-                    let v = t[k]
-                        .as_str()
-                        .map_or_else(|| t[k].to_string(), str::to_string);
-                    let _ = write!(out, "<td>{}</td>", esc(&v));
-                }
-                out += "</tr>";
-            }
-            out += "</table>";
-        }
-    }
-    out
-}
-
-fn table(head: &[&str], rows: &[Vec<String>]) -> String {
-    let mut out = String::from("<table><tr>");
-    for h in head {
-        let _ = write!(out, "<th>{}</th>", esc(h));
-    }
-    out += "</tr>";
-    for row in rows {
-        out += "<tr>";
-        for c in row {
-            let _ = write!(out, "<td>{}</td>", esc(c));
-        }
-        out += "</tr>";
-    }
-    out + "</table>"
-}
-
-fn text(v: &Value) -> String {
-    v.as_str().map_or_else(|| v.to_string(), str::to_string)
-}
-
-/// Inputs apart from outputs, the outputs' intervals over seeds, the
-/// sensitivity table and the out-of-sample check.
-fn evidence_tables(r: &Report) -> String {
-    let s = &r.summary;
-    let mut out = String::from("<h2>Inputs (given to the model)</h2>");
-    let rows: Vec<Vec<String>> = s
-        .inputs
-        .iter()
-        .map(|i| {
-            vec![
-                text(&i["input"]),
-                text(&i["value"]),
-                text(&i["basis"]),
-                text(if i["basis"] == "fitted" {
-                    &i["fitted_to"]
-                } else {
-                    &i["meaning"]
-                }),
-                text(&i["source"]).replace("null", ""),
-            ]
-        })
-        .collect();
-    out += &table(
-        &["input", "value", "basis", "fitted to / meaning", "source"],
-        &rows,
-    );
-    out += "<h2>Outputs (produced by the mesh)</h2>";
-    let seeds = &r.evidence["seeds"]["outputs"];
-    let rows: Vec<Vec<String>> = s
-        .outputs
-        .iter()
-        .map(|(k, v)| {
-            vec![
-                k.clone(),
-                format!("{v:.2}"),
-                text(&seeds[k.as_str()]["mean"]).replace("null", ""),
-                text(&seeds[k.as_str()]["interval_95"]).replace("null", ""),
-            ]
-        })
-        .collect();
-    out += &table(
-        &["output", "this seed", "mean over seeds", "95 % interval"],
-        &rows,
-    );
-    let sens = &r.evidence["sensitivity"];
-    if let Some(variants) = sens["variants"].as_array() {
-        out += "<h2>Sensitivity (change from the base, points)</h2>";
-        let keys: Vec<String> = sens["base"]
-            .as_object()
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default();
-        let mut head = vec!["variant"];
-        head.extend(keys.iter().map(String::as_str));
-        let mut rows = vec![
-            std::iter::once("base".to_string())
-                .chain(keys.iter().map(|k| text(&sens["base"][k.as_str()])))
-                .collect::<Vec<_>>(),
-        ];
-        for v in variants {
-            rows.push(
-                std::iter::once(text(&v["variant"]))
-                    .chain(
-                        keys.iter()
-                            .map(|k| text(&v["outputs"][k.as_str()]["change"]).replace("null", "")),
-                    )
-                    .collect(),
-            );
-        }
-        out += &table(&head, &rows);
-    }
-    if let Some(switches) = r.evidence["out_of_sample"]["switches"].as_array() {
-        out += "<h2>Out of sample: the published rise 2019 → 2024 (resolution 53 → 97 %, satisfaction 65 → 97 %)</h2>";
-        let rows: Vec<Vec<String>> = switches
-            .iter()
-            .map(|x| {
-                vec![
-                    text(&x["switch"]),
-                    text(&x["resolution_change_points"]).replace("null", "–"),
-                    text(&x["satisfaction_change_points"]).replace("null", "–"),
-                    text(&x["why"]).replace("null", ""),
-                ]
-            })
-            .collect();
-        out += &table(
-            &[
-                "switch",
-                "resolution (points)",
-                "satisfaction (points)",
-                "note",
-            ],
-            &rows,
-        );
-    }
-    out
-}
-
-/// Per month and peer group: the group's rates, then its ranking.
-fn ranking_tables(rates: &Value) -> String {
-    let mut out = String::new();
-    let pct = |v: &Value| {
-        v.as_f64()
-            .map_or("–".to_string(), |x| format!("{:.1}%", x * 100.0))
-    };
-    for (month, m) in rates["months"].as_object().into_iter().flatten() {
-        for g in m["rankings"]["rankings"].as_array().into_iter().flatten() {
-            let name = g["peer_group"].as_str().unwrap_or("");
-            let within = g["within"].as_str().unwrap_or("");
-            if !within.is_empty() {
-                continue;
-            }
-            let sum = &m["peer_groups"][name];
-            let _ = write!(
-                out,
-                "<h3>{month} · {} — response {}, resolution {}, satisfaction {}</h3><table><tr><th>rank</th><th>unit</th><th>response</th><th>resolution</th><th>satisfaction</th><th>composite</th><th>dispatched</th></tr>",
-                esc(name),
-                pct(&sum["response"]["value"]),
-                pct(&sum["resolution"]["value"]),
-                pct(&sum["satisfaction"]["value"])
-            );
-            for e in g["entries"].as_array().into_iter().flatten().take(20) {
-                let _ = write!(
-                    out,
-                    "<tr><td>{}</td><td style=\"text-align:left\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    e["rank"],
-                    esc(e["name"].as_str().unwrap_or("")),
-                    pct(&e["response"]["value"]),
-                    pct(&e["resolution"]["value"]),
-                    pct(&e["satisfaction"]["value"]),
-                    e["composite"]
-                        .as_f64()
-                        .map_or("–".to_string(), |x| format!("{x:.3}")),
-                    e["dispatched"]
-                );
-            }
-            out += "</table>";
+            let rows: Vec<Vec<String>> = issued
+                .iter()
+                .map(|t| COLUMNS.iter().map(|(_, k)| text(&t[*k])).collect())
+                .collect();
+            out += &table(&COLUMNS.map(|(h, _)| h), &rows);
         }
     }
     out
@@ -596,145 +489,22 @@ pub fn page(r: &Report) -> String {
         r.summary.seed,
         r.summary.days,
         esc(&r.summary.start),
-        r.timings.transport,
-        r.timings.backend,
+        esc(&r.timings.transport),
+        esc(&r.timings.backend),
         r.timings.contacts_per_second,
         r.timings.dispatched_orders_per_second
     );
-    out += &r.map_svg;
-    out += &charts(r);
-    let _ = write!(
-        out,
-        "<h2>Summary (JSON)</h2><pre>{}</pre>",
-        esc(&serde_json::to_string_pretty(&r.summary).unwrap_or_default())
+    out += &download(
+        r,
+        &format!("report-{}-seed{}.json", r.summary.scenario, r.summary.seed),
     );
+    if !r.map_svg.is_empty() {
+        out += "<h2>Where requests came from</h2>";
+        out += &r.map_svg;
+    }
+    out += &sections(r);
     out + "</body></html>"
 }
 
-/// The figures a comparison sets side by side: (label, pointer).
-const COMPARED: &[(&str, &str)] = &[
-    ("contacts", "/volume/contacts"),
-    ("dispatched", "/volume/dispatched"),
-    ("objections", "/disputes/objections"),
-    ("redirects", "/disputes/redirects"),
-    ("bounce-limit hits", "/disputes/bounce_limit_hits"),
-    ("ruling time p50 (min)", "/disputes/ruling_time/p50_minutes"),
-    ("ruling time p90 (min)", "/disputes/ruling_time/p90_minutes"),
-    ("rulings overdue", "/disputes/ruling_overdue"),
-    ("whistles", "/escalations/whistles"),
-    ("missed check-ins", "/escalations/missed_check_ins"),
-    (
-        "check-in p50 (min)",
-        "/escalations/check_in_latency/p50_minutes",
-    ),
-    ("overdue orders", "/overdue_by_tier/overdue_orders"),
-    ("reopened", "/volume/reopened"),
-];
-
-/// Both summaries and their differences.
-pub fn compare_json(a: &Report, b: &Report) -> Value {
-    let av = serde_json::to_value(&a.summary).unwrap_or_default();
-    let bv = serde_json::to_value(&b.summary).unwrap_or_default();
-    let diffs: Vec<Value> = COMPARED
-        .iter()
-        .map(|(label, p)| {
-            let x = av.pointer(p).and_then(Value::as_f64).unwrap_or(0.0);
-            let y = bv.pointer(p).and_then(Value::as_f64).unwrap_or(0.0);
-            json!({"figure": label, "a": x, "b": y, "difference": ((y - x) * 10.0).round() / 10.0})
-        })
-        .collect();
-    json!({"a": a, "b": b, "differences": diffs})
-}
-
-pub fn print_compare(a: &Report, b: &Report) {
-    let cmp = compare_json(a, b);
-    println!(
-        "{:<26} {:>14} {:>14} {:>10}",
-        "", a.summary.scenario, b.summary.scenario, "B − A"
-    );
-    for d in cmp["differences"].as_array().into_iter().flatten() {
-        println!(
-            "{:<26} {:>14} {:>14} {:>10}",
-            d["figure"].as_str().unwrap_or(""),
-            fmt(num(&d["a"])),
-            fmt(num(&d["b"])),
-            fmt(num(&d["difference"]))
-        );
-    }
-}
-
-/// The comparison page: a table and paired charts.
-pub fn compare_page(a: &Report, b: &Report) -> String {
-    let (na, nb) = (a.summary.scenario.as_str(), b.summary.scenario.as_str());
-    let mut out = head(&format!("Comparison: {na} vs {nb}"));
-    let cmp = compare_json(a, b);
-    let _ = write!(
-        out,
-        "<p>Same seed ({}) for both.</p><table><tr><th></th><th>{}</th><th>{}</th><th>B − A</th></tr>",
-        a.summary.seed,
-        esc(na),
-        esc(nb)
-    );
-    let mut labels = Vec::new();
-    let (mut va, mut vb) = (Vec::new(), Vec::new());
-    for d in cmp["differences"].as_array().into_iter().flatten() {
-        let label = d["figure"].as_str().unwrap_or("").to_string();
-        let _ = write!(
-            out,
-            "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&label),
-            fmt(num(&d["a"])),
-            fmt(num(&d["b"])),
-            fmt(num(&d["difference"]))
-        );
-        labels.push(label);
-        va.push(num(&d["a"]));
-        vb.push(num(&d["b"]));
-    }
-    out += "</table>";
-    let pick = |keys: &[&str]| {
-        let idx: Vec<usize> = labels
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| keys.iter().any(|k| l.starts_with(k)))
-            .map(|(i, _)| i)
-            .collect();
-        (
-            idx.iter().map(|i| labels[*i].clone()).collect::<Vec<_>>(),
-            idx.iter().map(|i| va[*i]).collect::<Vec<_>>(),
-            idx.iter().map(|i| vb[*i]).collect::<Vec<_>>(),
-        )
-    };
-    let (l, x, y) = pick(&["ruling time", "check-in"]);
-    out += &bars("Times (minutes)", &l, &[(na, x), (nb, y)]);
-    let (l, x, y) = pick(&[
-        "objections",
-        "redirects",
-        "bounce-limit",
-        "rulings overdue",
-        "whistles",
-        "missed",
-        "overdue",
-        "reopened",
-    ]);
-    out += &bars("Counts", &l, &[(na, x), (nb, y)]);
-    let ha = &a.summary.disputes["ruling_time_histogram_hours"];
-    let hb = &b.summary.disputes["ruling_time_histogram_hours"];
-    let n = ha.as_array().map(Vec::len).unwrap_or(0);
-    let hl: Vec<String> = (0..n).map(|i| format!("{}h", i * 2)).collect();
-    let col = |v: &Value| {
-        v.as_array()
-            .map(|a| a.iter().map(num).collect())
-            .unwrap_or_default()
-    };
-    out += &bars(
-        "Ruling time distribution (2-hour bins)",
-        &hl,
-        &[(na, col(ha)), (nb, col(hb))],
-    );
-    out += "<h2>A</h2>";
-    out += &charts(a);
-    out += "<h2>B</h2>";
-    out += &charts(b);
-    out + "</body></html>"
-}
+#[cfg(test)]
+mod tests;

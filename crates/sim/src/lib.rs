@@ -30,10 +30,12 @@ pub use transport::Transport;
 
 #[derive(Args, Clone, Debug)]
 pub struct SimulateArgs {
-    /// The scenario file (TOML); see scenarios/.
+    /// A scenario name from scenarios/ (`beijing`, `demo`, `disputes`, …)
+    /// or a scenario file's path (TOML).
     #[arg(long, required_unless_present = "compare")]
     pub scenario: Option<PathBuf>,
-    /// Run two scenarios with the same seed and show them side by side.
+    /// Run two scenarios (names or paths) with the same seed and show
+    /// them side by side.
     #[arg(long, num_args = 2, value_names = ["A", "B"], conflicts_with = "scenario")]
     pub compare: Option<Vec<PathBuf>>,
     /// Simulated days (the scenario's when unset).
@@ -421,7 +423,7 @@ pub async fn main(a: SimulateArgs) -> anyhow::Result<()> {
     let path = a
         .scenario
         .clone()
-        .context("scenario: name a scenario file")?;
+        .context("scenario: name a scenario, e.g. --scenario demo")?;
     let scenario = Scenario::load(&path)?;
     let (mut r, seeds, outputs) = run_seeds(&scenario, &a, "").await?;
     if a.seeds > 1 {

@@ -3,6 +3,8 @@
 //! policy area. Deterministic for a seed: maps are ordered, no ids, no
 //! wall-clock figures (those go to [`Timings`]).
 
+use hotline_client::duration::human;
+use hotline_client::table::Table;
 use std::collections::BTreeMap;
 
 use futures::StreamExt;
@@ -587,8 +589,59 @@ impl PolicyJson for Topology {
     }
 }
 
-fn print_kv(label: &str, v: &Value) {
-    println!("  {label:<28} {v}");
+/// A summary key as words: `ruling_time` → "ruling time".
+fn words(key: &str) -> String {
+    key.replace(['_', '.'], " ")
+}
+
+/// Minutes as people read a duration.
+fn minutes(m: f64) -> String {
+    human(std::time::Duration::from_secs_f64((m * 60.0).max(0.0)))
+}
+
+/// One summary value in a cell: a count as it is, a duration
+/// distribution as its count, median, p90 and maximum, a breakdown as
+/// "name n" pairs, nothing as a dash.
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => "—".into(),
+        Value::Object(m)
+            if m.contains_key("p50_minutes") || (m.len() == 1 && m.contains_key("count")) =>
+        {
+            let at = |k: &str| m.get(k).and_then(Value::as_f64).map_or("—".into(), minutes);
+            match m.get("count").and_then(Value::as_u64) {
+                Some(0) | None => "none".into(),
+                Some(n) => format!(
+                    "{n}; median {}, p90 {}, longest {}",
+                    at("p50_minutes"),
+                    at("p90_minutes"),
+                    at("max_minutes")
+                ),
+            }
+        }
+        Value::Object(m) if m.is_empty() => "none".into(),
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| format!("{} {}", words(k), cell(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
+    }
+}
+
+/// A table of `keys` of one part of the summary, each with its value.
+fn part_table(part: &Value, keys: &[&str]) -> Table {
+    let mut t = Table::new(["", "value"]);
+    for k in keys {
+        t.row([words(k), cell(&part[*k])]);
+    }
+    t
+}
+
+/// A percentage cell from a number, or a dash.
+fn percent_cell(v: &Value) -> String {
+    v.as_f64().map_or("—".into(), |x| format!("{x:.1}"))
 }
 
 /// The terminal summary.
@@ -598,130 +651,195 @@ pub fn print(r: &Report) {
         "Simulation {} (seed {}, {} days from {})",
         s.scenario, s.seed, s.days, s.start
     );
-    println!("Volume");
-    for k in [
-        "contacts",
-        "consultations",
-        "answered_at_intake",
-        "dispatched",
-        "reopened",
-        "dispositions",
-        "callbacks",
-    ] {
-        print_kv(k, &s.volume[k]);
+    println!("\nVolume");
+    print!(
+        "{}",
+        part_table(
+            &s.volume,
+            &[
+                "contacts",
+                "consultations",
+                "answered_at_intake",
+                "dispatched",
+                "reopened",
+                "dispositions",
+                "callbacks",
+            ]
+        )
+    );
+    println!("\nDisputes (durations: count; median, p90, longest)");
+    print!(
+        "{}",
+        part_table(
+            &s.disputes,
+            &[
+                "objections",
+                "rulings",
+                "ruled_by_tier",
+                "ruling_time",
+                "ruling_overdue",
+                "redirects",
+                "bounce_limit_hits",
+            ]
+        )
+    );
+    println!("\nEscalations");
+    print!(
+        "{}",
+        part_table(
+            &s.escalations,
+            &[
+                "whistles",
+                "summonses",
+                "check_in_latency",
+                "missed_check_ins",
+                "supervisions",
+                "escalated",
+                "extensions_granted",
+            ]
+        )
+    );
+    println!(
+        "\nOverdue: {} orders passed a handler deadline; their leads by tier",
+        cell(&s.overdue_by_tier["overdue_orders"])
+    );
+    let mut t = Table::new(["tier", "late leads", "leads of overdue orders"]).right(&[1, 2]);
+    for (tier, v) in s.overdue_by_tier["late_leads_by_tier"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        t.row([
+            words(tier),
+            cell(&v["late"]),
+            cell(&v["leads_of_overdue_orders"]),
+        ]);
     }
-    println!("Disputes");
-    for k in [
-        "objections",
-        "rulings",
-        "ruled_by_tier",
-        "ruling_time",
-        "ruling_overdue",
-        "redirects",
-        "bounce_limit_hits",
-    ] {
-        print_kv(k, &s.disputes[k]);
+    if !t.is_empty() {
+        print!("{t}");
     }
-    println!("Escalations");
-    for k in [
-        "whistles",
-        "summonses",
-        "check_in_latency",
-        "missed_check_ins",
-        "supervisions",
-        "escalated",
-        "extensions_granted",
-    ] {
-        print_kv(k, &s.escalations[k]);
-    }
-    println!("Overdue by tier");
-    print_kv("overdue_orders", &s.overdue_by_tier["overdue_orders"]);
-    if let Some(m) = s.overdue_by_tier["late_leads_by_tier"].as_object() {
-        for (k, v) in m {
-            print_kv(k, v);
+    println!("\nThe three rates by peer group, %");
+    let mut t = Table::new([
+        "month",
+        "peer group",
+        "response",
+        "resolution",
+        "satisfaction",
+        "units ranked",
+    ])
+    .right(&[2, 3, 4, 5]);
+    for (month, m) in s.rates["months"].as_object().into_iter().flatten() {
+        for (group, g) in m["peer_groups"].as_object().into_iter().flatten() {
+            let v = |k: &str| {
+                g[k]["value"]
+                    .as_f64()
+                    .map_or("—".to_string(), |x| format!("{:.1}", x * 100.0))
+            };
+            t.row([
+                month.clone(),
+                words(group),
+                v("response"),
+                v("resolution"),
+                v("satisfaction"),
+                cell(&g["ranked_units"]),
+            ]);
         }
     }
-    println!("Three rates by peer group (response / resolution / satisfaction)");
-    if let Some(months) = s.rates["months"].as_object() {
-        for (month, m) in months {
-            for (group, g) in m["peer_groups"].as_object().into_iter().flatten() {
-                let v = |k: &str| {
-                    g[k]["value"]
-                        .as_f64()
-                        .map_or("-".to_string(), |x| format!("{:.1}%", x * 100.0))
-                };
-                println!(
-                    "  {month} {group:<21} {:>7} {:>7} {:>7}  ({} ranked)",
-                    v("response"),
-                    v("resolution"),
-                    v("satisfaction"),
-                    g["ranked_units"]
-                );
-            }
-        }
-    }
-    println!("Knowledge base (Art. 31)");
-    for k in [
-        "consultations",
-        "answered_at_intake",
-        "share_answered_at_intake",
-        "entries_seeded",
-        "entries_published_by_units",
-    ] {
-        print_kv(k, &s.knowledge[k]);
-    }
-    println!("Handler shares, % (at intake / final leads / all final handlers; published)");
-    let h = &s.handler_shares;
-    for (k, published) in PUBLISHED_SHARES {
-        let v = |way: &str| h[way]["by_type"][k]["share_percent"].clone();
+    print!("{t}");
+    println!("\nKnowledge base (Art. 31)");
+    print!(
+        "{}",
+        part_table(
+            &s.knowledge,
+            &[
+                "consultations",
+                "answered_at_intake",
+                "entries_seeded",
+                "entries_published_by_units",
+            ]
+        )
+    );
+    if let Some(share) = s.knowledge["share_answered_at_intake"].as_f64() {
         println!(
-            "  {k:<28} {:>5} / {:>5} / {:>5};  {published}",
-            v("at_intake"),
-            v("final_leads"),
-            v("final_handlers")
+            "{:.1} % of consultations were answered at intake from the knowledge base.",
+            share * 100.0
         );
     }
-    println!("Inputs (fitted to a published figure, or assumed)");
+    println!("\nFinal handler shares, % of each way of counting, beside the published");
+    let h = &s.handler_shares;
+    let mut t = Table::new([
+        "handler type",
+        "at intake",
+        "final leads",
+        "all final handlers",
+        "published",
+    ])
+    .right(&[1, 2, 3, 4]);
+    for (k, published) in PUBLISHED_SHARES {
+        let v = |way: &str| percent_cell(&h[way]["by_type"][k]["share_percent"]);
+        t.row([
+            words(k),
+            v("at_intake"),
+            v("final_leads"),
+            v("final_handlers"),
+            format!("{published:.1}"),
+        ]);
+    }
+    print!("{t}");
+    println!("\nInputs (fitted to a published figure, or assumed)");
+    let mut t = Table::new(["input", "basis"]);
     for i in &s.inputs {
         let basis = match i["basis"].as_str() {
             Some("fitted") => format!("fitted to {}", i["fitted_to"].as_str().unwrap_or("")),
             _ => format!("assumption: {}", i["meaning"].as_str().unwrap_or("")),
         };
-        println!("  {:<52} {basis}", i["input"].as_str().unwrap_or(""));
+        t.row([i["input"].as_str().unwrap_or("").to_string(), basis]);
     }
-    println!("Outputs (emergent)");
+    print!("{t}");
+    println!("\nOutputs (emergent, in %, or per 100 dispatched orders)");
     let seeds = &r.evidence["seeds"]["outputs"];
+    let runs = &r.evidence["seeds"]["runs"];
+    let mut t =
+        Table::new(["output", "this run", "mean over seeds", "95 % interval"]).right(&[1, 2, 3]);
     for (k, v) in &s.outputs {
-        match seeds[k.as_str()]["interval_95"].as_array() {
-            Some(iv) => println!(
-                "  {k:<46} {:>8.2}   mean {:.2}, 95 % [{}, {}] over {} seeds",
-                v,
-                seeds[k.as_str()]["mean"].as_f64().unwrap_or(0.0),
-                iv[0],
-                iv[1],
-                r.evidence["seeds"]["runs"]
+        let (mean, interval) = match seeds[k.as_str()]["interval_95"].as_array() {
+            Some(iv) => (
+                format!("{:.2}", seeds[k.as_str()]["mean"].as_f64().unwrap_or(0.0)),
+                format!("[{}, {}] ({runs} seeds)", iv[0], iv[1]),
             ),
-            None => println!("  {k:<46} {v:>8.2}"),
-        }
+            None => ("—".into(), "—".into()),
+        };
+        t.row([words(k), format!("{v:.2}"), mean, interval]);
     }
+    print!("{t}");
     print_sensitivity(&r.evidence["sensitivity"]);
     print_out_of_sample(&r.evidence["out_of_sample"]);
     println!(
-        "Throughput ({} transport, {})",
+        "\nThroughput ({} transport, {})",
         r.timings.transport, r.timings.backend
     );
     println!(
-        "  {:.1} s wall; {:.0} contacts/s, {:.0} dispatched orders/s, {:.0} simulated orders/s",
-        r.timings.wall_seconds,
+        "{} of wall time: {:.0} contacts/s, {:.0} dispatched orders/s, {:.0} simulated orders/s;",
+        human(std::time::Duration::from_secs_f64(
+            r.timings.wall_seconds.max(0.0)
+        )),
         r.timings.contacts_per_second,
         r.timings.dispatched_orders_per_second,
         r.timings.simulated_orders_per_second
     );
     println!(
-        "  {:.1} s advancing the clock, {:.1} s submitting, {:.1} s in behaviours",
-        r.timings.advance_seconds, r.timings.submit_seconds, r.timings.behaviour_seconds
+        "{} advancing the clock, {} submitting, {} in behaviours.",
+        human(std::time::Duration::from_secs_f64(
+            r.timings.advance_seconds.max(0.0)
+        )),
+        human(std::time::Duration::from_secs_f64(
+            r.timings.submit_seconds.max(0.0)
+        )),
+        human(std::time::Duration::from_secs_f64(
+            r.timings.behaviour_seconds.max(0.0)
+        ))
     );
-    println!("  {}", cost_line(&r.timings));
+    println!("{}", cost_line(&r.timings));
 }
 
 /// The sensitivity table: one line per variant, the change of each main
@@ -731,47 +849,37 @@ fn print_sensitivity(v: &Value) {
         return;
     };
     let keys = [
-        ("answered_at_intake_percent", "answered"),
-        ("final_lead_share_percent.townships", "townships"),
-        ("final_lead_share_percent.enterprises", "enterpr."),
+        ("answered_at_intake_percent", "answered at intake"),
+        ("final_lead_share_percent.townships", "townships lead"),
+        ("final_lead_share_percent.enterprises", "enterprises lead"),
         ("resolution_rate_percent", "resolution"),
         ("satisfaction_rate_percent", "satisfaction"),
         ("overdue_percent", "overdue"),
     ];
     println!(
-        "Sensitivity (change in points from the base; {} run(s) each)",
+        "\nSensitivity (the base in %, each variant's change in points; {} run(s) each)",
         v["runs_per_variant"]
     );
-    let head: Vec<String> = keys.iter().map(|(_, h)| format!("{h:>12}")).collect();
-    println!("  {:<44}{}", "variant", head.join(""));
-    let cells: Vec<String> = keys
-        .iter()
-        .map(|(k, _)| {
-            format!(
-                "{:>12}",
-                base.get(*k).map_or("-".into(), |x| format!("{x:.2}"))
-            )
-        })
-        .collect();
-    println!("  {:<44}{}", "base", cells.join(""));
+    let mut t = Table::new(std::iter::once("variant").chain(keys.iter().map(|(_, h)| *h)))
+        .right(&[1, 2, 3, 4, 5, 6]);
+    t.row(
+        std::iter::once("base".to_string()).chain(
+            keys.iter()
+                .map(|(k, _)| base.get(*k).map_or("—".into(), |x| format!("{x:.2}"))),
+        ),
+    );
     for row in rows {
-        let cells: Vec<String> = keys
-            .iter()
-            .map(|(k, _)| {
-                format!(
-                    "{:>12}",
+        t.row(
+            std::iter::once(row["variant"].as_str().unwrap_or("").to_string()).chain(
+                keys.iter().map(|(k, _)| {
                     row["outputs"][*k]["change"]
                         .as_f64()
-                        .map_or("-".into(), |x| format!("{x:+.2}"))
-                )
-            })
-            .collect();
-        println!(
-            "  {:<44}{}",
-            row["variant"].as_str().unwrap_or(""),
-            cells.join("")
+                        .map_or("—".into(), |x| format!("{x:+.2}"))
+                }),
+            ),
         );
     }
+    print!("{t}");
 }
 
 fn print_out_of_sample(v: &Value) {
@@ -779,12 +887,12 @@ fn print_out_of_sample(v: &Value) {
         return;
     };
     println!(
-        "Out of sample: published rise 2019 → 2024, resolution 53 → 97 %, satisfaction 65 → 97 %"
+        "\nOut of sample: the published rise 2019 → 2024 is resolution 53 → 97 %, satisfaction 65 → 97 %."
     );
     for s in switches {
         if s["modelled"] == true {
             println!(
-                "  {}: resolution {:+} points, satisfaction {:+} points ({}% and {}% of the published rise)",
+                "Switching {} moves resolution {:+} points and satisfaction {:+} points ({} % and {} % of the published rise).",
                 s["switch"].as_str().unwrap_or(""),
                 s["resolution_change_points"],
                 s["satisfaction_change_points"],
@@ -793,9 +901,9 @@ fn print_out_of_sample(v: &Value) {
             );
         } else {
             println!(
-                "  {}: not modelled — {}",
+                "{} is not modelled: {}.",
                 s["switch"].as_str().unwrap_or(""),
-                s["why"].as_str().unwrap_or("")
+                s["why"].as_str().unwrap_or("").trim_end_matches('.')
             );
         }
     }
@@ -808,23 +916,31 @@ pub fn print_significance(v: &Value) {
         return;
     };
     println!(
-        "Differences beyond the seeds' spread ({} seeds a side; 95 % interval of B − A)",
+        "\nDifferences beyond the seeds' spread ({} seeds a side; 95 % interval of B − A)",
         v["seeds_per_side"][0]
     );
+    let mut t =
+        Table::new(["output", "A", "B", "B − A", "95 % interval", "verdict"]).right(&[1, 2, 3]);
     for (k, r) in rows {
         let verdict = match r["differs"].as_bool() {
-            Some(true) => "differs".to_string(),
-            Some(false) => "within the spread".to_string(),
-            None => "needs --seeds 2 or more".to_string(),
+            Some(true) => "differs",
+            Some(false) => "within the spread",
+            None => "needs --seeds 2 or more",
         };
-        println!(
-            "  {k:<40} {:>8} → {:>8} ({:+}; {}) {verdict}",
-            r["a"],
-            r["b"],
-            r["difference"].as_f64().unwrap_or(0.0),
-            r["interval_95"]
-        );
+        let interval = match r["interval_95"].as_array() {
+            Some(iv) if iv.len() == 2 => format!("[{}, {}]", cell(&iv[0]), cell(&iv[1])),
+            _ => "—".into(),
+        };
+        t.row([
+            words(k),
+            cell(&r["a"]),
+            cell(&r["b"]),
+            format!("{:+.2}", r["difference"].as_f64().unwrap_or(0.0)),
+            interval,
+            verdict.to_string(),
+        ]);
     }
+    print!("{t}");
 }
 
 /// Where the CPU went: per contact, and by process.
@@ -838,4 +954,33 @@ pub fn cost_line(t: &Timings) -> String {
         t.gateway_calls_per_contact,
         by.join(", ")
     )
+}
+
+#[cfg(test)]
+mod print_tests {
+    use super::*;
+
+    #[test]
+    fn summary_values_read_as_words_not_json() {
+        let ruling = json!({"count": 13, "max_minutes": 420.0, "p50_minutes": 270.0, "p90_minutes": 380.0, "p99_minutes": 420.0});
+        assert_eq!(
+            cell(&ruling),
+            "13; median 4 h 30 min, p90 6 h 20 min, longest 7 h"
+        );
+        assert_eq!(cell(&json!({"count": 0})), "none");
+        assert_eq!(
+            cell(&json!({"keep": 6, "redirect": 7})),
+            "keep 6, redirect 7"
+        );
+        assert_eq!(cell(&json!({})), "none");
+        assert_eq!(cell(&Value::Null), "—");
+        assert_eq!(words("late_leads_by_tier"), "late leads by tier");
+        let t = part_table(
+            &json!({"rulings": {"keep": 6}, "ruling_time": ruling}),
+            &["rulings", "ruling_time"],
+        )
+        .to_string();
+        assert!(!t.contains('{') && !t.contains('"'), "{t}");
+        assert!(t.contains("ruling time │ 13; median 4 h 30 min"), "{t}");
+    }
 }

@@ -196,8 +196,75 @@ pub struct ProactiveTask {
     pub effect: f64,
 }
 
+/// Where a scenario named without a path is looked for, in order: the
+/// current directory's `scenarios/`; one beside the binary or up to two
+/// directories above it (`target/debug/hotline` in a checkout finds the
+/// checkout's); and the one of the source tree the binary was built from.
+pub fn search_dirs() -> Vec<PathBuf> {
+    let mut dirs = vec![PathBuf::from("scenarios")];
+    if let Ok(exe) = std::env::current_exe() {
+        dirs.extend(exe.ancestors().skip(1).take(3).map(|d| d.join("scenarios")));
+    }
+    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios"));
+    dirs
+}
+
+/// The scenario file `arg` names: a file as given, or a name (`beijing`,
+/// `beijing.toml`) looked up in `dirs`. When nothing matches, the error
+/// lists the scenarios there are.
+pub fn resolve(arg: &Path, dirs: &[PathBuf]) -> anyhow::Result<PathBuf> {
+    if arg.is_file() {
+        return Ok(arg.to_path_buf());
+    }
+    if arg.extension().is_none() && arg.with_extension("toml").is_file() {
+        return Ok(arg.with_extension("toml"));
+    }
+    let bare = arg.components().count() == 1;
+    if bare {
+        let file = if arg.extension().is_some_and(|e| e == "toml") {
+            arg.to_path_buf()
+        } else {
+            arg.with_extension("toml")
+        };
+        if let Some(found) = dirs.iter().map(|d| d.join(&file)).find(|p| p.is_file()) {
+            return Ok(found);
+        }
+    }
+    let names = available(dirs);
+    let listed = if names.is_empty() {
+        "no scenarios/ directory found to name one from".to_string()
+    } else {
+        format!("available by name: {}", names.join(", "))
+    };
+    if bare {
+        anyhow::bail!(
+            "scenario: no scenario named {:?}; {listed} (or give a scenario file's path)",
+            arg.display().to_string()
+        )
+    }
+    anyhow::bail!("scenario: no file {}; {listed}", arg.display())
+}
+
+/// The names of the scenario files in `dirs`, sorted, each once.
+pub fn available(dirs: &[PathBuf]) -> Vec<String> {
+    let mut names: Vec<String> = dirs
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .filter_map(|e| {
+            let p = e.ok()?.path();
+            (p.extension()? == "toml").then(|| p.file_stem()?.to_str().map(String::from))?
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 impl Scenario {
-    pub fn load(path: &Path) -> anyhow::Result<Scenario> {
+    /// Loads a scenario by file path or by name (see [`resolve`]).
+    pub fn load(arg: &Path) -> anyhow::Result<Scenario> {
+        let path = &resolve(arg, &search_dirs())?;
         let src = std::fs::read_to_string(path)
             .with_context(|| format!("scenario: {}", path.display()))?;
         let mut s: Scenario =
@@ -335,6 +402,49 @@ mod tests {
             hotline_core::policy::Arbitration::DistrictFirst
         );
         assert_eq!(t.policy.objection_window_hours, 2.0, "the rest is kept");
+    }
+
+    #[test]
+    fn a_scenario_resolves_by_name_or_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let scenarios = dir.path().join("scenarios");
+        std::fs::create_dir(&scenarios).unwrap();
+        for name in ["small", "busy"] {
+            std::fs::write(scenarios.join(format!("{name}.toml")), "").unwrap();
+        }
+        std::fs::write(scenarios.join("notes.txt"), "").unwrap();
+        let dirs = [dir.path().join("missing"), scenarios.clone()];
+        let want = scenarios.join("small.toml");
+        assert_eq!(resolve(Path::new("small"), &dirs).unwrap(), want);
+        assert_eq!(resolve(Path::new("small.toml"), &dirs).unwrap(), want);
+        assert_eq!(resolve(&want, &dirs).unwrap(), want, "a path as given");
+
+        let err = resolve(Path::new("nosuch"), &dirs).unwrap_err().to_string();
+        assert!(err.contains("no scenario named \"nosuch\""), "{err}");
+        assert!(err.contains("available by name: busy, small"), "{err}");
+        let err = resolve(&scenarios.join("gone.toml"), &dirs)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no file") && err.contains("available by name: busy, small"),
+            "{err}"
+        );
+        assert_eq!(
+            resolve(&scenarios.join("busy"), &dirs).unwrap(),
+            scenarios.join("busy.toml"),
+            "a path without its .toml"
+        );
+    }
+
+    #[test]
+    fn the_repository_scenarios_resolve_by_name() {
+        for name in ["beijing", "demo", "disputes", "disputes-district-first"] {
+            let p = resolve(Path::new(name), &search_dirs()).unwrap();
+            assert_eq!(p.file_name().unwrap(), &*format!("{name}.toml"), "{name}");
+            let s = Scenario::load(Path::new(name)).unwrap();
+            assert!(!s.name.is_empty(), "{name} parsed");
+        }
+        assert!(available(&search_dirs()).contains(&"beijing".to_string()));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use clap::Args;
+use hotline_client::table::Table;
 use hotline_core::Topology;
 use hotline_geo::geo::BoundingRect;
 use hotline_geo::tiling::Rng;
@@ -72,32 +73,25 @@ pub fn locate(a: LocateArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    for u in &path {
-        println!(
-            "{:<10} {:<22} {}",
-            u["tier"].as_str().unwrap_or(""),
-            u["id"].as_str().unwrap_or(""),
-            u["name"].as_str().unwrap_or("")
-        );
-    }
+    let units = |units: &[Value]| {
+        let mut t = Table::new(["tier", "unit", "name"]);
+        for u in units {
+            t.row(["tier", "id", "name"].map(|k| u[k].as_str().unwrap_or("").to_string()));
+        }
+        t
+    };
+    print!("The point lies in:\n{}", units(&path));
     if near.is_empty() {
         println!(
-            "not near a boundary (none within {} m)",
+            "It is not near a boundary: no other unit within {} m.",
             t.policy.near_boundary_meters
         );
     } else {
-        println!(
-            "near boundary (within {} m) of:",
-            t.policy.near_boundary_meters
+        print!(
+            "It is near the boundary (within {} m) of:\n{}",
+            t.policy.near_boundary_meters,
+            units(&near)
         );
-        for u in &near {
-            println!(
-                "  {:<10} {:<22} {}",
-                u["tier"].as_str().unwrap_or(""),
-                u["id"].as_str().unwrap_or(""),
-                u["name"].as_str().unwrap_or("")
-            );
-        }
     }
     Ok(())
 }
@@ -191,7 +185,10 @@ pub fn bench(a: BenchLocateArgs) -> anyhow::Result<()> {
             "  topology locate  {:>12.0} calls/s (unit ids and neighbours as strings)",
             full_per_second
         );
-        println!("  topology loaded in {load_seconds:.2} s");
+        println!(
+            "  topology loaded in {}",
+            hotline_client::duration::human(Duration::from_secs_f64(load_seconds))
+        );
     }
     Ok(())
 }
