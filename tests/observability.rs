@@ -571,8 +571,8 @@ async fn a_fresh_mesh_has_every_family_at_zero_and_process_metrics() {
             continue;
         }
         // The families the dashboard's panels read, at zero, in the
-        // service that observes them: the centre's, and the townships'
-        // whistles; none in a service that never observes them.
+        // service that observes them: the centre's, and the districts'
+        // whistles (a district registers them); none elsewhere.
         let centre = [
             "hotline_callbacks_total{urgency=\"general\",resolved=\"true\",satisfaction=\"satisfied\"} 0\n",
             "hotline_response_windows_total{to_tier=\"township\",window=\"accept\",met=\"true\"} 0\n",
@@ -590,14 +590,14 @@ async fn a_fresh_mesh_has_every_family_at_zero_and_process_metrics() {
         for series in centre {
             assert_eq!(text.contains(series), hosts_centre, "{name}: {series}");
         }
-        let whistles = spec.tier == hotline_core::Tier::Township;
+        let whistles = spec.tier == hotline_core::Tier::District;
         assert_eq!(text.contains(whistle), whistles, "{name}: {whistle}");
         seeded_centre |= hosts_centre;
         seeded_whistles |= whistles;
     }
     assert!(
         seeded_centre && seeded_whistles,
-        "the demo city has a centre and a township service"
+        "the demo city has a centre and a district service"
     );
     t.stop().await;
 }

@@ -763,7 +763,7 @@ async fn sensitivity_moves_each_input_and_the_out_of_sample_check_reports_the_wh
     assert!(!text.contains("{\"") && !text.contains("null"), "{text}");
     assert!(
         text.lines()
-            .any(|l| l.starts_with("variant ") && l.contains("│ answered at intake")),
+            .any(|l| l.trim_start().starts_with("variant ") && l.contains("│ answered at intake")),
         "the sensitivity table's header: {text}"
     );
     for tag in ["", "_v0", "_v1", "_v2", "_w"] {

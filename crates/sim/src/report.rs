@@ -863,10 +863,11 @@ fn print_sensitivity(v: &Value) {
     let mut t = Table::new(std::iter::once("variant").chain(keys.iter().map(|(_, h)| *h)))
         .right(&[1, 2, 3, 4, 5, 6]);
     t.row(
-        std::iter::once("base".to_string()).chain(
-            keys.iter()
-                .map(|(k, _)| base.get(*k).map_or("—".into(), |x| format!("{x:.2}"))),
-        ),
+        std::iter::once("base".to_string()).chain(keys.iter().map(|(k, _)| {
+            base.get(*k)
+                .and_then(Value::as_f64)
+                .map_or("—".into(), |x| format!("{x:.2}"))
+        })),
     );
     for row in rows {
         t.row(

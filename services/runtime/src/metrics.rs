@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::tables::outbox;
 use crate::tables::timers;
 use hotline_core::jurisdiction::handles_dispatch;
+use hotline_core::kinds::TimerKind;
 use hotline_core::{Role, RulingKind, Satisfaction, Tier, Urgency, WhistleKind};
 use hotline_store::Db;
 use hotline_telemetry::metrics::{self as m, Histograms, Registry, RpcMetrics};
@@ -213,21 +214,32 @@ impl Metrics {
 
     /// Creates, at zero, every series whose labels the domain fixes, in
     /// the service that observes them (`host`, the tier of the units it
-    /// hosts): the centre's callbacks, response windows and business
-    /// durations in the city's service, whistle to check-in in the
-    /// townships'. Families labelled by what only traffic tells (RPC
-    /// codes, handoff kinds, timer kinds) appear with their first event.
+    /// hosts): the centre's callbacks, response windows, business
+    /// durations and timers in the city's service; whistle to check-in and
+    /// the check-in timer in the districts', which register whistles.
+    /// Families labelled by what only traffic tells (RPC codes, handoff
+    /// kinds) appear with their first event.
     pub fn seed(&self, host: Tier) {
-        if host == Tier::Township {
+        let fired = |kind: TimerKind| {
+            drop(self.timers_fired.get_or_create(&KindLabels {
+                kind: kind.to_string(),
+            }))
+        };
+        if host.registers_whistles() {
             self.seed_whistles();
+            fired(TimerKind::CheckIn);
         }
         if host == Tier::City {
             self.seed_centre();
+            TimerKind::ALL
+                .iter()
+                .filter(|k| **k != TimerKind::CheckIn)
+                .for_each(|k| fired(*k));
         }
     }
 
     fn seed_whistles(&self) {
-        // A township whistles; departments check in.
+        // A township whistles to its district; departments check in.
         for kind in WhistleKind::ALL {
             drop(
                 self.business
@@ -419,7 +431,7 @@ mod tests {
         let centre = Metrics::default();
         centre.seed(Tier::City);
         let township = Metrics::default();
-        township.seed(Tier::Township);
+        township.seed(Tier::District);
         let department = Metrics::default();
         department.seed(Tier::Department);
         let (text, township, department) = (
@@ -430,6 +442,15 @@ mod tests {
         let whistle = "hotline_whistle_to_check_in_seconds_count{from_tier=\"township\",to_tier=\"department\",kind=\"daily\"} 0\n";
         assert!(township.contains(whistle), "{township}");
         assert!(!text.contains(whistle), "the centre observes no whistle");
+        assert!(
+            township.contains("hotline_timers_fired_total{kind=\"check_in\"} 0\n"),
+            "{township}"
+        );
+        assert!(
+            text.contains("hotline_timers_fired_total{kind=\"breach\"} 0\n")
+                && !text.contains("kind=\"check_in\""),
+            "{text}"
+        );
         assert!(!township.contains("hotline_callbacks_total{"), "{township}");
         assert!(!department.contains("_seconds_count{"), "{department}");
         for series in [
