@@ -154,33 +154,11 @@ mesh_test! {
         let Some(python) = python() else {
             return;
         };
-        let t = mesh(store).await;
-        let c = &t.client;
         let script =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/python/departmental_system.py");
-        let tls = unit_certificate(&t, "dept-utility");
-        let (mut child, mut lines) = spawn(Command::new(&python).arg(&script).args([
-            "--gateway",
-            &t.gateway_url,
-            "--unit",
-            "dept-utility",
-            "--orders",
-            "1",
-            "--cert",
-            &tls[0],
-            "--key",
-            &tls[1],
-            "--ca",
-            &tls[2],
-        ]));
-        until(&mut lines, "watching dept-utility after cursor 0").await;
-        let o = c.submit(order("water.outage")).await.unwrap();
-        until(&mut lines, &format!("handled {}", o.order_id)).await;
-        assert!(child.wait().await.unwrap().success());
-        let a = c.assignment("dept-utility", &o.order_id).await.unwrap();
-        assert_eq!(a.state, AssignmentState::Replied as i32, "{a:?}");
-        assert_eq!(a.reply_text, "repaired by the Python departmental system");
-        t.stop().await;
+        let mut cmd = Command::new(&python);
+        cmd.arg(&script);
+        handles_one_order(store, cmd, "dept-utility", "water.outage", "Python").await;
     }
 }
 
@@ -263,19 +241,35 @@ mesh_test! {
         let Some(go) = go_example() else {
             return;
         };
-        let t = mesh(store).await;
-        let c = &t.client;
-        let tls = unit_certificate(&t, "dept-housing");
-        let (mut child, mut lines) = spawn(Command::new(&go).args(example_args(&t, "dept-housing", &tls)));
-        until(&mut lines, "watching dept-housing after cursor 0").await;
-        let o = c.submit(order("housing.old_estate_renovation")).await.unwrap();
-        until(&mut lines, &format!("handled {}", o.order_id)).await;
-        assert!(child.wait().await.unwrap().success());
-        let a = c.assignment("dept-housing", &o.order_id).await.unwrap();
-        assert_eq!(a.state, AssignmentState::Replied as i32, "{a:?}");
-        assert_eq!(a.reply_text, "repaired by the Go departmental system");
-        t.stop().await;
+        handles_one_order(store, Command::new(&go), "dept-housing", "housing.old_estate_renovation", "Go").await;
     }
+}
+
+/// An example (`cmd`, before its flags) handles one order of `category`
+/// for `unit` on a fresh mesh: it watches, accepts and replies, and the
+/// assignment ends REPLIED with the example's reply text.
+async fn handles_one_order(
+    store: &Store,
+    mut cmd: Command,
+    unit: &str,
+    category: &str,
+    system: &str,
+) {
+    let t = mesh(store).await;
+    let c = &t.client;
+    let tls = unit_certificate(&t, unit);
+    let (mut child, mut lines) = spawn(cmd.args(example_args(&t, unit, &tls)));
+    until(&mut lines, &format!("watching {unit} after cursor 0")).await;
+    let o = c.submit(order(category)).await.unwrap();
+    until(&mut lines, &format!("handled {}", o.order_id)).await;
+    assert!(child.wait().await.unwrap().success());
+    let a = c.assignment(unit, &o.order_id).await.unwrap();
+    assert_eq!(a.state, AssignmentState::Replied as i32, "{a:?}");
+    assert_eq!(
+        a.reply_text,
+        format!("repaired by the {system} departmental system")
+    );
+    t.stop().await;
 }
 
 /// The flags every example takes to handle one order for `unit`.
