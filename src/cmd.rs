@@ -53,6 +53,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run the gateway.
     Gateway(GatewayArgs),
+    /// Run the mesh's HTTP side: Open311 GeoReport v2 and the dashboard,
+    /// a client of the gateway.
+    Web(WebArgs),
     /// Bring up a fresh mesh on the demo city, push scripted orders through every path, stop.
     Demo(crate::demo::DemoArgs),
     /// Submit a request through a running gateway, as the hotline centre's intake.
@@ -112,6 +115,9 @@ pub enum Command {
     Simulate(crate::sim::SimulateArgs),
     /// Scorecards and rankings (Art. 32) through a running gateway.
     Report(crate::report::ReportArgs),
+    /// The weekly digest (民情摘报) of the city or a district: rising
+    /// problems, new hot spots, repeat requesters, overdue and bounced orders.
+    Digest(crate::digest::DigestArgs),
     /// Proactive governance (未诉先办): problem analysis and proactive tasks.
     Proactive {
         #[command(subcommand)]
@@ -234,6 +240,44 @@ pub struct UpArgs {
     /// CA and certificates made in DATA_DIR/pki on first start.
     #[arg(long)]
     pub insecure_plaintext: bool,
+    /// Where the web front serves Open311 (`/open311/v2/`) and the
+    /// dashboard: HTTPS with the mesh's certificates, plain HTTP with
+    /// --insecure-plaintext.
+    #[arg(long, default_value = "127.0.0.1:7380")]
+    pub http_listen: String,
+}
+
+#[derive(Args)]
+pub struct WebArgs {
+    #[command(flatten)]
+    pub topology: TopologyArg,
+    /// The gateway, e.g. http://127.0.0.1:7345.
+    #[arg(long, env = "HOTLINE_GATEWAY", default_value = "http://127.0.0.1:7345")]
+    pub gateway: String,
+    /// Where to serve HTTP(S); port 0 takes a free one.
+    #[arg(long, default_value = "127.0.0.1:7380")]
+    pub http_listen: String,
+    /// Where the Open311 API keys and token key are (DATA_DIR/open311/),
+    /// made on first start.
+    #[arg(long, default_value = "hotline-data")]
+    pub data_dir: PathBuf,
+    /// Issue a new Open311 API key for this channel (web, app or
+    /// mini_program), print it, and exit: only its hash is kept.
+    #[arg(long, value_name = "CHANNEL", conflicts_with = "check")]
+    pub issue_key: Option<String>,
+    /// Jaeger's UI, for the dashboard's links to an order's spans.
+    #[arg(long, env = "HOTLINE_JAEGER_URL", default_value = hotline_web::dashboard::DEFAULT_JAEGER_URL)]
+    pub jaeger_url: String,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+    /// Check the arguments, the Open311 files and the certificate (those
+    /// that are there), then exit without serving.
+    #[arg(long)]
+    pub check: bool,
+    #[command(flatten)]
+    pub identity: crate::identity::IdentityArgs,
 }
 
 #[derive(Args)]
@@ -526,6 +570,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up(a) => up(a).await,
         Command::Serve(a) => serve(a).await,
         Command::Gateway(a) => gateway(a).await,
+        Command::Web(a) => web(a).await,
         Command::Demo(a) => crate::demo::main(a).await,
         Command::Submit(a) => submit(a).await,
         Command::Order {
@@ -571,6 +616,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Simulate(a) => crate::sim::main(a).await,
         Command::Report(a) => crate::report::run(a).await,
+        Command::Digest(a) => crate::digest::run(a).await,
         Command::Bench { command } => crate::bench::run(command).await,
         Command::Proactive { command } => crate::proactive::run(command).await,
         Command::Conformance(a) => conformance(a).await,
@@ -604,12 +650,23 @@ async fn up(a: UpArgs) -> anyhow::Result<()> {
     opts.metrics_port_base = a.metrics_port_base;
     opts.pin_cpus = a.pin_cpus;
     opts.insecure_plaintext = a.insecure_plaintext;
+    opts.http_listen = Some(a.http_listen);
     if a.insecure_plaintext {
         crate::identity::warn_plaintext();
     }
     let mut mesh = Mesh::start(opts).await?;
     println!("hotline mesh up: gateway {}", mesh.gateway_url);
     print!("{}", processes_table(&mesh));
+    if let Some(url) = &mesh.web_url {
+        println!(
+            "Open311: {url}/open311/v2/ (API key for the web channel in {})",
+            hotline_web::open311::keys::first_key_file(&a.data_dir).display()
+        );
+        println!(
+            "Dashboard (一张图): {url}/ (operators only: a certificate from {}, docs/dashboard.md)",
+            a.data_dir.join("pki").display()
+        );
+    }
     println!("Ctrl-C stops all.");
     let result = mesh.supervise(shutdown).await;
     mesh.stop().await;
@@ -842,6 +899,96 @@ async fn gateway(a: GatewayArgs) -> anyhow::Result<()> {
     result
 }
 
+/// `hotline web`: the mesh's HTTP side.
+async fn web(a: WebArgs) -> anyhow::Result<()> {
+    if let Some(channel) = &a.issue_key {
+        let channel = hotline_core::Channel::parse(channel)
+            .with_context(|| format!("issue key: {channel:?} is not a channel"))?;
+        let key =
+            hotline_web::open311::keys::issue(&a.data_dir, channel, "hotline web --issue-key")?;
+        println!("{key}");
+        return Ok(());
+    }
+    if a.check {
+        return web_check(&a);
+    }
+    let topology = Arc::new(crate::load_topology(&a.topology.path_in(&a.data_dir)?)?);
+    let telemetry = hotline_telemetry::init(&a.telemetry.options("hotline-web"))?;
+    // Handlers in place before the slow start: a SIGTERM meanwhile stops
+    // the process cleanly too.
+    let shutdown = hotline_runtime::server::shutdown_signal();
+    let result = async {
+        let security = a
+            .identity
+            .server(&hotline_core::authz::web_front(), &a.data_dir)?;
+        let mut state =
+            hotline_web::WebState::new(topology, &a.gateway, security, a.data_dir.clone())?;
+        state.dashboard = state.dashboard.with_jaeger(&a.jaeger_url);
+        let registry = hotline_telemetry::metrics::Registry::default();
+        a.metrics.serve(registry.clone(), None).await?;
+        hotline_web::run(state, &a.http_listen, Some(&registry), shutdown).await
+    }
+    .await;
+    telemetry.shutdown().await;
+    result
+}
+
+/// `hotline web --check`: the flags, the topology, the Open311 files and
+/// the certificate where they are (none is made), without serving.
+fn web_check(a: &WebArgs) -> anyhow::Result<()> {
+    let topology = match &a.topology.topology {
+        Some(path) => crate::load_topology(path)?,
+        None => {
+            // The demo city, written where `--check` leaves nothing behind.
+            let dir = tempfile::tempdir()?;
+            crate::load_topology(&a.topology.path_in(dir.path())?)?
+        }
+    };
+    check_listen("http listen", &a.http_listen)?;
+    a.telemetry.check()?;
+    hotline_runtime::client::Gateway::new(&a.gateway)
+        .with_context(|| format!("gateway: {:?}", a.gateway))?;
+    anyhow::ensure!(
+        a.jaeger_url.starts_with("http://") || a.jaeger_url.starts_with("https://"),
+        "jaeger url: {:?} is not an http(s) URL",
+        a.jaeger_url
+    );
+    let files = hotline_web::check_files(&a.data_dir)?;
+    let certificate = web_check_certificate(a)?;
+    println!(
+        "ok: web front for {} ({} catalogue items) through {}; {files}; {certificate}",
+        topology.name,
+        topology.catalogue().count(),
+        a.gateway
+    );
+    Ok(())
+}
+
+/// The web front's certificate, loaded and its holder checked when it is
+/// there; where it is not (a PKI mounted only at start), said so.
+fn web_check_certificate(a: &WebArgs) -> anyhow::Result<String> {
+    let holder = hotline_core::authz::web_front();
+    if a.identity.insecure_plaintext {
+        return Ok("plaintext, no certificate".into());
+    }
+    let cert = match &a.identity.cert {
+        Some(cert) => cert.clone(),
+        None => {
+            let dir = a
+                .identity
+                .pki_dir
+                .clone()
+                .unwrap_or_else(|| a.data_dir.join("pki"));
+            hotline_identity::Pki::open(dir).files(&holder).cert
+        }
+    };
+    if !cert.exists() {
+        return Ok(format!("certificate {} not there to check", cert.display()));
+    }
+    a.identity.server(&holder, &a.data_dir)?;
+    Ok(format!("certificate {} holds {holder}", cert.display()))
+}
+
 fn parse_named<T: WireEnum>(
     field: &str,
     value: &str,
@@ -869,6 +1016,7 @@ async fn submit(a: SubmitArgs) -> anyhow::Result<()> {
         requester: Some(pb::Requester {
             name: a.name,
             phone: a.phone,
+            ..Default::default()
         }),
         text: a.text,
         category_code: a.category,

@@ -4,6 +4,7 @@
 pub use hotline_bench as bench;
 pub use hotline_client as client;
 pub mod cmd;
+pub mod digest;
 pub use hotline_client::conformance;
 pub use hotline_demo as demo;
 pub use hotline_node::cpu;

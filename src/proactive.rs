@@ -6,6 +6,7 @@ use clap::Subcommand;
 use hotline_proto::v1::*;
 use serde_json::Value;
 
+use crate::client::digest::{sweep_json, sweep_text};
 use crate::client::request_id;
 use crate::client::status_error;
 use crate::client::views::{analysis_json, analysis_text, task_json, task_text};
@@ -63,6 +64,38 @@ pub enum ProactiveCommand {
         #[arg(long)]
         due: String,
         /// Idempotency key; a fresh one when unset.
+        #[arg(long)]
+        request_id: Option<String>,
+        #[command(flatten)]
+        at: GatewayArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// 举一反三: from a task resolved at its root, the same problem open or
+    /// recent in other townships (same item, similar wording, same place
+    /// type), with a task proposed for each; --issue sends them.
+    Sweep {
+        /// Who sweeps and issues: the city or a district (its subtree only).
+        #[arg(long, default_value = "city")]
+        unit: String,
+        /// The proactive task its unit replied resolved (an order id).
+        #[arg(long)]
+        task: String,
+        /// Days back a request counts as recent (open ones always count);
+        /// 30 when 0.
+        #[arg(long, default_value_t = 0)]
+        window_days: u32,
+        /// The least similarity of wording, 0 to 1; 0.3 when 0.
+        #[arg(long, default_value_t = 0.0)]
+        min_similarity: f64,
+        /// Issue the proposals as proactive tasks.
+        #[arg(long)]
+        issue: bool,
+        /// When issued tasks are due, YYYY-MM-DDTHH:MM (Asia/Shanghai) or
+        /// UTC microseconds; the general time limit from now when unset.
+        #[arg(long, requires = "issue")]
+        due: Option<String>,
+        /// Idempotency key of an issuing sweep; a fresh one when unset.
         #[arg(long)]
         request_id: Option<String>,
         #[command(flatten)]
@@ -130,6 +163,39 @@ pub async fn run(command: ProactiveCommand) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&task_json(&t))?);
             } else {
                 println!("{}", task_text(&t));
+            }
+        }
+        ProactiveCommand::Sweep {
+            unit,
+            task,
+            window_days,
+            min_similarity,
+            issue,
+            due,
+            request_id: rid,
+            at,
+            json,
+        } => {
+            let c = at.client()?;
+            let req = SweepSimilarRequest {
+                request_id: match (rid, issue) {
+                    (Some(id), _) => id,
+                    (None, true) => request_id(),
+                    (None, false) => String::new(),
+                },
+                source: format!("orders/{}", task.trim_start_matches("orders/")),
+                window_days,
+                min_similarity,
+                issue,
+                due_time: due
+                    .map(|d| parse_instant(&d).map(hotline_runtime::wire::ts))
+                    .transpose()?,
+            };
+            let r = c.sweep_similar(&unit, req).await.map_err(status_error)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&sweep_json(&r))?);
+            } else {
+                print!("{}", sweep_text(&r));
             }
         }
     }

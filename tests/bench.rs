@@ -62,6 +62,33 @@ async fn bench_inbox_scoring_and_proactive_run_at_a_tiny_size() {
     positive(&proactive, "requests");
 }
 
+/// `bench triage` measures the model on its held-apart set: the figures a
+/// user reads, and an accuracy a broken model would not reach (chance is
+/// under 2 % among its 54 items).
+#[test]
+fn bench_triage_reports_accuracy_on_the_held_apart_set() {
+    let out = bench(&["triage", "--repeat", "1"]);
+    let (top1, top3) = (positive(&out, "top1"), positive(&out, "top3"));
+    assert!(top3 >= top1 && top3 <= 1.0, "{out}");
+    assert!(top1 > 0.3, "top-1 {top1} is near chance: {out}");
+    assert!(out["requests"].as_u64().unwrap() >= 600, "{out}");
+    assert!(out["items"].as_u64().unwrap() >= 40, "{out}");
+    let confused = out["confused"].as_array().unwrap();
+    assert!(!confused.is_empty() && confused.len() <= 10, "{out}");
+    for c in confused {
+        assert_ne!(c["truth"], c["predicted"], "{c}");
+        assert!(c["count"].as_u64().unwrap() >= 1, "{c}");
+    }
+    let categories = out["categories"].as_array().unwrap();
+    let counted: u64 = categories
+        .iter()
+        .map(|c| c["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, out["requests"].as_u64().unwrap(), "{out}");
+    positive(&out, "suggestions_per_second");
+    positive(&out["training"]["cross_validation"], "top1");
+}
+
 /// A few minutes of the demo scenario, in process on SQLite.
 #[tokio::test]
 async fn bench_simulate_runs_at_a_tiny_size() {

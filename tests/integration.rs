@@ -38,6 +38,7 @@ fn request(phone: &str, name: &str, text: &str) -> SubmitRequestRequest {
     r.requester = Some(Requester {
         name: name.into(),
         phone: phone.into(),
+        ..Default::default()
     });
     r.text = text.into();
     r

@@ -127,6 +127,7 @@ mesh_test! {
         r.requester = Some(Requester {
             name: NAME.into(),
             phone: PHONE.into(),
+            ..Default::default()
         });
         r.text = TEXT.into();
         let (o, token) = c.submit_as_requester(r).await.unwrap();
@@ -234,6 +235,7 @@ mesh_test! {
         r.requester = Some(Requester {
             name: NAME.into(),
             phone: PHONE.into(),
+            ..Default::default()
         });
         r.text = TEXT.into();
         let o = c.submit(r).await.unwrap();

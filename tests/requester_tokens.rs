@@ -16,6 +16,7 @@ fn request(phone: &str, text: &str) -> SubmitRequestRequest {
     r.requester = Some(Requester {
         name: "Zhou Min".into(),
         phone: phone.into(),
+        ..Default::default()
     });
     r.text = text.into();
     r

@@ -330,7 +330,14 @@ async fn hotline_up_on_the_data_dir_reports_the_rates_the_simulator_printed() {
     assert!(!printed["rankings"].as_array().unwrap().is_empty());
 
     let mut up = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "up",
+            "--listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(&data)
         .arg("--topology")
         .arg(data.join("topology.toml"))
@@ -769,4 +776,71 @@ async fn sensitivity_moves_each_input_and_the_out_of_sample_check_reports_the_wh
     for tag in ["", "_v0", "_v1", "_v2", "_w"] {
         drop_dbs(&format!("{db}{tag}")).await;
     }
+}
+
+/// Text triage in the simulator: on the generated Beijing city, requests
+/// about items callers have words for come as a caller's text from the
+/// held-apart set and no code; the centre classifies them in auto mode,
+/// the operator confirms those below the threshold, and every order triage
+/// took for another item is reclassified by the centre, as its own
+/// records show.
+#[tokio::test]
+async fn triage_misclassifications_are_reclassified_and_reported() {
+    let Some(pg) = postgres_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // `--triage` as a user turns it on; the threshold from the scenario.
+    let path = scenario_on(
+        dir.path(),
+        "triage",
+        "generate:beijing:1",
+        "[policy]\ntriage_min_confidence = 0.4\n",
+    );
+    let db = fresh_db(&pg);
+    // 600 contacts a day over the generated city: about sixty come as text.
+    let args = [
+        "--scenario",
+        path.to_str().unwrap(),
+        "--triage",
+        "--per-day",
+        "600",
+        "--settle-days",
+        "0",
+        "--transport",
+        "inproc",
+    ];
+    let s = simulate(&args, &db)["summary"].clone();
+    let t = &s["triage"];
+    assert_eq!(t["enabled"], true, "{t}");
+    let as_text = n(t, "/submitted_as_text");
+    let chosen = n(t, "/chosen_by_triage");
+    assert!(as_text >= 20.0, "{t}");
+    assert_eq!(chosen + n(t, "/confirmed_by_operator"), as_text, "{t}");
+    assert!(
+        n(t, "/confirmed_by_operator") > 0.0,
+        "some fall below 0.4: {t}"
+    );
+    assert!(
+        n(t, "/without_text") > 0.0,
+        "items without words keep their code: {t}"
+    );
+    // The centre's histories: triage's choices (of orders that were
+    // dispatched) and one reclassification per misclassified order.
+    assert!(
+        n(t, "/chosen_in_history") > 0.0 && n(t, "/chosen_in_history") <= chosen,
+        "{t}"
+    );
+    let wrong = n(t, "/misclassified");
+    assert!(wrong >= 1.0 && wrong < chosen, "{t}");
+    assert_eq!(n(t, "/reclassified"), wrong, "{t}");
+    assert_eq!(n(t, "/reclassified_in_history"), wrong, "{t}");
+    assert_eq!(
+        n(&s, "/simulation/events/reclassify"),
+        wrong,
+        "{}",
+        s["simulation"]
+    );
+    let pairs = t["most_confused"].as_array().unwrap();
+    let listed: f64 = pairs.iter().map(|p| n(p, "/count")).sum();
+    assert!(listed > 0.0 && listed <= wrong, "{t}");
+    drop_dbs(&db).await;
 }

@@ -60,6 +60,7 @@ pub fn submit(category: &str, address: &str, kind: RequestKind) -> SubmitRequest
         requester: Some(Requester {
             name: "Sun Li".into(),
             phone: "13700000000".into(),
+            ..Default::default()
         }),
         text: "the request text".into(),
         category_code: category.into(),
@@ -111,4 +112,70 @@ pub async fn wait_parts(c: &MeshClient, lead: &str, order: &str) -> Vec<PartRepo
         },
     )
     .await
+}
+
+/// An HTTPS GET of `path` on the web front at `base`
+/// (`https://127.0.0.1:PORT`), trusting the mesh's CA and presenting
+/// `holder`'s certificate from the mesh's PKI when one is given: the
+/// status and the body.
+pub async fn https_get(
+    base: &str,
+    path: &str,
+    pki: &hotline_identity::Pki,
+    holder: Option<&hotline_identity::Principal>,
+) -> (u16, String) {
+    use rustls_pki_types::pem::PemObject as _;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+    let addr: std::net::SocketAddr = base
+        .strip_prefix("https://")
+        .expect("the web front over HTTPS")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in rustls_pki_types::CertificateDer::pem_file_iter(pki.ca_cert()).unwrap() {
+        roots.add(ca.unwrap()).unwrap();
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    let config = match holder {
+        None => builder.with_no_client_auth(),
+        Some(holder) => {
+            let files = pki.files(holder);
+            let certs = rustls_pki_types::CertificateDer::pem_file_iter(&files.cert)
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            let key = rustls_pki_types::PrivateKeyDer::from_pem_file(&files.key).unwrap();
+            builder.with_client_auth_cert(certs, key).unwrap()
+        }
+    };
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls_pki_types::ServerName::IpAddress(addr.ip().into());
+    let mut s = tls.connect(name, tcp).await.unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match s.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            // A peer that closes without close_notify ends the body too.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => panic!("reading the reply: {e}"),
+        }
+    }
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP reply");
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_string())
 }

@@ -13,7 +13,14 @@ fn start_up(
     std::io::Lines<BufReader<std::process::ChildStdout>>,
 ) {
     let mut up = Command::new(env!("CARGO_BIN_EXE_hotline"))
-        .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "up",
+            "--listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -23,8 +30,9 @@ fn start_up(
     (up, lines)
 }
 
-/// The seven rows of the `process │ pid` table `up` prints after its
-/// first line (its header and rule first).
+/// The eight rows of the `process │ pid` table `up` prints after its
+/// first line (its header and rule first): the gateway, six services and
+/// the web front.
 fn pid_lines(
     lines: &mut std::io::Lines<BufReader<std::process::ChildStdout>>,
 ) -> Vec<(String, i32)> {
@@ -34,7 +42,7 @@ fn pid_lines(
         ["process", "pid"]
     );
     lines.next().unwrap().unwrap();
-    (0..7)
+    (0..8)
         .map(|_| {
             let line = lines.next().unwrap().unwrap();
             let cells: Vec<&str> = line.split('│').map(str::trim).collect();
@@ -57,10 +65,19 @@ async fn up_starts_separate_processes_and_stops_them_all_on_sigterm() {
     pids.dedup();
     assert_eq!(
         pids.len(),
-        7,
-        "gateway and six services, each its own process"
+        8,
+        "gateway, six services and the web front, each its own process"
     );
     assert!(!pids.contains(&(up.id() as i32)));
+    // The web front says where Open311 is and where its first key is.
+    let open311 = lines.next().unwrap().unwrap();
+    assert!(
+        open311.starts_with("Open311: https://127.0.0.1:") && open311.contains("/open311/v2/"),
+        "{open311}"
+    );
+    let key = dir.path().join("open311/api-key");
+    assert!(open311.contains(&key.display().to_string()), "{open311}");
+    assert!(std::fs::read_to_string(&key).unwrap().starts_with("o311-"));
 
     // Every hop is mTLS: the client presents certificates from the CA
     // `up` made in the data dir.

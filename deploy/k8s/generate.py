@@ -18,6 +18,8 @@ VERSION = "0.1.0"
 IMAGE = f"hotline-mesh:{VERSION}"
 GRPC = 7400
 GATEWAY_GRPC = 7345
+# The web front's HTTPS port (`hotline web --http-listen`).
+WEB_HTTPS = 7380
 METRICS = 9464
 OTLP_PORT = 4317
 OTLP = f"http://otel-collector:{OTLP_PORT}"
@@ -30,8 +32,14 @@ JAEGER_VERSION = "1.64.0"
 # the NetworkPolicies let in (ingress-nginx's and the usual monitoring one).
 INGRESS_NAMESPACE = "ingress-nginx"
 MONITORING_NAMESPACE = "monitoring"
-# A placeholder: set the gateway's public name in an overlay.
+# Placeholders: set the gateway's and the web front's public names in an
+# overlay.
 INGRESS_HOST = "hotline.example.org"
+WEB_INGRESS_HOST = "12345.example.org"
+# Where the web front's files are (`hotline web --data-dir`): its Open311
+# API keys and token key, from the Secret hotline-open311, at
+# DATA_DIR/open311.
+WEB_DATA_DIR = "/var/lib/hotline"
 KUBERNETES_VERSION = "v1.32"
 
 DISTRICTS = [
@@ -115,12 +123,38 @@ spec:
 """
 
 
-def deployment(name, component, args, port, holder, replicas=1, db_key=None, replicas_note=""):
+TCP_PROBES = """# The port speaks mutual TLS only, which the kubelet's gRPC probe
+# cannot: the probes check that it accepts connections.
+readinessProbe:
+  tcpSocket:
+    port: {port}
+  periodSeconds: 5
+livenessProbe:
+  tcpSocket:
+    port: {port}
+  initialDelaySeconds: 10
+  periodSeconds: 10"""
+
+WRITES_NOTHING = """# A read-only root filesystem, no privilege escalation, no
+# capabilities. hotline writes nothing: the database is PostgreSQL,
+# the topology and the certificates are mounted; /tmp (an emptyDir)
+# is where the gateway would write a topology it was not given."""
+
+HEADLESS = """# Headless: clients resolve every pod and balance themselves; servers close
+# connections after --max-connection-age-secs so the load spreads again."""
+
+
+def deployment(name, component, args, port, holder, replicas=1, db_key=None, replicas_note="",
+               port_name="grpc", probes=TCP_PROBES, writes=WRITES_NOTHING, mounts="", volumes="",
+               service_note=HEADLESS, headless=True):
     """holder: the service whose mesh certificate the pods present; it comes
     from the Secret hotline-pki-<holder> (ca.crt, ca.crl, service-<holder>.crt
     and .key, made with `hotline certs provision`). db_key: the key of the
     Secret hotline-postgres holding the service's database URL. The operator
-    creates both (deploy/README.md); none is committed."""
+    creates both (deploy/README.md); none is committed. port_name: what the
+    serving port is called (grpc; https for the web front); probes,
+    writes, mounts, volumes: the container's probes, the note on what it
+    writes, and further read-only mounts and their volumes."""
     args = args + ["--pki-dir=/etc/hotline-pki"]
     env = ""
     if db_key:
@@ -160,31 +194,18 @@ spec:
           args:
 {arg_lines}{env}
           ports:
-            - name: grpc
+            - name: {port_name}
               containerPort: {port}
             - name: metrics
               containerPort: {METRICS}
-          # The port speaks mutual TLS only, which the kubelet's gRPC probe
-          # cannot: the probes check that it accepts connections.
-          readinessProbe:
-            tcpSocket:
-              port: {port}
-            periodSeconds: 5
-          livenessProbe:
-            tcpSocket:
-              port: {port}
-            initialDelaySeconds: 10
-            periodSeconds: 10
+{indent(probes.format(port=port, port_name=port_name), 10)}
           resources:
             requests:
               cpu: 100m
               memory: 128Mi
             limits:
               memory: 512Mi
-          # A read-only root filesystem, no privilege escalation, no
-          # capabilities. hotline writes nothing: the database is PostgreSQL,
-          # the topology and the certificates are mounted; /tmp (an emptyDir)
-          # is where the gateway would write a topology it was not given.
+{indent(writes, 10)}
 {indent(CONTAINER_SECURITY, 10)}
           volumeMounts:
             - name: topology
@@ -193,7 +214,7 @@ spec:
             - name: pki
               mountPath: /etc/hotline-pki
               readOnly: true
-{indent(TMP_MOUNT, 12)}
+{indent(mounts, 12) + chr(10) if mounts else ""}{indent(TMP_MOUNT, 12)}
       volumes:
         - name: topology
           configMap:
@@ -204,10 +225,9 @@ spec:
           secret:
             secretName: hotline-pki-{holder}
             defaultMode: 0400
-{indent(TMP_VOLUME, 8)}
+{indent(volumes, 8) + chr(10) if volumes else ""}{indent(TMP_VOLUME, 8)}
 ---
-# Headless: clients resolve every pod and balance themselves; servers close
-# connections after --max-connection-age-secs so the load spreads again.
+{service_note}
 apiVersion: v1
 kind: Service
 metadata:
@@ -215,13 +235,12 @@ metadata:
   labels:
 {labels(component, name, 4)}
 spec:
-  clusterIP: None
-  selector:
+{"  clusterIP: None" + chr(10) if headless else ""}  selector:
 {selector("hotline", name, 4)}
   ports:
-    - name: grpc
+    - name: {port_name}
       port: {port}
-      targetPort: grpc
+      targetPort: {port_name}
     - name: metrics
       port: {METRICS}
       targetPort: metrics
@@ -258,6 +277,64 @@ def gateway():
             "# learns them from announcements, which reach one replica. The beijing\n"
             "# overlay names them and scales the gateway with an autoscaler.")
     return deployment("hotline-gateway", "gateway", args, GATEWAY_GRPC, "gateway", replicas_note=note)
+
+
+WEB_PROBES = """# HTTPS with a client certificate asked for, never required: the
+# kubelet's HTTPS probe (which checks no certificate) reads Open311's
+# discovery file, which needs neither the mesh nor a key.
+readinessProbe:
+  httpGet:
+    path: /open311/discovery.json
+    port: {port_name}
+    scheme: HTTPS
+  periodSeconds: 5
+livenessProbe:
+  httpGet:
+    path: /open311/discovery.json
+    port: {port_name}
+    scheme: HTTPS
+  initialDelaySeconds: 10
+  periodSeconds: 10"""
+
+WEB_WRITES = """# A read-only root filesystem, no privilege escalation, no
+# capabilities. hotline web writes nothing either: its Open311
+# API keys (hashes) and token key are the Secret hotline-open311,
+# mounted where --data-dir looks (and read again when the Secret
+# changes); the topology and the certificate are mounted; /tmp is
+# an emptyDir."""
+
+
+def web():
+    """The web front (`hotline web`): Open311 and the operators' dashboard
+    over HTTPS with its mesh certificate (channel-web, from the Secret
+    hotline-pki-web), a client of the gateway. Its Open311 files come from
+    the Secret hotline-open311 (keys.toml and token.key): they survive a
+    restart and a reschedule, and every replica signs tokens alike."""
+    args = [
+        "web",
+        "--topology=/etc/hotline/topology.toml",
+        f"--gateway=http://hotline-gateway:{GATEWAY_GRPC}",
+        f"--http-listen=0.0.0.0:{WEB_HTTPS}",
+        f"--data-dir={WEB_DATA_DIR}",
+        f"--metrics-addr=0.0.0.0:{METRICS}",
+        f"--otlp-endpoint={OTLP}",
+        "--json-logs",
+    ]
+    mounts = f"""- name: open311
+  mountPath: {WEB_DATA_DIR}/open311
+  readOnly: true"""
+    volumes = """# keys.toml (the API keys' SHA-256 and channels) and token.key (the
+# tokens' HMAC key): made by the operator (deploy/README.md).
+- name: open311
+  secret:
+    secretName: hotline-open311
+    defaultMode: 0400"""
+    note = """# Browsers and Open311 clients come through the Ingress hotline-web, which
+# balances over the pods itself."""
+    return deployment(
+        "hotline-web", "web", args, WEB_HTTPS, "web", port_name="https", probes=WEB_PROBES,
+        writes=WEB_WRITES, mounts=mounts, volumes=volumes, service_note=note, headless=False,
+    )
 
 
 def tier(service, component, replicas=1):
@@ -462,7 +539,11 @@ SERVICE_PODS = """matchLabels:
 matchExpressions:
   - key: app.kubernetes.io/component
     operator: NotIn
-    values: [gateway]"""
+    values: [gateway, web]"""
+
+WEB_PODS = """matchLabels:
+  app.kubernetes.io/name: hotline
+  app.kubernetes.io/component: web"""
 
 
 HOTLINE_PODS = "matchLabels:\n  app.kubernetes.io/name: hotline"
@@ -517,9 +598,9 @@ spec:
         - protocol: TCP
           port: 53
 ---
-# The gateway: called by the tier services (announcements, handoffs) and by
-# clients outside through the ingress controller (namespace
-# {INGRESS_NAMESPACE}); it calls the tier services.
+# The gateway: called by the tier services (announcements, handoffs), by the
+# web front, and by clients outside through the ingress controller
+# (namespace {INGRESS_NAMESPACE}); it calls the tier services.
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
@@ -531,6 +612,7 @@ spec:
   ingress:
     - from:
 {peers(SERVICE_PODS, 8)}
+{peers(WEB_PODS, 8)}
 {namespace(INGRESS_NAMESPACE, 8)}
 {tcp(GATEWAY_GRPC, 6)}
   egress:
@@ -560,6 +642,27 @@ spec:
     - ports:
         - protocol: TCP
           port: 5432
+---
+# The web front: HTTPS in from browsers and Open311 clients through the
+# ingress controller (TLS passed through: it proves operators by their
+# certificates); it calls the gateway only, never a tier service or a
+# database.
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: hotline-web
+spec:
+  podSelector:
+{indent(WEB_PODS, 4)}
+  policyTypes: [Ingress, Egress]
+  ingress:
+    - from:
+{namespace(INGRESS_NAMESPACE, 8)}
+{tcp(WEB_HTTPS, 6)}
+  egress:
+    - to:
+{peers(GATEWAY_PODS, 8)}
+{tcp(GATEWAY_GRPC, 6)}
 ---
 # Every hotline process's telemetry: spans out to the collector, and
 # Prometheus (namespace {MONITORING_NAMESPACE}) in to the metrics port.
@@ -648,6 +751,37 @@ spec:
                   name: grpc
 """
 
+WEB_INGRESS = f"""# Browsers and Open311 clients reach the web front at
+# {WEB_INGRESS_HOST}:443 through ingress-nginx, TLS passed through as for the
+# gateway: the web front terminates it with its own certificate (Secret
+# hotline-pki-web) and authorises operators at the dashboard by the client
+# certificate they present, which an ingress terminating TLS would take
+# away. Open311 clients present none. Passthrough routes by the TLS server
+# name, so this host differs from the gateway's.
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: hotline-web
+  labels:
+{labels("web", "hotline-web", 4)}
+  annotations:
+    nginx.ingress.kubernetes.io/ssl-passthrough: "true"
+    nginx.ingress.kubernetes.io/backend-protocol: HTTPS
+spec:
+  ingressClassName: nginx
+  rules:
+    - host: {WEB_INGRESS_HOST}
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: hotline-web
+                port:
+                  name: https
+"""
+
 BASE_SERVICES = [("city", "city"), ("district", "district"), ("township", "township"),
                  ("community", "community"), ("department", "department"), ("central", "central")]
 
@@ -673,15 +807,19 @@ def base():
     write(d / "jaeger.yaml", jaeger())
     write(d / "gateway.yaml", gateway())
     write(d / "gateway-ingress.yaml", INGRESS)
+    write(d / "web.yaml", web())
+    write(d / "web-ingress.yaml", WEB_INGRESS)
     for service, component in BASE_SERVICES:
         write(d / f"{service}.yaml", tier(service, component))
     write(d / "topology.toml", (ROOT / "topology" / "demo-city.toml").read_text())
     files = ["namespace.yaml", "network-policies.yaml", "otel-collector.yaml", "jaeger.yaml",
-             "gateway.yaml", "gateway-ingress.yaml"] + [f"{s}.yaml" for s, _ in BASE_SERVICES]
-    write(d / "kustomization.yaml", "# The demo city: one Deployment per tier service, the gateway and its\n"
-          "# Ingress, the collector and Jaeger, their PodDisruptionBudgets and the\n"
-          "# NetworkPolicies. No Secret: the operator creates hotline-postgres and the\n"
-          "# hotline-pki-* ones (deploy/README.md). topology.toml is a copy of\n"
+             "gateway.yaml", "gateway-ingress.yaml", "web.yaml", "web-ingress.yaml"] + \
+        [f"{s}.yaml" for s, _ in BASE_SERVICES]
+    write(d / "kustomization.yaml", "# The demo city: one Deployment per tier service, the gateway and the web\n"
+          "# front and their Ingresses, the collector and Jaeger, their\n"
+          "# PodDisruptionBudgets and the NetworkPolicies. No Secret: the operator\n"
+          "# creates hotline-postgres, hotline-open311 and the hotline-pki-* ones\n"
+          "# (deploy/README.md). topology.toml is a copy of\n"
           "# topology/demo-city.toml (kustomize reads files under its own root only;\n"
           "# a test keeps the two equal). Generated by deploy/k8s/generate.py.\n"
           "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: hotline\n"

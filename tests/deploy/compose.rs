@@ -1,6 +1,6 @@
 //! The compose file: its commands, ports and scrape targets line up, and its
 //! processes, run directly with the same flags on loopback, carry an order
-//! through.
+//! through, which the web front then shows over HTTPS.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,6 +37,16 @@ fn compose() -> (Value, Vec<ComposeProcess>, BTreeMap<String, PathBuf>) {
     (file, procs, mounts)
 }
 
+/// The flag naming where a process serves: the web front's HTTPS, the
+/// others' gRPC.
+fn serving_flag(args: &[String]) -> &'static str {
+    if args[0] == "web" {
+        "--http-listen"
+    } else {
+        "--listen"
+    }
+}
+
 fn with_mounts(args: &[String], mounts: &BTreeMap<String, PathBuf>) -> Vec<String> {
     args.iter()
         .map(|a| {
@@ -54,8 +64,13 @@ fn compose_commands_ports_and_scrape_targets_line_up() {
     let has = |host: &str| services.contains_key(host);
     assert_eq!(
         procs.len(),
-        1 + demo_services(),
-        "the gateway and each service of the demo city"
+        2 + demo_services(),
+        "the gateway, the web front and each service of the demo city"
+    );
+    assert_eq!(
+        procs.iter().filter(|p| p.args[0] == "web").count(),
+        1,
+        "one web front"
     );
     let mut metrics = BTreeMap::new();
     let mut grpc = BTreeSet::new();
@@ -68,10 +83,36 @@ fn compose_commands_ports_and_scrape_targets_line_up() {
         let m = port_of(flag(&p.args, "--metrics-addr").unwrap());
         assert!(metrics.insert(p.name.clone(), m).is_none());
         assert!(
-            grpc.insert(port_of(flag(&p.args, "--listen").unwrap())),
+            grpc.insert(port_of(flag(&p.args, serving_flag(&p.args)).unwrap())),
             "{}",
             p.name
         );
+        if p.args[0] == "web" {
+            // Its Open311 keys and token key in a named volume: they, and
+            // the tokens it handed out, survive a restart.
+            let data = flag(&p.args, "--data-dir").expect("web: a --data-dir");
+            let svc = &services[p.name.as_str()];
+            let volume = seq(svc, &["volumes"])
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .find(|v| v.split(':').nth(1) == Some(data))
+                .unwrap_or_else(|| panic!("web: nothing mounted at {data}"))
+                .split(':')
+                .next()
+                .unwrap();
+            assert!(
+                file["volumes"].get(volume).is_some(),
+                "web: {data} is the named volume, not {volume}"
+            );
+            let published: Vec<u16> = seq(svc, &["ports"])
+                .iter()
+                .map(|p| port_of(p.as_str().unwrap()))
+                .collect();
+            assert!(
+                published.contains(&port_of(flag(&p.args, "--http-listen").unwrap())),
+                "web: its HTTPS port published: {published:?}"
+            );
+        }
         let otlp = flag(&p.args, "--otlp-endpoint").unwrap();
         assert!(has(host_of(otlp)), "{otlp}");
         if let Some(gw) = flag(&p.args, "--gateway") {
@@ -184,6 +225,8 @@ async fn the_compose_topology_runs_on_loopback_and_carries_an_order() {
     };
     let names: Vec<String> = procs.iter().map(|p| p.name.clone()).collect();
     let prefix = format!("hlc{}x{:06x}", std::process::id(), fastrand::u32(..1 << 24));
+    let tmp = tempfile::tempdir().unwrap();
+    let web_data = tmp.path().join("web-data");
     let loopback = |args: &[String]| -> Vec<String> {
         with_mounts(args, &mounts)
             .into_iter()
@@ -197,7 +240,10 @@ async fn the_compose_topology_runs_on_loopback_and_carries_an_order() {
                         hotline_store::with_database(&pg, &format!("{prefix}_{db}")).unwrap()
                     }
                     "--advertise-host" => "127.0.0.1".to_string(),
-                    "--listen" | "--metrics-addr" | "--gateway" | "--otlp-endpoint" => {
+                    // The web front's volume: a scratch directory.
+                    "--data-dir" => web_data.display().to_string(),
+                    "--listen" | "--http-listen" | "--metrics-addr" | "--gateway"
+                    | "--otlp-endpoint" => {
                         let port = port_of(value) + offset;
                         let host = host_of(value);
                         let host = if host == "0.0.0.0"
@@ -219,7 +265,6 @@ async fn the_compose_topology_runs_on_loopback_and_carries_an_order() {
             })
             .collect()
     };
-    let tmp = tempfile::tempdir().unwrap();
     // The certificates `hotline certs provision` makes before compose up.
     let pki = tmp.path().join("pki");
     let topology = hotline::load_topology(&repo().join("topology/demo-city.toml")).unwrap();
@@ -234,6 +279,7 @@ async fn the_compose_topology_runs_on_loopback_and_carries_an_order() {
     };
     let mut children = Vec::new();
     let mut gateway_url = String::new();
+    let mut web_addr = None;
     let mut metrics = Vec::new();
     let mut dbs = Vec::new();
     // The gateway first, as compose's depends_on would have it.
@@ -250,6 +296,10 @@ async fn the_compose_topology_runs_on_loopback_and_carries_an_order() {
         }
         if p.args[0] == "gateway" {
             gateway_url = format!("http://{}", flag(&args, "--listen").unwrap());
+        }
+        if p.args[0] == "web" {
+            let port = port_of(flag(&args, "--http-listen").unwrap());
+            web_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
         }
         let log = std::fs::File::create(tmp.path().join(format!("{}.log", p.name))).unwrap();
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
@@ -314,11 +364,41 @@ async fn the_compose_topology_runs_on_loopback_and_carries_an_order() {
         c.wait_order_state(id, OrderState::Replied, WAIT).await?;
         let closed = c.callback(id, true, Satisfaction::Satisfied).await?;
         anyhow::ensure!(closed.state == OrderState::Closed as i32, "{closed:?}");
+        // The web front shows it over HTTPS with its mesh certificate,
+        // having asked the centre through the gateway as itself.
+        let web = web_addr.expect("compose runs the web front");
+        let path = format!("/open311/v2/requests/{id}.json");
+        let body = loop {
+            match https_get(&pki, web, &path).await {
+                Ok((200, body)) => break body,
+                other => anyhow::ensure!(
+                    tokio::time::Instant::now() < deadline,
+                    "the web front: {other:?}"
+                ),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        let shown: serde_json::Value = serde_json::from_str(&body)?;
+        anyhow::ensure!(
+            shown[0]["service_request_id"] == id.as_str() && shown[0]["status"] == "closed",
+            "{body}"
+        );
         let mut scraped = String::new();
         for (name, port) in &metrics {
             let text = http_get(([127, 0, 0, 1], *port).into(), "/metrics")
                 .await
                 .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+            if name == "web" {
+                // The web front measures what it served, and is a process
+                // like the others.
+                anyhow::ensure!(
+                    text.contains(
+                        "hotline_http_server_duration_seconds_count{route=\"/open311/v2/requests/{file}\",method=\"GET\",code=\"200\"}"
+                    ) && text.contains("hotline_build_info")
+                        && text.contains("process_resident_memory_bytes"),
+                    "web: {text}"
+                );
+            }
             scraped.push_str(&text);
         }
         anyhow::Ok(scraped)
@@ -370,4 +450,50 @@ async fn the_compose_topology_runs_on_loopback_and_carries_an_order() {
     }
     let services: BTreeSet<String> = sink.spans().into_iter().map(|s| s.service).collect();
     assert!(services.len() >= 5, "spans from {services:?}");
+}
+
+/// GET `path` from the web front at `addr` over HTTPS, trusting the mesh CA
+/// of `pki` and presenting no certificate: the status and the body.
+async fn https_get(
+    pki: &Path,
+    addr: std::net::SocketAddr,
+    path: &str,
+) -> anyhow::Result<(u16, String)> {
+    use rustls_pki_types::pem::PemObject as _;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio_rustls::rustls;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in rustls_pki_types::CertificateDer::pem_file_iter(pki.join("ca.crt"))? {
+        roots.add(ca?)?;
+    }
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    let name = rustls_pki_types::ServerName::IpAddress(addr.ip().into());
+    let mut s = tls.connect(name, tcp).await?;
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await?;
+    let mut raw = Vec::new();
+    match s.read_to_end(&mut raw).await {
+        Ok(_) => {}
+        // A peer that closes without close_notify ends the body too.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+        Err(e) => return Err(e.into()),
+    }
+    let raw = String::from_utf8(raw)?;
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| anyhow::anyhow!("no HTTP reply: {raw}"))?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no status: {head}"))?;
+    Ok((status, body.to_string()))
 }

@@ -102,6 +102,7 @@ fn check_kustomization(k: &Render) -> BTreeSet<String> {
     };
     let mut served = BTreeSet::new();
     let mut deployments = 0;
+    let mut webs = 0;
     for d in k.kind("Deployment") {
         let name = s(d, &["metadata", "name"]).unwrap();
         let labels = d["spec"]["template"]["metadata"]["labels"]
@@ -172,19 +173,40 @@ fn check_kustomization(k: &Render) -> BTreeSet<String> {
             }
             accepted(&args, &env, &format!("{}: {name}", k.dir));
 
-            let grpc = container_port(c, "grpc").expect("a grpc port");
+            // The web front serves HTTPS; the gateway and the services gRPC.
+            let web = args[0] == "web";
             let metrics = container_port(c, "metrics").expect("a metrics port");
-            assert_eq!(port_of(flag(&args, "--listen").unwrap()), grpc, "{name}");
             assert_eq!(port_of(flag(&args, "--metrics-addr").unwrap()), metrics);
-            for probe in ["readinessProbe", "livenessProbe"] {
-                // The port is mTLS only, which the kubelet's gRPC probe
-                // cannot speak.
+            let grpc = if web {
+                webs += 1;
+                let https = container_port(c, "https").expect("an https port");
                 assert_eq!(
-                    c[probe]["tcpSocket"]["port"].as_u64(),
-                    Some(grpc as u64),
-                    "{name}: {probe} on the gRPC port"
+                    port_of(flag(&args, "--http-listen").unwrap()),
+                    https,
+                    "{name}"
                 );
-            }
+                for probe in ["readinessProbe", "livenessProbe"] {
+                    // HTTPS asking for no client certificate, which the
+                    // kubelet's probe can speak.
+                    let get = &c[probe]["httpGet"];
+                    assert_eq!(s(get, &["scheme"]), Some("HTTPS"), "{name}: {probe}");
+                    assert_eq!(s(get, &["port"]), Some("https"), "{name}: {probe}");
+                }
+                https
+            } else {
+                let grpc = container_port(c, "grpc").expect("a grpc port");
+                assert_eq!(port_of(flag(&args, "--listen").unwrap()), grpc, "{name}");
+                for probe in ["readinessProbe", "livenessProbe"] {
+                    // The port is mTLS only, which the kubelet's gRPC probe
+                    // cannot speak.
+                    assert_eq!(
+                        c[probe]["tcpSocket"]["port"].as_u64(),
+                        Some(grpc as u64),
+                        "{name}: {probe} on the gRPC port"
+                    );
+                }
+                grpc
+            };
             // Its certificate from a Secret, where --pki-dir looks.
             let pki = flag(&args, "--pki-dir").expect("a --pki-dir");
             let mounts = seq(c, &["volumeMounts"]);
@@ -201,11 +223,15 @@ fn check_kustomization(k: &Render) -> BTreeSet<String> {
                 .unwrap_or_else(|| panic!("{name}: {pki} is not a Secret"));
             assert!(secret.starts_with("hotline-pki-"), "{name}: {secret}");
             let svc = find("Service", name);
-            assert_eq!(
-                s(svc, &["spec", "clusterIP"]),
-                Some("None"),
-                "{name}: headless"
-            );
+            // gRPC clients balance over every pod themselves; the web
+            // front's clients come through its Ingress.
+            if !web {
+                assert_eq!(
+                    s(svc, &["spec", "clusterIP"]),
+                    Some("None"),
+                    "{name}: headless"
+                );
+            }
             for (k, v) in svc["spec"]["selector"].as_mapping().unwrap() {
                 assert_eq!(labels.get(k), Some(v), "{name}: Service selects other pods");
             }
@@ -219,7 +245,9 @@ fn check_kustomization(k: &Render) -> BTreeSet<String> {
             if let Some(host) = flag(&args, "--advertise-host") {
                 assert_eq!(host, name, "announces its own Service");
             }
-            assert!(flag(&args, "--max-connection-age-secs").is_some(), "{name}");
+            if !web {
+                assert!(flag(&args, "--max-connection-age-secs").is_some(), "{name}");
+            }
             if let Some(service) = flag(&args, "--service") {
                 assert!(served.insert(service.to_string()), "{service} twice");
                 if let Some(addr) = topology.service(service).and_then(|s| s.address.clone()) {
@@ -230,7 +258,13 @@ fn check_kustomization(k: &Render) -> BTreeSet<String> {
     }
     let all: BTreeSet<String> = topology.services().iter().map(|s| s.name.clone()).collect();
     assert_eq!(served, all, "{}: one Deployment per service", k.dir);
-    assert!(deployments > all.len(), "and the gateway");
+    assert_eq!(webs, 1, "{}: one web front", k.dir);
+    assert_eq!(
+        deployments,
+        all.len() + 2,
+        "{}: and the gateway and the web front",
+        k.dir
+    );
     served
 }
 

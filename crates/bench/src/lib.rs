@@ -7,6 +7,7 @@
 //! as sets (one statement per table per batch). `bench tracing`
 //! runs the same orders through a mesh without and with span export.
 //! `bench simulate` measures the simulator on the real mesh (hotline_sim).
+//! `bench triage` measures text triage on its held-apart set (hotline_triage).
 
 pub mod bare;
 mod hop;
@@ -16,6 +17,7 @@ mod overload;
 pub mod proactive;
 pub mod scoring;
 pub mod tracing;
+pub mod triage;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,6 +74,9 @@ pub enum BenchCommand {
     Scoring(crate::scoring::ScoringArgs),
     /// Proactive analysis (the pure maths) of a city's worth of requests.
     Proactive(crate::proactive::ProactiveArgs),
+    /// Text triage on its held-apart evaluation set: top-1 and top-3
+    /// accuracy, by category, the most confused pairs, suggestions/s.
+    Triage(crate::triage::TriageArgs),
 }
 
 /// Each timer's effect shaped like the centre's: a notice row and an
@@ -158,6 +163,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Simulate(a) => return hotline_sim::bench::run(a).await,
         BenchCommand::Scoring(a) => return crate::scoring::run(a).await,
         BenchCommand::Proactive(a) => return crate::proactive::run(a),
+        BenchCommand::Triage(a) => return crate::triage::run(a),
     };
     let mut rows = Vec::new();
     for sets in [false, true] {

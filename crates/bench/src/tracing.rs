@@ -64,6 +64,7 @@ pub(crate) fn complaint() -> SubmitRequestRequest {
         requester: Some(Requester {
             name: "Bench Requester".into(),
             phone: "13900009999".into(),
+            ..Default::default()
         }),
         text: "Bins not emptied".into(),
         category_code: "sanitation.garbage".into(),

@@ -2,6 +2,7 @@
 //! the centre's intake desk, a handler unit's system, an operator.
 
 pub mod conformance;
+pub mod digest;
 pub mod duration;
 pub mod instant;
 pub mod integration;
@@ -47,6 +48,9 @@ pub struct MeshClient {
     traces: Arc<Mutex<HashMap<String, String>>>,
     /// The order of each whistle this client blew.
     whistles: Arc<Mutex<HashMap<String, String>>>,
+    /// Whether orders are read in the operations form (a channel front's
+    /// dashboard: [`hotline_runtime::meta::VIEW`]).
+    operations_view: bool,
 }
 
 /// A fresh request id: unique, not secret (it is bound to its request).
@@ -66,7 +70,16 @@ impl MeshClient {
             city: city.to_string(),
             traces: Arc::default(),
             whistles: Arc::default(),
+            operations_view: false,
         })
+    }
+
+    /// Reads orders in the operations form: for a channel front's
+    /// dashboard, which shows operators what `hotline trace` shows them
+    /// (the centre gives a channel front the citizen's form otherwise).
+    pub fn operations_view(mut self) -> Self {
+        self.operations_view = true;
+        self
     }
 
     /// The channel: each call presents the certificate of the unit it
@@ -139,8 +152,15 @@ impl MeshClient {
         let req = GetOrderRequest {
             name: format!("orders/{order_id}"),
         };
+        let mut req = routed(req, &self.city, reader);
+        if self.operations_view {
+            req.metadata_mut().insert(
+                hotline_runtime::meta::VIEW,
+                tonic::metadata::MetadataValue::from_static(hotline_runtime::meta::OPERATIONS_VIEW),
+            );
+        }
         let order = c
-            .get_order(routed(req, &self.city, reader))
+            .get_order(req)
             .await?
             .into_inner()
             .order

@@ -35,6 +35,19 @@ fn method_name(path: &str) -> &str {
 /// every handoff with its unit pair and the latency of the call itself,
 /// and each assignment's dispatch→accept→contact→reply times.
 pub async fn trace(client: &MeshClient, order_id: &str) -> anyhow::Result<Value> {
+    let services = client.service_units().await.map_err(crate::status_error)?;
+    trace_via(client, order_id, &services).await
+}
+
+/// [`trace`], asking each service in `services` (its name, and a unit it
+/// hosts to reach it by) for its handoffs: for a client that may not list
+/// the gateway's routes and knows the services from the topology (the
+/// web front's dashboard).
+pub async fn trace_via(
+    client: &MeshClient,
+    order_id: &str,
+    services: &[(String, String)],
+) -> anyhow::Result<Value> {
     let order = client.order(order_id).await.map_err(crate::status_error)?;
     let received = at(&order.received_time);
     let mut last = received;
@@ -54,10 +67,10 @@ pub async fn trace(client: &MeshClient, order_id: &str) -> anyhow::Result<Value>
         .collect();
     let mut handoffs = Vec::new();
     let mut unreachable = Vec::new();
-    for (service, unit) in client.service_units().await.map_err(crate::status_error)? {
-        match client.handoffs(&unit, order_id).await {
+    for (service, unit) in services {
+        match client.handoffs(unit, order_id).await {
             Ok(hs) => handoffs.extend(hs),
-            Err(_) => unreachable.push(service),
+            Err(_) => unreachable.push(service.clone()),
         }
     }
     handoffs.sort_by_key(|h| (at(&h.sent_time), h.message_id.clone()));
@@ -102,11 +115,21 @@ pub async fn trace(client: &MeshClient, order_id: &str) -> anyhow::Result<Value>
         "received": show_instant(received),
         "due": shown(&order.due_time),
         "overdue": order.overdue,
+        "trace_id": trace_id(&order.trace_parent),
         "steps": steps,
         "handoffs": handoffs,
         "assignments": assignments,
         "unreachable_services": unreachable,
     }))
+}
+
+/// The trace id of a W3C `traceparent` (`00-{trace id}-{span id}-01`),
+/// where Jaeger finds the order's spans; `null` when there is none.
+fn trace_id(traceparent: &str) -> Value {
+    match traceparent.split('-').nth(1) {
+        Some(id) if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) => json!(id),
+        _ => Value::Null,
+    }
 }
 
 pub fn print_trace(t: &Value) {
@@ -148,6 +171,9 @@ pub fn trace_text(t: &Value) -> String {
         word(&t["state"], "ORDER_STATE_"),
         text(&t["received"]),
     );
+    if let Some(id) = t["trace_id"].as_str() {
+        out += &format!("Its spans: trace {id}.\n");
+    }
     let mut steps = Table::new([
         "since intake",
         "after the step before",
@@ -239,11 +265,21 @@ pub fn trace_text(t: &Value) -> String {
 
 /// Every pending deadline in the mesh (or of one unit), soonest first.
 pub async fn deadlines(client: &MeshClient, unit: Option<&str>) -> anyhow::Result<Vec<Value>> {
+    let services = client.service_units().await.map_err(crate::status_error)?;
+    deadlines_via(client, unit, &services).await
+}
+
+/// [`deadlines`], asking each service in `services` (as [`trace_via`]).
+pub async fn deadlines_via(
+    client: &MeshClient,
+    unit: Option<&str>,
+    services: &[(String, String)],
+) -> anyhow::Result<Vec<Value>> {
     let mut all = Vec::new();
-    for (_, via) in client.service_units().await.map_err(crate::status_error)? {
+    for (_, via) in services {
         all.extend(
             client
-                .deadlines(&via, unit)
+                .deadlines(via, unit)
                 .await
                 .map_err(crate::status_error)?,
         );

@@ -155,6 +155,7 @@ pub(crate) fn submit_req(
         requester: Some(Requester {
             name: name.into(),
             phone: phone.into(),
+            ..Default::default()
         }),
         text: text.into(),
         category_code: category.into(),

@@ -50,6 +50,10 @@ pub struct MeshOptions {
     /// No TLS: every header believed (`--insecure-plaintext`). Otherwise
     /// the mesh CA and every process's certificate live in `data_dir/pki`.
     pub insecure_plaintext: bool,
+    /// Run the web front (`hotline web`: Open311, the dashboard) listening
+    /// here, e.g. `127.0.0.1:7380` (port 0: a free one, read back into
+    /// [`Mesh::web_url`]); no web process when unset.
+    pub http_listen: Option<String>,
 }
 
 /// How hard the SQLite stores push to disk (`?synchronous=` of the URL).
@@ -98,6 +102,7 @@ impl MeshOptions {
             pin_cpus: false,
             sqlite_sync: SqliteSync::Normal,
             insecure_plaintext: false,
+            http_listen: None,
         }
     }
 
@@ -260,12 +265,19 @@ struct Proc {
     down: bool,
 }
 
+/// The web front's process name (its log, `kill`, `restart`).
+pub const WEB: &str = "web";
+
 pub struct Mesh {
     pub gateway_url: String,
     pub topology: Topology,
+    /// Where the web front serves (`https://…` over mTLS, else `http://…`),
+    /// when the mesh runs one ([`MeshOptions::http_listen`]).
+    pub web_url: Option<String>,
     opts: MeshOptions,
     gateway: Proc,
     services: BTreeMap<String, Proc>,
+    web: Option<Proc>,
     /// The flags that tell each child where its certificate is.
     identity: Vec<String>,
 }
@@ -313,9 +325,11 @@ impl Mesh {
         let mut mesh = Mesh {
             gateway_url,
             topology,
+            web_url: None,
             opts,
             gateway,
             services: BTreeMap::new(),
+            web: None,
             identity,
         };
         let names: Vec<String> = mesh
@@ -327,8 +341,76 @@ impl Mesh {
         for name in names {
             mesh.start_service(&name)?;
         }
+        if let Some(listen) = mesh.opts.http_listen.clone() {
+            mesh.start_web(&listen).await?;
+        }
         mesh.wait_ready(Duration::from_secs(60)).await?;
         Ok(mesh)
+    }
+
+    /// The web front's flags: like any departmental system it reaches the
+    /// centre through the gateway, with its own certificate.
+    fn web_args(&self, listen: &str) -> Vec<String> {
+        let mut args = vec![
+            WEB.to_string(),
+            "--topology".into(),
+            self.opts.topology.display().to_string(),
+            "--gateway".into(),
+            self.gateway_url.clone(),
+            "--http-listen".into(),
+            listen.into(),
+            "--data-dir".into(),
+            self.opts.data_dir.display().to_string(),
+        ];
+        args.extend(self.opts.telemetry_args());
+        // Its metrics port comes after the services'.
+        args.extend(
+            self.opts
+                .metrics_args(1 + self.topology.services().len() as u16, WEB),
+        );
+        args.extend(self.identity.iter().cloned());
+        args
+    }
+
+    /// Starts the web front and reads where it listens from its first
+    /// line of output.
+    async fn start_web(&mut self, listen: &str) -> anyhow::Result<()> {
+        let args = self.web_args(listen);
+        let env = self.opts.service_env.get(WEB).cloned().unwrap_or_default();
+        let (child, url) = spawn_web(&self.opts, &args, &env).await?;
+        self.web_url = Some(url);
+        self.web = Some(Proc {
+            args,
+            env,
+            child,
+            down: false,
+        });
+        Ok(())
+    }
+
+    /// Starts the web front again where it listened.
+    async fn restart_web(&mut self) -> anyhow::Result<()> {
+        let url = self
+            .web_url
+            .clone()
+            .context("the mesh runs no web process")?;
+        let p = self.web.as_mut().context("the mesh runs no web process")?;
+        let _ = p.child.kill().await;
+        let mut args = p.args.clone();
+        if let Some(i) = args.iter().position(|a| a == "--http-listen") {
+            args[i + 1] = url
+                .split_once("://")
+                .map_or(url.as_str(), |(_, a)| a)
+                .to_string();
+        }
+        let (child, again) = spawn_web(&self.opts, &args, &p.env).await?;
+        anyhow::ensure!(
+            again == url,
+            "the restarted web front listens elsewhere: {again}"
+        );
+        p.child = child;
+        p.down = false;
+        Ok(())
     }
 
     fn service_args(&self, name: &str) -> anyhow::Result<Vec<String>> {
@@ -392,7 +474,8 @@ impl Mesh {
         )
     }
 
-    /// OS process ids: the gateway's, then each service's.
+    /// OS process ids: the gateway's, then each service's, then the web
+    /// front's.
     pub fn pids(&self) -> Vec<(String, u32)> {
         let mut v = vec![("gateway".to_string(), self.gateway.child.id().unwrap_or(0))];
         v.extend(
@@ -400,17 +483,21 @@ impl Mesh {
                 .iter()
                 .map(|(n, p)| (n.clone(), p.child.id().unwrap_or(0))),
         );
+        if let Some(p) = &self.web {
+            v.push((WEB.to_string(), p.child.id().unwrap_or(0)));
+        }
         v
     }
 
     /// Where each process serves `/metrics`, when the mesh was started
-    /// with a metrics port base: the gateway first.
+    /// with a metrics port base: the gateway first, the web front last.
     pub fn metrics_addrs(&self) -> Vec<(String, std::net::SocketAddr)> {
         let Some(base) = self.opts.metrics_port_base else {
             return Vec::new();
         };
         let names = std::iter::once("gateway".to_string())
-            .chain(self.topology.services().iter().map(|s| s.name.clone()));
+            .chain(self.topology.services().iter().map(|s| s.name.clone()))
+            .chain(self.web.as_ref().map(|_| WEB.to_string()));
         names
             .enumerate()
             .filter_map(|(i, name)| {
@@ -435,6 +522,11 @@ impl Mesh {
         let client = self.client()?;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
+            if let Some(p) = self.web.as_mut().filter(|p| !p.down)
+                && let Some(status) = p.child.try_wait()?
+            {
+                bail!("{WEB} exited during start-up ({status}); see its log");
+            }
             for (name, p) in self
                 .services
                 .iter_mut()
@@ -534,6 +626,9 @@ impl Mesh {
         if name == "gateway" {
             return Ok(&mut self.gateway);
         }
+        if name == WEB {
+            return self.web.as_mut().context("the mesh runs no web process");
+        }
         self.services
             .get_mut(name)
             .with_context(|| format!("no service {name}"))
@@ -548,6 +643,13 @@ impl Mesh {
             self.gateway.env = env;
             self.restart_gateway().await?;
             self.gateway.down = false;
+            return self.wait_ready(Duration::from_secs(60)).await;
+        }
+        if name == WEB {
+            if let Some(p) = self.web.as_mut() {
+                p.env = env;
+            }
+            self.restart_web().await?;
             return self.wait_ready(Duration::from_secs(60)).await;
         }
         let p = self
@@ -595,6 +697,7 @@ impl Mesh {
             let mut dead = Vec::new();
             for (name, p) in std::iter::once(("gateway", &mut self.gateway))
                 .chain(self.services.iter_mut().map(|(n, p)| (n.as_str(), p)))
+                .chain(self.web.iter_mut().map(|p| (WEB, p)))
             {
                 if !p.down && p.child.try_wait()?.is_some() {
                     dead.push(name.to_string());
@@ -610,6 +713,9 @@ impl Mesh {
                 let pid = if name == "gateway" {
                     self.restart_gateway().await?;
                     self.gateway.child.id()
+                } else if name == WEB {
+                    self.restart_web().await?;
+                    self.web.as_ref().and_then(|p| p.child.id())
                 } else {
                     let p = self.services.get_mut(&name).context("known service")?;
                     p.child = spawn(&self.opts, &name, &p.args, &p.env, false)?;
@@ -654,6 +760,10 @@ impl Mesh {
 
     /// Stops every child: SIGTERM, a bounded wait, then SIGKILL.
     pub async fn stop(mut self) {
+        if let Some(p) = self.web.as_mut() {
+            terminate(&mut p.child);
+            reap(&mut p.child).await;
+        }
         for p in self.services.values_mut() {
             terminate(&mut p.child);
         }
@@ -709,6 +819,28 @@ fn spawn(
     }
     cmd.spawn()
         .with_context(|| format!("starting {name} ({})", opts.exe.display()))
+}
+
+/// Starts the web front and reads its first line, `web listening on URL`.
+async fn spawn_web(
+    opts: &MeshOptions,
+    args: &[String],
+    env: &[(String, String)],
+) -> anyhow::Result<(Child, String)> {
+    let mut child = spawn(opts, WEB, args, env, true)?;
+    let stdout = child.stdout.take().context("web stdout")?;
+    let line = tokio::time::timeout(
+        Duration::from_secs(30),
+        BufReader::new(stdout).lines().next_line(),
+    )
+    .await
+    .context("the web front did not report its address within 30 s")??
+    .context("the web front exited before reporting its address; see its log")?;
+    let url = line
+        .strip_prefix("web listening on ")
+        .map(str::to_string)
+        .with_context(|| format!("unexpected web output: {line}"))?;
+    Ok((child, url))
 }
 
 pub fn log_path(dir: &Path, name: &str) -> PathBuf {

@@ -18,6 +18,9 @@ pub fn provision(dir: &std::path::Path, topology: &hotline_core::Topology) -> an
     for o in topology.operators() {
         pki.ensure(&Principal::Operator(o.name.clone()), &opts)?;
     }
+    // The web front (`hotline web`): a client of the gateway, and the
+    // server of the mesh's HTTP side.
+    pki.ensure(&hotline_core::authz::web_front(), &opts)?;
     Ok(pki)
 }
 

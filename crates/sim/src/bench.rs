@@ -82,6 +82,7 @@ pub async fn run(a: BenchSimulateArgs) -> anyhow::Result<()> {
                 // The arrivals' span only: what the mesh sustains under
                 // intake, not the quiet days after.
                 settle_days: Some(0.0),
+                triage: false,
             };
             let r = super::run_scenario(&a.scenario, &args).await;
             if let Some(url) = &db_url {

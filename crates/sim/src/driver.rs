@@ -18,6 +18,7 @@ use pb::{AssignmentRole, AssignmentState, OrderState, ReplyOutcome};
 use super::arrivals::{Arrival, Generator, MINUTE, Mood};
 use super::behaviour::{self, Behaviours, Model, exp};
 use super::scenario::Scenario;
+use super::triage::{Outcome, TextPool};
 use hotline_client::{MeshClient, request_id};
 
 /// Runs an RPC, again when the store aborted it on a concurrent update
@@ -110,6 +111,11 @@ enum Ev {
         unit: String,
         approve: bool,
     },
+    /// The lead of an order triage misclassified flags it; the centre
+    /// reclassifies it to the caller's item.
+    Reclassify {
+        code: String,
+    },
 }
 
 impl Ev {
@@ -129,6 +135,7 @@ impl Ev {
             Ev::Extension { .. } => "extension",
             Ev::Decide { .. } => "decide_extension",
             Ev::Publish { .. } => "publish_answer",
+            Ev::Reclassify { .. } => "reclassify",
         }
     }
 }
@@ -212,6 +219,8 @@ pub struct Activity {
     /// Proactive tasks issued: (scenario task, issuer, order id).
     #[serde(skip)]
     pub tasks: Vec<(usize, String, String)>,
+    /// Text triage at intake (`triage = true`).
+    pub triage: super::triage::TriageActivity,
 }
 
 pub struct Driver<'a> {
@@ -231,6 +240,8 @@ pub struct Driver<'a> {
     pub services: Vec<String>,
     /// Scenario proactive tasks already issued.
     issued: BTreeSet<usize>,
+    /// Callers' words by item, when requests come as text (`triage`).
+    texts: Option<TextPool>,
 }
 
 fn key_rng(seed: u64, index: u64, salt: u64) -> Rng {
@@ -298,6 +309,7 @@ impl<'a> Driver<'a> {
             seed,
             services: Vec::new(),
             issued: BTreeSet::new(),
+            texts: scenario.triage.then(TextPool::evaluation),
         }
     }
 
@@ -479,7 +491,7 @@ impl<'a> Driver<'a> {
                     repeat: false,
                     question: 0,
                 };
-                self.admit(arrival, order, true);
+                self.admit(arrival, order, true, None);
             }
         }
         Ok(())
@@ -488,18 +500,48 @@ impl<'a> Driver<'a> {
     async fn submit(&mut self, arrivals: Vec<Arrival>) -> anyhow::Result<()> {
         let day = (self.now - self.start) / super::arrivals::DAY;
         let c = &self.client;
-        let mut results: Vec<(Arrival, Result<pb::Order, Done>)> =
+        let texts = self.texts.as_ref();
+        let seed = self.seed;
+        let mut results: Vec<(Arrival, Result<pb::Order, Done>, Outcome)> =
             futures::stream::iter(arrivals.into_iter().map(|a| async move {
-                let req = request(&a);
-                let r = call!(c.submit(req.clone()));
-                (a, r)
+                let mut req = request(&a);
+                // Under triage a request comes as a caller's words without
+                // a code; a consultation keeps its question and code.
+                let text = match texts {
+                    Some(pool) if a.kind != pb::RequestKind::Consultation => {
+                        let mut rng = key_rng(seed, a.index, 0x7e47);
+                        Some(pool.text(&a.item, &mut rng))
+                    }
+                    _ => None,
+                };
+                let Some(Some(text)) = text else {
+                    let outcome = match text {
+                        Some(None) => Outcome::WithoutText,
+                        _ => Outcome::Coded,
+                    };
+                    let r = call!(c.submit(req.clone()));
+                    return (a, r, outcome);
+                };
+                req.text = text.to_string();
+                req.category_code.clear();
+                match call!(c.submit(req.clone())) {
+                    // Below the threshold: the operator confirms the item
+                    // the caller means and submits again with its code.
+                    Err(Done::Refused(tonic::Code::FailedPrecondition)) => {
+                        req.category_code = a.item.clone();
+                        req.request_id += "-confirmed";
+                        let r = call!(c.submit(req.clone()));
+                        (a, r, Outcome::Confirmed)
+                    }
+                    r => (a, r, Outcome::Chosen),
+                }
             }))
             .buffer_unordered(self.scenario.concurrency)
             .collect()
             .await;
-        results.sort_by_key(|(a, _)| a.index);
+        results.sort_by_key(|(a, _, _)| a.index);
         self.activity.rpcs += results.len() as u64;
-        for (a, r) in results {
+        for (a, r, outcome) in results {
             let act = &mut self.activity;
             act.contacts += 1;
             *act.daily_contacts.entry(day).or_default() += 1;
@@ -528,6 +570,9 @@ impl<'a> Driver<'a> {
                 }
             };
             act.order_ids.push(order.order_id.clone());
+            act.triage.record(outcome, &a.item, &order.category_code);
+            let misclassified = (outcome == Outcome::Chosen && order.category_code != a.item)
+                .then(|| a.item.clone());
             if leads(&order).next().is_none() {
                 continue;
             }
@@ -536,14 +581,16 @@ impl<'a> Driver<'a> {
                     .entry(handler_type(self.topology, &l.unit_id).into())
                     .or_default() += 1;
             }
-            self.admit(a, order, false);
+            self.admit(a, order, false, misclassified);
         }
         Ok(())
     }
 
     /// A dispatched order enters the simulation: its truth is drawn and
-    /// its leads get their turns.
-    fn admit(&mut self, a: Arrival, order: pb::Order, task: bool) {
+    /// its leads get their turns; or, when triage took it for another item
+    /// than the caller's (`misclassified`, the caller's item), its lead
+    /// flags it instead and the centre reclassifies it.
+    fn admit(&mut self, a: Arrival, order: pb::Order, task: bool, misclassified: Option<String>) {
         let item = self.topology.item(&order.category_code);
         let urgency = item.map(|i| i.urgency).unwrap_or(Urgency::General);
         let ambiguous = item.is_some_and(|i| i.ambiguous);
@@ -620,7 +667,15 @@ impl<'a> Driver<'a> {
             // limit ends, replied or not.
             self.callback_after(key, time_limit(&order));
         }
-        self.turns(key, &order);
+        match misclassified {
+            Some(code) => {
+                let unit = leads(&order).next().map(|l| l.unit_id.clone());
+                let mean = unit.map_or(40.0, |u| self.model(&u).object_minutes);
+                let d = exp(&mut self.orders.get_mut(&key).expect("admitted").rng, mean);
+                self.schedule(key, d, Ev::Reclassify { code });
+            }
+            None => self.turns(key, &order),
+        }
     }
 
     /// Schedules a turn for every lead assignment not seen yet.
@@ -1023,6 +1078,22 @@ impl<'a> Driver<'a> {
                 }
             }
             Ev::Decide { .. } => {}
+            Ev::Reclassify { .. } => match done {
+                // The order's new leads take their turns under the
+                // caller's item, its urgency and its time limit.
+                Done::Order(o) => {
+                    self.activity.triage.reclassified += 1;
+                    let item = self.topology.item(&o.category_code);
+                    let sim = self.orders.get_mut(&key).expect("admitted");
+                    sim.urgency = item.map_or(sim.urgency, |i| i.urgency);
+                    sim.ambiguous = item.is_some_and(|i| i.ambiguous);
+                    sim.duty_list = item.is_some_and(|i| i.duty_list);
+                    sim.limit = (time_limit(&o) - at(&o.received_time)).max(MINUTE);
+                    self.turns(key, &o);
+                }
+                // Not reclassified: its leads act on it as it stands.
+                _ => self.schedule(key, 1.0, Ev::Refresh),
+            },
             Ev::Publish { .. } => {
                 self.activity.knowledge_published += !refused as u64;
             }
@@ -1293,6 +1364,7 @@ fn request(a: &Arrival) -> pb::SubmitRequestRequest {
         requester: Some(pb::Requester {
             name: format!("Resident {}", a.requester),
             phone: format!("1{:010}", 3_000_000_000u64 + a.requester),
+            ..Default::default()
         }),
         text: format!(
             "simulated {} ({}){}",
@@ -1458,6 +1530,11 @@ async fn execute(c: &MeshClient, behaviours: &Behaviours, sim: &Sim, ev: &Ev, no
                 approve,
             } => {
                 call!(c.decide_extension(approver, id, unit, *approve))?;
+            }
+            Ev::Reclassify { code } => {
+                let reason = "the lead found the matter is another item's: triage misclassified it";
+                let o = call!(c.reclassify(id, code, reason))?;
+                return Ok(Done::Order(Box::new(o)));
             }
         }
         Ok(Done::Nothing)

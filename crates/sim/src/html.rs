@@ -4,10 +4,12 @@
 //! figure states the published one beside it; the full JSON report is a
 //! download link, not a dump.
 
-mod charts;
 mod compare;
 mod map;
 mod tables;
+
+// The charts are drawn where the web dashboard draws its own.
+use hotline_charts::charts;
 
 pub use compare::{compare_json, compare_page, print_compare};
 

@@ -11,6 +11,7 @@ pub mod rates;
 pub mod report;
 pub mod scenario;
 pub mod transport;
+pub mod triage;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -89,6 +90,10 @@ pub struct SimulateArgs {
     /// `settle_days` when unset).
     #[arg(long)]
     pub settle_days: Option<f64>,
+    /// Requests come as callers' words without a code and the centre
+    /// triages them (as the scenario's `triage = true`).
+    #[arg(long)]
+    pub triage: bool,
 }
 
 /// One simulation run on its own mesh.
@@ -340,6 +345,7 @@ pub async fn run_loaded(scenario: &Scenario, a: &SimulateArgs) -> anyhow::Result
         anyhow::ensure!(d >= 0.0 && d.is_finite(), "--settle-days: zero or more");
         scenario.settle_days = d;
     }
+    scenario.triage |= a.triage;
     match &a.data_dir {
         Some(d) => simulate(&scenario, a, d).await,
         None => {

@@ -54,6 +54,10 @@ pub struct Summary {
     /// The knowledge base (Art. 31): what intake answered from it, what
     /// the run seeded and what units added.
     pub knowledge: Value,
+    /// Text triage at intake (`triage = true`): requests classified from
+    /// callers' words, misclassified, and reclassified by the centre.
+    #[serde(default)]
+    pub triage: Value,
     /// What the model is given: each input with its value, and the
     /// published figure it was fitted to or that it is an assumption.
     pub inputs: Vec<Value>,
@@ -131,6 +135,7 @@ async fn all_orders(c: &MeshClient) -> anyhow::Result<Vec<pb::Order>> {
             page_size: 500,
             page_token: token.clone(),
             state: 0,
+            ..Default::default()
         };
         let r = ic
             .list_orders(routed(req, &c.city, &c.city))
@@ -266,8 +271,14 @@ pub async fn collect(
         .collect::<Result<_, _>>()?;
     let mut history: BTreeMap<String, u64> = BTreeMap::new();
     let mut overdue_tier: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    // What the centre recorded of triage: items it chose, orders it
+    // reclassified.
+    let (mut triage_chosen, mut reclassified) = (0u64, 0u64);
     for o in &details {
         for h in &o.history {
+            triage_chosen +=
+                (h.action == "classified" && h.detail.contains("chosen by triage")) as u64;
+            reclassified += (h.action == "reclassified") as u64;
             if matches!(
                 h.action.as_str(),
                 "supervision"
@@ -481,6 +492,9 @@ pub async fn collect(
             "entries_seeded": act.knowledge_seeded,
             "entries_published_by_units": act.knowledge_published,
         }),
+        triage: act
+            .triage
+            .json(scenario.triage, triage_chosen, reclassified),
         inputs: super::evidence::inputs(scenario),
         outputs: BTreeMap::new(),
     };
@@ -585,6 +599,7 @@ impl PolicyJson for Topology {
             "extension_approval": p.extension_approval,
             "working_days": p.working_days,
             "check_in_hours": [p.check_in_daily_hours, p.check_in_tough_hours, p.check_in_emergency_minutes / 60.0],
+            "triage_mode": p.triage_mode.as_str(),
         })
     }
 }
@@ -763,6 +778,27 @@ pub fn print(r: &Report) {
         println!(
             "{:.1} % of consultations were answered at intake from the knowledge base.",
             share * 100.0
+        );
+    }
+    if s.triage["enabled"] == true {
+        println!(
+            "\nText triage at intake (callers' words from {})",
+            s.triage["text_source"].as_str().unwrap_or("")
+        );
+        print!(
+            "{}",
+            part_table(
+                &s.triage,
+                &[
+                    "submitted_as_text",
+                    "chosen_by_triage",
+                    "confirmed_by_operator",
+                    "misclassified",
+                    "accuracy_of_chosen",
+                    "reclassified",
+                    "without_text",
+                ]
+            )
         );
     }
     println!("\nFinal handler shares, % of each way of counting, beside the published");

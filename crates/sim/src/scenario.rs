@@ -52,6 +52,12 @@ pub struct Scenario {
     pub proactive: Proactive,
     #[serde(default)]
     pub knowledge: Knowledge,
+    /// Requests come as callers' own words without a catalogue code, and
+    /// the centre classifies them by text triage (policy `triage_mode =
+    /// "auto"` unless the scenario's `[policy]` sets it); see
+    /// `hotline_sim::triage`.
+    #[serde(default)]
+    pub triage: bool,
     /// Where the scenario file was read from (for relative paths).
     #[serde(skip)]
     pub dir: PathBuf,
@@ -378,6 +384,9 @@ impl Scenario {
         };
         for (k, v) in &self.policy {
             policy.insert(k.clone(), v.clone());
+        }
+        if self.triage && !self.policy.contains_key("triage_mode") {
+            policy.insert("triage_mode".into(), toml::Value::String("auto".into()));
         }
         Ok(toml::to_string(&t)?)
     }

@@ -82,6 +82,9 @@ pub struct Spec {
     /// Every process serves metrics from this port on.
     pub metrics_port_base: Option<u16>,
     pub json_logs: bool,
+    /// Run the web front (`hotline web`) too, on a free port: see
+    /// [`TestMesh::web_url`].
+    pub web: bool,
 }
 
 impl Spec {
@@ -95,6 +98,8 @@ impl Spec {
             Some("per-process metrics listeners")
         } else if self.json_logs {
             Some("per-process logs")
+        } else if self.web {
+            Some("the web front")
         } else {
             None
         }
@@ -177,6 +182,9 @@ impl TestMesh {
         opts.otlp_endpoint = spec.otlp_endpoint;
         opts.metrics_port_base = spec.metrics_port_base;
         opts.json_logs = spec.json_logs;
+        if spec.web {
+            opts.http_listen = Some("127.0.0.1:0".into());
+        }
         let nodes = if spec.processes.is_some() {
             match Mesh::start(opts.clone()).await {
                 Ok(mesh) => Nodes::Processes(Box::new(mesh)),
@@ -226,6 +234,15 @@ impl TestMesh {
         }
     }
 
+    /// Where the web front serves (`https://127.0.0.1:…` over mTLS), for a
+    /// mesh started with [`Spec::web`].
+    pub fn web_url(&self) -> Option<String> {
+        match &self.nodes {
+            Nodes::Processes(m) => m.web_url.clone(),
+            Nodes::InProcess(_) => None,
+        }
+    }
+
     /// Every service's dead letters: handoffs a receiver refused for good.
     /// A healthy run has none.
     pub async fn dead_letters(&self) -> Vec<hotline_runtime::tables::outbox::DeadLetter> {
@@ -262,8 +279,10 @@ impl TestMesh {
     pub async fn stop_with_logs(self) -> Vec<(String, String)> {
         let dir = self.opts.log_dir.clone().expect("test meshes log to files");
         let keep = tempfile::tempdir().unwrap();
+        let web = self.web_url().map(|_| hotline_node::mesh::WEB.to_string());
         let names: Vec<String> = std::iter::once("gateway".to_string())
             .chain(self.topology.services().iter().map(|s| s.name.clone()))
+            .chain(web)
             .collect();
         // Stopping drops the mesh's directory: read the logs after the
         // processes are gone, from a copy taken once they are.

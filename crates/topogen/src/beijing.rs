@@ -88,6 +88,10 @@ const DISTRICTS: &[(&str, &str, usize, usize, [f64; 2])] = &[
 /// streets and communities are urban; beyond it, towns and villages.
 const URBAN_KM: f64 = 30.0;
 
+/// Within this distance of the core, urban communities are old estates
+/// (the old city's compounds); beyond it, new ones. Villages are villages.
+const OLD_ESTATE_KM: f64 = 10.0;
+
 const SYLLABLES: &[&str] = &[
     "an", "bai", "bei", "chang", "cheng", "da", "dong", "feng", "fu", "gao", "guang", "he", "hua",
     "jia", "jin", "kang", "le", "li", "long", "ma", "ming", "nan", "ning", "ping", "qing", "rui",
@@ -323,10 +327,15 @@ pub fn generate(seed: u64, geojson_name: &str) -> City {
                 } else {
                     (format!("{base} Village"), 300 + rng.below(2_500) as u64)
                 };
+                let place_type = match urban {
+                    true if dist(l.centre_km(c), [0.0, 0.0]) < OLD_ESTATE_KM => "old_estate",
+                    true => "new_estate",
+                    false => "village",
+                };
                 t_population += population;
                 let _ = write!(
                     communities,
-                    "\n[[unit]]\nid = \"{cid}\"\ntier = \"community\"\nparent = \"{tid}\"\nname = {}\npopulation = {population}\naddresses = [{}]\n",
+                    "\n[[unit]]\nid = \"{cid}\"\ntier = \"community\"\nparent = \"{tid}\"\nname = {}\npopulation = {population}\nplace_type = \"{place_type}\"\naddresses = [{}]\n",
                     quote(&cname),
                     quote(&format!("{c} {base} Lane"))
                 );
@@ -336,8 +345,9 @@ pub fn generate(seed: u64, geojson_name: &str) -> City {
             d_population += t_population;
             let _ = write!(
                 units,
-                "\n[[unit]]\nid = \"{tid}\"\ntier = \"township\"\nparent = \"d-{slug}\"\nname = {}\npopulation = {t_population}\n{communities}",
-                quote(&tname)
+                "\n[[unit]]\nid = \"{tid}\"\ntier = \"township\"\nparent = \"d-{slug}\"\nname = {}\npopulation = {t_population}\nplace_type = \"{}\"\n{communities}",
+                quote(&tname),
+                if urban { "urban" } else { "rural" }
             );
         }
         city_population += d_population;

@@ -194,6 +194,13 @@ impl ReportingService for EchoReporting {
         Err(Status::unimplemented("the echo backend keeps no handoffs"))
     }
 
+    async fn get_digest(
+        &self,
+        _: Request<hotline_proto::v1::GetDigestRequest>,
+    ) -> Result<Response<hotline_proto::v1::GetDigestResponse>, Status> {
+        Err(Status::unimplemented("the echo backend keeps no digests"))
+    }
+
     async fn list_deadlines(
         &self,
         _: Request<hotline_proto::v1::ListDeadlinesRequest>,

@@ -27,11 +27,13 @@ use crate::wire::{full_order_of, order_to_wire, order_with};
 pub struct Intake {
     ctx: Ctx,
     key: CityKey,
+    triage: crate::triage::CityTriage,
 }
 
 impl Intake {
     pub fn new(ctx: Ctx, key: CityKey) -> Self {
-        Self { ctx, key }
+        let triage = crate::triage::CityTriage::new(ctx.topology.clone());
+        Self { ctx, key, triage }
     }
 
     fn category_name(&self, code: &str) -> String {
@@ -54,7 +56,14 @@ impl Intake {
         disposition::find_repeat(conn, requester_ref, place, &item.code, now, policy).await
     }
 
-    async fn submit(&self, r: SubmitRequestRequest) -> Result<SubmitRequestResponse> {
+    /// Records a request. With `issue_credential`, the answer carries a new
+    /// requester credential; a channel front acts for no requester, so it
+    /// gets none and none is issued.
+    async fn submit(
+        &self,
+        r: SubmitRequestRequest,
+        issue_credential: bool,
+    ) -> Result<SubmitRequestResponse> {
         let channel: Channel = wire::required_enum("channel", r.channel)?;
         let kind: RequestKind = wire::required_enum("kind", r.kind)?;
         if !kind.is_citizen_request() {
@@ -68,12 +77,24 @@ impl Intake {
             .requester
             .as_ref()
             .ok_or_else(|| ServiceError::invalid("requester", "required"))?;
-        let phone = normalise_phone(&requester.phone)?;
+        let (phone, email) = contact(requester)?;
         required("text", &r.text)?;
         let topology = &self.ctx.topology;
         let declared = disposition::declared(&r)?;
-        let item = if disposition::needs_category(declared.as_ref()) || !r.category_code.is_empty()
-        {
+        // A given code always wins; without one, triage may choose by
+        // policy (`triage_mode`), or refuse with the items to confirm.
+        let triaged =
+            match r.category_code.is_empty() && disposition::needs_category(declared.as_ref()) {
+                true => self.triage.choose(&r.text)?,
+                false => None,
+            };
+        let item = if let Some(t) = &triaged {
+            Some(
+                topology.item(&t.code).ok_or_else(|| {
+                    decision_error(DecisionError::UnknownCategory(t.code.clone()))
+                })?,
+            )
+        } else if disposition::needs_category(declared.as_ref()) || !r.category_code.is_empty() {
             required("category_code", &r.category_code)?;
             Some(topology.item(&r.category_code).ok_or_else(|| {
                 decision_error(DecisionError::UnknownCategory(r.category_code.clone()))
@@ -112,7 +133,7 @@ impl Intake {
         };
         let known = known.map(|e| e.entry_id);
         let urgency = match (item, &declared) {
-            (Some(i), _) => i.urgency,
+            (Some(i), _) => triaged.as_ref().map_or(i.urgency, |t| t.urgency),
             (None, Some(d)) if d.kind == Disposition::EmergencyTransfer => Urgency::Emergency,
             (None, _) => Urgency::General,
         };
@@ -128,8 +149,15 @@ impl Intake {
         let answer = idem::once(&mut tx, &scope, &r.request_id, &r, now, async |tx, now| {
             let order_id = record::next_id(tx, "order", "HL").await?;
             let key = self.key.get(tx).await?;
-            let requester_ref = pseudonym(&key, &phone);
+            // The phone names the requester; without one, the e-mail address.
+            let who = if phone.is_empty() {
+                format!("email:{}", email.to_lowercase())
+            } else {
+                phone.clone()
+            };
+            let requester_ref = pseudonym(&key, &who);
             orders::upsert_requester(tx, &requester_ref, &requester.name, &phone, now).await?;
+            orders::set_requester_email(tx, &requester_ref, &email).await?;
             // A repeat of an open order, or of a finished one (Art. 11(3)),
             // without new facts is a duplicate, whether intake said so or
             // the centre finds it.
@@ -203,8 +231,11 @@ impl Intake {
             }
             let classified = match item {
                 Some(i) => format!(
-                    "category={} urgency={} catalogue={}",
-                    i.code, i.urgency, order.catalogue_version
+                    "category={} urgency={} catalogue={}{}",
+                    i.code,
+                    urgency,
+                    order.catalogue_version,
+                    triaged.as_ref().map(|t| t.detail()).unwrap_or_default()
                 ),
                 None => format!(
                     "no category urgency={urgency} catalogue={}",
@@ -319,7 +350,11 @@ impl Intake {
                 "stored SubmitRequest answer names no order".into(),
             ))
         })?;
-        let token = credential::issue(&mut tx, &order_id, now, policy).await?;
+        let token = if issue_credential {
+            credential::issue(&mut tx, &order_id, now, policy).await?
+        } else {
+            String::new()
+        };
         tx.commit().await?;
         self.ctx.outbox.wake();
         if let Some(order) = submitted {
@@ -517,6 +552,48 @@ impl Intake {
         Ok(answer)
     }
 
+    /// What a ListOrders call asks for, checked: known states and
+    /// catalogue codes, a window that does not end before it starts.
+    fn list_filter(
+        &self,
+        r: &ListOrdersRequest,
+        state: Option<OrderState>,
+        citizen_only: bool,
+    ) -> Result<orders::OrderFilter> {
+        if state.is_some() && !r.states.is_empty() {
+            return Err(ServiceError::invalid("states", "not with state"));
+        }
+        let mut states: Vec<OrderState> = state.into_iter().collect();
+        for (i, s) in r.states.iter().enumerate() {
+            states.push(wire::required_enum(&format!("states[{i}]"), *s)?);
+        }
+        for (i, code) in r.category_codes.iter().enumerate() {
+            if self.ctx.topology.item(code).is_none() {
+                return Err(ServiceError::invalid(
+                    format!("category_codes[{i}]"),
+                    "not in the dispatch catalogue",
+                ));
+            }
+        }
+        let received_from = r.received_start_time.as_ref().map(wire::micros);
+        let received_to = r.received_end_time.as_ref().map(wire::micros);
+        if let (Some(from), Some(to)) = (received_from, received_to)
+            && to < from
+        {
+            return Err(ServiceError::invalid(
+                "received_end_time",
+                "before received_start_time",
+            ));
+        }
+        Ok(orders::OrderFilter {
+            states,
+            category_codes: r.category_codes.clone(),
+            received_from,
+            received_to,
+            citizen_only,
+        })
+    }
+
     /// The city reads every order; a unit reads orders it, or a unit in its
     /// subtree, is assigned to.
     async fn may_read_order(
@@ -557,6 +634,42 @@ fn normalise_phone(phone: &str) -> Result<String> {
         ));
     }
     Ok(digits)
+}
+
+/// The requester's phone (normalised) and e-mail address: one of them at
+/// least, so the centre can call back.
+fn contact(requester: &Requester) -> Result<(String, String)> {
+    let email = normalise_email(&requester.email)?;
+    match (requester.phone.trim().is_empty(), email.is_empty()) {
+        (true, true) => Err(ServiceError::invalid(
+            "requester.phone",
+            "required unless requester.email is given",
+        )),
+        (true, false) => Ok((String::new(), email)),
+        (false, _) => Ok((normalise_phone(&requester.phone)?, email)),
+    }
+}
+
+/// An e-mail address, trimmed; empty when none was given.
+fn normalise_email(email: &str) -> Result<String> {
+    let email = email.trim();
+    if email.is_empty() {
+        return Ok(String::new());
+    }
+    let well_formed = email.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@')
+    }) && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !well_formed {
+        return Err(ServiceError::invalid(
+            "requester.email",
+            "must be an e-mail address such as name@example.com",
+        ));
+    }
+    Ok(email.to_string())
 }
 
 /// The keyed pseudonym of a requester: the same phone always maps to the
@@ -612,9 +725,30 @@ impl IntakeService for Intake {
     ) -> Result<Response<SubmitRequestResponse>, Status> {
         let caller = meta::Caller::of(&req)?;
         guard::is_city(&self.ctx, &caller)?;
-        // Back-pressure: no new intake while promised handoffs lag.
-        self.ctx.outbox.admit(&self.ctx.db, self.ctx.now()).await?;
-        Ok(Response::new(self.submit(req.into_inner()).await?))
+        let channel_front = crate::citizen::is_channel(&caller);
+        // A channel front submits for the online channels it fronts only.
+        if let (true, Some(p)) = (channel_front, &caller.principal) {
+            let channel: Channel = wire::required_enum("channel", req.get_ref().channel)?;
+            hotline_core::authz::may_submit_on(p, channel)
+                .map_err(|d| ServiceError::PermissionDenied(d.0))?;
+        }
+        // Back-pressure: no new intake while promised handoffs lag. The
+        // lag is real time: the outbox stamps each message with the wall
+        // clock, so a jump of the virtual clock is not a backlog.
+        self.ctx
+            .outbox
+            .admit(&self.ctx.db, hotline_runtime::clock::wall_now())
+            .await?;
+        let mut answer = self.submit(req.into_inner(), !channel_front).await?;
+        if channel_front {
+            // The order in the citizen's form.
+            if let Some(order) = answer.order.take() {
+                let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
+                let requester_ref = order.requester_ref.clone();
+                answer.order = Some(crate::citizen::of(&mut c, order, &requester_ref).await?);
+            }
+        }
+        Ok(Response::new(answer))
     }
 
     async fn get_order(
@@ -624,6 +758,41 @@ impl IntakeService for Intake {
         let caller = meta::Caller::of(&req)?;
         let order_id = record::order_id(&req.get_ref().name)?.to_string();
         let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
+        let operations = req
+            .metadata()
+            .get(meta::VIEW)
+            .is_some_and(|v| v.as_bytes() == meta::OPERATIONS_VIEW.as_bytes());
+        if crate::citizen::is_channel(&caller) && operations {
+            // The dashboard's read, for an operator the front has proven
+            // by certificate (it keeps to the operator's scope): the order
+            // as a handler reads it, with its steps, every assignment and
+            // its trace, and scrubbed of the requester's identity, which
+            // stays at the centre.
+            let o = orders::get(&mut c, &order_id)
+                .await
+                .map_err(ServiceError::from)?
+                .ok_or_else(|| ServiceError::not_found("order", format!("orders/{order_id}")))?;
+            let order = full_order_of(&self.ctx.topology, &mut c, &o).await?;
+            let s = crate::redact::scrubber(&mut c, &o.requester_ref).await?;
+            let mut order = crate::redact::scrubbed(order, &s);
+            order.requester_ref.clear();
+            return Ok(Response::new(GetOrderResponse { order: Some(order) }));
+        }
+        if crate::citizen::is_channel(&caller) {
+            // A citizen request, in the citizen's form; a proactive task
+            // is no order a channel front knows of.
+            let missing = || ServiceError::not_found("order", format!("orders/{order_id}"));
+            let o = orders::get(&mut c, &order_id)
+                .await
+                .map_err(ServiceError::from)?
+                .ok_or_else(missing)?;
+            let order = full_order_of(&self.ctx.topology, &mut c, &o).await?;
+            if !crate::citizen::visible(&order) {
+                return Err(missing().into());
+            }
+            let order = crate::citizen::of(&mut c, order, &o.requester_ref).await?;
+            return Ok(Response::new(GetOrderResponse { order: Some(order) }));
+        }
         self.may_read_order(&mut c, &caller, &order_id).await?;
         let o = orders::get(&mut c, &order_id)
             .await
@@ -647,15 +816,25 @@ impl IntakeService for Intake {
         let r = req.into_inner();
         let page = wire::Page::parse(r.page_size, &r.page_token)?;
         let state = wire::optional_enum::<OrderState>("state", r.state)?;
+        let channel_front = crate::citizen::is_channel(&caller);
+        let filter = self.list_filter(&r, state, channel_front)?;
         let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
-        let rows = orders::list(&mut c, state, &page.after, page.limit())
+        let rows = orders::list_filtered(&mut c, &filter, &page.after, page.limit())
             .await
             .map_err(ServiceError::from)?;
         let (rows, next) = page.finish(rows, |r| r.order_id.as_str());
-        let orders = rows
-            .iter()
-            .map(|o| order_to_wire(o, &self.category_name(&o.category_code)))
-            .collect();
+        let orders = if channel_front {
+            let mut out = Vec::with_capacity(rows.len());
+            for o in &rows {
+                let full = full_order_of(&self.ctx.topology, &mut c, o).await?;
+                out.push(crate::citizen::of(&mut c, full, &o.requester_ref).await?);
+            }
+            out
+        } else {
+            rows.iter()
+                .map(|o| order_to_wire(o, &self.category_name(&o.category_code)))
+                .collect()
+        };
         Ok(Response::new(ListOrdersResponse {
             orders,
             next_page_token: next,
@@ -705,11 +884,45 @@ impl IntakeService for Intake {
             crate::mark::mark(&self.ctx, &caller.unit, req.into_inner()).await?,
         ))
     }
+
+    async fn suggest_category(
+        &self,
+        req: Request<SuggestCategoryRequest>,
+    ) -> Result<Response<SuggestCategoryResponse>, Status> {
+        let caller = meta::Caller::of(&req)?;
+        guard::is_city(&self.ctx, &caller)?;
+        Ok(Response::new(self.triage.suggest_category(req.get_ref())?))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_requester_gives_a_phone_or_an_email_address() {
+        let r = |phone: &str, email: &str| Requester {
+            name: String::new(),
+            phone: phone.into(),
+            email: email.into(),
+        };
+        assert_eq!(
+            contact(&r("138 0000 0000", "")).unwrap(),
+            ("13800000000".into(), String::new())
+        );
+        assert_eq!(
+            contact(&r("", " li@example.com ")).unwrap(),
+            (String::new(), "li@example.com".into())
+        );
+        let e = tonic::Status::from(contact(&r("", "")).unwrap_err());
+        assert!(e.message().starts_with("requester.phone"), "{e:?}");
+        for bad in ["li", "li@", "@example.com", "li@example", "li @example.com"] {
+            let e = tonic::Status::from(contact(&r("", bad)).unwrap_err());
+            assert!(e.message().starts_with("requester.email"), "{bad}: {e:?}");
+        }
+        // A phone given is checked even with an e-mail address.
+        assert!(contact(&r("call me", "li@example.com")).is_err());
+    }
 
     #[test]
     fn phones_are_checked_and_normalised() {

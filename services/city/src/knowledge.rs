@@ -2,10 +2,7 @@
 //! lines; intake answers a consultation from a matching valid entry; anyone
 //! in the mesh searches it by text or catalogue item. Text is segmented into
 //! words with jieba, made for Chinese, so 供暖 matches 供暖时间 without
-//! spaces between words.
-
-use std::collections::BTreeSet;
-use std::sync::OnceLock;
+//! spaces between words (the segmenter is text triage's, shared).
 
 use crate::tables::knowledge::{self, Entry};
 use hotline_core::{Tier, Topology};
@@ -13,33 +10,10 @@ use hotline_proto::v1::knowledge_service_server::KnowledgeService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::{Result, ServiceError, required};
 use hotline_runtime::{Ctx, guard, idem, meta, wire};
-use jieba_rs::Jieba;
-use tonic::{Request, Response, Status};
-
-fn jieba() -> &'static Jieba {
-    static JIEBA: OnceLock<Jieba> = OnceLock::new();
-    JIEBA.get_or_init(Jieba::new)
-}
-
-/// Words too common to tell entries apart.
-const STOP: &[&str] = &[
-    "the", "and", "how", "what", "when", "where", "can", "does", "for", "you", "your", "are",
-    "是否", "什么", "怎么", "如何", "可以", "请问", "我们", "你们", "一下",
-];
-
 /// The words of a text, as search matches them: lowercase, two characters
 /// or more, no punctuation, no stop words.
-pub fn words(text: &str) -> Vec<String> {
-    let lower = text.to_lowercase();
-    let set: BTreeSet<String> = jieba()
-        .cut_for_search(&lower, true)
-        .into_iter()
-        .map(|t| t.word.trim().to_string())
-        .filter(|w| w.chars().count() >= 2 && w.chars().all(char::is_alphanumeric))
-        .filter(|w| !STOP.contains(&w.as_str()))
-        .collect();
-    set.into_iter().collect()
-}
+pub use hotline_triage::segment::words;
+use tonic::{Request, Response, Status};
 
 /// Entries valid at `now`, in `category` when given, matching `text` when
 /// given, best first.
@@ -258,27 +232,5 @@ impl KnowledgeService for Knowledge {
             },
             entries: entries as u64,
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chinese_text_is_segmented_into_words() {
-        let w = words("请问今年的供暖时间是什么时候开始？");
-        assert!(w.contains(&"供暖".to_string()), "{w:?}");
-        assert!(!w.iter().any(|x| x.contains('？')), "{w:?}");
-        // The same word matches inside a longer sentence without spaces.
-        let entry = words("供暖季从11月15日开始");
-        assert!(entry.contains(&"供暖".to_string()), "{entry:?}");
-    }
-
-    #[test]
-    fn english_words_are_lowercased_without_stop_words() {
-        let w = words("How do I renew the Residence Permit?");
-        assert!(w.contains(&"residence".to_string()), "{w:?}");
-        assert!(!w.contains(&"the".to_string()), "{w:?}");
     }
 }

@@ -4,8 +4,10 @@
 
 mod arbitration;
 mod audit;
+mod citizen;
 mod clocks;
 mod credential;
+mod digest;
 mod disposition;
 mod escalation;
 mod events;
@@ -25,7 +27,9 @@ mod reporting;
 mod requester;
 mod schema;
 pub mod scorecards;
+mod sweep;
 pub mod tables;
+mod triage;
 mod urge;
 mod wire;
 

@@ -214,7 +214,7 @@ impl CityProactive {
         }
     }
 
-    async fn create(
+    pub(crate) async fn create(
         &self,
         caller: &meta::Caller,
         r: CreateProactiveTaskRequest,
@@ -301,7 +301,7 @@ impl CityProactive {
 
     /// A task with its assignment and the matching requests before and
     /// after its issue.
-    async fn task_to_wire(
+    pub(crate) async fn task_to_wire(
         &self,
         conn: &mut Conn,
         o: &Stored,
@@ -379,7 +379,7 @@ impl CityProactive {
     }
 
     /// A task is seen by its issuer and by any unit above its area.
-    fn may_see(&self, caller: &meta::Caller, task: &Task) -> Result<()> {
+    pub(crate) fn may_see(&self, caller: &meta::Caller, task: &Task) -> Result<()> {
         if task.issuer_unit == caller.unit {
             return Ok(());
         }
@@ -518,6 +518,16 @@ impl ProactiveService for CityProactive {
     ) -> Result<Response<ListProactiveTasksResponse>, Status> {
         let caller = meta::Caller::hosted(&self.ctx, &req)?;
         Ok(Response::new(self.list(&caller, req.into_inner()).await?))
+    }
+
+    async fn sweep_similar(
+        &self,
+        req: Request<SweepSimilarRequest>,
+    ) -> Result<Response<SweepSimilarResponse>, Status> {
+        let caller = meta::Caller::hosted(&self.ctx, &req)?;
+        Ok(Response::new(
+            crate::sweep::sweep(self, &self.ctx, &caller, req.into_inner()).await?,
+        ))
     }
 }
 

@@ -81,6 +81,16 @@ impl ReportingService for CityReporting {
         ))
     }
 
+    async fn get_digest(
+        &self,
+        req: Request<GetDigestRequest>,
+    ) -> Result<Response<GetDigestResponse>, Status> {
+        let caller = meta::Caller::of(&req)?;
+        Ok(Response::new(
+            crate::digest::get_digest(&self.ctx, &caller, req.get_ref()).await?,
+        ))
+    }
+
     async fn get_unit_report(
         &self,
         req: Request<GetUnitReportRequest>,

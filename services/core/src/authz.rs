@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::model::Tier;
+use crate::model::{Channel, Tier};
 use crate::topology::Topology;
 
 /// The SPIFFE trust domain of the mesh's certificates.
@@ -26,6 +26,36 @@ pub enum Principal {
     /// A person on the operations staff, with the roles and scope the
     /// topology grants.
     Operator(String),
+    /// A channel front (`hotline web`: Open311, the web and app channels):
+    /// it submits requests to the centre for the online channels it fronts
+    /// and reads orders in the citizen's form, nothing else.
+    Channel(String),
+}
+
+/// The holder of the mesh's own web front (`hotline web`).
+pub fn web_front() -> Principal {
+    Principal::Channel("web".into())
+}
+
+/// The channels a channel front submits for: the online ones it serves
+/// (never the phone desk, nor the message board the centre moderates).
+pub const FRONTED_CHANNELS: &[Channel] = &[Channel::Web, Channel::App, Channel::MiniProgram];
+
+/// Whether `principal` may submit a request arriving by `channel`: a
+/// channel front only for [`FRONTED_CHANNELS`]; anyone else the table
+/// admits, for any channel.
+pub fn may_submit_on(principal: &Principal, channel: Channel) -> Result<(), Denied> {
+    match principal {
+        Principal::Channel(_) if !FRONTED_CHANNELS.contains(&channel) => Err(Denied(format!(
+            "{principal} may not submit requests arriving by {channel}: it fronts {}",
+            FRONTED_CHANNELS
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+        _ => Ok(()),
+    }
 }
 
 impl Principal {
@@ -34,12 +64,16 @@ impl Principal {
             Principal::Unit(_) => "unit",
             Principal::Service(_) => "service",
             Principal::Operator(_) => "operator",
+            Principal::Channel(_) => "channel",
         }
     }
 
     pub fn name(&self) -> &str {
         match self {
-            Principal::Unit(n) | Principal::Service(n) | Principal::Operator(n) => n,
+            Principal::Unit(n)
+            | Principal::Service(n)
+            | Principal::Operator(n)
+            | Principal::Channel(n) => n,
         }
     }
 
@@ -71,6 +105,7 @@ impl Principal {
             "unit" => Some(Principal::Unit(name)),
             "service" => Some(Principal::Service(name)),
             "operator" => Some(Principal::Operator(name)),
+            "channel" => Some(Principal::Channel(name)),
             _ => None,
         }
     }
@@ -112,6 +147,14 @@ pub enum Allow {
     /// and addressing a unit within it or the centre (which serves every
     /// unit's orders and checks the unit itself).
     Operator(Role),
+    /// A channel front, acting for the centre and addressing it; the
+    /// centre gives it the citizen's form of an order only.
+    Channel,
+    /// The mesh's web front reading for its dashboard, acting for the
+    /// centre, at any unit: it shows each operator only what this table
+    /// and their scope let the operator read themselves
+    /// (`hotline_web::dashboard`).
+    Dashboard,
 }
 
 /// The rule of one RPC: any of `allow` admits the call.
@@ -296,7 +339,11 @@ pub const TABLE: &[Rule] = &[
     },
     Rule {
         method: "hotline.v1.EscalationService/GetWhistle",
-        allow: &[Allow::Any, Allow::Operator(Role::Supervise)],
+        allow: &[
+            Allow::Any,
+            Allow::Operator(Role::Supervise),
+            Allow::Dashboard,
+        ],
         note: "served by the district: the district, the whistling township or a summoned department",
     },
     Rule {
@@ -317,18 +364,26 @@ pub const TABLE: &[Rule] = &[
     // IntakeService: the centre's record of orders.
     Rule {
         method: "hotline.v1.IntakeService/SubmitRequest",
-        allow: &[Allow::City],
-        note: "the centre's intake desk or channel",
+        allow: &[Allow::City, Allow::Channel],
+        note: "the centre's intake desk or channel; a channel front only for the online channels it fronts",
     },
     Rule {
         method: "hotline.v1.IntakeService/GetOrder",
-        allow: &[Allow::ToCity, Allow::Operator(Role::Supervise)],
-        note: "the centre reads every order; a unit only those assigned to it or a unit below it",
+        allow: &[
+            Allow::ToCity,
+            Allow::Operator(Role::Supervise),
+            Allow::Channel,
+        ],
+        note: "the centre reads every order; a unit only those assigned to it or a unit below it; a channel front a citizen request in the citizen's form",
     },
     Rule {
         method: "hotline.v1.IntakeService/ListOrders",
-        allow: &[Allow::City, Allow::Operator(Role::Supervise)],
-        note: "acting for the centre",
+        allow: &[
+            Allow::City,
+            Allow::Operator(Role::Supervise),
+            Allow::Channel,
+        ],
+        note: "acting for the centre; a channel front lists citizen requests in the citizen's form",
     },
     Rule {
         method: "hotline.v1.IntakeService/RecordCallback",
@@ -349,6 +404,11 @@ pub const TABLE: &[Rule] = &[
         method: "hotline.v1.IntakeService/MarkOrder",
         allow: &[Allow::City],
         note: "any order the centre received; a reason unless clearing",
+    },
+    Rule {
+        method: "hotline.v1.IntakeService/SuggestCategory",
+        allow: &[Allow::City],
+        note: "the centre's intake desk; reads and stores nothing",
     },
     // ContactRelayService.
     Rule {
@@ -457,6 +517,11 @@ pub const TABLE: &[Rule] = &[
         ],
         note: "tasks whose area is within the caller",
     },
+    Rule {
+        method: "hotline.v1.ProactiveService/SweepSimilar",
+        allow: &[Allow::Own, Allow::Mesh(&[Tier::District])],
+        note: "the caller is the centre or a district and may see the source task; requests within it only; issuing as CreateProactiveTask",
+    },
     // ReportingService: every tier.
     Rule {
         method: "hotline.v1.ReportingService/GetScorecard",
@@ -478,7 +543,11 @@ pub const TABLE: &[Rule] = &[
     },
     Rule {
         method: "hotline.v1.ReportingService/RollUpScorecards",
-        allow: &[Allow::Subtree, Allow::Operator(Role::Supervise)],
+        allow: &[
+            Allow::Subtree,
+            Allow::Operator(Role::Supervise),
+            Allow::Dashboard,
+        ],
         note: "the unit named is within the caller; each child is asked at its own process",
     },
     Rule {
@@ -487,6 +556,7 @@ pub const TABLE: &[Rule] = &[
             Allow::Subtree,
             Allow::ToCity,
             Allow::Operator(Role::Supervise),
+            Allow::Dashboard,
         ],
         note: "nothing: rankings are published to every unit",
     },
@@ -497,13 +567,31 @@ pub const TABLE: &[Rule] = &[
     },
     Rule {
         method: "hotline.v1.ReportingService/ListHandoffs",
-        allow: &[Allow::City, Allow::Operator(Role::Supervise)],
+        allow: &[
+            Allow::City,
+            Allow::Operator(Role::Supervise),
+            Allow::Dashboard,
+        ],
         note: "the handoffs the serving process sent about the order",
     },
     Rule {
         method: "hotline.v1.ReportingService/ListDeadlines",
-        allow: &[Allow::Subtree, Allow::Operator(Role::Supervise)],
+        allow: &[
+            Allow::Subtree,
+            Allow::Operator(Role::Supervise),
+            Allow::Dashboard,
+        ],
         note: "a unit named is within the caller; all of them for the centre only",
+    },
+    Rule {
+        method: "hotline.v1.ReportingService/GetDigest",
+        allow: &[
+            Allow::Subtree,
+            Allow::ToCity,
+            Allow::Operator(Role::Supervise),
+            Allow::Dashboard,
+        ],
+        note: "the area is the city or a district within the caller; a district's process asks the centre as the district",
     },
 ];
 
@@ -541,6 +629,8 @@ pub fn may_act_for(topology: &Topology, principal: &Principal, unit: &str) -> Re
         Principal::Operator(o) => topology
             .operator(o)
             .is_some_and(|op| topology.is_within(unit, &op.scope)),
+        // A channel front acts for the centre, whose intake it feeds.
+        Principal::Channel(_) => unit == topology.city().id,
     };
     if ok {
         Ok(())
@@ -586,6 +676,10 @@ fn admits(topology: &Topology, allow: Allow, call: &Call<'_>) -> bool {
             }),
             _ => false,
         },
+        Allow::Channel => {
+            matches!(call.principal, Principal::Channel(_)) && call.target == topology.city().id
+        }
+        Allow::Dashboard => *call.principal == web_front(),
     }
 }
 
@@ -901,6 +995,102 @@ scope = "t1"
         check(&t, relay, unit("t1"), "t1", "city").unwrap();
         check(&t, relay, service("township"), "t1", "city").unwrap();
         assert!(check(&t, relay, unit("t1"), "t1", "t2").is_err());
+    }
+
+    #[test]
+    fn a_channel_front_submits_and_reads_at_the_centre_only() {
+        let t = topology();
+        let web = web_front();
+        assert_eq!(web.spiffe_id(), "spiffe://hotline/channel/web");
+        assert_eq!(Principal::from_path(&web.path()), Some(web.clone()));
+        for rpc in [
+            "IntakeService/SubmitRequest",
+            "IntakeService/GetOrder",
+            "IntakeService/ListOrders",
+        ] {
+            check(&t, rpc, web.clone(), "city", "city").unwrap();
+            // Only for the centre and at the centre.
+            assert!(check(&t, rpc, web.clone(), "t1", "city").is_err());
+            assert!(check(&t, rpc, web.clone(), "city", "t1").is_err());
+        }
+        // Nothing else: not the centre's other work, not a handler's.
+        for rpc in [
+            "IntakeService/RecordCallback",
+            "IntakeService/ReclassifyOrder",
+            "IntakeService/MarkOrder",
+            "RequesterService/GetOwnOrder",
+            "PrivacyService/UnmaskRequester",
+            "PrivacyService/ExportUnitOrders",
+            "PrivacyService/ListAuditEntries",
+            "ReportingService/GetScorecard",
+            "ReportingService/ListUnitOrders",
+            "ContactRelayService/RelayContact",
+            "KnowledgeService/SearchKnowledge",
+            "ControlService/GetClock",
+        ] {
+            assert!(
+                check(&t, rpc, web.clone(), "city", "city").is_err(),
+                "{rpc}"
+            );
+        }
+        assert!(check(&t, ACCEPT, web.clone(), "t1", "t1").is_err());
+        assert!(check(&t, DELIVER, web.clone(), "city", "t1").is_err());
+        // A unit's system is no channel front: Allow::Channel admits none.
+        assert!(check(&t, "IntakeService/ListOrders", unit("t1"), "t1", "city").is_err());
+    }
+
+    #[test]
+    fn the_web_front_reads_for_its_dashboard_and_writes_nothing() {
+        let t = topology();
+        let web = web_front();
+        let reads = [
+            "ReportingService/GetRankings",
+            "ReportingService/RollUpScorecards",
+            "ReportingService/ListHandoffs",
+            "ReportingService/ListDeadlines",
+            "ReportingService/GetDigest",
+            "EscalationService/GetWhistle",
+        ];
+        for rpc in reads {
+            // For the centre, at the centre or at the unit whose process
+            // holds what it reads.
+            check(&t, rpc, web.clone(), "city", "city").unwrap();
+            check(&t, rpc, web.clone(), "city", "t1").unwrap();
+            // Never for another unit.
+            assert!(check(&t, rpc, web.clone(), "d1", "d1").is_err(), "{rpc}");
+        }
+        // Another channel front is no dashboard; a unit is not one either.
+        let app = Principal::Channel("app".into());
+        for rpc in reads {
+            assert!(check(&t, rpc, app.clone(), "city", "t1").is_err(), "{rpc}");
+        }
+        assert!(check(&t, "ReportingService/ListDeadlines", unit("t1"), "t1", "d1").is_err());
+        // The dashboard reads; every write stays out of reach.
+        for rpc in [
+            "EscalationService/Whistle",
+            "EscalationService/CheckIn",
+            "EscalationService/RuleObjection",
+            "ReportingService/ListUnitOrders",
+            "IntakeService/RecordCallback",
+            "DispatchService/AcceptAssignment",
+        ] {
+            assert!(check(&t, rpc, web.clone(), "city", "t1").is_err(), "{rpc}");
+        }
+    }
+
+    #[test]
+    fn a_channel_front_submits_for_the_online_channels_only() {
+        let web = web_front();
+        for c in FRONTED_CHANNELS {
+            may_submit_on(&web, *c).unwrap();
+        }
+        for c in [Channel::Phone, Channel::MessageBoard] {
+            let e = may_submit_on(&web, c).unwrap_err();
+            assert!(e.0.contains(c.as_str()), "{e}");
+        }
+        // The centre's desk takes every channel.
+        may_submit_on(&unit("city"), Channel::Phone).unwrap();
+        may_submit_on(&service("city"), Channel::MessageBoard).unwrap();
     }
 
     #[test]

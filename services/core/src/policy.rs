@@ -104,6 +104,37 @@ pub struct Policy {
     pub proactive: crate::proactive::ProactivePolicy,
     /// Fixed seasons (`[[policy.season]]`): heating, the rainy season…
     pub season: Vec<crate::proactive::Season>,
+    /// Text triage (智能派单) at intake, for a request without a
+    /// catalogue code: off (the code is required), suggest (refused with
+    /// the likeliest items for the operator to confirm) or auto (the
+    /// likeliest item when its confidence reaches `triage_min_confidence`,
+    /// refused like suggest below it). A code given always wins.
+    pub triage_mode: TriageMode,
+    /// The confidence (0 to 1) at which auto triage takes its top item.
+    pub triage_min_confidence: f64,
+}
+
+/// What intake does with a request that names no catalogue item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriageMode {
+    /// The code is required, as without triage.
+    #[default]
+    Off,
+    /// The operator confirms one of the suggested items.
+    Suggest,
+    /// Triage chooses above the confidence threshold.
+    Auto,
+}
+
+impl TriageMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriageMode::Off => "off",
+            TriageMode::Suggest => "suggest",
+            TriageMode::Auto => "auto",
+        }
+    }
 }
 
 /// The arbitration authority for jurisdiction objections.
@@ -159,6 +190,8 @@ impl Default for Policy {
             basically_satisfied_weight: 1.0,
             proactive: crate::proactive::ProactivePolicy::default(),
             season: crate::proactive::Season::defaults(),
+            triage_mode: TriageMode::Off,
+            triage_min_confidence: 0.6,
         }
     }
 }
@@ -280,6 +313,9 @@ impl Policy {
         if self.bounce_limit == 0 {
             return Err("policy.bounce_limit must be at least 1".into());
         }
+        if !(0.0..=1.0).contains(&self.triage_min_confidence) {
+            return Err("policy.triage_min_confidence must be between 0 and 1".into());
+        }
         self.proactive.validate()?;
         for s in &self.season {
             s.validate()?;
@@ -319,6 +355,25 @@ mod tests {
         };
         assert!(p.validate().unwrap_err().contains("bounce_limit"));
         assert!(toml::from_str::<Policy>("arbitration = \"district\"").is_err());
+    }
+
+    #[test]
+    fn triage_is_off_unless_the_policy_says_so() {
+        let p = Policy::default();
+        assert_eq!(p.triage_mode, TriageMode::Off);
+        let p: Policy =
+            toml::from_str("triage_mode = \"auto\"\ntriage_min_confidence = 0.75").unwrap();
+        assert_eq!(
+            (p.triage_mode, p.triage_min_confidence),
+            (TriageMode::Auto, 0.75)
+        );
+        assert!(p.validate().is_ok());
+        assert!(toml::from_str::<Policy>("triage_mode = \"always\"").is_err());
+        let p = Policy {
+            triage_min_confidence: 1.5,
+            ..Policy::default()
+        };
+        assert!(p.validate().unwrap_err().contains("triage_min_confidence"));
     }
 
     #[test]

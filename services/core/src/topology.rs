@@ -124,6 +124,8 @@ struct RawUnit {
     enterprise: bool,
     #[serde(default)]
     addresses: Vec<String>,
+    /// Districts, townships and communities: the kind of place.
+    place_type: Option<String>,
     /// One ring of `[lon, lat]` points.
     boundary: Option<Spanned<Vec<[f64; 2]>>>,
 }
@@ -322,6 +324,24 @@ impl Topology {
                     )
                 })?),
             };
+            if let Some(p) = &u.place_type {
+                if !matches!(tier, Tier::District | Tier::Township | Tier::Community) {
+                    return Err(err(
+                        at,
+                        format!(
+                            "unit {id}: only districts, townships and communities have a place_type"
+                        ),
+                    ));
+                }
+                if !crate::units::valid_place_type(p) {
+                    return Err(err(
+                        at,
+                        format!(
+                            "unit {id}: place_type {p:?} is not lowercase letters, digits and _"
+                        ),
+                    ));
+                }
+            }
             let unit = Unit {
                 id: id.clone(),
                 tier,
@@ -331,6 +351,7 @@ impl Topology {
                 level,
                 lines: u.lines.clone(),
                 enterprise: u.enterprise,
+                place_type: u.place_type.clone(),
             };
             if units.insert(id.clone(), unit).is_some() {
                 return Err(err(at, format!("unit {id} is defined twice")));
@@ -912,6 +933,32 @@ territory = true
         assert!(t.is_within("c1", "d1"));
         assert!(!t.is_within("d1", "c1"));
         assert_eq!(t.services().len(), 5);
+    }
+
+    #[test]
+    fn a_place_type_is_read_and_inherited_from_above() {
+        let src = SMALL.replace(
+            "name = \"T\"\n",
+            "name = \"T\"\nplace_type = \"old_estate\"\n",
+        );
+        let t = Topology::parse("small.toml", &src).unwrap();
+        let get = |u: &str| t.unit(u);
+        assert_eq!(
+            t.unit("t1").unwrap().place_type.as_deref(),
+            Some("old_estate")
+        );
+        assert_eq!(crate::units::place_type_of("c1", get), Some("old_estate"));
+        assert_eq!(crate::units::place_type_of("d1", get), None);
+        let bad = SMALL.replace("name = \"W\"\n", "name = \"W\"\nplace_type = \"urban\"\n");
+        let e = Topology::parse("small.toml", &bad).unwrap_err();
+        assert!(
+            e.problem
+                .contains("only districts, townships and communities"),
+            "{e}"
+        );
+        let bad = src.replace("old_estate", "Old Estate");
+        let e = Topology::parse("small.toml", &bad).unwrap_err();
+        assert!(e.problem.contains("place_type \"Old Estate\""), "{e}");
     }
 
     #[test]

@@ -27,6 +27,32 @@ pub struct Unit {
     pub lines: Vec<String>,
     /// Departments: a public-service enterprise (utility).
     pub enterprise: bool,
+    /// Districts, townships and communities: what kind of place it is
+    /// (`old_estate`, `new_estate`, `village`, `urban`, `rural`…), for
+    /// finding the same problem in places alike (举一反三). A unit without
+    /// one reads as its nearest unit above with one ([`place_type_of`]).
+    pub place_type: Option<String>,
+}
+
+/// Place types: lowercase letters, digits and `_`, at most 32.
+pub fn valid_place_type(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 32
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The place type of `unit`: its own, else that of its nearest unit above
+/// that has one; `None` when none has.
+pub fn place_type_of<'a>(unit: &str, get: impl Fn(&str) -> Option<&'a Unit>) -> Option<&'a str> {
+    let mut at = get(unit);
+    while let Some(u) = at {
+        if let Some(p) = &u.place_type {
+            return Some(p);
+        }
+        at = u.parent.as_deref().and_then(&get);
+    }
+    None
 }
 
 /// A level above the items: a category (level 1) or a subcategory (level

@@ -94,4 +94,16 @@ impl ProactiveService for DistrictProactive {
         c.list_proactive_tasks(meta::routed(req.into_inner(), &city, &caller.target))
             .await
     }
+
+    async fn sweep_similar(
+        &self,
+        req: Request<SweepSimilarRequest>,
+    ) -> Result<Response<SweepSimilarResponse>, Status> {
+        // The district sweeps and issues: a retry from the caller reaches
+        // the same idempotency key at the city.
+        let caller = self.admit(&req, "", "")?;
+        let (mut c, city) = self.city();
+        c.sweep_similar(meta::routed(req.into_inner(), &city, &caller.target))
+            .await
+    }
 }

@@ -1,5 +1,6 @@
 //! A unit's workload report, read by the unit itself or anyone above it.
 
+use hotline_proto::v1::reporting_service_client::ReportingServiceClient;
 use hotline_proto::v1::reporting_service_server::ReportingService;
 use hotline_proto::v1::*;
 use hotline_runtime::error::ServiceError;
@@ -90,6 +91,40 @@ pub async fn list_deadlines(
     })
 }
 
+/// A digest asked of a tier's process: the area (empty: the unit
+/// addressed) is checked here, then the city computes it, asked as the
+/// area's own unit when hosted here (a district) and checking again.
+pub async fn forward_digest(
+    ctx: &Ctx,
+    req: Request<GetDigestRequest>,
+) -> Result<GetDigestResponse, Status> {
+    let caller = meta::Caller::of(&req)?;
+    let mut r = req.into_inner();
+    if r.area.is_empty() {
+        r.area = format!("units/{}", caller.target);
+    }
+    let unit = r
+        .area
+        .strip_prefix("units/")
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| ServiceError::invalid("area", "must be units/{unit_id}"))?
+        .to_string();
+    if ctx.topology.unit(&unit).is_none() {
+        return Err(ServiceError::not_found("unit", unit).into());
+    }
+    guard::may_read_unit(ctx, &caller.unit, &unit)?;
+    let acting = if ctx.hosts(&unit) {
+        unit
+    } else {
+        caller.target.clone()
+    };
+    let city = ctx.topology.city().id.clone();
+    let answer = ReportingServiceClient::new(ctx.gateway.channel())
+        .get_digest(meta::routed(r, &city, &acting))
+        .await?;
+    Ok(answer.into_inner())
+}
+
 #[tonic::async_trait]
 impl ReportingService for Reporting {
     async fn get_scorecard(
@@ -140,6 +175,13 @@ impl ReportingService for Reporting {
         req: Request<ListDeadlinesRequest>,
     ) -> Result<Response<ListDeadlinesResponse>, Status> {
         Ok(Response::new(list_deadlines(&self.ctx, req).await?))
+    }
+
+    async fn get_digest(
+        &self,
+        req: Request<GetDigestRequest>,
+    ) -> Result<Response<GetDigestResponse>, Status> {
+        Ok(Response::new(forward_digest(&self.ctx, req).await?))
     }
 
     async fn get_unit_report(

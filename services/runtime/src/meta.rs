@@ -9,6 +9,12 @@ use http::HeaderMap;
 
 pub const TARGET: &str = "x-hotline-target";
 pub const UNIT: &str = "x-hotline-unit";
+/// Metadata by which a channel front asks the centre for an order in the
+/// operations form ([`OPERATIONS_VIEW`]) rather than the citizen's: the
+/// dashboard's reads, for an operator the front has proven.
+pub const VIEW: &str = "x-hotline-view";
+/// The value of [`VIEW`] for the operations form.
+pub const OPERATIONS_VIEW: &str = "operations";
 
 /// Who is calling which unit.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -148,6 +148,7 @@ fn side(
 enum Role {
     Gateway,
     Service,
+    Web,
     Collector,
     Jaeger,
     IngressController,
@@ -161,16 +162,20 @@ use Role::*;
 
 /// The paths deploy/README.md lists, by the destination's port name; and
 /// every pod of the namespace to the cluster's DNS. Nothing else is open.
-const OPEN: [(Role, Role, &str); 9] = [
+const OPEN: [(Role, Role, &str); 13] = [
     (Service, Gateway, "grpc"),
     (IngressController, Gateway, "grpc"),
+    (Web, Gateway, "grpc"),
     (Gateway, Service, "grpc"),
+    (IngressController, Web, "https"),
     (Service, Outside, "postgresql"),
     (Gateway, Collector, "otlp-grpc"),
     (Service, Collector, "otlp-grpc"),
+    (Web, Collector, "otlp-grpc"),
     (Collector, Jaeger, "otlp-grpc"),
     (Prometheus, Gateway, "metrics"),
     (Prometheus, Service, "metrics"),
+    (Prometheus, Web, "metrics"),
 ];
 
 /// A named end, its role, and the ports it listens on (name, number, protocol).
@@ -183,6 +188,7 @@ fn role_of(labels: &Value) -> Role {
         label("app.kubernetes.io/component"),
     ) {
         (Some("hotline"), Some("gateway")) => Gateway,
+        (Some("hotline"), Some("web")) => Web,
         (Some("hotline"), _) => Service,
         (Some("otel-collector"), _) => Collector,
         (Some("jaeger"), _) => Jaeger,
@@ -297,5 +303,7 @@ fn network_policies_let_through_only_the_mesh_s_own_paths() {
         }
         let services = ends.iter().filter(|e| e.1 == Service).count();
         assert!(services >= 6, "{}: {services} tier services", k.dir);
+        let webs = ends.iter().filter(|e| e.1 == Web).count();
+        assert_eq!(webs, 1, "{}: the web front", k.dir);
     }
 }

@@ -124,6 +124,23 @@ fn every_pod_runs_unprivileged_on_a_read_only_root() {
                             "{name}: a database URL"
                         );
                     }
+                    if args[0] == "web" {
+                        // Its Open311 keys and token key: given, from a
+                        // Secret where --data-dir looks, so it writes
+                        // none, and every start and replica signs alike.
+                        let data = flag(&args, "--data-dir").expect("web: a --data-dir");
+                        let open311 = format!("{}/open311", data.trim_end_matches('/'));
+                        let m = seq(c, &["volumeMounts"])
+                            .into_iter()
+                            .find(|m| s(m, &["mountPath"]) == Some(open311.as_str()))
+                            .unwrap_or_else(|| panic!("{name}: nothing at {open311}"));
+                        assert_eq!(m["readOnly"].as_bool(), Some(true), "{name}: {open311}");
+                        assert_eq!(
+                            s(volume(m), &["secret", "secretName"]),
+                            Some("hotline-open311"),
+                            "{name}: {open311}"
+                        );
+                    }
                     let tmp = seq(c, &["volumeMounts"])
                         .into_iter()
                         .find(|m| s(m, &["mountPath"]) == Some("/tmp"))

@@ -360,6 +360,72 @@ pub async fn list(
     rows.into_iter().map(from_row).collect()
 }
 
+/// Which orders [`list_filtered`] reads: each filter set narrows the list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrderFilter {
+    /// In any of these states, when any.
+    pub states: Vec<OrderState>,
+    /// Of any of these catalogue codes, when any.
+    pub category_codes: Vec<String>,
+    /// Received at or after this instant.
+    pub received_from: Option<i64>,
+    /// Received at or before this instant.
+    pub received_to: Option<i64>,
+    /// Citizen requests only: no proactive tasks.
+    pub citizen_only: bool,
+}
+
+/// Orders after `after_order_id` (ascending ids) that pass `f`.
+pub async fn list_filtered(
+    conn: &mut Conn,
+    f: &OrderFilter,
+    after_order_id: &str,
+    limit: i64,
+) -> Result<Vec<Order>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM orders WHERE order_id > $1");
+    let mut n = 1;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    if !f.states.is_empty() {
+        let marks: Vec<String> = f.states.iter().map(|_| next()).collect();
+        sql += &format!(" AND state IN ({})", marks.join(", "));
+    }
+    if !f.category_codes.is_empty() {
+        let marks: Vec<String> = f.category_codes.iter().map(|_| next()).collect();
+        sql += &format!(" AND category_code IN ({})", marks.join(", "));
+    }
+    if f.received_from.is_some() {
+        sql += &format!(" AND received_us >= {}", next());
+    }
+    if f.received_to.is_some() {
+        sql += &format!(" AND received_us <= {}", next());
+    }
+    if f.citizen_only {
+        sql += &format!(" AND kind <> {}", next());
+    }
+    sql += &format!(" ORDER BY order_id LIMIT {}", next());
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(after_order_id);
+    for s in &f.states {
+        q = q.bind(s.as_str());
+    }
+    for c in &f.category_codes {
+        q = q.bind(c.as_str());
+    }
+    if let Some(t) = f.received_from {
+        q = q.bind(t);
+    }
+    if let Some(t) = f.received_to {
+        q = q.bind(t);
+    }
+    if f.citizen_only {
+        q = q.bind(RequestKind::ProactiveTask.as_str());
+    }
+    let rows = q.bind(limit).fetch_all(&mut *conn).await?;
+    rows.into_iter().map(from_row).collect()
+}
+
 pub async fn count_by_state(conn: &mut Conn) -> Result<Vec<(String, i64)>> {
     let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM orders GROUP BY state ORDER BY state")
         .fetch_all(&mut *conn)
@@ -463,6 +529,20 @@ pub async fn upsert_requester(
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Records the e-mail address a requester gave (kept when they give
+/// none). PII, as their name and phone.
+pub async fn set_requester_email(conn: &mut Conn, requester_ref: &str, email: &str) -> Result<()> {
+    if email.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("UPDATE requesters SET email = $2 WHERE requester_ref = $1")
+        .bind(requester_ref)
+        .bind(email)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

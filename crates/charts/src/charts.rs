@@ -1,4 +1,4 @@
-//! The report's charts, drawn by plotters' SVG backend. Every chart has a
+//! Charts, drawn by plotters' SVG backend. Every chart has a
 //! value axis from zero with gridlines at round ticks, both axes titled
 //! with their units, and each bar's value written at its end, so a count
 //! of one still shows beside a count of a thousand. Text stays SVG
@@ -10,7 +10,7 @@ use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::esc;
+use crate::esc;
 
 const WIDTH: u32 = 560;
 const FONT: &str = "sans-serif";
