@@ -133,9 +133,16 @@ fn unit_certificate(t: &TestMesh, unit: &str) -> [String; 3] {
 /// The interpreter with grpcio: `HOTLINE_PYTHON` (CI sets it up), else
 /// `python3`. Missing under CI=true is a failure, not a skip.
 pub fn python() -> Option<String> {
+    python_with("grpc, grpc_tools", "grpcio and grpcio-tools")
+}
+
+/// `HOTLINE_PYTHON` (else `python3`) when it can `import {modules}`, or
+/// `None`, said loudly; missing under CI=true, where `.ci/run` installs
+/// `what`, is a failure.
+pub fn python_with(modules: &str, what: &str) -> Option<String> {
     let python = std::env::var("HOTLINE_PYTHON").unwrap_or_else(|_| "python3".into());
     let ok = std::process::Command::new(&python)
-        .args(["-c", "import grpc, grpc_tools"])
+        .args(["-c", &format!("import {modules}")])
         .status()
         .is_ok_and(|s| s.success());
     if ok {
@@ -143,9 +150,9 @@ pub fn python() -> Option<String> {
     }
     assert!(
         std::env::var("CI").as_deref() != Ok("true"),
-        "{python} lacks grpcio and grpcio-tools, which CI installs (.ci/run)"
+        "{python} lacks {what}, which CI installs (.ci/run)"
     );
-    eprintln!("SKIPPED: {python} lacks grpcio and grpcio-tools");
+    eprintln!("SKIPPED: {python} lacks {what}");
     None
 }
 

@@ -7,16 +7,13 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use hotline::client::MeshClient;
 use hotline_identity::{Credentials, MeshTls, Pki};
 use hotline_proto::v1::*;
 use hotline_testkit::Store;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_rustls::rustls;
 
-use crate::support::{Spec, TestMesh, WAIT, processes, request_id};
+use crate::support::{Reply, Spec, TestMesh, WAIT, connector, exchange, processes, request_id};
 
 /// Well inside East Arcade Community, which Market Street owns.
 const INSIDE: (f64, f64) = (39.942, 116.241);
@@ -95,85 +92,6 @@ impl Web {
     }
 }
 
-fn connector(
-    pki: &Pki,
-    holder: Option<&hotline_identity::Principal>,
-) -> tokio_rustls::TlsConnector {
-    use rustls_pki_types::pem::PemObject as _;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    for ca in rustls_pki_types::CertificateDer::pem_file_iter(pki.ca_cert()).unwrap() {
-        roots.add(ca.unwrap()).unwrap();
-    }
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots);
-    let config = match holder {
-        None => builder.with_no_client_auth(),
-        Some(holder) => {
-            let files = pki.files(holder);
-            let certs = rustls_pki_types::CertificateDer::pem_file_iter(&files.cert)
-                .unwrap()
-                .collect::<Result<Vec<_>, _>>()
-                .unwrap();
-            let key = rustls_pki_types::PrivateKeyDer::from_pem_file(&files.key).unwrap();
-            builder.with_client_auth_cert(certs, key).unwrap()
-        }
-    };
-    tokio_rustls::TlsConnector::from(Arc::new(config))
-}
-
-async fn exchange(
-    tls: &tokio_rustls::TlsConnector,
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Reply {
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let name = rustls_pki_types::ServerName::IpAddress(addr.ip().into());
-    let mut s = tls.connect(name, tcp).await.unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head += &format!("{k}: {v}\r\n");
-    }
-    s.write_all(format!("{head}\r\n{body}").as_bytes())
-        .await
-        .unwrap();
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        match s.read(&mut buf).await {
-            Ok(0) => break,
-            Ok(n) => raw.extend_from_slice(&buf[..n]),
-            // A peer that closes without close_notify ends the body too.
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => panic!("reading the reply: {e}"),
-        }
-    }
-    let raw = String::from_utf8(raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP reply");
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    Reply {
-        status,
-        head: head.to_ascii_lowercase(),
-        body: body.to_string(),
-    }
-}
-
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    /// The status line and headers, lowercased.
-    head: String,
-    body: String,
-}
-
 impl Reply {
     fn json(&self) -> serde_json::Value {
         assert!(
@@ -243,20 +161,7 @@ impl Reply {
 /// (skipped, said loudly; a failure under `CI=true`, where `.ci/run`
 /// installs it).
 fn python_with_georeport() -> Option<String> {
-    let python = crate::examples::python()?;
-    let ok = std::process::Command::new(&python)
-        .args(["-c", "import georeport, requests, xmltodict"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return Some(python);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{python} lacks georeport==0.3.1, which CI installs (.ci/run)"
-    );
-    eprintln!("SKIPPED: {python} lacks georeport");
-    None
+    crate::examples::python_with("georeport, requests, xmltodict", "georeport==0.3.1")
 }
 
 /// A client of the gateway holding the web front's own certificate.

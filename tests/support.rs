@@ -124,15 +124,24 @@ pub async fn https_get(
     pki: &hotline_identity::Pki,
     holder: Option<&hotline_identity::Principal>,
 ) -> (u16, String) {
-    use rustls_pki_types::pem::PemObject as _;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio_rustls::rustls;
     let addr: std::net::SocketAddr = base
         .strip_prefix("https://")
         .expect("the web front over HTTPS")
         .trim_end_matches('/')
         .parse()
         .unwrap();
+    let r = exchange(&connector(pki, holder), addr, "GET", path, &[], "").await;
+    (r.status, r.body)
+}
+
+/// A TLS client trusting the mesh CA, presenting `holder`'s certificate
+/// when given (an HTTPS client as a browser or a script would be).
+pub fn connector(
+    pki: &hotline_identity::Pki,
+    holder: Option<&hotline_identity::Principal>,
+) -> tokio_rustls::TlsConnector {
+    use rustls_pki_types::pem::PemObject as _;
+    use tokio_rustls::rustls;
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     for ca in rustls_pki_types::CertificateDer::pem_file_iter(pki.ca_cert()).unwrap() {
@@ -154,15 +163,32 @@ pub async fn https_get(
             builder.with_client_auth_cert(certs, key).unwrap()
         }
     };
-    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+}
+
+/// One HTTP/1.1 exchange over `tls` with the web front at `addr`.
+pub async fn exchange(
+    tls: &tokio_rustls::TlsConnector,
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let name = rustls_pki_types::ServerName::IpAddress(addr.ip().into());
     let mut s = tls.connect(name, tcp).await.unwrap();
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head += &format!("{k}: {v}\r\n");
+    }
+    s.write_all(format!("{head}\r\n{body}").as_bytes())
+        .await
+        .unwrap();
     let mut raw = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
@@ -174,8 +200,21 @@ pub async fn https_get(
             Err(e) => panic!("reading the reply: {e}"),
         }
     }
-    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let raw = String::from_utf8(raw).unwrap();
     let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP reply");
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, body.to_string())
+    Reply {
+        status,
+        head: head.to_ascii_lowercase(),
+        body: body.to_string(),
+    }
+}
+
+/// An HTTP reply: its status, head and body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    /// The status line and headers, lowercased.
+    pub head: String,
+    pub body: String,
 }
