@@ -159,15 +159,20 @@ pub struct HolderArgs {
     /// A person on the operations staff, as the topology's [[operator]] names.
     #[arg(long)]
     pub operator: Option<String>,
+    /// A channel front: `web` (`hotline web`), e.g. with `--host` the name
+    /// browsers and Open311 clients reach it at behind the Ingress.
+    #[arg(long)]
+    pub channel: Option<String>,
 }
 
 impl HolderArgs {
     fn principal(&self) -> anyhow::Result<Principal> {
-        let p = match (&self.unit, &self.service, &self.operator) {
-            (Some(u), _, _) => Principal::Unit(u.clone()),
-            (_, Some(s), _) => Principal::Service(s.clone()),
-            (_, _, Some(o)) => Principal::Operator(o.clone()),
-            _ => bail!("name --unit, --service or --operator"),
+        let p = match (&self.unit, &self.service, &self.operator, &self.channel) {
+            (Some(u), ..) => Principal::Unit(u.clone()),
+            (_, Some(s), ..) => Principal::Service(s.clone()),
+            (_, _, Some(o), _) => Principal::Operator(o.clone()),
+            (.., Some(c)) => Principal::Channel(c.clone()),
+            _ => bail!("name --unit, --service, --operator or --channel"),
         };
         if !hotline_core::authz::valid_name(p.name()) {
             bail!(

@@ -1,5 +1,5 @@
 //! The command line as people read it: scenarios by name, the demo's
-//! narration and summary, `hotline trace`.
+//! narration and summary, `hotline trace`, `hotline certs`.
 
 use std::process::{Command, Output};
 
@@ -167,4 +167,65 @@ mesh_test! {
         assert!(reply.trim_start().starts_with("2 h 05 min │"), "{reply}");
         t.stop().await;
     }
+}
+
+/// The web front's certificate reissued for the host browsers reach it at
+/// behind the Ingress: the channel's SPIFFE id and that host, beside the
+/// local names.
+#[test]
+fn certs_issue_names_a_channel_front_and_its_public_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let out = hotline(&["certs", "init", "--dir", "pki"], &dir);
+    assert!(out.status.success(), "{out:?}");
+    let out = hotline(
+        &[
+            "certs",
+            "issue",
+            "--channel",
+            "web",
+            "--host",
+            "12345.example.org",
+            "--dir",
+            "pki",
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let pem = std::fs::read(dir.join("pki/channel-web.crt")).unwrap();
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).unwrap();
+    let cert = pem.parse_x509().unwrap();
+    let san = cert.subject_alternative_name().unwrap().unwrap();
+    let names: Vec<String> = san
+        .value
+        .general_names
+        .iter()
+        .map(|n| match n {
+            x509_parser::extensions::GeneralName::URI(u) => format!("uri {u}"),
+            x509_parser::extensions::GeneralName::DNSName(d) => format!("dns {d}"),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    for want in [
+        "uri spiffe://hotline/channel/web",
+        "dns 12345.example.org",
+        "dns localhost",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
+    }
+    // One holder at a time: a channel and an operator together is refused.
+    let out = hotline(
+        &[
+            "certs",
+            "issue",
+            "--channel",
+            "web",
+            "--operator",
+            "ops",
+            "--dir",
+            "pki",
+        ],
+        &dir,
+    );
+    assert!(!out.status.success(), "{out:?}");
 }
