@@ -15,41 +15,10 @@ fn hotline(args: &[&str], dir: &std::path::Path) -> Output {
         .unwrap()
 }
 
-/// Display columns: CJK characters take two.
-fn width(s: &str) -> usize {
-    s.chars()
-        .map(|c| {
-            if ('\u{2E80}'..='\u{FFEF}').contains(&c) {
-                2
-            } else {
-                1
-            }
-        })
-        .sum()
-}
-
-/// Every table in `text` (a run of lines with column rules): each line's
-/// rules stand at the same display columns as its header's. The tables
-/// it checked.
+/// Every table in `text`: each line's rules stand at the same display
+/// columns as its header's. The tables it checked.
 fn assert_tables_align(text: &str) -> usize {
-    let mut tables = 0;
-    let mut header: Option<Vec<usize>> = None;
-    for line in text.lines() {
-        let rules: Vec<usize> = line
-            .char_indices()
-            .filter(|(_, c)| matches!(c, '│' | '┼'))
-            .map(|(i, _)| width(&line[..i]))
-            .collect();
-        match (&header, rules.is_empty()) {
-            (_, true) => header = None,
-            (None, false) => {
-                tables += 1;
-                header = Some(rules);
-            }
-            (Some(h), false) => assert_eq!(&rules, h, "{line:?} in\n{text}"),
-        }
-    }
-    tables
+    hotline::client::table::aligned_tables(text).unwrap_or_else(|e| panic!("{e} in\n{text}"))
 }
 
 #[test]

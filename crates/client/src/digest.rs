@@ -471,35 +471,10 @@ mod tests {
         // No line ends in blanks; every row's rules stand under its
         // header's, in display columns (CJK characters take two).
         assert!(text.lines().all(|l| l == l.trim_end()), "{text:?}");
-        let width = |s: &str| {
-            s.chars()
-                .map(|c| {
-                    if ('\u{2E80}'..='\u{FFEF}').contains(&c) {
-                        2
-                    } else {
-                        1
-                    }
-                })
-                .sum::<usize>()
-        };
-        let mut header: Option<Vec<usize>> = None;
-        let mut tables = 0;
-        for line in text.lines() {
-            let rules: Vec<usize> = line
-                .char_indices()
-                .filter(|(_, c)| matches!(c, '│' | '┼'))
-                .map(|(i, _)| width(&line[..i]))
-                .collect();
-            match (&header, rules.is_empty()) {
-                (_, true) => header = None,
-                (None, false) => {
-                    tables += 1;
-                    header = Some(rules);
-                }
-                (Some(h), false) => assert_eq!(&rules, h, "{line:?} in\n{text}"),
-            }
-        }
-        assert_eq!(tables, 2, "{text}");
+        assert_eq!(
+            crate::table::aligned_tables(&text).map_err(|e| format!("{e} in\n{text}")),
+            Ok(2)
+        );
     }
 
     #[test]

@@ -12,6 +12,47 @@ const STYLE: TableStyle = TableStyle::new()
     .header_separator(LineStyle::none().fill('─').junction('┼'))
     .content_lines(ContentLineStyle::none().junction('│'));
 
+/// The tables in `text` (runs of lines with column rules), each line's
+/// rules checked to stand at the same display columns as its header's
+/// (CJK characters take two): how many, or the first line out of line.
+/// For tests of what the command line prints.
+pub fn aligned_tables(text: &str) -> Result<usize, String> {
+    let width = |s: &str| -> usize {
+        s.chars()
+            .map(|c| {
+                if ('\u{2E80}'..='\u{FFEF}').contains(&c) {
+                    2
+                } else {
+                    1
+                }
+            })
+            .sum()
+    };
+    let mut tables = 0;
+    let mut header: Option<Vec<usize>> = None;
+    for line in text.lines() {
+        let rules: Vec<usize> = line
+            .char_indices()
+            .filter(|(_, c)| matches!(c, '│' | '┼'))
+            .map(|(i, _)| width(&line[..i]))
+            .collect();
+        match (&header, rules.is_empty()) {
+            (_, true) => header = None,
+            (None, false) => {
+                tables += 1;
+                header = Some(rules);
+            }
+            (Some(h), false) if &rules != h => {
+                return Err(format!(
+                    "{line:?}: rules at {rules:?}, its header's at {h:?}"
+                ));
+            }
+            (Some(_), false) => {}
+        }
+    }
+    Ok(tables)
+}
+
 /// A table with a header row; `Display` renders it, one line per row.
 pub struct Table(comfy_table::Table);
 

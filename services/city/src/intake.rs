@@ -758,51 +758,40 @@ impl IntakeService for Intake {
         let caller = meta::Caller::of(&req)?;
         let order_id = record::order_id(&req.get_ref().name)?.to_string();
         let mut c = self.ctx.db.acquire().await.map_err(ServiceError::from)?;
+        // A channel front reads the citizen's form, unless it asks for the
+        // operations form: the dashboard's read for an operator it has
+        // proven by certificate (it keeps to the operator's scope).
+        let channel = crate::citizen::is_channel(&caller);
         let operations = req
             .metadata()
             .get(meta::VIEW)
             .is_some_and(|v| v.as_bytes() == meta::OPERATIONS_VIEW.as_bytes());
-        if crate::citizen::is_channel(&caller) && operations {
-            // The dashboard's read, for an operator the front has proven
-            // by certificate (it keeps to the operator's scope): the order
-            // as a handler reads it, with its steps, every assignment and
-            // its trace, and scrubbed of the requester's identity, which
-            // stays at the centre.
-            let o = orders::get(&mut c, &order_id)
-                .await
-                .map_err(ServiceError::from)?
-                .ok_or_else(|| ServiceError::not_found("order", format!("orders/{order_id}")))?;
-            let order = full_order_of(&self.ctx.topology, &mut c, &o).await?;
-            let s = crate::redact::scrubber(&mut c, &o.requester_ref).await?;
-            let mut order = crate::redact::scrubbed(order, &s);
-            order.requester_ref.clear();
-            return Ok(Response::new(GetOrderResponse { order: Some(order) }));
+        let citizen = channel && !operations;
+        let missing = || ServiceError::not_found("order", format!("orders/{order_id}"));
+        if !channel {
+            self.may_read_order(&mut c, &caller, &order_id).await?;
         }
-        if crate::citizen::is_channel(&caller) {
-            // A citizen request, in the citizen's form; a proactive task
-            // is no order a channel front knows of.
-            let missing = || ServiceError::not_found("order", format!("orders/{order_id}"));
-            let o = orders::get(&mut c, &order_id)
-                .await
-                .map_err(ServiceError::from)?
-                .ok_or_else(missing)?;
-            let order = full_order_of(&self.ctx.topology, &mut c, &o).await?;
-            if !crate::citizen::visible(&order) {
-                return Err(missing().into());
-            }
-            let order = crate::citizen::of(&mut c, order, &o.requester_ref).await?;
-            return Ok(Response::new(GetOrderResponse { order: Some(order) }));
-        }
-        self.may_read_order(&mut c, &caller, &order_id).await?;
         let o = orders::get(&mut c, &order_id)
             .await
             .map_err(ServiceError::from)?
-            .ok_or_else(|| ServiceError::not_found("order", format!("orders/{order_id}")))?;
+            .ok_or_else(missing)?;
         let mut order = full_order_of(&self.ctx.topology, &mut c, &o).await?;
-        // The centre reads the order as recorded; a handler, scrubbed.
-        if guard::is_city(&self.ctx, &caller).is_err() {
+        if citizen {
+            // A proactive task is no order a channel front knows of.
+            if !crate::citizen::visible(&order) {
+                return Err(missing().into());
+            }
+            order = crate::citizen::of(&mut c, order, &o.requester_ref).await?;
+        } else if channel || guard::is_city(&self.ctx, &caller).is_err() {
+            // The centre reads the order as recorded; a handler and the
+            // operations form, scrubbed of the requester's identity, which
+            // stays at the centre (the operations form without even its
+            // pseudonym).
             let s = crate::redact::scrubber(&mut c, &o.requester_ref).await?;
             order = crate::redact::scrubbed(order, &s);
+            if channel {
+                order.requester_ref.clear();
+            }
         }
         Ok(Response::new(GetOrderResponse { order: Some(order) }))
     }
