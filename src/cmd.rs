@@ -40,6 +40,9 @@ impl Command {
         match self {
             Command::Serve(a) => a.cpu,
             Command::Gateway(a) => a.cpu,
+            Command::Bench {
+                command: crate::bench::BenchCommand::Bare(a),
+            } => a.cpu,
             _ => None,
         }
     }

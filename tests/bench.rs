@@ -144,8 +144,10 @@ async fn bench_lifecycle_reports_the_rate_beside_the_bare_relay_bound() {
         "2",
         "--db",
         &pg,
+        "--pin-cpus",
     ]);
     assert_eq!(out["backend"], "postgresql");
+    assert_eq!(out["pinned"], true);
     assert_eq!(out["lifecycles"], 4);
     let rate = positive(&out, "lifecycles_per_second");
     // submit, the handoff, accept, contact, progress, reply and its
@@ -160,6 +162,46 @@ async fn bench_lifecycle_reports_the_rate_beside_the_bare_relay_bound() {
         "{out}"
     );
     positive(&out, "spans_received");
+}
+
+/// A process of the bare baseline asked for a CPU keeps to it, as the
+/// mesh's processes do under `--pin-cpus`: the pinned baseline is placed
+/// like the pinned mesh it is set against.
+#[test]
+fn the_bare_baseline_keeps_to_the_cpu_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = dir.path().join("echo.addr");
+    let mut echo = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args([
+            "bench",
+            "bare",
+            "--role",
+            "echo",
+            "--cpu",
+            "0",
+            "--addr-file",
+        ])
+        .arg(&addr)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !addr.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the echo never listened"
+        );
+        assert!(echo.try_wait().unwrap().is_none(), "the echo exited");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let status = std::fs::read_to_string(format!("/proc/{}/status", echo.id())).unwrap();
+    let _ = echo.kill();
+    let _ = echo.wait();
+    let allowed = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .map(str::trim);
+    assert_eq!(allowed, Some("0"), "{status}");
 }
 
 /// `hotline bench hop` on PostgreSQL: both workloads run through the

@@ -39,6 +39,9 @@ pub struct BareArgs {
     /// Where to write the address this process listens on (port 0).
     #[arg(long)]
     pub addr_file: PathBuf,
+    /// Keep this process on one CPU, as `serve --cpu` does.
+    #[arg(long)]
+    pub cpu: Option<usize>,
 }
 
 struct Echo;
@@ -117,7 +120,12 @@ pub struct Bare {
     _dir: tempfile::TempDir,
 }
 
-async fn start(role: &str, to: Option<&str>, dir: &Path) -> anyhow::Result<(Child, String)> {
+async fn start(
+    role: &str,
+    to: Option<&str>,
+    cpu: Option<usize>,
+    dir: &Path,
+) -> anyhow::Result<(Child, String)> {
     let file = dir.join(format!("{role}.addr"));
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.args(["bench", "bare", "--role", role, "--addr-file"])
@@ -131,6 +139,9 @@ async fn start(role: &str, to: Option<&str>, dir: &Path) -> anyhow::Result<(Chil
         .kill_on_drop(true);
     if let Some(to) = to {
         cmd.args(["--to", to]);
+    }
+    if let Some(cpu) = cpu {
+        cmd.args(["--cpu", &cpu.to_string()]);
     }
     let mut child = cmd.spawn()?;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -150,10 +161,21 @@ async fn start(role: &str, to: Option<&str>, dir: &Path) -> anyhow::Result<(Chil
 }
 
 impl Bare {
-    pub async fn start() -> anyhow::Result<Bare> {
+    /// With `pin_cpus`, placed as `hotline up --pin-cpus` places the mesh:
+    /// the relay where the gateway runs, the echo on the centre's CPU.
+    pub async fn start(pin_cpus: bool) -> anyhow::Result<Bare> {
         let dir = tempfile::Builder::new().prefix("hotline-bare-").tempdir()?;
-        let (echo, echo_addr) = start("echo", None, dir.path()).await?;
-        let (relay, addr) = start("relay", Some(&echo_addr), dir.path()).await?;
+        let (relay_cpu, echo_cpu) = if pin_cpus {
+            let placed = hotline_node::cpu::placement(
+                &hotline_node::cpu::allowed(),
+                [false, true].into_iter(),
+            );
+            (placed[0], placed[1])
+        } else {
+            (None, None)
+        };
+        let (echo, echo_addr) = start("echo", None, echo_cpu, dir.path()).await?;
+        let (relay, addr) = start("relay", Some(&echo_addr), relay_cpu, dir.path()).await?;
         Ok(Bare {
             echo,
             relay,
@@ -238,8 +260,8 @@ impl Bare {
 }
 
 /// The baseline measured on its own processes: start, measure, stop.
-pub async fn baseline(calls: usize, concurrency: usize) -> anyhow::Result<Value> {
-    let bare = Bare::start().await?;
+pub async fn baseline(calls: usize, concurrency: usize, pin_cpus: bool) -> anyhow::Result<Value> {
+    let bare = Bare::start(pin_cpus).await?;
     let result = bare.measure(calls, concurrency).await;
     bare.stop().await;
     result

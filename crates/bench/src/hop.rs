@@ -44,6 +44,10 @@ pub struct HopArgs {
     /// A PostgreSQL server URL; SQLite files in a temporary directory when unset.
     #[arg(long)]
     pub db: Option<String>,
+    /// Place the mesh's processes as `hotline up --pin-cpus` does (the
+    /// simulator's placement over gRPC), and the bare pair likewise.
+    #[arg(long)]
+    pub pin_cpus: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -135,7 +139,7 @@ async fn workload(
 
 /// Both workloads on a fresh demo mesh, over mTLS or plaintext.
 async fn mesh_rows(a: &HopArgs, plaintext: bool) -> anyhow::Result<Vec<Value>> {
-    let m = BenchMesh::start_with(a.db.as_deref(), None, plaintext).await?;
+    let m = BenchMesh::start_with(a.db.as_deref(), None, plaintext, a.pin_cpus).await?;
     let result = async {
         let c = m.mesh.client()?;
         let order = c.submit(crate::tracing::complaint()).await?.order_id;
@@ -189,13 +193,18 @@ fn against(rows: &mut [Value], baseline: &Value) {
 }
 
 pub async fn run(a: HopArgs) -> anyhow::Result<()> {
-    let baseline = crate::bare::baseline(a.calls, a.concurrency).await?;
+    let baseline = crate::bare::baseline(a.calls, a.concurrency, a.pin_cpus).await?;
     let mut rows = mesh_rows(&a, false).await?;
     rows.extend(mesh_rows(&a, true).await?);
     against(&mut rows, &baseline);
     let ratios = compare(&rows);
     if a.json {
-        let out = json!({ "baseline": baseline, "workloads": rows, "mtls_vs_plaintext": ratios });
+        let out = json!({
+            "pinned": a.pin_cpus,
+            "baseline": baseline,
+            "workloads": rows,
+            "mtls_vs_plaintext": ratios,
+        });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
@@ -205,8 +214,13 @@ pub async fn run(a: HopArgs) -> anyhow::Result<()> {
         "sqlite"
     };
     println!(
-        "The bare baseline, a tonic echo behind a tonic relay over plaintext: {} calls/s, {} µs CPU \
-         per call (client {}, relay {}, echo {}).",
+        "The bare baseline, a tonic echo behind a tonic relay over plaintext{}: {} calls/s, {} µs \
+         CPU per call (client {}, relay {}, echo {}).",
+        if a.pin_cpus {
+            ", pinned like the mesh"
+        } else {
+            ""
+        },
         baseline["relay_calls_per_second"],
         baseline["chain_cpu_us"],
         baseline["cpu_us_by_process"]["client"],

@@ -28,13 +28,18 @@ pub struct LifecycleArgs {
     /// dropped after); SQLite files in a temporary directory when unset.
     #[arg(long)]
     pub db: Option<String>,
+    /// Place the mesh's processes as `hotline up --pin-cpus` does, and
+    /// the bare pair likewise.
+    #[arg(long)]
+    pub pin_cpus: bool,
     #[arg(long)]
     pub json: bool,
 }
 
 pub async fn run(a: LifecycleArgs) -> anyhow::Result<()> {
     let sink = Sink::counting("127.0.0.1:0").await?;
-    let m = BenchMesh::start(a.db.as_deref(), Some(sink.endpoint())).await?;
+    let m =
+        BenchMesh::start_with(a.db.as_deref(), Some(sink.endpoint()), false, a.pin_cpus).await?;
     let measured = async {
         let c = m.mesh.client()?;
         workload(&c, a.concurrency, a.concurrency).await?;
@@ -48,7 +53,12 @@ pub async fn run(a: LifecycleArgs) -> anyhow::Result<()> {
     m.stop().await?;
     let (secs, calls) = measured?;
     // The bare relay under the same concurrency, after the mesh is gone.
-    let bare = crate::bare::baseline((calls as usize).clamp(1_000, 20_000), a.concurrency).await?;
+    let bare = crate::bare::baseline(
+        (calls as usize).clamp(1_000, 20_000),
+        a.concurrency,
+        a.pin_cpus,
+    )
+    .await?;
     let n = a.orders as f64;
     let rate = n / secs;
     let per = calls as f64 / n;
@@ -65,6 +75,7 @@ pub async fn run(a: LifecycleArgs) -> anyhow::Result<()> {
             "{}",
             serde_json::to_string_pretty(&json!({
                 "backend": backend,
+                "pinned": a.pin_cpus,
                 "tracing": "every span exported",
                 "lifecycles": a.orders,
                 "concurrency": a.concurrency,

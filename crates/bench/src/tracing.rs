@@ -130,7 +130,7 @@ pub(crate) struct BenchMesh {
 
 impl BenchMesh {
     pub(crate) async fn start(db: Option<&str>, otlp: Option<String>) -> anyhow::Result<Self> {
-        Self::start_with(db, otlp, false).await
+        Self::start_with(db, otlp, false, false).await
     }
 
     /// The demo city, over mTLS or (`plaintext`) without TLS.
@@ -138,6 +138,7 @@ impl BenchMesh {
         db: Option<&str>,
         otlp: Option<String>,
         plaintext: bool,
+        pin_cpus: bool,
     ) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("hotline-bench-")
@@ -149,6 +150,7 @@ impl BenchMesh {
         opts.log_dir = Some(dir.path().join("logs"));
         opts.otlp_endpoint = otlp;
         opts.insecure_plaintext = plaintext;
+        opts.pin_cpus = pin_cpus;
         if let Some(pg) = db {
             // A scratch database's name guards nothing.
             #[allow(clippy::disallowed_methods)]
