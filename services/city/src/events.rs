@@ -33,15 +33,12 @@ impl Events {
         &self,
         conn: &mut Conn,
         a: &Stored,
+        given: &[Stored],
         outcome: ReplyOutcome,
         now: Micros,
     ) -> Result<()> {
         let city = self.ctx.topology.city().id.clone();
-        for lead in assignments::for_order(conn, &a.order_id)
-            .await?
-            .into_iter()
-            .filter(|l| l.role.is_lead())
-        {
+        for lead in given.iter().filter(|l| l.role.is_lead()) {
             let n = notice::notice(
                 format!(
                     "report:{}:{}:{}:{}",
@@ -85,7 +82,11 @@ impl Events {
             .ctx
             .apply_once(&scope, &r.request_id, &r, async |tx, now| {
                 let mut order = locked(tx, &r.order_id).await?;
-                let mut a = hotline_handler::held(tx, &r.order_id, &r.unit_id).await?;
+                // Every assignment of the order, read once: the one reported
+                // on, the leads a co-handler reports to, and the leads the
+                // order's state is summarised from.
+                let mut given = assignments::for_order(tx, &r.order_id).await?;
+                let mut a = hotline_handler::held_among(&given, &r.order_id, &r.unit_id)?;
                 guard::current_epoch(&r.order_id, &r.unit_id, r.epoch, a.epoch)?;
                 let lead = a.role.is_lead();
                 // Measured once committed: dispatch → first accept.
@@ -115,7 +116,7 @@ impl Events {
                         a.state.merge(Report::Replied);
                         clocks::stop(tx, &a.order_id, &a.unit_id).await?;
                         if !lead {
-                            self.report_to_leads(tx, &a, outcome, now).await?;
+                            self.report_to_leads(tx, &a, &given, outcome, now).await?;
                         }
                         ("replied", format!("epoch {} outcome={outcome}", a.epoch))
                     }
@@ -142,8 +143,12 @@ impl Events {
                 };
                 assignments::upsert(tx, &a).await?;
                 note(tx, &mut order, now, &r.unit_id, action, detail).await?;
+                // An extension settled changes the lead's limit, not its state.
                 extension::settle(&self.ctx, tx, &mut order, &a, now).await?;
-                summarise(&self.ctx, tx, &mut order, now).await?;
+                if let Some(held) = given.iter_mut().find(|g| g.unit_id == a.unit_id) {
+                    *held = a.clone();
+                }
+                summarise_with(&self.ctx, tx, &mut order, &given, now).await?;
                 orders::update(tx, &order).await?;
                 let answer = RecordAssignmentEventResponse {
                     order_seq: order.seq as u64,
@@ -183,9 +188,21 @@ impl Events {
 /// down works under its township, which answers for the order: only the
 /// city's own leads count.
 pub async fn summarise(ctx: &Ctx, conn: &mut Conn, order: &mut Order, now: Micros) -> Result<()> {
-    let leads: Vec<AssignmentState> = assignments::for_order(conn, &order.order_id)
-        .await?
-        .into_iter()
+    let given = assignments::for_order(conn, &order.order_id).await?;
+    summarise_with(ctx, conn, order, &given, now).await
+}
+
+/// [`summarise`] over the order's assignments as they stand, already at
+/// hand (one statement fewer on every event).
+pub async fn summarise_with(
+    ctx: &Ctx,
+    conn: &mut Conn,
+    order: &mut Order,
+    given: &[Stored],
+    now: Micros,
+) -> Result<()> {
+    let leads: Vec<AssignmentState> = given
+        .iter()
         .filter(|a| a.role.is_lead() && a.lead_unit.is_empty())
         .map(|a| a.state)
         .collect();

@@ -156,7 +156,8 @@ impl Intake {
                 phone.clone()
             };
             let requester_ref = pseudonym(&key, &who);
-            orders::upsert_requester(tx, &requester_ref, &requester.name, &phone, now).await?;
+            let (recorded_name, recorded_phone) =
+                orders::upsert_requester(tx, &requester_ref, &requester.name, &phone, now).await?;
             orders::set_requester_email(tx, &requester_ref, &email).await?;
             // A repeat of an open order, or of a finished one (Art. 11(3)),
             // without new facts is a duplicate, whether intake said so or
@@ -307,15 +308,10 @@ impl Intake {
             }
             let handler_due = due.at;
             let mut given = Vec::with_capacity(issued.len());
-            // One scrubber for every handler: the recorded identity, and the
-            // name given this time if it differs.
-            let scrubber = if issued.is_empty() {
-                Default::default()
-            } else {
-                crate::redact::scrubber(tx, &order.requester_ref)
-                    .await?
-                    .name(&requester.name)
-            };
+            // One scrubber for every handler: the recorded identity (as the
+            // upsert returned it), and the name given this time if it differs.
+            let scrubber =
+                crate::redact::scrubber_of(&recorded_name, &recorded_phone).name(&requester.name);
             for p in &issued {
                 given.push(record::fresh(
                     &self.ctx.topology.policy,

@@ -17,10 +17,14 @@ pub async fn scrubber(conn: &mut Conn, requester_ref: &str) -> Result<Scrubber> 
         "" => None,
         r => audit::identity(conn, r).await?,
     };
-    Ok(match identity {
-        Some((name, phone)) => Scrubber::default().name(&name).number(&phone),
-        None => Scrubber::default(),
-    })
+    Ok(identity.map_or_else(Scrubber::default, |(name, phone)| {
+        scrubber_of(&name, &phone)
+    }))
+}
+
+/// The scrubber of a recorded identity already at hand.
+pub fn scrubber_of(name: &str, phone: &str) -> Scrubber {
+    Scrubber::default().name(name).number(phone)
 }
 
 /// An assignment as a handler is given it: its text and address

@@ -50,12 +50,28 @@ pub async fn held(
 {
     hotline_runtime::tables::assignments::get(conn, order_id, unit)
         .await?
-        .ok_or_else(|| {
-            hotline_runtime::error::ServiceError::not_found(
-                "assignment",
-                format!("orders/{order_id} for unit {unit}"),
-            )
-        })
+        .ok_or_else(|| not_held(order_id, unit))
+}
+
+/// [`held`] among the order's assignments already read.
+pub fn held_among(
+    given: &[hotline_runtime::tables::assignments::Assignment],
+    order_id: &str,
+    unit: &str,
+) -> Result<hotline_runtime::tables::assignments::Assignment, hotline_runtime::error::ServiceError>
+{
+    given
+        .iter()
+        .find(|a| a.unit_id == unit)
+        .cloned()
+        .ok_or_else(|| not_held(order_id, unit))
+}
+
+fn not_held(order_id: &str, unit: &str) -> hotline_runtime::error::ServiceError {
+    hotline_runtime::error::ServiceError::not_found(
+        "assignment",
+        format!("orders/{order_id} for unit {unit}"),
+    )
 }
 
 /// The three families for a handling tier, and its timers.

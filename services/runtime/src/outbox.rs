@@ -252,16 +252,14 @@ impl Deliverer {
     pub async fn pass(&self) -> anyhow::Result<Pass> {
         let _one_at_a_time = self.waker.pass.lock().await;
         let now = wall_now();
-        let (batch, next) = {
-            let mut c = self.db.acquire().await?;
-            // Only what can go now: a backlog backing off (a receiver
-            // down) neither fills the batch nor blocks the other lanes.
-            let batch = outbox::due(&mut c, now, BATCH).await?;
-            let next = outbox::next_attempt(&mut c, now).await?;
-            // The depth gauge is read before each scrape (`Metrics::refresh`),
-            // not on every pass.
-            (batch, next)
-        };
+        // Only what can go now: a backlog backing off (a receiver down)
+        // neither fills the batch nor blocks the other lanes. The depth
+        // gauge is read before each scrape (`Metrics::refresh`), not on
+        // every pass.
+        let outbox::Due {
+            messages: batch,
+            next,
+        } = outbox::due(&mut *self.db.acquire().await?, now, BATCH).await?;
         let full = batch.len() as i64 == BATCH;
         // Lanes in queue order: the messages about one order to one unit.
         let mut lanes: Vec<Vec<outbox::Message>> = Vec::new();

@@ -239,19 +239,31 @@ async fn outbox_due_skips_lanes_backing_off(db: Db, _: String) {
     outbox::retry_later(&mut c, all[3].id, 500, "unavailable", 150)
         .await
         .unwrap();
-    let ids = |v: Vec<outbox::Message>| v.into_iter().map(|m| m.message_id).collect::<Vec<_>>();
-    assert_eq!(ids(outbox::due(&mut c, 200, 10).await.unwrap()), ["b1"]);
+    let ids = |d: &outbox::Due| {
+        d.messages
+            .iter()
+            .map(|m| m.message_id.clone())
+            .collect::<Vec<_>>()
+    };
+    // The wait comes with the batch: the heads backing off are due at 500.
+    let at_200 = outbox::due(&mut c, 200, 10).await.unwrap();
+    assert_eq!(ids(&at_200), ["b1"]);
+    assert_eq!(at_200.next, Some(500));
     assert_eq!(outbox::next_attempt(&mut c, 200).await.unwrap(), Some(500));
-    // At 500 every lane is due again, in order.
-    assert_eq!(
-        ids(outbox::due(&mut c, 500, 10).await.unwrap()),
-        ["a1", "a2", "b1", "c1"]
-    );
+    // At 500 every lane is due again, in order, and nothing waits.
+    let at_500 = outbox::due(&mut c, 500, 10).await.unwrap();
+    assert_eq!(ids(&at_500), ["a1", "a2", "b1", "c1"]);
+    assert_eq!(at_500.next, None);
     assert_eq!(outbox::next_attempt(&mut c, 500).await.unwrap(), None);
     assert_eq!(
-        ids(outbox::due(&mut c, 500, 2).await.unwrap()),
+        ids(&outbox::due(&mut c, 500, 2).await.unwrap()),
         ["a1", "a2"]
     );
+    // With b1 sent, nothing is due at 200: the wait comes alone.
+    outbox::delivered_all(&mut c, &[all[2].id]).await.unwrap();
+    let idle = outbox::due(&mut c, 200, 10).await.unwrap();
+    assert!(idle.messages.is_empty());
+    assert_eq!(idle.next, Some(500));
 }
 
 async fn outbox_delivers_in_order_and_parks(db: Db, _: String) {
@@ -471,6 +483,9 @@ async fn orders_round_trip_with_history(db: Db, _: String) {
     tx.commit().await.unwrap();
 
     let mut tx = db.begin().await.unwrap();
+    // The lock reads the order it takes, in the same statement; an order
+    // that is not there is neither locked nor read.
+    assert_eq!(orders::lock(&mut tx, "HL404").await.unwrap(), None);
     let mut o = orders::lock(&mut tx, "HL1").await.unwrap().unwrap();
     assert_eq!(o, order("HL1"));
     o.state = OrderState::Closed;
@@ -1235,9 +1250,16 @@ async fn inbox_events_replay_prune_and_horizon(db: Db, _: String) {
 
 async fn audit_and_knowledge_round_trip(db: Db, _: String) {
     let mut c = db.acquire().await.unwrap();
-    orders::upsert_requester(&mut c, "rq-1", "Name", "13700000000", 1)
+    let recorded = orders::upsert_requester(&mut c, "rq-1", "Name", "13700000000", 1)
         .await
         .unwrap();
+    assert_eq!(recorded, ("Name".into(), "13700000000".into()));
+    // First write wins: a later contact under the same pseudonym gets the
+    // identity recorded, and changes nothing.
+    let again = orders::upsert_requester(&mut c, "rq-1", "Other Name", "13700000000", 2)
+        .await
+        .unwrap();
+    assert_eq!(again, recorded);
     assert_eq!(
         audit::identity(&mut c, "rq-1").await.unwrap(),
         Some(("Name".into(), "13700000000".into()))

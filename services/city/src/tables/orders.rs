@@ -275,13 +275,15 @@ pub async fn get(conn: &mut Conn, order_id: &str) -> Result<Option<Order>> {
 }
 
 /// Takes the order's row lock (a no-op write, portable across backends)
-/// and reads it.
+/// and reads it, in one statement.
 pub async fn lock(conn: &mut Conn, order_id: &str) -> Result<Option<Order>> {
-    sqlx::query("UPDATE orders SET seq = seq WHERE order_id = $1")
-        .bind(order_id)
-        .execute(&mut *conn)
-        .await?;
-    get(conn, order_id).await
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE orders SET seq = seq WHERE order_id = $1 RETURNING {COLUMNS}"
+    )))
+    .bind(order_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(from_row).transpose()
 }
 
 /// Writes back the mutable part of an order: its state and record, and
@@ -511,25 +513,30 @@ pub async fn history(conn: &mut Conn, order_id: &str) -> Result<Vec<HistoryEntry
         .collect()
 }
 
-/// Records a requester's identity under its pseudonym (first write wins).
+/// Records a requester's identity under its pseudonym (first write wins)
+/// and returns the identity recorded, name and phone: one statement where
+/// an intake used to write and then read it back.
 pub async fn upsert_requester(
     conn: &mut Conn,
     requester_ref: &str,
     name: &str,
     phone: &str,
     now: i64,
-) -> Result<()> {
-    sqlx::query(
+) -> Result<(String, String)> {
+    // `DO UPDATE` with the row's own value, not `DO NOTHING`, so that the
+    // recorded row is returned when it was there before.
+    let row = sqlx::query(
         "INSERT INTO requesters (requester_ref, name, phone, created_us) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (requester_ref) DO NOTHING",
+         ON CONFLICT (requester_ref) DO UPDATE SET name = requesters.name \
+         RETURNING name, phone",
     )
     .bind(requester_ref)
     .bind(name)
     .bind(phone)
     .bind(now)
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(())
+    Ok((row.try_get("name")?, row.try_get("phone")?))
 }
 
 /// Records the e-mail address a requester gave (kept when they give

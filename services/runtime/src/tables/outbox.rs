@@ -187,9 +187,14 @@ pub async fn pending(conn: &mut Conn, limit: i64) -> Result<Vec<Message>> {
 /// no earlier message of their lane (the same target unit and order) still
 /// backing off. A lane in backoff holds back only itself, and a batch holds
 /// only work that can be done now.
-pub async fn due(conn: &mut Conn, now: i64, limit: i64) -> Result<Vec<Message>> {
+pub async fn due(conn: &mut Conn, now: i64, limit: i64) -> Result<Due> {
+    // The earliest later attempt rides on every row (an uncorrelated
+    // subquery, evaluated once): a pass with messages to send is one
+    // statement, not two.
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM outbox m WHERE m.next_attempt_us <= $1 AND NOT EXISTS ( \
+        "SELECT {COLUMNS}, \
+           (SELECT MIN(l.next_attempt_us) FROM outbox l WHERE l.next_attempt_us > $1) AS later \
+         FROM outbox m WHERE m.next_attempt_us <= $1 AND NOT EXISTS ( \
            SELECT 1 FROM outbox e WHERE e.target_unit = m.target_unit \
            AND e.order_id = m.order_id AND e.id < m.id AND e.next_attempt_us > $1) \
          ORDER BY m.id LIMIT $2"
@@ -198,7 +203,20 @@ pub async fn due(conn: &mut Conn, now: i64, limit: i64) -> Result<Vec<Message>> 
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
-    rows.into_iter().map(message).collect()
+    let next = match rows.first() {
+        Some(r) => r.try_get("later")?,
+        None => next_attempt(conn, now).await?,
+    };
+    let messages = rows.into_iter().map(message).collect::<Result<_>>()?;
+    Ok(Due { messages, next })
+}
+
+/// What a pass may send now, and when the earliest message backing off
+/// after that is due, if any.
+#[derive(Debug)]
+pub struct Due {
+    pub messages: Vec<Message>,
+    pub next: Option<i64>,
 }
 
 /// When the earliest message backing off after `now` is due, if any.
