@@ -263,26 +263,29 @@ pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
 }
 
 /// Reads an order. Inside a transaction that will change it, call
-/// [`lock`] first so concurrent writers queue up.
+/// [`lock`] instead so concurrent writers queue up.
 pub async fn get(conn: &mut Conn, order_id: &str) -> Result<Option<Order>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM orders WHERE order_id = $1"
-    )))
-    .bind(order_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(from_row).transpose()
+    one(
+        conn,
+        format!("SELECT {COLUMNS} FROM orders WHERE order_id = $1"),
+        order_id,
+    )
+    .await
 }
 
 /// Takes the order's row lock (a no-op write, portable across backends)
 /// and reads it, in one statement.
 pub async fn lock(conn: &mut Conn, order_id: &str) -> Result<Option<Order>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE orders SET seq = seq WHERE order_id = $1 RETURNING {COLUMNS}"
-    )))
-    .bind(order_id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let sql = format!("UPDATE orders SET seq = seq WHERE order_id = $1 RETURNING {COLUMNS}");
+    one(conn, sql, order_id).await
+}
+
+/// The order a statement returns, given its id as `$1`.
+async fn one(conn: &mut Conn, sql: String, order_id: &str) -> Result<Option<Order>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(order_id)
+        .fetch_optional(&mut *conn)
+        .await?;
     row.map(from_row).transpose()
 }
 
