@@ -132,6 +132,16 @@ fn trace_id(traceparent: &str) -> Value {
     }
 }
 
+/// The services whose handoffs a trace could not show (they did not answer).
+pub fn unreachable_services(t: &Value) -> Vec<&str> {
+    t["unreachable_services"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 pub fn print_trace(t: &Value) {
     print!("{}", trace_text(t));
 }
@@ -248,12 +258,7 @@ pub fn trace_text(t: &Value) -> String {
     if copies {
         out += "A copy informs its unit only: it is never accepted, contacted or replied to.\n";
     }
-    let unreachable: Vec<&str> = t["unreachable_services"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
+    let unreachable = unreachable_services(t);
     if !unreachable.is_empty() {
         out += &format!(
             "Not shown: the handoffs kept by {}, which did not answer.\n",

@@ -42,6 +42,26 @@ fn area<'a>(ctx: &'a Ctx, field: &str, name: &str) -> Result<&'a hotline_core::U
         .ok_or_else(|| ServiceError::invalid(field, format!("unknown unit {id}")))
 }
 
+/// The calling unit, which must be the centre or a district to `act`
+/// (issue proactive tasks, sweep for similar problems).
+pub(crate) fn issuer<'a>(
+    ctx: &'a Ctx,
+    caller: &meta::Caller,
+    act: &str,
+) -> Result<&'a hotline_core::Unit> {
+    let issuer = ctx
+        .topology
+        .unit(&caller.unit)
+        .ok_or_else(|| ServiceError::not_found("unit", caller.unit.clone()))?;
+    if !matches!(issuer.tier, Tier::City | Tier::District) {
+        return Err(ServiceError::PermissionDenied(format!(
+            "only the centre or a district {act}; caller is {}",
+            caller.unit
+        )));
+    }
+    Ok(issuer)
+}
+
 /// The caller reads and acts only within its own subtree.
 fn within(ctx: &Ctx, caller: &str, unit: &str) -> Result<()> {
     guard::may_read_unit(ctx, caller, unit)
@@ -221,15 +241,7 @@ impl CityProactive {
     ) -> Result<CreateProactiveTaskResponse> {
         let ctx = &self.ctx;
         let t = &ctx.topology;
-        let issuer = t
-            .unit(&caller.unit)
-            .ok_or_else(|| ServiceError::not_found("unit", caller.unit.clone()))?;
-        if !matches!(issuer.tier, Tier::City | Tier::District) {
-            return Err(ServiceError::PermissionDenied(format!(
-                "only the centre or a district issues proactive tasks; caller is {}",
-                caller.unit
-            )));
-        }
+        let issuer = issuer(ctx, caller, "issues proactive tasks")?;
         required("category_code", &r.category_code)?;
         let item = t.item(&r.category_code).ok_or_else(|| {
             ServiceError::invalid(

@@ -212,15 +212,7 @@ pub async fn sweep(
     r: SweepSimilarRequest,
 ) -> Result<SweepSimilarResponse> {
     let t = &ctx.topology;
-    let issuer = t
-        .unit(&caller.unit)
-        .ok_or_else(|| ServiceError::not_found("unit", caller.unit.clone()))?;
-    if !matches!(issuer.tier, Tier::City | Tier::District) {
-        return Err(ServiceError::PermissionDenied(format!(
-            "only the centre or a district sweeps for similar problems; caller is {}",
-            caller.unit
-        )));
-    }
+    crate::proactive::issuer(ctx, caller, "sweeps for similar problems")?;
     let source_id = r
         .source
         .strip_prefix("orders/")

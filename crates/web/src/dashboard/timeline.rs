@@ -207,12 +207,7 @@ pub fn body(t: &Value, order_id: &str, jaeger: &str) -> String {
             &assignments,
         ),
     );
-    let unreachable: Vec<&str> = t["unreachable_services"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
+    let unreachable = hotline_client::trace::unreachable_services(t);
     if !unreachable.is_empty() {
         out += &format!(
             "<p class=\"note error\">{} {}</p>",
