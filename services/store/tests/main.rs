@@ -1246,6 +1246,35 @@ async fn inbox_events_replay_prune_and_horizon(db: Db, _: String) {
             .unwrap()
             .is_empty()
     );
+    // Recording prunes what has expired by its retention: c (30) goes
+    // with d's arrival when events before 35 are no longer kept, and u1's
+    // horizon moves to it; a replayed cause, inserting nothing, still
+    // prunes.
+    inbox_events::record(&mut c, &inbox_event("d", "u1", 50), 35)
+        .await
+        .unwrap();
+    assert_eq!(
+        inbox_events::horizon(&mut c, "u1").await.unwrap(),
+        u1[1].event_id
+    );
+    let left = inbox_events::after(&mut c, "u1", 0, 10).await.unwrap();
+    assert_eq!(
+        left.iter().map(|e| e.source.as_str()).collect::<Vec<_>>(),
+        vec!["d"]
+    );
+    inbox_events::record(&mut c, &inbox_event("d", "u1", 60), 55)
+        .await
+        .unwrap();
+    assert!(
+        inbox_events::after(&mut c, "u1", 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        inbox_events::horizon(&mut c, "u1").await.unwrap(),
+        left[0].event_id
+    );
 }
 
 async fn audit_and_knowledge_round_trip(db: Db, _: String) {

@@ -37,9 +37,14 @@ pub async fn record(conn: &mut Conn, e: &InboxEvent, retain_after_us: i64) -> Re
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query(
+    // The oldest instant comes back with the insert (a subquery on the
+    // time index), so that an event with nothing expired is one statement.
+    // The same source again inserts nothing and returns nothing: the
+    // oldest is then read apart.
+    let oldest: Option<Option<i64>> = sqlx::query_scalar(
         "INSERT INTO inbox_events (source, unit_id, order_id, kind, epoch, time_us, detail, notice_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (source) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (source) DO NOTHING \
+         RETURNING (SELECT MIN(o.time_us) FROM inbox_events o)",
     )
     .bind(&e.source)
     .bind(&e.unit_id)
@@ -49,9 +54,12 @@ pub async fn record(conn: &mut Conn, e: &InboxEvent, retain_after_us: i64) -> Re
     .bind(e.time_us)
     .bind(&e.detail)
     .bind(&e.notice_id)
-    .execute(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    prune(conn, retain_after_us).await
+    match oldest {
+        Some(oldest) => prune_from(conn, oldest, retain_after_us).await,
+        None => prune(conn, retain_after_us).await,
+    }
 }
 
 /// Drops events before `before_us`, raising each unit's horizon.
@@ -62,6 +70,11 @@ pub async fn prune(conn: &mut Conn, before_us: i64) -> Result<()> {
     let oldest: Option<i64> = sqlx::query_scalar("SELECT MIN(time_us) FROM inbox_events")
         .fetch_one(&mut *conn)
         .await?;
+    prune_from(conn, oldest, before_us).await
+}
+
+/// [`prune`] with the oldest instant already read.
+async fn prune_from(conn: &mut Conn, oldest: Option<i64>, before_us: i64) -> Result<()> {
     if oldest.is_none_or(|t| t >= before_us) {
         return Ok(());
     }
