@@ -55,6 +55,20 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(30))
+            // sqlx pings every connection it hands out and again when it
+            // comes back: a round trip to the SQLite thread or to the
+            // server before each transaction's first statement. The one on
+            // return stays (it is sqlx's); the one on acquire is kept for
+            // a connection that may have gone stale ([`needs_ping`]).
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if needs_ping(backend, meta.idle_for) {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -291,6 +305,21 @@ impl Db {
     }
 }
 
+/// A PostgreSQL connection idle this long is pinged before it is handed
+/// out; one used more recently was alive when it came back (sqlx pings
+/// each on return), and is trusted.
+pub const STALE_AFTER: Duration = Duration::from_secs(1);
+
+/// Whether a connection idle for `idle_for` is pinged before use. A SQLite
+/// connection is a file in this process: there is no far end to lose, so
+/// it never is. A PostgreSQL connection is, once idle [`STALE_AFTER`]: the
+/// server may have restarted or a middlebox dropped it meanwhile, and a
+/// failed ping replaces it with a new connection before the caller's
+/// statement, rather than failing that statement.
+fn needs_ping(backend: Backend, idle_for: Duration) -> bool {
+    backend == Backend::Postgres && idle_for >= STALE_AFTER
+}
+
 fn overlap(a: &RangeInclusive<i64>, b: &RangeInclusive<i64>) -> bool {
     a.start() <= b.end() && b.start() <= a.end()
 }
@@ -298,6 +327,13 @@ fn overlap(a: &RangeInclusive<i64>, b: &RangeInclusive<i64>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_postgres_connection_idle_a_while_is_pinged() {
+        assert!(!needs_ping(Backend::Sqlite, Duration::from_secs(3600)));
+        assert!(!needs_ping(Backend::Postgres, Duration::from_millis(10)));
+        assert!(needs_ping(Backend::Postgres, STALE_AFTER));
+    }
 
     #[test]
     fn postgres_url_parts() {

@@ -10,7 +10,7 @@ pub mod scratch;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use db::{Backend, Db, Tx, redact, with_database, with_database_suffix};
+pub use db::{Backend, Db, STALE_AFTER, Tx, redact, with_database, with_database_suffix};
 pub use schema::Schema;
 
 pub use sqlx;

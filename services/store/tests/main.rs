@@ -1428,3 +1428,54 @@ async fn sqlite_synchronous_off_is_taken_from_the_url() {
         .unwrap_err();
     assert!(e.to_string().contains("synchronous"), "{e}");
 }
+
+async fn backend_pid(c: &mut sqlx::AnyConnection) -> i32 {
+    use sqlx::Row as _;
+    sqlx::query("SELECT pg_backend_pid()")
+        .fetch_one(c)
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// sqlx's ping before every use is off (it was a round trip per
+/// transaction); a PostgreSQL connection that sat idle is still pinged, so
+/// one the server dropped meanwhile is replaced before the caller's
+/// statement, which succeeds on a new backend.
+#[tokio::test]
+async fn a_postgres_connection_dropped_while_idle_is_replaced_before_use() {
+    let Some(pg) = postgres_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let t = TestDb::new(Some(&pg), dir.path(), "stale", &EVERY)
+        .await
+        .unwrap();
+    let mut idle = Vec::new();
+    for _ in 0..hotline_store::testing::TEST_POOL {
+        idle.push(t.db.acquire().await.unwrap());
+    }
+    let mut pids = Vec::new();
+    for c in &mut idle {
+        pids.push(backend_pid(c).await);
+    }
+    drop(idle);
+    // Back in the pool (sqlx pings each on return, off this task).
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&pg)
+        .await
+        .unwrap();
+    for pid in &pids {
+        sqlx::query("SELECT pg_terminate_backend($1)")
+            .bind(*pid)
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(hotline_store::STALE_AFTER + std::time::Duration::from_millis(200)).await;
+
+    let mut c = t.db.acquire().await.unwrap();
+    let pid = backend_pid(&mut c).await;
+    assert!(!pids.contains(&pid), "{pid} was terminated: {pids:?}");
+    drop(c);
+    t.cleanup().await.unwrap();
+}
