@@ -4,12 +4,15 @@
 //! database, each timer's effect shaped like the centre's (a notice row and
 //! an outbox row, written with the timer marked fired), once with the
 //! effects written timer by timer as the services write theirs and once
-//! as sets (one statement per table per batch). `bench tracing`
+//! as sets (one statement per table per batch); then the centre's own
+//! effects (`city_timers`), one by one and as the sweeper batches them.
+//! `bench tracing`
 //! runs the same orders through a mesh without and with span export.
 //! `bench simulate` measures the simulator on the real mesh (hotline_sim).
 //! `bench triage` measures text triage on its held-apart set (hotline_triage).
 
 pub mod bare;
+mod city_timers;
 mod hop;
 mod inbox;
 mod lifecycle;
@@ -178,6 +181,27 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
             );
         }
         rows.push(serde_json::json!({"backend": backend, "effects": effects, "timers": fired, "seconds": secs, "timers_per_second": rate.round()}));
+    }
+    for one_by_one in [true, false] {
+        let f = city_timers::once(&db, count, one_by_one).await?;
+        let rate = f.timers as f64 / f.seconds;
+        let effects = if one_by_one {
+            "city_one_by_one"
+        } else {
+            "city"
+        };
+        if !json {
+            println!(
+                "{}, effects {effects}: fired {} of the centre's timers in {} = {rate:.0} timers/s \
+                 ({} history lines, {} notices queued)",
+                f.backend,
+                f.timers,
+                human(Duration::from_secs_f64(f.seconds)),
+                f.history_lines,
+                f.notices
+            );
+        }
+        rows.push(serde_json::json!({"backend": f.backend, "effects": effects, "timers": f.timers, "seconds": f.seconds, "timers_per_second": rate.round(), "history_lines": f.history_lines, "notices": f.notices}));
     }
     if json {
         println!("{}", serde_json::Value::Array(rows));

@@ -33,6 +33,7 @@ mod triage;
 mod urge;
 mod wire;
 
+pub use clocks::CityTimers;
 pub use schema::SCHEMA;
 
 use hotline_proto::v1::contact_relay_service_server::ContactRelayServiceServer;
