@@ -15,7 +15,13 @@ use hotline_runtime::tables::assignments::{self, Assignment};
 use hotline_runtime::tables::timers::{self, Arm, Timer};
 use hotline_store::Conn;
 
-use crate::history::note;
+use crate::history::entry;
+use crate::tables::orders::HistoryEntry;
+use hotline_proto::v1::DeliverNoticeRequest;
+use hotline_runtime::handoff;
+use hotline_runtime::sweeper::timer_span;
+use hotline_runtime::tables::outbox::{self, NewMessage};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use hotline_core::kinds::TimerKind::{
     self, Accept as ACCEPT, Breach as BREACH, Callback as CALLBACK, CheckIn as CHECK_IN,
@@ -261,16 +267,63 @@ pub struct CityTimers {
     pub ctx: Ctx,
 }
 
-impl CityTimers {
-    async fn tell(
-        &self,
-        conn: &mut Conn,
-        t: &Timer,
-        unit: &str,
-        kind: NoticeKind,
-        now: Micros,
-        detail: String,
-    ) -> Result<()> {
+/// A claimed batch of the centre's timers: what it reads first, in one
+/// statement per table (the orders, locked; their assignments; the
+/// objections awaiting a ruling), and what its effects write, again one
+/// statement per table (history lines, notices in the outbox, the orders'
+/// records).
+struct Batch {
+    city: String,
+    orders: HashMap<String, Order>,
+    held: HashMap<String, Vec<Assignment>>,
+    pending_rulings: HashSet<String>,
+    changed: BTreeSet<String>,
+    history: Vec<(String, HistoryEntry)>,
+    /// Each notice with the trace context of the timer that sent it.
+    notices: Vec<(DeliverNoticeRequest, String, String)>,
+}
+
+impl Batch {
+    async fn read(conn: &mut Conn, city: String, due: &[Timer]) -> Result<Batch> {
+        let ids: Vec<&str> = due.iter().map(|t| t.order_id.as_str()).collect();
+        let orders = orders::lock_all(conn, &ids).await?;
+        let ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
+        let mut held: HashMap<String, Vec<Assignment>> = HashMap::new();
+        for a in assignments::for_orders(conn, &ids).await? {
+            held.entry(a.order_id.clone()).or_default().push(a);
+        }
+        let mut pending_rulings = HashSet::new();
+        // Rare (an authority late with a ruling): one read each.
+        for t in due.iter().filter(|t| t.kind == RULING) {
+            let o = hotline_runtime::tables::objections::get(conn, &t.payload).await?;
+            if o.is_some_and(|o| o.state == hotline_core::ObjectionState::Pending) {
+                pending_rulings.insert(t.payload.clone());
+            }
+        }
+        Ok(Batch {
+            city,
+            orders: orders
+                .into_iter()
+                .map(|o| (o.order_id.clone(), o))
+                .collect(),
+            held,
+            pending_rulings,
+            changed: BTreeSet::new(),
+            history: Vec::new(),
+            notices: Vec::new(),
+        })
+    }
+
+    /// The order's next history line, by the centre.
+    fn note(&mut self, order: &mut Order, now: Micros, action: &str, detail: String) {
+        let line = entry(order, now, &self.city, action, detail);
+        self.history.push((order.order_id.clone(), line));
+        self.changed.insert(order.order_id.clone());
+    }
+
+    /// A notice from the centre to `unit` about the timer's order,
+    /// continuing the trace of the timer's span (entered by the caller).
+    fn tell(&mut self, t: &Timer, unit: &str, kind: NoticeKind, now: Micros, detail: String) {
         let n = notice::notice(
             format!("notice:{}:{unit}", t.timer_id),
             unit,
@@ -279,9 +332,30 @@ impl CityTimers {
             now,
             detail,
         );
-        notice::send(conn, &self.ctx.topology.city().id, n, now).await
+        let (trace_parent, baggage) = hotline_runtime::trace::current();
+        self.notices.push((n, trace_parent, baggage));
     }
 
+    async fn write(self, conn: &mut Conn, now: Micros) -> Result<()> {
+        let lines: Vec<(&str, &HistoryEntry)> =
+            self.history.iter().map(|(o, e)| (o.as_str(), e)).collect();
+        orders::append_history_lines(conn, &lines).await?;
+        let messages: Vec<NewMessage> = self
+            .notices
+            .iter()
+            .map(|(n, trace_parent, baggage)| {
+                let (route, kind) = notice::route(&self.city, n);
+                handoff::message(route, kind, n, trace_parent, baggage)
+            })
+            .collect();
+        outbox::enqueue_all(conn, &messages, now).await?;
+        let changed: Vec<&Order> = self.changed.iter().map(|id| &self.orders[id]).collect();
+        orders::update_records(conn, &changed).await?;
+        Ok(())
+    }
+}
+
+impl CityTimers {
     fn is_central(&self, unit: &str) -> bool {
         self.ctx
             .topology
@@ -292,37 +366,21 @@ impl CityTimers {
     fn parent(&self, unit: &str) -> Option<String> {
         self.ctx.topology.parent_of(unit).map(|p| p.id.clone())
     }
-}
 
-#[tonic::async_trait]
-impl TimerEffects for CityTimers {
-    async fn fire(&self, conn: &mut Conn, t: &Timer, now: Micros) -> Result<()> {
-        let Some(mut order) = orders::lock(conn, &t.order_id).await? else {
-            return Ok(());
-        };
-        let city = self.ctx.topology.city().id.clone();
+    /// What one timer does to its order, into the batch's writes. A timer
+    /// whose cause has gone (the order replied meanwhile) does nothing.
+    fn decide(&self, b: &mut Batch, order: &mut Order, t: &Timer, now: Micros) {
         if t.kind == RULING {
             // The authority has not ruled within the ruling deadline.
-            let pending = hotline_runtime::tables::objections::get(conn, &t.payload)
-                .await?
-                .is_some_and(|o| o.state == hotline_core::ObjectionState::Pending);
-            if pending {
+            if b.pending_rulings.contains(&t.payload) {
                 let detail = format!("{}: {} has not ruled by the deadline", t.payload, t.unit_id);
-                note(conn, &mut order, now, &city, "ruling_overdue", detail).await?;
-                if t.unit_id != city {
-                    self.tell(
-                        conn,
-                        t,
-                        &t.unit_id,
-                        NoticeKind::Supervision,
-                        now,
-                        format!("rule on objection {}", t.payload),
-                    )
-                    .await?;
+                b.note(order, now, "ruling_overdue", detail);
+                if t.unit_id != b.city {
+                    let detail = format!("rule on objection {}", t.payload);
+                    b.tell(t, &t.unit_id, NoticeKind::Supervision, now, detail);
                 }
-                orders::update(conn, &order).await?;
             }
-            return Ok(());
+            return;
         }
         if t.kind == CALLBACK {
             // Art. 23: due at the end of the time limit, replied or not
@@ -332,63 +390,35 @@ impl TimerEffects for CityTimers {
                 s if s.awaits_reply() => {
                     "the time limit has ended without a reply: the centre's callback is due"
                 }
-                _ => return Ok(()),
+                _ => return,
             };
-            note(conn, &mut order, now, &city, "callback_due", detail.into()).await?;
-            orders::update(conn, &order).await?;
-            return Ok(());
+            b.note(order, now, "callback_due", detail.into());
+            return;
         }
-        // A timer whose cause has gone (replied, superseded) does nothing.
-        let Some(a) = assignments::get(conn, &t.order_id, &t.unit_id).await? else {
-            return Ok(());
+        let held = b.held.get(&t.order_id).map_or(&[][..], Vec::as_slice);
+        let Some(a) = held.iter().find(|a| a.unit_id == t.unit_id).cloned() else {
+            return;
         };
         if a.epoch != t.epoch || !a.state.is_open() || order.state.is_final() {
-            return Ok(());
+            return;
         }
         let unit = a.unit_id.clone();
         match t.kind {
             WARNING => {
-                note(
-                    conn,
-                    &mut order,
-                    now,
-                    &city,
-                    "warning",
-                    format!("{unit} nears its limit ({})", a.due_us),
-                )
-                .await?;
-                self.tell(
-                    conn,
-                    t,
-                    &unit,
-                    NoticeKind::Warning,
-                    now,
-                    "the handling limit is near".into(),
-                )
-                .await?;
+                let detail = format!("{unit} nears its limit ({})", a.due_us);
+                b.note(order, now, "warning", detail);
+                let detail = "the handling limit is near".into();
+                b.tell(t, &unit, NoticeKind::Warning, now, detail);
             }
             BREACH if self.is_central(&unit) => {
                 order.overdue = true;
                 // Art. 22: the centre forwards and pushes (推动); it does
                 // not supervise a central unit.
-                note(
-                    conn,
-                    &mut order,
-                    now,
-                    &city,
-                    "pushed",
-                    format!("{unit} (a central unit, Art. 22) passed its limit: the centre pushes"),
-                )
-                .await?;
-                self.tell(
-                    conn,
-                    t,
-                    &unit,
-                    NoticeKind::Urge,
-                    now,
-                    "the centre pushes: the matter is past its limit".into(),
-                )
-                .await?;
+                let detail =
+                    format!("{unit} (a central unit, Art. 22) passed its limit: the centre pushes");
+                b.note(order, now, "pushed", detail);
+                let detail = "the centre pushes: the matter is past its limit".into();
+                b.tell(t, &unit, NoticeKind::Urge, now, detail);
             }
             // Nothing is escalated above a central unit.
             ESCALATION if self.is_central(&unit) => {}
@@ -396,11 +426,9 @@ impl TimerEffects for CityTimers {
             // interim report of where it stands, the co-handler an urge.
             CO_HANDLER => {
                 let leads: Vec<String> = if a.lead_unit.is_empty() {
-                    assignments::for_order(conn, &t.order_id)
-                        .await?
-                        .into_iter()
+                    held.iter()
                         .filter(|l| l.role.is_lead() && l.state.is_open())
-                        .map(|l| l.unit_id)
+                        .map(|l| l.unit_id.clone())
                         .collect()
                 } else {
                     vec![a.lead_unit.clone()]
@@ -409,38 +437,17 @@ impl TimerEffects for CityTimers {
                     "" => "no progress reported".to_string(),
                     p => format!("latest progress: {p}"),
                 };
-                note(
-                    conn,
-                    &mut order,
-                    now,
-                    &city,
-                    "co_handler_late",
-                    format!(
-                        "{unit} has not reported its part (due {}) to {}: interim report sent",
-                        a.due_us,
-                        leads.join(", ")
-                    ),
-                )
-                .await?;
-                self.tell(
-                    conn,
-                    t,
-                    &unit,
-                    NoticeKind::Urge,
-                    now,
-                    "your part is due: report it to the lead, or where it stands".into(),
-                )
-                .await?;
+                let detail = format!(
+                    "{unit} has not reported its part (due {}) to {}: interim report sent",
+                    a.due_us,
+                    leads.join(", ")
+                );
+                b.note(order, now, "co_handler_late", detail);
+                let detail = "your part is due: report it to the lead, or where it stands".into();
+                b.tell(t, &unit, NoticeKind::Urge, now, detail);
                 for l in &leads {
-                    self.tell(
-                        conn,
-                        t,
-                        l,
-                        NoticeKind::CoHandlerReport,
-                        now,
-                        format!("interim: {unit} has not finished its part; {progress}"),
-                    )
-                    .await?;
+                    let detail = format!("interim: {unit} has not finished its part; {progress}");
+                    b.tell(t, l, NoticeKind::CoHandlerReport, now, detail);
                 }
             }
             BREACH => {
@@ -448,112 +455,78 @@ impl TimerEffects for CityTimers {
                 // Observed in the sweep's transaction: a rolled-back sweep
                 // fires again and observes again, rare enough to accept.
                 let m = &self.ctx.metrics;
-                let labels = m.pair(&city, &unit, a.urgency.as_str());
+                let labels = m.pair(&b.city, &unit, a.urgency.as_str());
                 hotline_runtime::metrics::Metrics::observe(
                     &m.business.breach_to_supervision,
                     &labels,
                     now - t.due_us,
                 );
-                note(
-                    conn,
-                    &mut order,
-                    now,
-                    &city,
-                    "breached",
-                    format!("{unit} passed its limit"),
-                )
-                .await?;
+                b.note(order, now, "breached", format!("{unit} passed its limit"));
                 let mut told = vec![unit.clone()];
                 told.extend(self.parent(&unit));
-                note(
-                    conn,
-                    &mut order,
+                b.note(
+                    order,
                     now,
-                    &city,
                     "supervision",
                     format!("督办 to {}", told.join(", ")),
-                )
-                .await?;
+                );
                 for u in &told {
-                    self.tell(
-                        conn,
-                        t,
-                        u,
-                        NoticeKind::Supervision,
-                        now,
-                        format!("supervision: {unit} is past its limit"),
-                    )
-                    .await?;
+                    let detail = format!("supervision: {unit} is past its limit");
+                    b.tell(t, u, NoticeKind::Supervision, now, detail);
                 }
             }
             ESCALATION => {
                 let Some(parent) = self.parent(&unit) else {
-                    return Ok(());
+                    return;
                 };
-                note(
-                    conn,
-                    &mut order,
-                    now,
-                    &city,
-                    "escalated",
-                    format!("overdue at {unit}; to {parent} for coordination"),
-                )
-                .await?;
-                self.tell(
-                    conn,
-                    t,
-                    &parent,
-                    NoticeKind::Escalation,
-                    now,
-                    format!("coordinate: {unit} is overdue"),
-                )
-                .await?;
+                let detail = format!("overdue at {unit}; to {parent} for coordination");
+                b.note(order, now, "escalated", detail);
+                let detail = format!("coordinate: {unit} is overdue");
+                b.tell(t, &parent, NoticeKind::Escalation, now, detail);
             }
             ACCEPT if a.accepted_us.is_none() => {
-                note(
-                    conn,
-                    &mut order,
-                    now,
-                    &city,
-                    "accept_overdue",
-                    format!("{unit} did not accept in time"),
-                )
-                .await?;
-                self.tell(
-                    conn,
-                    t,
-                    &unit,
-                    NoticeKind::AcceptOverdue,
-                    now,
-                    "accept the assignment".into(),
-                )
-                .await?;
+                let detail = format!("{unit} did not accept in time");
+                b.note(order, now, "accept_overdue", detail);
+                let detail = "accept the assignment".into();
+                b.tell(t, &unit, NoticeKind::AcceptOverdue, now, detail);
             }
             CONTACT if a.contacted_us.is_none() => {
-                note(
-                    conn,
-                    &mut order,
-                    now,
-                    &city,
-                    "contact_overdue",
-                    format!("{unit} did not contact the requester in time"),
-                )
-                .await?;
-                self.tell(
-                    conn,
-                    t,
-                    &unit,
-                    NoticeKind::ContactOverdue,
-                    now,
-                    "contact the requester".into(),
-                )
-                .await?;
+                let detail = format!("{unit} did not contact the requester in time");
+                b.note(order, now, "contact_overdue", detail);
+                let detail = "contact the requester".into();
+                b.tell(t, &unit, NoticeKind::ContactOverdue, now, detail);
             }
             // Accepted or contacted in time; the ruling and callback
             // timers returned above; a check-in timer is a district's.
-            ACCEPT | CONTACT | RULING | CALLBACK | CHECK_IN => return Ok(()),
+            ACCEPT | CONTACT | RULING | CALLBACK | CHECK_IN => {}
         }
-        orders::update(conn, &order).await?;
-        Ok(())
+    }
+}
+
+#[tonic::async_trait]
+impl TimerEffects for CityTimers {
+    async fn fire(&self, conn: &mut Conn, t: &Timer, now: Micros) -> Result<()> {
+        self.fire_all(conn, std::slice::from_ref(t), now).await
+    }
+
+    /// The batch's effects as sets: its reads, then each timer decided in
+    /// turn (earliest due first, in a span continuing the trace that armed
+    /// it, several timers of one order on the same order), then its
+    /// writes.
+    async fn fire_all(&self, conn: &mut Conn, due: &[Timer], now: Micros) -> Result<()> {
+        let city = self.ctx.topology.city().id.clone();
+        let mut b = Batch::read(conn, city, due).await?;
+        for t in due {
+            let Some(mut order) = b.orders.remove(&t.order_id) else {
+                continue;
+            };
+            {
+                let span = timer_span(t);
+                let _in = span.enter();
+                self.decide(&mut b, &mut order, t, now);
+            }
+            b.orders.insert(t.order_id.clone(), order);
+        }
+        b.write(conn, now).await
     }
 }

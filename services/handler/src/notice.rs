@@ -126,6 +126,16 @@ pub async fn send(
     n: DeliverNoticeRequest,
     now: i64,
 ) -> Result<()> {
+    let (route, kind) = route(from, &n);
+    hotline_runtime::handoff::send_as(conn, route, kind, &n, now).await
+}
+
+/// Where a notice from `from` goes, and its handoff kind (the notice's
+/// own: a warning, a supervision…).
+pub fn route<'a>(
+    from: &'a str,
+    n: &'a DeliverNoticeRequest,
+) -> (hotline_runtime::handoff::Handoff<'a>, HandoffKind) {
     let notice = n.notice.as_ref().expect("built by notice()");
     // Unset only if a caller built the request by hand: a plain `notice`.
     let kind = kinds::NoticeKind::from_wire(notice.kind)
@@ -137,5 +147,5 @@ pub async fn send(
         target_unit: &notice.unit_id,
         method: DELIVER_NOTICE,
     };
-    hotline_runtime::handoff::send_as(conn, route, kind, &n, now).await
+    (route, kind)
 }

@@ -56,20 +56,33 @@ pub async fn send_all<M: Message>(
     let (trace_parent, baggage) = crate::trace::current();
     let ms: Vec<NewMessage> = all
         .iter()
-        .map(|(h, kind, message)| NewMessage {
-            message_id: h.message_id,
-            order_id: h.order_id,
-            from_unit: h.from_unit,
-            target_unit: h.target_unit,
-            method: h.method,
-            payload: message.encode_to_vec(),
-            trace_parent: &trace_parent,
-            baggage: &baggage,
-            handoff: *kind,
-        })
+        .map(|&(h, kind, message)| self::message(h, kind, message, &trace_parent, &baggage))
         .collect();
     outbox::enqueue_all(conn, &ms, now).await?;
     Ok(())
+}
+
+/// The outbox row of a handoff of `kind` carrying `message`, its delivery
+/// continuing the trace context given (`traceparent`, `baggage`): for a
+/// batch whose messages continue different traces.
+pub fn message<'a, M: Message>(
+    h: Handoff<'a>,
+    kind: HandoffKind,
+    message: &M,
+    trace_parent: &'a str,
+    baggage: &'a str,
+) -> NewMessage<'a> {
+    NewMessage {
+        message_id: h.message_id,
+        order_id: h.order_id,
+        from_unit: h.from_unit,
+        target_unit: h.target_unit,
+        method: h.method,
+        payload: message.encode_to_vec(),
+        trace_parent,
+        baggage,
+        handoff: kind,
+    }
 }
 
 #[cfg(test)]

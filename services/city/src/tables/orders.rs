@@ -280,6 +280,32 @@ pub async fn lock(conn: &mut Conn, order_id: &str) -> Result<Option<Order>> {
     one(conn, sql, order_id).await
 }
 
+/// Locks and reads several orders in one statement (as [`lock`] each),
+/// in order id order; an id with no order is left out.
+pub async fn lock_all(conn: &mut Conn, order_ids: &[&str]) -> Result<Vec<Order>> {
+    if order_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids = order_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let list = hotline_store::placeholders(1, ids.len());
+    let sql = format!("UPDATE orders SET seq = seq WHERE order_id IN {list} RETURNING {COLUMNS}");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        q = q.bind(id);
+    }
+    let mut all = q
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(from_row)
+        .collect::<Result<Vec<_>>>()?;
+    // RETURNING keeps no order.
+    all.sort_by(|a, b| a.order_id.cmp(&b.order_id));
+    Ok(all)
+}
+
 /// The order a statement returns, given its id as `$1`.
 async fn one(conn: &mut Conn, sql: String, order_id: &str) -> Result<Option<Order>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -324,6 +350,27 @@ pub async fn update(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(&o.mark_reason)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Writes back what a timer changes on an order, for several orders in
+/// one statement: its record's sequence (the lines it noted) and the
+/// overdue flag (a breach). Everything else a timer leaves as it was.
+pub async fn update_records(conn: &mut Conn, all: &[&Order]) -> Result<()> {
+    if all.is_empty() {
+        return Ok(());
+    }
+    let rows = hotline_store::placeholders(all.len(), 3);
+    // VALUES names its columns column1, column2… on both backends.
+    let sql = format!(
+        "UPDATE orders SET seq = v.column2, overdue = v.column3 FROM (VALUES {rows}) AS v \
+         WHERE orders.order_id = v.column1"
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for o in all {
+        q = q.bind(&o.order_id).bind(o.seq).bind(o.overdue as i64);
+    }
+    q.execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -477,15 +524,22 @@ pub async fn append_history_all(
     order_id: &str,
     entries: &[HistoryEntry],
 ) -> Result<()> {
-    if entries.is_empty() {
+    let lines: Vec<(&str, &HistoryEntry)> = entries.iter().map(|e| (order_id, e)).collect();
+    append_history_lines(conn, &lines).await
+}
+
+/// Appends history lines of several orders (order id, line) in one
+/// statement.
+pub async fn append_history_lines(conn: &mut Conn, lines: &[(&str, &HistoryEntry)]) -> Result<()> {
+    if lines.is_empty() {
         return Ok(());
     }
-    let rows = hotline_store::placeholders(entries.len(), 6);
+    let rows = hotline_store::placeholders(lines.len(), 6);
     let sql = format!(
         "INSERT INTO history (order_id, seq, time_us, actor_unit, action, detail) VALUES {rows}"
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for e in entries {
+    for &(order_id, e) in lines {
         q = q
             .bind(order_id)
             .bind(e.seq)

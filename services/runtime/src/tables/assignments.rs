@@ -166,6 +166,24 @@ pub async fn for_order(conn: &mut Conn, order_id: &str) -> Result<Vec<Assignment
     rows.into_iter().map(from_row).collect()
 }
 
+/// The assignments of several orders in one statement, by order, then as
+/// [`for_order`] lists them.
+pub async fn for_orders(conn: &mut Conn, order_ids: &[&str]) -> Result<Vec<Assignment>> {
+    if order_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = hotline_store::placeholders(1, order_ids.len());
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM assignments WHERE order_id IN {list} \
+         ORDER BY order_id, dispatched_us, unit_id"
+    )));
+    for id in order_ids {
+        q = q.bind(*id);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    rows.into_iter().map(from_row).collect()
+}
+
 /// A unit's assignments after `after_order_id`, by order id, optionally in
 /// one state.
 pub async fn list_for_unit(
