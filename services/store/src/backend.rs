@@ -9,6 +9,14 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// The backend a connection talks to.
+    pub fn of(conn: &crate::Conn) -> Self {
+        match conn.backend_name() {
+            n if n == <sqlx::Sqlite as sqlx::Database>::NAME => Backend::Sqlite,
+            _ => Backend::Postgres,
+        }
+    }
+
     pub fn of_url(url: &str) -> Result<Self> {
         if url.starts_with("sqlite:") {
             Ok(Backend::Sqlite)

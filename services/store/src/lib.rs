@@ -73,12 +73,29 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The VALUES rows of a multi-row insert, `($1, …, $cols), ($cols+1, …)`:
-/// one statement for a batch, one round trip to the database.
-pub fn placeholders(rows: usize, cols: usize) -> String {
+/// The VALUES rows of a multi-row statement, `($1, …, $cols), ($cols+1,
+/// …)`: one statement for a batch, one round trip to the database. For a
+/// statement whose only parameters these are, bound in turn.
+///
+/// On SQLite they are anonymous (`(?, ?), (?, ?)`): SQLite finds the name
+/// of a numbered parameter by walking the statement's list of names, and
+/// sqlx asks for each parameter's name as it binds, so `$N` costs time
+/// quadratic in the parameters (11 % of `bench timers`' CPU in
+/// `sqlite3_bind_parameter_name`, at 1,900 parameters a statement).
+pub fn placeholders(conn: &Conn, rows: usize, cols: usize) -> String {
+    placeholders_for(Backend::of(conn), rows, cols)
+}
+
+/// [`placeholders`] for a backend.
+pub fn placeholders_for(backend: Backend, rows: usize, cols: usize) -> String {
     (0..rows)
         .map(|r| {
-            let row: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+            let row: Vec<String> = (1..=cols)
+                .map(|c| match backend {
+                    Backend::Postgres => format!("${}", r * cols + c),
+                    Backend::Sqlite => "?".to_string(),
+                })
+                .collect();
             format!("({})", row.join(", "))
         })
         .collect::<Vec<_>>()
@@ -88,4 +105,22 @@ pub fn placeholders(rows: usize, cols: usize) -> String {
 /// Decodes a stored enum name.
 pub fn parse<T>(value: &str, parse: fn(&str) -> Option<T>, what: &str) -> Result<T> {
     parse(value).ok_or_else(|| StoreError::Corrupt(format!("{what} {value:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Backend, placeholders_for};
+
+    #[test]
+    fn placeholders_number_postgres_in_turn_and_leave_sqlite_anonymous() {
+        assert_eq!(
+            placeholders_for(Backend::Postgres, 2, 3),
+            "($1, $2, $3), ($4, $5, $6)"
+        );
+        assert_eq!(
+            placeholders_for(Backend::Sqlite, 2, 3),
+            "(?, ?, ?), (?, ?, ?)"
+        );
+        assert_eq!(placeholders_for(Backend::Postgres, 1, 2), "($1, $2)");
+    }
 }

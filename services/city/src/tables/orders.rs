@@ -289,7 +289,7 @@ pub async fn lock_all(conn: &mut Conn, order_ids: &[&str]) -> Result<Vec<Order>>
     let mut ids = order_ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
-    let list = hotline_store::placeholders(1, ids.len());
+    let list = hotline_store::placeholders(conn, 1, ids.len());
     let sql = format!("UPDATE orders SET seq = seq WHERE order_id IN {list} RETURNING {COLUMNS}");
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for id in ids {
@@ -360,7 +360,7 @@ pub async fn update_records(conn: &mut Conn, all: &[&Order]) -> Result<()> {
     if all.is_empty() {
         return Ok(());
     }
-    let rows = hotline_store::placeholders(all.len(), 3);
+    let rows = hotline_store::placeholders(conn, all.len(), 3);
     // VALUES names its columns column1, column2… on both backends.
     let sql = format!(
         "UPDATE orders SET seq = v.column2, overdue = v.column3 FROM (VALUES {rows}) AS v \
@@ -534,7 +534,7 @@ pub async fn append_history_lines(conn: &mut Conn, lines: &[(&str, &HistoryEntry
     if lines.is_empty() {
         return Ok(());
     }
-    let rows = hotline_store::placeholders(lines.len(), 6);
+    let rows = hotline_store::placeholders(conn, lines.len(), 6);
     let sql = format!(
         "INSERT INTO history (order_id, seq, time_us, actor_unit, action, detail) VALUES {rows}"
     );

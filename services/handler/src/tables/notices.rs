@@ -28,7 +28,7 @@ pub async fn insert_all(conn: &mut Conn, ns: &[Notice]) -> Result<()> {
     if ns.is_empty() {
         return Ok(());
     }
-    let rows = hotline_store::placeholders(ns.len(), 7);
+    let rows = hotline_store::placeholders(conn, ns.len(), 7);
     let sql = format!(
         "INSERT INTO notices (notice_id, unit_id, order_id, kind, from_unit, time_us, detail) \
          VALUES {rows} ON CONFLICT (notice_id) DO NOTHING"

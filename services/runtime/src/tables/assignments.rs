@@ -111,7 +111,7 @@ pub async fn upsert_all(conn: &mut Conn, all: &[Assignment]) -> Result<()> {
     if all.is_empty() {
         return Ok(());
     }
-    let rows = hotline_store::placeholders(all.len(), 25);
+    let rows = hotline_store::placeholders(conn, all.len(), 25);
     let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO assignments ({COLUMNS}) VALUES {rows} \
          ON CONFLICT (order_id, unit_id) DO UPDATE SET role = excluded.role, state = excluded.state, epoch = excluded.epoch, \
@@ -172,7 +172,7 @@ pub async fn for_orders(conn: &mut Conn, order_ids: &[&str]) -> Result<Vec<Assig
     if order_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = hotline_store::placeholders(1, order_ids.len());
+    let list = hotline_store::placeholders(conn, 1, order_ids.len());
     let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM assignments WHERE order_id IN {list} \
          ORDER BY order_id, dispatched_us, unit_id"

@@ -29,7 +29,7 @@ pub async fn record_all(conn: &mut Conn, hs: &[Handoff]) -> Result<()> {
     if hs.is_empty() {
         return Ok(());
     }
-    let rows = hotline_store::placeholders(hs.len(), 9);
+    let rows = hotline_store::placeholders(conn, hs.len(), 9);
     let sql = format!(
         "INSERT INTO handoffs (message_id, order_id, from_unit, target_unit, method, created_us, delivered_wall_us, rpc_us, attempts) \
          VALUES {rows} ON CONFLICT (message_id) DO NOTHING"

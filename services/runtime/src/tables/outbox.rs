@@ -119,7 +119,7 @@ pub async fn enqueue_all(conn: &mut Conn, ms: &[NewMessage<'_>], now: i64) -> Re
         return Ok(());
     }
     // Each row: eleven parameters, then attempts and next_attempt_us at 0.
-    let rows = hotline_store::placeholders(ms.len(), 11).replace(')', ", 0, 0)");
+    let rows = hotline_store::placeholders(conn, ms.len(), 11).replace(')', ", 0, 0)");
     let queued = crate::clock::wall_now();
     let sql = format!(
         "INSERT INTO outbox (message_id, order_id, from_unit, target_unit, method, payload, created_us, trace_parent, baggage, handoff, queued_wall_us, attempts, next_attempt_us) \

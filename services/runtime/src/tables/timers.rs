@@ -83,7 +83,7 @@ pub async fn arm_all(conn: &mut Conn, ts: &[Arm<'_>], now: i64) -> Result<()> {
         return Ok(());
     }
     let (trace_parent, baggage) = super::context::capture();
-    let rows = hotline_store::placeholders(ts.len(), 11);
+    let rows = hotline_store::placeholders(conn, ts.len(), 11);
     let sql = format!(
         "INSERT INTO timers (timer_id, kind, order_id, unit_id, epoch, due_us, state, payload, created_us, trace_parent, baggage) \
          VALUES {rows} \
