@@ -12,16 +12,14 @@ use std::time::Instant;
 use hotline_city::CityTimers;
 use hotline_city::tables::orders::{self, Order};
 use hotline_core::kinds::TimerKind;
-use hotline_core::topology::ServiceSpec;
 use hotline_core::{
-    AssignmentState, Channel, ManualClock, Micros, OrderState, RequestKind, Role, Tier, Topology,
-    Urgency,
+    AssignmentState, Channel, ManualClock, Micros, OrderState, RequestKind, Topology, Urgency,
 };
+use hotline_runtime::Ctx;
 use hotline_runtime::error::Result;
 use hotline_runtime::sweeper::{Sweeper, TimerEffects};
 use hotline_runtime::tables::assignments::{self, Assignment};
 use hotline_runtime::tables::timers::{self, Arm, Timer};
-use hotline_runtime::{Ctx, client, metrics, outbox};
 use hotline_store::{Conn, Db, scratch};
 
 /// The lead: a township, so the breach tells its district too and the
@@ -106,22 +104,7 @@ fn ctx(db: Db, clock: Arc<ManualClock>) -> anyhow::Result<Ctx> {
         "demo-city.toml",
         include_str!("../../../topology/demo-city.toml"),
     )?;
-    Ok(Ctx {
-        db,
-        topology: Arc::new(topology),
-        clock: clock.clone(),
-        manual: Some(clock),
-        gateway: client::Gateway::new("http://127.0.0.1:9")?,
-        service: ServiceSpec {
-            name: "city".into(),
-            tier: Tier::City,
-            units: vec!["city".into()],
-            address: None,
-        },
-        outbox: outbox::Waker::default(),
-        metrics: Arc::new(metrics::Metrics::new(Default::default(), None)),
-        security: hotline_identity::Security::Plaintext,
-    })
+    Ctx::offline_city(db, Arc::new(topology), clock)
 }
 
 /// `orders` dispatched orders, each with a lead due an hour after dispatch
@@ -178,31 +161,8 @@ async fn arm_leads(db: &Db, leads: &[(&str, AssignmentState)]) -> anyhow::Result
 
 fn lead(order_id: &str, unit: &str, state: AssignmentState) -> Assignment {
     Assignment {
-        order_id: order_id.into(),
-        unit_id: unit.into(),
-        role: Role::Lead,
-        state,
-        epoch: 1,
-        order_seq: 0,
-        dispatched_us: 0,
-        accepted_us: None,
-        contacted_us: None,
-        replied_us: None,
-        due_us: HOUR,
-        outcome: None,
-        reply_text: String::new(),
-        progress_note: String::new(),
         category_code: "bench".into(),
-        urgency: Urgency::General,
-        address: String::new(),
-        body: String::new(),
-        requester_ref: String::new(),
-        kind: RequestKind::Complaint,
-        designated: false,
-        lead_unit: String::new(),
-        requested_due_us: None,
-        extensions: 0,
-        trace_parent: String::new(),
+        ..Assignment::lead(order_id, unit, state, HOUR)
     }
 }
 

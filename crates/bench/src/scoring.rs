@@ -13,8 +13,7 @@ use hotline_client::duration::human;
 use hotline_core::clock::{DAY, HOUR, MINUTE};
 use hotline_core::scoring::PeerGroup;
 use hotline_core::{
-    AssignmentState, ObjectionState, RequestKind, Role, RulingKind, Satisfaction, Tier, Topology,
-    Urgency,
+    AssignmentState, ObjectionState, Role, RulingKind, Satisfaction, Tier, Topology, Urgency,
 };
 use hotline_runtime::tables::assignments::{self, Assignment};
 use hotline_runtime::tables::objections;
@@ -139,31 +138,16 @@ async fn generate(db: &Db, t: &Topology, orders: u32, seed: u64) -> anyhow::Resu
             let contact = rng.i64(MINUTE..150 * MINUTE);
             let replied = dispatched + rng.i64(HOUR..(due - dispatched) * 11 / 10);
             let a = Assignment {
-                order_id: order_id.clone(),
-                unit_id: unit.clone(),
-                role: Role::Lead,
-                state: AssignmentState::Replied,
-                epoch: 1,
                 order_seq: 1,
                 dispatched_us: dispatched,
                 accepted_us: Some(dispatched + accept),
                 contacted_us: Some(dispatched + accept + contact),
                 replied_us: Some(replied),
-                due_us: due,
                 outcome: Some(hotline_core::ReplyOutcome::Resolved),
-                reply_text: String::new(),
-                progress_note: String::new(),
                 category_code: "gen".into(),
                 urgency,
-                address: String::new(),
-                body: String::new(),
                 requester_ref: format!("rq{}", rng.u32(..orders)),
-                kind: RequestKind::Complaint,
-                designated: false,
-                lead_unit: String::new(),
-                requested_due_us: None,
-                extensions: 0,
-                trace_parent: String::new(),
+                ..Assignment::lead(&order_id, unit, AssignmentState::Replied, due)
             };
             assignments::upsert(&mut tx, &a).await?;
             w.assignments += 1;

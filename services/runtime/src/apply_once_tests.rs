@@ -7,15 +7,14 @@ use std::sync::Arc;
 
 use crate::tables::idempotency;
 use crate::tables::misc;
-use hotline_core::topology::ServiceSpec;
-use hotline_core::{ManualClock, Tier, Topology};
+use hotline_core::{ManualClock, Topology};
 use hotline_proto::v1::{AcceptAssignmentRequest, RecordAssignmentEventResponse};
 use hotline_store::Conn;
 use hotline_store::testing::TestDb;
 use tonic::Code;
 
 use crate::error::{Result, ServiceError};
-use crate::{Ctx, client, idem, metrics, outbox};
+use crate::{Ctx, idem};
 
 async fn ctx(dir: &std::path::Path) -> (Ctx, TestDb) {
     let topology = Topology::parse(
@@ -27,22 +26,7 @@ async fn ctx(dir: &std::path::Path) -> (Ctx, TestDb) {
         .await
         .unwrap();
     let clock = Arc::new(ManualClock::new(1_000_000));
-    let ctx = Ctx {
-        db: test.db.clone(),
-        topology: Arc::new(topology),
-        clock: clock.clone(),
-        manual: Some(clock),
-        gateway: client::Gateway::new("http://127.0.0.1:9").unwrap(),
-        service: ServiceSpec {
-            name: "city".into(),
-            tier: Tier::City,
-            units: vec!["city".into()],
-            address: None,
-        },
-        outbox: outbox::Waker::default(),
-        metrics: Arc::new(metrics::Metrics::new(Default::default(), None)),
-        security: hotline_identity::Security::Plaintext,
-    };
+    let ctx = Ctx::offline_city(test.db.clone(), Arc::new(topology), clock).unwrap();
     (ctx, test)
 }
 

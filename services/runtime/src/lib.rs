@@ -56,6 +56,32 @@ pub fn tier_of(topology: Arc<Topology>) -> hotline_telemetry::rpc::TierOf {
 }
 
 impl Ctx {
+    /// The city's context over `db` on a virtual clock, calling no one:
+    /// its gateway is an address nothing listens on, so effects only
+    /// queue. For tests and benchmarks of one service's store.
+    pub fn offline_city(
+        db: Db,
+        topology: Arc<Topology>,
+        clock: Arc<hotline_core::ManualClock>,
+    ) -> anyhow::Result<Ctx> {
+        Ok(Ctx {
+            db,
+            topology,
+            clock: clock.clone(),
+            manual: Some(clock),
+            gateway: client::Gateway::new("http://127.0.0.1:9")?,
+            service: ServiceSpec {
+                name: "city".into(),
+                tier: hotline_core::Tier::City,
+                units: vec!["city".into()],
+                address: None,
+            },
+            outbox: outbox::Waker::default(),
+            metrics: Arc::new(metrics::Metrics::new(Default::default(), None)),
+            security: hotline_identity::Security::Plaintext,
+        })
+    }
+
     pub fn now(&self) -> hotline_core::Micros {
         self.clock.now()
     }

@@ -548,31 +548,13 @@ async fn orders_round_trip_with_history(db: Db, _: String) {
 
 fn assignment(order_id: &str, unit: &str, state: AssignmentState, due: i64) -> Assignment {
     Assignment {
-        order_id: order_id.into(),
-        unit_id: unit.into(),
-        role: Role::Lead,
-        state,
-        epoch: 1,
         order_seq: 1,
         dispatched_us: 10,
-        accepted_us: None,
-        contacted_us: None,
-        replied_us: None,
-        due_us: due,
-        outcome: None,
-        reply_text: String::new(),
-        progress_note: String::new(),
         category_code: "road.pothole".into(),
-        urgency: Urgency::General,
         address: "1 Main St".into(),
         body: "text".into(),
         requester_ref: "rq".into(),
-        kind: RequestKind::Complaint,
-        designated: false,
-        lead_unit: String::new(),
-        requested_due_us: None,
-        extensions: 0,
-        trace_parent: String::new(),
+        ..Assignment::lead(order_id, unit, state, due)
     }
 }
 

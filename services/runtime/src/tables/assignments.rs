@@ -44,6 +44,41 @@ pub struct Assignment {
     pub trace_parent: String,
 }
 
+impl Assignment {
+    /// A lead's complaint assignment in `state`, epoch 1, dispatched at 0
+    /// and due at `due_us`, nothing else recorded: a fixture's start, its
+    /// other fields set with `..`.
+    pub fn lead(order_id: &str, unit_id: &str, state: AssignmentState, due_us: i64) -> Self {
+        Assignment {
+            order_id: order_id.into(),
+            unit_id: unit_id.into(),
+            role: Role::Lead,
+            state,
+            epoch: 1,
+            order_seq: 0,
+            dispatched_us: 0,
+            accepted_us: None,
+            contacted_us: None,
+            replied_us: None,
+            due_us,
+            outcome: None,
+            reply_text: String::new(),
+            progress_note: String::new(),
+            category_code: String::new(),
+            urgency: Urgency::General,
+            address: String::new(),
+            body: String::new(),
+            requester_ref: String::new(),
+            kind: RequestKind::Complaint,
+            designated: false,
+            lead_unit: String::new(),
+            requested_due_us: None,
+            extensions: 0,
+            trace_parent: String::new(),
+        }
+    }
+}
+
 const COLUMNS: &str = "order_id, unit_id, role, state, epoch, order_seq, dispatched_us, accepted_us, contacted_us, \
     replied_us, due_us, outcome, reply_text, progress_note, category_code, urgency, address, body, requester_ref, kind, \
     designated, lead_unit, requested_due_us, extensions, trace_parent";
