@@ -267,24 +267,27 @@ pub struct CityTimers {
     pub ctx: Ctx,
 }
 
-/// A claimed batch of the centre's timers: what it reads first, in one
-/// statement per table (the orders, locked; their assignments; the
-/// objections awaiting a ruling), and what its effects write, again one
-/// statement per table (history lines, notices in the outbox, the orders'
-/// records).
+/// A claimed batch of the centre's timers: its orders (locked) and what
+/// its effects write, one statement per table (history lines, notices in
+/// the outbox, the orders' records). What it only reads is [`Seen`].
 struct Batch {
     city: String,
     orders: HashMap<String, Order>,
-    held: HashMap<String, Vec<Assignment>>,
-    pending_rulings: HashSet<String>,
     changed: BTreeSet<String>,
     history: Vec<(String, HistoryEntry)>,
     /// Each notice with the trace context of the timer that sent it.
     notices: Vec<(DeliverNoticeRequest, String, String)>,
 }
 
+/// What a batch reads besides its orders, one statement per table: the
+/// orders' assignments and the objections still awaiting a ruling.
+struct Seen {
+    held: HashMap<String, Vec<Assignment>>,
+    pending_rulings: HashSet<String>,
+}
+
 impl Batch {
-    async fn read(conn: &mut Conn, city: String, due: &[Timer]) -> Result<Batch> {
+    async fn read(conn: &mut Conn, city: String, due: &[Timer]) -> Result<(Batch, Seen)> {
         let ids: Vec<&str> = due.iter().map(|t| t.order_id.as_str()).collect();
         let orders = orders::lock_all(conn, &ids).await?;
         let ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
@@ -300,18 +303,23 @@ impl Batch {
                 pending_rulings.insert(t.payload.clone());
             }
         }
-        Ok(Batch {
+        let batch = Batch {
             city,
             orders: orders
                 .into_iter()
                 .map(|o| (o.order_id.clone(), o))
                 .collect(),
-            held,
-            pending_rulings,
             changed: BTreeSet::new(),
             history: Vec::new(),
             notices: Vec::new(),
-        })
+        };
+        Ok((
+            batch,
+            Seen {
+                held,
+                pending_rulings,
+            },
+        ))
     }
 
     /// The order's next history line, by the centre.
@@ -369,10 +377,10 @@ impl CityTimers {
 
     /// What one timer does to its order, into the batch's writes. A timer
     /// whose cause has gone (the order replied meanwhile) does nothing.
-    fn decide(&self, b: &mut Batch, order: &mut Order, t: &Timer, now: Micros) {
+    fn decide(&self, seen: &Seen, b: &mut Batch, order: &mut Order, t: &Timer, now: Micros) {
         if t.kind == RULING {
             // The authority has not ruled within the ruling deadline.
-            if b.pending_rulings.contains(&t.payload) {
+            if seen.pending_rulings.contains(&t.payload) {
                 let detail = format!("{}: {} has not ruled by the deadline", t.payload, t.unit_id);
                 b.note(order, now, "ruling_overdue", detail);
                 if t.unit_id != b.city {
@@ -395,8 +403,8 @@ impl CityTimers {
             b.note(order, now, "callback_due", detail.into());
             return;
         }
-        let held = b.held.get(&t.order_id).map_or(&[][..], Vec::as_slice);
-        let Some(a) = held.iter().find(|a| a.unit_id == t.unit_id).cloned() else {
+        let held = seen.held.get(&t.order_id).map_or(&[][..], Vec::as_slice);
+        let Some(a) = held.iter().find(|a| a.unit_id == t.unit_id) else {
             return;
         };
         if a.epoch != t.epoch || !a.state.is_open() || order.state.is_final() {
@@ -515,7 +523,7 @@ impl TimerEffects for CityTimers {
     /// writes.
     async fn fire_all(&self, conn: &mut Conn, due: &[Timer], now: Micros) -> Result<()> {
         let city = self.ctx.topology.city().id.clone();
-        let mut b = Batch::read(conn, city, due).await?;
+        let (mut b, seen) = Batch::read(conn, city, due).await?;
         for t in due {
             let Some(mut order) = b.orders.remove(&t.order_id) else {
                 continue;
@@ -523,7 +531,7 @@ impl TimerEffects for CityTimers {
             {
                 let span = timer_span(t);
                 let _in = span.enter();
-                self.decide(&mut b, &mut order, t, now);
+                self.decide(&seen, &mut b, &mut order, t, now);
             }
             b.orders.insert(t.order_id.clone(), order);
         }
