@@ -46,6 +46,47 @@ struct Backlog {
     bound_us: std::sync::atomic::AtomicI64,
     /// The last reading: when it was taken and the oldest unsent message.
     last: std::sync::Mutex<Option<(std::time::Instant, Option<i64>)>>,
+    /// Held by the one intake call reading the outbox; the others use the
+    /// last reading meanwhile rather than each reading it too.
+    reading: tokio::sync::Mutex<()>,
+}
+
+impl Backlog {
+    fn last(&self) -> Option<(std::time::Instant, Option<i64>)> {
+        *self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The oldest unsent message's wall time, read at most once per
+    /// [`LAG_READ_EVERY`] whatever the number of calls asking at once.
+    async fn oldest(&self, db: &Db) -> Result<Option<i64>, crate::ServiceError> {
+        let fresh = |last: Option<(std::time::Instant, Option<i64>)>| {
+            last.filter(|(at, _)| at.elapsed() < LAG_READ_EVERY)
+        };
+        let last = self.last();
+        if let Some((_, oldest)) = fresh(last) {
+            return Ok(oldest);
+        }
+        let _reading = match (self.reading.try_lock(), last) {
+            (Ok(guard), _) => guard,
+            // Another call is reading: its predecessor's reading stands.
+            (Err(_), Some((_, oldest))) => return Ok(oldest),
+            (Err(_), None) => self.reading.lock().await,
+        };
+        if let Some((_, oldest)) = fresh(self.last()) {
+            return Ok(oldest);
+        }
+        let mut c = db.acquire().await?;
+        let oldest = outbox::oldest_unsent(&mut c).await?;
+        *self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((std::time::Instant::now(), oldest));
+        Ok(oldest)
+    }
 }
 
 /// How often intake reads the outbox's lag (between, it uses the last
@@ -79,25 +120,7 @@ impl Waker {
         if bound == 0 {
             return Ok(());
         }
-        let fresh = *self
-            .backlog
-            .last
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let oldest = match fresh {
-            Some((at, oldest)) if at.elapsed() < LAG_READ_EVERY => oldest,
-            _ => {
-                let mut c = db.acquire().await?;
-                let oldest = outbox::oldest_unsent(&mut c).await?;
-                *self
-                    .backlog
-                    .last
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
-                    Some((std::time::Instant::now(), oldest));
-                oldest
-            }
-        };
+        let oldest = self.backlog.oldest(db).await?;
         match oldest {
             Some(t) if now - t > bound => Err(crate::ServiceError::Overloaded {
                 what: format!(
@@ -535,6 +558,23 @@ mod tests {
             drop(c);
             tokio::time::sleep(LAG_READ_EVERY).await;
             assert!(waker.admit(&db, q + 3_600 * second).await.is_ok());
+
+            // A message of another lane queued after them, untried: the
+            // oldest that counts, though two older ones come first.
+            let mut c = db.acquire().await.unwrap();
+            let other = outbox::NewMessage {
+                message_id: "m3",
+                order_id: "HL2",
+                ..m.clone()
+            };
+            outbox::enqueue(&mut c, other, 0).await.unwrap();
+            let third = outbox::oldest_unsent(&mut c).await.unwrap();
+            drop(c);
+            let third = third.expect("the other lane's message counts");
+            assert!(third >= q, "queued after the first");
+            tokio::time::sleep(LAG_READ_EVERY).await;
+            let shed = waker.admit(&db, third + 11 * second).await.unwrap_err();
+            assert!(tonic::Status::from(shed).message().contains("11 s behind"));
         })
         .await;
     }

@@ -239,13 +239,21 @@ pub async fn depth(conn: &mut Conn) -> Result<i64> {
 /// even once was queued (wall clock): how far behind it is. Messages that
 /// were tried and back off (their unit is down), and those waiting behind
 /// such a lane-mate, do not count: a dead unit is not the deliverer's lag.
+///
+/// The oldest is the first in queue order (ids are given as messages are
+/// queued, replays included), so the read walks the outbox by id and stops
+/// at the first that counts. A `MIN` over every row probed each row's lane
+/// instead: 3.6 ms a read with a backlog of a few thousand, on the
+/// centre's one SQLite connection, while intake read it ten times a second
+/// and more.
 pub async fn oldest_unsent(conn: &mut Conn) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(
-        "SELECT MIN(m.queued_wall_us) FROM outbox m WHERE m.attempts = 0 AND NOT EXISTS ( \
+        "SELECT m.queued_wall_us FROM outbox m WHERE m.attempts = 0 AND NOT EXISTS ( \
            SELECT 1 FROM outbox e WHERE e.target_unit = m.target_unit \
-           AND e.order_id = m.order_id AND e.id < m.id AND e.attempts > 0)",
+           AND e.order_id = m.order_id AND e.id < m.id AND e.attempts > 0) \
+         ORDER BY m.id LIMIT 1",
     )
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?)
 }
 
