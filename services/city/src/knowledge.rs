@@ -19,13 +19,7 @@ use tonic::{Request, Response, Status};
 /// given, best first.
 async fn ranked(ctx: &Ctx, text: &str, category: &str, now: i64) -> Result<Vec<(usize, Entry)>> {
     let mut c = ctx.db.acquire().await?;
-    // SQL narrows by item (LIKE reads `_` as any character); the exact
-    // test stays here.
-    let entries: Vec<Entry> = knowledge::valid_at(&mut c, now, category)
-        .await?
-        .into_iter()
-        .filter(|e| category.is_empty() || e.category_codes.iter().any(|c| c == category))
-        .collect();
+    let entries = knowledge::valid_at(&mut c, now, category).await?;
     if entries.is_empty() {
         // Nothing to match: the text is not cut into words at all.
         return Ok(Vec::new());

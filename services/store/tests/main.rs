@@ -1326,12 +1326,35 @@ async fn audit_and_knowledge_round_trip(db: Db, _: String) {
             "{item}"
         );
     }
+    for item in ["water", "water.outage%", "water_outage"] {
+        assert!(
+            knowledge::valid_at(&mut c, 15, item)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{item}"
+        );
+    }
+    // Kept again under other items: found by those alone.
+    let moved = knowledge::Entry {
+        category_codes: vec!["water.pipe_burst".into(), "heating.cold".into()],
+        ..entry.clone()
+    };
+    knowledge::upsert(&mut c, &moved).await.unwrap();
     assert!(
-        knowledge::valid_at(&mut c, 15, "water")
+        knowledge::valid_at(&mut c, 15, "water.outage")
             .await
             .unwrap()
             .is_empty()
     );
+    for item in ["water.pipe_burst", "heating.cold"] {
+        assert_eq!(
+            knowledge::valid_at(&mut c, 15, item).await.unwrap(),
+            vec![moved.clone()],
+            "{item}"
+        );
+    }
+    knowledge::upsert(&mut c, &entry).await.unwrap();
     assert!(
         knowledge::valid_at(&mut c, 20, "")
             .await

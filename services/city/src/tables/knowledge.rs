@@ -49,6 +49,25 @@ pub async fn upsert(conn: &mut Conn, e: &Entry) -> Result<()> {
     .bind(e.updated_us)
     .execute(&mut *conn)
     .await?;
+    // Its items, one row each (the consultation's key): as the entry now
+    // lists them.
+    sqlx::query("DELETE FROM knowledge_categories WHERE entry_id = $1")
+        .bind(&e.entry_id)
+        .execute(&mut *conn)
+        .await?;
+    let mut codes: Vec<&str> = e.category_codes.iter().map(String::as_str).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    if !codes.is_empty() {
+        let rows = hotline_store::placeholders(conn, codes.len(), 2);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO knowledge_categories (category_code, entry_id) VALUES {rows}"
+        )));
+        for code in codes {
+            q = q.bind(code).bind(&e.entry_id);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -79,20 +98,27 @@ pub async fn get(conn: &mut Conn, entry_id: &str) -> Result<Option<Entry>> {
 
 /// Every entry valid at `t`, in catalogue item `category` when it is not
 /// empty; the caller ranks them (a city's knowledge base is thousands of
-/// entries, not millions). The item is matched in SQL: intake asks once
-/// per consultation, and decoding every entry of every line each time
-/// was most of a consultation's cost once the base held thousands.
+/// entries, not millions). The item is found by key in
+/// `knowledge_categories`: intake asks once per consultation, and
+/// matching every entry's item list with LIKE read the whole base each
+/// time (406 µs a consultation with the simulator's 2,784 entries).
 pub async fn valid_at(conn: &mut Conn, t: i64, category: &str) -> Result<Vec<Entry>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM knowledge_entries WHERE valid_from_us <= $1 \
-         AND (valid_to_us IS NULL OR valid_to_us > $1) \
-         AND ($2 = '' OR (' ' || category_codes || ' ') LIKE $3) ORDER BY entry_id"
-    )))
-    .bind(t)
-    .bind(category)
-    .bind(format!("% {category} %"))
-    .fetch_all(&mut *conn)
-    .await?;
+    let valid = "valid_from_us <= $1 AND (valid_to_us IS NULL OR valid_to_us > $1)";
+    let q = if category.is_empty() {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM knowledge_entries WHERE {valid} ORDER BY entry_id"
+        )))
+        .bind(t)
+    } else {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM knowledge_entries WHERE {valid} AND entry_id IN \
+             (SELECT entry_id FROM knowledge_categories WHERE category_code = $2) \
+             ORDER BY entry_id"
+        )))
+        .bind(t)
+        .bind(category)
+    };
+    let rows = q.fetch_all(&mut *conn).await?;
     rows.into_iter().map(decode).collect()
 }
 
