@@ -591,20 +591,17 @@ impl Intake {
     }
 
     /// The city reads every order; a unit reads orders it, or a unit in its
-    /// subtree, is assigned to.
-    async fn may_read_order(
+    /// subtree, is assigned to (`assigned`: the order's assignments).
+    fn may_read_order(
         &self,
-        conn: &mut Conn,
         caller: &meta::Caller,
         order_id: &str,
+        assigned: &[assignments::Assignment],
     ) -> Result<()> {
-        if guard::is_city(&self.ctx, caller).is_ok() {
-            return Ok(());
-        }
-        let assigned = assignments::for_order(conn, order_id).await?;
-        if assigned
-            .iter()
-            .any(|a| self.ctx.topology.is_within(&a.unit_id, &caller.unit))
+        if guard::is_city(&self.ctx, caller).is_ok()
+            || assigned
+                .iter()
+                .any(|a| self.ctx.topology.is_within(&a.unit_id, &caller.unit))
         {
             Ok(())
         } else {
@@ -764,14 +761,22 @@ impl IntakeService for Intake {
             .is_some_and(|v| v.as_bytes() == meta::OPERATIONS_VIEW.as_bytes());
         let citizen = channel && !operations;
         let missing = || ServiceError::not_found("order", format!("orders/{order_id}"));
+        // The assignments are read once: to see that the caller may read
+        // the order, then as part of it.
+        let given = assignments::for_order(&mut c, &order_id)
+            .await
+            .map_err(ServiceError::from)?;
         if !channel {
-            self.may_read_order(&mut c, &caller, &order_id).await?;
+            self.may_read_order(&caller, &order_id, &given)?;
         }
         let o = orders::get(&mut c, &order_id)
             .await
             .map_err(ServiceError::from)?
             .ok_or_else(missing)?;
-        let mut order = full_order_of(&self.ctx.topology, &mut c, &o).await?;
+        let history = orders::history(&mut c, &order_id)
+            .await
+            .map_err(ServiceError::from)?;
+        let mut order = order_with(&o, &self.category_name(&o.category_code), given, history);
         if citizen {
             // A proactive task is no order a channel front knows of.
             if !crate::citizen::visible(&order) {
