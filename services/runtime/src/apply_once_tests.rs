@@ -160,3 +160,59 @@ async fn a_concurrent_duplicate_loses_with_aborted() {
     assert_eq!(effects(&ctx).await, 0);
     test.cleanup().await.unwrap();
 }
+
+/// The deliverer is woken by work that queued a message, and only by it:
+/// an event that queues nothing, a retry answered from its record and a
+/// failed act leave it asleep.
+#[tokio::test]
+async fn the_deliverer_is_woken_only_when_a_message_was_queued() {
+    use futures::FutureExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (ctx, test) = ctx(dir.path()).await;
+    let woken = || ctx.outbox.notify.notified().now_or_never().is_some();
+    let scope = idem::scope("AcceptAssignment", "t1");
+    let queue = async |c: &mut Conn, now| {
+        let m = crate::tables::outbox::NewMessage {
+            message_id: "m1",
+            order_id: "HL1",
+            from_unit: "t1",
+            target_unit: "city",
+            method: "/hotline.v1.DispatchService/RecordAssignmentEvent",
+            payload: Vec::new(),
+            trace_parent: "",
+            baggage: "",
+            handoff: hotline_core::kinds::HandoffKind::Dispatch,
+        };
+        crate::tables::outbox::enqueue(c, m, now).await?;
+        count(c).await
+    };
+
+    let quiet = accept("r1", "HL1");
+    ctx.apply_once(&scope, &quiet.request_id, &quiet, async |c, _| {
+        count(c).await
+    })
+    .await
+    .unwrap();
+    assert!(!woken(), "nothing queued, nothing to deliver");
+
+    let failed = accept("r2", "HL1");
+    ctx.apply_once(&scope, &failed.request_id, &failed, async |c, now| {
+        queue(c, now).await?;
+        Err::<RecordAssignmentEventResponse, _>(ServiceError::invalid("x", "refused"))
+    })
+    .await
+    .unwrap_err();
+    assert!(!woken(), "the queued message rolled back");
+
+    let queuing = accept("r3", "HL1");
+    ctx.apply_once(&scope, &queuing.request_id, &queuing, queue)
+        .await
+        .unwrap();
+    assert!(woken(), "a message to deliver");
+
+    ctx.apply_once(&scope, &queuing.request_id, &queuing, queue)
+        .await
+        .unwrap();
+    assert!(!woken(), "the retry is answered from its record");
+    test.cleanup().await.unwrap();
+}

@@ -105,12 +105,14 @@ impl Ctx {
         R: prost::Message + Default,
     {
         let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let answer = idem::once(&mut tx, scope, request_id, request, now, act).await?;
-        tx.commit().await?;
-        // A spare wake costs the deliverer one empty read.
-        self.outbox.wake();
-        Ok(answer)
+        self.outbox
+            .after(async {
+                let mut tx = self.db.begin().await?;
+                let answer = idem::once(&mut tx, scope, request_id, request, now, act).await?;
+                tx.commit().await?;
+                Ok(answer)
+            })
+            .await
     }
 
     /// Whether this process hosts `unit`.

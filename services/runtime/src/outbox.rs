@@ -34,7 +34,7 @@ use crate::metrics::Metrics;
 /// passes one at a time (the background loop and `AdvanceTo` share it).
 #[derive(Clone, Debug, Default)]
 pub struct Waker {
-    notify: Arc<Notify>,
+    pub(crate) notify: Arc<Notify>,
     pass: Arc<tokio::sync::Mutex<()>>,
     backlog: Arc<Backlog>,
 }
@@ -93,9 +93,40 @@ impl Backlog {
 /// reading): one cheap query a tenth of a second, not one per call.
 const LAG_READ_EVERY: Duration = Duration::from_millis(100);
 
+tokio::task_local! {
+    /// Whether the work [`Waker::after`] runs has queued a message.
+    static QUEUED: std::cell::Cell<bool>;
+}
+
+/// Notes that the running work queued a message ([`Waker::after`] wakes
+/// the deliverer for it); a no-op outside that scope.
+pub(crate) fn note_queued() {
+    let _ = QUEUED.try_with(|q| q.set(true));
+}
+
 impl Waker {
     pub fn wake(&self) {
         self.notify.notify_one();
+    }
+
+    /// Runs `work` (a transaction through its commit) and wakes the
+    /// deliverer if it succeeded having queued messages. Work that queued
+    /// nothing (most events a handling unit records, a consultation
+    /// answered at intake, a retry answered from its record) leaves the
+    /// deliverer asleep: each spare wake cost it an empty pass, two
+    /// statements — 1,755 of the district's 7,885 in an hour of the
+    /// simulated Beijing.
+    pub async fn after<T, E>(&self, work: impl Future<Output = Result<T, E>>) -> Result<T, E> {
+        let (result, queued) = QUEUED
+            .scope(std::cell::Cell::new(false), async {
+                let result = work.await;
+                (result, QUEUED.with(std::cell::Cell::get))
+            })
+            .await;
+        if queued && result.is_ok() {
+            self.wake();
+        }
+        result
     }
 
     /// Intake sheds while the oldest message not yet sent is older than

@@ -141,6 +141,7 @@ pub async fn enqueue_all(conn: &mut Conn, ms: &[NewMessage<'_>], now: i64) -> Re
             .bind(queued);
     }
     q.execute(&mut *conn).await?;
+    crate::outbox::note_queued();
     Ok(())
 }
 
