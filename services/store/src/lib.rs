@@ -4,12 +4,14 @@
 //! instants as i64 UTC microseconds.
 
 mod backend;
+mod batch;
 mod db;
 mod schema;
 pub mod scratch;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use batch::Batch;
 pub use db::{Backend, Db, STALE_AFTER, Tx, redact, with_database, with_database_suffix};
 pub use schema::Schema;
 

@@ -64,6 +64,7 @@ store_suite!(
     assessment_reads_one_period,
     inbox_events_replay_prune_and_horizon,
     audit_and_knowledge_round_trip,
+    a_batch_writes_what_its_statements_write,
 );
 
 async fn run<F, Fut>(postgres: bool, body: F)
@@ -1483,4 +1484,68 @@ async fn a_postgres_connection_dropped_while_idle_is_replaced_before_use() {
     assert!(!pids.contains(&pid), "{pid} was terminated: {pids:?}");
     drop(c);
     t.cleanup().await.unwrap();
+}
+
+/// A batch's statements run in order, in the caller's transaction, each
+/// with its own parameters (numbered, repeated, or the rows of a
+/// multi-row insert), and a rollback takes all of them back.
+async fn a_batch_writes_what_its_statements_write(db: Db, _: String) {
+    use hotline_store::Batch;
+    let batch = |start: i64| {
+        let mut b = Batch::new(db.backend());
+        let rows = b.placeholders(2, 2);
+        b.push(
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO counters (name, value) VALUES {rows}"
+            )))
+            .bind("a")
+            .bind(start)
+            .bind("b")
+            .bind(start + 1),
+        )
+        .unwrap();
+        b.push(
+            sqlx::query(
+                "UPDATE counters SET value = value + $2 WHERE name = $1 OR (name = 'c''?' AND value = $2)",
+            )
+            .bind("a")
+            .bind(100_i64),
+        )
+        .unwrap();
+        b.push(
+            sqlx::query("INSERT INTO counters (name, value) VALUES ($1, $2)")
+                .bind("c'?")
+                .bind(start + 2),
+        )
+        .unwrap();
+        b
+    };
+    let read = async || {
+        let mut c = db.acquire().await.unwrap();
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT name, value FROM counters ORDER BY name")
+                .fetch_all(&mut *c)
+                .await
+                .unwrap();
+        rows
+    };
+    let mut tx = db.begin().await.unwrap();
+    batch(1).run(&mut tx).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert!(read().await.is_empty(), "rolled back with its transaction");
+
+    let mut tx = db.begin().await.unwrap();
+    let b = batch(1);
+    assert_eq!(b.len(), 3);
+    b.run(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        read().await,
+        vec![("a".into(), 101), ("b".into(), 2), ("c'?".into(), 3)]
+    );
+    // A statement that fails fails the batch.
+    let mut tx = db.begin().await.unwrap();
+    assert!(batch(1).run(&mut tx).await.is_err(), "the names are taken");
+    tx.rollback().await.unwrap();
+    assert_eq!(read().await.len(), 3);
 }

@@ -1,0 +1,222 @@
+//! Writes whose results nobody reads, sent to the store together.
+//!
+//! On SQLite every statement is a round trip to the connection's own
+//! thread (sqlx's worker): a hand-off there and back, two context
+//! switches on a pinned CPU. A [`Batch`] sends its statements as one
+//! multi-statement text in one round trip, their parameters bound in turn
+//! across it. PostgreSQL runs them one after another, as before (its
+//! extended protocol takes one statement per message).
+
+use sqlx::Execute as _;
+use sqlx::any::AnyArguments;
+
+use crate::{Backend, Conn, Result, StoreError};
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, AnyArguments>;
+
+/// Statements to run together, in order, within the caller's transaction.
+pub struct Batch {
+    backend: Backend,
+    /// Each statement's text, parameters, and whether it may be cached.
+    statements: Vec<(String, AnyArguments, bool)>,
+}
+
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch")
+            .field("statements", &self.statements.len())
+            .finish()
+    }
+}
+
+impl Batch {
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            statements: Vec::new(),
+        }
+    }
+
+    /// A batch for `conn`'s backend.
+    pub fn of(conn: &Conn) -> Self {
+        Self::new(Backend::of(conn))
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The VALUES rows of a multi-row statement of this batch
+    /// ([`crate::placeholders`]).
+    pub fn placeholders(&self, rows: usize, cols: usize) -> String {
+        crate::placeholders_for(self.backend, rows, cols)
+    }
+
+    /// Adds a statement; nothing runs until [`Batch::run`].
+    pub fn push(&mut self, mut query: Query<'_>) -> Result<()> {
+        let args = query
+            .take_arguments()
+            .map_err(|e| StoreError::Corrupt(format!("a batched statement's parameters: {e}")))?
+            .unwrap_or_default();
+        let persistent = sqlx::Execute::persistent(&query);
+        self.statements
+            .push((query.sql().as_str().to_owned(), args, persistent));
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.statements.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+
+    /// Runs every statement, in the order pushed.
+    pub async fn run(self, conn: &mut Conn) -> Result<()> {
+        match (self.backend, self.statements.len()) {
+            (_, 0) => {}
+            (Backend::Postgres, _) | (Backend::Sqlite, 1) => {
+                for (sql, args, persistent) in self.statements {
+                    sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+                        .persistent(persistent)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+            }
+            (Backend::Sqlite, _) => {
+                // Kept prepared whatever its statements asked: a statement
+                // is left unprepared for PostgreSQL's sake (the Any
+                // driver's NULL types), and re-preparing the whole text
+                // each time cost more than the round trips it saves.
+                let (sql, args) = joined(self.statements)?;
+                sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One text of the statements, `;` between them, every parameter made
+/// anonymous (`?`) and its value laid out in the order the text names
+/// them: SQLite binds anonymous parameters in turn across the statements
+/// of one text, while a numbered one (`$N`) would name the N-th value of
+/// the whole text, not of its statement.
+fn joined(statements: Vec<(String, AnyArguments, bool)>) -> Result<(String, AnyArguments)> {
+    let mut sql = String::new();
+    let mut all = AnyArguments::default();
+    for (text, args, _) in statements {
+        let values = args.values.0;
+        let mut anonymous = 0;
+        // The value a parameter names (`None`: the next anonymous one),
+        // laid out after those before it.
+        let mut take = |n: Option<usize>, all: &mut AnyArguments| -> Result<()> {
+            let i = n.unwrap_or_else(|| {
+                anonymous += 1;
+                anonymous
+            });
+            let v = values.get(i.wrapping_sub(1)).cloned().ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "batched statement names parameter {i} of {}",
+                    values.len()
+                ))
+            })?;
+            all.values.0.push(v);
+            Ok(())
+        };
+        let mut chars = text.char_indices().peekable();
+        let mut quote: Option<char> = None;
+        while let Some((_, c)) = chars.next() {
+            match (quote, c) {
+                (Some(q), c) if c == q => {
+                    quote = None;
+                    sql.push(c);
+                }
+                (Some(_), c) => sql.push(c),
+                (None, '\'' | '"') => {
+                    quote = Some(c);
+                    sql.push(c);
+                }
+                (None, '?') => {
+                    take(None, &mut all)?;
+                    sql.push('?');
+                }
+                (None, '$') if chars.peek().is_some_and(|(_, d)| d.is_ascii_digit()) => {
+                    let mut n = 0usize;
+                    while let Some((_, d)) =
+                        chars.peek().copied().filter(|(_, d)| d.is_ascii_digit())
+                    {
+                        n = n * 10 + d.to_digit(10).unwrap_or(0) as usize;
+                        chars.next();
+                    }
+                    take(Some(n), &mut all)?;
+                    sql.push('?');
+                }
+                (None, c) => sql.push(c),
+            }
+        }
+        sql.push_str(";\n");
+    }
+    Ok((sql, all))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(values: &[i64]) -> AnyArguments {
+        use sqlx::Arguments as _;
+        let mut a = AnyArguments::default();
+        for v in values {
+            a.add(*v).unwrap();
+        }
+        a
+    }
+
+    fn ints(a: &AnyArguments) -> Vec<String> {
+        a.values.0.iter().map(|v| format!("{v:?}")).collect()
+    }
+
+    #[test]
+    fn parameters_become_anonymous_in_the_order_the_text_names_them() {
+        let (sql, all) = joined(vec![
+            (
+                "UPDATE t SET a = $2 WHERE b = $1 OR c = $1".into(),
+                args(&[10, 20]),
+                true,
+            ),
+            (
+                "INSERT INTO u VALUES (?, ?), (?, ?)".into(),
+                args(&[1, 2, 3, 4]),
+                true,
+            ),
+            (
+                "INSERT INTO v VALUES ('$1 ?', \"?x\", $1)".into(),
+                args(&[7]),
+                true,
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            sql,
+            "UPDATE t SET a = ? WHERE b = ? OR c = ?;\n\
+             INSERT INTO u VALUES (?, ?), (?, ?);\n\
+             INSERT INTO v VALUES ('$1 ?', \"?x\", ?);\n"
+        );
+        let expected: Vec<String> = [20, 10, 10, 1, 2, 3, 4, 7]
+            .iter()
+            .map(|v| format!("BigInt({v})"))
+            .collect();
+        assert_eq!(ints(&all), expected);
+    }
+
+    #[test]
+    fn a_parameter_without_its_value_is_refused() {
+        let Err(err) = joined(vec![("SELECT $2".into(), args(&[1]), true)]) else {
+            panic!("joined a parameter with no value");
+        };
+        assert!(err.to_string().contains("parameter 2 of 1"), "{err}");
+    }
+}
