@@ -69,14 +69,16 @@ async fn arm(
     now: Micros,
 ) -> Result<()> {
     let due: Vec<_> = due.iter().map(|&(kind, at)| (kind, at, a)).collect();
-    arm_timers(conn, &due, None, now).await
+    let mut b = hotline_store::Batch::of(conn);
+    arm_timers(&mut b, &due, None, now)?;
+    Ok(b.run(conn).await?)
 }
 
 /// Arms assignments' timers (kind, instant, assignment) and, when given,
 /// an order's callback timer (the order, its due instant), in one
 /// statement.
-async fn arm_timers(
-    conn: &mut Conn,
+fn arm_timers(
+    b: &mut hotline_store::Batch,
     due: &[(TimerKind, Micros, &Assignment)],
     callback: Option<(&Order, Micros)>,
     now: Micros,
@@ -102,7 +104,7 @@ async fn arm_timers(
     if arms.is_empty() {
         return Ok(());
     }
-    timers::arm_all(conn, &arms, now).await?;
+    timers::arm_all_into(b, &arms, now)?;
     Ok(())
 }
 
@@ -131,10 +133,10 @@ pub async fn arm_handler_clock(
 /// New assignments of `order`: each new lead's handler clock and accept
 /// window, each new co-handler's part deadline (Art. 14 ¶2), and, with a
 /// new lead, the order's callback at the end of the time limit (Art. 23,
-/// as [`arm_callback_at_limit`]), in one statement.
-pub async fn arm_new_clocks(
+/// as [`arm_callback_at_limit`]), in one statement, added to `b`.
+pub fn arm_new_clocks(
     ctx: &Ctx,
-    conn: &mut Conn,
+    b: &mut hotline_store::Batch,
     order: &Order,
     leads: &[&Assignment],
     co_handlers: &[&Assignment],
@@ -151,7 +153,7 @@ pub async fn arm_new_clocks(
     let callback = latest
         .filter(|_| order.kind.is_citizen_request())
         .map(|latest| (order, order.due_us.max(latest)));
-    arm_timers(conn, &due, callback, now).await
+    arm_timers(b, &due, callback, now)
 }
 
 /// Accepted: the accept window closes, the contact window opens.

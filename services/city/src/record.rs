@@ -41,21 +41,23 @@ pub async fn issue(
     now: Micros,
 ) -> Result<()> {
     let s = crate::redact::scrubber(conn, &a.requester_ref).await?;
-    issue_all_scrubbed(ctx, conn, order, std::slice::from_ref(a), now, &s).await
+    let mut b = hotline_store::Batch::of(conn);
+    issue_all_scrubbed(ctx, &mut b, order, std::slice::from_ref(a), now, &s)?;
+    Ok(b.run(conn).await?)
 }
 
 /// [`issue`] for several assignments of one order, with the requester's
-/// scrubber at hand: the assignments in one statement, their deliveries
-/// in another.
-pub async fn issue_all_scrubbed(
+/// scrubber at hand: the assignments, their clocks and their deliveries,
+/// a statement each, added to `b`.
+pub fn issue_all_scrubbed(
     ctx: &Ctx,
-    conn: &mut Conn,
+    b: &mut hotline_store::Batch,
     order: &Order,
     all: &[Assignment],
     now: Micros,
     scrubber: &Scrubber,
 ) -> Result<()> {
-    assignments::upsert_all(conn, all).await?;
+    assignments::upsert_all_into(b, all)?;
     let city = ctx.topology.city().id.clone();
     let mut deliveries = Vec::with_capacity(all.len());
     let (mut new_leads, mut new_co_handlers) = (Vec::new(), Vec::new());
@@ -88,7 +90,7 @@ pub async fn issue_all_scrubbed(
         let kind = hotline_core::kinds::HandoffKind::of_delivery(a.role, a.extensions > 0);
         deliveries.push((message_id, kind, request));
     }
-    crate::clocks::arm_new_clocks(ctx, conn, order, &new_leads, &new_co_handlers, now).await?;
+    crate::clocks::arm_new_clocks(ctx, b, order, &new_leads, &new_co_handlers, now)?;
     let sends: Vec<_> = all
         .iter()
         .zip(&deliveries)
@@ -103,7 +105,7 @@ pub async fn issue_all_scrubbed(
             (route, *kind, request)
         })
         .collect();
-    handoff::send_all(conn, &sends, now).await
+    Ok(handoff::send_all_into(b, &sends, now)?)
 }
 
 /// A new assignment (epoch 1 or the next epoch) from an order's facts,

@@ -53,12 +53,23 @@ pub async fn send_all<M: Message>(
     all: &[(Handoff<'_>, HandoffKind, &M)],
     now: i64,
 ) -> Result<()> {
+    let mut b = hotline_store::Batch::of(conn);
+    send_all_into(&mut b, all, now)?;
+    Ok(b.run(conn).await?)
+}
+
+/// [`send_all`]'s statement, added to `b`.
+pub fn send_all_into<M: Message>(
+    b: &mut hotline_store::Batch,
+    all: &[(Handoff<'_>, HandoffKind, &M)],
+    now: i64,
+) -> Result<()> {
     let (trace_parent, baggage) = crate::trace::current();
     let ms: Vec<NewMessage> = all
         .iter()
         .map(|&(h, kind, message)| self::message(h, kind, message, &trace_parent, &baggage))
         .collect();
-    outbox::enqueue_all(conn, &ms, now).await?;
+    outbox::enqueue_all_into(b, &ms, now)?;
     Ok(())
 }
 

@@ -130,16 +130,27 @@ pub async fn count(conn: &mut Conn) -> Result<i64> {
 
 /// Records that intake answered `order_id` from `entry_id`.
 pub async fn answered(conn: &mut Conn, order_id: &str, entry_id: &str, t: i64) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO knowledge_answers (order_id, entry_id, time_us) VALUES ($1, $2, $3) \
-         ON CONFLICT (order_id) DO NOTHING",
+    let mut b = hotline_store::Batch::of(conn);
+    answered_into(&mut b, order_id, entry_id, t)?;
+    b.run(conn).await
+}
+
+/// [`answered`]'s statement, added to `b`.
+pub fn answered_into(
+    b: &mut hotline_store::Batch,
+    order_id: &str,
+    entry_id: &str,
+    t: i64,
+) -> Result<()> {
+    b.push(
+        sqlx::query(
+            "INSERT INTO knowledge_answers (order_id, entry_id, time_us) VALUES ($1, $2, $3) \
+             ON CONFLICT (order_id) DO NOTHING",
+        )
+        .bind(order_id)
+        .bind(entry_id)
+        .bind(t),
     )
-    .bind(order_id)
-    .bind(entry_id)
-    .bind(t)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// Consultations received, those answered at intake, and those answered

@@ -214,7 +214,14 @@ pub(crate) fn from_row(r: AnyRow) -> Result<Order> {
 }
 
 pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
+    let mut b = hotline_store::Batch::of(conn);
+    insert_into(&mut b, o)?;
+    b.run(conn).await
+}
+
+/// [`insert`]'s statement, added to `b`.
+pub fn insert_into(b: &mut hotline_store::Batch, o: &Order) -> Result<()> {
+    b.push(sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO orders ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)"
     )))
     // Not cached: sqlx's Any driver binds a NULL f64 as float4, so a cached
@@ -256,10 +263,7 @@ pub async fn insert(conn: &mut Conn, o: &Order) -> Result<()> {
     .bind(o.mood.map(|m| m.as_str()).unwrap_or(""))
     .bind(o.deadline_provisional as i64)
     .bind(o.mark.map_or("", |m| m.as_str()))
-    .bind(&o.mark_reason)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .bind(&o.mark_reason))
 }
 
 /// Reads an order. Inside a transaction that will change it, call
@@ -531,10 +535,30 @@ pub async fn append_history_all(
 /// Appends history lines of several orders (order id, line) in one
 /// statement.
 pub async fn append_history_lines(conn: &mut Conn, lines: &[(&str, &HistoryEntry)]) -> Result<()> {
+    let mut b = hotline_store::Batch::of(conn);
+    append_history_lines_into(&mut b, lines)?;
+    b.run(conn).await
+}
+
+/// [`append_history_all`]'s statement, added to `b`.
+pub fn append_history_all_into(
+    b: &mut hotline_store::Batch,
+    order_id: &str,
+    entries: &[HistoryEntry],
+) -> Result<()> {
+    let lines: Vec<(&str, &HistoryEntry)> = entries.iter().map(|e| (order_id, e)).collect();
+    append_history_lines_into(b, &lines)
+}
+
+/// [`append_history_lines`]' statement, added to `b`.
+pub fn append_history_lines_into(
+    b: &mut hotline_store::Batch,
+    lines: &[(&str, &HistoryEntry)],
+) -> Result<()> {
     if lines.is_empty() {
         return Ok(());
     }
-    let rows = hotline_store::placeholders(conn, lines.len(), 6);
+    let rows = b.placeholders(lines.len(), 6);
     let sql = format!(
         "INSERT INTO history (order_id, seq, time_us, actor_unit, action, detail) VALUES {rows}"
     );
@@ -548,8 +572,7 @@ pub async fn append_history_lines(conn: &mut Conn, lines: &[(&str, &HistoryEntry
             .bind(&e.action)
             .bind(&e.detail);
     }
-    q.execute(&mut *conn).await?;
-    Ok(())
+    b.push(q)
 }
 
 pub async fn history(conn: &mut Conn, order_id: &str) -> Result<Vec<HistoryEntry>> {

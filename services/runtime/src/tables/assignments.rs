@@ -143,10 +143,17 @@ pub async fn upsert(conn: &mut Conn, a: &Assignment) -> Result<()> {
 /// Inserts or updates several assignments (of different units) in one
 /// statement.
 pub async fn upsert_all(conn: &mut Conn, all: &[Assignment]) -> Result<()> {
+    let mut b = hotline_store::Batch::of(conn);
+    upsert_all_into(&mut b, all)?;
+    b.run(conn).await
+}
+
+/// [`upsert_all`]'s statement, added to `b`.
+pub fn upsert_all_into(b: &mut hotline_store::Batch, all: &[Assignment]) -> Result<()> {
     if all.is_empty() {
         return Ok(());
     }
-    let rows = hotline_store::placeholders(conn, all.len(), 25);
+    let rows = b.placeholders(all.len(), 25);
     let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO assignments ({COLUMNS}) VALUES {rows} \
          ON CONFLICT (order_id, unit_id) DO UPDATE SET role = excluded.role, state = excluded.state, epoch = excluded.epoch, \
@@ -187,8 +194,7 @@ pub async fn upsert_all(conn: &mut Conn, all: &[Assignment]) -> Result<()> {
             .bind(a.extensions)
             .bind(&a.trace_parent);
     }
-    q.execute(&mut *conn).await?;
-    Ok(())
+    b.push(q)
 }
 
 pub async fn for_order(conn: &mut Conn, order_id: &str) -> Result<Vec<Assignment>> {

@@ -115,11 +115,23 @@ pub async fn enqueue(conn: &mut Conn, m: NewMessage<'_>, now: i64) -> Result<()>
 /// Queues several messages in one statement (a sweep's batch of timer
 /// effects); a message id already queued is kept as it was.
 pub async fn enqueue_all(conn: &mut Conn, ms: &[NewMessage<'_>], now: i64) -> Result<()> {
+    let mut b = hotline_store::Batch::of(conn);
+    enqueue_all_into(&mut b, ms, now)?;
+    b.run(conn).await
+}
+
+/// [`enqueue_all`]'s statement, added to `b` (the work running in
+/// [`crate::outbox::Waker::after`] wakes the deliverer when it commits).
+pub fn enqueue_all_into(
+    b: &mut hotline_store::Batch,
+    ms: &[NewMessage<'_>],
+    now: i64,
+) -> Result<()> {
     if ms.is_empty() {
         return Ok(());
     }
     // Each row: eleven parameters, then attempts and next_attempt_us at 0.
-    let rows = hotline_store::placeholders(conn, ms.len(), 11).replace(')', ", 0, 0)");
+    let rows = b.placeholders(ms.len(), 11).replace(')', ", 0, 0)");
     let queued = crate::clock::wall_now();
     let sql = format!(
         "INSERT INTO outbox (message_id, order_id, from_unit, target_unit, method, payload, created_us, trace_parent, baggage, handoff, queued_wall_us, attempts, next_attempt_us) \
@@ -140,7 +152,7 @@ pub async fn enqueue_all(conn: &mut Conn, ms: &[NewMessage<'_>], now: i64) -> Re
             .bind(m.handoff.as_str())
             .bind(queued);
     }
-    q.execute(&mut *conn).await?;
+    b.push(q)?;
     crate::outbox::note_queued();
     Ok(())
 }

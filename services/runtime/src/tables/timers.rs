@@ -79,11 +79,18 @@ pub async fn arm(conn: &mut Conn, t: Arm<'_>, now: i64) -> Result<()> {
 
 /// Arms (or re-arms) several timers in one statement; ids must differ.
 pub async fn arm_all(conn: &mut Conn, ts: &[Arm<'_>], now: i64) -> Result<()> {
+    let mut b = hotline_store::Batch::of(conn);
+    arm_all_into(&mut b, ts, now)?;
+    b.run(conn).await
+}
+
+/// [`arm_all`]'s statement, added to `b`.
+pub fn arm_all_into(b: &mut hotline_store::Batch, ts: &[Arm<'_>], now: i64) -> Result<()> {
     if ts.is_empty() {
         return Ok(());
     }
     let (trace_parent, baggage) = super::context::capture();
-    let rows = hotline_store::placeholders(conn, ts.len(), 11);
+    let rows = b.placeholders(ts.len(), 11);
     let sql = format!(
         "INSERT INTO timers (timer_id, kind, order_id, unit_id, epoch, due_us, state, payload, created_us, trace_parent, baggage) \
          VALUES {rows} \
@@ -105,8 +112,7 @@ pub async fn arm_all(conn: &mut Conn, ts: &[Arm<'_>], now: i64) -> Result<()> {
             .bind(trace_parent.clone())
             .bind(baggage.clone());
     }
-    q.execute(&mut *conn).await?;
-    Ok(())
+    b.push(q)
 }
 
 /// Cancels pending timers of an order (optionally one kind, one unit).
