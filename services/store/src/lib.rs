@@ -89,19 +89,31 @@ pub fn placeholders(conn: &Conn, rows: usize, cols: usize) -> String {
 }
 
 /// [`placeholders`] for a backend.
+/// Written into one string, not a string per parameter: an intake's
+/// statements asked for 70 parameters, and building them a `String` each
+/// was 1 % of the centre's CPU during `bench hop`'s submits.
 pub fn placeholders_for(backend: Backend, rows: usize, cols: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let row: Vec<String> = (1..=cols)
-                .map(|c| match backend {
-                    Backend::Postgres => format!("${}", r * cols + c),
-                    Backend::Sqlite => "?".to_string(),
-                })
-                .collect();
-            format!("({})", row.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 1..=cols {
+            if c > 1 {
+                out.push_str(", ");
+            }
+            match backend {
+                Backend::Postgres => {
+                    let _ = write!(out, "${}", r * cols + c);
+                }
+                Backend::Sqlite => out.push('?'),
+            }
+        }
+        out.push(')');
+    }
+    out
 }
 
 /// Decodes a stored enum name.
@@ -124,5 +136,6 @@ mod tests {
             "(?, ?, ?), (?, ?, ?)"
         );
         assert_eq!(placeholders_for(Backend::Postgres, 1, 2), "($1, $2)");
+        assert_eq!(placeholders_for(Backend::Sqlite, 0, 3), "");
     }
 }
