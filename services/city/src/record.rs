@@ -105,7 +105,7 @@ pub fn issue_all_scrubbed(
             (route, *kind, request)
         })
         .collect();
-    Ok(handoff::send_all_into(b, &sends, now)?)
+    handoff::send_all_into(b, &sends, now)
 }
 
 /// A new assignment (epoch 1 or the next epoch) from an order's facts,
