@@ -111,11 +111,11 @@ impl Waker {
 
     /// Runs `work` (a transaction through its commit) and wakes the
     /// deliverer if it succeeded having queued messages. Work that queued
-    /// nothing (most events a handling unit records, a consultation
-    /// answered at intake, a retry answered from its record) leaves the
-    /// deliverer asleep: each spare wake cost it an empty pass, two
-    /// statements — 1,755 of the district's 7,885 in an hour of the
-    /// simulated Beijing.
+    /// nothing (most events a handling unit records, a retry answered
+    /// from its record) leaves the deliverer asleep: each spare wake cost
+    /// it an empty pass, two statements — 1,755 of the district's 7,885
+    /// in an hour of the simulated Beijing. (Intake and the requester's
+    /// changes still wake it after each commit.)
     pub async fn after<T, E>(&self, work: impl Future<Output = Result<T, E>>) -> Result<T, E> {
         let (result, queued) = QUEUED
             .scope(std::cell::Cell::new(false), async {
