@@ -36,12 +36,8 @@ impl Intake {
         Self { ctx, key, triage }
     }
 
-    fn category_name(&self, code: &str) -> String {
-        self.ctx
-            .topology
-            .item(code)
-            .map(|i| i.name.clone())
-            .unwrap_or_default()
+    fn category_name(&self, code: &str) -> &str {
+        crate::wire::category_name(&self.ctx.topology, code)
     }
 
     async fn repeat_of(
@@ -780,7 +776,7 @@ impl IntakeService for Intake {
         let history = orders::history(&mut c, &order_id)
             .await
             .map_err(ServiceError::from)?;
-        let mut order = order_with(&o, &self.category_name(&o.category_code), given, history);
+        let mut order = order_with(&o, self.category_name(&o.category_code), given, history);
         if citizen {
             // A proactive task is no order a channel front knows of.
             if !crate::citizen::visible(&order) {
@@ -826,7 +822,7 @@ impl IntakeService for Intake {
             out
         } else {
             rows.iter()
-                .map(|o| order_to_wire(o, &self.category_name(&o.category_code)))
+                .map(|o| order_to_wire(o, self.category_name(&o.category_code)))
                 .collect()
         };
         Ok(Response::new(ListOrdersResponse {

@@ -77,12 +77,8 @@ impl Requesters {
     }
 
     async fn view(&self, conn: &mut Conn, o: &Stored) -> Result<RequesterOrderView> {
-        let category_name = self
-            .ctx
-            .topology
-            .item(&o.category_code)
-            .map(|i| i.name.clone())
-            .unwrap_or_default();
+        let category_name =
+            crate::wire::category_name(&self.ctx.topology, &o.category_code).to_string();
         let replies = assignments::for_order(conn, &o.order_id)
             .await?
             .into_iter()

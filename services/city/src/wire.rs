@@ -71,11 +71,16 @@ pub async fn full_order_of(
     conn: &mut Conn,
     o: &Order,
 ) -> Result<pb::Order> {
-    let name = topology
-        .item(&o.category_code)
+    full_order(conn, o, category_name(topology, &o.category_code)).await
+}
+
+/// The catalogue item's name (empty for an item the catalogue no longer
+/// has).
+pub fn category_name<'t>(topology: &'t hotline_core::Topology, code: &str) -> &'t str {
+    topology
+        .item(code)
         .map(|i| i.name.as_str())
-        .unwrap_or_default();
-    full_order(conn, o, name).await
+        .unwrap_or_default()
 }
 
 /// The whole order from its assignments and history at hand, in the order
