@@ -199,9 +199,14 @@ impl Bare {
         .collect()
     }
 
-    /// `calls` checks through the relay, `concurrency` at a time, after a
-    /// warm-up: CPU µs per call by process and in all, and calls/s.
+    /// `calls` checks (at least [`MIN_CALLS`]) through the relay,
+    /// `concurrency` at a time, after a warm-up: CPU µs per call by
+    /// process and in all, and calls/s.
     pub async fn measure(&self, calls: usize, concurrency: usize) -> anyhow::Result<Value> {
+        // CPU time is read in clock ticks (10 ms): at a tiny size a bare
+        // client's 200 calls (about 5 ms) could read as no time at all.
+        // At least MIN_CALLS timed calls make a tick 5 µs a call.
+        let calls = calls.max(MIN_CALLS);
         let ch = Channel::from_shared(format!("http://{}", self.addr))?
             .connect()
             .await?;
@@ -258,6 +263,9 @@ impl Bare {
         }
     }
 }
+
+/// The fewest timed calls the baseline makes, whatever the workloads'.
+const MIN_CALLS: usize = 2_000;
 
 /// The baseline measured on its own processes: start, measure, stop.
 pub async fn baseline(calls: usize, concurrency: usize, pin_cpus: bool) -> anyhow::Result<Value> {
