@@ -142,201 +142,213 @@ impl Intake {
         let mut submitted = None;
         // Not apply_once: a replay, too, gets a credential in this
         // transaction.
-        let answer = idem::once(&mut tx, &scope, &r.request_id, &r, now, async |tx, now| {
-            let order_id = record::next_id(tx, "order", "HL").await?;
-            let key = self.key.get(tx).await?;
-            // The phone names the requester; without one, the e-mail address.
-            let who = if phone.is_empty() {
-                format!("email:{}", email.to_lowercase())
-            } else {
-                phone.clone()
-            };
-            let requester_ref = pseudonym(&key, &who);
-            let (recorded_name, recorded_phone) =
-                orders::upsert_requester(tx, &requester_ref, &requester.name, &phone, now).await?;
-            orders::set_requester_email(tx, &requester_ref, &email).await?;
-            // A repeat of an open order, or of a finished one (Art. 11(3)),
-            // without new facts is a duplicate, whether intake said so or
-            // the centre finds it.
-            let location = r.location.as_ref().map(|l| (l.latitude, l.longitude));
-            let place = (r.address.as_str(), location);
-            let repeats = match (&declared, item) {
-                (Some(d), Some(item)) if d.kind == Disposition::Duplicate => {
-                    let found = self.repeat_of(tx, &requester_ref, place, item, now).await?;
-                    Some(found.ok_or_else(|| {
-                        ServiceError::FailedPrecondition(format!(
-                            "duplicate: no order of this requester at this place in {} open \
+        let answer = idem::once_batched(
+            &mut tx,
+            &scope,
+            &r.request_id,
+            &r,
+            now,
+            async |tx, writes, now| {
+                let order_id = record::next_id(tx, "order", "HL").await?;
+                let key = self.key.get(tx).await?;
+                // The phone names the requester; without one, the e-mail address.
+                let who = if phone.is_empty() {
+                    format!("email:{}", email.to_lowercase())
+                } else {
+                    phone.clone()
+                };
+                let requester_ref = pseudonym(&key, &who);
+                let (recorded_name, recorded_phone) =
+                    orders::upsert_requester(tx, &requester_ref, &requester.name, &phone, now)
+                        .await?;
+                orders::set_requester_email(tx, &requester_ref, &email).await?;
+                // A repeat of an open order, or of a finished one (Art. 11(3)),
+                // without new facts is a duplicate, whether intake said so or
+                // the centre finds it.
+                let location = r.location.as_ref().map(|l| (l.latitude, l.longitude));
+                let place = (r.address.as_str(), location);
+                let repeats = match (&declared, item) {
+                    (Some(d), Some(item)) if d.kind == Disposition::Duplicate => {
+                        let found = self.repeat_of(tx, &requester_ref, place, item, now).await?;
+                        Some(found.ok_or_else(|| {
+                            ServiceError::FailedPrecondition(format!(
+                                "duplicate: no order of this requester at this place in {} open \
                              within {} h or closed within {} days",
-                            item.code, policy.duplicate_window_hours, policy.finished_repeat_days
-                        ))
-                    })?)
-                }
-                (None, Some(item)) if !r.new_facts => {
-                    self.repeat_of(tx, &requester_ref, place, item, now).await?
-                }
-                _ => None,
-            };
-            let declared = declared.or_else(|| {
-                repeats.as_ref().map(|_| disposition::Declared {
-                    kind: Disposition::Duplicate,
-                    line: None,
-                    channel: None,
-                    reason: String::new(),
-                })
-            });
-            // One count for the business clock and the handlers' clocks:
-            // both start now.
-            let due = topology.due(urgency, now);
-            let mut order = Stored {
-                address: r.address.clone(),
-                body: r.text.clone(),
-                requester_ref,
-                location: r.location.as_ref().map(|l| Location {
-                    latitude: l.latitude,
-                    longitude: l.longitude,
-                }),
-                community_unit: located
-                    .as_ref()
-                    .and_then(|l| l.place.community.clone())
-                    .unwrap_or_default(),
-                near_boundary_units: located.map(|l| l.near_boundary).unwrap_or_default(),
-                trace_parent: hotline_runtime::trace::current_traceparent(),
-                mood,
-                deadline_provisional: due.provisional,
-                ..Stored::new(
-                    order_id.clone(),
-                    OrderState::Received,
-                    kind,
-                    channel,
-                    item.map(|i| i.code.clone()).unwrap_or_default(),
-                    urgency,
-                    topology.catalogue_version.clone(),
-                    now,
-                    due.at,
-                )
-            };
-            hotline_runtime::trace::record_order(&order_id);
-            let mut received = format!("channel={channel} kind={kind}");
-            if let Some(l) = &order.location {
-                received += &format!(
-                    " location={},{} community={} near_boundary={}",
-                    l.latitude,
-                    l.longitude,
-                    order.community_unit,
-                    order.near_boundary_units.join(",")
-                );
-            }
-            let classified = match item {
-                Some(i) => format!(
-                    "category={} urgency={} catalogue={}{}",
-                    i.code,
-                    urgency,
-                    order.catalogue_version,
-                    triaged.as_ref().map(|t| t.detail()).unwrap_or_default()
-                ),
-                None => format!(
-                    "no category urgency={urgency} catalogue={}",
-                    order.catalogue_version
-                ),
-            };
-            let mut history = vec![
-                (OrderState::Received, received),
-                (OrderState::Classified, classified),
-            ];
-            let mut issued = Vec::new();
-            let mut notes = Vec::new();
-            match (declared, decision) {
-                (Some(d), _) => {
-                    let (told, detail) = disposition::record(&d, repeats.as_ref());
-                    order.disposition = Some(d.kind);
-                    order.answer = told;
-                    order.duplicate_of = repeats
-                        .as_ref()
-                        .map(|o| o.order_id.clone())
-                        .unwrap_or_default();
-                    order.closed_us = Some(now);
-                    history.push((OrderState::Disposed, detail));
-                }
-                (None, Some(Decision::Answer(answer))) => {
-                    order.answer = answer;
-                    order.closed_us = Some(now);
-                    let from = match &known {
-                        Some(entry) => format!("answered at intake from knowledge entry {entry}"),
-                        None => "answered at intake from the catalogue".into(),
-                    };
-                    history.push((OrderState::Answered, from));
-                }
-                (
-                    None,
-                    Some(Decision::Dispatch {
-                        territory,
-                        assignments,
+                                item.code,
+                                policy.duplicate_window_hours,
+                                policy.finished_repeat_days
+                            ))
+                        })?)
+                    }
+                    (None, Some(item)) if !r.new_facts => {
+                        self.repeat_of(tx, &requester_ref, place, item, now).await?
+                    }
+                    _ => None,
+                };
+                let declared = declared.or_else(|| {
+                    repeats.as_ref().map(|_| disposition::Declared {
+                        kind: Disposition::Duplicate,
+                        line: None,
+                        channel: None,
+                        reason: String::new(),
+                    })
+                });
+                // One count for the business clock and the handlers' clocks:
+                // both start now.
+                let due = topology.due(urgency, now);
+                let mut order = Stored {
+                    address: r.address.clone(),
+                    body: r.text.clone(),
+                    requester_ref,
+                    location: r.location.as_ref().map(|l| Location {
+                        latitude: l.latitude,
+                        longitude: l.longitude,
                     }),
-                ) => {
-                    order.territory_unit = territory.unwrap_or_default();
-                    history.push((OrderState::Dispatched, planned_units(&assignments)));
-                    notes.extend(dispatch_notes(topology, &assignments));
-                    issued = assignments;
+                    community_unit: located
+                        .as_ref()
+                        .and_then(|l| l.place.community.clone())
+                        .unwrap_or_default(),
+                    near_boundary_units: located.map(|l| l.near_boundary).unwrap_or_default(),
+                    trace_parent: hotline_runtime::trace::current_traceparent(),
+                    mood,
+                    deadline_provisional: due.provisional,
+                    ..Stored::new(
+                        order_id.clone(),
+                        OrderState::Received,
+                        kind,
+                        channel,
+                        item.map(|i| i.code.clone()).unwrap_or_default(),
+                        urgency,
+                        topology.catalogue_version.clone(),
+                        now,
+                        due.at,
+                    )
+                };
+                hotline_runtime::trace::record_order(&order_id);
+                let mut received = format!("channel={channel} kind={kind}");
+                if let Some(l) = &order.location {
+                    received += &format!(
+                        " location={},{} community={} near_boundary={}",
+                        l.latitude,
+                        l.longitude,
+                        order.community_unit,
+                        order.near_boundary_units.join(",")
+                    );
                 }
-                (None, None) => {
-                    return Err(ServiceError::invalid(
-                        "category_code",
-                        "required unless the knowledge base answers the consultation",
+                let classified = match item {
+                    Some(i) => format!(
+                        "category={} urgency={} catalogue={}{}",
+                        i.code,
+                        urgency,
+                        order.catalogue_version,
+                        triaged.as_ref().map(|t| t.detail()).unwrap_or_default()
+                    ),
+                    None => format!(
+                        "no category urgency={urgency} catalogue={}",
+                        order.catalogue_version
+                    ),
+                };
+                let mut history = vec![
+                    (OrderState::Received, received),
+                    (OrderState::Classified, classified),
+                ];
+                let mut issued = Vec::new();
+                let mut notes = Vec::new();
+                match (declared, decision) {
+                    (Some(d), _) => {
+                        let (told, detail) = disposition::record(&d, repeats.as_ref());
+                        order.disposition = Some(d.kind);
+                        order.answer = told;
+                        order.duplicate_of = repeats
+                            .as_ref()
+                            .map(|o| o.order_id.clone())
+                            .unwrap_or_default();
+                        order.closed_us = Some(now);
+                        history.push((OrderState::Disposed, detail));
+                    }
+                    (None, Some(Decision::Answer(answer))) => {
+                        order.answer = answer;
+                        order.closed_us = Some(now);
+                        let from = match &known {
+                            Some(entry) => {
+                                format!("answered at intake from knowledge entry {entry}")
+                            }
+                            None => "answered at intake from the catalogue".into(),
+                        };
+                        history.push((OrderState::Answered, from));
+                    }
+                    (
+                        None,
+                        Some(Decision::Dispatch {
+                            territory,
+                            assignments,
+                        }),
+                    ) => {
+                        order.territory_unit = territory.unwrap_or_default();
+                        history.push((OrderState::Dispatched, planned_units(&assignments)));
+                        notes.extend(dispatch_notes(topology, &assignments));
+                        issued = assignments;
+                    }
+                    (None, None) => {
+                        return Err(ServiceError::invalid(
+                            "category_code",
+                            "required unless the knowledge base answers the consultation",
+                        ));
+                    }
+                }
+                for (state, _) in history.iter().skip(1) {
+                    order.state.move_to(*state)?;
+                }
+                // The order is written once, with its whole history in one
+                // statement, and answered from what was written: a request is a
+                // handful of round trips to the store, not one per line.
+                let lines: Vec<HistoryEntry> = history
+                    .into_iter()
+                    .map(|(state, detail)| (state.as_str(), detail))
+                    .chain(notes)
+                    .map(|(action, detail)| record::entry(&mut order, now, &city, action, detail))
+                    .collect();
+                // The order's writes whose results nothing reads go to the
+                // store together with the record of the answer: one round trip
+                // on SQLite, not six or seven. A repeat's link to the order it
+                // repeats reads that order first.
+                if let Some(original) = &repeats {
+                    disposition::link(tx, &original.order_id, &order_id, now, &city).await?;
+                }
+                orders::insert_into(writes, &order)?;
+                orders::append_history_all_into(writes, &order_id, &lines)?;
+                let handler_due = due.at;
+                let mut given = Vec::with_capacity(issued.len());
+                // One scrubber for every handler: the recorded identity (as the
+                // upsert returned it), and the name given this time if it differs.
+                let scrubber = crate::redact::scrubber_of(&recorded_name, &recorded_phone)
+                    .name(&requester.name);
+                for p in &issued {
+                    given.push(record::fresh(
+                        &self.ctx.topology.policy,
+                        &order,
+                        &p.unit_id,
+                        p.role,
+                        1,
+                        now,
+                        handler_due,
                     ));
                 }
-            }
-            for (state, _) in history.iter().skip(1) {
-                order.state.move_to(*state)?;
-            }
-            // The order is written once, with its whole history in one
-            // statement, and answered from what was written: a request is a
-            // handful of round trips to the store, not one per line.
-            let lines: Vec<HistoryEntry> = history
-                .into_iter()
-                .map(|(state, detail)| (state.as_str(), detail))
-                .chain(notes)
-                .map(|(action, detail)| record::entry(&mut order, now, &city, action, detail))
-                .collect();
-            // The order's writes whose results nothing reads go to the
-            // store together: one round trip on SQLite, not five or six.
-            let mut writes = hotline_store::Batch::of(tx);
-            orders::insert_into(&mut writes, &order)?;
-            orders::append_history_all_into(&mut writes, &order_id, &lines)?;
-            let handler_due = due.at;
-            let mut given = Vec::with_capacity(issued.len());
-            // One scrubber for every handler: the recorded identity (as the
-            // upsert returned it), and the name given this time if it differs.
-            let scrubber =
-                crate::redact::scrubber_of(&recorded_name, &recorded_phone).name(&requester.name);
-            for p in &issued {
-                given.push(record::fresh(
-                    &self.ctx.topology.policy,
-                    &order,
-                    &p.unit_id,
-                    p.role,
-                    1,
-                    now,
-                    handler_due,
-                ));
-            }
-            record::issue_all_scrubbed(&self.ctx, &mut writes, &order, &given, now, &scrubber)?;
-            if let Some(entry_id) = &known {
-                crate::tables::knowledge::answered_into(&mut writes, &order_id, entry_id, now)?;
-            }
-            writes.run(tx).await?;
-            if let Some(original) = &repeats {
-                disposition::link(tx, &original.order_id, &order_id, now, &city).await?;
-            }
-            let name = item.map(|i| i.name.as_str()).unwrap_or_default();
-            // The answer is recorded without the credential, which is kept
-            // only as its hash.
-            let answer = SubmitRequestResponse {
-                order: Some(order_with(&order, name, given, lines)),
-                requester_token: String::new(),
-            };
-            submitted = Some(order);
-            Ok(answer)
-        })
+                record::issue_all_scrubbed(&self.ctx, writes, &order, &given, now, &scrubber)?;
+                if let Some(entry_id) = &known {
+                    crate::tables::knowledge::answered_into(writes, &order_id, entry_id, now)?;
+                }
+                let name = item.map(|i| i.name.as_str()).unwrap_or_default();
+                // The answer is recorded without the credential, which is kept
+                // only as its hash.
+                let answer = SubmitRequestResponse {
+                    order: Some(order_with(&order, name, given, lines)),
+                    requester_token: String::new(),
+                };
+                submitted = Some(order);
+                Ok(answer)
+            },
+        )
         .await?;
         // The first credential was never kept in clear: a retry gets a new
         // one for the same order.

@@ -43,20 +43,22 @@ impl Inbox {
         let mut updated = None;
         let r = self
             .ctx
-            .apply_once(&scope, request_id, request, async |tx, now| {
+            .apply_once_batched(&scope, request_id, request, async |tx, writes, now| {
                 let mut a = self.current(tx, unit, order_id, epoch).await?;
                 hotline_runtime::trace::record_order(order_id);
                 hotline_runtime::trace::link_order_trace(&a.trace_parent);
                 let effects = a.state.act(a.kind, a.role, action)?;
                 effects::stamp(&mut a, &effects, note, now);
-                assignments::upsert(tx, &a).await?;
+                // The stamped assignment and its messages go to the store
+                // with the record of the answer: one round trip on SQLite.
+                assignments::upsert_all_into(writes, std::slice::from_ref(&a))?;
                 let cause = effects::Cause {
                     method,
                     request_id,
                     note,
                     proposed_unit: "",
                 };
-                effects::run(&self.ctx, tx, &a, &effects, &cause, now).await?;
+                effects::run_into(&self.ctx, writes, &a, &effects, &cause, now)?;
                 let r = answer(&a);
                 updated = Some(a);
                 Ok(r)
@@ -118,26 +120,28 @@ impl DispatchService for Inbox {
         let scope = idem::scope("DeliverAssignment", &caller.target);
         let answer = self
             .ctx
-            .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+            .apply_once_batched(&scope, &r.request_id, &r, async |tx, writes, now| {
                 let existing = assignments::get(tx, &incoming.order_id, &incoming.unit_id).await?;
                 // An older delivery never overwrites a newer epoch. A newer version
                 // of the same epoch (an extension) moves the handler clock and
-                // keeps the handler's own progress.
+                // keeps the handler's own progress. The inbox event is written
+                // first (its insert reads the oldest event back); the
+                // assignment goes with the record of the answer.
                 let kept = match existing {
                     Some(mut e) if e.epoch == incoming.epoch && incoming.order_seq > e.order_seq => {
                         e.due_us = incoming.due_us;
                         e.order_seq = incoming.order_seq;
-                        assignments::upsert(tx, &e).await?;
                         let event = crate::watch::delivered(&e, true, &r.request_id, now);
                         crate::watch::record(&self.ctx, tx, event).await?;
+                        assignments::upsert_all_into(writes, std::slice::from_ref(&e))?;
                         e
                     }
                     Some(e) if e.epoch >= incoming.epoch => e,
                     _ => {
-                        assignments::upsert(tx, &incoming).await?;
                         tracing::info!(unit = %incoming.unit_id, order_id = %incoming.order_id, epoch = incoming.epoch, role = %incoming.role, "assignment received");
                         let event = crate::watch::delivered(&incoming, false, &r.request_id, now);
                         crate::watch::record(&self.ctx, tx, event).await?;
+                        assignments::upsert_all_into(writes, std::slice::from_ref(&incoming))?;
                         incoming
                     }
                 };

@@ -16,7 +16,7 @@ use hotline_runtime::handoff::{self, Handoff};
 use hotline_runtime::tables::assignments::Assignment as Stored;
 use hotline_runtime::tables::timers;
 use hotline_runtime::wire::{self, WireEnum};
-use hotline_store::Conn;
+use hotline_store::{Batch, Conn};
 
 use crate::notice;
 use crate::tell::tell_city;
@@ -57,10 +57,11 @@ pub fn stamp(a: &mut Stored, effects: &[Effect], note: &str, now: Micros) {
     }
 }
 
-/// Runs the move's messages, after the stamped assignment is stored.
-pub async fn run(
+/// Queues the move's messages into `writes`, after the stamped
+/// assignment: they reach the store with the call's other last writes.
+pub fn run_into(
     ctx: &Ctx,
-    tx: &mut Conn,
+    writes: &mut Batch,
     a: &Stored,
     effects: &[Effect],
     cause: &Cause<'_>,
@@ -83,7 +84,7 @@ pub async fn run(
                     outcome: a.outcome.map(|o| o.to_wire()).unwrap_or(0),
                     requested_due_time: None,
                 };
-                report_to_city(ctx, tx, report.handoff_kind(), &event, now).await?;
+                report_to_city_into(ctx, writes, report.handoff_kind(), &event, now)?;
             }
             Effect::ReportPartToLead => {
                 if let Some(part) = crate::handdown::part_report(a, now) {
@@ -94,7 +95,11 @@ pub async fn run(
                         target_unit: &a.lead_unit,
                         method: crate::handdown::REPORT_PART,
                     };
-                    handoff::send(tx, route, &part, now).await?;
+                    handoff::send_all_into(
+                        writes,
+                        &[(route, handoff::kind_of(route.method), &part)],
+                        now,
+                    )?;
                 }
             }
             Effect::ReferObjection => {
@@ -115,7 +120,11 @@ pub async fn run(
                     target_unit: &city,
                     method: RECORD_OBJECTION,
                 };
-                handoff::send(tx, route, &record, now).await?;
+                handoff::send_all_into(
+                    writes,
+                    &[(route, handoff::kind_of(route.method), &record)],
+                    now,
+                )?;
             }
         }
     }
@@ -141,6 +150,19 @@ pub async fn report_to_city(
     event: &RecordAssignmentEventRequest,
     now: Micros,
 ) -> Result<()> {
+    let mut writes = Batch::of(conn);
+    report_to_city_into(ctx, &mut writes, kind, event, now)?;
+    Ok(writes.run(conn).await?)
+}
+
+/// [`report_to_city`]'s message, added to `writes`.
+pub fn report_to_city_into(
+    ctx: &Ctx,
+    writes: &mut Batch,
+    kind: HandoffKind,
+    event: &RecordAssignmentEventRequest,
+    now: Micros,
+) -> Result<()> {
     let city = ctx.topology.city().id.clone();
     let route = Handoff {
         message_id: &event.request_id,
@@ -149,7 +171,7 @@ pub async fn report_to_city(
         target_unit: &city,
         method: RECORD_EVENT,
     };
-    handoff::send_as(conn, route, kind, event, now).await
+    handoff::send_all_into(writes, &[(route, kind, event)], now)
 }
 
 /// The id of a summoned department's clock (a timer's id).

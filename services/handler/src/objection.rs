@@ -55,7 +55,7 @@ impl Inbox {
         let mut raised = None;
         let answer = self
             .ctx
-            .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+            .apply_once_batched(&scope, &r.request_id, &r, async |tx, writes, now| {
                 let mut a = self.current(tx, unit, &r.order_id, r.epoch).await?;
                 let objecting = Objecting {
                     role: a.role,
@@ -65,14 +65,14 @@ impl Inbox {
                 };
                 jurisdiction::may_object(objecting, now, &self.ctx.topology.policy)?;
                 let effects = a.state.raise_objection()?;
-                assignments::upsert(tx, &a).await?;
+                assignments::upsert_all_into(writes, std::slice::from_ref(&a))?;
                 let cause = effects::Cause {
                     method: "ObjectAssignment",
                     request_id: &r.request_id,
                     note: &r.reason,
                     proposed_unit: &r.proposed_unit,
                 };
-                effects::run(&self.ctx, tx, &a, &effects, &cause, now).await?;
+                effects::run_into(&self.ctx, writes, &a, &effects, &cause, now)?;
                 let answer = ObjectAssignmentResponse {
                     assignment: Some(wire::assignment_to_wire(&a)),
                 };

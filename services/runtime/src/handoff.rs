@@ -27,11 +27,15 @@ pub async fn send<M: Message>(
     message: &M,
     now: i64,
 ) -> Result<()> {
-    let method = h.method.rsplit('/').next().unwrap_or(h.method);
-    let kind = hotline_telemetry::rpc::handoff_kind(method)
+    send_as(conn, h, kind_of(h.method), message, now).await
+}
+
+/// The handoff kind of a call to `method` (a path or a bare name).
+pub fn kind_of(method: &str) -> HandoffKind {
+    let method = method.rsplit('/').next().unwrap_or(method);
+    hotline_telemetry::rpc::handoff_kind(method)
         .and_then(HandoffKind::parse)
-        .unwrap_or(HandoffKind::Handoff);
-    send_as(conn, h, kind, message, now).await
+        .unwrap_or(HandoffKind::Handoff)
 }
 
 /// Queues `message` as a handoff of `kind` (dispatch, copy, accept,

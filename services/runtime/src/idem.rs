@@ -11,7 +11,7 @@
 
 use crate::tables::idempotency;
 use hotline_core::Micros;
-use hotline_store::Conn;
+use hotline_store::{Batch, Conn};
 use prost::Message;
 use sha2::{Digest, Sha256};
 
@@ -72,41 +72,51 @@ pub async fn once<Q: Message, R: Message + Default>(
     now: Micros,
     act: impl AsyncFnOnce(&mut Conn, Micros) -> Result<R>,
 ) -> Result<R> {
-    if let Some(done) = replay(conn, scope, request_id, request).await? {
-        return Ok(done);
-    }
-    let answer = act(&mut *conn, now).await?;
-    record(conn, scope, request_id, request, &answer, now).await?;
-    Ok(answer)
+    once_batched(
+        conn,
+        scope,
+        request_id,
+        request,
+        now,
+        async |conn, _, now| act(conn, now).await,
+    )
+    .await
 }
 
-/// Records the answer to `request`; a concurrent duplicate loses with
-/// ABORTED, so its retry finds this record.
-async fn record<Q: Message, R: Message>(
+/// [`once`], with a batch for `act`'s last writes, those whose results
+/// nothing reads: they go to the store with the record of the answer, in
+/// one round trip on SQLite. A statement `act` runs itself runs before them.
+pub async fn once_batched<Q: Message, R: Message + Default>(
     conn: &mut Conn,
     scope: &str,
     request_id: &str,
     request: &Q,
-    answer: &R,
-    now: i64,
-) -> Result<()> {
-    let bound = fingerprint(request);
-    idempotency::put(
-        conn,
+    now: Micros,
+    act: impl AsyncFnOnce(&mut Conn, &mut Batch, Micros) -> Result<R>,
+) -> Result<R> {
+    if let Some(done) = replay(conn, scope, request_id, request).await? {
+        return Ok(done);
+    }
+    let mut writes = Batch::of(conn);
+    let answer = act(&mut *conn, &mut writes, now).await?;
+    idempotency::put_into(
+        &mut writes,
         scope,
         request_id,
-        &bound,
+        &fingerprint(request),
         &answer.encode_to_vec(),
         now,
-    )
-    .await
-    .map_err(|e| {
+    )?;
+    // A concurrent duplicate loses with ABORTED, so its retry finds the
+    // record.
+    writes.run(conn).await.map_err(|e| {
         if e.is_conflict() {
             ServiceError::Concurrent(request_id.to_string())
         } else {
             e.into()
         }
-    })
+    })?;
+    Ok(answer)
 }
 
 /// The method a scope belongs to; the caller part stays out of messages.

@@ -104,11 +104,36 @@ impl Ctx {
         Q: prost::Message,
         R: prost::Message + Default,
     {
+        self.apply_once_batched(scope, request_id, request, async |conn, _, now| {
+            act(conn, now).await
+        })
+        .await
+    }
+
+    /// [`Ctx::apply_once`], with a batch for the act's last writes, those
+    /// whose results nothing reads: they reach the store with the record
+    /// of the answer ([`idem::once_batched`]).
+    pub async fn apply_once_batched<Q, R>(
+        &self,
+        scope: &str,
+        request_id: &str,
+        request: &Q,
+        act: impl AsyncFnOnce(
+            &mut hotline_store::Conn,
+            &mut hotline_store::Batch,
+            hotline_core::Micros,
+        ) -> error::Result<R>,
+    ) -> error::Result<R>
+    where
+        Q: prost::Message,
+        R: prost::Message + Default,
+    {
         let now = self.now();
         self.outbox
             .after(async {
                 let mut tx = self.db.begin().await?;
-                let answer = idem::once(&mut tx, scope, request_id, request, now, act).await?;
+                let answer =
+                    idem::once_batched(&mut tx, scope, request_id, request, now, act).await?;
                 tx.commit().await?;
                 Ok(answer)
             })

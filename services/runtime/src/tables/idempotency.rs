@@ -46,18 +46,32 @@ pub async fn put(
     response: &[u8],
     now: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO idempotency (scope, request_id, fingerprint, response, created_us) \
-         VALUES ($1, $2, $3, $4, $5)",
+    let mut b = hotline_store::Batch::of(conn);
+    put_into(&mut b, scope, request_id, fingerprint, response, now)?;
+    b.run(conn).await
+}
+
+/// [`put`]'s statement, added to `b`: the record goes to the store with
+/// the effect's last writes.
+pub fn put_into(
+    b: &mut hotline_store::Batch,
+    scope: &str,
+    request_id: &str,
+    fingerprint: &[u8],
+    response: &[u8],
+    now: i64,
+) -> Result<()> {
+    b.push(
+        sqlx::query(
+            "INSERT INTO idempotency (scope, request_id, fingerprint, response, created_us) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(scope)
+        .bind(request_id)
+        .bind(fingerprint.to_vec())
+        .bind(response.to_vec())
+        .bind(now),
     )
-    .bind(scope)
-    .bind(request_id)
-    .bind(fingerprint.to_vec())
-    .bind(response.to_vec())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// Forgets records older than `before`; callers keep them well past the
