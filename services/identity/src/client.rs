@@ -110,10 +110,12 @@ impl MeshChannel {
     }
 
     fn channel(&self, holder: Option<Principal>) -> Result<Channel, BoxError> {
-        let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(c) = channels.get(&holder) {
+        if let Some(c) = self.lock().get(&holder) {
             return Ok(c.clone());
         }
+        // Made without the lock: minting a unit's certificate must not
+        // hold up the calls of units that have their channels. Should two
+        // calls make one at once, the first kept serves both.
         let gateway = Some(Principal::Service("gateway".into()));
         let channel = match (&self.credentials, &holder) {
             (Credentials::Plaintext, _) => {
@@ -123,13 +125,19 @@ impl MeshChannel {
                 Security::Mtls(tls.clone()).channel(self.endpoint.clone(), gateway)?
             }
             (Credentials::Mint(pki), Some(holder)) => {
-                let files = pki.ensure(holder, &IssueOptions::default())?;
-                Security::Mtls(MeshTls::load(files)?).channel(self.endpoint.clone(), gateway)?
+                // In memory: a run acting as hundreds of units writes no
+                // file for any of them.
+                let minted = pki.mint(holder, &IssueOptions::default())?;
+                let tls = MeshTls::minted(pki.files(holder), minted)?;
+                Security::Mtls(tls).channel(self.endpoint.clone(), gateway)?
             }
             (Credentials::Mint(_), None) => return Err("no holder to present".into()),
         };
-        channels.insert(holder, channel.clone());
-        Ok(channel)
+        Ok(self.lock().entry(holder).or_insert(channel).clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Option<Principal>, Channel>> {
+        self.channels.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

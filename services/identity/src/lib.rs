@@ -16,7 +16,7 @@ pub use client::{Credentials, MeshChannel};
 pub use door::{IdentityLayer, Proven, Unproven};
 pub use hotline_core::authz::Principal;
 pub use net::{Peer, Security};
-pub use pki::{IssueOptions, Pki, TlsFiles};
+pub use pki::{IssueOptions, Minted, Pki, TlsFiles};
 pub use tls::MeshTls;
 
 /// Metadata the gateway sets on every forwarded call: the caller it proved

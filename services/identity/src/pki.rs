@@ -39,6 +39,19 @@ pub struct TlsFiles {
     pub crl: Option<PathBuf>,
 }
 
+/// A key and certificate issued in memory ([`Pki::mint`]), PEM-encoded.
+pub struct Minted {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for Minted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key stays out of any log.
+        f.debug_struct("Minted").finish_non_exhaustive()
+    }
+}
+
 /// What a new certificate carries besides its holder.
 #[derive(Debug, Clone)]
 pub struct IssueOptions {
@@ -145,6 +158,20 @@ impl Pki {
 
     /// Issues a fresh key and certificate for `principal`, replacing any.
     pub fn issue(&self, principal: &Principal, opts: &IssueOptions) -> anyhow::Result<TlsFiles> {
+        let minted = self.mint(principal, opts)?;
+        let files = self.files(principal);
+        // The key first: a reader that sees the new certificate with the
+        // old key fails to load and keeps what it had until the next look.
+        write_private(&files.key, minted.key_pem.as_bytes())?;
+        write_atomic(&files.cert, minted.cert_pem.as_bytes())?;
+        Ok(files)
+    }
+
+    /// A fresh key and certificate for `principal`, kept in memory only:
+    /// for a holder of the CA acting as many units in one run (the
+    /// simulator, the demo), which needs no file, no fsync and no reading
+    /// back for each unit it acts as ([`crate::MeshTls::minted`]).
+    pub fn mint(&self, principal: &Principal, opts: &IssueOptions) -> anyhow::Result<Minted> {
         if opts.days == 0 {
             bail!("days: a certificate must last at least a day");
         }
@@ -174,12 +201,10 @@ impl Pki {
         params.not_after = now + Duration::days(i64::from(opts.days));
         params.serial_number = Some(random_serial()?);
         let cert = params.signed_by(&key, &issuer)?;
-        let files = self.files(principal);
-        // The key first: a reader that sees the new certificate with the
-        // old key fails to load and keeps what it had until the next look.
-        write_private(&files.key, key.serialize_pem().as_bytes())?;
-        write_atomic(&files.cert, cert.pem().as_bytes())?;
-        Ok(files)
+        Ok(Minted {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        })
     }
 
     /// The holder's files, issued anew when missing, not from this CA, or

@@ -27,7 +27,7 @@ use tokio_rustls::rustls::{
     sign::CertifiedKey,
 };
 
-use crate::pki::TlsFiles;
+use crate::pki::{Minted, TlsFiles};
 
 /// How often, at most, the files are looked at for changes.
 const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
@@ -35,6 +35,8 @@ const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 /// A process's credentials and the CA it trusts.
 pub struct MeshTls {
     files: TlsFiles,
+    /// A key and certificate minted in memory, in place of the files'.
+    minted: Option<Minted>,
     provider: Arc<CryptoProvider>,
     loaded: RwLock<Arc<Loaded>>,
     checked: Mutex<Instant>,
@@ -62,10 +64,22 @@ struct Loaded {
 impl MeshTls {
     /// Loads the files now; an error names the file that is wrong.
     pub fn load(files: TlsFiles) -> anyhow::Result<Arc<Self>> {
+        Self::with(files, None)
+    }
+
+    /// A key and certificate minted in memory ([`crate::Pki::mint`]), with
+    /// the CA and the revocation list of `files` (reloaded as
+    /// [`MeshTls::load`] reloads them).
+    pub fn minted(files: TlsFiles, minted: Minted) -> anyhow::Result<Arc<Self>> {
+        Self::with(files, Some(minted))
+    }
+
+    fn with(files: TlsFiles, minted: Option<Minted>) -> anyhow::Result<Arc<Self>> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let loaded = load(&files, &provider)?;
+        let loaded = load(&files, minted.as_ref(), &provider)?;
         Ok(Arc::new(Self {
             files,
+            minted,
             provider,
             loaded: RwLock::new(Arc::new(loaded)),
             checked: Mutex::new(Instant::now()),
@@ -111,7 +125,7 @@ impl MeshTls {
         if !due || stamps(&self.files) == loaded.stamps {
             return loaded;
         }
-        match load(&self.files, &self.provider) {
+        match load(&self.files, self.minted.as_ref(), &self.provider) {
             Ok(fresh) => {
                 tracing::info!(principal = %fresh.principal, "mesh credentials reloaded");
                 let fresh = Arc::new(fresh);
@@ -180,35 +194,48 @@ fn stamps(files: &TlsFiles) -> Vec<Option<(SystemTime, u64)>> {
     .collect()
 }
 
-fn load(files: &TlsFiles, provider: &Arc<CryptoProvider>) -> anyhow::Result<Loaded> {
+fn load(
+    files: &TlsFiles,
+    minted: Option<&Minted>,
+    provider: &Arc<CryptoProvider>,
+) -> anyhow::Result<Loaded> {
     let stamps = stamps(files);
-    let certs = CertificateDer::pem_file_iter(&files.cert)
-        .with_context(|| format!("read {}", files.cert.display()))?
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("parse {}", files.cert.display()))?;
+    let (cert_name, key_name) = match minted {
+        Some(_) => (
+            "the minted certificate".to_owned(),
+            "the minted key".to_owned(),
+        ),
+        None => (
+            files.cert.display().to_string(),
+            files.key.display().to_string(),
+        ),
+    };
+    let certs = match minted {
+        Some(m) => CertificateDer::pem_slice_iter(m.cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("parse {cert_name}"))?,
+        None => CertificateDer::pem_file_iter(&files.cert)
+            .with_context(|| format!("read {cert_name}"))?
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("parse {cert_name}"))?,
+    };
     let leaf = certs
         .first()
-        .ok_or_else(|| anyhow!("{} holds no certificate", files.cert.display()))?;
-    let principal = principal_of(leaf).ok_or_else(|| {
-        anyhow!(
-            "{} names no spiffe://hotline/ holder in its SAN",
-            files.cert.display()
-        )
-    })?;
-    let key = PrivateKeyDer::from_pem_file(&files.key)
-        .with_context(|| format!("read {}", files.key.display()))?;
+        .ok_or_else(|| anyhow!("{cert_name} holds no certificate"))?;
+    let principal = principal_of(leaf)
+        .ok_or_else(|| anyhow!("{cert_name} names no spiffe://hotline/ holder in its SAN"))?;
+    let key = match minted {
+        Some(m) => PrivateKeyDer::from_pem_slice(m.key_pem.as_bytes()),
+        None => PrivateKeyDer::from_pem_file(&files.key),
+    }
+    .with_context(|| format!("read {key_name}"))?;
     let signer = provider
         .key_provider
         .load_private_key(key)
-        .with_context(|| format!("load {}", files.key.display()))?;
+        .with_context(|| format!("load {key_name}"))?;
     let key = CertifiedKey::new(certs, signer);
-    key.keys_match().with_context(|| {
-        format!(
-            "{} is not the key of {}",
-            files.key.display(),
-            files.cert.display()
-        )
-    })?;
+    key.keys_match()
+        .with_context(|| format!("{key_name} is not the key of {cert_name}"))?;
 
     let mut roots = RootCertStore::empty();
     for ca in CertificateDer::pem_file_iter(&files.ca)

@@ -92,6 +92,55 @@ async fn the_server_sees_the_holder_its_certificate_names() {
 }
 
 #[tokio::test]
+async fn a_certificate_minted_in_memory_proves_its_unit_and_leaves_no_file() {
+    let (_dir, pki) = mesh_ca();
+    pki.issue(&service("gateway"), &IssueOptions::default())
+        .unwrap();
+    let (address, seen) = serve(&pki, &service("township")).await;
+    let before = std::fs::read_dir(pki.dir()).unwrap().count();
+    let pine = unit("t-pine");
+    let minted = pki.mint(&pine, &IssueOptions::default()).unwrap();
+    let tls = MeshTls::minted(pki.files(&pine), minted).unwrap();
+    assert_eq!(tls.principal(), pine);
+    check(&address, &Security::Mtls(tls), Some(service("township")))
+        .await
+        .unwrap();
+    assert_eq!(
+        seen.lock().unwrap().pop().unwrap().principal,
+        Some(pine.clone())
+    );
+    // A client holding the CA mints the certificate of each unit it calls
+    // for, in memory as well (it expects the gateway at the other end).
+    let (gateway, seen) = serve(&pki, &service("gateway")).await;
+    let endpoint = Endpoint::from_shared(gateway).unwrap();
+    let minting = hotline_identity::MeshChannel::new(
+        endpoint,
+        hotline_identity::Credentials::Mint(pki.clone()),
+    );
+    let mut request = tonic::Request::new(HealthCheckRequest::default());
+    request
+        .metadata_mut()
+        .insert(hotline_identity::UNIT_HEADER, "t-oak".parse().unwrap());
+    HealthClient::new(minting).check(request).await.unwrap();
+    assert_eq!(
+        seen.lock().unwrap().pop().unwrap().principal,
+        Some(unit("t-oak"))
+    );
+    assert_eq!(
+        std::fs::read_dir(pki.dir()).unwrap().count(),
+        before,
+        "nothing written to the PKI directory"
+    );
+    // Not a certificate of this CA: refused as any other would be.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = Pki::open(other_dir.path());
+    other.init().unwrap();
+    let foreign = other.mint(&pine, &IssueOptions::default()).unwrap();
+    let tls = MeshTls::minted(other.files(&pine), foreign).unwrap();
+    assert!(check(&address, &Security::Mtls(tls), None).await.is_err());
+}
+
+#[tokio::test]
 async fn a_client_without_a_certificate_or_from_another_ca_is_refused() {
     let (_dir, pki) = mesh_ca();
     let (address, seen) = serve(&pki, &service("township")).await;
