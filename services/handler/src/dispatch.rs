@@ -120,28 +120,29 @@ impl DispatchService for Inbox {
         let scope = idem::scope("DeliverAssignment", &caller.target);
         let answer = self
             .ctx
-            .apply_once_batched(&scope, &r.request_id, &r, async |tx, writes, now| {
+            .apply_once(&scope, &r.request_id, &r, async |tx, now| {
                 let existing = assignments::get(tx, &incoming.order_id, &incoming.unit_id).await?;
                 // An older delivery never overwrites a newer epoch. A newer version
                 // of the same epoch (an extension) moves the handler clock and
-                // keeps the handler's own progress. The inbox event is written
-                // first (its insert reads the oldest event back); the
-                // assignment goes with the record of the answer.
+                // keeps the handler's own progress. The assignment is written
+                // before the inbox event, as everywhere: on PostgreSQL the
+                // event takes the inbox's lock, and another order of the two
+                // deadlocks with a notice recorded after an assignment.
                 let kept = match existing {
                     Some(mut e) if e.epoch == incoming.epoch && incoming.order_seq > e.order_seq => {
                         e.due_us = incoming.due_us;
                         e.order_seq = incoming.order_seq;
+                        assignments::upsert(tx, &e).await?;
                         let event = crate::watch::delivered(&e, true, &r.request_id, now);
                         crate::watch::record(&self.ctx, tx, event).await?;
-                        assignments::upsert_all_into(writes, std::slice::from_ref(&e))?;
                         e
                     }
                     Some(e) if e.epoch >= incoming.epoch => e,
                     _ => {
+                        assignments::upsert(tx, &incoming).await?;
                         tracing::info!(unit = %incoming.unit_id, order_id = %incoming.order_id, epoch = incoming.epoch, role = %incoming.role, "assignment received");
                         let event = crate::watch::delivered(&incoming, false, &r.request_id, now);
                         crate::watch::record(&self.ctx, tx, event).await?;
-                        assignments::upsert_all_into(writes, std::slice::from_ref(&incoming))?;
                         incoming
                     }
                 };
