@@ -150,7 +150,9 @@ async fn a_concurrent_duplicate_loses_with_aborted() {
     // acts (one SQLite writer: played inside the act).
     let e = ctx
         .apply_once(&scope, &r.request_id, &r, async |c, now| {
-            idempotency::put(c, &scope, "r1", &idem::fingerprint(&r), &[], now).await?;
+            let mut b = hotline_store::Batch::of(c);
+            idempotency::put_into(&mut b, &scope, "r1", &idem::fingerprint(&r), &[], now)?;
+            b.run(c).await?;
             count(c).await
         })
         .await

@@ -133,9 +133,9 @@ async fn idempotency_records_first_answer(db: Db, _: String) {
         idempotency::get(&mut tx, "accept:t1", "r1").await.unwrap(),
         None
     );
-    idempotency::put(&mut tx, "accept:t1", "r1", b"request A", b"first", 10)
-        .await
-        .unwrap();
+    let mut b = hotline_store::Batch::of(&tx);
+    idempotency::put_into(&mut b, "accept:t1", "r1", b"request A", b"first", 10).unwrap();
+    b.run(&mut tx).await.unwrap();
     tx.commit().await.unwrap();
     let mut c = db.acquire().await.unwrap();
     let first = idempotency::Record {
@@ -152,9 +152,9 @@ async fn idempotency_records_first_answer(db: Db, _: String) {
         None
     );
     // A second record of the id, for any request, loses; the first stands.
-    let e = idempotency::put(&mut c, "accept:t1", "r1", b"request B", b"second", 11)
-        .await
-        .unwrap_err();
+    let mut b = hotline_store::Batch::of(&c);
+    idempotency::put_into(&mut b, "accept:t1", "r1", b"request B", b"second", 11).unwrap();
+    let e = b.run(&mut c).await.unwrap_err();
     assert!(e.is_conflict(), "{e}");
     assert_eq!(
         idempotency::get(&mut c, "accept:t1", "r1").await.unwrap(),

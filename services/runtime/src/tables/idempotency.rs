@@ -35,24 +35,10 @@ pub async fn get(conn: &mut Conn, scope: &str, request_id: &str) -> Result<Optio
     .transpose()
 }
 
-/// Records the answer to the request with `fingerprint`; in the same
-/// transaction as the effect. A second record of the id is a unique
-/// violation ([`crate::StoreError::is_conflict`]).
-pub async fn put(
-    conn: &mut Conn,
-    scope: &str,
-    request_id: &str,
-    fingerprint: &[u8],
-    response: &[u8],
-    now: i64,
-) -> Result<()> {
-    let mut b = hotline_store::Batch::of(conn);
-    put_into(&mut b, scope, request_id, fingerprint, response, now)?;
-    b.run(conn).await
-}
-
-/// [`put`]'s statement, added to `b`: the record goes to the store with
-/// the effect's last writes.
+/// Records the answer to the request with `fingerprint`, added to `b`:
+/// the record goes to the store with the effect's last writes, in the
+/// same transaction. A second record of the id is a unique violation
+/// ([`crate::StoreError::is_conflict`]).
 pub fn put_into(
     b: &mut hotline_store::Batch,
     scope: &str,
