@@ -411,7 +411,7 @@ impl DispatchService for Inbox {
         let scope = idem::scope("RequestExtension", unit);
         let answer = self
             .ctx
-            .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+            .apply_once_batched(&scope, &r.request_id, &r, async |tx, writes, now| {
                 let a = self.current(tx, unit, &r.order_id, r.epoch).await?;
                 if !a.role.is_lead() || !a.state.is_open() {
                     return Err(ServiceError::FailedPrecondition(format!(
@@ -443,8 +443,13 @@ impl DispatchService for Inbox {
                     outcome: 0,
                     requested_due_time: Some(wire::ts(new_due)),
                 };
-                effects::report_to_city(&self.ctx, tx, HandoffKind::Extension, &event, now)
-                    .await?;
+                effects::report_to_city_into(
+                    &self.ctx,
+                    writes,
+                    HandoffKind::Extension,
+                    &event,
+                    now,
+                )?;
                 Ok(RequestExtensionResponse {
                     assignment: with(&a),
                 })

@@ -95,11 +95,7 @@ pub fn run_into(
                         target_unit: &a.lead_unit,
                         method: crate::handdown::REPORT_PART,
                     };
-                    handoff::send_all_into(
-                        writes,
-                        &[(route, handoff::kind_of(route.method), &part)],
-                        now,
-                    )?;
+                    handoff::send_into(writes, route, &part, now)?;
                 }
             }
             Effect::ReferObjection => {
@@ -120,11 +116,7 @@ pub fn run_into(
                     target_unit: &city,
                     method: RECORD_OBJECTION,
                 };
-                handoff::send_all_into(
-                    writes,
-                    &[(route, handoff::kind_of(route.method), &record)],
-                    now,
-                )?;
+                handoff::send_into(writes, route, &record, now)?;
             }
         }
     }
@@ -142,20 +134,8 @@ fn event_kind(report: Report) -> AssignmentEventKind {
     }
 }
 
-/// Queues an assignment event for the city in the caller's transaction.
-pub async fn report_to_city(
-    ctx: &Ctx,
-    conn: &mut Conn,
-    kind: HandoffKind,
-    event: &RecordAssignmentEventRequest,
-    now: Micros,
-) -> Result<()> {
-    let mut writes = Batch::of(conn);
-    report_to_city_into(ctx, &mut writes, kind, event, now)?;
-    Ok(writes.run(conn).await?)
-}
-
-/// [`report_to_city`]'s message, added to `writes`.
+/// Queues an assignment event for the city into `writes`, in the
+/// caller's transaction.
 pub fn report_to_city_into(
     ctx: &Ctx,
     writes: &mut Batch,

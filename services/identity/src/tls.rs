@@ -200,35 +200,34 @@ fn load(
     provider: &Arc<CryptoProvider>,
 ) -> anyhow::Result<Loaded> {
     let stamps = stamps(files);
-    let (cert_name, key_name) = match minted {
-        Some(_) => (
+    let (certs, key, cert_name, key_name) = match minted {
+        Some(m) => (
+            CertificateDer::pem_slice_iter(m.cert_pem.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .context("parse the minted certificate")?,
+            PrivateKeyDer::from_pem_slice(m.key_pem.as_bytes()).context("read the minted key")?,
             "the minted certificate".to_owned(),
             "the minted key".to_owned(),
         ),
-        None => (
-            files.cert.display().to_string(),
-            files.key.display().to_string(),
-        ),
-    };
-    let certs = match minted {
-        Some(m) => CertificateDer::pem_slice_iter(m.cert_pem.as_bytes())
-            .collect::<Result<Vec<_>, _>>()
-            .with_context(|| format!("parse {cert_name}"))?,
-        None => CertificateDer::pem_file_iter(&files.cert)
-            .with_context(|| format!("read {cert_name}"))?
-            .collect::<Result<Vec<_>, _>>()
-            .with_context(|| format!("parse {cert_name}"))?,
+        None => {
+            let (cert_name, key_name) = (
+                files.cert.display().to_string(),
+                files.key.display().to_string(),
+            );
+            let certs = CertificateDer::pem_file_iter(&files.cert)
+                .with_context(|| format!("read {cert_name}"))?
+                .collect::<Result<Vec<_>, _>>()
+                .with_context(|| format!("parse {cert_name}"))?;
+            let key = PrivateKeyDer::from_pem_file(&files.key)
+                .with_context(|| format!("read {key_name}"))?;
+            (certs, key, cert_name, key_name)
+        }
     };
     let leaf = certs
         .first()
         .ok_or_else(|| anyhow!("{cert_name} holds no certificate"))?;
     let principal = principal_of(leaf)
         .ok_or_else(|| anyhow!("{cert_name} names no spiffe://hotline/ holder in its SAN"))?;
-    let key = match minted {
-        Some(m) => PrivateKeyDer::from_pem_slice(m.key_pem.as_bytes()),
-        None => PrivateKeyDer::from_pem_file(&files.key),
-    }
-    .with_context(|| format!("read {key_name}"))?;
     let signer = provider
         .key_provider
         .load_private_key(key)

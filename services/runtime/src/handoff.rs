@@ -30,6 +30,16 @@ pub async fn send<M: Message>(
     send_as(conn, h, kind_of(h.method), message, now).await
 }
 
+/// [`send`]'s statement, added to `b`.
+pub fn send_into<M: Message>(
+    b: &mut hotline_store::Batch,
+    h: Handoff<'_>,
+    message: &M,
+    now: i64,
+) -> Result<()> {
+    send_all_into(b, &[(h, kind_of(h.method), message)], now)
+}
+
 /// The handoff kind of a call to `method` (a path or a bare name).
 pub fn kind_of(method: &str) -> HandoffKind {
     let method = method.rsplit('/').next().unwrap_or(method);
