@@ -261,15 +261,21 @@ async fn bench_hop_charges_each_call_to_the_processes_that_served_it() {
     assert_eq!(read["gateway_calls_per_call"], 1.0);
     assert_eq!(read["handoffs_per_call"], 0.0);
     assert_eq!(submit["handoffs_per_call"], 2.0, "{submit}");
-    let submit_calls = submit["gateway_calls_per_call"].as_f64().unwrap();
-    assert!(submit_calls >= 2.9, "{submit}");
+    assert_eq!(submit["gateway_calls_per_call"], 3.0, "{submit}");
     for (row, served_by) in [(read, "city"), (submit, "township"), (submit, "district")] {
         let by = &row["cpu_us_per_call_by_process"];
         for p in ["client", "gateway", served_by] {
             assert!(by[p].as_f64().unwrap() > 0.0, "{p}: {row}");
         }
     }
-    assert_eq!(read["cpu_us_per_call_by_process"]["township"], 0.0);
+    // A read is not the township's: at most its idle sweeps, which the
+    // CPU clock (to the nanosecond) does see.
+    let read_by = &read["cpu_us_per_call_by_process"];
+    let (township, city) = (
+        read_by["township"].as_f64().unwrap(),
+        read_by["city"].as_f64().unwrap(),
+    );
+    assert!(township * 10.0 < city, "{read}");
     // The bare chain ran in the same invocation, each of its processes
     // charged, and every workload is set against it.
     let base = &out["baseline"];
