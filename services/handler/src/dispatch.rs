@@ -120,7 +120,7 @@ impl DispatchService for Inbox {
         let scope = idem::scope("DeliverAssignment", &caller.target);
         let answer = self
             .ctx
-            .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+            .apply_once_batched(&scope, &r.request_id, &r, async |tx, writes, now| {
                 let existing = assignments::get(tx, &incoming.order_id, &incoming.unit_id).await?;
                 // An older delivery never overwrites a newer epoch. A newer version
                 // of the same epoch (an extension) moves the handler clock and
@@ -128,24 +128,23 @@ impl DispatchService for Inbox {
                 // before the inbox event, as everywhere: on PostgreSQL the
                 // event takes the inbox's lock, and another order of the two
                 // deadlocks with a notice recorded after an assignment.
-                let kept = match existing {
+                let (kept, extended) = match existing {
                     Some(mut e) if e.epoch == incoming.epoch && incoming.order_seq > e.order_seq => {
                         e.due_us = incoming.due_us;
                         e.order_seq = incoming.order_seq;
-                        assignments::upsert(tx, &e).await?;
-                        let event = crate::watch::delivered(&e, true, &r.request_id, now);
-                        crate::watch::record(&self.ctx, tx, event).await?;
-                        e
+                        (e, Some(true))
                     }
-                    Some(e) if e.epoch >= incoming.epoch => e,
+                    Some(e) if e.epoch >= incoming.epoch => (e, None),
                     _ => {
-                        assignments::upsert(tx, &incoming).await?;
                         tracing::info!(unit = %incoming.unit_id, order_id = %incoming.order_id, epoch = incoming.epoch, role = %incoming.role, "assignment received");
-                        let event = crate::watch::delivered(&incoming, false, &r.request_id, now);
-                        crate::watch::record(&self.ctx, tx, event).await?;
-                        incoming
+                        (incoming, Some(false))
                     }
                 };
+                if let Some(extended) = extended {
+                    assignments::upsert_all_into(writes, std::slice::from_ref(&kept))?;
+                    let event = crate::watch::delivered(&kept, extended, &r.request_id, now);
+                    crate::watch::record_into(&self.ctx, tx, writes, event).await?;
+                }
                 Ok(DeliverAssignmentResponse {
                     assignment: with(&kept),
                 })

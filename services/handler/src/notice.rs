@@ -56,7 +56,7 @@ pub async fn deliver(
     let scope = idem::scope("DeliverNotice", &caller.target);
     let mut received = None;
     let answer = ctx
-        .apply_once(&scope, &r.request_id, &r, async |tx, now| {
+        .apply_once_batched(&scope, &r.request_id, &r, async |tx, writes, now| {
             let stored = notices::Notice {
                 notice_id: n.notice_id,
                 unit_id: n.unit_id,
@@ -66,8 +66,8 @@ pub async fn deliver(
                 time_us: n.time.as_ref().map(wire::micros).unwrap_or(now),
                 detail: n.detail,
             };
-            notices::insert(tx, &stored).await?;
-            crate::watch::record(ctx, tx, crate::watch::noticed(&stored)).await?;
+            notices::insert_all_into(writes, std::slice::from_ref(&stored))?;
+            crate::watch::record_into(ctx, tx, writes, crate::watch::noticed(&stored)).await?;
             let answer = DeliverNoticeResponse {};
             received = Some(stored);
             Ok(answer)

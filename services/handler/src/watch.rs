@@ -18,7 +18,7 @@ use hotline_runtime::error::{Result, ServiceError};
 use hotline_runtime::tables::assignments::Assignment as Stored;
 use hotline_runtime::wire::WireEnum;
 use hotline_runtime::{Ctx, guard, meta, wire};
-use hotline_store::Conn;
+use hotline_store::{Batch, Conn};
 use tokio::sync::{Notify, mpsc};
 use tokio_stream::Stream;
 use tonic::{Code, Request, Response, Status};
@@ -41,9 +41,19 @@ pub fn wake() {
 
 /// Records an inbox event in the caller's transaction.
 pub async fn record(ctx: &Ctx, conn: &mut Conn, event: Row) -> Result<()> {
-    let retention = (ctx.topology.policy.inbox_retention_days * DAY as f64) as i64;
-    inbox_events::record(conn, &event, ctx.now() - retention).await?;
+    inbox_events::record(conn, &event, retained_after(ctx)).await?;
     Ok(())
+}
+
+/// [`record`] among the writes of `batch` ([`inbox_events::record_into`]).
+pub async fn record_into(ctx: &Ctx, conn: &mut Conn, batch: &mut Batch, event: Row) -> Result<()> {
+    inbox_events::record_into(conn, batch, &event, retained_after(ctx)).await?;
+    Ok(())
+}
+
+/// The instant before which events are pruned: the policy's retention.
+fn retained_after(ctx: &Ctx) -> i64 {
+    ctx.now() - (ctx.topology.policy.inbox_retention_days * DAY as f64) as i64
 }
 
 /// The event a delivery makes, if it changed the unit's assignment.

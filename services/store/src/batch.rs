@@ -78,6 +78,15 @@ impl Batch {
         self.statements.is_empty()
     }
 
+    /// Runs the statements pushed so far and leaves the batch empty, for
+    /// a write that must come after them and cannot wait for [`Batch::run`]
+    /// (it reads back, or takes a lock whose order matters).
+    pub async fn flush(&mut self, conn: &mut Conn) -> Result<()> {
+        std::mem::replace(self, Batch::new(self.backend))
+            .run(conn)
+            .await
+    }
+
     /// Runs every statement, in the order pushed.
     pub async fn run(self, conn: &mut Conn) -> Result<()> {
         match (self.backend, self.statements.len()) {

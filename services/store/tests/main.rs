@@ -1258,6 +1258,61 @@ async fn inbox_events_replay_prune_and_horizon(db: Db, _: String) {
         inbox_events::horizon(&mut c, "u1").await.unwrap(),
         left[0].event_id
     );
+
+    // The same among a batch's writes: the event and its pruning land at
+    // commit, in the order pushed, after what the batch held before them
+    // and before what comes after; the same cause again inserts nothing.
+    // f's arrival, keeping nothing before 75, prunes e (70), recorded in
+    // the same batch, and raises u2's horizon.
+    let u2_horizon = inbox_events::horizon(&mut c, "u2").await.unwrap();
+    drop(c);
+    let mut tx = db.begin().await.unwrap();
+    let mut writes = hotline_store::Batch::new(db.backend());
+    writes
+        .push(sqlx::query(
+            "INSERT INTO counters (name, value) VALUES ('before', 1)",
+        ))
+        .unwrap();
+    for (source, unit, t, kept_from) in
+        [("e", "u2", 70, 0), ("e", "u2", 71, 0), ("f", "u1", 80, 75)]
+    {
+        inbox_events::record_into(
+            &mut tx,
+            &mut writes,
+            &inbox_event(source, unit, t),
+            kept_from,
+        )
+        .await
+        .unwrap();
+    }
+    writes
+        .push(sqlx::query(
+            "INSERT INTO counters (name, value) VALUES ('after', 2)",
+        ))
+        .unwrap();
+    writes.run(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut c = db.acquire().await.unwrap();
+    let u1 = inbox_events::after(&mut c, "u1", 0, 10).await.unwrap();
+    assert_eq!(
+        u1.iter()
+            .map(|e| (e.source.as_str(), e.time_us))
+            .collect::<Vec<_>>(),
+        vec![("f", 80)]
+    );
+    assert!(
+        inbox_events::after(&mut c, "u2", 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let raised = inbox_events::horizon(&mut c, "u2").await.unwrap();
+    assert!(raised > u2_horizon && raised < u1[0].event_id, "{raised}");
+    let counted: Vec<String> = sqlx::query_scalar("SELECT name FROM counters ORDER BY value")
+        .fetch_all(&mut *c)
+        .await
+        .unwrap();
+    assert_eq!(counted, ["before", "after"]);
 }
 
 async fn audit_and_knowledge_round_trip(db: Db, _: String) {
@@ -1548,4 +1603,23 @@ async fn a_batch_writes_what_its_statements_write(db: Db, _: String) {
     assert!(batch(1).run(&mut tx).await.is_err(), "the names are taken");
     tx.rollback().await.unwrap();
     assert_eq!(read().await.len(), 3);
+
+    // A flush runs what was pushed so far, in the transaction, and
+    // empties the batch; what is pushed after runs at `run`.
+    let mut tx = db.begin().await.unwrap();
+    let mut b = Batch::new(db.backend());
+    b.push(sqlx::query("UPDATE counters SET value = value + 1000 WHERE name = $1").bind("b"))
+        .unwrap();
+    b.flush(&mut tx).await.unwrap();
+    assert!(b.is_empty());
+    let seen: i64 = sqlx::query_scalar("SELECT value FROM counters WHERE name = 'b'")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(seen, 1002, "flushed before the read");
+    b.push(sqlx::query("DELETE FROM counters WHERE name = $1").bind("a"))
+        .unwrap();
+    b.run(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(read().await, vec![("b".into(), 1002), ("c'?".into(), 3)]);
 }

@@ -5,7 +5,9 @@ use sqlx::Row;
 
 use hotline_core::kinds::NoticeKind;
 
-use hotline_store::{Conn, Result, parse};
+use hotline_store::{Backend, Batch, Conn, Result, parse};
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
@@ -28,7 +30,22 @@ pub async fn insert_all(conn: &mut Conn, ns: &[Notice]) -> Result<()> {
     if ns.is_empty() {
         return Ok(());
     }
-    let rows = hotline_store::placeholders(conn, ns.len(), 7);
+    insert_query(Backend::of(conn), ns)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// [`insert_all`] among the writes of `batch`.
+pub fn insert_all_into(batch: &mut Batch, ns: &[Notice]) -> Result<()> {
+    if ns.is_empty() {
+        return Ok(());
+    }
+    batch.push(insert_query(batch.backend(), ns))
+}
+
+fn insert_query(backend: Backend, ns: &[Notice]) -> Query<'_> {
+    let rows = hotline_store::placeholders_for(backend, ns.len(), 7);
     let sql = format!(
         "INSERT INTO notices (notice_id, unit_id, order_id, kind, from_unit, time_us, detail) \
          VALUES {rows} ON CONFLICT (notice_id) DO NOTHING"
@@ -44,8 +61,7 @@ pub async fn insert_all(conn: &mut Conn, ns: &[Notice]) -> Result<()> {
             .bind(n.time_us)
             .bind(&n.detail);
     }
-    q.execute(&mut *conn).await?;
-    Ok(())
+    q
 }
 
 /// A unit's notices after `after_id`, in id order.
