@@ -7,7 +7,7 @@
 use crate::tables::requester_tokens::{self, Grant};
 use hotline_core::Policy;
 use hotline_runtime::error::{Result, ServiceError};
-use hotline_store::Conn;
+use hotline_store::{Batch, Conn};
 use sha2::{Digest, Sha256};
 
 /// Metadata carrying the requester credential.
@@ -34,6 +34,20 @@ fn digest(token: &str) -> String {
 /// `requester_token_days` from `now`; the token is returned once and
 /// stored only as its hash.
 pub async fn issue(conn: &mut Conn, order_id: &str, now: i64, policy: &Policy) -> Result<String> {
+    let (token, grant) = fresh(order_id, now, policy)?;
+    requester_tokens::insert(conn, &digest(&token), &grant).await?;
+    Ok(token)
+}
+
+/// [`issue`] among the writes of `batch`.
+pub fn issue_into(batch: &mut Batch, order_id: &str, now: i64, policy: &Policy) -> Result<String> {
+    let (token, grant) = fresh(order_id, now, policy)?;
+    requester_tokens::insert_into(batch, &digest(&token), &grant)?;
+    Ok(token)
+}
+
+/// A new token and the grant to keep under its hash.
+fn fresh(order_id: &str, now: i64, policy: &Policy) -> Result<(String, Grant)> {
     let token = format!("rt-{}", random_hex(24)?);
     let grant = Grant {
         order_id: order_id.to_string(),
@@ -41,8 +55,7 @@ pub async fn issue(conn: &mut Conn, order_id: &str, now: i64, policy: &Policy) -
         expires_us: policy.requester_token_expires(now),
         revoked_us: None,
     };
-    requester_tokens::insert(conn, &digest(&token), &grant).await?;
-    Ok(token)
+    Ok((token, grant))
 }
 
 /// The order `token` opens at `now`; UNAUTHENTICATED when it is not a

@@ -140,6 +140,8 @@ impl Intake {
         let now = self.ctx.now();
         let mut tx = self.ctx.db.begin().await?;
         let mut submitted = None;
+        // A fresh order's credential joins the order's writes.
+        let mut fresh_token = None;
         // Not apply_once: a replay, too, gets a credential in this
         // transaction.
         let answer = idem::once_batched(
@@ -338,6 +340,9 @@ impl Intake {
                 if let Some(entry_id) = &known {
                     crate::tables::knowledge::answered_into(writes, &order_id, entry_id, now)?;
                 }
+                if issue_credential {
+                    fresh_token = Some(credential::issue_into(writes, &order_id, now, policy)?);
+                }
                 let name = item.map(|i| i.name.as_str()).unwrap_or_default();
                 // The answer is recorded without the credential, which is kept
                 // only as its hash.
@@ -358,10 +363,10 @@ impl Intake {
                 "stored SubmitRequest answer names no order".into(),
             ))
         })?;
-        let token = if issue_credential {
-            credential::issue(&mut tx, &order_id, now, policy).await?
-        } else {
-            String::new()
+        let token = match fresh_token {
+            Some(token) => token,
+            None if issue_credential => credential::issue(&mut tx, &order_id, now, policy).await?,
+            None => String::new(),
         };
         tx.commit().await?;
         self.ctx.outbox.wake();

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use hotline_store::{Conn, Result};
+use hotline_store::{Batch, Conn, Result};
 
 /// A credential as stored; the token itself is never kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +16,19 @@ pub struct Grant {
 
 /// Stores a credential for `order_id` under the hash of its token.
 pub async fn insert(conn: &mut Conn, token_hash: &str, grant: &Grant) -> Result<()> {
+    insert_query(token_hash, grant).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// [`insert`] among the writes of `batch`.
+pub fn insert_into(batch: &mut Batch, token_hash: &str, grant: &Grant) -> Result<()> {
+    batch.push(insert_query(token_hash, grant))
+}
+
+fn insert_query<'q>(
+    token_hash: &'q str,
+    grant: &'q Grant,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
     sqlx::query(
         "INSERT INTO requester_tokens (token_hash, order_id, created_us, expires_us, revoked_us) \
          VALUES ($1, $2, $3, $4, $5)",
@@ -25,9 +38,6 @@ pub async fn insert(conn: &mut Conn, token_hash: &str, grant: &Grant) -> Result<
     .bind(grant.created_us)
     .bind(grant.expires_us)
     .bind(grant.revoked_us)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// The credential whose token hashes to `token_hash`, if any.
