@@ -51,7 +51,7 @@ impl Inbox {
                 effects::stamp(&mut a, &effects, note, now);
                 // The stamped assignment and its messages go to the store
                 // with the record of the answer: one round trip on SQLite.
-                assignments::upsert_all_into(writes, std::slice::from_ref(&a))?;
+                assignments::upsert_into(writes, &a)?;
                 let cause = effects::Cause {
                     method,
                     request_id,
@@ -141,7 +141,7 @@ impl DispatchService for Inbox {
                     }
                 };
                 if let Some(extended) = extended {
-                    assignments::upsert_all_into(writes, std::slice::from_ref(&kept))?;
+                    assignments::upsert_into(writes, &kept)?;
                     let event = crate::watch::delivered(&kept, extended, &r.request_id, now);
                     crate::watch::record_into(&self.ctx, tx, writes, event).await?;
                 }

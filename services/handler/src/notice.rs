@@ -66,7 +66,7 @@ pub async fn deliver(
                 time_us: n.time.as_ref().map(wire::micros).unwrap_or(now),
                 detail: n.detail,
             };
-            notices::insert_all_into(writes, std::slice::from_ref(&stored))?;
+            notices::insert_into(writes, &stored)?;
             crate::watch::record_into(ctx, tx, writes, crate::watch::noticed(&stored)).await?;
             let answer = DeliverNoticeResponse {};
             received = Some(stored);

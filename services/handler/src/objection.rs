@@ -65,7 +65,7 @@ impl Inbox {
                 };
                 jurisdiction::may_object(objecting, now, &self.ctx.topology.policy)?;
                 let effects = a.state.raise_objection()?;
-                assignments::upsert_all_into(writes, std::slice::from_ref(&a))?;
+                assignments::upsert_into(writes, &a)?;
                 let cause = effects::Cause {
                     method: "ObjectAssignment",
                     request_id: &r.request_id,

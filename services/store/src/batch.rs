@@ -18,7 +18,8 @@ use sqlx::any::AnyArguments;
 
 use crate::{Backend, Conn, Result, StoreError};
 
-type Query<'q> = sqlx::query::Query<'q, sqlx::Any, AnyArguments>;
+/// A statement with its parameters bound, on either backend.
+pub type Query<'q> = sqlx::query::Query<'q, sqlx::Any, AnyArguments>;
 
 /// Statements to run together, in order, within the caller's transaction.
 pub struct Batch {

@@ -11,7 +11,7 @@ pub mod scratch;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use batch::Batch;
+pub use batch::{Batch, Query};
 pub use db::{Backend, Db, STALE_AFTER, Tx, redact, with_database, with_database_suffix};
 pub use schema::Schema;
 

@@ -29,10 +29,7 @@ fn area_clause(area: Area<'_>, first: usize) -> String {
 }
 
 /// Binds the area's units after the query's own parameters.
-fn bind_area<'q>(
-    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    area: Area<'q>,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+fn bind_area<'q>(mut q: hotline_store::Query<'q>, area: Area<'q>) -> hotline_store::Query<'q> {
     if let Some(units) = area {
         if units.is_empty() {
             // No unit matches an empty id: territory and community are

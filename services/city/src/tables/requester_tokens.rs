@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use hotline_store::{Batch, Conn, Result};
+use hotline_store::{Batch, Conn, Query, Result};
 
 /// A credential as stored; the token itself is never kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,10 +25,7 @@ pub fn insert_into(batch: &mut Batch, token_hash: &str, grant: &Grant) -> Result
     batch.push(insert_query(token_hash, grant))
 }
 
-fn insert_query<'q>(
-    token_hash: &'q str,
-    grant: &'q Grant,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+fn insert_query<'q>(token_hash: &'q str, grant: &'q Grant) -> Query<'q> {
     sqlx::query(
         "INSERT INTO requester_tokens (token_hash, order_id, created_us, expires_us, revoked_us) \
          VALUES ($1, $2, $3, $4, $5)",

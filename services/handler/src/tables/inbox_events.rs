@@ -24,6 +24,16 @@ pub struct InboxEvent {
     pub notice_id: String,
 }
 
+/// An event; the same source again inserts nothing. A literal, so that
+/// [`record`] extends it with `concat!` rather than formatting each call.
+macro_rules! insert_event {
+    () => {
+        "INSERT INTO inbox_events \
+         (source, unit_id, order_id, kind, epoch, time_us, detail, notice_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (source) DO NOTHING"
+    };
+}
+
 /// Records an event; the same source again is ignored. Events older than
 /// `retain_after_us` are pruned in the same transaction, and each unit's
 /// horizon remembers the newest cursor pruned.
@@ -41,9 +51,10 @@ pub async fn record(conn: &mut Conn, e: &InboxEvent, retain_after_us: i64) -> Re
     // time index), so that an event with nothing expired is one statement.
     // The same source again inserts nothing and returns nothing: the
     // oldest is then read apart.
-    let oldest: Option<Option<i64>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "{INSERT} RETURNING (SELECT MIN(o.time_us) FROM inbox_events o)"
-    )))
+    let oldest: Option<Option<i64>> = sqlx::query_scalar(concat!(
+        insert_event!(),
+        " RETURNING (SELECT MIN(o.time_us) FROM inbox_events o)"
+    ))
     .bind(&e.source)
     .bind(&e.unit_id)
     .bind(&e.order_id)
@@ -80,24 +91,19 @@ pub async fn record_into(
         return record(conn, e, retain_after_us).await;
     }
     batch.push(
-        sqlx::query(INSERT)
-            .bind(e.source.clone())
-            .bind(e.unit_id.clone())
-            .bind(e.order_id.clone())
+        sqlx::query(insert_event!())
+            .bind(&e.source)
+            .bind(&e.unit_id)
+            .bind(&e.order_id)
             .bind(e.kind.as_str())
             .bind(e.epoch)
             .bind(e.time_us)
-            .bind(e.detail.clone())
-            .bind(e.notice_id.clone()),
+            .bind(&e.detail)
+            .bind(&e.notice_id),
     )?;
     batch.push(sqlx::query(RAISE_HORIZON).bind(retain_after_us))?;
     batch.push(sqlx::query(DELETE_EXPIRED).bind(retain_after_us))
 }
-
-/// An event; the same source again inserts nothing.
-const INSERT: &str = "INSERT INTO inbox_events \
-     (source, unit_id, order_id, kind, epoch, time_us, detail, notice_id) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (source) DO NOTHING";
 
 /// Each unit's horizon raised to the newest of its events before `$1`.
 /// The events are found on the time index in a subquery that is not

@@ -5,9 +5,7 @@ use sqlx::Row;
 
 use hotline_core::kinds::NoticeKind;
 
-use hotline_store::{Backend, Batch, Conn, Result, parse};
-
-type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+use hotline_store::{Backend, Batch, Conn, Query, Result, parse};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
@@ -34,6 +32,11 @@ pub async fn insert_all(conn: &mut Conn, ns: &[Notice]) -> Result<()> {
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// [`insert`] among the writes of `batch`.
+pub fn insert_into(batch: &mut Batch, n: &Notice) -> Result<()> {
+    insert_all_into(batch, std::slice::from_ref(n))
 }
 
 /// [`insert_all`] among the writes of `batch`.

@@ -140,6 +140,11 @@ pub async fn upsert(conn: &mut Conn, a: &Assignment) -> Result<()> {
     upsert_all(conn, std::slice::from_ref(a)).await
 }
 
+/// [`upsert`] among the writes of `b`.
+pub fn upsert_into(b: &mut hotline_store::Batch, a: &Assignment) -> Result<()> {
+    upsert_all_into(b, std::slice::from_ref(a))
+}
+
 /// Inserts or updates several assignments (of different units) in one
 /// statement.
 pub async fn upsert_all(conn: &mut Conn, all: &[Assignment]) -> Result<()> {
