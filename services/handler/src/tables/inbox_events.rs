@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use hotline_core::kinds::InboxEventKind;
 
-use hotline_store::{Backend, Batch, Conn, Result, parse};
+use hotline_store::{Backend, Batch, Conn, Query, Result, parse};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboxEvent {
@@ -51,20 +51,16 @@ pub async fn record(conn: &mut Conn, e: &InboxEvent, retain_after_us: i64) -> Re
     // time index), so that an event with nothing expired is one statement.
     // The same source again inserts nothing and returns nothing: the
     // oldest is then read apart.
-    let oldest: Option<Option<i64>> = sqlx::query_scalar(concat!(
-        insert_event!(),
-        " RETURNING (SELECT MIN(o.time_us) FROM inbox_events o)"
-    ))
-    .bind(&e.source)
-    .bind(&e.unit_id)
-    .bind(&e.order_id)
-    .bind(e.kind.as_str())
-    .bind(e.epoch)
-    .bind(e.time_us)
-    .bind(&e.detail)
-    .bind(&e.notice_id)
+    let inserted = bound(
+        concat!(
+            insert_event!(),
+            " RETURNING (SELECT MIN(o.time_us) FROM inbox_events o)"
+        ),
+        e,
+    )
     .fetch_optional(&mut *conn)
     .await?;
+    let oldest: Option<Option<i64>> = inserted.map(|row| row.try_get(0)).transpose()?;
     match oldest {
         Some(oldest) => prune_from(conn, oldest, retain_after_us).await,
         None => prune(conn, retain_after_us).await,
@@ -90,19 +86,22 @@ pub async fn record_into(
         batch.flush(conn).await?;
         return record(conn, e, retain_after_us).await;
     }
-    batch.push(
-        sqlx::query(insert_event!())
-            .bind(&e.source)
-            .bind(&e.unit_id)
-            .bind(&e.order_id)
-            .bind(e.kind.as_str())
-            .bind(e.epoch)
-            .bind(e.time_us)
-            .bind(&e.detail)
-            .bind(&e.notice_id),
-    )?;
+    batch.push(bound(insert_event!(), e))?;
     batch.push(sqlx::query(RAISE_HORIZON).bind(retain_after_us))?;
     batch.push(sqlx::query(DELETE_EXPIRED).bind(retain_after_us))
+}
+
+/// `sql` (the event's insert, [`insert_event`]) with `e`'s values bound.
+fn bound<'q>(sql: &'static str, e: &'q InboxEvent) -> Query<'q> {
+    sqlx::query(sql)
+        .bind(&e.source)
+        .bind(&e.unit_id)
+        .bind(&e.order_id)
+        .bind(e.kind.as_str())
+        .bind(e.epoch)
+        .bind(e.time_us)
+        .bind(&e.detail)
+        .bind(&e.notice_id)
 }
 
 /// Each unit's horizon raised to the newest of its events before `$1`.
