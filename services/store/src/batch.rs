@@ -121,8 +121,11 @@ impl Batch {
 /// of one text, while a numbered one (`$N`) would name the N-th value of
 /// the whole text, not of its statement.
 fn joined(statements: Vec<(String, AnyArguments, bool)>) -> Result<(String, AnyArguments)> {
-    let mut sql = String::new();
+    let mut sql = String::with_capacity(statements.iter().map(|(t, _, _)| t.len() + 2).sum());
     let mut all = AnyArguments::default();
+    all.values
+        .0
+        .reserve(statements.iter().map(|(_, a, _)| a.values.0.len()).sum());
     for (text, args, _) in statements {
         let values = args.values.0;
         let mut anonymous = 0;
@@ -142,37 +145,54 @@ fn joined(statements: Vec<(String, AnyArguments, bool)>) -> Result<(String, AnyA
             all.values.0.push(v);
             Ok(())
         };
-        let mut chars = text.char_indices().peekable();
-        let mut quote: Option<char> = None;
-        while let Some((_, c)) = chars.next() {
-            match (quote, c) {
-                (Some(q), c) if c == q => {
-                    quote = None;
-                    sql.push(c);
+        // The text between parameters is copied whole, found with
+        // `memchr`: every byte looked for is ASCII, so each cut falls
+        // between characters. (Char by char, this was 2 % of the
+        // centre's CPU during intake, its texts being a few kilobytes.)
+        let bytes = text.as_bytes();
+        let mut copied = 0;
+        let mut i = 0;
+        let mut double = memchr::memchr(b'"', bytes);
+        loop {
+            if double.is_some_and(|d| d < i) {
+                double = memchr::memchr(b'"', &bytes[i..]).map(|d| i + d);
+            }
+            let other = memchr::memchr3(b'?', b'$', b'\'', &bytes[i..]).map(|k| i + k);
+            let Some(k) = [other, double].into_iter().flatten().min() else {
+                break;
+            };
+            match bytes[k] {
+                q @ (b'\'' | b'"') => {
+                    // Past the closing quote (a doubled quote closes and
+                    // opens again), or to the end.
+                    i = memchr::memchr(q, &bytes[k + 1..]).map_or(bytes.len(), |e| k + e + 2);
                 }
-                (Some(_), c) => sql.push(c),
-                (None, '\'' | '"') => {
-                    quote = Some(c);
-                    sql.push(c);
-                }
-                (None, '?') => {
+                b'?' => {
+                    sql.push_str(&text[copied..k]);
+                    sql.push('?');
                     take(None, &mut all)?;
-                    sql.push('?');
+                    i = k + 1;
+                    copied = i;
                 }
-                (None, '$') if chars.peek().is_some_and(|(_, d)| d.is_ascii_digit()) => {
-                    let mut n = 0usize;
-                    while let Some((_, d)) =
-                        chars.peek().copied().filter(|(_, d)| d.is_ascii_digit())
-                    {
-                        n = n * 10 + d.to_digit(10).unwrap_or(0) as usize;
-                        chars.next();
+                _ => {
+                    let digits = bytes[k + 1..]
+                        .iter()
+                        .take_while(|d| d.is_ascii_digit())
+                        .count();
+                    i = k + 1 + digits;
+                    if digits > 0 {
+                        let n = bytes[k + 1..i]
+                            .iter()
+                            .fold(0usize, |n, d| n * 10 + usize::from(d - b'0'));
+                        sql.push_str(&text[copied..k]);
+                        sql.push('?');
+                        take(Some(n), &mut all)?;
+                        copied = i;
                     }
-                    take(Some(n), &mut all)?;
-                    sql.push('?');
                 }
-                (None, c) => sql.push(c),
             }
         }
+        sql.push_str(&text[copied..]);
         sql.push_str(";\n");
     }
     Ok((sql, all))
@@ -222,6 +242,34 @@ mod tests {
              INSERT INTO v VALUES ('$1 ?', \"?x\", ?);\n"
         );
         let expected: Vec<String> = [20, 10, 10, 1, 2, 3, 4, 7]
+            .iter()
+            .map(|v| format!("BigInt({v})"))
+            .collect();
+        assert_eq!(ints(&all), expected);
+    }
+
+    #[test]
+    fn text_around_the_parameters_is_kept_whole() {
+        // Characters of several bytes beside parameters, a `$` naming no
+        // parameter, a parameter at the very end, a number of two digits.
+        let (sql, all) = joined(vec![
+            (
+                "INSERT INTO h VALUES ('接诉即办 $1', $1, '$', $12)".into(),
+                args(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]),
+                true,
+            ),
+            ("SELECT '吹哨' || ?".into(), args(&[5]), true),
+            // A doubled quote inside a string; a `$` at the very end.
+            ("SELECT 'it''s ?' || ? || \"a?\" $".into(), args(&[6]), true),
+        ])
+        .unwrap();
+        assert_eq!(
+            sql,
+            "INSERT INTO h VALUES ('接诉即办 $1', ?, '$', ?);\n\
+             SELECT '吹哨' || ?;\n\
+             SELECT 'it''s ?' || ? || \"a?\" $;\n"
+        );
+        let expected: Vec<String> = [1, 12, 5, 6]
             .iter()
             .map(|v| format!("BigInt({v})"))
             .collect();
