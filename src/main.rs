@@ -1,7 +1,7 @@
 use clap::Parser;
 
 /// mimalloc rather than glibc's malloc. A profile of the centre during
-/// `bench hop` put 18–24 % of its CPU in malloc, free and their locks;
+/// `bench hop` put about a fifth of its CPU in glibc's malloc and free;
 /// with mimalloc beside whole-program LTO the simulator's hour ran 4–23 %
 /// faster than with LTO alone, for 13–27 MB more resident memory per
 /// process (docs/performance.md, 2026-12-05).
