@@ -22,6 +22,9 @@ fn start_up(
             "--data-dir",
         ])
         .arg(dir)
+        // The supervisor's own default for its children, whatever this
+        // test runs under.
+        .env_remove("MIMALLOC_PURGE_DELAY")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -69,6 +72,16 @@ async fn up_starts_separate_processes_and_stops_them_all_on_sigterm() {
         "gateway, six services and the web front, each its own process"
     );
     assert!(!pids.contains(&(up.id() as i32)));
+    // Each child's allocator gives freed memory back at once.
+    for pid in &pids {
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+        assert!(
+            environ
+                .split(|b| *b == 0)
+                .any(|v| v == b"MIMALLOC_PURGE_DELAY=0"),
+            "process {pid} runs without MIMALLOC_PURGE_DELAY=0"
+        );
+    }
     // The web front says where Open311 is and where its first key is.
     let open311 = lines.next().unwrap().unwrap();
     assert!(
