@@ -3,8 +3,10 @@ use clap::Parser;
 /// mimalloc rather than glibc's malloc. A profile of the centre during
 /// `bench hop` put about a fifth of its CPU in glibc's malloc and free;
 /// with mimalloc beside whole-program LTO the simulator's hour ran 4–23 %
-/// faster than with LTO alone, for 13–27 MB more resident memory per
-/// process (docs/performance.md, 2026-12-05).
+/// faster than with LTO alone. It keeps freed memory a second before
+/// giving it back, 13–27 MB more per process than glibc, unless
+/// `MIMALLOC_PURGE_DELAY=0`, which the supervisor sets for its children
+/// (docs/operations.md, "Memory"; docs/performance.md, 2026-12-05).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
