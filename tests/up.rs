@@ -24,7 +24,7 @@ fn start_up(
         .arg(dir)
         // The supervisor's own default for its children, whatever this
         // test runs under.
-        .env_remove("MIMALLOC_PURGE_DELAY")
+        .env_remove(hotline::mesh::PURGE_DELAY_ENV)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -73,13 +73,14 @@ async fn up_starts_separate_processes_and_stops_them_all_on_sigterm() {
     );
     assert!(!pids.contains(&(up.id() as i32)));
     // Each child's allocator gives freed memory back at once.
+    let purge_now = format!("{}=0", hotline::mesh::PURGE_DELAY_ENV);
     for pid in &pids {
         let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
         assert!(
             environ
                 .split(|b| *b == 0)
-                .any(|v| v == b"MIMALLOC_PURGE_DELAY=0"),
-            "process {pid} runs without MIMALLOC_PURGE_DELAY=0"
+                .any(|v| v == purge_now.as_bytes()),
+            "process {pid} runs without {purge_now}"
         );
     }
     // The web front says where Open311 is and where its first key is.
